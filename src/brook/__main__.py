@@ -1,0 +1,5 @@
+import sys
+
+from brook.broker.main import main
+
+sys.exit(main())

@@ -1,0 +1,29 @@
+"""CreatePartitions (key 37), v0-v3: grow a topic's partition count (never shrink)."""
+
+from __future__ import annotations
+
+import datetime
+
+from brook.errors import ErrorCode, KafkaError
+from brook.protocol.build import make, nested
+from brook.protocol.versions import response_class
+
+_ZERO = datetime.timedelta(0)
+
+
+def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+    cls = response_class(37, ctx.api_version)
+    result_cls = nested(cls, "CreatePartitionsTopicResult")
+    results = []
+    for t in request.topics:
+        try:
+            if t.assignments:
+                for a in t.assignments:
+                    if any(b != broker.broker_id for b in a.broker_ids):
+                        raise KafkaError(ErrorCode.invalid_replica_assignment,
+                                         f"Unknown broker(s) in replica assignment: {list(a.broker_ids)}.")
+            broker.add_partitions(t.name, t.count, request.validate_only)
+            results.append(result_cls(name=t.name, error_code=ErrorCode.none, error_message=None))
+        except KafkaError as e:
+            results.append(result_cls(name=t.name, error_code=e.code, error_message=e.message))
+    return make(cls, throttle_time=_ZERO, results=tuple(results))

@@ -1,0 +1,72 @@
+"""CreateTopics (key 19), v2-v7: partitions, replication factor, configs, validate-only; v5+ returns the
+topic's partitions, replication factor and configs."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+from brook.config.definition import render
+from brook.config.topic import TOPIC_CONFIGS, effective_topic_config
+from brook.errors import ErrorCode, KafkaError
+from brook.protocol.build import make, nested
+from brook.protocol.versions import response_class
+
+from .describe_configs import SOURCE_DEFAULT, SOURCE_DYNAMIC_TOPIC, SOURCE_STATIC_BROKER
+
+_ZERO = datetime.timedelta(0)
+_NULL_ID = uuid.UUID(int=0)
+
+
+def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+    cls = response_class(19, ctx.api_version)
+    result_cls = nested(cls, "CreatableTopicResult")
+    config_cls = nested(cls, "CreatableTopicConfigs")
+    results = []
+    seen: dict[str, int] = {}
+    for t in request.topics:
+        seen[t.name] = seen.get(t.name, 0) + 1
+    for t in request.topics:
+        configs = {c.name: c.value for c in t.configs}
+        partitions, rf = t.num_partitions, t.replication_factor
+        try:
+            if seen[t.name] > 1:
+                raise KafkaError(ErrorCode.invalid_request, f"Create topics request from client contains "
+                                 f"multiple topics with the same name: {t.name}")
+            if t.assignments:
+                if partitions != -1 or rf != -1:
+                    raise KafkaError(ErrorCode.invalid_request, "Both numPartitions or replicationFactor and "
+                                     "replicasAssignments were set. Both cannot be used at the same time.")
+                partitions = len(t.assignments)
+                rf = len(t.assignments[0].broker_ids)
+                for a in t.assignments:
+                    if any(b != broker.broker_id for b in a.broker_ids):
+                        raise KafkaError(ErrorCode.invalid_replica_assignment,
+                                         f"Unknown broker(s) in replica assignment: {list(a.broker_ids)}.")
+            info = broker.create_topic(t.name, partitions, rf, configs, request.validate_only)
+        except KafkaError as e:
+            results.append(make(result_cls, name=t.name, topic_id=_NULL_ID, error_code=e.code,
+                                error_message=e.message, num_partitions=-1, replication_factor=-1,
+                                configs=None))
+            continue
+        if info is None:  # validate only
+            partitions = partitions if partitions != -1 else broker.config.get("num.partitions")
+            rf = rf if rf != -1 else broker.config.get("default.replication.factor")
+            topic_id = _NULL_ID
+        else:
+            partitions, rf, topic_id = info.partitions, info.replication_factor, info.topic_id
+        values = effective_topic_config(broker.config, configs)
+        cfgs = []
+        for key in TOPIC_CONFIGS if config_cls is not None else ():
+            if key.name in configs:
+                source = SOURCE_DYNAMIC_TOPIC
+            elif broker.config.topic_default(key.name)[1] is not None:
+                source = SOURCE_STATIC_BROKER
+            else:
+                source = SOURCE_DEFAULT
+            cfgs.append(config_cls(name=key.name, value=render(values[key.name]), read_only=False,
+                                   config_source=source, is_sensitive=key.sensitive))
+        results.append(make(result_cls, name=t.name, topic_id=topic_id, error_code=ErrorCode.none,
+                            error_message=None, num_partitions=partitions, replication_factor=rf,
+                            configs=tuple(cfgs)))
+    return make(cls, throttle_time=_ZERO, topics=tuple(results))

@@ -1,0 +1,37 @@
+"""DeleteRecords (key 21), v0-v2: advance log start offsets (-1 means the high watermark)."""
+
+from __future__ import annotations
+
+import datetime
+
+from brook.errors import ErrorCode
+from brook.protocol.build import make, nested
+from brook.protocol.versions import response_class
+
+_ZERO = datetime.timedelta(0)
+
+
+def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+    cls = response_class(21, ctx.api_version)
+    topic_cls = nested(cls, "DeleteRecordsTopicResult")
+    part_cls = nested(cls, "DeleteRecordsPartitionResult")
+    topics = []
+    for t in request.topics:
+        parts = []
+        for p in t.partitions:
+            lg = broker.log_manager.get(t.name, p.partition_index)
+            if lg is None:
+                parts.append(part_cls(partition_index=p.partition_index, low_watermark=-1,
+                                      error_code=ErrorCode.unknown_topic_or_partition))
+                continue
+            offset = lg.high_watermark if p.offset == -1 else p.offset
+            if offset < 0 or offset > lg.high_watermark:
+                parts.append(part_cls(partition_index=p.partition_index, low_watermark=-1,
+                                      error_code=ErrorCode.offset_out_of_range))
+                continue
+            lg.advance_log_start_offset(offset)
+            parts.append(part_cls(partition_index=p.partition_index, low_watermark=lg.log_start_offset,
+                                  error_code=ErrorCode.none))
+        topics.append(topic_cls(name=t.name, partitions=tuple(parts)))
+    broker.log_manager.checkpoint()
+    return make(cls, throttle_time=_ZERO, topics=tuple(topics))

@@ -1,0 +1,48 @@
+"""DeleteTopics (key 20), v1-v6: by name, or (v6) by topic id."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+from brook.errors import ErrorCode, KafkaError
+from brook.protocol.build import make, nested
+from brook.protocol.versions import response_class
+
+from ..topics import INTERNAL_TOPICS
+
+_ZERO = datetime.timedelta(0)
+_NULL_ID = uuid.UUID(int=0)
+
+
+def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+    cls = response_class(20, ctx.api_version)
+    result_cls = nested(cls, "DeletableTopicResult")
+    if ctx.api_version >= 6:
+        targets = [(t.name, t.topic_id) for t in request.topics]
+    else:
+        targets = [(n, None) for n in request.topic_names]
+    results = []
+    for name, tid in targets:
+        if name is None and tid is not None:
+            info = broker.topics.by_id.get(tid)
+            if info is None:
+                results.append(make(result_cls, name=None, topic_id=tid, error_code=ErrorCode.unknown_topic_id,
+                                    error_message="This server does not host this topic ID."))
+                continue
+            name = info.name
+        info = broker.topics.get(name)
+        topic_id = info.topic_id if info else _NULL_ID
+        try:
+            if name in INTERNAL_TOPICS:
+                raise KafkaError(ErrorCode.invalid_request,
+                                 f"Topic {name} is an internal topic and cannot be deleted")
+            if not broker.config.get("delete.topic.enable"):
+                raise KafkaError(ErrorCode.topic_deletion_disabled, "Topic deletion is disabled.")
+            broker.delete_topic(name)
+            results.append(make(result_cls, name=name, topic_id=topic_id, error_code=ErrorCode.none,
+                                error_message=None))
+        except KafkaError as e:
+            results.append(make(result_cls, name=name, topic_id=topic_id, error_code=e.code,
+                                error_message=e.message))
+    return make(cls, throttle_time=_ZERO, responses=tuple(results))

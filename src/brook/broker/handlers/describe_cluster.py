@@ -1,0 +1,29 @@
+"""DescribeCluster (key 60), v0-v1: this broker, the cluster id and the controller."""
+
+from __future__ import annotations
+
+import datetime
+
+from brook.errors import ErrorCode
+from brook.protocol.build import make, nested
+from brook.protocol.versions import response_class
+
+_ZERO = datetime.timedelta(0)
+BROKERS_ENDPOINT = 1
+
+
+def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+    cls = response_class(60, ctx.api_version)
+    broker_cls = nested(cls, "DescribeClusterBroker")
+    if getattr(request, "endpoint_type", BROKERS_ENDPOINT) != BROKERS_ENDPOINT:
+        return make(cls, throttle_time=_ZERO, error_code=ErrorCode.unsupported_endpoint_type,
+                    error_message="Only brokers endpoints are supported", cluster_id=broker.cluster_id,
+                    controller_id=-1, brokers=())
+    adv = broker.advertised
+    ops = -2147483648
+    if request.include_cluster_authorized_operations:
+        ops = 0b1111111110  # every cluster operation: Brook has no authorizer
+    return make(cls, throttle_time=_ZERO, error_code=ErrorCode.none, error_message=None,
+                cluster_id=broker.cluster_id, controller_id=broker.broker_id,
+                brokers=(broker_cls(broker_id=broker.broker_id, host=adv.host, port=adv.port, rack=None),),
+                cluster_authorized_operations=ops)

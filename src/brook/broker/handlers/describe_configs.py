@@ -1,0 +1,99 @@
+"""DescribeConfigs (key 32), v1-v4: topic and broker configs with sources, synonyms and documentation."""
+
+from __future__ import annotations
+
+import datetime
+
+from brook.config.broker import BROKER_CONFIGS
+from brook.config.definition import TYPE_IDS, render
+from brook.config.topic import TOPIC_CONFIGS
+from brook.errors import ErrorCode
+from brook.protocol.build import make, nested
+from brook.protocol.versions import response_class
+
+_ZERO = datetime.timedelta(0)
+TOPIC, BROKER, BROKER_LOGGER = 2, 4, 8
+SOURCE_DYNAMIC_TOPIC, SOURCE_DYNAMIC_BROKER, SOURCE_STATIC_BROKER, SOURCE_DEFAULT = 1, 2, 4, 5
+
+
+def topic_entries(broker, topic: str, include_synonyms: bool):  # type: ignore[no-untyped-def]
+    """(key, value, source, synonyms[(name, value, source)]) for every topic config."""
+    info = broker.topics.get(topic)
+    overrides = info.configs if info else {}
+    dynamic = broker.topics.broker_configs
+    out = []
+    for key in TOPIC_CONFIGS:
+        synonyms = []
+        if key.name in overrides:
+            synonyms.append((key.name, overrides[key.name], SOURCE_DYNAMIC_TOPIC))
+        for syn in key.synonyms:
+            if syn in broker.config.raw:
+                synonyms.append((syn, broker.config.raw[syn],
+                                 SOURCE_DYNAMIC_BROKER if syn in dynamic else SOURCE_STATIC_BROKER))
+        default_name = key.synonyms[0] if key.synonyms else key.name
+        synonyms.append((default_name, render(key.default), SOURCE_DEFAULT))
+        if key.name in overrides:
+            value, source = render(key.parse(overrides[key.name])), SOURCE_DYNAMIC_TOPIC
+        else:
+            v, syn = broker.config.topic_default(key.name)
+            value = render(v)
+            source = SOURCE_DEFAULT if syn is None else (
+                SOURCE_DYNAMIC_BROKER if syn in dynamic else SOURCE_STATIC_BROKER)
+        out.append((key, value, source, synonyms if include_synonyms else []))
+    return out
+
+
+def broker_entries(broker, include_synonyms: bool):  # type: ignore[no-untyped-def]
+    dynamic = broker.topics.broker_configs
+    out = []
+    for key in BROKER_CONFIGS:
+        if key.name in dynamic:
+            source = SOURCE_DYNAMIC_BROKER
+        elif key.name in broker.config.raw:
+            source = SOURCE_STATIC_BROKER
+        else:
+            source = SOURCE_DEFAULT
+        value = render(broker.config.get(key.name))
+        synonyms = [(key.name, value, source)] if include_synonyms else []
+        out.append((key, value, source, synonyms))
+    return out
+
+
+def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+    cls = response_class(32, ctx.api_version)
+    result_cls = nested(cls, "DescribeConfigsResult")
+    entry_cls = nested(cls, "DescribeConfigsResourceResult")
+    syn_cls = nested(cls, "DescribeConfigsSynonym")
+    include_docs = getattr(request, "include_documentation", False)
+    results = []
+    for r in request.resources:
+        error, message, entries = ErrorCode.none, None, []
+        if r.resource_type == TOPIC:
+            if broker.topics.get(r.resource_name) is None:
+                error = ErrorCode.unknown_topic_or_partition
+                message = f"Topic '{r.resource_name}' does not exist."
+            else:
+                entries = topic_entries(broker, r.resource_name, request.include_synonyms)
+        elif r.resource_type == BROKER:
+            if r.resource_name not in ("", str(broker.broker_id)):
+                error, message = ErrorCode.invalid_request, f"Unexpected broker id, expected {broker.broker_id}" \
+                    f" or empty string, but received {r.resource_name}"
+            else:
+                entries = broker_entries(broker, request.include_synonyms)
+        elif r.resource_type == BROKER_LOGGER:
+            entries = []
+        else:
+            error, message = ErrorCode.invalid_request, f"Unsupported resource type {r.resource_type}"
+        wanted = set(r.configuration_keys) if r.configuration_keys else None
+        configs = []
+        for key, value, source, synonyms in entries:
+            if wanted is not None and key.name not in wanted:
+                continue
+            configs.append(make(
+                entry_cls, name=key.name, value=None if key.sensitive else value, read_only=key.read_only,
+                config_source=source, is_default=source == SOURCE_DEFAULT, is_sensitive=key.sensitive,
+                synonyms=tuple(make(syn_cls, name=n, value=v, source=s) for n, v, s in synonyms),
+                config_type=TYPE_IDS.get(key.type, 0), documentation=key.doc if include_docs else None))
+        results.append(make(result_cls, error_code=error, error_message=message, resource_type=r.resource_type,
+                            resource_name=r.resource_name, configs=tuple(configs)))
+    return make(cls, throttle_time=_ZERO, results=tuple(results))

@@ -1,0 +1,175 @@
+"""Fetch (key 1), v4-v17: byte ranges of segment files, min/max bytes, max wait, per-partition limits,
+isolation level, topic ids (v13+) and fetch sessions (v7+, KIP-227)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import uuid
+
+from brook.errors import ErrorCode, KafkaError
+from brook.protocol.build import make, nested
+from brook.protocol.versions import response_class
+
+from ..fetch_sessions import FINAL_EPOCH, INITIAL_EPOCH, SessionPartition
+
+_ZERO = datetime.timedelta(0)
+_NULL_ID = uuid.UUID(int=0)
+
+
+class _Plan:
+    """The partitions one fetch reads, in order, with their offsets and limits."""
+
+    __slots__ = ("items", "ids", "session", "incremental")
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, int, int, int]] = []  # topic, partition, fetch offset, max bytes
+        self.ids: dict[str, uuid.UUID] = {}
+        self.session = None
+        self.incremental = False
+
+
+def _topic_name(broker, ctx, t) -> str | None:  # type: ignore[no-untyped-def]
+    if ctx.api_version >= 13:
+        info = broker.topics.by_id.get(t.topic_id)
+        return info.name if info else None
+    return t.topic
+
+
+def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+    cls = response_class(1, ctx.api_version)
+    plan = _Plan()
+    unknown_ids: list[tuple[uuid.UUID, int]] = []
+    session_id = getattr(request, "session_id", 0)
+    epoch = getattr(request, "session_epoch", FINAL_EPOCH)
+    sessions = broker.fetch_sessions
+    requested: list[tuple[str, int, int, int]] = []
+    for t in request.topics:
+        name = _topic_name(broker, ctx, t)
+        if name is None:
+            unknown_ids.extend((t.topic_id, p.partition) for p in t.partitions)
+            continue
+        if ctx.api_version >= 13:
+            plan.ids[name] = t.topic_id
+        for p in t.partitions:
+            requested.append((name, p.partition, p.fetch_offset, p.partition_max_bytes))
+
+    if epoch == FINAL_EPOCH or ctx.api_version < 7:
+        if session_id:
+            sessions.remove(session_id)
+        plan.items = requested
+    elif epoch == INITIAL_EPOCH:
+        if session_id:
+            sessions.remove(session_id)
+        plan.session = sessions.create()
+        for name, p, off, mb in requested:
+            plan.session.partitions[(name, p)] = SessionPartition(off, mb)
+        plan.items = requested
+    else:
+        session = sessions.get(session_id)
+        if session is None:
+            return _top_error(cls, ErrorCode.fetch_session_id_not_found, 0)
+        if session.epoch != epoch:
+            return _top_error(cls, ErrorCode.invalid_fetch_session_epoch, 0)
+        for name, p, off, mb in requested:
+            sp = session.partitions.get((name, p))
+            if sp is None:
+                session.partitions[(name, p)] = SessionPartition(off, mb)
+            else:
+                sp.fetch_offset, sp.max_bytes = off, mb
+        for ft in request.forgotten_topics_data or ():
+            fname = ft.topic if ctx.api_version < 13 else getattr(broker.topics.by_id.get(ft.topic_id), "name", None)
+            for p in ft.partitions:
+                session.partitions.pop((fname, p), None)
+        session.epoch += 1
+        plan.session = session
+        plan.incremental = True
+        plan.items = [(n, p, sp.fetch_offset, sp.max_bytes) for (n, p), sp in session.partitions.items()]
+        for name in {n for n, _, _, _ in plan.items}:
+            info = broker.topics.get(name)
+            if info is not None:
+                plan.ids.setdefault(name, info.topic_id)
+
+    results, total, errors = _read(broker, plan, request.max_bytes, request.isolation_level)
+    wait_ms = request.max_wait.total_seconds() * 1000
+    if total >= request.min_bytes or wait_ms <= 0 or errors or not plan.items:
+        return _response(broker, ctx, cls, plan, results, unknown_ids)
+    return _delayed(broker, ctx, cls, plan, request, wait_ms / 1000, unknown_ids)
+
+
+async def _delayed(broker, ctx, cls, plan, request, timeout, unknown_ids):  # type: ignore[no-untyped-def]
+    tps = [(n, p) for n, p, _, _ in plan.items]
+    fut = broker.replicas.wait_for_data(tps)
+    try:
+        await asyncio.wait_for(fut, timeout)
+    except TimeoutError:
+        pass
+    finally:
+        broker.replicas.forget(tps, fut)
+    results, _, _ = _read(broker, plan, request.max_bytes, request.isolation_level)
+    return _response(broker, ctx, cls, plan, results, unknown_ids)
+
+
+def _read(broker, plan, max_bytes, isolation_level):  # type: ignore[no-untyped-def]
+    """Read every planned partition; returns (per-partition results, bytes read, any error)."""
+    results = []
+    total = 0
+    errors = False
+    logs = broker.log_manager
+    for name, p, offset, part_max in plan.items:
+        lg = logs.get(name, p)
+        if lg is None:
+            results.append((ErrorCode.unknown_topic_or_partition, -1, -1, -1, b""))
+            errors = True
+            continue
+        hw = lg.high_watermark
+        try:
+            budget = min(part_max, max_bytes - total)
+            data = lg.read(offset, budget if total else part_max, hw) if budget > 0 or not total else b""
+        except KafkaError as e:
+            results.append((e.code, hw, hw, lg.log_start_offset, b""))
+            errors = True
+            continue
+        total += len(data)
+        results.append((ErrorCode.none, hw, hw, lg.log_start_offset, data))
+    return results, total, errors
+
+
+def _response(broker, ctx, cls, plan, results, unknown_ids):  # type: ignore[no-untyped-def]
+    topic_cls = nested(cls, "FetchableTopicResponse")
+    part_cls = nested(cls, "PartitionData")
+    by_topic: dict[str, list] = {}
+    session = plan.session
+    for (name, p, _offset, _mb), (err, hw, lso, start, data) in zip(plan.items, results, strict=True):
+        if session is not None:
+            sp = session.partitions.get((name, p))
+            if sp is not None:
+                news = data or err != ErrorCode.none or sp.high_watermark != hw or sp.log_start_offset != start
+                sp.high_watermark, sp.log_start_offset = hw, start
+                if plan.incremental and not news:
+                    continue
+        by_topic.setdefault(name, []).append(
+            part_cls(partition_index=p, error_code=err, high_watermark=hw, last_stable_offset=lso,
+                     log_start_offset=start, aborted_transactions=None if err else (), records=data)
+            if ctx.api_version >= 5 else
+            make(part_cls, partition_index=p, error_code=err, high_watermark=hw, last_stable_offset=lso,
+                 aborted_transactions=None, records=data))
+    topics = []
+    for name, parts in by_topic.items():
+        if ctx.api_version >= 13:
+            topics.append(topic_cls(topic_id=plan.ids.get(name, _NULL_ID), partitions=tuple(parts)))
+        else:
+            topics.append(topic_cls(topic=name, partitions=tuple(parts)))
+    if unknown_ids:
+        grouped: dict[uuid.UUID, list] = {}
+        for tid, p in unknown_ids:
+            grouped.setdefault(tid, []).append(
+                make(part_cls, partition_index=p, error_code=ErrorCode.unknown_topic_id, high_watermark=-1,
+                     last_stable_offset=-1, log_start_offset=-1, aborted_transactions=None, records=None))
+        topics.extend(topic_cls(topic_id=tid, partitions=tuple(ps)) for tid, ps in grouped.items())
+    return make(cls, throttle_time=_ZERO, error_code=ErrorCode.none,
+                session_id=session.session_id if session else 0, responses=tuple(topics))
+
+
+def _top_error(cls, code, session_id):  # type: ignore[no-untyped-def]
+    return make(cls, throttle_time=_ZERO, error_code=code, session_id=session_id, responses=())

@@ -1,0 +1,68 @@
+"""IncrementalAlterConfigs (key 44), v0-v1: SET (0), DELETE (1), APPEND (2), SUBTRACT (3) per config."""
+
+from __future__ import annotations
+
+import datetime
+
+from brook.config.broker import BROKER_CONFIGS
+from brook.config.topic import TOPIC_CONFIGS
+from brook.errors import ErrorCode, KafkaError
+from brook.protocol.build import make, nested
+from brook.protocol.versions import response_class
+
+from .config_changes import apply_broker_configs, apply_topic_configs
+
+_ZERO = datetime.timedelta(0)
+SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
+
+
+def _apply_ops(current: dict[str, str], ops, table) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    new = dict(current)
+    for op in ops:
+        key = table.keys.get(op.name)
+        if op.config_operation == SET:
+            new[op.name] = op.value
+        elif op.config_operation == DELETE:
+            new.pop(op.name, None)
+        elif op.config_operation in (APPEND, SUBTRACT):
+            if key is None or key.type != "list":
+                raise KafkaError(ErrorCode.invalid_config,
+                                 f"Config value append is not allowed for config key: {op.name}")
+            items = [x for x in (new.get(op.name) or ",".join(map(str, key.default or []))).split(",") if x]
+            values = [x.strip() for x in (op.value or "").split(",") if x.strip()]
+            if op.config_operation == APPEND:
+                items += [v for v in values if v not in items]
+            else:
+                items = [i for i in items if i not in values]
+            new[op.name] = ",".join(items)
+        else:
+            raise KafkaError(ErrorCode.invalid_request, f"Unknown operation type {op.config_operation}")
+    return new
+
+
+def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+    cls = response_class(44, ctx.api_version)
+    resp_cls = nested(cls, "AlterConfigsResourceResponse")
+    out = []
+    for r in request.resources:
+        try:
+            if r.resource_type == 2:
+                info = broker.topics.get(r.resource_name)
+                if info is None:
+                    raise KafkaError(ErrorCode.unknown_topic_or_partition,
+                                     f"Topic '{r.resource_name}' does not exist.")
+                new = _apply_ops(info.configs, r.configs, TOPIC_CONFIGS)
+                apply_topic_configs(broker, r.resource_name, new, request.validate_only)
+            elif r.resource_type == 4:
+                new = _apply_ops(broker.topics.broker_configs, r.configs, BROKER_CONFIGS)
+                apply_broker_configs(broker, r.resource_name, new, request.validate_only)
+            elif r.resource_type == 8:
+                pass  # broker loggers: accepted; Brook's log levels are not dynamic yet
+            else:
+                raise KafkaError(ErrorCode.invalid_request, f"Unsupported resource type {r.resource_type}")
+            out.append(resp_cls(error_code=ErrorCode.none, error_message=None, resource_type=r.resource_type,
+                                resource_name=r.resource_name))
+        except KafkaError as e:
+            out.append(resp_cls(error_code=e.code, error_message=e.message, resource_type=r.resource_type,
+                                resource_name=r.resource_name))
+    return make(cls, throttle_time=_ZERO, responses=tuple(out))

@@ -1,0 +1,67 @@
+"""Metadata (key 3), v0-v12: brokers, cluster id, controller, topics by name or (v10+) id, auto-creation."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+from brook.errors import ErrorCode, KafkaError
+from brook.protocol.build import has_field, make, nested
+from brook.protocol.versions import response_class
+
+_ZERO = datetime.timedelta(0)
+_NULL_ID = uuid.UUID(int=0)
+
+
+def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+    cls = response_class(3, ctx.api_version)
+    topic_cls = nested(cls, "MetadataResponseTopic")
+    part_cls = nested(cls, "MetadataResponsePartition")
+    broker_cls = nested(cls, "MetadataResponseBroker")
+    # v0: an empty list means all topics; v1+: null means all, empty means none.
+    all_topics = request.topics is None or (ctx.api_version == 0 and not request.topics)
+    auto_create = getattr(request, "allow_auto_topic_creation", True)
+    topics = []
+    if all_topics:
+        wanted = [(info.name, None) for info in broker.topics.topics.values()]
+    else:
+        wanted = []
+        for t in request.topics:
+            tid = getattr(t, "topic_id", None)
+            if t.name is None and tid is not None and tid != _NULL_ID:
+                info = broker.topics.by_id.get(tid)
+                if info is None:
+                    topics.append(make(topic_cls, error_code=ErrorCode.unknown_topic_id, name=None, topic_id=tid,
+                                       is_internal=False, partitions=()))
+                    continue
+                wanted.append((info.name, tid))
+            else:
+                wanted.append((t.name, None))
+    for name, _ in wanted:
+        info = broker.topics.get(name)
+        error = ErrorCode.none
+        if info is None and not all_topics:
+            if auto_create:
+                try:
+                    info = broker.maybe_auto_create(name)
+                except KafkaError as e:
+                    error = e.code
+            if info is None and error == ErrorCode.none:
+                error = ErrorCode.unknown_topic_or_partition
+        if info is None:
+            topics.append(make(topic_cls, error_code=error, name=name, topic_id=_NULL_ID, is_internal=False,
+                               partitions=()))
+            continue
+        me = (broker.broker_id,)
+        parts = tuple(make(part_cls, error_code=ErrorCode.none, partition_index=p, leader_id=broker.broker_id,
+                           leader_epoch=broker.replicas.leader_epoch, replica_nodes=me, isr_nodes=me,
+                           offline_replicas=()) for p in range(info.partitions))
+        topics.append(make(topic_cls, error_code=ErrorCode.none, name=info.name, topic_id=info.topic_id,
+                           is_internal=info.internal, partitions=parts))
+    adv = broker.advertised
+    brokers = (make(broker_cls, node_id=broker.broker_id, host=adv.host, port=adv.port, rack=None),)
+    fields = dict(throttle_time=_ZERO, brokers=brokers, cluster_id=broker.cluster_id,
+                  controller_id=broker.broker_id, topics=tuple(topics))
+    if has_field(cls, "cluster_authorized_operations"):
+        fields["cluster_authorized_operations"] = -2147483648
+    return make(cls, **fields)

@@ -1,0 +1,71 @@
+"""kafka-server-start [server.properties] [--override key=value]... (also python -m brook)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from brook.config.broker import BROKER_CONFIGS, BrokerConfig
+from brook.config.definition import ConfigError
+from brook.config.properties import load_properties
+
+USAGE = "USAGE: kafka-server-start [-daemon] server.properties [--override property=value]*"
+LOG_FORMAT = "[%(asctime)s] %(levelname)s %(message)s (%(name)s)"
+
+
+def parse_args(argv: list[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    args = [a for a in argv if a != "-daemon"]
+    if args and args[0] in ("-h", "--help"):
+        print(USAGE)
+        sys.exit(0)
+    if args and not args[0].startswith("--"):
+        values.update(load_properties(args.pop(0)))
+    while args:
+        flag = args.pop(0)
+        if flag != "--override" or not args or "=" not in args[0]:
+            raise SystemExit(f"{USAGE}\nUnrecognized argument: {flag}" if flag != "--override"
+                             else f"{USAGE}\n--override needs property=value")
+        key, _, value = args.pop(0).partition("=")
+        values[key.strip()] = value.strip()
+    return values
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stdout)
+    try:
+        values = parse_args(sys.argv[1:] if argv is None else argv)
+        for name, raw in values.items():
+            if name in BROKER_CONFIGS:
+                BROKER_CONFIGS.keys[name].parse(raw)
+        config = BrokerConfig(values)
+    except (ConfigError, OSError) as e:
+        print(f"Error: {e}", file=sys.stderr)
+        return 1
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    return asyncio.run(_serve(config))
+
+
+async def _serve(config: BrokerConfig) -> int:
+    from brook.broker.server import Broker
+
+    broker = Broker(config)
+    await broker.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await broker.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""API key -> handler and the versions Brook serves; ApiVersions is generated from this table."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kio.schema.index import api_key_map, schema_name_map
+
+from brook.protocol.versions import KAFKA_39_MAX, KIP_896_MIN
+
+
+@dataclass(frozen=True, slots=True)
+class ApiHandler:
+    api_key: int
+    min_version: int
+    max_version: int
+    handle: Callable
+
+
+# (api key, module under brook.broker.handlers, max version Brook implements and tests)
+HANDLERS: tuple[tuple[int, str, int], ...] = (
+    (0, "produce", 11),
+    (1, "fetch", 17),
+    (2, "list_offsets", 9),
+    (3, "metadata", 12),
+    (18, "api_versions", 4),
+    (19, "create_topics", 7),
+    (20, "delete_topics", 6),
+    (21, "delete_records", 2),
+    (23, "offset_for_leader_epoch", 4),
+    (32, "describe_configs", 4),
+    (33, "alter_configs", 2),
+    (35, "describe_log_dirs", 4),
+    (37, "create_partitions", 3),
+    (44, "incremental_alter_configs", 1),
+    (60, "describe_cluster", 1),
+)
+
+
+def kio_versions(api_key: int) -> tuple[int, int]:
+    versions = schema_name_map[api_key_map[api_key]].keys()
+    return min(versions), max(versions)
+
+
+def build_registry() -> dict[int, ApiHandler]:
+    """Advertised range = Kafka 3.9's range, from KIP-896's floor, within what kio and the handler support."""
+    registry: dict[int, ApiHandler] = {}
+    for api_key, module, implemented_max in HANDLERS:
+        mod = importlib.import_module(f"brook.broker.handlers.{module}")
+        kio_min, kio_max = kio_versions(api_key)
+        lo = max(kio_min, KIP_896_MIN.get(api_key, 0))
+        hi = min(kio_max, KAFKA_39_MAX[api_key], implemented_max)
+        registry[api_key] = ApiHandler(api_key, lo, hi, mod.handle)
+    return registry

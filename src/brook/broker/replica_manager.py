@@ -1,0 +1,81 @@
+"""Local partitions: produce appends (acks, min.insync.replicas, flush policy) and fetch reads, plus the
+wake-ups that complete delayed fetches when data arrives."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from brook.errors import ErrorCode, KafkaError
+from brook.log.log import Log
+from brook.protocol.records.batch import validate_produced
+
+if TYPE_CHECKING:
+    from .server import Broker
+
+
+@dataclass(slots=True)
+class ProduceResult:
+    error: ErrorCode
+    base_offset: int = -1
+    log_append_time: int = -1
+    log_start_offset: int = -1
+    message: str | None = None
+    flush: Log | None = None  # set when the ack must wait for an fsync
+
+
+class ReplicaManager:
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self.logs = broker.log_manager
+        self._watchers: dict[tuple[str, int], list[asyncio.Future]] = {}
+        self.leader_epoch = 0
+
+    def get_log(self, topic: str, partition: int) -> Log:
+        lg = self.logs.get(topic, partition)
+        if lg is None:
+            raise KafkaError(ErrorCode.unknown_topic_or_partition,
+                             "This server does not host this topic-partition.")
+        return lg
+
+    def append(self, topic: str, partition: int, records: bytes | None, acks: int) -> ProduceResult:
+        lg = self.logs.get(topic, partition)
+        if lg is None:
+            return ProduceResult(ErrorCode.unknown_topic_or_partition)
+        if records is None:
+            return ProduceResult(ErrorCode.corrupt_message, message="null records")
+        try:
+            if acks == -1 and lg.config.min_insync_replicas > 1:
+                raise KafkaError(ErrorCode.not_enough_replicas,
+                                 f"The size of the current ISR Set(0) is insufficient to satisfy the min.isr "
+                                 f"requirement of {lg.config.min_insync_replicas} for partition "
+                                 f"{topic}-{partition}")
+            h = validate_produced(records, lg.config.max_message_bytes)
+            info = lg.append(records, h, self.leader_epoch, int(time.time() * 1000))
+        except KafkaError as e:
+            self.broker.log_bad_produce(topic, partition, e)
+            return ProduceResult(e.code, message=e.message)
+        lg.high_watermark = lg.log_end_offset  # a single replica is the whole ISR
+        watchers = self._watchers.pop((topic, partition), None)
+        if watchers:
+            for w in watchers:
+                if not w.done():
+                    w.set_result(None)
+        return ProduceResult(ErrorCode.none, info.base_offset, info.log_append_time, lg.log_start_offset,
+                             flush=lg if lg.needs_flush else None)
+
+    def wait_for_data(self, partitions: list[tuple[str, int]]) -> asyncio.Future:
+        fut = asyncio.get_running_loop().create_future()
+        for tp in partitions:
+            self._watchers.setdefault(tp, []).append(fut)
+        return fut
+
+    def forget(self, partitions: list[tuple[str, int]], fut: asyncio.Future) -> None:
+        for tp in partitions:
+            lst = self._watchers.get(tp)
+            if lst and fut in lst:
+                lst.remove(fut)
+                if not lst:
+                    del self._watchers[tp]

@@ -1,0 +1,265 @@
+"""The broker: lifecycle (start-up, serve, shutdown), listeners, request dispatch, topic management."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import inspect
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from brook.config.broker import BrokerConfig
+from brook.config.topic import TOPIC_CONFIGS, effective_topic_config
+from brook.errors import ErrorCode, KafkaError
+from brook.log.config import LogConfig
+from brook.log.manager import LogManager
+from brook.protocol.header import MalformedRequest, decode_request, encode_response, peek_correlation_id
+from brook.protocol.versions import api_name
+
+from .connection import CLOSE, KafkaConnection
+from .fetch_sessions import FetchSessionCache
+from .flusher import GroupFlusher
+from .registry import build_registry
+from .replica_manager import ReplicaManager
+from .topics import INTERNAL_TOPICS, TopicInfo, TopicTable, validate_topic_name
+
+log = logging.getLogger("kafka.server.KafkaServer")
+req_log = logging.getLogger("kafka.request.logger")
+
+
+@dataclass(slots=True)
+class Listener:
+    name: str
+    host: str
+    port: int
+
+
+@dataclass(slots=True)
+class RequestContext:
+    api_key: int
+    api_version: int
+    correlation_id: int
+    client_id: str | None
+    connection: KafkaConnection
+
+
+def parse_listener(uri: str) -> Listener:
+    parts = urlsplit(uri)
+    return Listener(parts.scheme.upper(), parts.hostname or "", parts.port or 9092)
+
+
+def new_cluster_id() -> str:
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+class Broker:
+    def __init__(self, config: BrokerConfig) -> None:
+        self.config = config
+        self.broker_id = int(config.get("broker.id"))  # type: ignore[arg-type]
+        self.max_request_bytes = int(config.get("socket.request.max.bytes"))  # type: ignore[arg-type]
+        self.listeners = [parse_listener(u) for u in config.get("listeners")]  # type: ignore[union-attr]
+        self.log_manager = LogManager(config.log_dirs, self.broker_id, "")
+        self.topics = TopicTable(self.log_manager.dirs[0])
+        for name, value in self.topics.broker_configs.items():
+            config.set(name, value)
+        self.cluster_id = str(config.get("cluster.id") or self.log_manager.read_cluster_id() or new_cluster_id())
+        self.log_manager.cluster_id = self.cluster_id
+        self.registry = build_registry()
+        self.replicas = ReplicaManager(self)
+        self.flusher = GroupFlusher()
+        self.fetch_sessions = FetchSessionCache()
+        self.connections: set[KafkaConnection] = set()
+        self.servers: list[asyncio.base_events.Server] = []
+        self.bound: list[Listener] = []
+        self._tasks: list[asyncio.Task] = []
+        self.started_ms = int(time.time() * 1000)
+
+    # -- topics --------------------------------------------------------------------------------------------
+    def log_config_for(self, topic: str) -> LogConfig:
+        info = self.topics.get(topic)
+        return LogConfig.from_values(effective_topic_config(self.config, info.configs if info else {}))
+
+    def create_topic(self, name: str, partitions: int, replication_factor: int, configs: dict[str, str],
+                     validate_only: bool = False) -> TopicInfo | None:
+        validate_topic_name(name)
+        if name in self.topics.topics:
+            raise KafkaError(ErrorCode.topic_already_exists, f"Topic '{name}' already exists.")
+        if partitions == -1:
+            partitions = int(self.config.get("num.partitions"))  # type: ignore[arg-type]
+        if replication_factor == -1:
+            replication_factor = int(self.config.get("default.replication.factor"))  # type: ignore[arg-type]
+        if partitions <= 0:
+            raise KafkaError(ErrorCode.invalid_partitions, "Number of partitions must be larger than 0.")
+        if replication_factor <= 0:
+            raise KafkaError(ErrorCode.invalid_replication_factor, "Replication factor must be larger than 0.")
+        if replication_factor > 1:
+            raise KafkaError(ErrorCode.invalid_replication_factor,
+                             f"Unable to replicate the partition {replication_factor} time(s): The target "
+                             "replication factor of "
+                             f"{replication_factor} cannot be reached because only 1 broker(s) are registered.")
+        TOPIC_CONFIGS.validate(configs)
+        if validate_only:
+            return None
+        info = self.topics.add(name, partitions, configs, replication_factor)
+        cfg = self.log_config_for(name)
+        for p in range(partitions):
+            self.log_manager.create(name, p, info.topic_id, cfg)
+        log.info("Created topic %s with %d partitions, topic id %s", name, partitions, info.topic_id)
+        return info
+
+    def maybe_auto_create(self, name: str) -> TopicInfo | None:
+        if name in self.topics.topics:
+            return self.topics.topics[name]
+        if not self.config.get("auto.create.topics.enable") or name in INTERNAL_TOPICS:
+            return None
+        return self.create_topic(name, -1, -1, {})
+
+    def delete_topic(self, name: str) -> None:
+        info = self.topics.get(name)
+        if info is None:
+            raise KafkaError(ErrorCode.unknown_topic_or_partition, "This server does not host this topic-partition.")
+        self.topics.remove(name)
+        for p in range(info.partitions):
+            self.log_manager.delete(name, p)
+        log.info("Deleted topic %s", name)
+
+    def add_partitions(self, name: str, count: int, validate_only: bool) -> None:
+        info = self.topics.get(name)
+        if info is None:
+            raise KafkaError(ErrorCode.unknown_topic_or_partition, f"The topic '{name}' does not exist.")
+        if count < info.partitions:
+            raise KafkaError(ErrorCode.invalid_partitions,
+                             f"Topic currently has {info.partitions} partitions, which is higher than the "
+                             f"requested {count}.")
+        if count == info.partitions:
+            raise KafkaError(ErrorCode.invalid_partitions, f"Topic already has {info.partitions} partitions.")
+        if validate_only:
+            return
+        cfg = self.log_config_for(name)
+        for p in range(info.partitions, count):
+            self.log_manager.create(name, p, info.topic_id, cfg)
+        info.partitions = count
+        self.topics.save()
+
+    def reconfigure_topic(self, name: str) -> None:
+        cfg = self.log_config_for(name)
+        info = self.topics.get(name)
+        for p in range(info.partitions if info else 0):
+            lg = self.log_manager.get(name, p)
+            if lg is not None:
+                lg.config = cfg
+
+    def log_bad_produce(self, topic: str, partition: int, e: KafkaError) -> None:
+        log.warning("Rejected produce to %s-%d: %s (%s)", topic, partition, e.message or e.code.name, e.code.name)
+
+    # -- requests ------------------------------------------------------------------------------------------
+    def dispatch(self, conn: KafkaConnection, frame: bytes):  # type: ignore[no-untyped-def]
+        """One request frame -> response bytes, None (acks=0), an awaitable of bytes, or CLOSE."""
+        try:
+            if len(frame) < 8:
+                raise MalformedRequest("request shorter than its header")
+            api_key = int.from_bytes(frame[0:2], "big", signed=True)
+            version = int.from_bytes(frame[2:4], "big", signed=True)
+            handler = self.registry.get(api_key)
+            if handler is None:
+                log.warning("Closing connection from %s: unknown API key %d", conn.peer, api_key)
+                return CLOSE
+            if not handler.min_version <= version <= handler.max_version:
+                if api_key == 18:
+                    from .handlers.api_versions import unsupported_version_response
+
+                    return unsupported_version_response(self, peek_correlation_id(frame))
+                log.warning("Closing connection from %s: %s v%d is not supported (supported %d-%d)",
+                            conn.peer, api_name(api_key), version, handler.min_version, handler.max_version)
+                return CLOSE
+            header, body = decode_request(frame)
+        except MalformedRequest as e:
+            log.warning("Closing connection from %s: %s", conn.peer, e)
+            return CLOSE
+        ctx = RequestContext(api_key, version, header.correlation_id, header.client_id, conn)
+        try:
+            result = handler.handle(self, ctx, body)
+        except Exception:
+            log.exception("Error handling %s v%d from %s", api_name(api_key), version, conn.peer)
+            return CLOSE
+        if result is None:
+            return None
+        if inspect.isawaitable(result):
+            return self._encode_later(header, result)
+        return encode_response(header, result)
+
+    async def _encode_later(self, header, pending):  # type: ignore[no-untyped-def]
+        result = await pending
+        return None if result is None else encode_response(header, result)
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        t0 = time.monotonic()
+        log.info("starting")
+        self.log_manager.startup(self.log_config_for)
+        # A partition dir without a table entry (or the reverse) after a crash: the table wins.
+        for (topic, p) in list(self.log_manager.logs):
+            info = self.topics.get(topic)
+            if info is None or p >= info.partitions:
+                self.log_manager.delete(topic, p)
+        for info in self.topics.topics.values():
+            cfg = self.log_config_for(info.name)
+            for p in range(info.partitions):
+                if self.log_manager.get(info.name, p) is None:
+                    self.log_manager.create(info.name, p, info.topic_id, cfg)
+        self.log_manager.checkpoint()
+        loop = asyncio.get_running_loop()
+        for listener in self.listeners:
+            server = await loop.create_server(lambda: KafkaConnection(self), listener.host or None,
+                                              listener.port, reuse_address=True, backlog=512)
+            self.servers.append(server)
+            port = server.sockets[0].getsockname()[1]
+            self.bound.append(Listener(listener.name, listener.host or "localhost", port))
+        self._tasks.append(asyncio.ensure_future(self._checkpoint_loop()))
+        self._tasks.append(asyncio.ensure_future(self._flush_ms_loop()))
+        addrs = ",".join(f"{b.name}://{b.host}:{b.port}" for b in self.bound)
+        log.info("[KafkaServer id=%d] started (kafka.server.KafkaServer) on %s in %d ms", self.broker_id, addrs,
+                 (time.monotonic() - t0) * 1000)
+
+    @property
+    def advertised(self) -> Listener:
+        adv = self.config.get("advertised.listeners")
+        if adv:
+            return parse_listener(adv[0])  # type: ignore[index]
+        return self.bound[0]
+
+    async def _checkpoint_loop(self) -> None:
+        interval = int(self.config.get("log.flush.offset.checkpoint.interval.ms")) / 1000  # type: ignore[arg-type]
+        while True:
+            await asyncio.sleep(interval)
+            self.log_manager.checkpoint()
+
+    async def _flush_ms_loop(self) -> None:
+        """flush.ms: fsync logs whose last flush is older than their flush.ms (checked every second)."""
+        while True:
+            await asyncio.sleep(1.0)
+            now = int(time.time() * 1000)
+            for lg in list(self.log_manager.logs.values()):
+                due = now - lg.last_flush_ms >= lg.config.flush_ms
+                if lg.config.flush_ms < 2**62 and lg.unflushed_messages and due:
+                    lg.last_flush_ms = now
+                    await asyncio.get_running_loop().run_in_executor(None, lg.flush)
+
+    async def stop(self) -> None:
+        log.info("[KafkaServer id=%d] shutting down", self.broker_id)
+        for t in self._tasks:
+            t.cancel()
+        for s in self.servers:
+            s.close()
+        for c in list(self.connections):
+            c.close()
+        self.log_manager.shutdown()
+        log.info("[KafkaServer id=%d] shut down completed", self.broker_id)
+
+
+def data_dir_default() -> str:
+    return str(Path("data") / "brook-logs")

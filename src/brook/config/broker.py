@@ -1,0 +1,105 @@
+"""Broker configs (server.properties): Kafka's names and defaults, and topic defaults through synonyms."""
+
+from __future__ import annotations
+
+from .definition import ConfigDef, ConfigKey, at_least, one_of
+from .topic import TOPIC_CONFIGS
+
+MAX_LONG = 2**63 - 1
+
+BROKER_CONFIGS = ConfigDef().define(
+    ConfigKey("broker.id", "int", 0, "This broker's id.", at_least(-1), read_only=True),
+    ConfigKey("listeners", "list", ["PLAINTEXT://localhost:9092"], "Listener URIs.", read_only=True),
+    ConfigKey("advertised.listeners", "list", None, "Listeners advertised to clients.", read_only=True),
+    ConfigKey("log.dirs", "list", None, "Directories of the log data.", read_only=True),
+    ConfigKey("log.dir", "string", "./data/brook-logs", "Log directory if log.dirs is unset.", read_only=True),
+    ConfigKey("num.partitions", "int", 1, "Default partitions for new topics.", at_least(1)),
+    ConfigKey("default.replication.factor", "int", 1, "Default replication factor.", at_least(1)),
+    ConfigKey("auto.create.topics.enable", "boolean", True, "Create topics on first use.", read_only=True),
+    ConfigKey("delete.topic.enable", "boolean", True, "Allow deleting topics.", read_only=True),
+    ConfigKey("message.max.bytes", "int", 1048588, "Largest record batch.", at_least(0)),
+    ConfigKey("socket.request.max.bytes", "int", 104857600, "Largest request.", at_least(1), read_only=True),
+    ConfigKey("socket.send.buffer.bytes", "int", 102400, "", read_only=True),
+    ConfigKey("socket.receive.buffer.bytes", "int", 102400, "", read_only=True),
+    ConfigKey("num.network.threads", "int", 3, "", at_least(1)),
+    ConfigKey("num.io.threads", "int", 8, "", at_least(1)),
+    ConfigKey("num.recovery.threads.per.data.dir", "int", 1, "", at_least(1)),
+    ConfigKey("log.segment.bytes", "int", 1073741824, "", at_least(14)),
+    ConfigKey("log.roll.ms", "long", None, ""),
+    ConfigKey("log.roll.hours", "int", 168, "", at_least(1)),
+    ConfigKey("log.retention.ms", "long", None, ""),
+    ConfigKey("log.retention.minutes", "int", None, ""),
+    ConfigKey("log.retention.hours", "int", 168, ""),
+    ConfigKey("log.retention.bytes", "long", -1, ""),
+    ConfigKey("log.retention.check.interval.ms", "long", 300000, "", at_least(1)),
+    ConfigKey("log.index.interval.bytes", "int", 4096, "", at_least(0)),
+    ConfigKey("log.index.size.max.bytes", "int", 10485760, "", at_least(4)),
+    ConfigKey("log.flush.interval.messages", "long", MAX_LONG, "", at_least(1)),
+    ConfigKey("log.flush.interval.ms", "long", None, ""),
+    ConfigKey("log.flush.scheduler.interval.ms", "long", MAX_LONG, ""),
+    ConfigKey("log.flush.offset.checkpoint.interval.ms", "int", 60000, "", at_least(0)),
+    ConfigKey("log.cleanup.policy", "list", ["delete"], "", one_of("compact", "delete")),
+    ConfigKey("log.message.timestamp.type", "string", "CreateTime", "", one_of("CreateTime", "LogAppendTime")),
+    ConfigKey("log.segment.delete.delay.ms", "long", 60000, "", at_least(0)),
+    ConfigKey("min.insync.replicas", "int", 1, "", at_least(1)),
+    ConfigKey("compression.type", "string", "producer", ""),
+    ConfigKey("offsets.topic.num.partitions", "int", 50, "", at_least(1), read_only=True),
+    ConfigKey("offsets.topic.replication.factor", "short", 3, "", at_least(1), read_only=True),
+    ConfigKey("offsets.retention.minutes", "int", 10080, "", at_least(1), read_only=True),
+    ConfigKey("transaction.state.log.num.partitions", "int", 50, "", at_least(1), read_only=True),
+    ConfigKey("transaction.state.log.replication.factor", "short", 3, "", at_least(1), read_only=True),
+    ConfigKey("transaction.state.log.min.isr", "int", 2, "", at_least(1), read_only=True),
+    ConfigKey("group.initial.rebalance.delay.ms", "int", 3000, "", at_least(0), read_only=True),
+    ConfigKey("replica.fetch.max.bytes", "int", 1048576, "", at_least(0), read_only=True),
+    ConfigKey("zookeeper.connect", "string", None, "ZooKeeper connection string (cluster mode).", read_only=True),
+    ConfigKey("cluster.id", "string", None, "", read_only=True),
+)
+
+# log.retention.{hours,minutes} and log.roll.hours are in other units than the topic configs they back.
+_UNIT_MS = {"log.retention.hours": 3_600_000, "log.retention.minutes": 60_000, "log.roll.hours": 3_600_000,
+            "log.roll.jitter.hours": 3_600_000}
+
+
+class BrokerConfig:
+    """server.properties values (raw strings, as given) plus typed access with Kafka's defaults."""
+
+    def __init__(self, values: dict[str, str] | None = None) -> None:
+        self.raw: dict[str, str] = dict(values or {})
+        self._parsed: dict[str, object] = {}
+        for name, raw in self.raw.items():
+            key = BROKER_CONFIGS.keys.get(name) or TOPIC_CONFIGS.keys.get(name)
+            if key is not None and name in BROKER_CONFIGS:
+                self._parsed[name] = key.parse(raw)
+
+    def get(self, name: str) -> object:
+        if name in self._parsed:
+            return self._parsed[name]
+        if name in self.raw:
+            return self.raw[name]
+        key = BROKER_CONFIGS.keys.get(name)
+        return key.default if key else None
+
+    def set(self, name: str, raw: str | None) -> None:
+        if raw is None:
+            self.raw.pop(name, None)
+            self._parsed.pop(name, None)
+            return
+        key = BROKER_CONFIGS.keys.get(name)
+        self._parsed[name] = key.parse(raw) if key else raw
+        self.raw[name] = raw
+
+    @property
+    def log_dirs(self) -> list[str]:
+        dirs = self.get("log.dirs")
+        return list(dirs) if dirs else [str(self.get("log.dir"))]
+
+    def topic_default(self, topic_config: str) -> tuple[object, str | None]:
+        """The broker-level value backing a topic config: (value, synonym name or None for Kafka's default)."""
+        key = TOPIC_CONFIGS.keys[topic_config]
+        for syn in key.synonyms:
+            if syn in self.raw:
+                value = self.get(syn)
+                if syn in _UNIT_MS and value is not None:
+                    value = int(value) * _UNIT_MS[syn]  # type: ignore[call-overload]
+                return (key.parse(str(value)) if not isinstance(value, list) else value), syn
+        return key.default, None

@@ -1,0 +1,152 @@
+"""Sparse .index (relative offset i32, position i32) and .timeindex (timestamp i64, relative offset i32) files.
+
+Entries are kept in memory (arrays) and appended to the file as they are made; Kafka preallocates its index
+files and trims them on close, so a loaded file ends at the first entry that does not increase.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import struct
+from array import array
+from pathlib import Path
+
+_OFFSET_ENTRY = struct.Struct(">ii")
+_TIME_ENTRY = struct.Struct(">qi")
+
+
+class OffsetIndex:
+    def __init__(self, path: Path, base_offset: int) -> None:
+        self.path = path
+        self.base_offset = base_offset
+        self.offsets = array("q")
+        self.positions = array("q")
+        self._fd = -1
+
+    def load(self) -> bool:
+        """Read an existing file; returns False when it is missing or not sane (then rebuild it)."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return False
+        if len(data) % 8:
+            return False
+        last_off, last_pos = -1, -1
+        for i, (rel, pos) in enumerate(_OFFSET_ENTRY.iter_unpack(data)):
+            if i and (rel <= last_off - self.base_offset or pos <= last_pos):
+                break  # preallocated zeros
+            self.offsets.append(self.base_offset + rel)
+            self.positions.append(pos)
+            last_off, last_pos = self.base_offset + rel, pos
+        return True
+
+    def open(self) -> None:
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o644)
+        os.ftruncate(self._fd, len(self.offsets) * 8)
+        os.lseek(self._fd, 0, os.SEEK_END)
+
+    def reset(self) -> None:
+        self.offsets = array("q")
+        self.positions = array("q")
+        if self._fd >= 0:
+            os.ftruncate(self._fd, 0)
+            os.lseek(self._fd, 0, os.SEEK_SET)
+
+    def append(self, offset: int, position: int) -> None:
+        self.offsets.append(offset)
+        self.positions.append(position)
+        if self._fd >= 0:
+            os.write(self._fd, _OFFSET_ENTRY.pack(offset - self.base_offset, position))
+
+    def lookup(self, offset: int) -> tuple[int, int]:
+        """The greatest entry at or below offset, or (base offset, 0)."""
+        i = bisect.bisect_right(self.offsets, offset) - 1
+        if i < 0:
+            return self.base_offset, 0
+        return self.offsets[i], self.positions[i]
+
+    def truncate_to_position(self, position: int) -> None:
+        i = bisect.bisect_left(self.positions, position)
+        del self.offsets[i:]
+        del self.positions[i:]
+        if self._fd >= 0:
+            os.ftruncate(self._fd, i * 8)
+            os.lseek(self._fd, 0, os.SEEK_END)
+
+    def flush(self) -> None:
+        if self._fd >= 0:
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+class TimeIndex:
+    def __init__(self, path: Path, base_offset: int) -> None:
+        self.path = path
+        self.base_offset = base_offset
+        self.timestamps = array("q")
+        self.offsets = array("q")
+        self._fd = -1
+
+    def load(self) -> bool:
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return False
+        if len(data) % 12:
+            return False
+        for i, (ts, rel) in enumerate(_TIME_ENTRY.iter_unpack(data)):
+            if i and (ts <= self.timestamps[-1] or self.base_offset + rel < self.offsets[-1]):
+                break
+            self.timestamps.append(ts)
+            self.offsets.append(self.base_offset + rel)
+        return True
+
+    def open(self) -> None:
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o644)
+        os.ftruncate(self._fd, len(self.timestamps) * 12)
+        os.lseek(self._fd, 0, os.SEEK_END)
+
+    def reset(self) -> None:
+        self.timestamps = array("q")
+        self.offsets = array("q")
+        if self._fd >= 0:
+            os.ftruncate(self._fd, 0)
+            os.lseek(self._fd, 0, os.SEEK_SET)
+
+    @property
+    def last_timestamp(self) -> int:
+        return self.timestamps[-1] if self.timestamps else -1
+
+    def maybe_append(self, timestamp: int, offset: int) -> None:
+        if timestamp > self.last_timestamp:
+            self.timestamps.append(timestamp)
+            self.offsets.append(offset)
+            if self._fd >= 0:
+                os.write(self._fd, _TIME_ENTRY.pack(timestamp, offset - self.base_offset))
+
+    def lookup(self, timestamp: int) -> int:
+        """Offset of the greatest entry whose timestamp is <= timestamp, or the base offset."""
+        i = bisect.bisect_right(self.timestamps, timestamp) - 1
+        return self.offsets[i] if i >= 0 else self.base_offset
+
+    def truncate_to_offset(self, offset: int) -> None:
+        i = bisect.bisect_left(self.offsets, offset)
+        del self.timestamps[i:]
+        del self.offsets[i:]
+        if self._fd >= 0:
+            os.ftruncate(self._fd, i * 12)
+            os.lseek(self._fd, 0, os.SEEK_END)
+
+    def flush(self) -> None:
+        if self._fd >= 0:
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1

@@ -1,0 +1,244 @@
+"""A partition's log: ordered segments, log start offset, log end offset, high watermark, flush state."""
+
+from __future__ import annotations
+
+import bisect
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from crc32c import crc32c
+
+from brook.errors import ErrorCode, KafkaError
+from brook.protocol.records.batch import (
+    ATTRIBUTES_OFFSET,
+    TIMESTAMP_TYPE_FLAG,
+    BatchHeader,
+    assigned_prefix,
+    iter_batch_positions,
+)
+
+from .config import LogConfig
+from .leader_epoch import LeaderEpochCache
+from .segment import LogSegment
+
+_ATTR = struct.Struct(">h")
+_TS = struct.Struct(">q")
+_CRC = struct.Struct(">I")
+
+
+@dataclass(slots=True)
+class AppendInfo:
+    base_offset: int
+    log_append_time: int  # -1 unless the topic uses LogAppendTime
+    position: int
+
+
+def apply_log_append_time(records: bytes, now_ms: int) -> bytes:
+    """Set the batch's timestamp type to LogAppendTime and its max timestamp to now; recompute the CRC."""
+    buf = bytearray(records)
+    (attrs,) = _ATTR.unpack_from(buf, ATTRIBUTES_OFFSET)
+    _ATTR.pack_into(buf, ATTRIBUTES_OFFSET, attrs | TIMESTAMP_TYPE_FLAG)
+    _TS.pack_into(buf, 35, now_ms)
+    _CRC.pack_into(buf, 17, crc32c(memoryview(buf)[ATTRIBUTES_OFFSET:]))
+    return bytes(buf)
+
+
+class Log:
+    def __init__(self, directory: Path, topic: str, partition: int, config: LogConfig,
+                 clean_shutdown: bool = True, recovery_point: int = 0, log_start_offset: int = 0) -> None:
+        self.directory = directory
+        self.topic = topic
+        self.partition = partition
+        self.config = config
+        directory.mkdir(parents=True, exist_ok=True)
+        self.leader_epochs = LeaderEpochCache(directory)
+        self.segments: list[LogSegment] = []
+        self._bases: list[int] = []
+        self.recovered_bytes = 0
+        self._load(clean_shutdown, recovery_point)
+        self.log_start_offset = max(log_start_offset, self.segments[0].base_offset)
+        self.high_watermark = self.log_end_offset
+        self.recovery_point = self.log_end_offset if clean_shutdown else min(recovery_point, self.log_end_offset)
+        self.unflushed_messages = 0
+        self.last_flush_ms = 0
+
+    # -- loading -------------------------------------------------------------------------------------------
+    def _load(self, clean: bool, recovery_point: int) -> None:
+        bases = sorted(int(p.stem) for p in self.directory.glob("*.log") if p.stem.isdigit())
+        for i, base in enumerate(bases):
+            seg = LogSegment(self.directory, base, self.config.index_interval_bytes)
+            nxt = bases[i + 1] if i + 1 < len(bases) else None
+            if clean or nxt is not None and nxt <= recovery_point:
+                seg.load(nxt)
+            else:
+                self.recovered_bytes += seg.recover()
+            self._add(seg)
+        if not self.segments:
+            seg = LogSegment(self.directory, 0, self.config.index_interval_bytes)
+            seg.index.open()
+            seg.time_index.open()
+            self._add(seg)
+        # Drop empty trailing segments a crash left behind, but keep at least one.
+        while len(self.segments) > 1 and self.segments[-1].size == 0 and \
+                self.segments[-2].next_offset >= self.segments[-1].base_offset:
+            self.segments.pop().delete()
+            self._bases.pop()
+
+    def _add(self, seg: LogSegment) -> None:
+        self.segments.append(seg)
+        self._bases.append(seg.base_offset)
+
+    # -- state ---------------------------------------------------------------------------------------------
+    @property
+    def active(self) -> LogSegment:
+        return self.segments[-1]
+
+    @property
+    def log_end_offset(self) -> int:
+        seg = self.segments[-1]
+        return max(seg.next_offset, seg.base_offset)
+
+    @property
+    def size(self) -> int:
+        return sum(s.size for s in self.segments)
+
+    # -- writing -------------------------------------------------------------------------------------------
+    def append(self, records: bytes, h: BatchHeader, leader_epoch: int, now_ms: int) -> AppendInfo:
+        """Append one validated batch, assigning its offsets. Bytes reach the kernel before this returns."""
+        seg = self.active
+        if seg.size and (seg.size + len(records) > self.config.segment_bytes
+                         or now_ms - seg.created_ms >= self.config.segment_ms):
+            seg = self.roll()
+        base = self.log_end_offset
+        append_time = -1
+        if self.config.message_timestamp_type == "LogAppendTime":
+            records = apply_log_append_time(records, now_ms)
+            append_time = now_ms
+            h = BatchHeader(h.base_offset, h.batch_length, h.partition_leader_epoch, h.magic, h.crc,
+                            h.attributes | TIMESTAMP_TYPE_FLAG, h.last_offset_delta, h.base_timestamp,
+                            now_ms, h.producer_id, h.producer_epoch, h.base_sequence, h.records_count)
+        if leader_epoch > self.leader_epochs.latest_epoch:
+            self.leader_epochs.assign(leader_epoch, base)
+        pos = seg.append(assigned_prefix(records, base, leader_epoch), records, h, base)
+        self.unflushed_messages += h.records_count
+        return AppendInfo(base, append_time, pos)
+
+    def append_stored(self, records: bytes) -> int:
+        """Append batches that already carry their offsets (replication, internal topics); returns count."""
+        from brook.protocol.records.batch import read_header
+
+        n = 0
+        for pos, _base, size in iter_batch_positions(records):
+            h = read_header(records, pos)
+            if h.base_offset < self.log_end_offset:
+                continue
+            seg = self.active
+            if seg.size and seg.size + size > self.config.segment_bytes:
+                seg = self.roll_at(h.base_offset)
+            chunk = records[pos : pos + size]
+            seg.append(chunk[:17], chunk, h, h.base_offset)
+            self.leader_epochs.assign(h.partition_leader_epoch, h.base_offset)
+            n += 1
+        return n
+
+    def roll(self) -> LogSegment:
+        return self.roll_at(self.log_end_offset)
+
+    def roll_at(self, base: int) -> LogSegment:
+        if self.active.size == 0 and self.active.base_offset == base:
+            return self.active
+        seg = LogSegment(self.directory, base, self.config.index_interval_bytes)
+        seg.index.open()
+        seg.time_index.open()
+        seg.next_offset = base
+        self._add(seg)
+        return seg
+
+    @property
+    def needs_flush(self) -> bool:
+        return self.unflushed_messages >= self.config.flush_messages
+
+    def flush(self) -> int:
+        """fsync every segment written since the recovery point; returns the new recovery point."""
+        end = self.log_end_offset
+        for seg in self.segments:
+            if seg.next_offset > self.recovery_point or seg is self.active:
+                seg.flush()
+        self.unflushed_messages = 0
+        self.recovery_point = max(self.recovery_point, end)
+        return self.recovery_point
+
+    # -- reading -------------------------------------------------------------------------------------------
+    def _segment_index(self, offset: int) -> int:
+        return max(0, bisect.bisect_right(self._bases, offset) - 1)
+
+    def check_offset(self, offset: int) -> None:
+        if offset < self.log_start_offset or offset > self.log_end_offset:
+            raise KafkaError(ErrorCode.offset_out_of_range,
+                             f"offset {offset} is out of range [{self.log_start_offset}, {self.log_end_offset}]")
+
+    def read(self, offset: int, max_bytes: int, max_offset: int | None = None) -> bytes:
+        """Whole batches from the one containing offset, up to max_bytes (at least one batch, as Kafka)."""
+        self.check_offset(offset)
+        limit = self.high_watermark if max_offset is None else max_offset
+        if offset >= limit:
+            return b""
+        for seg in self.segments[self._segment_index(offset):]:
+            found = seg.find_position(offset)
+            if found is None:
+                continue
+            pos, h = found
+            if h.base_offset >= limit:
+                return b""
+            data = seg.read(pos, max(max_bytes, h.size))
+            end = 0
+            for p, base, size in iter_batch_positions(data):
+                if base >= limit or (p and p + size > max_bytes):
+                    break
+                end = p + size
+            return data if end == len(data) else data[:end]
+        return b""
+
+    def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
+        for seg in self.segments:
+            found = seg.find_timestamp(timestamp)
+            if found is not None:
+                return max(found[0], self.log_start_offset), found[1]
+        return None
+
+    def max_timestamp(self) -> tuple[int, int]:
+        best = (-1, -1)
+        for seg in self.segments:
+            if seg.max_timestamp > best[0]:
+                best = (seg.max_timestamp, seg.offset_of_max_timestamp)
+        return best
+
+    # -- truncation and deletion ---------------------------------------------------------------------------
+    def advance_log_start_offset(self, offset: int) -> None:
+        """DeleteRecords: move the start offset; whole segments below it go."""
+        if offset <= self.log_start_offset:
+            return
+        self.log_start_offset = offset
+        while len(self.segments) > 1 and self.segments[1].base_offset <= offset:
+            self.segments.pop(0).delete()
+            self._bases.pop(0)
+        self.leader_epochs.truncate_from_start(offset)
+
+    def delete_oldest_segment(self) -> LogSegment:
+        seg = self.segments.pop(0)
+        self._bases.pop(0)
+        seg.delete()
+        self.log_start_offset = max(self.log_start_offset, self.segments[0].base_offset)
+        return seg
+
+    def close(self) -> None:
+        for seg in self.segments:
+            seg.close()
+
+    def delete_files(self) -> None:
+        self.close()
+        for p in self.directory.iterdir():
+            p.unlink()
+        os.rmdir(self.directory)

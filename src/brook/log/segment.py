@@ -1,0 +1,198 @@
+"""One log segment: <base offset>.log holding RecordBatches exactly as stored, with its sparse indexes."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from crc32c import crc32c
+
+from brook.protocol.records.batch import (
+    ATTRIBUTES_OFFSET,
+    HEADER_SIZE,
+    LOG_OVERHEAD,
+    BatchHeader,
+    read_header,
+)
+
+from .index import OffsetIndex, TimeIndex
+
+_SCAN_CHUNK = 1 << 20
+
+
+def segment_name(base_offset: int, suffix: str) -> str:
+    return f"{base_offset:020d}{suffix}"
+
+
+class LogSegment:
+    def __init__(self, directory: Path, base_offset: int, index_interval_bytes: int = 4096) -> None:
+        self.directory = directory
+        self.base_offset = base_offset
+        self.log_path = directory / segment_name(base_offset, ".log")
+        self.index = OffsetIndex(directory / segment_name(base_offset, ".index"), base_offset)
+        self.time_index = TimeIndex(directory / segment_name(base_offset, ".timeindex"), base_offset)
+        self.index_interval_bytes = index_interval_bytes
+        self.fd = os.open(self.log_path, os.O_RDWR | os.O_CREAT, 0o644)
+        self.size = os.fstat(self.fd).st_size
+        self.next_offset = base_offset
+        self.max_timestamp = -1
+        self.offset_of_max_timestamp = -1
+        self.created_ms = int(time.time() * 1000)
+        self._bytes_since_index = 0
+
+    # -- writing -------------------------------------------------------------------------------------------
+    def append(self, prefix: bytes, batch: bytes, h: BatchHeader, base_offset: int) -> int:
+        """Write a batch (its first bytes replaced by prefix); returns its file position."""
+        pos = self.size
+        last_offset = base_offset + h.last_offset_delta
+        if self._bytes_since_index > self.index_interval_bytes:
+            self.index.append(last_offset, pos)
+            self.time_index.maybe_append(max(self.max_timestamp, h.max_timestamp),
+                                         last_offset if h.max_timestamp > self.max_timestamp
+                                         else self.offset_of_max_timestamp)
+            self._bytes_since_index = 0
+        view = memoryview(batch)[len(prefix):]
+        n = os.pwritev(self.fd, [prefix, view], pos)
+        total = len(prefix) + len(view)
+        while n < total:  # regular files rarely write short, but never assume
+            n += os.pwrite(self.fd, (prefix + bytes(view))[n:], pos + n)
+        self.size = pos + total
+        self._bytes_since_index += total
+        self.next_offset = last_offset + 1
+        if h.max_timestamp > self.max_timestamp:
+            self.max_timestamp = h.max_timestamp
+            self.offset_of_max_timestamp = last_offset
+        return pos
+
+    def flush(self) -> None:
+        os.fsync(self.fd)
+        self.index.flush()
+        self.time_index.flush()
+
+    # -- reading -------------------------------------------------------------------------------------------
+    def read(self, position: int, max_bytes: int) -> bytes:
+        return os.pread(self.fd, max(0, min(max_bytes, self.size - position)), position)
+
+    def iter_headers(self, position: int = 0, end: int | None = None):
+        """Yield (position, BatchHeader) for whole batches from position; reads the file in chunks."""
+        end = self.size if end is None else end
+        pos = position
+        while end - pos >= HEADER_SIZE:
+            chunk = os.pread(self.fd, min(_SCAN_CHUNK, end - pos), pos)
+            off = 0
+            while len(chunk) - off >= HEADER_SIZE:
+                h = read_header(chunk, off)
+                if h.batch_length < HEADER_SIZE - LOG_OVERHEAD or pos + off + h.size > end:
+                    return
+                yield pos + off, h
+                off += h.size
+            if off == 0:
+                return
+            pos += off
+
+    def find_position(self, offset: int) -> tuple[int, BatchHeader] | None:
+        """The first batch whose last offset is >= offset (and its position), or None."""
+        _, start = self.index.lookup(offset)
+        for pos, h in self.iter_headers(start):
+            if h.last_offset >= offset:
+                return pos, h
+        return None
+
+    def find_timestamp(self, timestamp: int) -> tuple[int, int] | None:
+        """(offset, timestamp) of the first batch whose max timestamp is >= timestamp."""
+        if self.max_timestamp < timestamp:
+            return None
+        found = self.find_position(self.time_index.lookup(timestamp))
+        start = found[0] if found else 0
+        for _pos, h in self.iter_headers(start):
+            if h.max_timestamp >= timestamp:
+                return max(h.base_offset, 0), h.max_timestamp
+        return None
+
+    # -- loading and recovery -----------------------------------------------------------------------------
+    def load(self, next_segment_base: int | None) -> None:
+        """Open after a clean shutdown: trust the indexes, read the tail for the next offset."""
+        if not (self.index.load() and self.time_index.load()):
+            self.recover()
+            return
+        self.index.open()
+        self.time_index.open()
+        if next_segment_base is not None and self.index.offsets:
+            self.next_offset = next_segment_base
+            self.max_timestamp = self.time_index.last_timestamp
+            self.offset_of_max_timestamp = self.time_index.offsets[-1] if self.time_index.offsets else -1
+            return
+        start = self.index.positions[-1] if self.index.positions else 0
+        self._bytes_since_index = 0
+        self.max_timestamp = self.time_index.last_timestamp
+        self.offset_of_max_timestamp = self.time_index.offsets[-1] if self.time_index.offsets else -1
+        for pos, h in self.iter_headers(start):
+            self._note_batch(h, pos)
+        if next_segment_base is not None and self.next_offset == self.base_offset:
+            self.next_offset = next_segment_base
+
+    def recover(self) -> int:
+        """Scan every batch (CRC included), truncate a torn or corrupt tail, rebuild both indexes.
+
+        Returns the number of bytes truncated.
+        """
+        self.index.reset()
+        self.time_index.reset()
+        self.index.open()
+        self.time_index.open()
+        self.next_offset = self.base_offset
+        self.max_timestamp = -1
+        self.offset_of_max_timestamp = -1
+        self._bytes_since_index = 0
+        valid = 0
+        for pos, h in self.iter_headers(0):
+            if h.magic != 2 or h.base_offset < self.next_offset and pos:
+                break
+            body = os.pread(self.fd, h.size - ATTRIBUTES_OFFSET, pos + ATTRIBUTES_OFFSET)
+            if crc32c(body) != h.crc:
+                break
+            if self._bytes_since_index > self.index_interval_bytes:
+                self.index.append(h.last_offset, pos)
+                self.time_index.maybe_append(max(self.max_timestamp, h.max_timestamp), h.last_offset)
+                self._bytes_since_index = 0
+            self._note_batch(h, pos)
+            valid = pos + h.size
+        truncated = self.size - valid
+        if truncated:
+            os.ftruncate(self.fd, valid)
+            self.size = valid
+        return truncated
+
+    def _note_batch(self, h: BatchHeader, pos: int) -> None:
+        self._bytes_since_index += h.size
+        self.next_offset = h.last_offset + 1
+        if h.max_timestamp > self.max_timestamp:
+            self.max_timestamp = h.max_timestamp
+            self.offset_of_max_timestamp = h.last_offset
+
+    def truncate_to(self, offset: int) -> None:
+        """Drop every batch at or after offset (used by replication and recovery)."""
+        found = self.find_position(offset)
+        if found is None:
+            return
+        pos, _ = found
+        os.ftruncate(self.fd, pos)
+        self.size = pos
+        self.index.truncate_to_position(pos)
+        self.time_index.truncate_to_offset(offset)
+        self.next_offset = self.base_offset
+        for p, h in self.iter_headers(self.index.positions[-1] if self.index.positions else 0):
+            self._note_batch(h, p)
+
+    def close(self) -> None:
+        self.index.close()
+        self.time_index.close()
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def delete(self) -> None:
+        self.close()
+        for p in (self.log_path, self.index.path, self.time_index.path):
+            p.unlink(missing_ok=True)

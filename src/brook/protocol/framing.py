@@ -1,0 +1,47 @@
+"""Size-prefixed frames: the length is checked against socket.request.max.bytes before anything is allocated."""
+
+from __future__ import annotations
+
+import struct
+
+_LEN = struct.Struct(">i")
+
+
+class FrameTooLarge(Exception):
+    """A frame header announced more bytes than the broker accepts (or a negative size)."""
+
+
+class FrameDecoder:
+    """Feeds bytes in, yields complete frames (without their 4-byte length prefix)."""
+
+    __slots__ = ("_buf", "_max")
+
+    def __init__(self, max_frame_bytes: int) -> None:
+        self._buf = bytearray()
+        self._max = max_frame_bytes
+
+    def feed(self, data: bytes) -> list[bytes]:
+        buf = self._buf
+        buf += data
+        frames: list[bytes] = []
+        pos = 0
+        end = len(buf)
+        while end - pos >= 4:
+            (size,) = _LEN.unpack_from(buf, pos)
+            if size < 0 or size > self._max:
+                raise FrameTooLarge(f"frame of {size} bytes exceeds socket.request.max.bytes={self._max}")
+            if end - pos - 4 < size:
+                break
+            frames.append(bytes(buf[pos + 4 : pos + 4 + size]))
+            pos += 4 + size
+        if pos:
+            del buf[:pos]
+        return frames
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buf)
+
+
+def frame(payload: bytes) -> bytes:
+    return _LEN.pack(len(payload)) + payload
