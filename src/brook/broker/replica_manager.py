@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from brook.errors import ErrorCode, KafkaError
 from brook.log.log import Log
 from brook.protocol.records.batch import validate_produced
+from brook.protocol.records.records import null_key_indexes
 
 if TYPE_CHECKING:
     from .server import Broker
@@ -24,6 +25,14 @@ class ProduceResult:
     log_start_offset: int = -1
     message: str | None = None
     flush: Log | None = None  # set when the ack must wait for an fsync
+    record_errors: tuple[tuple[int, str], ...] = ()  # (batch index, message) of the records that failed
+
+
+def _null_keys(records: bytes) -> list[int]:
+    try:
+        return null_key_indexes(records)
+    except Exception:  # undecodable records inside a batch whose CRC was right
+        raise KafkaError(ErrorCode.corrupt_message, "records inside the batch cannot be read") from None
 
 
 class ReplicaManager:
@@ -53,6 +62,13 @@ class ReplicaManager:
                                  f"requirement of {lg.config.min_insync_replicas} for partition "
                                  f"{topic}-{partition}")
             h = validate_produced(records, lg.config.max_message_bytes)
+            if "compact" in lg.config.cleanup_policy:
+                failed = _null_keys(records)
+                if failed:
+                    msg = f"Compacted topic cannot accept message without key in topic partition {topic}-{partition}."
+                    self.broker.log_bad_produce(topic, partition, KafkaError(ErrorCode.invalid_record, msg))
+                    return ProduceResult(ErrorCode.invalid_record, message=msg,
+                                         record_errors=tuple((i, msg) for i in failed))
             info = lg.append(records, h, self.leader_epoch, int(time.time() * 1000))
         except KafkaError as e:
             self.broker.log_bad_produce(topic, partition, e)

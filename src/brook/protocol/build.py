@@ -23,7 +23,7 @@ def make(cls: type, **values: object) -> object:
 
 @functools.cache
 def nested(message_cls: type, name: str) -> type | None:
-    """A nested entity class (e.g. "PartitionProduceResponse") from the module of message_cls, if that version has it."""
+    """A nested entity class (e.g. "PartitionProduceResponse") of message_cls's version, if it has one."""
     return getattr(sys.modules[message_cls.__module__], name, None)
 
 

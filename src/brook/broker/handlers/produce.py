@@ -20,10 +20,16 @@ def _append_time(ms: int):  # type: ignore[no-untyped-def]
     return None if ms < 0 else datetime.datetime.fromtimestamp(ms / 1000, _UTC)
 
 
+def _direct(cls, **fields):  # type: ignore[no-untyped-def]
+    return cls(**fields)
+
+
 def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     cls = response_class(0, ctx.api_version)
     topic_cls = nested(cls, "TopicProduceResponse")
     part_cls = nested(cls, "PartitionProduceResponse")
+    err_cls = nested(cls, "BatchIndexAndErrorMessage")
+    build = _direct if ctx.api_version >= 8 else make  # v8+ has every field: skip the filtering
     append = broker.replicas.append
     acks = request.acks
     flushes = []
@@ -34,10 +40,12 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
             r = append(t.name, p.index, p.records, acks)
             if r.flush is not None:
                 flushes.append(r.flush)
-            parts.append(part_cls(index=p.index, error_code=r.error, base_offset=r.base_offset,
-                                  log_append_time=_append_time(r.log_append_time),
-                                  log_start_offset=r.log_start_offset, record_errors=(),
-                                  error_message=r.message))
+            parts.append(build(part_cls, index=p.index, error_code=r.error, base_offset=r.base_offset,
+                               log_append_time=_append_time(r.log_append_time),
+                               log_start_offset=r.log_start_offset,
+                               record_errors=tuple(err_cls(batch_index=i, batch_index_error_message=m)
+                                                   for i, m in r.record_errors) if err_cls else (),
+                               error_message=r.message))
         topics.append(topic_cls(name=t.name, partition_responses=tuple(parts)))
     if acks == 0:
         return None
