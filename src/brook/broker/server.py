@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from brook.config.broker import BrokerConfig
 from brook.config.topic import TOPIC_CONFIGS, effective_topic_config
+from brook.coordinator.runtime import GroupCoordinatorRuntime
 from brook.errors import ErrorCode, KafkaError
 from brook.log.config import LogConfig
 from brook.log.manager import LogManager
@@ -49,7 +50,7 @@ class RequestContext:
 
 def parse_listener(uri: str) -> Listener:
     parts = urlsplit(uri)
-    return Listener(parts.scheme.upper(), parts.hostname or "", parts.port or 9092)
+    return Listener(parts.scheme.upper(), parts.hostname or "", 9092 if parts.port is None else parts.port)
 
 
 def new_cluster_id() -> str:
@@ -72,6 +73,7 @@ class Broker:
         self.replicas = ReplicaManager(self)
         self.flusher = GroupFlusher()
         self.fetch_sessions = FetchSessionCache()
+        self.groups = GroupCoordinatorRuntime(self)
         self.connections: set[KafkaConnection] = set()
         self.servers: list[asyncio.base_events.Server] = []
         self.bound: list[Listener] = []
@@ -212,6 +214,7 @@ class Broker:
                 if self.log_manager.get(info.name, p) is None:
                     self.log_manager.create(info.name, p, info.topic_id, cfg)
         self.log_manager.checkpoint()
+        self.groups.load()
         loop = asyncio.get_running_loop()
         for listener in self.listeners:
             server = await loop.create_server(lambda: KafkaConnection(self), listener.host or None,
@@ -221,6 +224,7 @@ class Broker:
             self.bound.append(Listener(listener.name, listener.host or "localhost", port))
         self._tasks.append(asyncio.ensure_future(self._checkpoint_loop()))
         self._tasks.append(asyncio.ensure_future(self._flush_ms_loop()))
+        self._tasks.append(asyncio.ensure_future(self._group_expiry_loop()))
         addrs = ",".join(f"{b.name}://{b.host}:{b.port}" for b in self.bound)
         log.info("[KafkaServer id=%d] started (kafka.server.KafkaServer) on %s in %d ms", self.broker_id, addrs,
                  (time.monotonic() - t0) * 1000)
@@ -237,6 +241,16 @@ class Broker:
         while True:
             await asyncio.sleep(interval)
             self.log_manager.checkpoint()
+
+    async def _group_expiry_loop(self) -> None:
+        """Session timeouts (checked every 100 ms) and offsets.retention.minutes (every 10 minutes)."""
+        last_offsets_check = time.monotonic()
+        while True:
+            await asyncio.sleep(0.1)
+            self.groups.coordinator.expire_sessions()
+            if time.monotonic() - last_offsets_check >= 600:
+                last_offsets_check = time.monotonic()
+                self.groups.coordinator.expire_offsets(int(time.time() * 1000))
 
     async def _flush_ms_loop(self) -> None:
         """flush.ms: fsync logs whose last flush is older than their flush.ms (checked every second)."""

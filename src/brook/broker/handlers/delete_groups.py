@@ -1,0 +1,18 @@
+"""DeleteGroups (key 42), v0-v2: only empty groups; their offsets and metadata get tombstones."""
+
+from __future__ import annotations
+
+import datetime
+
+from brook.protocol.build import make, nested
+from brook.protocol.versions import response_class
+
+_ZERO = datetime.timedelta(0)
+
+
+def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+    cls = response_class(42, ctx.api_version)
+    result_cls = nested(cls, "DeletableGroupResult")
+    coordinator = broker.groups.coordinator
+    return make(cls, throttle_time=_ZERO, results=tuple(
+        result_cls(group_id=g, error_code=coordinator.delete_group(g)) for g in request.groups_names))

@@ -1,0 +1,34 @@
+"""DescribeGroups (key 15), v0-v5: state, protocol and members (with metadata and assignment when Stable)."""
+
+from __future__ import annotations
+
+import datetime
+
+from brook.coordinator.group.group import GroupState
+from brook.errors import ErrorCode
+from brook.protocol.build import make, nested
+from brook.protocol.versions import response_class
+
+_ZERO = datetime.timedelta(0)
+
+
+def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+    cls = response_class(15, ctx.api_version)
+    group_cls = nested(cls, "DescribedGroup")
+    member_cls = nested(cls, "DescribedGroupMember")
+    groups = []
+    for gid in request.groups:
+        g = broker.groups.coordinator.groups.get(gid)
+        if g is None:
+            groups.append(make(group_cls, error_code=ErrorCode.none, group_id=gid, group_state="Dead",
+                               protocol_type="", protocol_data="", members=()))
+            continue
+        stable = g.state is GroupState.STABLE
+        members = tuple(make(member_cls, member_id=m.member_id, group_instance_id=m.group_instance_id,
+                             client_id=m.client_id, client_host=m.client_host,
+                             member_metadata=m.metadata_for(g.protocol_name) if stable else b"",
+                             member_assignment=m.assignment if stable else b"") for m in g.members.values())
+        groups.append(make(group_cls, error_code=ErrorCode.none, group_id=gid, group_state=g.state.value,
+                           protocol_type=g.protocol_type or "", protocol_data=g.protocol_name or "",
+                           members=members, authorized_operations=-2147483648))
+    return make(cls, throttle_time=_ZERO, groups=tuple(groups))

@@ -1,0 +1,16 @@
+"""Heartbeat (key 12), v0-v4."""
+
+from __future__ import annotations
+
+import datetime
+
+from brook.protocol.build import make
+from brook.protocol.versions import response_class
+
+_ZERO = datetime.timedelta(0)
+
+
+def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+    error = broker.groups.coordinator.heartbeat(request.group_id, request.generation_id, request.member_id,
+                                                getattr(request, "group_instance_id", None))
+    return make(response_class(12, ctx.api_version), throttle_time=_ZERO, error_code=error)

@@ -1,0 +1,35 @@
+"""SyncGroup (key 14), v0-v5: the leader's assignments reach every member."""
+
+from __future__ import annotations
+
+import datetime
+
+from brook.protocol.build import make
+from brook.protocol.versions import response_class
+
+_ZERO = datetime.timedelta(0)
+
+
+def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+    cls = response_class(14, ctx.api_version)
+    coordinator = broker.groups.coordinator
+    result = coordinator.sync(request.group_id, request.generation_id, request.member_id,
+                              getattr(request, "group_instance_id", None), getattr(request, "protocol_type", None),
+                              getattr(request, "protocol_name", None),
+                              {a.member_id: a.assignment for a in request.assignments})
+    group = coordinator.groups.get(request.group_id)
+    ptype = group.protocol_type if group else None
+    pname = group.protocol_name if group else None
+    if hasattr(result, "__await__"):
+        return _later(cls, result, ptype, pname)
+    return _response(cls, result, ptype, pname)
+
+
+async def _later(cls, fut, ptype, pname):  # type: ignore[no-untyped-def]
+    return _response(cls, await fut, ptype, pname)
+
+
+def _response(cls, result, ptype, pname):  # type: ignore[no-untyped-def]
+    error, assignment = result
+    return make(cls, throttle_time=_ZERO, error_code=error, protocol_type=ptype, protocol_name=pname,
+                assignment=assignment)

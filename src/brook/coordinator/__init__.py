@@ -1,0 +1,1 @@
+"""Coordinators: the classic group protocol (and, later, transactions), persisted in internal topics."""
