@@ -52,6 +52,8 @@ class ReplicaManager:
     def append(self, topic: str, partition: int, records: bytes | None, acks: int) -> ProduceResult:
         lg = self.logs.get(topic, partition)
         if lg is None:
+            self.broker.log_bad_produce(topic, partition, KafkaError(
+                ErrorCode.unknown_topic_or_partition, "This server does not host this topic-partition."))
             return ProduceResult(ErrorCode.unknown_topic_or_partition)
         if records is None:
             return ProduceResult(ErrorCode.corrupt_message, message="null records")

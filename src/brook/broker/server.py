@@ -192,7 +192,11 @@ class Broker:
             return None
         if inspect.isawaitable(result):
             return self._encode_later(header, result)
-        return encode_response(header, result)
+        try:
+            return encode_response(header, result)
+        except Exception:  # a response kio cannot write must not escape into the connection
+            log.exception("Error encoding the %s v%d response to %s", api_name(api_key), version, conn.peer)
+            return CLOSE
 
     async def _encode_later(self, header, pending):  # type: ignore[no-untyped-def]
         result = await pending

@@ -100,6 +100,7 @@ class BrokerConfig:
             if syn in self.raw:
                 value = self.get(syn)
                 if syn in _UNIT_MS and value is not None:
-                    value = int(value) * _UNIT_MS[syn]  # type: ignore[call-overload]
+                    # Kafka (KafkaConfig.logRetentionTimeMillis): a negative time means unlimited, -1 ms
+                    value = max(int(value) * _UNIT_MS[syn], -1)  # type: ignore[call-overload]
                 return (key.parse(str(value)) if not isinstance(value, list) else value), syn
         return key.default, None

@@ -71,7 +71,7 @@ class Log:
             seg = LogSegment(self.directory, base, self.config.index_interval_bytes)
             nxt = bases[i + 1] if i + 1 < len(bases) else None
             if clean or nxt is not None and nxt <= recovery_point:
-                seg.load(nxt)
+                self.recovered_bytes += seg.load(nxt) or 0
             else:
                 self.recovered_bytes += seg.recover()
             self._add(seg)
@@ -209,10 +209,12 @@ class Log:
         return None
 
     def max_timestamp(self) -> tuple[int, int]:
-        best = (-1, -1)
+        best, where = (-1, -1), None
         for seg in self.segments:
             if seg.max_timestamp > best[0]:
-                best = (seg.max_timestamp, seg.offset_of_max_timestamp)
+                best, where = (seg.max_timestamp, seg.offset_of_max_timestamp), seg
+        if where is not None and best[1] >= 0:
+            best = (best[0], where.offset_of_timestamp_in_batch(best[1], best[0]))
         return best
 
     # -- truncation and deletion ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from brook.protocol.records.batch import (
     BatchHeader,
     read_header,
 )
+from brook.protocol.records.records import offsets_and_timestamps
 
 from .index import OffsetIndex, TimeIndex
 
@@ -105,17 +106,31 @@ class LogSegment:
             return None
         found = self.find_position(self.time_index.lookup(timestamp))
         start = found[0] if found else 0
-        for _pos, h in self.iter_headers(start):
+        for pos, h in self.iter_headers(start):
             if h.max_timestamp >= timestamp:
+                # Kafka answers with the first record (not batch) whose timestamp is >= the target
+                for offset, ts in offsets_and_timestamps(self.read(pos, h.size)):
+                    if ts >= timestamp:
+                        return offset, ts
                 return max(h.base_offset, 0), h.max_timestamp
         return None
 
+    def offset_of_timestamp_in_batch(self, batch_offset: int, timestamp: int) -> int:
+        """The offset of the first record carrying timestamp in the batch holding batch_offset (KAFKA-16310)."""
+        found = self.find_position(batch_offset)
+        if found is not None:
+            pos, h = found
+            for offset, ts in offsets_and_timestamps(self.read(pos, h.size)):
+                if ts == timestamp:
+                    return offset
+        return batch_offset
+
     # -- loading and recovery -----------------------------------------------------------------------------
-    def load(self, next_segment_base: int | None) -> None:
-        """Open after a clean shutdown: trust the indexes, read the tail for the next offset."""
+    def load(self, next_segment_base: int | None) -> int | None:
+        """Open after a clean shutdown: trust the indexes, read the tail for the next offset. A missing or
+        unreadable index means a full recovery: returns the bytes it truncated then."""
         if not (self.index.load() and self.time_index.load()):
-            self.recover()
-            return
+            return self.recover()
         self.index.open()
         self.time_index.open()
         if next_segment_base is not None and self.index.offsets:

@@ -52,7 +52,8 @@ def decode_header(frame: bytes, flexible: bool) -> tuple[RequestHeader, int]:
 
 
 def decode_request(frame: bytes) -> tuple[RequestHeader, object]:
-    """Decode a whole request frame. Raises KeyError for an unknown (api key, version)."""
+    """Decode a whole request frame. Raises MalformedRequest for unreadable bytes, and kio.index.KioIndexError
+    (UnknownAPIKey / UnknownEntity, RuntimeErrors, not KeyError) for an (api key, version) kio has no class for."""
     api_key, api_version = peek_key_version(frame)
     cls = request_class(api_key, api_version)
     header, offset = decode_header(frame, cls.__flexible__)

@@ -18,16 +18,23 @@ from brook.protocol.versions import response_class
 _ZERO = datetime.timedelta(0)
 
 
+def _advertised_min(h) -> int:  # type: ignore[no-untyped-def]
+    """Produce is advertised from v0 although v0-v2 are refused, as Kafka 4.0 does (KAFKA-18659): older
+    librdkafka (e.g. Debian's 2.0.2 in kcat) sends gzip/snappy/lz4 batches uncompressed otherwise."""
+    return 0 if h.api_key == 0 else h.min_version
+
+
 def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     cls = response_class(18, ctx.api_version)
     api = nested(cls, "ApiVersion")
-    keys = tuple(api(api_key=h.api_key, min_version=h.min_version, max_version=h.max_version)
+    keys = tuple(api(api_key=h.api_key, min_version=_advertised_min(h), max_version=h.max_version)
                  for h in sorted(broker.registry.values(), key=lambda h: h.api_key))
     return make(cls, error_code=ErrorCode.none, api_keys=keys, throttle_time=_ZERO)
 
 
 def unsupported_version_response(broker, correlation_id: int) -> bytes:  # type: ignore[no-untyped-def]
-    keys = tuple(ApiVersionV0(api_key=h.api_key, min_version=h.min_version, max_version=h.max_version)
+    keys = tuple(ApiVersionV0(api_key=h.api_key, min_version=_advertised_min(h),
+                                 max_version=h.max_version)
                  for h in sorted(broker.registry.values(), key=lambda h: h.api_key))
     buf = io.BytesIO()
     entity_writer(ApiVersionsResponseV0)(buf, ApiVersionsResponseV0(error_code=ErrorCode.unsupported_version,

@@ -21,6 +21,13 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     # v0: an empty list means all topics; v1+: null means all, empty means none.
     all_topics = request.topics is None or (ctx.api_version == 0 and not request.topics)
     auto_create = getattr(request, "allow_auto_topic_creation", True)
+    if not all_topics and ctx.api_version < 12 and any(t.name is None for t in request.topics):
+        # Kafka: "Topic name can not be null for version N" (InvalidRequestException), answered by
+        # MetadataRequest.getErrorResponse: every topic INVALID_REQUEST, a null name as "", no brokers.
+        return make(cls, throttle_time=_ZERO, brokers=(), cluster_id=None, controller_id=-1,
+                    topics=tuple(make(topic_cls, error_code=ErrorCode.invalid_request, name=t.name or "",
+                                      topic_id=getattr(t, "topic_id", None) or _NULL_ID, is_internal=False,
+                                      partitions=()) for t in request.topics))
     topics = []
     if all_topics:
         wanted = [(info.name, None) for info in broker.topics.topics.values()]

@@ -48,6 +48,14 @@ class JoinResult:
     skip_assignment: bool = False
 
 
+def _fenced(group: Group, member_id: str, instance_id: str | None) -> bool:
+    """KIP-345: a static member whose instance id now belongs to another member id is fenced."""
+    if instance_id is None:
+        return False
+    known = group.static_members.get(instance_id)
+    return known is not None and known != member_id
+
+
 class GroupCoordinator:
     def __init__(self, config: GroupConfig, persist: Callable[[str, list[Record]], None],
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -116,11 +124,11 @@ class GroupCoordinator:
             del group.pending_members[member_id]
             return self._add_member(group, member_id, instance_id, protocol_type, protocols, session_timeout_ms,
                                     rebalance_timeout_ms, client_id, client_host)
+        if _fenced(group, member_id, instance_id):
+            return JoinResult(ErrorCode.fenced_instance_id, member_id=member_id)
         member = group.members.get(member_id)
         if member is None:
             return JoinResult(ErrorCode.unknown_member_id, member_id=member_id)
-        if instance_id is not None and group.static_members.get(instance_id) != member_id:
-            return JoinResult(ErrorCode.fenced_instance_id, member_id=member_id)
         changed = member.protocols != protocols
         member.protocols = list(protocols)
         member.session_timeout_ms = session_timeout_ms
@@ -284,10 +292,10 @@ class GroupCoordinator:
              protocol_type: str | None, protocol_name: str | None,
              assignments: dict[str, bytes]) -> tuple[ErrorCode, bytes] | asyncio.Future:
         group = self.groups.get(group_id)
+        if group is not None and _fenced(group, member_id, instance_id):
+            return ErrorCode.fenced_instance_id, b""
         if group is None or member_id not in group.members:
             return ErrorCode.unknown_member_id, b""
-        if instance_id is not None and group.static_members.get(instance_id) != member_id:
-            return ErrorCode.fenced_instance_id, b""
         if generation != group.generation:
             return ErrorCode.illegal_generation, b""
         if (protocol_type is not None and protocol_type != group.protocol_type) or \
@@ -317,10 +325,10 @@ class GroupCoordinator:
     # -- Heartbeat and LeaveGroup --------------------------------------------------------------------------
     def heartbeat(self, group_id: str, generation: int, member_id: str, instance_id: str | None) -> ErrorCode:
         group = self.groups.get(group_id)
+        if group is not None and _fenced(group, member_id, instance_id):
+            return ErrorCode.fenced_instance_id
         if group is None or member_id not in group.members:
             return ErrorCode.unknown_member_id
-        if instance_id is not None and group.static_members.get(instance_id) != member_id:
-            return ErrorCode.fenced_instance_id
         if group.is_(GroupState.EMPTY, GroupState.DEAD):
             return ErrorCode.unknown_member_id
         group.members[member_id].last_heartbeat = self.clock()
@@ -382,10 +390,10 @@ class GroupCoordinator:
             if group is None:
                 group = self.groups[group_id] = Group(group_id)
         else:
+            if group is not None and _fenced(group, member_id, instance_id):
+                return ErrorCode.fenced_instance_id
             if group is None or member_id not in group.members:
                 return ErrorCode.unknown_member_id
-            if instance_id is not None and group.static_members.get(instance_id) != member_id:
-                return ErrorCode.fenced_instance_id
             if generation != group.generation:
                 return ErrorCode.illegal_generation
             if group.is_(GroupState.COMPLETING_REBALANCE):
