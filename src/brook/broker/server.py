@@ -18,6 +18,7 @@ from brook.coordinator.runtime import GroupCoordinatorRuntime
 from brook.errors import ErrorCode, KafkaError
 from brook.log.config import LogConfig
 from brook.log.manager import LogManager
+from brook.log.retention import apply_retention
 from brook.protocol.header import MalformedRequest, decode_request, encode_response, peek_correlation_id
 from brook.protocol.versions import api_name
 
@@ -229,6 +230,7 @@ class Broker:
         self._tasks.append(asyncio.ensure_future(self._checkpoint_loop()))
         self._tasks.append(asyncio.ensure_future(self._flush_ms_loop()))
         self._tasks.append(asyncio.ensure_future(self._group_expiry_loop()))
+        self._tasks.append(asyncio.ensure_future(self._retention_loop()))
         addrs = ",".join(f"{b.name}://{b.host}:{b.port}" for b in self.bound)
         log.info("[KafkaServer id=%d] started (kafka.server.KafkaServer) on %s in %d ms", self.broker_id, addrs,
                  (time.monotonic() - t0) * 1000)
@@ -246,13 +248,28 @@ class Broker:
             await asyncio.sleep(interval)
             self.log_manager.checkpoint()
 
+    async def _retention_loop(self) -> None:
+        """log.retention.check.interval.ms: delete segments past retention.ms / retention.bytes."""
+        while True:
+            await asyncio.sleep(int(self.config.get("log.retention.check.interval.ms")) / 1000)  # type: ignore[arg-type]
+            now = int(time.time() * 1000)
+            deleted = 0
+            for (topic, p), lg in list(self.log_manager.logs.items()):
+                n = apply_retention(lg, now)
+                if n:
+                    deleted += n
+                    log.info("Deleted %d segment(s) of %s-%d by retention; log start offset is now %d", n, topic,
+                             p, lg.log_start_offset)
+            if deleted:
+                self.log_manager.checkpoint()
+
     async def _group_expiry_loop(self) -> None:
-        """Session timeouts (checked every 100 ms) and offsets.retention.minutes (every 10 minutes)."""
+        """Session timeouts (checked every 100 ms) and offsets.retention.minutes expiry."""
         last_offsets_check = time.monotonic()
         while True:
             await asyncio.sleep(0.1)
             self.groups.coordinator.expire_sessions()
-            if time.monotonic() - last_offsets_check >= 600:
+            if time.monotonic() - last_offsets_check >= self.groups.offsets_check_interval_s:
                 last_offsets_check = time.monotonic()
                 self.groups.coordinator.expire_offsets(int(time.time() * 1000))
 

@@ -54,10 +54,17 @@ class GroupCoordinatorRuntime:
         self.broker = broker
         cfg = broker.config
         self.num_partitions = int(cfg.get("offsets.topic.num.partitions"))  # type: ignore[arg-type]
+        def num(name: str) -> int:
+            return int(cfg.get(name))  # type: ignore[arg-type]
+
         self.coordinator = GroupCoordinator(
-            GroupConfig(initial_rebalance_delay_ms=int(cfg.get("group.initial.rebalance.delay.ms")),  # type: ignore[arg-type]
-                        offsets_retention_ms=int(cfg.get("offsets.retention.minutes")) * 60000),  # type: ignore[arg-type]
+            GroupConfig(min_session_timeout_ms=num("group.min.session.timeout.ms"),
+                        max_session_timeout_ms=num("group.max.session.timeout.ms"),
+                        initial_rebalance_delay_ms=num("group.initial.rebalance.delay.ms"),
+                        max_size=num("group.max.size"),
+                        offsets_retention_ms=num("offsets.retention.minutes") * 60000),
             self.persist)
+        self.offsets_check_interval_s = num("offsets.retention.check.interval.ms") / 1000
 
     def partition_for(self, group_id: str) -> int:
         return (java_string_hash(group_id) & 0x7FFFFFFF) % self.num_partitions
