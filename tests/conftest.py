@@ -1,0 +1,97 @@
+"""Shared fixtures: real Brook broker processes on 127.0.0.1 with ephemeral ports."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+STARTED = re.compile(r"started \(kafka\.server\.KafkaServer\) on PLAINTEXT://([^:\s]+):(\d+)")
+
+
+class BrokerProcess:
+    """A real `python -m brook` process. Waits on its 'started' log line, never on a sleep."""
+
+    def __init__(self, data_dir: Path, overrides: dict[str, str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.overrides = {"listeners": "PLAINTEXT://127.0.0.1:0", "log.dirs": str(data_dir),
+                          "group.initial.rebalance.delay.ms": "0", **(overrides or {})}
+        self.proc: subprocess.Popen | None = None
+        self.port = 0
+        self.log_path = data_dir.parent / f"{data_dir.name}.broker.log"
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> BrokerProcess:
+        args = [sys.executable, "-m", "brook"]
+        for k, v in self.overrides.items():
+            args += ["--override", f"{k}={v}"]
+        log = open(self.log_path, "ab")
+        start_pos = log.tell()
+        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log_path.read_text(errors="replace")[start_pos:]
+            m = STARTED.search(text)
+            if m:
+                self.port = int(m.group(2))
+                if "listeners" in self.overrides and self.overrides["listeners"].endswith(":0"):
+                    # keep the port across restarts so clients can reconnect
+                    self.overrides["listeners"] = f"PLAINTEXT://127.0.0.1:{self.port}"
+                return self
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"broker exited with {self.proc.returncode}:\n{text}")
+            time.sleep(0.02)
+        raise TimeoutError(f"broker did not start within {timeout}s:\n{self.log_text()}")
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self, timeout: float = 30.0) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(10)
+
+    def restart(self) -> BrokerProcess:
+        self.stop()
+        return self.start()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+@pytest.fixture
+def broker_factory(tmp_path):
+    started: list[BrokerProcess] = []
+
+    def make(overrides: dict[str, str] | None = None, name: str = "data") -> BrokerProcess:
+        b = BrokerProcess(tmp_path / name, overrides)
+        started.append(b)
+        return b.start()
+
+    yield make
+    for b in started:
+        b.stop()
+
+
+@pytest.fixture
+def broker(broker_factory) -> BrokerProcess:
+    return broker_factory()
