@@ -13,6 +13,8 @@ from brook.log.log import Log
 from brook.protocol.records.batch import validate_produced
 from brook.protocol.records.records import null_key_indexes
 
+from .topics import INTERNAL_TOPICS
+
 if TYPE_CHECKING:
     from .server import Broker
 
@@ -50,6 +52,10 @@ class ReplicaManager:
         return lg
 
     def append(self, topic: str, partition: int, records: bytes | None, acks: int) -> ProduceResult:
+        if topic in INTERNAL_TOPICS:  # Kafka: only its coordinators write there (internalTopicsAllowed)
+            e = KafkaError(ErrorCode.invalid_topic_exception, f"Cannot append to internal topic {topic}")
+            self.broker.log_bad_produce(topic, partition, e)
+            return ProduceResult(e.code, message=e.message)
         lg = self.logs.get(topic, partition)
         if lg is None:
             self.broker.log_bad_produce(topic, partition, KafkaError(

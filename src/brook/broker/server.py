@@ -19,7 +19,14 @@ from brook.errors import ErrorCode, KafkaError
 from brook.log.config import LogConfig
 from brook.log.manager import LogManager
 from brook.log.retention import apply_retention
-from brook.protocol.header import MalformedRequest, decode_request, encode_response, peek_correlation_id
+from brook.protocol.header import (
+    MalformedRequest,
+    RequestHeader,
+    decode_request,
+    encode_response,
+    peek_correlation_id,
+)
+from brook.protocol.templates import TemplateCache
 from brook.protocol.versions import api_name
 
 from .connection import CLOSE, KafkaConnection
@@ -47,6 +54,7 @@ class RequestContext:
     correlation_id: int
     client_id: str | None
     connection: KafkaConnection
+    header: RequestHeader
 
 
 def parse_listener(uri: str) -> Listener:
@@ -74,6 +82,7 @@ class Broker:
         self.replicas = ReplicaManager(self)
         self.flusher = GroupFlusher()
         self.fetch_sessions = FetchSessionCache()
+        self.templates = TemplateCache()
         self.groups = GroupCoordinatorRuntime(self)
         self.connections: set[KafkaConnection] = set()
         self.servers: list[asyncio.base_events.Server] = []
@@ -105,6 +114,8 @@ class Broker:
                              "replication factor of "
                              f"{replication_factor} cannot be reached because only 1 broker(s) are registered.")
         TOPIC_CONFIGS.validate(configs)
+        if 1 + partitions + len(configs) > 10_000:  # Kafka's controller: 10000 records per user operation
+            raise KafkaError(ErrorCode.policy_violation, "Unable to perform excessively large batch operation.")
         if validate_only:
             return None
         info = self.topics.add(name, partitions, configs, replication_factor)
@@ -140,6 +151,8 @@ class Broker:
                              f"requested {count}.")
         if count == info.partitions:
             raise KafkaError(ErrorCode.invalid_partitions, f"Topic already has {info.partitions} partitions.")
+        if count - info.partitions > 10_000:  # Kafka's controller: 10000 records per user operation
+            raise KafkaError(ErrorCode.policy_violation, "Unable to perform excessively large batch operation.")
         if validate_only:
             return
         cfg = self.log_config_for(name)
@@ -183,14 +196,14 @@ class Broker:
         except MalformedRequest as e:
             log.warning("Closing connection from %s: %s", conn.peer, e)
             return CLOSE
-        ctx = RequestContext(api_key, version, header.correlation_id, header.client_id, conn)
+        ctx = RequestContext(api_key, version, header.correlation_id, header.client_id, conn, header)
         try:
             result = handler.handle(self, ctx, body)
         except Exception:
             log.exception("Error handling %s v%d from %s", api_name(api_key), version, conn.peer)
             return CLOSE
-        if result is None:
-            return None
+        if result is None or result.__class__ is bytes:
+            return result
         if inspect.isawaitable(result):
             return self._encode_later(header, result)
         try:
@@ -201,7 +214,7 @@ class Broker:
 
     async def _encode_later(self, header, pending):  # type: ignore[no-untyped-def]
         result = await pending
-        return None if result is None else encode_response(header, result)
+        return result if result is None or result.__class__ is bytes else encode_response(header, result)
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     async def start(self) -> None:

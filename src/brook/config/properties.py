@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+_KEY_VALUE = re.compile(r"([^=:\s]*)\s*[=:]?\s*(.*)", re.S)
 
 
 def parse_properties(text: str) -> dict[str, str]:
@@ -16,11 +19,9 @@ def parse_properties(text: str) -> dict[str, str]:
             pending += line[:-1]
             continue
         line, pending = pending + line, ""
-        cut = min((i for i in (line.find("="), line.find(":")) if i >= 0), default=-1)
-        if cut < 0:
-            key, value = line.strip(), ""
-        else:
-            key, value = line[:cut].strip(), line[cut + 1 :].strip()
+        # java.util.Properties: the key ends at the first '=', ':' or whitespace ("key value" is valid)
+        key, value = _KEY_VALUE.match(line.strip()).groups()  # type: ignore[union-attr]
+        value = value.strip()
         out[key] = value.replace("\\:", ":").replace("\\=", "=").replace("\\\\", "\\")
     return out
 

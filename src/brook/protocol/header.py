@@ -10,6 +10,7 @@ from kio.schema.request_header.v1.header import RequestHeader as RequestHeaderV1
 from kio.schema.request_header.v2.header import RequestHeader as RequestHeaderV2
 from kio.serial import entity_reader, entity_writer
 
+from .guard import check_lengths
 from .versions import request_class
 
 _KEY_VERSION = struct.Struct(">hh")
@@ -58,6 +59,7 @@ def decode_request(frame: bytes) -> tuple[RequestHeader, object]:
     cls = request_class(api_key, api_version)
     header, offset = decode_header(frame, cls.__flexible__)
     try:
+        check_lengths(cls, frame, offset)  # kio's native reader aborts the process on a huge array length
         body, _ = entity_reader(cls)(frame, offset)
     except Exception as e:
         raise MalformedRequest(f"cannot read {cls.__name__} v{api_version}: {e}") from None

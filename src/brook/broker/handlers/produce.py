@@ -10,6 +10,7 @@ import datetime
 
 from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
+from brook.protocol.header import encode_response
 from brook.protocol.versions import response_class
 
 _ZERO = datetime.timedelta(0)
@@ -25,39 +26,51 @@ def _direct(cls, **fields):  # type: ignore[no-untyped-def]
 
 
 def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+    append = broker.replicas.append
+    acks = request.acks
+    results = [(t.name, [(p.index, append(t.name, p.index, p.records, acks)) for p in t.partition_data])
+               for t in request.topic_data]
+    if acks == 0:
+        return None
+    flushes = [r.flush for _, parts in results for _, r in parts if r.flush is not None]
+    simple = all(r.error == ErrorCode.none and r.log_append_time < 0 for _, parts in results for _, r in parts)
+    if simple:  # the common case: answer from a template of this response's shape
+        shape = (ctx.api_version, tuple((name, tuple(i for i, _ in parts)) for name, parts in results))
+        values = [v for _, parts in results for _, r in parts for v in (r.base_offset, r.log_start_offset)]
+        out = broker.templates.render(shape, len(values), lambda vs: _encode(ctx, results, vs), ctx.correlation_id,
+                                      values)
+        if out is not None:
+            return _after_flush(broker, flushes, out) if flushes else out
+    response = _response(ctx, results, None)
+    return _after_flush(broker, flushes, response) if flushes else response
+
+
+def _encode(ctx, results, values):  # type: ignore[no-untyped-def]
+    return encode_response(ctx.header, _response(ctx, results, values))
+
+
+def _response(ctx, results, values):  # type: ignore[no-untyped-def]
+    """The kio response; values (base offset, log start offset pairs) replace the results' own if given."""
     cls = response_class(0, ctx.api_version)
     topic_cls = nested(cls, "TopicProduceResponse")
     part_cls = nested(cls, "PartitionProduceResponse")
     err_cls = nested(cls, "BatchIndexAndErrorMessage")
     build = _direct if ctx.api_version >= 8 else make  # v8+ has every field: skip the filtering
-    append = broker.replicas.append
-    acks = request.acks
-    flushes = []
+    it = iter(values) if values is not None else None
     topics = []
-    for t in request.topic_data:
-        parts = []
-        for p in t.partition_data:
-            r = append(t.name, p.index, p.records, acks)
-            if r.flush is not None:
-                flushes.append(r.flush)
-            parts.append(build(part_cls, index=p.index, error_code=r.error, base_offset=r.base_offset,
-                               log_append_time=_append_time(r.log_append_time),
-                               log_start_offset=r.log_start_offset,
-                               record_errors=tuple(err_cls(batch_index=i, batch_index_error_message=m)
-                                                   for i, m in r.record_errors) if err_cls else (),
-                               error_message=r.message))
-        topics.append(topic_cls(name=t.name, partition_responses=tuple(parts)))
-    if acks == 0:
-        return None
-    response = make(cls, responses=tuple(topics), throttle_time=_ZERO)
-    if flushes:
-        return _after_flush(broker, flushes, response)
-    return response
+    for name, parts in results:
+        out = []
+        for index, r in parts:
+            base, start = (next(it), next(it)) if it is not None else (r.base_offset, r.log_start_offset)
+            out.append(build(part_cls, index=index, error_code=r.error, base_offset=base,
+                             log_append_time=_append_time(r.log_append_time), log_start_offset=start,
+                             record_errors=tuple(err_cls(batch_index=i, batch_index_error_message=m)
+                                                 for i, m in r.record_errors) if err_cls else (),
+                             error_message=r.message))
+        topics.append(topic_cls(name=name, partition_responses=tuple(out)))
+    return make(cls, responses=tuple(topics), throttle_time=_ZERO)
 
 
 async def _after_flush(broker, logs, response):  # type: ignore[no-untyped-def]
     await asyncio.gather(*(broker.flusher.request(lg) for lg in logs))
     return response
-
-
-__all__ = ["handle", "ErrorCode"]
