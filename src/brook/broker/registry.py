@@ -38,6 +38,7 @@ HANDLERS: tuple[tuple[int, str, int], ...] = (
     (19, "create_topics", 7),
     (20, "delete_topics", 6),
     (21, "delete_records", 2),
+    (22, "init_producer_id", 5),
     (23, "offset_for_leader_epoch", 4),
     (32, "describe_configs", 4),
     (33, "alter_configs", 2),

@@ -78,6 +78,8 @@ class ReplicaManager:
                     return ProduceResult(ErrorCode.invalid_record, message=msg,
                                          record_errors=tuple((i, msg) for i in failed))
             info = lg.append(records, h, self.leader_epoch, int(time.time() * 1000))
+            if info.duplicate:  # a retry: acknowledge with the original offset, write nothing
+                return ProduceResult(ErrorCode.none, info.base_offset, info.log_append_time, lg.log_start_offset)
         except KafkaError as e:
             self.broker.log_bad_produce(topic, partition, e)
             return ProduceResult(e.code, message=e.message)

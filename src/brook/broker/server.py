@@ -32,6 +32,7 @@ from brook.protocol.versions import api_name
 from .connection import CLOSE, KafkaConnection
 from .fetch_sessions import FetchSessionCache
 from .flusher import GroupFlusher
+from .producer_ids import ProducerIdManager
 from .registry import build_registry
 from .replica_manager import ReplicaManager
 from .topics import INTERNAL_TOPICS, TopicInfo, TopicTable, validate_topic_name
@@ -83,6 +84,7 @@ class Broker:
         self.flusher = GroupFlusher()
         self.fetch_sessions = FetchSessionCache()
         self.templates = TemplateCache()
+        self.producer_ids = ProducerIdManager(self.topics)
         self.groups = GroupCoordinatorRuntime(self)
         self.connections: set[KafkaConnection] = set()
         self.servers: list[asyncio.base_events.Server] = []

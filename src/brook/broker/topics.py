@@ -54,6 +54,7 @@ class TopicTable:
         self.topics: dict[str, TopicInfo] = {}
         self.by_id: dict[uuid.UUID, TopicInfo] = {}
         self.broker_configs: dict[str, str] = {}
+        self.producer_id_block_end = 0  # ids below this may have been handed out (Kafka: /latest_producer_id_block)
         if self.path.exists():
             data = json.loads(self.path.read_text())
             for t in data.get("topics", []):
@@ -61,6 +62,7 @@ class TopicTable:
                                  t.get("configs", {}))
                 self._index(info)
             self.broker_configs = data.get("broker_configs", {})
+            self.producer_id_block_end = data.get("producer_id_block_end", 0)
 
     def _index(self, info: TopicInfo) -> None:
         self.topics[info.name] = info
@@ -73,6 +75,7 @@ class TopicTable:
                         "replication_factor": t.replication_factor, "configs": t.configs}
                        for t in self.topics.values()],
             "broker_configs": self.broker_configs,
+            "producer_id_block_end": self.producer_id_block_end,
         }
         tmp = self.path.with_name(self.FILE + ".tmp")
         with open(tmp, "w") as f:

@@ -21,6 +21,7 @@ from brook.protocol.records.batch import (
 
 from .config import LogConfig
 from .leader_epoch import LeaderEpochCache
+from .producer_state import ProducerStateManager
 from .segment import LogSegment
 
 _ATTR = struct.Struct(">h")
@@ -33,6 +34,7 @@ class AppendInfo:
     base_offset: int
     log_append_time: int  # -1 unless the topic uses LogAppendTime
     position: int
+    duplicate: bool = False  # an idempotent producer's retry of a batch already in the log
 
 
 def apply_log_append_time(records: bytes, now_ms: int) -> bytes:
@@ -63,6 +65,8 @@ class Log:
         self.recovery_point = self.log_end_offset if clean_shutdown else min(recovery_point, self.log_end_offset)
         self.unflushed_messages = 0
         self.last_flush_ms = 0
+        self.producer_state = ProducerStateManager(directory)
+        self._load_producer_state()
 
     # -- loading -------------------------------------------------------------------------------------------
     def _load(self, clean: bool, recovery_point: int) -> None:
@@ -85,6 +89,20 @@ class Log:
                 self.segments[-2].next_offset >= self.segments[-1].base_offset:
             self.segments.pop().delete()
             self._bases.pop()
+
+    def _load_producer_state(self) -> None:
+        """The newest snapshot, then every idempotent batch after it (batch headers only)."""
+        start = self.producer_state.load_snapshot(self.log_end_offset)
+        start = max(start, self.log_start_offset)
+        if start >= self.log_end_offset:
+            return
+        for seg in self.segments[self._segment_index(start):]:
+            found = seg.find_position(start)
+            if found is None:
+                continue
+            for _pos, h in seg.iter_headers(found[0]):
+                if h.producer_id >= 0 and not h.is_control:
+                    self.producer_state.update(h, h.base_offset)
 
     def _add(self, seg: LogSegment) -> None:
         self.segments.append(seg)
@@ -119,9 +137,16 @@ class Log:
             h = BatchHeader(h.base_offset, h.batch_length, h.partition_leader_epoch, h.magic, h.crc,
                             h.attributes | TIMESTAMP_TYPE_FLAG, h.last_offset_delta, h.base_timestamp,
                             now_ms, h.producer_id, h.producer_epoch, h.base_sequence, h.records_count)
+        idempotent = h.producer_id >= 0
+        if idempotent:
+            original = self.producer_state.check(h)
+            if original is not None:
+                return AppendInfo(original, append_time, -1, duplicate=True)
         if leader_epoch > self.leader_epochs.latest_epoch:
             self.leader_epochs.assign(leader_epoch, base)
         pos = seg.append(assigned_prefix(records, base, leader_epoch), records, h, base)
+        if idempotent:
+            self.producer_state.update(h, base)
         self.unflushed_messages += h.records_count
         return AppendInfo(base, append_time, pos)
 
@@ -154,6 +179,8 @@ class Log:
         seg.time_index.open()
         seg.next_offset = base
         self._add(seg)
+        if self.producer_state.producers:
+            self.producer_state.take_snapshot(base)  # as Kafka: a snapshot at every roll bounds recovery
         return seg
 
     @property
@@ -203,7 +230,7 @@ class Log:
 
     def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
         for seg in self.segments:
-            found = seg.find_timestamp(timestamp)
+            found = seg.find_timestamp(timestamp, self.log_start_offset)
             if found is not None:
                 return max(found[0], self.log_start_offset), found[1]
         return None
@@ -235,7 +262,9 @@ class Log:
         self.log_start_offset = max(self.log_start_offset, self.segments[0].base_offset)
         return seg
 
-    def close(self) -> None:
+    def close(self, snapshot: bool = False) -> None:
+        if snapshot and self.producer_state.producers:
+            self.producer_state.take_snapshot(self.log_end_offset)
         for seg in self.segments:
             seg.close()
 

@@ -135,6 +135,6 @@ class LogManager:
         self.flush_all()
         self.checkpoint()
         for lg in self.logs.values():
-            lg.close()
+            lg.close(snapshot=True)
         for d in self.dirs:
             (d / CLEAN_SHUTDOWN_FILE).write_text("")

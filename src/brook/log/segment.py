@@ -100,19 +100,18 @@ class LogSegment:
                 return pos, h
         return None
 
-    def find_timestamp(self, timestamp: int) -> tuple[int, int] | None:
-        """(offset, timestamp) of the first batch whose max timestamp is >= timestamp."""
+    def find_timestamp(self, timestamp: int, starting_offset: int = 0) -> tuple[int, int] | None:
+        """(offset, timestamp) of the first record at or after starting_offset whose timestamp is >= timestamp
+        (Kafka's LogSegment.findOffsetByTimestamp: records, not batches)."""
         if self.max_timestamp < timestamp:
             return None
-        found = self.find_position(self.time_index.lookup(timestamp))
+        found = self.find_position(max(self.time_index.lookup(timestamp), starting_offset))
         start = found[0] if found else 0
         for pos, h in self.iter_headers(start):
-            if h.max_timestamp >= timestamp:
-                # Kafka answers with the first record (not batch) whose timestamp is >= the target
+            if h.max_timestamp >= timestamp and h.last_offset >= starting_offset:
                 for offset, ts in offsets_and_timestamps(self.read(pos, h.size)):
-                    if ts >= timestamp:
+                    if ts >= timestamp and offset >= starting_offset:
                         return offset, ts
-                return max(h.base_offset, 0), h.max_timestamp
         return None
 
     def offset_of_timestamp_in_batch(self, batch_offset: int, timestamp: int) -> int:
@@ -169,7 +168,10 @@ class LogSegment:
                 break
             if self._bytes_since_index > self.index_interval_bytes:
                 self.index.append(h.last_offset, pos)
-                self.time_index.maybe_append(max(self.max_timestamp, h.max_timestamp), h.last_offset)
+                # (max timestamp so far, offset of that max), as append() and Kafka's recover() write it
+                self.time_index.maybe_append(max(self.max_timestamp, h.max_timestamp),
+                                             h.last_offset if h.max_timestamp > self.max_timestamp
+                                             else self.offset_of_max_timestamp)
                 self._bytes_since_index = 0
             self._note_batch(h, pos)
             valid = pos + h.size
