@@ -39,6 +39,10 @@ HANDLERS: tuple[tuple[int, str, int], ...] = (
     (20, "delete_topics", 6),
     (21, "delete_records", 2),
     (22, "init_producer_id", 5),
+    (24, "add_partitions_to_txn", 5),
+    (25, "add_offsets_to_txn", 4),
+    (26, "end_txn", 4),
+    (28, "txn_offset_commit", 4),
     (23, "offset_for_leader_epoch", 4),
     (32, "describe_configs", 4),
     (33, "alter_configs", 2),
@@ -48,6 +52,9 @@ HANDLERS: tuple[tuple[int, str, int], ...] = (
     (44, "incremental_alter_configs", 1),
     (47, "offset_delete", 0),
     (60, "describe_cluster", 1),
+    (61, "describe_producers", 0),
+    (65, "describe_transactions", 0),
+    (66, "list_transactions", 1),
 )
 
 

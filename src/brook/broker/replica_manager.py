@@ -84,13 +84,17 @@ class ReplicaManager:
             self.broker.log_bad_produce(topic, partition, e)
             return ProduceResult(e.code, message=e.message)
         lg.high_watermark = lg.log_end_offset  # a single replica is the whole ISR
+        self.notify(topic, partition)
+        return ProduceResult(ErrorCode.none, info.base_offset, info.log_append_time, lg.log_start_offset,
+                             flush=lg if lg.needs_flush else None)
+
+    def notify(self, topic: str, partition: int) -> None:
+        """Wake delayed fetches waiting on this partition."""
         watchers = self._watchers.pop((topic, partition), None)
         if watchers:
             for w in watchers:
                 if not w.done():
                     w.set_result(None)
-        return ProduceResult(ErrorCode.none, info.base_offset, info.log_append_time, lg.log_start_offset,
-                             flush=lg if lg.needs_flush else None)
 
     def wait_for_data(self, partitions: list[tuple[str, int]]) -> asyncio.Future:
         fut = asyncio.get_running_loop().create_future()

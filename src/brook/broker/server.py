@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from brook.config.broker import BrokerConfig
 from brook.config.topic import TOPIC_CONFIGS, effective_topic_config
-from brook.coordinator.runtime import GroupCoordinatorRuntime
+from brook.coordinator.runtime import OFFSETS_TOPIC, GroupCoordinatorRuntime, TransactionCoordinatorRuntime
 from brook.errors import ErrorCode, KafkaError
 from brook.log.config import LogConfig
 from brook.log.manager import LogManager
@@ -85,6 +85,7 @@ class Broker:
         self.fetch_sessions = FetchSessionCache()
         self.templates = TemplateCache()
         self.producer_ids = ProducerIdManager(self.topics)
+        self.txns = TransactionCoordinatorRuntime(self)
         self.groups = GroupCoordinatorRuntime(self)
         self.connections: set[KafkaConnection] = set()
         self.servers: list[asyncio.base_events.Server] = []
@@ -235,6 +236,7 @@ class Broker:
                     self.log_manager.create(info.name, p, info.topic_id, cfg)
         self.log_manager.checkpoint()
         self.groups.load()
+        self.txns.load()
         loop = asyncio.get_running_loop()
         for listener in self.listeners:
             server = await loop.create_server(lambda: KafkaConnection(self), listener.host or None,
@@ -246,6 +248,7 @@ class Broker:
         self._tasks.append(asyncio.ensure_future(self._flush_ms_loop()))
         self._tasks.append(asyncio.ensure_future(self._group_expiry_loop()))
         self._tasks.append(asyncio.ensure_future(self._retention_loop()))
+        self._tasks.append(asyncio.ensure_future(self._txn_timeout_loop()))
         addrs = ",".join(f"{b.name}://{b.host}:{b.port}" for b in self.bound)
         log.info("[KafkaServer id=%d] started (kafka.server.KafkaServer) on %s in %d ms", self.broker_id, addrs,
                  (time.monotonic() - t0) * 1000)
@@ -262,6 +265,29 @@ class Broker:
         while True:
             await asyncio.sleep(interval)
             self.log_manager.checkpoint()
+
+    def write_txn_markers(self, producer_id: int, producer_epoch: int, commit: bool,
+                          partitions: set[tuple[str, int]]) -> None:
+        """The transaction coordinator's markers, written straight into the local logs (one broker: no
+        WriteTxnMarkers round trip). Offsets committed in the transaction become visible (or vanish) too."""
+        now = int(time.time() * 1000)
+        for topic, p in sorted(partitions):
+            if topic == OFFSETS_TOPIC:
+                continue
+            lg = self.log_manager.get(topic, p)
+            if lg is None:
+                continue
+            lg.append_marker(producer_id, producer_epoch, commit, 0, self.replicas.leader_epoch, now)
+            lg.high_watermark = lg.log_end_offset
+            self.replicas.notify(topic, p)
+        self.groups.coordinator.complete_txn(producer_id, commit)
+
+    async def _txn_timeout_loop(self) -> None:
+        """transaction.abort.timed.out.transaction.cleanup.interval.ms: abort transactions past their timeout."""
+        while True:
+            await asyncio.sleep(self.txns.abort_interval_s)
+            for txn_id in self.txns.coordinator.abort_timed_out():
+                log.info("Aborted transaction of %s: it exceeded its timeout", txn_id)
 
     async def _retention_loop(self) -> None:
         """log.retention.check.interval.ms: delete segments past retention.ms / retention.bytes."""

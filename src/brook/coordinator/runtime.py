@@ -1,4 +1,5 @@
-"""Coordinator runtime: writes coordinator records to __consumer_offsets and replays them at start-up."""
+"""Coordinator runtimes: append coordinator records to their internal topic (__consumer_offsets,
+__transaction_state) synchronously, before the response, and replay them at start-up."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import datetime
 import io
 import logging
 import time
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from kio.records.schema import NewRecordBatch, Record
@@ -13,76 +15,74 @@ from kio.records.writers import write_new_batch
 
 from brook.protocol.coordinator_records import (
     GroupMetadataKey,
+    TransactionLogKey,
     decode_group_value,
     decode_key,
     decode_offset_value,
+    decode_txn_key,
+    decode_txn_value,
     encode_group_value,
     encode_key,
     encode_offset_value,
+    encode_txn_key,
+    encode_txn_value,
 )
 from brook.protocol.records.batch import iter_batch_positions, read_header
 from brook.protocol.records.records import iter_records
 
 from .group.coordinator import GroupConfig, GroupCoordinator
+from .txn.coordinator import TransactionCoordinator, TxnConfig
 
 if TYPE_CHECKING:
     from brook.broker.server import Broker
 
 log = logging.getLogger("kafka.coordinator.group.GroupCoordinator")
 OFFSETS_TOPIC = "__consumer_offsets"
-# Kafka's offsets topic configs (GroupCoordinator.offsetsTopicConfigs).
+TRANSACTION_TOPIC = "__transaction_state"
+# Kafka's internal topic configs (GroupCoordinator.offsetsTopicConfigs, TransactionLog's).
 OFFSETS_TOPIC_CONFIGS = {"cleanup.policy": "compact", "segment.bytes": "104857600", "compression.type": "producer"}
+TRANSACTION_TOPIC_CONFIGS = {"cleanup.policy": "compact", "segment.bytes": "104857600",
+                             "compression.type": "uncompressed", "min.insync.replicas": "1"}
 
 
 def java_string_hash(s: str) -> int:
     h = 0
-    for ch in s.encode("utf-16-be").decode("utf-16-be"):
-        h = (31 * h + ord(ch)) & 0xFFFFFFFF
+    for unit in _utf16_units(s):  # Java hashes UTF-16 code units
+        h = (31 * h + unit) & 0xFFFFFFFF
     return h - (1 << 32) if h & 0x80000000 else h
 
 
-def encode_value(value: object) -> bytes | None:
-    if value is None:
-        return None
-    if hasattr(value, "members"):
-        return encode_group_value(value)  # type: ignore[arg-type]
-    return encode_offset_value(value)  # type: ignore[arg-type]
+def _utf16_units(s: str) -> Iterator[int]:
+    data = s.encode("utf-16-be")
+    for i in range(0, len(data), 2):
+        yield (data[i] << 8) | data[i + 1]
 
 
-class GroupCoordinatorRuntime:
-    def __init__(self, broker: Broker) -> None:
+class CoordinatorLog:
+    """One internal topic: partition choice by Kafka's hash of the key, synchronous appends, replay."""
+
+    def __init__(self, broker: Broker, topic: str, partitions: int, configs: dict[str, str]) -> None:
         self.broker = broker
-        cfg = broker.config
-        self.num_partitions = int(cfg.get("offsets.topic.num.partitions"))  # type: ignore[arg-type]
-        def num(name: str) -> int:
-            return int(cfg.get(name))  # type: ignore[arg-type]
+        self.topic = topic
+        self.num_partitions = partitions
+        self.configs = configs
 
-        self.coordinator = GroupCoordinator(
-            GroupConfig(min_session_timeout_ms=num("group.min.session.timeout.ms"),
-                        max_session_timeout_ms=num("group.max.session.timeout.ms"),
-                        initial_rebalance_delay_ms=num("group.initial.rebalance.delay.ms"),
-                        max_size=num("group.max.size"),
-                        offsets_retention_ms=num("offsets.retention.minutes") * 60000),
-            self.persist)
-        self.offsets_check_interval_s = num("offsets.retention.check.interval.ms") / 1000
-
-    def partition_for(self, group_id: str) -> int:
-        return (java_string_hash(group_id) & 0x7FFFFFFF) % self.num_partitions
+    def partition_for(self, key: str) -> int:
+        return (java_string_hash(key) & 0x7FFFFFFF) % self.num_partitions
 
     def ensure_topic(self) -> None:
-        info = self.broker.topics.get(OFFSETS_TOPIC)
+        info = self.broker.topics.get(self.topic)
         if info is None:
-            self.broker.create_topic(OFFSETS_TOPIC, self.num_partitions, 1, OFFSETS_TOPIC_CONFIGS)
+            self.broker.create_topic(self.topic, self.num_partitions, 1, self.configs)
         else:
             self.num_partitions = info.partitions
 
-    def persist(self, group_id: str, records: list[tuple[object, object | None]]) -> None:
-        """Append one batch of coordinator records, synchronously: in the kernel before the response."""
+    def append(self, key: str, records: list[tuple[bytes, bytes | None]]) -> None:
         self.ensure_topic()
-        lg = self.broker.log_manager.get(OFFSETS_TOPIC, self.partition_for(group_id))
+        lg = self.broker.log_manager.get(self.topic, self.partition_for(key))
         now = datetime.datetime.now(datetime.UTC)
         batch = NewRecordBatch(producer_id=-1, producer_epoch=-1, base_sequence=-1, attributes=0, records=tuple(
-            Record(attributes=0, timestamp=now, offset=i, key=encode_key(k), value=encode_value(v), headers=())
+            Record(attributes=0, timestamp=now, offset=i, key=k, value=v, headers=())
             for i, (k, v) in enumerate(records)))
         buf = io.BytesIO()
         write_new_batch(buf, batch)
@@ -90,15 +90,14 @@ class GroupCoordinatorRuntime:
         lg.append(data, read_header(data), self.broker.replicas.leader_epoch, int(time.time() * 1000))
         lg.high_watermark = lg.log_end_offset
 
-    def load(self) -> None:
-        t0 = time.monotonic()
-        info = self.broker.topics.get(OFFSETS_TOPIC)
+    def replay(self, apply: Callable[[bytes, bytes | None], None]) -> int:
+        info = self.broker.topics.get(self.topic)
         if info is None:
-            return
+            return 0
         self.num_partitions = info.partitions
         count = 0
         for p in range(info.partitions):
-            lg = self.broker.log_manager.get(OFFSETS_TOPIC, p)
+            lg = self.broker.log_manager.get(self.topic, p)
             if lg is None:
                 continue
             offset = lg.log_start_offset
@@ -113,14 +112,83 @@ class GroupCoordinatorRuntime:
                         continue
                     for r in iter_records(data, pos):
                         try:
-                            key = decode_key(r.key or b"")
-                            value = None if r.value is None else (
-                                decode_group_value(r.value) if isinstance(key, GroupMetadataKey)
-                                else decode_offset_value(r.value))
+                            apply(r.key or b"", r.value)
+                            count += 1
                         except Exception as e:
-                            log.warning("Skipping unreadable record in %s-%d: %s", OFFSETS_TOPIC, p, e)
-                            continue
-                        self.coordinator.replay(key, value)
-                        count += 1
+                            log.warning("Skipping unreadable record in %s-%d: %s", self.topic, p, e)
+        return count
+
+
+class GroupCoordinatorRuntime:
+    def __init__(self, broker: Broker) -> None:
+        cfg = broker.config
+
+        def num(name: str) -> int:
+            return int(cfg.get(name))  # type: ignore[arg-type]
+
+        self.log = CoordinatorLog(broker, OFFSETS_TOPIC, num("offsets.topic.num.partitions"), OFFSETS_TOPIC_CONFIGS)
+        self.coordinator = GroupCoordinator(
+            GroupConfig(min_session_timeout_ms=num("group.min.session.timeout.ms"),
+                        max_session_timeout_ms=num("group.max.session.timeout.ms"),
+                        initial_rebalance_delay_ms=num("group.initial.rebalance.delay.ms"),
+                        max_size=num("group.max.size"),
+                        offsets_retention_ms=num("offsets.retention.minutes") * 60000),
+            self.persist)
+        self.offsets_check_interval_s = num("offsets.retention.check.interval.ms") / 1000
+
+    def ensure_topic(self) -> None:
+        self.log.ensure_topic()
+
+    def partition_for(self, group_id: str) -> int:
+        return self.log.partition_for(group_id)
+
+    def persist(self, group_id: str, records: list[tuple[object, object | None]]) -> None:
+        def value(v: object | None) -> bytes | None:
+            if v is None:
+                return None
+            return encode_group_value(v) if hasattr(v, "members") else encode_offset_value(v)  # type: ignore[arg-type]
+
+        self.log.append(group_id, [(encode_key(k), value(v)) for k, v in records])  # type: ignore[arg-type]
+
+    def load(self) -> None:
+        t0 = time.monotonic()
+
+        def apply(key: bytes, value: bytes | None) -> None:
+            k = decode_key(key)
+            v = None if value is None else (
+                decode_group_value(value) if isinstance(k, GroupMetadataKey) else decode_offset_value(value))
+            self.coordinator.replay(k, v)
+
+        count = self.log.replay(apply)
         log.info("Loaded %d records from %s in %d ms (%d groups)", count, OFFSETS_TOPIC,
                  (time.monotonic() - t0) * 1000, len(self.coordinator.groups))
+
+
+class TransactionCoordinatorRuntime:
+    def __init__(self, broker: Broker) -> None:
+        cfg = broker.config
+
+        def num(name: str) -> int:
+            return int(cfg.get(name))  # type: ignore[arg-type]
+
+        self.broker = broker
+        self.log = CoordinatorLog(broker, TRANSACTION_TOPIC, num("transaction.state.log.num.partitions"),
+                                  TRANSACTION_TOPIC_CONFIGS)
+        self.coordinator = TransactionCoordinator(
+            TxnConfig(max_timeout_ms=num("transaction.max.timeout.ms"),
+                      expiration_ms=num("transactional.id.expiration.ms")),
+            self.persist, broker.write_txn_markers, broker.producer_ids.generate)
+        self.abort_interval_s = num("transaction.abort.timed.out.transaction.cleanup.interval.ms") / 1000
+
+    def persist(self, txn_id: str, key: TransactionLogKey, value: object | None) -> None:
+        encoded = None if value is None else encode_txn_value(value)  # type: ignore[arg-type]
+        self.log.append(txn_id, [(encode_txn_key(key), encoded)])
+
+    def load(self) -> None:
+        t0 = time.monotonic()
+        count = self.log.replay(lambda k, v: self.coordinator.replay(
+            decode_txn_key(k), None if v is None else decode_txn_value(v)))
+        self.coordinator.recover()
+        logging.getLogger("kafka.coordinator.transaction.TransactionCoordinator").info(
+            "Loaded %d records from %s in %d ms (%d transactional ids)", count, TRANSACTION_TOPIC,
+            (time.monotonic() - t0) * 1000, len(self.coordinator.txns))

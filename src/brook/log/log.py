@@ -17,12 +17,15 @@ from brook.protocol.records.batch import (
     BatchHeader,
     assigned_prefix,
     iter_batch_positions,
+    read_header,
 )
+from brook.protocol.records.control import marker_batch
 
 from .config import LogConfig
 from .leader_epoch import LeaderEpochCache
 from .producer_state import ProducerStateManager
 from .segment import LogSegment
+from .txn_index import AbortedTxn
 
 _ATTR = struct.Struct(">h")
 _TS = struct.Struct(">q")
@@ -67,6 +70,9 @@ class Log:
         self.last_flush_ms = 0
         self.producer_state = ProducerStateManager(directory)
         self._load_producer_state()
+        end = self.log_end_offset
+        for seg in self.segments:
+            seg.txn_index.truncate_to(end)
 
     # -- loading -------------------------------------------------------------------------------------------
     def _load(self, clean: bool, recovery_point: int) -> None:
@@ -101,7 +107,11 @@ class Log:
             if found is None:
                 continue
             for _pos, h in seg.iter_headers(found[0]):
-                if h.producer_id >= 0 and not h.is_control:
+                if h.producer_id < 0:
+                    continue
+                if h.is_control:
+                    self.producer_state.complete_txn(h.producer_id, h.producer_epoch)
+                else:
                     self.producer_state.update(h, h.base_offset)
 
     def _add(self, seg: LogSegment) -> None:
@@ -152,8 +162,6 @@ class Log:
 
     def append_stored(self, records: bytes) -> int:
         """Append batches that already carry their offsets (replication, internal topics); returns count."""
-        from brook.protocol.records.batch import read_header
-
         n = 0
         for pos, _base, size in iter_batch_positions(records):
             h = read_header(records, pos)
@@ -167,6 +175,39 @@ class Log:
             self.leader_epochs.assign(h.partition_leader_epoch, h.base_offset)
             n += 1
         return n
+
+    def append_marker(self, producer_id: int, producer_epoch: int, commit: bool, coordinator_epoch: int,
+                      leader_epoch: int, now_ms: int) -> int:
+        """Write a COMMIT or ABORT marker ending the producer's transaction here; returns its offset.
+        An abort is recorded in the aborted-transaction index so read_committed fetches can skip its data."""
+        self.producer_state.check_marker(producer_id, producer_epoch)
+        lso_before = self.last_stable_offset
+        data = marker_batch(producer_id, producer_epoch, commit, coordinator_epoch)
+        h = read_header(data)
+        seg = self.active
+        if seg.size and (seg.size + len(data) > self.config.segment_bytes
+                         or now_ms - seg.created_ms >= self.config.segment_ms):
+            seg = self.roll()
+        offset = self.log_end_offset
+        seg.append(assigned_prefix(data, offset, leader_epoch), data, h, offset)
+        first = self.producer_state.complete_txn(producer_id, producer_epoch)
+        if not commit and first >= 0:
+            seg.txn_index.append(AbortedTxn(producer_id, first, offset, lso_before))
+        return offset
+
+    @property
+    def last_stable_offset(self) -> int:
+        first = self.producer_state.first_unstable_offset()
+        return self.high_watermark if first is None else min(first, self.high_watermark)
+
+    def aborted_transactions(self, start: int, upper: int) -> list[AbortedTxn]:
+        """Aborted transactions overlapping [start, upper): what a read_committed fetch must skip."""
+        out = []
+        for seg in self.segments:
+            for e in seg.txn_index.entries:
+                if e.last_offset >= start and e.first_offset < upper:
+                    out.append(e)
+        return out
 
     def roll(self) -> LogSegment:
         return self.roll_at(self.log_end_offset)

@@ -101,6 +101,29 @@ class ProducerStateManager:
             entry.batches.clear()
         entry.batches.append(BatchMetadata(h.base_sequence, _last_seq_of(h), first_offset + h.last_offset_delta,
                                            h.last_offset_delta, h.max_timestamp))
+        if h.is_transactional and entry.current_txn_first_offset < 0:
+            entry.current_txn_first_offset = first_offset
+
+    def check_marker(self, producer_id: int, producer_epoch: int) -> None:
+        entry = self.producers.get(producer_id)
+        if entry is not None and producer_epoch < entry.epoch:
+            raise KafkaError(ErrorCode.invalid_producer_epoch,
+                             f"Transaction marker epoch {producer_epoch} is older than producer epoch {entry.epoch}")
+
+    def complete_txn(self, producer_id: int, producer_epoch: int) -> int:
+        """A marker ended the producer's transaction; returns the transaction's first offset (-1 if none)."""
+        entry = self.producers.get(producer_id)
+        if entry is None:
+            entry = self.producers[producer_id] = ProducerEntry(producer_id, producer_epoch)
+        if producer_epoch > entry.epoch:
+            entry.epoch = producer_epoch
+            entry.batches.clear()
+        first, entry.current_txn_first_offset = entry.current_txn_first_offset, -1
+        return first
+
+    def first_unstable_offset(self) -> int | None:
+        firsts = [e.current_txn_first_offset for e in self.producers.values() if e.current_txn_first_offset >= 0]
+        return min(firsts) if firsts else None
 
     def expire(self, now_ms: int, expiration_ms: int) -> None:
         """producer.id.expiration.ms: forget producers idle for longer (with no open transaction)."""

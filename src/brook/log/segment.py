@@ -18,6 +18,7 @@ from brook.protocol.records.batch import (
 from brook.protocol.records.records import offsets_and_timestamps
 
 from .index import OffsetIndex, TimeIndex
+from .txn_index import TransactionIndex
 
 _SCAN_CHUNK = 1 << 20
 
@@ -33,6 +34,7 @@ class LogSegment:
         self.log_path = directory / segment_name(base_offset, ".log")
         self.index = OffsetIndex(directory / segment_name(base_offset, ".index"), base_offset)
         self.time_index = TimeIndex(directory / segment_name(base_offset, ".timeindex"), base_offset)
+        self.txn_index = TransactionIndex(directory / segment_name(base_offset, ".txnindex"))
         self.index_interval_bytes = index_interval_bytes
         self.fd = os.open(self.log_path, os.O_RDWR | os.O_CREAT, 0o644)
         self.size = os.fstat(self.fd).st_size
@@ -211,5 +213,5 @@ class LogSegment:
 
     def delete(self) -> None:
         self.close()
-        for p in (self.log_path, self.index.path, self.time_index.path):
+        for p in (self.log_path, self.index.path, self.time_index.path, self.txn_index.path):
             p.unlink(missing_ok=True)

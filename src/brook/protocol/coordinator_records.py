@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass, field
 
 from kio._kio_native import (
+    read_int8,
     read_int16,
     read_int32,
     read_int64,
@@ -20,6 +21,7 @@ from kio._kio_native import (
     read_nullable_legacy_string,
 )
 from kio.serial.writers import (
+    write_int8,
     write_int16,
     write_int32,
     write_int64,
@@ -179,3 +181,77 @@ def decode_group_value(data: bytes) -> GroupMetadataValue:
         members.append(MemberMetadata(member_id, instance, client_id, host, rebalance, session,
                                       c.read(read_legacy_bytes), c.read(read_legacy_bytes)))
     return GroupMetadataValue(protocol_type, generation, protocol, leader, state_ts, tuple(members))
+
+
+# -- __transaction_state (TransactionLogKey v0, TransactionLogValue v0: what Kafka 3.9 writes) ---------------
+TXN_KEY_VERSION = 0
+TXN_VALUE_VERSION = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionLogKey:
+    transactional_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionLogValue:
+    producer_id: int
+    producer_epoch: int
+    transaction_timeout_ms: int
+    transaction_status: int
+    transaction_partitions: tuple[tuple[str, tuple[int, ...]], ...] | None
+    transaction_last_update_timestamp_ms: int
+    transaction_start_timestamp_ms: int
+
+
+def encode_txn_key(key: TransactionLogKey) -> bytes:
+    buf = io.BytesIO()
+    write_int16(buf, TXN_KEY_VERSION)
+    write_legacy_string(buf, key.transactional_id)
+    return buf.getvalue()
+
+
+def encode_txn_value(v: TransactionLogValue) -> bytes:
+    buf = io.BytesIO()
+    write_int16(buf, TXN_VALUE_VERSION)
+    write_int64(buf, v.producer_id)
+    write_int16(buf, v.producer_epoch)
+    write_int32(buf, v.transaction_timeout_ms)
+    write_int8(buf, v.transaction_status)
+    if v.transaction_partitions is None:
+        write_legacy_array_length(buf, -1)
+    else:
+        write_legacy_array_length(buf, len(v.transaction_partitions))
+        for topic, partitions in v.transaction_partitions:
+            write_legacy_string(buf, topic)
+            write_legacy_array_length(buf, len(partitions))
+            for p in partitions:
+                write_int32(buf, p)
+    write_int64(buf, v.transaction_last_update_timestamp_ms)
+    write_int64(buf, v.transaction_start_timestamp_ms)
+    return buf.getvalue()
+
+
+def decode_txn_key(data: bytes) -> TransactionLogKey:
+    c = _Cursor(data)
+    version = c.read(read_int16)
+    if version != TXN_KEY_VERSION:
+        raise ValueError(f"unknown __transaction_state key version {version}")
+    return TransactionLogKey(c.read(read_legacy_string))
+
+
+def decode_txn_value(data: bytes) -> TransactionLogValue:
+    c = _Cursor(data)
+    version = c.read(read_int16)
+    if version != TXN_VALUE_VERSION:
+        raise ValueError(f"unsupported TransactionLogValue version {version}")
+    pid, epoch, timeout, status = c.read(read_int64), c.read(read_int16), c.read(read_int32), c.read(read_int8)
+    n = c.read(read_legacy_array_length)
+    partitions = None
+    if n >= 0:
+        items = []
+        for _ in range(n):
+            topic = c.read(read_legacy_string)
+            items.append((topic, tuple(c.read(read_int32) for _ in range(c.read(read_legacy_array_length)))))
+        partitions = tuple(items)
+    return TransactionLogValue(pid, epoch, timeout, status, partitions, c.read(read_int64), c.read(read_int64))

@@ -14,6 +14,7 @@ from brook.protocol.versions import response_class
 from ..fetch_sessions import FINAL_EPOCH, INITIAL_EPOCH, SessionPartition
 
 _ZERO = datetime.timedelta(0)
+READ_COMMITTED = 1
 _NULL_ID = uuid.UUID(int=0)
 
 
@@ -119,19 +120,25 @@ def _read(broker, plan, max_bytes, isolation_level):  # type: ignore[no-untyped-
     for name, p, offset, part_max in plan.items:
         lg = logs.get(name, p)
         if lg is None:
-            results.append((ErrorCode.unknown_topic_or_partition, -1, -1, -1, b""))
+            results.append((ErrorCode.unknown_topic_or_partition, -1, -1, -1, b"", None))
             errors = True
             continue
         hw = lg.high_watermark
+        lso = lg.last_stable_offset
+        limit = lso if isolation_level == READ_COMMITTED else hw
         try:
             budget = min(part_max, max_bytes - total)
-            data = lg.read(offset, budget if total else part_max, hw) if budget > 0 or not total else b""
+            data = lg.read(offset, budget if total else part_max, limit) if budget > 0 or not total else b""
         except KafkaError as e:
-            results.append((e.code, hw, hw, lg.log_start_offset, b""))
+            results.append((e.code, hw, lso, lg.log_start_offset, b"", None))
             errors = True
             continue
         total += len(data)
-        results.append((ErrorCode.none, hw, hw, lg.log_start_offset, data))
+        aborted = None
+        if isolation_level == READ_COMMITTED:
+            aborted = tuple((a.producer_id, a.first_offset) for a in lg.aborted_transactions(offset, limit)) \
+                if data else ()
+        results.append((ErrorCode.none, hw, lso, lg.log_start_offset, data, aborted))
     return results, total, errors
 
 
@@ -140,7 +147,8 @@ def _response(broker, ctx, cls, plan, results, unknown_ids):  # type: ignore[no-
     part_cls = nested(cls, "PartitionData")
     by_topic: dict[str, list] = {}
     session = plan.session
-    for (name, p, _offset, _mb), (err, hw, lso, start, data) in zip(plan.items, results, strict=True):
+    aborted_cls = nested(cls, "AbortedTransaction")
+    for (name, p, _offset, _mb), (err, hw, lso, start, data, aborted) in zip(plan.items, results, strict=True):
         if session is not None:
             sp = session.partitions.get((name, p))
             if sp is not None:
@@ -148,12 +156,14 @@ def _response(broker, ctx, cls, plan, results, unknown_ids):  # type: ignore[no-
                 sp.high_watermark, sp.log_start_offset = hw, start
                 if plan.incremental and not news:
                     continue
+        txns = None if aborted is None else tuple(aborted_cls(producer_id=pid, first_offset=first)
+                                                  for pid, first in aborted)
         by_topic.setdefault(name, []).append(
             part_cls(partition_index=p, error_code=err, high_watermark=hw, last_stable_offset=lso,
-                     log_start_offset=start, aborted_transactions=None if err else (), records=data)
+                     log_start_offset=start, aborted_transactions=txns, records=data)
             if ctx.api_version >= 5 else
             make(part_cls, partition_index=p, error_code=err, high_watermark=hw, last_stable_offset=lso,
-                 aborted_transactions=None, records=data))
+                 aborted_transactions=txns, records=data))
     topics = []
     for name, parts in by_topic.items():
         if ctx.api_version >= 13:

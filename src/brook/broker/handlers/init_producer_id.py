@@ -1,8 +1,5 @@
-"""InitProducerId (key 22), v0-v5: a new producer id and epoch 0 for idempotent producers.
-
-Transactional ids need the transaction coordinator, which Brook does not have yet: they get INVALID_REQUEST,
-so clients fail fast instead of retrying.
-"""
+"""InitProducerId (key 22), v0-v5: a new producer id for idempotent producers; for transactional ids, the
+transaction coordinator's id and a bumped epoch (fencing older instances; KIP-360 epoch bumps from v3)."""
 
 from __future__ import annotations
 
@@ -17,8 +14,12 @@ _ZERO = datetime.timedelta(0)
 
 def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     cls = response_class(22, ctx.api_version)
-    if request.transactional_id is not None:
-        return make(cls, throttle_time=_ZERO, error_code=ErrorCode.invalid_request, producer_id=-1,
-                    producer_epoch=-1)
-    return make(cls, throttle_time=_ZERO, error_code=ErrorCode.none, producer_id=broker.producer_ids.generate(),
-                producer_epoch=0)
+    if request.transactional_id is None:
+        return make(cls, throttle_time=_ZERO, error_code=ErrorCode.none,
+                    producer_id=broker.producer_ids.generate(), producer_epoch=0)
+    timeout = request.transaction_timeout
+    timeout_ms = int(timeout.total_seconds() * 1000) if isinstance(timeout, datetime.timedelta) else int(timeout)
+    error, pid, epoch = broker.txns.coordinator.init_producer_id(
+        request.transactional_id, timeout_ms, getattr(request, "producer_id", -1),
+        getattr(request, "producer_epoch", -1))
+    return make(cls, throttle_time=_ZERO, error_code=error, producer_id=pid, producer_epoch=epoch)

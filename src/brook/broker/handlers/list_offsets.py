@@ -31,7 +31,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
             if p.timestamp in (EARLIEST, EARLIEST_LOCAL):
                 offset = lg.log_start_offset
             elif p.timestamp in (LATEST, LATEST_TIERED):
-                offset = lg.high_watermark
+                offset = lg.last_stable_offset if getattr(request, "isolation_level", 0) == 1 else lg.high_watermark
             elif p.timestamp == MAX_TIMESTAMP:
                 ts, offset = lg.max_timestamp()
             else:

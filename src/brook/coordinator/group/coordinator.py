@@ -63,6 +63,8 @@ class GroupCoordinator:
         self.persist = persist
         self.clock = clock
         self.groups: dict[str, Group] = {}
+        # Offsets committed inside transactions: producer id -> group -> partition -> value, until the marker.
+        self.pending_txn_offsets: dict[int, dict[str, dict[tuple[str, int], OffsetCommitValue]]] = {}
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _loop(self) -> asyncio.AbstractEventLoop:
@@ -384,6 +386,8 @@ class GroupCoordinator:
     def commit_offsets(self, group_id: str, generation: int, member_id: str, instance_id: str | None,
                        offsets: dict[tuple[str, int], tuple[int, int, str]]) -> ErrorCode:
         group = self.groups.get(group_id)
+        if group is None and generation >= 0:
+            return ErrorCode.group_id_not_found  # Kafka: ILLEGAL_GENERATION before v9 (the handler maps it)
         if generation < 0 and not member_id:
             if group is not None and not group.is_(GroupState.EMPTY):
                 return ErrorCode.unknown_member_id if group.members else ErrorCode.none
@@ -408,6 +412,39 @@ class GroupCoordinator:
         if records:
             self.persist(group_id, records)
         return ErrorCode.none
+
+    def txn_commit_offsets(self, group_id: str, producer_id: int, generation: int, member_id: str,
+                           instance_id: str | None, offsets: dict[tuple[str, int], tuple[int, int, str]]) -> ErrorCode:
+        """TxnOffsetCommit: validate like OffsetCommit, hold the offsets until the transaction ends."""
+        group = self.groups.get(group_id)
+        if generation >= 0 or member_id:
+            if group is not None and _fenced(group, member_id, instance_id):
+                return ErrorCode.fenced_instance_id
+            if group is None or member_id not in group.members:
+                return ErrorCode.unknown_member_id
+            if generation != group.generation:
+                return ErrorCode.illegal_generation
+        now_ms = int(time.time() * 1000)
+        pending = self.pending_txn_offsets.setdefault(producer_id, {}).setdefault(group_id, {})
+        for tp, (offset, epoch, metadata) in offsets.items():
+            pending[tp] = OffsetCommitValue(offset, epoch, metadata or "", now_ms)
+        return ErrorCode.none
+
+    def complete_txn(self, producer_id: int, commit: bool) -> None:
+        """The transaction marker reached __consumer_offsets: its offsets become committed, or vanish."""
+        for group_id, offsets in self.pending_txn_offsets.pop(producer_id, {}).items():
+            if not commit or not offsets:
+                continue
+            group = self.groups.setdefault(group_id, Group(group_id))
+            group.offsets.update(offsets)
+            self.persist(group_id, [(OffsetCommitKey(group_id, t, p), v) for (t, p), v in offsets.items()])
+
+    def has_pending_txn_offsets(self, group_id: str, partitions: list[tuple[str, int]] | None) -> bool:
+        for groups in self.pending_txn_offsets.values():
+            pending = groups.get(group_id)
+            if pending and (partitions is None or any(tp in pending for tp in partitions)):
+                return True
+        return False
 
     def fetch_offsets(self, group_id: str, partitions: list[tuple[str, int]] | None
                       ) -> dict[tuple[str, int], OffsetCommitValue | None]:

@@ -106,6 +106,8 @@ def validate_produced(records: bytes, max_message_bytes: int) -> BatchHeader:
         )
     if h.attributes & COMPRESSION_MASK > 4:
         raise KafkaError(ErrorCode.unsupported_compression_type, "unknown compression codec")
+    if h.attributes & CONTROL_FLAG:
+        raise KafkaError(ErrorCode.invalid_record, "control batches are written by the broker, not by clients")
     if h.records_count <= 0 or h.records_count != h.last_offset_delta + 1:
         raise KafkaError(ErrorCode.invalid_record, "record count does not match the batch's last offset delta")
     if crc32c(memoryview(records)[ATTRIBUTES_OFFSET:]) != h.crc:
@@ -137,3 +139,10 @@ def last_offset_delta(buf: bytes | memoryview, pos: int) -> int:
 
 def max_timestamp(buf: bytes | memoryview, pos: int) -> int:
     return _MAX_TS.unpack_from(buf, pos + 35)[0]
+
+
+def pack_header(h: BatchHeader) -> bytes:
+    """The 61 header bytes of h as stored (the CRC field as given: the caller computes it over bytes 21..end)."""
+    return _HEADER.pack(h.base_offset, h.batch_length, h.partition_leader_epoch, h.magic, h.crc, h.attributes,
+                        h.last_offset_delta, h.base_timestamp, h.max_timestamp, h.producer_id, h.producer_epoch,
+                        h.base_sequence, h.records_count)

@@ -1,0 +1,49 @@
+"""AddPartitionsToTxn (key 24), v0-v5: a producer adds partitions to its transaction (v0-v3, one
+transaction), or a broker batches several (v4+, KIP-890; verify_only answers without adding)."""
+
+from __future__ import annotations
+
+import datetime
+
+from brook.errors import ErrorCode
+from brook.protocol.build import make, nested
+from brook.protocol.versions import response_class
+
+_ZERO = datetime.timedelta(0)
+
+
+def _results(broker, txn_id, pid, epoch, topics, verify_only, topic_cls, part_cls):  # type: ignore[no-untyped-def]
+    coordinator = broker.txns.coordinator
+    wanted = [(t.name, p) for t in topics for p in t.partitions]
+    unknown = {tp for tp in wanted if broker.log_manager.get(*tp) is None}
+    if unknown:
+        codes = {tp: ErrorCode.unknown_topic_or_partition if tp in unknown else ErrorCode.operation_not_attempted
+                 for tp in wanted}
+    else:
+        if verify_only:
+            m = coordinator.txns.get(txn_id)
+            ok = m is not None and m.producer_id == pid and m.producer_epoch == epoch
+            code = ErrorCode.none if ok else ErrorCode.invalid_txn_state
+            codes = {tp: (code if tp in (m.partitions if m else ()) else ErrorCode.invalid_txn_state) for tp in wanted}
+        else:
+            code = coordinator.add_partitions(txn_id, pid, epoch, wanted)
+            codes = dict.fromkeys(wanted, code)
+    return tuple(topic_cls(name=t.name, results_by_partition=tuple(
+        part_cls(partition_index=p, partition_error_code=codes[(t.name, p)]) for p in t.partitions)) for t in topics)
+
+
+def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+    cls = response_class(24, ctx.api_version)
+    topic_cls = nested(cls, "AddPartitionsToTxnTopicResult")
+    part_cls = nested(cls, "AddPartitionsToTxnPartitionResult")
+    if ctx.api_version <= 3:
+        results = _results(broker, request.v3_and_below_transactional_id, request.v3_and_below_producer_id,
+                           request.v3_and_below_producer_epoch, request.v3_and_below_topics, False, topic_cls,
+                           part_cls)
+        return make(cls, throttle_time=_ZERO, results_by_topic_v3_and_below=results)
+    txn_cls = nested(cls, "AddPartitionsToTxnResult")
+    return make(cls, throttle_time=_ZERO, error_code=ErrorCode.none, results_by_transaction=tuple(
+        txn_cls(transactional_id=t.transactional_id,
+                topic_results=_results(broker, t.transactional_id, t.producer_id, t.producer_epoch, t.topics,
+                                       t.verify_only, topic_cls, part_cls))
+        for t in request.transactions))

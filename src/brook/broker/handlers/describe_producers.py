@@ -1,0 +1,35 @@
+"""DescribeProducers (key 61), v0 (KIP-664): the active producers of each partition."""
+
+from __future__ import annotations
+
+import datetime
+
+from brook.errors import ErrorCode
+from brook.protocol.build import make, nested
+from brook.protocol.versions import response_class
+
+_ZERO = datetime.timedelta(0)
+
+
+def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+    cls = response_class(61, ctx.api_version)
+    topic_cls = nested(cls, "TopicResponse")
+    part_cls = nested(cls, "PartitionResponse")
+    state_cls = nested(cls, "ProducerState")
+    topics = []
+    for t in request.topics:
+        parts = []
+        for p in t.partition_indexes:
+            lg = broker.log_manager.get(t.name, p)
+            if lg is None:
+                parts.append(part_cls(partition_index=p, error_code=ErrorCode.unknown_topic_or_partition,
+                                      error_message=None, active_producers=()))
+                continue
+            producers = tuple(state_cls(producer_id=e.producer_id, producer_epoch=e.epoch, last_sequence=e.last_seq,
+                                        last_timestamp=e.last_timestamp, coordinator_epoch=e.coordinator_epoch,
+                                        current_txn_start_offset=e.current_txn_first_offset)
+                              for e in lg.producer_state.producers.values())
+            parts.append(part_cls(partition_index=p, error_code=ErrorCode.none, error_message=None,
+                                  active_producers=producers))
+        topics.append(topic_cls(name=t.name, partitions=tuple(parts)))
+    return make(cls, throttle_time=_ZERO, topics=tuple(topics))

@@ -1,0 +1,33 @@
+"""DescribeTransactions (key 65), v0 (KIP-664)."""
+
+from __future__ import annotations
+
+import datetime
+
+from brook.errors import ErrorCode
+from brook.protocol.build import make, nested
+from brook.protocol.versions import response_class
+
+_ZERO = datetime.timedelta(0)
+
+
+def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+    cls = response_class(65, ctx.api_version)
+    state_cls = nested(cls, "TransactionState")
+    topic_cls = nested(cls, "TopicData")
+    out = []
+    for txn_id in request.transactional_ids:
+        m = broker.txns.coordinator.txns.get(txn_id)
+        if m is None:
+            out.append(state_cls(error_code=ErrorCode.transactional_id_not_found, transactional_id=txn_id,
+                                 transaction_state="", transaction_timeout=0, transaction_start_time=-1,
+                                 producer_id=-1, producer_epoch=-1, topics=()))
+            continue
+        grouped: dict[str, list[int]] = {}
+        for t, p in sorted(m.partitions):
+            grouped.setdefault(t, []).append(p)
+        out.append(state_cls(error_code=ErrorCode.none, transactional_id=txn_id, transaction_state=m.state.kafka_name,
+                             transaction_timeout=m.timeout_ms, transaction_start_time=m.start_ms,
+                             producer_id=m.producer_id, producer_epoch=m.producer_epoch,
+                             topics=tuple(topic_cls(topic=t, partitions=tuple(ps)) for t, ps in grouped.items())))
+    return make(cls, throttle_time=_ZERO, transaction_states=tuple(out))

@@ -1,0 +1,36 @@
+"""TxnOffsetCommit (key 28), v0-v4: offsets committed inside a transaction, visible once it commits."""
+
+from __future__ import annotations
+
+import datetime
+
+from brook.coordinator.runtime import OFFSETS_TOPIC
+from brook.errors import ErrorCode
+from brook.protocol.build import make, nested
+from brook.protocol.versions import response_class
+
+_ZERO = datetime.timedelta(0)
+
+
+def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+    cls = response_class(28, ctx.api_version)
+    topic_cls = nested(cls, "TxnOffsetCommitResponseTopic")
+    part_cls = nested(cls, "TxnOffsetCommitResponsePartition")
+    txn = broker.txns.coordinator.txns.get(request.transactional_id)
+    offsets_tp = (OFFSETS_TOPIC, broker.groups.partition_for(request.group_id))
+    if txn is None or txn.producer_id != request.producer_id:
+        error = ErrorCode.invalid_producer_id_mapping
+    elif txn.producer_epoch != request.producer_epoch:
+        error = ErrorCode.producer_fenced
+    elif offsets_tp not in txn.partitions:
+        error = ErrorCode.invalid_txn_state  # AddOffsetsToTxn must come first
+    else:
+        offsets = {(t.name, p.partition_index): (p.committed_offset, getattr(p, "committed_leader_epoch", -1),
+                                                 p.committed_metadata)
+                   for t in request.topics for p in t.partitions}
+        error = broker.groups.coordinator.txn_commit_offsets(
+            request.group_id, request.producer_id, getattr(request, "generation_id", -1),
+            getattr(request, "member_id", ""), getattr(request, "group_instance_id", None), offsets)
+    return make(cls, throttle_time=_ZERO, topics=tuple(
+        topic_cls(name=t.name, partitions=tuple(part_cls(partition_index=p.partition_index, error_code=error)
+                                                for p in t.partitions)) for t in request.topics))

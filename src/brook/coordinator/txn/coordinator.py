@@ -1,0 +1,195 @@
+"""Transaction coordinator state machine (Kafka's TransactionCoordinator / TransactionMetadata).
+
+Markers are written synchronously by the broker (`write_markers`), so a transaction passes through
+PrepareCommit/PrepareAbort and reaches CompleteCommit/CompleteAbort within one request; both steps are
+persisted, so a restart in between finishes the job (`recover`).
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from brook.errors import ErrorCode
+from brook.protocol.coordinator_records import TransactionLogKey, TransactionLogValue
+
+MAX_EPOCH = 32767 - 1  # Short.MaxValue - 1: one more bump needs a new producer id (KIP-360)
+
+
+class TxnState(enum.Enum):
+    EMPTY = 0
+    ONGOING = 1
+    PREPARE_COMMIT = 2
+    PREPARE_ABORT = 3
+    COMPLETE_COMMIT = 4
+    COMPLETE_ABORT = 5
+    DEAD = 6
+    PREPARE_EPOCH_FENCE = 7
+
+    @property
+    def kafka_name(self) -> str:
+        return "".join(w.capitalize() for w in self.name.split("_"))
+
+
+@dataclass
+class TxnMetadata:
+    transactional_id: str
+    producer_id: int
+    producer_epoch: int
+    timeout_ms: int
+    state: TxnState = TxnState.EMPTY
+    partitions: set[tuple[str, int]] = field(default_factory=set)
+    last_producer_epoch: int = -1
+    start_ms: int = -1
+    last_update_ms: int = -1
+
+    def value(self) -> TransactionLogValue:
+        grouped: dict[str, list[int]] = {}
+        for t, p in sorted(self.partitions):
+            grouped.setdefault(t, []).append(p)
+        parts = None if self.state is TxnState.EMPTY else tuple((t, tuple(ps)) for t, ps in grouped.items())
+        return TransactionLogValue(self.producer_id, self.producer_epoch, self.timeout_ms, self.state.value, parts,
+                                   self.last_update_ms, self.start_ms)
+
+
+@dataclass(slots=True)
+class TxnConfig:
+    max_timeout_ms: int = 900000  # transaction.max.timeout.ms
+    expiration_ms: int = 7 * 24 * 3600 * 1000  # transactional.id.expiration.ms
+
+
+class TransactionCoordinator:
+    def __init__(self, config: TxnConfig, persist: Callable[[str, TransactionLogKey, TransactionLogValue | None], None],
+                 write_markers: Callable[[int, int, bool, set[tuple[str, int]]], None],
+                 new_producer_id: Callable[[], int], clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.persist = persist
+        self.write_markers = write_markers
+        self.new_producer_id = new_producer_id
+        self.clock = clock
+        self.txns: dict[str, TxnMetadata] = {}
+
+    def _now(self) -> int:
+        return int(self.clock() * 1000)
+
+    def _store(self, m: TxnMetadata) -> None:
+        m.last_update_ms = self._now()
+        self.persist(m.transactional_id, TransactionLogKey(m.transactional_id), m.value())
+
+    def _check(self, txn_id: str, producer_id: int, epoch: int) -> tuple[ErrorCode, TxnMetadata | None]:
+        m = self.txns.get(txn_id)
+        if m is None or m.producer_id != producer_id:
+            return ErrorCode.invalid_producer_id_mapping, None
+        if epoch != m.producer_epoch:
+            return ErrorCode.producer_fenced, None
+        return ErrorCode.none, m
+
+    # -- InitProducerId --------------------------------------------------------------------------------------
+    def init_producer_id(self, txn_id: str, timeout_ms: int, expected_pid: int = -1,
+                         expected_epoch: int = -1) -> tuple[ErrorCode, int, int]:
+        if not 0 < timeout_ms <= self.config.max_timeout_ms:
+            return ErrorCode.invalid_transaction_timeout, -1, -1
+        m = self.txns.get(txn_id)
+        if m is None:
+            m = TxnMetadata(txn_id, self.new_producer_id(), 0, timeout_ms)
+            self.txns[txn_id] = m
+            self._store(m)
+            return ErrorCode.none, m.producer_id, m.producer_epoch
+        if expected_pid >= 0 and not (
+                expected_pid == m.producer_id and expected_epoch in (m.producer_epoch, m.last_producer_epoch)):
+            return ErrorCode.producer_fenced, -1, -1
+        if m.state is TxnState.ONGOING:
+            self._end(m, commit=False, bump=True)  # fence the zombie: abort its transaction with a new epoch
+        elif m.state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT):
+            self._complete(m)
+        if expected_pid >= 0 and expected_epoch == m.last_producer_epoch and m.state is TxnState.EMPTY:
+            return ErrorCode.none, m.producer_id, m.producer_epoch  # a retried bump: answer it again
+        m.last_producer_epoch = m.producer_epoch
+        if m.producer_epoch >= MAX_EPOCH:
+            m.producer_id, m.producer_epoch, m.last_producer_epoch = self.new_producer_id(), 0, -1
+        else:
+            m.producer_epoch += 1
+        m.timeout_ms = timeout_ms
+        m.state = TxnState.EMPTY
+        m.partitions.clear()
+        m.start_ms = -1
+        self._store(m)
+        return ErrorCode.none, m.producer_id, m.producer_epoch
+
+    # -- AddPartitionsToTxn / AddOffsetsToTxn ----------------------------------------------------------------
+    def add_partitions(self, txn_id: str, producer_id: int, epoch: int,
+                       partitions: list[tuple[str, int]]) -> ErrorCode:
+        error, m = self._check(txn_id, producer_id, epoch)
+        if m is None:
+            return error
+        if m.state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT, TxnState.PREPARE_EPOCH_FENCE):
+            return ErrorCode.concurrent_transactions
+        new = set(partitions) - m.partitions
+        if not new and m.state is TxnState.ONGOING:
+            return ErrorCode.none
+        if m.state is not TxnState.ONGOING:
+            m.start_ms = self._now()
+        m.partitions |= new
+        m.state = TxnState.ONGOING
+        self._store(m)
+        return ErrorCode.none
+
+    # -- EndTxn ----------------------------------------------------------------------------------------------
+    def end_txn(self, txn_id: str, producer_id: int, epoch: int, commit: bool) -> ErrorCode:
+        error, m = self._check(txn_id, producer_id, epoch)
+        if m is None:
+            return error
+        if m.state is TxnState.ONGOING:
+            self._end(m, commit, bump=False)
+            return ErrorCode.none
+        done = TxnState.COMPLETE_COMMIT if commit else TxnState.COMPLETE_ABORT
+        if m.state is done:
+            return ErrorCode.none  # a retry of the request that completed it
+        if m.state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT):
+            return ErrorCode.concurrent_transactions
+        return ErrorCode.invalid_txn_state
+
+    def _end(self, m: TxnMetadata, commit: bool, bump: bool) -> None:
+        if bump:
+            m.last_producer_epoch = m.producer_epoch
+            m.producer_epoch += 1
+        m.state = TxnState.PREPARE_COMMIT if commit else TxnState.PREPARE_ABORT
+        self._store(m)
+        self._complete(m)
+
+    def _complete(self, m: TxnMetadata) -> None:
+        commit = m.state is TxnState.PREPARE_COMMIT
+        self.write_markers(m.producer_id, m.producer_epoch, commit, set(m.partitions))
+        m.state = TxnState.COMPLETE_COMMIT if commit else TxnState.COMPLETE_ABORT
+        m.partitions.clear()
+        self._store(m)
+
+    # -- timeouts, recovery, replay --------------------------------------------------------------------------
+    def abort_timed_out(self) -> list[str]:
+        """Abort transactions open longer than their timeout, bumping the epoch to fence their producer."""
+        now = self._now()
+        aborted = []
+        for m in list(self.txns.values()):
+            if m.state is TxnState.ONGOING and m.start_ms >= 0 and now - m.start_ms > m.timeout_ms:
+                self._end(m, commit=False, bump=True)
+                aborted.append(m.transactional_id)
+        return aborted
+
+    def recover(self) -> None:
+        """After loading: finish transactions whose markers a crash interrupted."""
+        for m in self.txns.values():
+            if m.state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT):
+                self._complete(m)
+
+    def replay(self, key: TransactionLogKey, value: TransactionLogValue | None) -> None:
+        if value is None:
+            self.txns.pop(key.transactional_id, None)
+            return
+        m = TxnMetadata(key.transactional_id, value.producer_id, value.producer_epoch, value.transaction_timeout_ms,
+                        TxnState(value.transaction_status),
+                        {(t, p) for t, ps in (value.transaction_partitions or ()) for p in ps},
+                        start_ms=value.transaction_start_timestamp_ms,
+                        last_update_ms=value.transaction_last_update_timestamp_ms)
+        self.txns[key.transactional_id] = m
