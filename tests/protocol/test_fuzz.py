@@ -34,6 +34,7 @@ from kio.index import KioIndexError
 from kio.schema.index import api_key_map
 from kio.schema.request_header.v1.header import RequestHeader as RequestHeaderV1
 from kio.schema.request_header.v2.header import RequestHeader as RequestHeaderV2
+from kio.serial.errors import OutOfBoundValue
 
 from brook.broker.connection import CLOSE
 from brook.broker.registry import build_registry
@@ -298,7 +299,11 @@ def _check_response(data: bytes, result: object) -> None:
     if not handler.min_version <= version <= handler.max_version:
         assert api_key == 18, "only ApiVersions answers a version it does not support"
         version = 0  # Kafka's answer: a v0 response with UNSUPPORTED_VERSION and the supported ranges
-    assert decode_response(result[4:], response_class(api_key, version))[0] == corr
+    try:
+        assert decode_response(result[4:], response_class(api_key, version))[0] == corr
+    except OutOfBoundValue:
+        # Kafka's -1 "no start time" in DescribeTransactions is a datetime field kio cannot read back.
+        assert api_key == 65 and struct.unpack_from(">i", result, 4)[0] == corr
 
 
 def _few_partitions(data: bytes) -> bool:

@@ -38,6 +38,14 @@ KIP_896_FLOOR = {
     15: 0,  # DescribeGroups
     16: 0,  # ListGroups
     18: 0,  # ApiVersions
+    22: 0,  # InitProducerId
+    24: 0,  # AddPartitionsToTxn
+    25: 0,  # AddOffsetsToTxn
+    26: 0,  # EndTxn
+    28: 0,  # TxnOffsetCommit
+    61: 0,  # DescribeProducers
+    65: 0,  # DescribeTransactions
+    66: 0,  # ListTransactions
     19: 2,  # CreateTopics: v0-v1 removed
     20: 1,  # DeleteTopics: v0 removed
     21: 0,  # DeleteRecords

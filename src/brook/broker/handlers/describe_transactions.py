@@ -11,6 +11,10 @@ from brook.protocol.versions import response_class
 _ZERO = datetime.timedelta(0)
 
 
+def _ms_time(ms: int) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC)  # -1 encodes back to -1
+
+
 def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     cls = response_class(65, ctx.api_version)
     state_cls = nested(cls, "TransactionState")
@@ -20,14 +24,15 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
         m = broker.txns.coordinator.txns.get(txn_id)
         if m is None:
             out.append(state_cls(error_code=ErrorCode.transactional_id_not_found, transactional_id=txn_id,
-                                 transaction_state="", transaction_timeout=0, transaction_start_time=-1,
+                                 transaction_state="", transaction_timeout=_ZERO, transaction_start_time=_ms_time(-1),
                                  producer_id=-1, producer_epoch=-1, topics=()))
             continue
         grouped: dict[str, list[int]] = {}
         for t, p in sorted(m.partitions):
             grouped.setdefault(t, []).append(p)
         out.append(state_cls(error_code=ErrorCode.none, transactional_id=txn_id, transaction_state=m.state.kafka_name,
-                             transaction_timeout=m.timeout_ms, transaction_start_time=m.start_ms,
+                             transaction_timeout=datetime.timedelta(milliseconds=m.timeout_ms),
+                             transaction_start_time=_ms_time(m.start_ms),
                              producer_id=m.producer_id, producer_epoch=m.producer_epoch,
                              topics=tuple(topic_cls(topic=t, partitions=tuple(ps)) for t, ps in grouped.items())))
     return make(cls, throttle_time=_ZERO, transaction_states=tuple(out))
