@@ -21,6 +21,7 @@ from brook.protocol.records.batch import (
 )
 from brook.protocol.records.control import marker_batch
 
+from . import swap
 from .config import LogConfig
 from .leader_epoch import LeaderEpochCache
 from .producer_state import ProducerStateManager
@@ -76,6 +77,7 @@ class Log:
 
     # -- loading -------------------------------------------------------------------------------------------
     def _load(self, clean: bool, recovery_point: int) -> None:
+        swap.recover(self.directory)  # finish or roll back a compaction swap a crash interrupted
         bases = sorted(int(p.stem) for p in self.directory.glob("*.log") if p.stem.isdigit())
         for i, base in enumerate(bases):
             seg = LogSegment(self.directory, base, self.config.index_interval_bytes)
@@ -118,6 +120,11 @@ class Log:
         self.segments.append(seg)
         self._bases.append(seg.base_offset)
 
+    def replace_segments(self, start: int, count: int, new: list[LogSegment]) -> None:
+        """segments[start:start + count] -> new: the cleaner's swap, in one synchronous step on the event loop."""
+        self.segments[start : start + count] = new
+        self._bases[start : start + count] = [s.base_offset for s in new]
+
     # -- state ---------------------------------------------------------------------------------------------
     @property
     def active(self) -> LogSegment:
@@ -141,7 +148,9 @@ class Log:
             seg = self.roll()
         base = self.log_end_offset
         append_time = -1
-        if self.config.message_timestamp_type == "LogAppendTime":
+        if self.config.message_timestamp_type == "CreateTime":
+            self._check_timestamps(h, now_ms)
+        elif self.config.message_timestamp_type == "LogAppendTime":
             records = apply_log_append_time(records, now_ms)
             append_time = now_ms
             h = BatchHeader(h.base_offset, h.batch_length, h.partition_leader_epoch, h.magic, h.crc,
@@ -159,6 +168,23 @@ class Log:
             self.producer_state.update(h, base)
         self.unflushed_messages += h.records_count
         return AppendInfo(base, append_time, pos)
+
+    def _check_timestamps(self, h: BatchHeader, now_ms: int) -> None:
+        """KIP-937's bounds (message.timestamp.before/after.max.ms; the deprecated difference.max.ms stands in for
+        both when they are unset), checked on the batch's first and largest timestamps, not per record."""
+        cfg = self.config
+        unset = 2**63 - 1
+        before, after = cfg.message_timestamp_before_max_ms, cfg.message_timestamp_after_max_ms
+        if before == unset and after == unset and cfg.message_timestamp_difference_max_ms != unset:
+            before = after = cfg.message_timestamp_difference_max_ms
+        if before == unset and after == unset:
+            return
+        low, high = now_ms - before, now_ms + after
+        for ts in (h.base_timestamp, h.max_timestamp):
+            if ts < low or ts > high:
+                raise KafkaError(ErrorCode.invalid_timestamp,
+                                 f"Timestamp {ts} of message with offset {self.log_end_offset} is out of range. "
+                                 f"The timestamp should be within [{max(low, 0)}, {min(high, unset)}]")
 
     def append_stored(self, records: bytes) -> int:
         """Append batches that already carry their offsets (replication, internal topics); returns count."""
