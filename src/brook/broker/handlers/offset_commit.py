@@ -6,6 +6,7 @@ import datetime
 
 from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
+from brook.protocol.header import encode_response
 from brook.protocol.versions import response_class
 
 _ZERO = datetime.timedelta(0)
@@ -33,9 +34,16 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     else:
         error = broker.groups.coordinator.commit_offsets(request.group_id, generation, request.member_id,
                                                          getattr(request, "group_instance_id", None), offsets)
-    topics = []
-    for t in request.topics:
-        topics.append(topic_cls(name=t.name, partitions=tuple(
-            part_cls(partition_index=p.partition_index,
-                     error_code=per_partition.get((t.name, p.partition_index), error)) for p in t.partitions)))
-    return make(cls, throttle_time=_ZERO, topics=tuple(topics))
+        if error == ErrorCode.group_id_not_found and ctx.api_version < 9:
+            error = ErrorCode.illegal_generation  # no such group: GROUP_ID_NOT_FOUND only from v9 (Kafka)
+    codes = tuple((t.name, tuple((p.partition_index, per_partition.get((t.name, p.partition_index), error))
+                                 for p in t.partitions)) for t in request.topics)
+
+    def encode(_values):  # type: ignore[no-untyped-def]
+        topics = tuple(topic_cls(name=name, partitions=tuple(part_cls(partition_index=i, error_code=code)
+                                                             for i, code in parts)) for name, parts in codes)
+        return encode_response(ctx.header, make(cls, throttle_time=_ZERO, topics=topics))
+
+    # The answer depends only on the request's partitions and their codes: encode each shape once (kio).
+    return broker.templates.render((8, ctx.api_version, codes), 0, encode, ctx.correlation_id, ()) or \
+        encode(())
