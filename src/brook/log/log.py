@@ -287,11 +287,13 @@ class Log:
             if h.base_offset >= limit:
                 return b""
             data = seg.read(pos, max(max_bytes, h.size))
-            end = 0
+            end = last = 0
             for p, base, size in iter_batch_positions(data):
                 if base >= limit or (p and p + size > max_bytes):
                     break
-                end = p + size
+                end, last = p + size, p
+            if end:
+                seg.next_read = (read_header(data, last).next_offset, pos + end)
             return data if end == len(data) else data[:end]
         return b""
 

@@ -21,6 +21,7 @@ from .index import OffsetIndex, TimeIndex
 from .txn_index import TransactionIndex
 
 _SCAN_CHUNK = 1 << 20
+_FIND_CHUNK = 16 << 10
 
 
 def segment_name(base_offset: int, suffix: str) -> str:
@@ -43,6 +44,7 @@ class LogSegment:
         self.offset_of_max_timestamp = -1
         self.created_ms = int(time.time() * 1000)
         self._bytes_since_index = 0
+        self.next_read: tuple[int, int] | None = None  # (offset, position) where the last read ended
 
     # -- writing -------------------------------------------------------------------------------------------
     def append(self, prefix: bytes, batch: bytes, h: BatchHeader, base_offset: int) -> int:
@@ -77,12 +79,12 @@ class LogSegment:
     def read(self, position: int, max_bytes: int) -> bytes:
         return os.pread(self.fd, max(0, min(max_bytes, self.size - position)), position)
 
-    def iter_headers(self, position: int = 0, end: int | None = None):
+    def iter_headers(self, position: int = 0, end: int | None = None, chunk_size: int = _SCAN_CHUNK):
         """Yield (position, BatchHeader) for whole batches from position; reads the file in chunks."""
         end = self.size if end is None else end
         pos = position
         while end - pos >= HEADER_SIZE:
-            chunk = os.pread(self.fd, min(_SCAN_CHUNK, end - pos), pos)
+            chunk = os.pread(self.fd, min(chunk_size, end - pos), pos)
             off = 0
             while len(chunk) - off >= HEADER_SIZE:
                 h = read_header(chunk, off)
@@ -96,8 +98,14 @@ class LogSegment:
 
     def find_position(self, offset: int) -> tuple[int, BatchHeader] | None:
         """The first batch whose last offset is >= offset (and its position), or None."""
+        hint = self.next_read
+        if hint is not None and hint[0] == offset and hint[1] + HEADER_SIZE <= self.size:
+            h = read_header(os.pread(self.fd, HEADER_SIZE, hint[1]))  # a consumer continuing where it stopped
+            if h.base_offset <= offset <= h.last_offset:
+                return hint[1], h
         _, start = self.index.lookup(offset)
-        for pos, h in self.iter_headers(start):
+        # The index is sparse (an entry every index.interval.bytes): small reads find the batch.
+        for pos, h in self.iter_headers(start, chunk_size=_FIND_CHUNK):
             if h.last_offset >= offset:
                 return pos, h
         return None
@@ -196,6 +204,7 @@ class LogSegment:
         if found is None:
             return
         pos, _ = found
+        self.next_read = None
         os.ftruncate(self.fd, pos)
         self.size = pos
         self.index.truncate_to_position(pos)
