@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import inspect
 import logging
 import time
@@ -16,6 +17,7 @@ from brook.config.broker import BrokerConfig
 from brook.config.topic import TOPIC_CONFIGS, effective_topic_config
 from brook.coordinator.runtime import OFFSETS_TOPIC, GroupCoordinatorRuntime, TransactionCoordinatorRuntime
 from brook.errors import ErrorCode, KafkaError
+from brook.log.cleaner import CleanerConfig, LogCleaner
 from brook.log.config import LogConfig
 from brook.log.manager import LogManager
 from brook.log.retention import apply_retention
@@ -85,6 +87,7 @@ class Broker:
         self.fetch_sessions = FetchSessionCache()
         self.templates = TemplateCache()
         self.producer_ids = ProducerIdManager(self.topics)
+        self.cleaner = LogCleaner(self.log_manager, CleanerConfig.from_broker(config))
         self.txns = TransactionCoordinatorRuntime(self)
         self.groups = GroupCoordinatorRuntime(self)
         self.connections: set[KafkaConnection] = set()
@@ -248,6 +251,8 @@ class Broker:
         self._tasks.append(asyncio.ensure_future(self._flush_ms_loop()))
         self._tasks.append(asyncio.ensure_future(self._group_expiry_loop()))
         self._tasks.append(asyncio.ensure_future(self._retention_loop()))
+        if self.cleaner.config.enable:
+            self._tasks.append(asyncio.ensure_future(self._cleaner_loop()))
         self._tasks.append(asyncio.ensure_future(self._txn_timeout_loop()))
         addrs = ",".join(f"{b.name}://{b.host}:{b.port}" for b in self.bound)
         log.info("[KafkaServer id=%d] started (kafka.server.KafkaServer) on %s in %d ms", self.broker_id, addrs,
@@ -304,6 +309,28 @@ class Broker:
             if deleted:
                 self.log_manager.checkpoint()
 
+    async def _cleaner_loop(self) -> None:
+        """log.cleaner.backoff.ms: compact cleanup.policy=compact logs. The reading and rewriting run on a worker
+        thread in bounded steps; only the short segment swap between steps runs here, so a fetch or a produce
+        never sees a half-swapped log and the event loop is never blocked for long."""
+        loop = asyncio.get_running_loop()
+        pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="kafka-log-cleaner-thread-0")
+        backoff = self.cleaner.config.backoff_ms / 1000
+        try:
+            while True:
+                try:
+                    step = self.cleaner.prepare()
+                    if step is not None:
+                        await loop.run_in_executor(pool, self.cleaner.run, step)
+                        self.cleaner.apply(step)
+                except Exception:  # the cleaner must not take the broker down; Kafka's thread logs and goes on
+                    log.exception("Log cleaner step failed")
+                    step = None
+                await asyncio.sleep(backoff if step is None else 0)
+        finally:
+            self.cleaner.abort()
+            pool.shutdown(wait=False)
+
     async def _group_expiry_loop(self) -> None:
         """Session timeouts (checked every 100 ms) and offsets.retention.minutes expiry."""
         last_offsets_check = time.monotonic()
@@ -333,6 +360,7 @@ class Broker:
             s.close()
         for c in list(self.connections):
             c.close()
+        self.cleaner.close()  # a running cleaner step stops at its next batch; its files go at the next start
         self.log_manager.shutdown()
         log.info("[KafkaServer id=%d] shut down completed", self.broker_id)
 

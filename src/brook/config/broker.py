@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .definition import ConfigDef, ConfigKey, at_least, one_of
+from .definition import ConfigDef, ConfigKey, at_least, between, one_of
 from .topic import TOPIC_CONFIGS
 
 MAX_LONG = 2**63 - 1
@@ -39,6 +39,21 @@ BROKER_CONFIGS = ConfigDef().define(
     ConfigKey("log.flush.scheduler.interval.ms", "long", MAX_LONG, ""),
     ConfigKey("log.flush.offset.checkpoint.interval.ms", "int", 60000, "", at_least(0)),
     ConfigKey("log.cleanup.policy", "list", ["delete"], "", one_of("compact", "delete")),
+    ConfigKey("log.cleaner.enable", "boolean", True, "Run the log cleaner (compaction).", read_only=True),
+    ConfigKey("log.cleaner.threads", "int", 1, "Cleaner threads (Brook runs one).", at_least(0), read_only=True),
+    ConfigKey("log.cleaner.backoff.ms", "long", 15000, "Sleep when no log needs cleaning.", at_least(0),
+              read_only=True),
+    ConfigKey("log.cleaner.dedupe.buffer.size", "long", 134217728, "Memory for the key -> offset map.",
+              read_only=True),
+    ConfigKey("log.cleaner.io.buffer.size", "int", 524288, "Read buffer of the cleaner.", at_least(0),
+              read_only=True),
+    ConfigKey("log.cleaner.io.buffer.load.factor", "double", 0.9, "How full the map may get.", read_only=True),
+    ConfigKey("log.cleaner.io.max.bytes.per.second", "double", 1.7976931348623157e308, "Cleaner I/O cap.",
+              read_only=True),
+    ConfigKey("log.cleaner.delete.retention.ms", "long", 86400000, "", at_least(0)),
+    ConfigKey("log.cleaner.min.cleanable.ratio", "double", 0.5, "", between(0, 1)),
+    ConfigKey("log.cleaner.min.compaction.lag.ms", "long", 0, "", at_least(0)),
+    ConfigKey("log.cleaner.max.compaction.lag.ms", "long", MAX_LONG, "", at_least(1)),
     ConfigKey("log.message.timestamp.type", "string", "CreateTime", "", one_of("CreateTime", "LogAppendTime")),
     ConfigKey("log.segment.delete.delay.ms", "long", 60000, "", at_least(0)),
     ConfigKey("min.insync.replicas", "int", 1, "", at_least(1)),

@@ -50,3 +50,39 @@ def offsets_and_timestamps(batch: bytes, pos: int = 0) -> Iterator[tuple[int, in
         offset_delta, _ = _zigzag(data, p)
         yield h.base_offset + offset_delta, h.max_timestamp if h.log_append_time else h.base_timestamp + ts_delta
         off = end
+
+
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    b = buf[pos]
+    if b < 0x80:  # one or two bytes: nearly every length and delta in a batch
+        return (b >> 1) ^ -(b & 1), pos + 1
+    b2 = buf[pos + 1]
+    if b2 < 0x80:
+        v = (b & 0x7F) | (b2 << 7)
+        return (v >> 1) ^ -(v & 1), pos + 2
+    return _zigzag(buf, pos)
+
+
+def record_spans(data: bytes, count: int) -> list[tuple[int, int, int, int, bytes | None, bool]]:
+    """The records of a decompressed batch body, for compaction: (start, end, offset delta, timestamp delta, key,
+    is tombstone) each, where data[start:end] is the record exactly as stored (length prefix included), so a
+    cleaned batch keeps its surviving records byte for byte. Reads only; headers are skipped by length."""
+    out = []
+    pos = 0
+    for _ in range(count):
+        start = pos
+        length, pos = _varint(data, pos)
+        end = pos + length
+        ts_delta, pos = _varint(data, pos + 1)  # after the attributes byte
+        offset_delta, pos = _varint(data, pos)
+        key_len, pos = _varint(data, pos)
+        key = None
+        if key_len >= 0:
+            key = data[pos : pos + key_len]
+            pos += key_len
+        value_len, _ = _varint(data, pos)
+        if end > len(data):
+            raise ValueError("record extends past the end of its batch")
+        out.append((start, end, offset_delta, ts_delta, key, value_len < 0))
+        pos = end
+    return out
