@@ -140,8 +140,10 @@ class Log:
         return sum(s.size for s in self.segments)
 
     # -- writing -------------------------------------------------------------------------------------------
-    def append(self, records: bytes, h: BatchHeader, leader_epoch: int, now_ms: int) -> AppendInfo:
-        """Append one validated batch, assigning its offsets. Bytes reach the kernel before this returns."""
+    def append(self, records: bytes, h: BatchHeader, leader_epoch: int, now_ms: int,
+               validate: bool = True) -> AppendInfo:
+        """Append one validated batch, assigning its offsets. Bytes reach the kernel before this returns.
+        validate=False: a coordinator's own write (Kafka's AppendOrigin.COORDINATOR), no sequence checks."""
         seg = self.active
         if seg.size and (seg.size + len(records) > self.config.segment_bytes
                          or now_ms - seg.created_ms >= self.config.segment_ms):
@@ -157,7 +159,7 @@ class Log:
                             h.attributes | TIMESTAMP_TYPE_FLAG, h.last_offset_delta, h.base_timestamp,
                             now_ms, h.producer_id, h.producer_epoch, h.base_sequence, h.records_count)
         idempotent = h.producer_id >= 0
-        if idempotent:
+        if idempotent and validate:
             original = self.producer_state.check(h)
             if original is not None:
                 return AppendInfo(original, append_time, -1, duplicate=True)
@@ -239,8 +241,13 @@ class Log:
         return self.roll_at(self.log_end_offset)
 
     def roll_at(self, base: int) -> LogSegment:
-        if self.active.size == 0 and self.active.base_offset == base:
-            return self.active
+        old = self.active
+        if old.size == 0 and old.base_offset == base:
+            return old
+        # Kafka's onBecomeInactiveSegment: the time index ends with the segment's largest timestamp, so a
+        # reload knows it (retention.ms, min.compaction.lag.ms) without scanning the segment.
+        if old.max_timestamp >= 0:
+            old.time_index.maybe_append(old.max_timestamp, old.offset_of_max_timestamp)
         seg = LogSegment(self.directory, base, self.config.index_interval_bytes)
         seg.index.open()
         seg.time_index.open()
