@@ -6,14 +6,11 @@ A marker is a batch with the transactional and control attribute bits, one recor
 
 from __future__ import annotations
 
-import datetime
-import io
 import struct
-
-from kio.records.schema import NewRecordBatch, Record
-from kio.records.writers import write_new_batch
+import time
 
 from .batch import CONTROL_FLAG, TRANSACTIONAL_FLAG
+from .builder import build_batch
 
 ABORT, COMMIT = 0, 1
 _KEY = struct.Struct(">hh")
@@ -21,13 +18,8 @@ _VALUE = struct.Struct(">hi")
 
 
 def marker_batch(producer_id: int, producer_epoch: int, commit: bool, coordinator_epoch: int = 0) -> bytes:
-    now = datetime.datetime.now(datetime.UTC)
-    record = Record(attributes=0, timestamp=now, offset=0, key=_KEY.pack(0, COMMIT if commit else ABORT),
-                    value=_VALUE.pack(0, coordinator_epoch), headers=())
-    buf = io.BytesIO()
-    write_new_batch(buf, NewRecordBatch(producer_id=producer_id, producer_epoch=producer_epoch, base_sequence=-1,
-                                        attributes=TRANSACTIONAL_FLAG | CONTROL_FLAG, records=(record,)))
-    return buf.getvalue()
+    return build_batch([(_KEY.pack(0, COMMIT if commit else ABORT), _VALUE.pack(0, coordinator_epoch))],
+                       int(time.time() * 1000), TRANSACTIONAL_FLAG | CONTROL_FLAG, producer_id, producer_epoch)
 
 
 def marker_type(key: bytes) -> int:

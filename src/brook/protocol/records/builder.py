@@ -1,0 +1,31 @@
+"""Building a RecordBatch v2 for the broker's own writes (coordinator records, transaction markers): kio writes
+each record; the 61-byte header is packed here and the CRC32C computed over bytes 21..end."""
+
+from __future__ import annotations
+
+import datetime
+import io
+
+from crc32c import crc32c
+from kio.records.schema import Record
+from kio.records.writers import write_record
+
+from .batch import ATTRIBUTES_OFFSET, HEADER_SIZE, LOG_OVERHEAD, BatchHeader, pack_header
+
+
+def build_batch(records: list[tuple[bytes | None, bytes | None]], timestamp_ms: int, attributes: int = 0,
+                producer_id: int = -1, producer_epoch: int = -1) -> bytes:
+    """One uncompressed batch at base offset 0 (the log assigns the real one), every record at timestamp_ms."""
+    when = datetime.datetime.fromtimestamp(timestamp_ms / 1000, datetime.UTC)
+    body = io.BytesIO()
+    for i, (key, value) in enumerate(records):
+        write_record(body, Record(attributes=0, timestamp=when, offset=i, key=key, value=value, headers=()),
+                     timestamp_ms, 0)
+    data = body.getvalue()
+    size = HEADER_SIZE + len(data)
+    header = BatchHeader(0, size - LOG_OVERHEAD, -1, 2, 0, attributes, len(records) - 1, timestamp_ms, timestamp_ms,
+                         producer_id, producer_epoch, -1, len(records))
+    out = bytearray(pack_header(header))
+    out += data
+    out[17:21] = crc32c(memoryview(out)[ATTRIBUTES_OFFSET:]).to_bytes(4, "big")
+    return bytes(out)
