@@ -39,6 +39,7 @@ CONFORMANCE = Path(os.environ.get("BROOK_CONFORMANCE_DIR", "/opt/brook-conforman
 RDKAFKA_PERFORMANCE = CONFORMANCE / "src/librdkafka-2.15.1/examples/rdkafka_performance"
 TANSU = CONFORMANCE / "bin/tansu"
 DOCS = REPO / "docs/benchmarks.md"
+OTHER_BENCHMARKS = "<!-- other benchmark commands: kept by --write-docs -->"
 STARTED = re.compile(r"started \(kafka\.server\.KafkaServer\) on PLAINTEXT://([^:\s]+):(\d+)")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 KIB = 1024
@@ -828,6 +829,10 @@ def write_docs(cmdline: str, started: dt.datetime, facts: dict[str, str], table:
     if broker_notes:
         body += ["Broker warnings and errors seen during the run:", "", "```", *broker_notes, "```", ""]
     body.append(DOC_NOTES.format(line_notes=line_notes, nproc=facts.get("nproc", "?"), repeat=repeat))
+    # Sections of the other benchmark commands (coordinators, cleaner) follow a marker and are kept.
+    old = DOCS.read_text() if DOCS.exists() else ""
+    if OTHER_BENCHMARKS in old:
+        body += ["", old[old.index(OTHER_BENCHMARKS):].rstrip("\n"), ""]
     DOCS.parent.mkdir(parents=True, exist_ok=True)
     DOCS.write_text("\n".join(body))
 
