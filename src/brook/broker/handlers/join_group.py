@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 
 from brook.errors import ErrorCode
@@ -28,8 +29,8 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
         [(p.name, p.metadata) for p in request.protocols], session, rebalance, ctx.client_id or "",
         f"/{host}", ctx.api_version >= 4)
     if hasattr(result, "__await__"):
-        return _later(cls, member_cls, result)
-    return _response(cls, member_cls, result)
+        return _later(cls, member_cls, result, ctx.api_version)
+    return _response(cls, member_cls, result, ctx.api_version)
 
 
 def _error(code, member_id):  # type: ignore[no-untyped-def]
@@ -38,11 +39,15 @@ def _error(code, member_id):  # type: ignore[no-untyped-def]
     return JoinResult(code, member_id=member_id)
 
 
-async def _later(cls, member_cls, fut):  # type: ignore[no-untyped-def]
-    return _response(cls, member_cls, await fut)
+async def _later(cls, member_cls, fut, version):  # type: ignore[no-untyped-def]
+    return _response(cls, member_cls, await fut, version)
 
 
-def _response(cls, member_cls, r):  # type: ignore[no-untyped-def]
+def _response(cls, member_cls, r, version=9):  # type: ignore[no-untyped-def]
+    if r.skip_assignment and version < 9:
+        # A replaced static leader on JoinGroup v0-v8 cannot be told to skip the assignment: like Kafka, answer
+        # with the previous leader id and no members, so it acts as a follower and syncs its old assignment.
+        r = dataclasses.replace(r, leader=r.previous_leader, members=(), skip_assignment=False)
     members = tuple(make(member_cls, member_id=m, group_instance_id=i, metadata=md) for m, i, md in r.members)
     return make(cls, throttle_time=_ZERO, error_code=r.error, generation_id=r.generation,
                 protocol_type=r.protocol_type, protocol_name=r.protocol_name or ("" if r.error else None),

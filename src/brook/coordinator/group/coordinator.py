@@ -46,6 +46,7 @@ class JoinResult:
     member_id: str = ""
     members: tuple[tuple[str, str | None, bytes], ...] = ()
     skip_assignment: bool = False
+    previous_leader: str = ""  # KIP-814: the leader id JoinGroup v0-v8 get when a static leader is replaced
 
 
 def _fenced(group: Group, member_id: str, instance_id: str | None) -> bool:
@@ -65,6 +66,9 @@ class GroupCoordinator:
         self.groups: dict[str, Group] = {}
         # Offsets committed inside transactions: producer id -> group -> partition -> value, until the marker.
         self.pending_txn_offsets: dict[int, dict[str, dict[tuple[str, int], OffsetCommitValue]]] = {}
+        # (group, producer id, producer epoch, records): appends them in a transactional batch, as Kafka does,
+        # so a restart before the marker still has them (replayed as pending until the marker).
+        self.persist_txn: Callable[[str, int, int, list[Record]], None] | None = None
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _loop(self) -> asyncio.AbstractEventLoop:
@@ -142,9 +146,11 @@ class GroupCoordinator:
         member.join_future = fut
         if group.is_(GroupState.PREPARING_REBALANCE):
             self._maybe_complete_join(group)
-        elif group.is_(GroupState.COMPLETING_REBALANCE, GroupState.STABLE) and not changed and \
-                member_id != group.leader_id:
-            fut.set_result(self._join_result(group, member))  # nothing changed: no rebalance (Kafka)
+        elif not changed and (group.is_(GroupState.COMPLETING_REBALANCE) or
+                              (group.is_(GroupState.STABLE) and member_id != group.leader_id)):
+            # nothing changed: no rebalance (Kafka); a leader repeating its join while the group awaits its
+            # SyncGroup gets the members again, only a Stable group's leader forces a rebalance
+            fut.set_result(self._join_result(group, member))
         else:
             self._prepare_rebalance(group, f"Updating metadata for member {member_id}")
         return fut
@@ -173,9 +179,10 @@ class GroupCoordinator:
         member.join_future = fut
         if group.is_(GroupState.STABLE) and old.protocols == member.protocols:
             self._store_group(group)
-            result = self._join_result(group, member)
-            result.members = ()  # the leader must not reassign: KIP-345's skip
-            result.skip_assignment = member.member_id == group.leader_id
+            result = self._join_result(group, member)  # the leader's carries the members (KIP-814)
+            if member.member_id == group.leader_id:
+                result.skip_assignment = True  # it must not reassign: a Stable group keeps its assignment
+                result.previous_leader = old.member_id
             fut.set_result(result)
         elif group.is_(GroupState.PREPARING_REBALANCE):
             self._maybe_complete_join(group)
@@ -245,8 +252,14 @@ class GroupCoordinator:
         if group.rebalance_timer is not None:
             group.rebalance_timer.cancel()
             group.rebalance_timer = None
-        for m in [m for m in group.members.values() if not m.awaiting_join]:
-            self._remove(group, m)  # did not rejoin in time
+        for m in [m for m in group.members.values() if not m.awaiting_join and m.group_instance_id is None]:
+            self._remove(group, m)  # did not rejoin in time; static members stay until their session expires
+        joined = [m.member_id for m in group.members.values() if m.awaiting_join]
+        if group.members and not joined:  # only static members, none rejoined: wait again (Kafka)
+            self._schedule(group, max(m.rebalance_timeout_ms for m in group.members.values()) / 1000)
+            return
+        if group.leader_id not in joined:
+            group.leader_id = joined[0] if joined else None  # the leader must be a member that rejoined
         group.pending_members.clear()
         group.generation += 1
         if not group.members:
@@ -414,7 +427,8 @@ class GroupCoordinator:
         return ErrorCode.none
 
     def txn_commit_offsets(self, group_id: str, producer_id: int, generation: int, member_id: str,
-                           instance_id: str | None, offsets: dict[tuple[str, int], tuple[int, int, str]]) -> ErrorCode:
+                           instance_id: str | None, offsets: dict[tuple[str, int], tuple[int, int, str]],
+                           producer_epoch: int = -1) -> ErrorCode:
         """TxnOffsetCommit: validate like OffsetCommit, hold the offsets until the transaction ends."""
         group = self.groups.get(group_id)
         if generation >= 0 or member_id:
@@ -428,6 +442,9 @@ class GroupCoordinator:
         pending = self.pending_txn_offsets.setdefault(producer_id, {}).setdefault(group_id, {})
         for tp, (offset, epoch, metadata) in offsets.items():
             pending[tp] = OffsetCommitValue(offset, epoch, metadata or "", now_ms)
+        if self.persist_txn is not None and offsets:
+            self.persist_txn(group_id, producer_id, producer_epoch,
+                             [(OffsetCommitKey(group_id, t, p), pending[(t, p)]) for t, p in offsets])
         return ErrorCode.none
 
     def complete_txn(self, producer_id: int, commit: bool) -> None:
