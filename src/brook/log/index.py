@@ -16,21 +16,72 @@ _OFFSET_ENTRY = struct.Struct(">ii")
 _TIME_ENTRY = struct.Struct(">qi")
 
 
-class OffsetIndex:
+class _IndexFile:
+    """The file side of an index: entries of a fixed size, appended as they are made."""
+
+    ENTRY: struct.Struct
+
     def __init__(self, path: Path, base_offset: int) -> None:
         self.path = path
         self.base_offset = base_offset
-        self.offsets = array("q")
-        self.positions = array("q")
         self._fd = -1
+        self._clear()
 
-    def load(self) -> bool:
-        """Read an existing file; returns False when it is missing or not sane (then rebuild it)."""
+    def _clear(self) -> None:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def _read(self) -> bytes | None:
+        """The file's bytes, or None when it is missing or not a whole number of entries."""
         try:
             data = self.path.read_bytes()
         except FileNotFoundError:
-            return False
-        if len(data) % 8:
+            return None
+        return None if len(data) % self.ENTRY.size else data
+
+    def _write(self, *fields: int) -> None:
+        if self._fd >= 0:
+            os.write(self._fd, self.ENTRY.pack(*fields))
+
+    def _truncate_file(self, entries: int) -> None:
+        if self._fd >= 0:
+            os.ftruncate(self._fd, entries * self.ENTRY.size)
+            os.lseek(self._fd, 0, os.SEEK_END)
+
+    def open(self) -> None:
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o644)
+        self._truncate_file(len(self))
+
+    def reset(self) -> None:
+        self._clear()
+        self._truncate_file(0)
+
+    def flush(self) -> None:
+        if self._fd >= 0:
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+class OffsetIndex(_IndexFile):
+    ENTRY = _OFFSET_ENTRY
+
+    def _clear(self) -> None:
+        self.offsets = array("q")
+        self.positions = array("q")
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def load(self) -> bool:
+        """Read an existing file; returns False when it is missing or not sane (then rebuild it)."""
+        data = self._read()
+        if data is None:
             return False
         last_off, last_pos = -1, -1
         for i, (rel, pos) in enumerate(_OFFSET_ENTRY.iter_unpack(data)):
@@ -41,23 +92,10 @@ class OffsetIndex:
             last_off, last_pos = self.base_offset + rel, pos
         return True
 
-    def open(self) -> None:
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o644)
-        os.ftruncate(self._fd, len(self.offsets) * 8)
-        os.lseek(self._fd, 0, os.SEEK_END)
-
-    def reset(self) -> None:
-        self.offsets = array("q")
-        self.positions = array("q")
-        if self._fd >= 0:
-            os.ftruncate(self._fd, 0)
-            os.lseek(self._fd, 0, os.SEEK_SET)
-
     def append(self, offset: int, position: int) -> None:
         self.offsets.append(offset)
         self.positions.append(position)
-        if self._fd >= 0:
-            os.write(self._fd, _OFFSET_ENTRY.pack(offset - self.base_offset, position))
+        self._write(offset - self.base_offset, position)
 
     def lookup(self, offset: int) -> tuple[int, int]:
         """The greatest entry at or below offset, or (base offset, 0)."""
@@ -70,34 +108,22 @@ class OffsetIndex:
         i = bisect.bisect_left(self.positions, position)
         del self.offsets[i:]
         del self.positions[i:]
-        if self._fd >= 0:
-            os.ftruncate(self._fd, i * 8)
-            os.lseek(self._fd, 0, os.SEEK_END)
-
-    def flush(self) -> None:
-        if self._fd >= 0:
-            os.fsync(self._fd)
-
-    def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        self._truncate_file(i)
 
 
-class TimeIndex:
-    def __init__(self, path: Path, base_offset: int) -> None:
-        self.path = path
-        self.base_offset = base_offset
+class TimeIndex(_IndexFile):
+    ENTRY = _TIME_ENTRY
+
+    def _clear(self) -> None:
         self.timestamps = array("q")
         self.offsets = array("q")
-        self._fd = -1
+
+    def __len__(self) -> int:
+        return len(self.timestamps)
 
     def load(self) -> bool:
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            return False
-        if len(data) % 12:
+        data = self._read()
+        if data is None:
             return False
         for i, (ts, rel) in enumerate(_TIME_ENTRY.iter_unpack(data)):
             if i and (ts <= self.timestamps[-1] or self.base_offset + rel < self.offsets[-1]):
@@ -105,18 +131,6 @@ class TimeIndex:
             self.timestamps.append(ts)
             self.offsets.append(self.base_offset + rel)
         return True
-
-    def open(self) -> None:
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o644)
-        os.ftruncate(self._fd, len(self.timestamps) * 12)
-        os.lseek(self._fd, 0, os.SEEK_END)
-
-    def reset(self) -> None:
-        self.timestamps = array("q")
-        self.offsets = array("q")
-        if self._fd >= 0:
-            os.ftruncate(self._fd, 0)
-            os.lseek(self._fd, 0, os.SEEK_SET)
 
     @property
     def last_timestamp(self) -> int:
@@ -126,8 +140,7 @@ class TimeIndex:
         if timestamp > self.last_timestamp:
             self.timestamps.append(timestamp)
             self.offsets.append(offset)
-            if self._fd >= 0:
-                os.write(self._fd, _TIME_ENTRY.pack(timestamp, offset - self.base_offset))
+            self._write(timestamp, offset - self.base_offset)
 
     def lookup(self, timestamp: int) -> int:
         """Offset of the greatest entry whose timestamp is <= timestamp, or the base offset."""
@@ -138,15 +151,4 @@ class TimeIndex:
         i = bisect.bisect_left(self.offsets, offset)
         del self.timestamps[i:]
         del self.offsets[i:]
-        if self._fd >= 0:
-            os.ftruncate(self._fd, i * 12)
-            os.lseek(self._fd, 0, os.SEEK_END)
-
-    def flush(self) -> None:
-        if self._fd >= 0:
-            os.fsync(self._fd)
-
-    def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        self._truncate_file(i)
