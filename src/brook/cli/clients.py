@@ -1,0 +1,192 @@
+"""confluent-kafka clients for the tools: Java client configs translated for librdkafka, and librdkafka's errors
+turned into the Java exceptions (class name and message) that Kafka's tools print.
+
+confluent_kafka is imported inside the functions, so a tool pays for it only when it talks to a broker.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from brook.cli.options import log
+
+# Errors.java (Kafka 3.9): code -> (exception class under org.apache.kafka.common.errors, default message)
+ERRORS: dict[int, tuple[str, str]] = {
+    -1: ("UnknownServerException", "The server experienced an unexpected error when processing the request."),
+    1: ("OffsetOutOfRangeException",
+        "The requested offset is not within the range of offsets maintained by the server."),
+    3: ("UnknownTopicOrPartitionException", "This server does not host this topic-partition."),
+    5: ("LeaderNotAvailableException",
+        "There is no leader for this topic-partition as we are in the middle of a leadership election."),
+    7: ("TimeoutException", "The request timed out."),
+    8: ("BrokerNotAvailableException", "The broker is not available."),
+    10: ("RecordTooLargeException",
+         "The request included a message larger than the max message size the server will accept."),
+    13: ("NetworkException", "The server disconnected before a response was received."),
+    14: ("CoordinatorLoadInProgressException", "The coordinator is loading and hence can't process requests."),
+    15: ("CoordinatorNotAvailableException", "The coordinator is not available."),
+    16: ("NotCoordinatorException", "This is not the correct coordinator."),
+    17: ("InvalidTopicException", "The request attempted to perform an operation on an invalid topic."),
+    19: ("NotEnoughReplicasException", "Messages are rejected since there are fewer in-sync replicas than required."),
+    21: ("InvalidRequiredAcksException", "Produce request specified an invalid value for required acks."),
+    24: ("InvalidGroupIdException", "The configured groupId is invalid."),
+    25: ("UnknownMemberIdException", "The coordinator is not aware of this member."),
+    27: ("RebalanceInProgressException", "The group is rebalancing, so a rejoin is needed."),
+    29: ("TopicAuthorizationException", "Topic authorization failed."),
+    30: ("GroupAuthorizationException", "Group authorization failed."),
+    31: ("ClusterAuthorizationException", "Cluster authorization failed."),
+    35: ("UnsupportedVersionException", "The version of API is not supported."),
+    36: ("TopicExistsException", "Topic with this name already exists."),
+    37: ("InvalidPartitionsException", "Number of partitions is below 1."),
+    38: ("InvalidReplicationFactorException",
+         "Replication factor is below 1 or larger than the number of available brokers."),
+    39: ("InvalidReplicaAssignmentException", "Replica assignment is invalid."),
+    40: ("InvalidConfigurationException", "Configuration is invalid."),
+    41: ("NotControllerException", "This is not the correct controller for this cluster."),
+    42: ("InvalidRequestException", "This most likely occurs because of a request being malformed by the client "
+         "library or the message was sent to an incompatible broker. See the broker logs for more details."),
+    44: ("PolicyViolationException", "Request parameters do not satisfy the configured policy."),
+    68: ("GroupNotEmptyException", "The group is not empty."),
+    69: ("GroupIdNotFoundException", "The group id does not exist."),
+    86: ("GroupSubscribedToTopicException",
+         "Deleting offsets of a topic is forbidden while the consumer group is actively subscribed to it."),
+    87: ("InvalidRecordException", "This record has failed the validation on broker and hence will be rejected."),
+}
+_TIMEOUT_CODES = {-185, -192}  # librdkafka _TIMED_OUT, _MSG_TIMED_OUT
+_UNREACHABLE_CODES = {-195, -187}  # _TRANSPORT, _ALL_BROKERS_DOWN: the Java Admin keeps retrying until it times out
+_CONNECT_FAILED = re.compile(r"(?P<host>[^\s/]+):(?P<port>\d+)/(?P<node>\w+): "
+                             r"Connect to \w+#(?P<ip>[^\s]+?):\d+ failed")
+
+
+class ToolError(Exception):
+    """A failure as the Java tool would report it: `java_class` and a message (Throwable.getMessage())."""
+
+    def __init__(self, java_class: str, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.java_class = java_class
+        self.code = code
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+    def java(self) -> str:
+        """Throwable.toString(): 'class: message', or the class alone without a message."""
+        return f"{self.java_class}: {self}" if str(self) else self.java_class
+
+
+def from_kafka(exc: BaseException, call: str = "") -> ToolError:
+    """A confluent_kafka KafkaException (or KafkaError) as the Java exception Kafka's client would raise."""
+    if isinstance(exc, ToolError):
+        return exc
+    err = exc.args[0] if getattr(exc, "args", None) and hasattr(exc.args[0], "code") else exc
+    if not hasattr(err, "code"):
+        return ToolError("org.apache.kafka.common.KafkaException", str(exc))
+    code, text = err.code(), err.str()
+    if code in _TIMEOUT_CODES or (call and code in _UNREACHABLE_CODES):
+        message = f"Timed out waiting for a node assignment. Call: {call}" if call else "Timed out waiting for a node"
+        return ToolError("org.apache.kafka.common.errors.TimeoutException", message, code)
+    name, default = ERRORS.get(code, ("KafkaException", text))
+    if text.startswith("Broker: ") or not text:
+        text = default
+    package = "org.apache.kafka.common" if name == "KafkaException" else "org.apache.kafka.common.errors"
+    return ToolError(f"{package}.{name}", text, code)
+
+
+def java_text(exc: BaseException) -> str:
+    """Throwable.toString() of whatever a tool caught: a ToolError, a confluent-kafka error, or anything else."""
+    if hasattr(exc, "java"):
+        return exc.java()  # type: ignore[no-any-return]
+    if exc.args and hasattr(exc.args[0], "code"):
+        return from_kafka(exc).java()
+    return f"{type(exc).__name__}: {exc}"
+
+
+# --- Java client configs -> librdkafka --------------------------------------------------------------------------
+
+_ASSIGNORS = {"RangeAssignor": "range", "RoundRobinAssignor": "roundrobin",
+              "CooperativeStickyAssignor": "cooperative-sticky", "StickyAssignor": "cooperative-sticky"}
+_RENAMED = {"send.buffer.bytes": "socket.send.buffer.bytes", "receive.buffer.bytes": "socket.receive.buffer.bytes",
+            "delivery.timeout.ms": "message.timeout.ms"}
+# Java-only settings with no librdkafka meaning (the tools read the timeouts themselves)
+_JAVA_ONLY = {"key.serializer", "value.serializer", "key.deserializer", "value.deserializer", "max.block.ms",
+              "default.api.timeout.ms", "interceptor.classes", "metric.reporters", "max.poll.records",
+              "partitioner.class", "exclude.internal.topics", "reconnect.backoff.max.ms", "retries.backoff.ms"}
+_JAAS = re.compile(r'(username|password)\s*=\s*"([^"]*)"')
+
+
+def librdkafka_config(props: dict[str, str]) -> dict[str, str]:
+    """Java client properties (as in --command-config or --producer.config files) in librdkafka's names."""
+    out: dict[str, str] = {}
+    for key, value in props.items():
+        if key in _JAVA_ONLY:
+            continue
+        if key == "buffer.memory":
+            out["queue.buffering.max.kbytes"] = str(max(1, int(value) // 1024))
+        elif key == "partition.assignment.strategy":
+            out[key] = ",".join(_ASSIGNORS.get(c.strip().rsplit(".", 1)[-1], c.strip()) for c in value.split(","))
+        elif key == "sasl.jaas.config":
+            for field, val in _JAAS.findall(value):
+                out[f"sasl.{field}"] = val
+        else:
+            out[_RENAMED.get(key, key)] = value
+    return out
+
+
+def new_client(kind: str, conf: dict[str, Any], config_class: str) -> Any:
+    """Build a confluent_kafka AdminClient / Producer / Consumer. Properties librdkafka does not know are dropped
+    with the WARN Kafka's AbstractConfig logs for unused configs; a bad value raises ToolError(ConfigException)."""
+    import confluent_kafka
+    from confluent_kafka.admin import AdminClient
+
+    cls = {"admin": AdminClient, "producer": confluent_kafka.Producer, "consumer": confluent_kafka.Consumer}[kind]
+    conf = {"log_level": 0, **conf}
+    while True:
+        try:
+            return cls(conf)
+        except (confluent_kafka.KafkaException, ValueError, TypeError) as e:
+            text = str(e.args[0].str() if e.args and hasattr(e.args[0], "str") else e)
+            unknown = re.search(r'No such configuration property: "([^"]+)"', text)
+            if unknown and unknown.group(1) in conf:
+                conf.pop(unknown.group(1))
+                log("WARN", f"These configurations '[{unknown.group(1)}]' were supplied but are not used yet.",
+                    config_class)
+                continue
+            bad = re.search(r'Invalid value "([^"]*)" for configuration property "([^"]+)"', text)
+            if bad:
+                raise ToolError("org.apache.kafka.common.config.ConfigException",
+                                f"Invalid value {bad.group(1)} for configuration {bad.group(2)}") from None
+            raise ToolError("org.apache.kafka.common.KafkaException", text) from None
+
+
+def admin_client(bootstrap: str, props: dict[str, str]) -> Any:
+    """Admin.create(props) with bootstrap.servers set; Java validates every address has host and port."""
+    for address in bootstrap.split(","):
+        if not re.fullmatch(r".*?\[?([0-9a-zA-Z\-%._:]*)\]?:([0-9]+)", address.strip()):
+            raise ToolError("org.apache.kafka.common.KafkaException", "Failed to create new KafkaAdminClient")
+    conf = {**librdkafka_config(props), "bootstrap.servers": bootstrap}
+    return new_client("admin", conf, "org.apache.kafka.clients.admin.AdminClientConfig")
+
+
+def api_timeout_s(props: dict[str, str], default_ms: int = 60000) -> float:
+    """The Java Admin's default.api.timeout.ms (Kafka's default 60 s), from the command config if set there."""
+    try:
+        return max(0.1, int(props.get("default.api.timeout.ms", default_ms)) / 1000)
+    except ValueError:
+        return default_ms / 1000
+
+
+def topic_id(uuid: object) -> str:
+    """Kafka prints Uuids in URL-safe base64 without padding; confluent-kafka's str() uses the standard alphabet."""
+    return str(uuid).replace("+", "-").replace("/", "_").rstrip("=")
+
+
+def network_warning(text: str) -> str | None:
+    """librdkafka's connection failure as Java's NetworkClient words it; None for messages Java has no line for."""
+    m = _CONNECT_FAILED.search(text)
+    if m:
+        node = "-1" if m["node"] == "bootstrap" else m["node"]
+        return (f"Connection to node {node} ({m['host']}/{m['ip']}:{m['port']}) could not be established. "
+                "Node may not be available.")
+    return None if re.search(r"brokers are down", text) else text
