@@ -54,7 +54,11 @@ def broker_entries(broker, include_synonyms: bool):  # type: ignore[no-untyped-d
         else:
             source = SOURCE_DEFAULT
         value = render(broker.config.get(key.name))
-        synonyms = [(key.name, value, source)] if include_synonyms else []
+        synonyms = []
+        if include_synonyms:  # as Kafka: the value's own source, then Kafka's default under the same name
+            synonyms.append((key.name, value, source))
+            if source != SOURCE_DEFAULT and key.default is not None:
+                synonyms.append((key.name, render(key.default), SOURCE_DEFAULT))
         out.append((key, value, source, synonyms))
     return out
 
