@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from brook.config.broker import BrokerConfig
 from brook.config.topic import TOPIC_CONFIGS, effective_topic_config
-from brook.coordinator.runtime import OFFSETS_TOPIC, GroupCoordinatorRuntime, TransactionCoordinatorRuntime
+from brook.coordinator.runtime import GroupCoordinatorRuntime, TransactionCoordinatorRuntime
 from brook.errors import ErrorCode, KafkaError
 from brook.log.cleaner import CleanerConfig, LogCleaner
 from brook.log.config import LogConfig
@@ -277,8 +277,6 @@ class Broker:
         WriteTxnMarkers round trip). Offsets committed in the transaction become visible (or vanish) too."""
         now = int(time.time() * 1000)
         for topic, p in sorted(partitions):
-            if topic == OFFSETS_TOPIC:
-                continue
             lg = self.log_manager.get(topic, p)
             if lg is None:
                 continue

@@ -3,18 +3,14 @@ __transaction_state) synchronously, before the response, and replay them at star
 
 from __future__ import annotations
 
-import datetime
-import io
 import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from kio.records.schema import NewRecordBatch, Record
-from kio.records.writers import write_new_batch
-
 from brook.protocol.coordinator_records import (
     GroupMetadataKey,
+    OffsetCommitKey,
     TransactionLogKey,
     decode_group_value,
     decode_key,
@@ -27,7 +23,9 @@ from brook.protocol.coordinator_records import (
     encode_txn_key,
     encode_txn_value,
 )
-from brook.protocol.records.batch import iter_batch_positions, read_header
+from brook.protocol.records.batch import TRANSACTIONAL_FLAG, iter_batch_positions, read_header
+from brook.protocol.records.builder import build_batch
+from brook.protocol.records.control import COMMIT, marker_type
 from brook.protocol.records.records import iter_records
 
 from .group.coordinator import GroupConfig, GroupCoordinator
@@ -66,6 +64,8 @@ class CoordinatorLog:
         self.topic = topic
         self.num_partitions = partitions
         self.configs = configs
+        # after replay: records of transactions with no marker yet, by producer id (in log order)
+        self.open_txns: dict[int, list[tuple[bytes, bytes | None]]] = {}
 
     def partition_for(self, key: str) -> int:
         return (java_string_hash(key) & 0x7FFFFFFF) % self.num_partitions
@@ -77,17 +77,14 @@ class CoordinatorLog:
         else:
             self.num_partitions = info.partitions
 
-    def append(self, key: str, records: list[tuple[bytes, bytes | None]]) -> None:
+    def append(self, key: str, records: list[tuple[bytes, bytes | None]], producer_id: int = -1,
+               producer_epoch: int = -1) -> None:
+        """With a producer id: a transactional batch, applied on replay only once its COMMIT marker follows."""
         self.ensure_topic()
         lg = self.broker.log_manager.get(self.topic, self.partition_for(key))
-        now = datetime.datetime.now(datetime.UTC)
-        batch = NewRecordBatch(producer_id=-1, producer_epoch=-1, base_sequence=-1, attributes=0, records=tuple(
-            Record(attributes=0, timestamp=now, offset=i, key=k, value=v, headers=())
-            for i, (k, v) in enumerate(records)))
-        buf = io.BytesIO()
-        write_new_batch(buf, batch)
-        data = buf.getvalue()
-        lg.append(data, read_header(data), self.broker.replicas.leader_epoch, int(time.time() * 1000))
+        now = int(time.time() * 1000)
+        data = build_batch(records, now, TRANSACTIONAL_FLAG if producer_id >= 0 else 0, producer_id, producer_epoch)
+        lg.append(data, read_header(data), self.broker.replicas.leader_epoch, now, validate=False)
         lg.high_watermark = lg.log_end_offset
 
     def replay(self, apply: Callable[[bytes, bytes | None], None]) -> int:
@@ -96,10 +93,12 @@ class CoordinatorLog:
             return 0
         self.num_partitions = info.partitions
         count = 0
+        self.open_txns = {}
         for p in range(info.partitions):
             lg = self.broker.log_manager.get(self.topic, p)
             if lg is None:
                 continue
+            pending: dict[int, list[tuple[bytes, bytes | None]]] = {}  # transactional records awaiting a marker
             offset = lg.log_start_offset
             while offset < lg.log_end_offset:
                 data = lg.read(offset, 1 << 20, lg.log_end_offset)
@@ -109,6 +108,13 @@ class CoordinatorLog:
                     h = read_header(data, pos)
                     offset = h.next_offset
                     if h.is_control:
+                        held = pending.pop(h.producer_id, [])
+                        if held and any(marker_type(r.key or b"") == COMMIT for r in iter_records(data, pos)):
+                            count += self._apply_all(apply, held, p)
+                        continue
+                    if h.is_transactional:
+                        pending.setdefault(h.producer_id, []).extend(
+                            (r.key or b"", r.value) for r in iter_records(data, pos))
                         continue
                     for r in iter_records(data, pos):
                         try:
@@ -116,6 +122,19 @@ class CoordinatorLog:
                             count += 1
                         except Exception as e:
                             log.warning("Skipping unreadable record in %s-%d: %s", self.topic, p, e)
+            for pid, held in pending.items():
+                self.open_txns.setdefault(pid, []).extend(held)
+        return count
+
+    def _apply_all(self, apply: Callable[[bytes, bytes | None], None], records: list[tuple[bytes, bytes | None]],
+                   p: int) -> int:
+        count = 0
+        for key, value in records:
+            try:
+                apply(key, value)
+                count += 1
+            except Exception as e:
+                log.warning("Skipping unreadable record in %s-%d: %s", self.topic, p, e)
         return count
 
 
@@ -134,6 +153,7 @@ class GroupCoordinatorRuntime:
                         max_size=num("group.max.size"),
                         offsets_retention_ms=num("offsets.retention.minutes") * 60000),
             self.persist)
+        self.coordinator.persist_txn = self.persist_txn
         self.offsets_check_interval_s = num("offsets.retention.check.interval.ms") / 1000
 
     def ensure_topic(self) -> None:
@@ -150,6 +170,12 @@ class GroupCoordinatorRuntime:
 
         self.log.append(group_id, [(encode_key(k), value(v)) for k, v in records])  # type: ignore[arg-type]
 
+    def persist_txn(self, group_id: str, producer_id: int, producer_epoch: int,
+                    records: list[tuple[object, object]]) -> None:
+        """TxnOffsetCommit: the offsets in a transactional batch of the producer (Kafka's layout)."""
+        self.log.append(group_id, [(encode_key(k), encode_offset_value(v))  # type: ignore[arg-type]
+                                   for k, v in records], producer_id, producer_epoch)
+
     def load(self) -> None:
         t0 = time.monotonic()
 
@@ -160,6 +186,12 @@ class GroupCoordinatorRuntime:
             self.coordinator.replay(k, v)
 
         count = self.log.replay(apply)
+        for pid, records in self.log.open_txns.items():  # offsets of transactions still open: pending again
+            for key, value in records:
+                k = decode_key(key)
+                if isinstance(k, OffsetCommitKey) and value is not None:
+                    self.coordinator.pending_txn_offsets.setdefault(pid, {}).setdefault(k.group, {})[
+                        (k.topic, k.partition)] = decode_offset_value(value)
         log.info("Loaded %d records from %s in %d ms (%d groups)", count, OFFSETS_TOPIC,
                  (time.monotonic() - t0) * 1000, len(self.coordinator.groups))
 

@@ -12,7 +12,8 @@ from brook.protocol.versions import response_class
 _ZERO = datetime.timedelta(0)
 
 
-def _results(broker, txn_id, pid, epoch, topics, verify_only, topic_cls, part_cls):  # type: ignore[no-untyped-def]
+def _results(broker, txn_id, pid, epoch, topics, verify_only, topic_cls, part_cls,  # type: ignore[no-untyped-def]
+             old_epoch_error=False):
     coordinator = broker.txns.coordinator
     wanted = [(t.name, p) for t in topics for p in t.partitions]
     unknown = {tp for tp in wanted if broker.log_manager.get(*tp) is None}
@@ -27,6 +28,8 @@ def _results(broker, txn_id, pid, epoch, topics, verify_only, topic_cls, part_cl
             codes = {tp: (code if tp in (m.partitions if m else ()) else ErrorCode.invalid_txn_state) for tp in wanted}
         else:
             code = coordinator.add_partitions(txn_id, pid, epoch, wanted)
+            if code == ErrorCode.producer_fenced and old_epoch_error:  # v0-v1 clients know INVALID_PRODUCER_EPOCH
+                code = ErrorCode.invalid_producer_epoch
             codes = dict.fromkeys(wanted, code)
     return tuple(topic_cls(name=t.name, results_by_partition=tuple(
         part_cls(partition_index=p, partition_error_code=codes[(t.name, p)]) for p in t.partitions)) for t in topics)
@@ -39,7 +42,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     if ctx.api_version <= 3:
         results = _results(broker, request.v3_and_below_transactional_id, request.v3_and_below_producer_id,
                            request.v3_and_below_producer_epoch, request.v3_and_below_topics, False, topic_cls,
-                           part_cls)
+                           part_cls, ctx.api_version < 2)
         return make(cls, throttle_time=_ZERO, results_by_topic_v3_and_below=results)
     txn_cls = nested(cls, "AddPartitionsToTxnResult")
     return make(cls, throttle_time=_ZERO, error_code=ErrorCode.none, results_by_transaction=tuple(

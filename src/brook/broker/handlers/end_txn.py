@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 
+from brook.errors import ErrorCode
 from brook.protocol.build import make
 from brook.protocol.versions import response_class
 
@@ -13,4 +14,6 @@ _ZERO = datetime.timedelta(0)
 def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     error = broker.txns.coordinator.end_txn(request.transactional_id, request.producer_id, request.producer_epoch,
                                             request.committed)
+    if error == ErrorCode.producer_fenced and ctx.api_version < 2:  # v0-v1 clients know INVALID_PRODUCER_EPOCH
+        error = ErrorCode.invalid_producer_epoch
     return make(response_class(26, ctx.api_version), throttle_time=_ZERO, error_code=error)

@@ -22,4 +22,6 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     error, pid, epoch = broker.txns.coordinator.init_producer_id(
         request.transactional_id, timeout_ms, getattr(request, "producer_id", -1),
         getattr(request, "producer_epoch", -1))
+    if error == ErrorCode.producer_fenced and ctx.api_version < 4:  # v0-v3 clients know INVALID_PRODUCER_EPOCH
+        error = ErrorCode.invalid_producer_epoch
     return make(cls, throttle_time=_ZERO, error_code=error, producer_id=pid, producer_epoch=epoch)

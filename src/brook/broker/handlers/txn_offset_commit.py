@@ -21,7 +21,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     if txn is None or txn.producer_id != request.producer_id:
         error = ErrorCode.invalid_producer_id_mapping
     elif txn.producer_epoch != request.producer_epoch:
-        error = ErrorCode.producer_fenced
+        error = ErrorCode.invalid_producer_epoch  # as Kafka: TxnOffsetCommit never answers PRODUCER_FENCED
     elif offsets_tp not in txn.partitions:
         error = ErrorCode.invalid_txn_state  # AddOffsetsToTxn must come first
     else:
@@ -30,7 +30,8 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
                    for t in request.topics for p in t.partitions}
         error = broker.groups.coordinator.txn_commit_offsets(
             request.group_id, request.producer_id, getattr(request, "generation_id", -1),
-            getattr(request, "member_id", ""), getattr(request, "group_instance_id", None), offsets)
+            getattr(request, "member_id", ""), getattr(request, "group_instance_id", None), offsets,
+            request.producer_epoch)
     return make(cls, throttle_time=_ZERO, topics=tuple(
         topic_cls(name=t.name, partitions=tuple(part_cls(partition_index=p.partition_index, error_code=error)
                                                 for p in t.partitions)) for t in request.topics))
