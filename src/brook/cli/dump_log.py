@@ -73,39 +73,30 @@ class DumpLogSegmentsOptions:
         self.unsupported = next((d.name for d in decoders if o.has(d)), None)
 
 
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
-    shift = result = 0
-    while True:
-        b = buf[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return (result >> 1) ^ -(result & 1), pos
-        shift += 7
-
-
 def parse_records(data: bytes, count: int) -> list[dict]:
     """DefaultRecord.readFrom for each record of a decompressed batch body."""
+    from brook.protocol.records.records import read_varint
+
     out, pos = [], 0
     for _ in range(count):
-        length, pos = _varint(data, pos)
+        length, pos = read_varint(data, pos)
         end = pos + length
         pos += 1  # attributes
-        ts_delta, pos = _varint(data, pos)
-        offset_delta, pos = _varint(data, pos)
-        key_len, pos = _varint(data, pos)
+        ts_delta, pos = read_varint(data, pos)
+        offset_delta, pos = read_varint(data, pos)
+        key_len, pos = read_varint(data, pos)
         key = None if key_len < 0 else data[pos:pos + key_len]
         pos += max(key_len, 0)
-        value_len, pos = _varint(data, pos)
+        value_len, pos = read_varint(data, pos)
         value = None if value_len < 0 else data[pos:pos + value_len]
         pos += max(value_len, 0)
-        n_headers, pos = _varint(data, pos)
+        n_headers, pos = read_varint(data, pos)
         header_keys = []
         for _ in range(n_headers):
-            hk_len, pos = _varint(data, pos)
+            hk_len, pos = read_varint(data, pos)
             header_keys.append(data[pos:pos + hk_len].decode("utf-8", "replace"))
             pos += hk_len
-            hv_len, pos = _varint(data, pos)
+            hv_len, pos = read_varint(data, pos)
             pos += max(hv_len, 0)
         out.append({"ts_delta": ts_delta, "offset_delta": offset_delta, "key": key, "value": value,
                     "header_keys": header_keys})

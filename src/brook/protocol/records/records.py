@@ -52,7 +52,8 @@ def offsets_and_timestamps(batch: bytes, pos: int = 0) -> Iterator[tuple[int, in
         off = end
 
 
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+def read_varint(buf: bytes, pos: int) -> tuple[int, int]:
+    """A record's zigzag varint at pos: (value, position after it)."""
     b = buf[pos]
     if b < 0x80:  # one or two bytes: nearly every length and delta in a batch
         return (b >> 1) ^ -(b & 1), pos + 1
@@ -71,16 +72,16 @@ def record_spans(data: bytes, count: int) -> list[tuple[int, int, int, int, byte
     pos = 0
     for _ in range(count):
         start = pos
-        length, pos = _varint(data, pos)
+        length, pos = read_varint(data, pos)
         end = pos + length
-        ts_delta, pos = _varint(data, pos + 1)  # after the attributes byte
-        offset_delta, pos = _varint(data, pos)
-        key_len, pos = _varint(data, pos)
+        ts_delta, pos = read_varint(data, pos + 1)  # after the attributes byte
+        offset_delta, pos = read_varint(data, pos)
+        key_len, pos = read_varint(data, pos)
         key = None
         if key_len >= 0:
             key = data[pos : pos + key_len]
             pos += key_len
-        value_len, _ = _varint(data, pos)
+        value_len, _ = read_varint(data, pos)
         if end > len(data):
             raise ValueError("record extends past the end of its batch")
         out.append((start, end, offset_delta, ts_delta, key, value_len < 0))
