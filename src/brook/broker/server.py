@@ -286,11 +286,19 @@ class Broker:
         self.groups.coordinator.complete_txn(producer_id, commit)
 
     async def _txn_timeout_loop(self) -> None:
-        """transaction.abort.timed.out.transaction.cleanup.interval.ms: abort transactions past their timeout."""
+        """transaction.abort.timed.out.transaction.cleanup.interval.ms: abort transactions past their timeout;
+        also expire idle transactional ids and producer ids (transactional.id / producer.id.expiration.ms)."""
+        producer_expiration = int(self.config.get("producer.id.expiration.ms"))  # type: ignore[arg-type]
         while True:
             await asyncio.sleep(self.txns.abort_interval_s)
             for txn_id in self.txns.coordinator.abort_timed_out():
                 log.info("Aborted transaction of %s: it exceeded its timeout", txn_id)
+            for txn_id in self.txns.coordinator.expire_transactional_ids():
+                log.info("Expired transactional id %s", txn_id)
+            now = int(time.time() * 1000)
+            for lg in list(self.log_manager.logs.values()):
+                if lg.producer_state.producers:
+                    lg.producer_state.expire(now, producer_expiration)
 
     async def _retention_loop(self) -> None:
         """log.retention.check.interval.ms: delete segments past retention.ms / retention.bytes."""

@@ -177,6 +177,17 @@ class TransactionCoordinator:
                 aborted.append(m.transactional_id)
         return aborted
 
+    def expire_transactional_ids(self) -> list[str]:
+        """transactional.id.expiration.ms: forget ids idle that long with no open transaction (a tombstone)."""
+        now = self._now()
+        idle = (TxnState.EMPTY, TxnState.COMPLETE_COMMIT, TxnState.COMPLETE_ABORT)
+        expired = [m for m in self.txns.values()
+                   if m.state in idle and now - m.last_update_ms >= self.config.expiration_ms]
+        for m in expired:
+            del self.txns[m.transactional_id]
+            self.persist(m.transactional_id, TransactionLogKey(m.transactional_id), None)
+        return [m.transactional_id for m in expired]
+
     def recover(self) -> None:
         """After loading: finish transactions whose markers a crash interrupted."""
         for m in self.txns.values():
