@@ -76,3 +76,15 @@ def test_segments_below_the_log_start_offset_go(tmp_path):
     lg.log_start_offset = 4  # as DeleteRecords leaves it
     assert apply_retention(lg, now) == 2
     assert lg.segments[0].base_offset == 4
+
+
+def test_retired_segments_wait_file_delete_delay_then_go(tmp_path):
+    now = int(time.time() * 1000)
+    lg = _log(tmp_path, retention_ms=60_000, file_delete_delay_ms=30_000)
+    _fill(lg, [now - 600_000] * 4 + [now] * 4)
+    assert apply_retention(lg, now) == 2
+    retired = sorted(p.name for p in (tmp_path / "t-0").glob("*.deleted"))
+    assert retired and all(".log.deleted" in n or ".index.deleted" in n or "timeindex.deleted" in n for n in retired)
+    assert lg.purge_deleted(now + 1_000) == 0  # file.delete.delay.ms not over yet
+    assert lg.purge_deleted(time.time() * 1000 + 31_000) == len(retired)
+    assert not list((tmp_path / "t-0").glob("*.deleted"))

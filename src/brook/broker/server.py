@@ -307,6 +307,7 @@ class Broker:
             now = int(time.time() * 1000)
             deleted = 0
             for (topic, p), lg in list(self.log_manager.logs.items()):
+                lg.purge_deleted(now)
                 n = apply_retention(lg, now)
                 if n:
                     deleted += n

@@ -18,6 +18,7 @@ class LogConfig:
     message_timestamp_type: str = "CreateTime"
     cleanup_policy: tuple[str, ...] = ("delete",)
     min_insync_replicas: int = 1
+    file_delete_delay_ms: int = 60000
     message_timestamp_before_max_ms: int = 2**63 - 1
     message_timestamp_after_max_ms: int = 2**63 - 1
     message_timestamp_difference_max_ms: int = 2**63 - 1

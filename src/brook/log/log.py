@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import os
 import struct
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from . import swap
 from .config import LogConfig
 from .leader_epoch import LeaderEpochCache
 from .producer_state import ProducerStateManager
-from .segment import LogSegment
+from .segment import DELETED_SUFFIX, LogSegment
 from .txn_index import AbortedTxn
 
 _ATTR = struct.Struct(">h")
@@ -69,6 +70,9 @@ class Log:
         self.recovery_point = self.log_end_offset if clean_shutdown else min(recovery_point, self.log_end_offset)
         self.unflushed_messages = 0
         self.last_flush_ms = 0
+        self.pending_deletes: list[tuple[float, Path]] = []  # (due ms, file) retired by retention
+        for leftover in directory.glob(f"*{DELETED_SUFFIX}"):  # retired before a restart: gone now, as Kafka
+            leftover.unlink(missing_ok=True)
         self.producer_state = ProducerStateManager(directory)
         self._load_producer_state()
         end = self.log_end_offset
@@ -327,16 +331,28 @@ class Log:
             return
         self.log_start_offset = offset
         while len(self.segments) > 1 and self.segments[1].base_offset <= offset:
-            self.segments.pop(0).delete()
+            self._retire(self.segments.pop(0))
             self._bases.pop(0)
         self.leader_epochs.truncate_from_start(offset)
 
     def delete_oldest_segment(self) -> LogSegment:
         seg = self.segments.pop(0)
         self._bases.pop(0)
-        seg.delete()
+        self._retire(seg)
         self.log_start_offset = max(self.log_start_offset, self.segments[0].base_offset)
         return seg
+
+    def _retire(self, seg: LogSegment) -> None:
+        due = time.time() * 1000 + self.config.file_delete_delay_ms
+        self.pending_deletes.extend((due, p) for p in seg.retire())
+
+    def purge_deleted(self, now_ms: float) -> int:
+        """Unlink retired segment files whose file.delete.delay.ms has passed; returns how many."""
+        due = [p for t, p in self.pending_deletes if t <= now_ms]
+        self.pending_deletes = [(t, p) for t, p in self.pending_deletes if t > now_ms]
+        for p in due:
+            p.unlink(missing_ok=True)
+        return len(due)
 
     def close(self, snapshot: bool = False) -> None:
         if snapshot and self.producer_state.producers:

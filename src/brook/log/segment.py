@@ -21,6 +21,7 @@ from .index import OffsetIndex, TimeIndex
 from .txn_index import TransactionIndex
 
 _SCAN_CHUNK = 1 << 20
+DELETED_SUFFIX = ".deleted"
 _FIND_CHUNK = 16 << 10
 
 
@@ -224,3 +225,15 @@ class LogSegment:
         self.close()
         for p in (self.log_path, self.index.path, self.time_index.path, self.txn_index.path):
             p.unlink(missing_ok=True)
+
+    def retire(self) -> list[Path]:
+        """Kafka's asynchronous delete: rename the files to *.deleted (they no longer load) and return them,
+        to be unlinked after file.delete.delay.ms."""
+        self.close()
+        out = []
+        for p in (self.log_path, self.index.path, self.time_index.path, self.txn_index.path):
+            if p.exists():
+                target = p.with_name(p.name + DELETED_SUFFIX)
+                p.rename(target)
+                out.append(target)
+        return out
