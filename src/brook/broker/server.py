@@ -10,7 +10,6 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from brook.config.broker import BrokerConfig
@@ -370,7 +369,3 @@ class Broker:
         self.cleaner.close()  # a running cleaner step stops at its next batch; its files go at the next start
         self.log_manager.shutdown()
         log.info("[KafkaServer id=%d] shut down completed", self.broker_id)
-
-
-def data_dir_default() -> str:
-    return str(Path("data") / "brook-logs")

@@ -30,8 +30,6 @@ CODECS = ("none", "gzip", "snappy", "lz4", "zstd")
 _HEADER = struct.Struct(">qiibIhiqqqhii")
 _OFFSET_LENGTH = struct.Struct(">qi")
 _OFFSET_EPOCH = struct.Struct(">qii")  # baseOffset, batchLength, partitionLeaderEpoch
-_LAST_DELTA = struct.Struct(">i")
-_MAX_TS = struct.Struct(">q")
 
 
 @dataclass(slots=True, frozen=True)
@@ -131,14 +129,6 @@ def iter_batch_positions(buf: bytes | memoryview, start: int = 0):
             return
         yield pos, base, size
         pos += size
-
-
-def last_offset_delta(buf: bytes | memoryview, pos: int) -> int:
-    return _LAST_DELTA.unpack_from(buf, pos + 23)[0]
-
-
-def max_timestamp(buf: bytes | memoryview, pos: int) -> int:
-    return _MAX_TS.unpack_from(buf, pos + 35)[0]
 
 
 def pack_header(h: BatchHeader) -> bytes:
