@@ -120,11 +120,44 @@ def test_broker_api_versions_and_log_dirs(broker) -> None:
     assert "\tLeaderAndIsr(4): UNSUPPORTED," in lines  # NodeApiVersions.toString: client APIs the node lacks
     assert lines[-2].startswith("\t") and not lines[-2].endswith(",")
 
-    r = tool("kafka-log-dirs", "--bootstrap-server", broker.bootstrap, "--describe")
-    assert (r.returncode, r.stdout) == (1, "") and r.stderr.startswith("Error: kafka-log-dirs needs the "
-                                                                       "DescribeLogDirs admin call")
     r = tool("kafka-log-dirs", "--bootstrap-server", broker.bootstrap)
     assert r.returncode == 1 and r.stderr.startswith('Missing required argument "[describe]"\n')  # LogDirsCommand
+
+
+def test_log_dirs(broker) -> None:
+    create(broker, "dirs", "--partitions", "3")
+    create(broker, "other", "--partitions", "1")
+    produce(broker.bootstrap, "dirs", ["k\tvalue"], "--property", "parse.key=true")
+    r = tool("kafka-log-dirs", "--bootstrap-server", broker.bootstrap, "--describe", "--topic-list", "dirs")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    # LogDirsCommand.execute
+    assert lines[:2] == ["Querying brokers for log directories information",
+                         "Received log directory information from brokers 0"] and len(lines) == 3
+    # LogDirsCommand.formatAsJson: Jackson over Java HashMaps (their key order), no spaces
+    doc = json.loads(lines[2])
+    assert lines[2].startswith('{"brokers":[{"broker":0,"logDirs":[{"partitions":[{"partition":"dirs-')
+    assert lines[2].endswith('}],"version":1}')
+    (entry,) = doc["brokers"][0]["logDirs"]
+    assert list(entry) == ["partitions", "error", "logDir"] and entry["error"] is None
+    assert entry["logDir"] == str(broker.data_dir)
+    parts = {p["partition"]: p for p in entry["partitions"]}
+    assert set(parts) == {"dirs-0", "dirs-1", "dirs-2"}
+    assert all(list(p) == ["partition", "size", "offsetLag", "isFuture"] for p in parts.values())
+    assert sorted(p["size"] for p in parts.values())[-1] > 0 and not any(p["isFuture"] for p in parts.values())
+    # HashMap<TopicPartition, _> order: "dirs".hashCode() = 3083654; TopicPartition.hashCode = 31 * (31 + p) + that,
+    # spread (h ^ h >>> 16) & 15 puts dirs-0, -1, -2 in buckets 8, 9, 10
+    assert [p["partition"] for p in entry["partitions"]] == ["dirs-0", "dirs-1", "dirs-2"]
+
+    r = tool("kafka-log-dirs", "--bootstrap-server", broker.bootstrap, "--describe")
+    topics = {p["partition"].rsplit("-", 1)[0] for p in json.loads(r.stdout.splitlines()[2])["brokers"][0]
+              ["logDirs"][0]["partitions"]}
+    assert r.returncode == 0 and {"dirs", "other"} <= topics, r
+
+    r = tool("kafka-log-dirs", "--bootstrap-server", broker.bootstrap, "--describe", "--broker-list", "0,7,5")
+    # LogDirsCommand.execute: a TerseException, message alone, exit 1
+    assert (r.returncode, r.stdout, r.stderr) == (
+        1, "", "ERROR: The given brokers do not exist from --broker-list: 5,7. Current existent brokers: 0\n")
 
 
 def test_producer_and_consumer_perf(broker) -> None:

@@ -51,7 +51,23 @@ ERRORS: dict[int, tuple[str, str]] = {
     69: ("GroupIdNotFoundException", "The group id does not exist."),
     86: ("GroupSubscribedToTopicException",
          "Deleting offsets of a topic is forbidden while the consumer group is actively subscribed to it."),
+    47: ("InvalidProducerEpochException", "Producer attempted to produce with an old epoch."),
+    48: ("InvalidTxnStateException", "The producer attempted a transactional operation in an invalid state."),
+    49: ("InvalidProducerIdMappingException", "The producer attempted to use a producer id which is not currently "
+         "assigned to its transactional id."),
+    51: ("ConcurrentTransactionsException", "The producer attempted to update a transaction while another "
+         "concurrent operation on the same transaction was ongoing."),
+    53: ("TransactionalIdAuthorizationException", "Transactional Id authorization failed."),
+    56: ("KafkaStorageException", "Disk error when trying to access log file on the disk."),
+    59: ("UnknownProducerIdException", "This exception is raised by the broker if it could not locate the producer "
+         "metadata associated with the producerId in question. This could happen if, for instance, the producer's "
+         "records were deleted because their retention time had elapsed. Once the last records of the producerId "
+         "are removed, the producer's metadata is removed from the broker, and future appends by the producer will "
+         "return this exception."),
     87: ("InvalidRecordException", "This record has failed the validation on broker and hence will be rejected."),
+    90: ("ProducerFencedException", "There is a newer producer with the same transactionalId which fences the "
+         "current one."),
+    105: ("TransactionalIdNotFoundException", "The transactionalId could not be found."),
 }
 _TIMEOUT_CODES = {-185, -192}  # librdkafka _TIMED_OUT, _MSG_TIMED_OUT
 _UNREACHABLE_CODES = {-195, -187}  # _TRANSPORT, _ALL_BROKERS_DOWN: the Java Admin keeps retrying until it times out
@@ -92,6 +108,17 @@ def from_kafka(exc: BaseException, call: str = "") -> ToolError:
         text = default
     package = "org.apache.kafka.common" if name == "KafkaException" else "org.apache.kafka.common.errors"
     return ToolError(f"{package}.{name}", text, code)
+
+
+def error_for_code(code: int, message: str = "") -> ToolError:
+    """Errors.forCode(code).exception(message): an unknown code is UNKNOWN_SERVER_ERROR, as in Java."""
+    name, default = ERRORS.get(code, ERRORS[-1])
+    return ToolError(f"org.apache.kafka.common.errors.{name}", message or default, code)
+
+
+def exception_class(code: int) -> str:
+    """The class name of Errors.forCode(code).exception()."""
+    return error_for_code(code).java_class
 
 
 def java_text(exc: BaseException) -> str:

@@ -20,16 +20,6 @@ class AdminOperationException(Exception):
     pass
 
 
-class _Unknown:
-    """A KafkaError-like UNKNOWN_TOPIC_OR_PART, for from_kafka."""
-
-    def code(self) -> int:
-        return 3
-
-    def str(self) -> str:
-        return ""
-
-
 class DeleteRecordsCommandOptions:
     def __init__(self, args: Sequence[str]) -> None:
         p = self.parser = OptionParser()
@@ -77,7 +67,7 @@ def execute(args: Sequence[str]) -> None:
         raise FileNotFoundError(f"{path} (No such file or directory)") from None
     from confluent_kafka import TopicPartition
 
-    from brook.cli.clients import admin_client, api_timeout_s, from_kafka
+    from brook.cli.clients import admin_client, api_timeout_s, error_for_code, from_kafka
 
     admin = admin_client(o.opts.value_of(o.bootstrap_server), props)
     offsets = parse_offsets(text)
@@ -94,7 +84,7 @@ def execute(args: Sequence[str]) -> None:
         except Exception as e:
             err = from_kafka(e)
             if "No leaders found" in str(err):  # librdkafka's wording for a partition the cluster does not have
-                err = from_kafka(Exception(_Unknown()))
+                err = error_for_code(3)
             print(f"partition: {tp.topic}-{tp.partition}\terror: {err.java()}")
 
 

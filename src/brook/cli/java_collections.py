@@ -1,0 +1,52 @@
+"""Iteration order of Java's HashMap and HashSet, for output Kafka's tools build from them (JSON objects, lists of
+brokers): the order a user sees from Kafka is the order of the hash buckets, not the order of insertion."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def _int32(n: int) -> int:
+    n &= 0xFFFFFFFF
+    return n - (1 << 32) if n & 0x80000000 else n
+
+
+def string_hash(s: str) -> int:
+    """java.lang.String.hashCode over UTF-16 code units."""
+    h = 0
+    data = s.encode("utf-16-be")
+    for i in range(0, len(data), 2):
+        h = _int32(31 * h + (data[i] << 8 | data[i + 1]))
+    return h
+
+
+def topic_partition_hash(topic: str, partition: int) -> int:
+    """org.apache.kafka.common.TopicPartition.hashCode."""
+    return _int32(31 * (31 + partition) + string_hash(topic))
+
+
+def hash_order(items: Iterable[T], java_hash: Callable[[T], int]) -> list[T]:
+    """Items in the order a java.util.HashMap filled with them (in this order, default capacity, load factor 0.75)
+    iterates: by bucket of the spread hash, insertion order within a bucket."""
+    items = list(items)
+    capacity = 16
+    while len(items) > capacity * 3 // 4:
+        capacity *= 2
+
+    def bucket(item: T) -> int:
+        h = java_hash(item) & 0xFFFFFFFF
+        return (h ^ (h >> 16)) & (capacity - 1)
+
+    return sorted(items, key=bucket)  # sorted() is stable: insertion order within a bucket
+
+
+def string_key_order(keys: Iterable[str]) -> list[str]:
+    return hash_order(keys, string_hash)
+
+
+def int_order(values: Iterable[int]) -> list[int]:
+    """A HashSet<Integer> / HashMap<Integer, ?> (Integer.hashCode is the value)."""
+    return hash_order(values, lambda v: v)

@@ -1,0 +1,149 @@
+"""One request, one response: the Admin calls confluent-kafka and librdkafka do not offer (DescribeLogDirs, the
+KIP-664 transaction APIs, WriteTxnMarkers, client quotas), sent to one broker over a blocking socket.
+
+This is not a second client: kio encodes every request and decodes every response (Kafka's own specs), there is no
+batching, retry, producer or consumer here, and the tools still find the cluster (brokers, leaders) with
+confluent-kafka. The version sent is the one the caller built, checked first against the broker's ApiVersions.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import struct
+import time
+from typing import Any
+
+from kio.schema.api_versions.v3.request import ApiVersionsRequest
+from kio.schema.api_versions.v3.response import ApiVersionsResponse
+from kio.serial import entity_reader, entity_writer
+
+from brook.cli.clients import ToolError
+
+CLIENT_ID = "brook-admin"
+MAX_RESPONSE_BYTES = 100 * 1024 * 1024
+
+
+def encode(entity: object) -> bytes:
+    buf = io.BytesIO()
+    entity_writer(type(entity))(buf, entity)
+    return buf.getvalue()
+
+
+def request_payload(body: object, correlation_id: int, client_id: str | None = CLIENT_ID) -> bytes:
+    """Request header (the version the body's class names) and body, without the size prefix."""
+    cls = type(body)
+    header = cls.__header_schema__(request_api_key=cls.__api_key__,  # type: ignore[attr-defined]
+                                   request_api_version=cls.__version__,  # type: ignore[attr-defined]
+                                   correlation_id=correlation_id, client_id=client_id)
+    return encode(header) + encode(body)
+
+
+def decode_response(payload: bytes, cls: type) -> tuple[int, Any]:
+    """(correlation id, body) of a response payload (no size prefix); the whole payload must be read."""
+    header, offset = entity_reader(cls.__header_schema__)(payload, 0)  # type: ignore[attr-defined]
+    body, size = entity_reader(cls)(payload, offset)
+    if offset + size != len(payload):
+        raise ValueError(f"{len(payload) - offset - size} bytes left after {cls.__name__}")
+    return header.correlation_id, body
+
+
+def timeout_error(what: str) -> ToolError:
+    return ToolError("org.apache.kafka.common.errors.TimeoutException", f"Timed out waiting for a node assignment. "
+                     f"Call: {what}")
+
+
+class BrokerConnection:
+    """A blocking connection to one broker; every wait is bounded by the deadline given at connect time."""
+
+    def __init__(self, host: str, port: int, deadline: float) -> None:
+        self.deadline = deadline
+        self._next_id = 0
+        try:
+            self.sock = socket.create_connection((host, port), timeout=self._left())
+        except OSError as e:
+            raise ToolError("org.apache.kafka.common.errors.NetworkException",
+                            f"Connection to {host}:{port} could not be established: {e.strerror or e}") from None
+        self.versions: dict[int, tuple[int, int]] = {}
+        response = self._call(ApiVersionsRequest(client_software_name="brook-cli", client_software_version="0.1.0"),
+                              ApiVersionsResponse)
+        self.versions = {int(k.api_key): (int(k.min_version), int(k.max_version)) for k in response.api_keys}
+
+    def __enter__(self) -> BrokerConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def _left(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        return left
+
+    def _recv_exact(self, n: int) -> bytes:
+        chunks = []
+        while n:
+            self.sock.settimeout(self._left())
+            data = self.sock.recv(min(n, 1 << 20))
+            if not data:
+                raise ToolError("org.apache.kafka.common.errors.NetworkException",
+                                "The server disconnected before a response was received.")
+            chunks.append(data)
+            n -= len(data)
+        return b"".join(chunks)
+
+    def _call(self, body: object, response_cls: type) -> Any:
+        self._next_id += 1
+        payload = request_payload(body, self._next_id)
+        self.sock.settimeout(self._left())
+        self.sock.sendall(struct.pack(">i", len(payload)) + payload)
+        (size,) = struct.unpack(">i", self._recv_exact(4))
+        if not 0 <= size <= MAX_RESPONSE_BYTES:
+            raise ToolError("org.apache.kafka.common.errors.NetworkException", f"Invalid response size {size}")
+        correlation_id, response = decode_response(self._recv_exact(size), response_cls)
+        if correlation_id != self._next_id:
+            raise ToolError("org.apache.kafka.common.errors.NetworkException",
+                            f"Correlation id {correlation_id} does not match request {self._next_id}")
+        return response
+
+    def supports(self, body: object) -> bool:
+        cls = type(body)
+        lo, hi = self.versions.get(int(cls.__api_key__), (0, -1))  # type: ignore[attr-defined]
+        return lo <= int(cls.__version__) <= hi  # type: ignore[attr-defined]
+
+    def request(self, body: object, response_cls: type) -> Any:
+        """Send a kio request the broker's ApiVersions admits and return its decoded response."""
+        if not self.supports(body):
+            raise ToolError("org.apache.kafka.common.errors.UnsupportedVersionException",
+                            f"The broker does not support {type(body).__name__[:-len('Request')]} "
+                            f"v{type(body).__version__}")  # type: ignore[attr-defined]
+        return self._call(body, response_cls)
+
+
+def connect(host: str, port: int, deadline: float, call: str) -> BrokerConnection:
+    """A connection whose waits end at `deadline`; running out of time is Java's TimeoutException for `call`."""
+    try:
+        return BrokerConnection(host, port, deadline)
+    except TimeoutError:
+        raise timeout_error(call) from None
+
+
+def call(conn: BrokerConnection, body: object, response_cls: type, what: str) -> Any:
+    try:
+        return conn.request(body, response_cls)
+    except TimeoutError:
+        raise timeout_error(what) from None
+    except OSError as e:
+        raise ToolError("org.apache.kafka.common.errors.NetworkException", str(e)) from None
+
+
+def check_plaintext(props: dict[str, str]) -> None:
+    """The helper speaks PLAINTEXT only (as Brook's listeners do); say so rather than send bytes a TLS port drops."""
+    protocol = props.get("security.protocol", "PLAINTEXT").upper()
+    if protocol != "PLAINTEXT":
+        raise ToolError("org.apache.kafka.common.KafkaException",
+                        f"security.protocol={protocol} is not supported by this tool (PLAINTEXT only)")
