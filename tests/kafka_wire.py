@@ -1,4 +1,5 @@
-"""Raw-socket Kafka requests for tests: kio builds and reads every message (no second codec here).
+"""Raw-socket Kafka requests for tests: kio builds and reads every message (no second codec here); the framing
+helpers are the CLI's (`brook.cli.kafka_rpc`).
 
 Importable from any test module: pytest puts tests/ (the directory of the root conftest.py) on sys.path.
 """
@@ -11,25 +12,11 @@ import struct
 import time
 from pathlib import Path
 
-from kio.serial import entity_reader, entity_writer
+from brook.cli.kafka_rpc import decode_response, encode, request_payload
 
 TIMEOUT = 10.0
 CLIENT_ID = "brook-tests"
 SPEC_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "kafka-protocol" / "messages"
-
-
-def encode(entity: object) -> bytes:
-    buf = io.BytesIO()
-    entity_writer(type(entity))(buf, entity)
-    return buf.getvalue()
-
-
-def request_payload(body: object, correlation_id: int, client_id: str | None = CLIENT_ID) -> bytes:
-    """Header (the version the request class names) + body, without the size prefix."""
-    cls = type(body)
-    header = cls.__header_schema__(request_api_key=cls.__api_key__, request_api_version=cls.__version__,
-                                   correlation_id=correlation_id, client_id=client_id)
-    return encode(header) + encode(body)
 
 
 def frame(payload: bytes) -> bytes:
@@ -38,14 +25,6 @@ def frame(payload: bytes) -> bytes:
 
 def request_frame(body: object, correlation_id: int = 1, client_id: str | None = CLIENT_ID) -> bytes:
     return frame(request_payload(body, correlation_id, client_id))
-
-
-def decode_response(payload: bytes, cls: type) -> tuple[int, object]:
-    """(correlation id, body) of a response payload (no size prefix); the whole payload must be read."""
-    header, offset = entity_reader(cls.__header_schema__)(payload, 0)
-    body, size = entity_reader(cls)(payload, offset)
-    assert offset + size == len(payload), f"{len(payload) - offset - size} bytes left after {cls.__name__}"
-    return header.correlation_id, body
 
 
 class Conn:
