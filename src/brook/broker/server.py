@@ -33,6 +33,7 @@ from brook.protocol.versions import api_name
 from .connection import CLOSE, KafkaConnection
 from .fetch_sessions import FetchSessionCache
 from .flusher import GroupFlusher
+from .log_levels import RuntimeLoggerManager
 from .producer_ids import ProducerIdManager
 from .registry import build_registry
 from .replica_manager import ReplicaManager
@@ -81,6 +82,7 @@ class Broker:
         self.cluster_id = str(config.get("cluster.id") or self.log_manager.read_cluster_id() or new_cluster_id())
         self.log_manager.cluster_id = self.cluster_id
         self.registry = build_registry()
+        self.loggers = RuntimeLoggerManager(self.broker_id)
         self.replicas = ReplicaManager(self)
         self.flusher = GroupFlusher()
         self.fetch_sessions = FetchSessionCache()

@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 
 from brook.config.broker import BROKER_CONFIGS
 from brook.config.definition import TYPE_IDS, render
 from brook.config.topic import TOPIC_CONFIGS
-from brook.errors import ErrorCode
+from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
 _ZERO = datetime.timedelta(0)
 TOPIC, BROKER, BROKER_LOGGER = 2, 4, 8
 SOURCE_DYNAMIC_TOPIC, SOURCE_DYNAMIC_BROKER, SOURCE_STATIC_BROKER, SOURCE_DEFAULT = 1, 2, 4, 5
+SOURCE_DYNAMIC_BROKER_LOGGER = 6
+
+
+@dataclass(frozen=True)
+class LoggerKey:
+    """A logger as a config entry (ConfigHelper: not sensitive, not read-only, no type, no documentation)."""
+
+    name: str
+    sensitive: bool = False
+    read_only: bool = False
+    type: str = ""
+    doc: str | None = None
 
 
 def topic_entries(broker, topic: str, include_synonyms: bool):  # type: ignore[no-untyped-def]
@@ -85,7 +98,12 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
             else:
                 entries = broker_entries(broker, request.include_synonyms)
         elif r.resource_type == BROKER_LOGGER:
-            entries = []
+            try:
+                broker.loggers.check_resource_name(r.resource_name, for_describe=True)
+                entries = [(LoggerKey(name), level, SOURCE_DYNAMIC_BROKER_LOGGER, [])
+                           for name, level in broker.loggers.loggers().items()]
+            except KafkaError as e:
+                error, message = e.code, e.message
         else:
             error, message = ErrorCode.invalid_request, f"Unsupported resource type {r.resource_type}"
         wanted = set(r.configuration_keys) if r.configuration_keys else None

@@ -56,8 +56,12 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
             elif r.resource_type == 4:
                 new = _apply_ops(broker.topics.broker_configs, r.configs, BROKER_CONFIGS)
                 apply_broker_configs(broker, r.resource_name, new, request.validate_only)
-            elif r.resource_type == 8:
-                pass  # broker loggers: accepted; Brook's log levels are not dynamic yet
+            elif r.resource_type == 8:  # ConfigAdminManager.preprocess: validated first, then applied
+                ops = [(op.name, op.config_operation, op.value) for op in r.configs]
+                broker.loggers.check_resource_name(r.resource_name, for_describe=False)
+                broker.loggers.validate(ops)
+                if not request.validate_only:
+                    broker.loggers.apply(ops)
             else:
                 raise KafkaError(ErrorCode.invalid_request, f"Unsupported resource type {r.resource_type}")
             out.append(resp_cls(error_code=ErrorCode.none, error_message=None, resource_type=r.resource_type,
