@@ -201,6 +201,10 @@ def test_tombstones_get_a_delete_horizon_then_go_after_it(tmp_path: Path) -> Non
     assert _stamps(lg).items() <= stamps.items()  # every kept record keeps its timestamp (deltas rebased)
     unmarked = [h for h in _headers(lg) if not h.attributes & DELETE_HORIZON_FLAG]
     assert all(h.base_timestamp == NOW for h in unmarked)  # rebuilt without a horizon: the first kept record's
+    # ListOffsets by timestamp and max timestamp read the records' own timestamps, not the horizon
+    first_marked = marked[0].base_offset
+    assert lg.offset_for_timestamp(NOW + 1) == (first_marked + 1, NOW + 1)
+    assert lg.max_timestamp() == (NOW + 1, first_marked + 1)
 
     assert not cleaner.clean_once(now + DAY - 1)  # before the horizon nothing is due
     assert cleaner.clean_once(now + DAY)  # a quiet log: the horizon pass runs by itself

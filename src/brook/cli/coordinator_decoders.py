@@ -46,7 +46,7 @@ class JavaException(Exception):
         self.cls = cls
 
     def java(self) -> str:
-        return f"{self.cls}: {self}"
+        return f"{self.cls}: {self}" if str(self) else self.cls  # Throwable.toString()
 
 
 def _json(node: dict) -> str:
@@ -168,7 +168,7 @@ def parse_offsets_record(offset: int, key: bytes | None, value: bytes | None) ->
 def parse_txn_record(key: bytes | None, value: bytes | None) -> tuple[str | None, str | None]:
     """TransactionLogMessageParser.parse, i.e. TransactionLog.formatRecordKeyAndValue."""
     if key is None:
-        raise JavaException("java.lang.NullPointerException", "null")
+        raise JavaException("java.lang.NullPointerException", "")  # readTxnRecordKey(null)
     version = _version(key)
     if version != cr.TXN_KEY_VERSION:
         return f"unknown::version={version}", None
