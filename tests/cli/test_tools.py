@@ -61,6 +61,14 @@ def test_get_offsets_and_delete_records(broker, tmp_path) -> None:
         "partition: gone-0\terror: org.apache.kafka.common.errors.UnknownTopicOrPartitionException: This server does "
         "not host this topic-partition.", f"partition: offs-{part}\tlow_watermark: 2"]
     assert offsets(broker, "--topic-partitions", f"offs:{part}", "--time", "-2").stdout == f"offs:{part}:2\n"
+    # -4 / -5 go out as ListOffsets v9 (kafka_rpc): without tiered storage UnifiedLog.fetchOffsetByTimestamp
+    # answers the log start offset for earliest-local and offset -1 for latest-tiered, which GetOffsetShell skips
+    other = "1" if part == "0" else "0"
+    expected = "".join(sorted([f"offs:{part}:2\n", f"offs:{other}:0\n"]))
+    assert offsets(broker, "--topic", "offs", "--time", "-4").stdout == expected
+    assert offsets(broker, "--topic", "offs", "--time", "earliest-local").stdout == expected
+    r = offsets(broker, "--topic", "offs", "--time", "latest-tiered")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
     spec.write_text('{"partitions": [{"topic": "offs", "partition": 0, "offset": 1}], "version": 2}')
     r = tool("kafka-delete-records", "--bootstrap-server", broker.bootstrap, "--offset-json-file", str(spec))
     assert (r.returncode, r.stdout, r.stderr) == (1, "", "Not supported version field value 2\n")

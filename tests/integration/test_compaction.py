@@ -4,6 +4,9 @@ exactly the latest value of each live key, and that holds across kill -9 and a r
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -215,3 +218,42 @@ def test_compaction_under_load_keeps_latest_value_per_key_across_kill9(broker_fa
     b.start()
     assert _read_all(b) == records
     assert time.monotonic() - t0 < 60
+
+
+def test_a_kept_tombstone_carries_its_delete_horizon_on_disk(broker_factory) -> None:
+    """KIP-534 end to end: the cleaner stamps the tombstone's batch (kafka-dump-log shows deleteHorizonMs, Kafka's
+    DumpLogSegments batch line), and a consumer still sees every record's own CreateTime timestamp."""
+    b = broker_factory({"log.cleaner.backoff.ms": "100"})
+    a = AdminClient({"bootstrap.servers": b.bootstrap})
+    cfg = {**TOPIC_CONFIG, "delete.retention.ms": "86400000", "segment.ms": "300"}
+    for f in a.create_topics([NewTopic("horizon", 1, 1, config=cfg)], operation_timeout=10).values():
+        f.result(timeout=TIMEOUT)
+    p = _producer(b)
+    stamps = {b"a": 1_600_000_000_000, b"b": 1_600_000_000_007}
+    for k, v in ((b"a", b"1"), (b"b", None), (b"a", b"2")):
+        p.produce("horizon", key=k, value=v, partition=0, timestamp=stamps[k])
+        assert p.flush(TIMEOUT) == 0
+    time.sleep(0.4)  # past segment.ms: the next record rolls the segment, which the cleaner may then clean
+    p.produce("horizon", key=b"z", value=b"z", partition=0)
+    assert p.flush(TIMEOUT) == 0
+    first = b.data_dir / "horizon-0" / "00000000000000000000.log"
+
+    def stamped() -> re.Match | None:
+        out = subprocess.run([Path(sys.executable).parent / "kafka-dump-log", "--files", str(first)],
+                             capture_output=True, text=True, timeout=TIMEOUT).stdout
+        return re.search(r"baseOffset: 1 lastOffset: 1 count: 1 .*isControl: false deleteHorizonMs: "
+                         r"OptionalLong\[(\d+)\] position: \d+ CreateTime: 1600000000007 ", out)
+
+    _wait(lambda: stamped() is not None, TIMEOUT, lambda: "the tombstone's delete horizon")
+    horizon = int(stamped().group(1))  # type: ignore[union-attr]
+    assert abs(horizon - (time.time() * 1000 + 86_400_000)) < 60_000
+
+    c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "ts", "enable.partition.eof": True})
+    c.assign([TopicPartition("horizon", 0, 0)])
+    seen = []
+    while not seen or seen[-1][0] != 3:
+        m = c.poll(5)
+        assert m is not None and m.error() is None, m and m.error()
+        seen.append((m.offset(), m.key(), m.timestamp()[1]))
+    c.close()
+    assert seen[:2] == [(1, b"b", stamps[b"b"]), (2, b"a", stamps[b"a"])]

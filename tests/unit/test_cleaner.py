@@ -22,6 +22,7 @@ from brook.protocol.records.batch import (
     ATTRIBUTES_OFFSET,
     CODECS,
     CRC_OFFSET,
+    DELETE_HORIZON_FLAG,
     HEADER_SIZE,
     LOG_OVERHEAD,
     TRANSACTIONAL_FLAG,
@@ -32,6 +33,7 @@ from brook.protocol.records.batch import (
     read_header,
 )
 from brook.protocol.records.compression import compress
+from brook.protocol.records.control import marker_type
 from brook.protocol.records.records import iter_records, offsets_and_timestamps
 
 NOW = 1_700_000_000_000
@@ -156,36 +158,90 @@ def test_active_segment_is_never_touched(tmp_path: Path) -> None:
     assert len([r for r in _records(lg) if r[0] >= active.base_offset]) == 30  # its duplicates stay
 
 
-def test_tombstones_stay_then_go_after_delete_retention(tmp_path: Path) -> None:
+def _headers(lg: Log) -> list[BatchHeader]:
+    """Every batch header of the non-active segments, as stored."""
+    out = []
+    for seg in lg.segments[:-1]:
+        data = seg.read(0, seg.size)
+        out += [read_header(data, pos) for pos, _b, _s in iter_batch_positions(data)]
+    return out
+
+
+def _stamps(lg: Log) -> dict[int, int]:
+    """Offset -> record timestamp as a fetch reader computes it (base timestamp + the record's delta)."""
+    out: dict[int, int] = {}
+    for seg in lg.segments:
+        data = seg.read(0, seg.size)
+        for pos, _b, size in iter_batch_positions(data):
+            out.update(offsets_and_timestamps(data[pos : pos + size]))
+    return out
+
+
+def test_tombstones_get_a_delete_horizon_then_go_after_it(tmp_path: Path) -> None:
+    """KIP-534 (Kafka's MemoryRecords.filterTo, LogCleaner.shouldRetainRecord): the first cleaning keeps a tombstone
+    and stamps its batch with deleteHorizonMs = now + delete.retention.ms (base timestamp, attribute bit 6); a
+    cleaning at or past the horizon drops it. The clock is the one given to the cleaner: no sleeps."""
     logs, lg, cleaner = _setup(tmp_path, delete_retention_ms=DAY)
     _write(lg, rounds=3, keys=10)
     dead = [b"k1", b"k2", b"k3"]
     for k in dead:
-        _append(lg, _batch([(k, None)]))
+        _append(lg, _batch([(k, None), (b"x" + k, b"live")]))
     _write(lg, rounds=1, keys=1)  # k0 again: not a tombstone
     lg.roll()
     _append(lg, _batch([(b"other", b"x")]))
-    now = int(os.stat(lg.segments[0].log_path).st_mtime * 1000)
+    stamps = _stamps(lg)
+    now = NOW + 3 * DAY  # however old the segment, a tombstone survives the cleaning that first sees it
     assert cleaner.clean_once(now)
     view = _cleaned_view(lg)
     assert all(view[k][1] is None for k in dead)  # the tombstones are still there...
     assert sum(1 for _o, k, _v in _records(lg) if k in dead) == 3  # ...and nothing older for their keys
-    assert not cleaner.clean_once(now + DAY // 2)  # before the horizon nothing is due
-    assert cleaner.clean_once(now + DAY + 60_000)  # a quiet log: the tombstone pass runs by itself
+    marked = [h for h in _headers(lg) if h.attributes & DELETE_HORIZON_FLAG]
+    assert len(marked) == 3 and all(h.base_timestamp == now + DAY for h in marked)
+    assert all(h.max_timestamp == NOW + 1 for h in marked)  # the max timestamp stays the records' own
+    assert _stamps(lg).items() <= stamps.items()  # every kept record keeps its timestamp (deltas rebased)
+    unmarked = [h for h in _headers(lg) if not h.attributes & DELETE_HORIZON_FLAG]
+    assert all(h.base_timestamp == NOW for h in unmarked)  # rebuilt without a horizon: the first kept record's
+    # ListOffsets by timestamp and max timestamp read the records' own timestamps, not the horizon
+    first_marked = marked[0].base_offset
+    assert lg.offset_for_timestamp(NOW + 1) == (first_marked + 1, NOW + 1)
+    assert lg.max_timestamp() == (NOW + 1, first_marked + 1)
+
+    assert not cleaner.clean_once(now + DAY - 1)  # before the horizon nothing is due
+    assert cleaner.clean_once(now + DAY)  # a quiet log: the horizon pass runs by itself
     view = _cleaned_view(lg)
     assert not any(k in view for k in dead)
-    assert set(view) == {b"k%d" % i for i in range(10) if b"k%d" % i not in dead} | {b"other"}
+    live = {b"k%d" % i for i in range(10) if b"k%d" % i not in dead}
+    assert set(view) == live | {b"x" + k for k in dead} | {b"other"}
+    # the rebuilt batches keep the horizon they carry (Kafka keeps deleteHorizonMs when it rewrites a batch)
+    assert [h.base_timestamp for h in _headers(lg) if h.attributes & DELETE_HORIZON_FLAG] == [now + DAY] * 3
+    assert _stamps(lg).items() <= stamps.items()
+    assert not cleaner.clean_once(now + 10 * DAY)  # nothing waits for a horizon any more
 
 
-def test_tombstones_older_than_retention_go_in_their_first_pass(tmp_path: Path) -> None:
-    logs, lg, cleaner = _setup(tmp_path, delete_retention_ms=1000)
-    _write(lg, rounds=2, keys=5)
-    _append(lg, _batch([(b"k4", None)]))
+def test_a_horizon_stamped_before_a_restart_is_found_again(tmp_path: Path) -> None:
+    logs, lg, cleaner = _setup(tmp_path, delete_retention_ms=DAY)
+    _write(lg, rounds=2, keys=4)
+    _append(lg, _batch([(b"k1", None)]))
     lg.roll()
-    _append(lg, _batch([(b"k0", b"new")]))
-    assert cleaner.clean_once(int(os.stat(lg.segments[0].log_path).st_mtime * 1000) + 5000)
-    view = _cleaned_view(lg)
-    assert b"k4" not in view and view[b"k0"][1] == b"new" and len(_records(lg)) == 5
+    _append(lg, _batch([(b"z", b"z")]))
+    assert cleaner.clean_once(NOW)
+    cleaner = LogCleaner(logs, CleanerConfig(step_bytes=1 << 20))  # a restart: the horizons are only on disk
+    assert not cleaner.clean_once(NOW + DAY // 2)  # unknown horizons: the first horizon pass is a retention away
+    assert cleaner.clean_once(NOW + 3 * DAY // 2)
+    assert b"k1" not in _cleaned_view(lg)
+
+
+def test_compacted_log_append_time_batches_keep_their_timestamps(tmp_path: Path) -> None:
+    logs, lg, cleaner = _setup(tmp_path, delete_retention_ms=DAY, message_timestamp_type="LogAppendTime")
+    _write(lg, rounds=2, keys=3)
+    _append(lg, _batch([(b"k0", None), (b"k1", b"new")]))
+    lg.roll()
+    _append(lg, _batch([(b"z", b"z")]))
+    stamps = _stamps(lg)
+    assert cleaner.clean_once(NOW + 5)
+    assert _stamps(lg).items() <= stamps.items()
+    marked = [h for h in _headers(lg) if h.attributes & DELETE_HORIZON_FLAG]
+    assert [h.base_timestamp for h in marked] == [NOW + 5 + DAY] and marked[0].log_append_time
 
 
 @pytest.mark.parametrize("codec", [1, 2, 3, 4])
@@ -233,6 +289,52 @@ def test_idempotent_producer_keeps_its_last_batch_and_markers_stay(tmp_path: Pat
     lg.close()
     reopened = Log(tmp_path / "t-0", "t", 0, lg.config)
     assert reopened.producer_state.producers[7].last_seq == 3  # the empty batch carries the sequence across
+
+
+def _markers(lg: Log) -> list[tuple[int, int, int | None]]:
+    """(offset, type, delete horizon or None) of every marker outside the active segment."""
+    out = []
+    for seg in lg.segments[:-1]:
+        data = seg.read(0, seg.size)
+        for pos, _b, size in iter_batch_positions(data):
+            h = read_header(data, pos)
+            if h.is_control and h.records_count:
+                kind = marker_type(next(iter_records(data[pos : pos + size])).key or b"")
+                out.append((h.base_offset, kind, h.base_timestamp if h.attributes & DELETE_HORIZON_FLAG else None))
+    return out
+
+
+def test_markers_of_transactions_with_no_data_left_go_after_their_horizon(tmp_path: Path) -> None:
+    """Kafka's CleanedTransactionMetadata: an abort marker stays while batches of its transaction remain (with its
+    aborted-transaction index entry); a marker whose transaction has no batch left gets a delete horizon, and goes
+    at the first cleaning past it."""
+    logs, lg, cleaner = _setup(tmp_path, delete_retention_ms=DAY)
+    txn = TRANSACTIONAL_FLAG
+    _append(lg, _batch([(b"c", b"aborted")], producer_id=9, base_sequence=0, attributes=txn))
+    abort_at = lg.append_marker(9, 0, False, 0, 0, NOW)
+    _append(lg, _batch([(b"d", b"old")], producer_id=9, base_sequence=1, attributes=txn))
+    commit_at = lg.append_marker(9, 0, True, 0, 0, NOW)
+    _append(lg, _batch([(b"e", b"kept")], producer_id=9, base_sequence=2, attributes=txn))
+    last_at = lg.append_marker(9, 0, True, 0, 0, NOW)
+    lg.high_watermark = lg.log_end_offset
+    _append(lg, _batch([(b"d", b"new")]))
+    lg.roll()
+    _append(lg, _batch([(b"z", b"z")]))
+
+    assert cleaner.clean_once(NOW)  # the aborted and superseded data go; every marker still had batches
+    assert _markers(lg) == [(abort_at, 0, None), (commit_at, 1, None), (last_at, 1, None)]
+    assert [(e.producer_id, e.last_offset) for s in lg.segments for e in s.txn_index.entries] == [(9, abort_at)]
+
+    _append(lg, _batch([(b"z", b"z2")]))  # dirty again: the next pass finds those markers' transactions empty
+    lg.roll()
+    assert cleaner.clean_once(NOW + 1)
+    horizon = NOW + 1 + DAY
+    assert _markers(lg) == [(abort_at, 0, horizon), (commit_at, 1, horizon), (last_at, 1, None)]
+    assert not [e for s in lg.segments for e in s.txn_index.entries]  # no data to filter: no index entry
+    assert not cleaner.clean_once(horizon - 1)
+    assert cleaner.clean_once(horizon)
+    assert _markers(lg) == [(last_at, 1, None)]  # the newest transaction's data is there: its marker stays
+    assert _cleaned_view(lg)[b"e"][1] == b"kept"
 
 
 def test_min_compaction_lag_keeps_recent_segments_dirty(tmp_path: Path) -> None:

@@ -70,7 +70,10 @@ class DumpLogSegmentsOptions:
         self.print_data_log = o.has(self.print_data) or any(o.has(d) for d in decoders) \
             or o.has(self.value_decoder) or o.has(self.key_decoder)
         self.deep_iteration = o.has(self.deep) or self.print_data_log
-        self.unsupported = next((d.name for d in decoders if o.has(d)), None)
+        # DumpLogSegmentsOptions.messageParser: the first decoder option set wins, in this order
+        self.parser = next((d.name for d in decoders if o.has(d)), None)
+        self.unsupported = self.parser if self.parser in (self.cluster_metadata.name, self.remote_metadata.name) \
+            else None
 
 
 def parse_records(data: bytes, count: int) -> list[dict]:
@@ -121,6 +124,20 @@ def _decode(cls: str, data: bytes | None) -> str | None:
     if cls in ("org.apache.kafka.tools.api.DefaultDecoder", "kafka.serializer.DefaultDecoder"):
         return "[B@" + format(id(data) & 0xFFFFFFF, "x")  # a byte[]'s toString
     return data.decode("utf-8", "replace")
+
+
+def _parse(o: DumpLogSegmentsOptions, offset: int, key: bytes | None, value: bytes | None, key_cls: str,
+           value_cls: str) -> tuple[str | None, str | None]:
+    """MessageParser.parse: the key and payload texts (None: not printed)."""
+    if o.parser == o.offsets.name:
+        from brook.cli.coordinator_decoders import parse_offsets_record
+
+        return parse_offsets_record(offset, key, value)
+    if o.parser == o.txn_log.name:
+        from brook.cli.coordinator_decoders import parse_txn_record
+
+        return parse_txn_record(key, value)
+    return _decode(key_cls, key), _decode(value_cls, value)
 
 
 def iter_batches(buf: bytes, limit: int):  # noqa: ANN201 - (position, header) pairs
@@ -183,10 +200,13 @@ def dump_log(path: str, o: DumpLogSegmentsOptions, non_consecutive: dict[str, li
                         else:
                             line += f" controlType: UNKNOWN({type_id})"
                 if o.print_data_log and not h.is_control:
-                    key = _decode(key_cls, r["key"])
+                    try:
+                        key, payload = _parse(o, offset, r["key"], r["value"], key_cls, value_cls)
+                    except Exception:
+                        print(line, end="", flush=True)  # Kafka printed the record's metadata before it failed
+                        raise
                     if key is not None:
                         line += f"{prefix}key: {key}"
-                    payload = _decode(value_cls, r["value"])
                     if payload is not None:
                         line += f" payload: {payload}"
                 print(line)

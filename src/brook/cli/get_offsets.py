@@ -28,7 +28,7 @@ class TerseException(Exception):
     pass
 
 
-def parse_offset_spec(value: str):  # noqa: ANN201 - a confluent_kafka OffsetSpec
+def parse_offset_spec(value: str):  # noqa: ANN201 - a confluent_kafka OffsetSpec, or -4 / -5
     """GetOffsetShell.parseOffsetSpec."""
     named = {"earliest": -2, "latest": -1, "max-timestamp": -3, "earliest-local": -4, "latest-tiered": -5}
     if value in named:
@@ -39,8 +39,8 @@ def parse_offset_spec(value: str):  # noqa: ANN201 - a confluent_kafka OffsetSpe
                                  "max-timestamp / -4 or earliest-local / -5 or latest-tiered, or a specified long "
                                  "format timestamp")
         ts = int(value)
-    if ts in (-4, -5):
-        raise TerseException("earliest-local and latest-tiered offsets are not supported by librdkafka's ListOffsets")
+    if ts in (-4, -5):  # no OffsetSpec for these in librdkafka: list_offsets_rpc sends them
+        return ts
     from confluent_kafka.admin import OffsetSpec
 
     return {-2: OffsetSpec.earliest, -1: OffsetSpec.latest, -3: OffsetSpec.max_timestamp}.get(
@@ -152,18 +152,29 @@ def fetch_offsets(o: GetOffsetShellOptions) -> list[tuple[str, int, int]]:
                   for p in tm.partitions if allowed(t, p)]
     if not partitions:
         raise TerseException("Could not match any topic-partitions with the specified filters")
-    futures = admin.list_offsets({TopicPartition(t, p): spec for t, p in partitions}, request_timeout=timeout)
+    results: dict[tuple[str, int], int | Exception] = {}
+    if isinstance(spec, int):
+        import time
+
+        from brook.cli.kafka_rpc import check_plaintext
+        from brook.cli.list_offsets_rpc import list_offsets
+
+        check_plaintext(props)
+        results.update(list_offsets(metadata, partitions, spec, time.monotonic() + timeout))
+    else:
+        futures = admin.list_offsets({TopicPartition(t, p): spec for t, p in partitions}, request_timeout=timeout)
+        for tp, future in futures.items():
+            try:
+                results[(tp.topic, tp.partition)] = future.result().offset
+            except Exception as e:
+                results[(tp.topic, tp.partition)] = e
     out = []
-    for tp, future in futures.items():
-        try:
-            info = future.result()
-        except Exception as e:  # GetOffsetShell skips partitions whose lookup failed
-            err = from_kafka(e)
-            print(f"Skip getting offsets for topic-partition {tp.topic}-{tp.partition} due to error: "
-                  f"{err.java()}", file=sys.stderr)
-            continue
-        if info.offset != -1:  # ListOffsetsResponse.UNKNOWN_OFFSET
-            out.append((tp.topic, tp.partition, info.offset))
+    for (topic, partition), result in results.items():
+        if isinstance(result, Exception):  # GetOffsetShell skips partitions whose lookup failed
+            print(f"Skip getting offsets for topic-partition {topic}-{partition} due to error: "
+                  f"{from_kafka(result).java()}", file=sys.stderr)
+        elif result != -1:  # ListOffsetsResponse.UNKNOWN_OFFSET
+            out.append((topic, partition, result))
     return sorted(out, key=lambda x: f"{x[0]}-{x[1]}")  # TreeMap ordered by TopicPartition.toString()
 
 

@@ -50,3 +50,30 @@ def string_key_order(keys: Iterable[str]) -> list[str]:
 def int_order(values: Iterable[int]) -> list[int]:
     """A HashSet<Integer> / HashMap<Integer, ?> (Integer.hashCode is the value)."""
     return hash_order(values, lambda v: v)
+
+
+def _table_size_for(capacity: int) -> int:
+    """scala.collection.mutable.HashSet.tableSizeFor."""
+    return min(1 << (max(capacity - 1, 4).bit_length()), 1 << 30)
+
+
+def scala_hash_set_order(groups: Iterable[Iterable[T]], java_hash: Callable[[T], int]) -> list[T]:
+    """Items in the order a Scala 2.13 mutable.HashSet iterates after `set ++= group` for each group in turn (e.g.
+    TransactionMetadata.addPartitions, once per topic): by bucket of the improved hash, then by that hash (signed)
+    within a bucket. ++= first sizes the table for the group; a group of more than four (an immutable.HashSet) is
+    then added without further growth checks, a smaller one element by element (growing at 75% full)."""
+    capacity = 16
+    items: list[T] = []
+    for group in groups:
+        new = [x for x in dict.fromkeys(group) if x not in items]
+        capacity = max(capacity, _table_size_for(int((len(new) + 1) / 0.75)))
+        for item in new:
+            if len(new) <= 4 and len(items) + 1 >= int(capacity * 0.75):
+                capacity *= 2
+            items.append(item)
+
+    def improved(item: T) -> int:
+        h = java_hash(item) & 0xFFFFFFFF
+        return _int32(h ^ (h >> 16))
+
+    return sorted(items, key=lambda x: (improved(x) & (capacity - 1), improved(x)))

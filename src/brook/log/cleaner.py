@@ -3,8 +3,9 @@
 A pass over one log: the dirty section runs from the cleaner checkpoint to the first uncleanable offset (the active
 segment, the last stable offset, min.compaction.lag.ms); a key -> latest offset map is built over it; then every
 non-active segment from the log start to the end of that section is rewritten, in groups of at most segment.bytes,
-keeping only each key's latest record, tombstones until delete.retention.ms after their segment was last written,
-every transaction marker, and a producer's newest batch (maybe emptied). Offsets never change; gaps appear.
+keeping only each key's latest record and a producer's newest batch (maybe emptied); tombstones, and markers of
+transactions with no data left, get KIP-534's delete horizon (clean_filter.py) and go once it passed. Offsets never
+change; gaps appear.
 
 Threading: prepare() and apply() run on the event loop (they look at and change the log's segment list, briefly);
 run() does the reading, mapping and writing on a worker thread, bounded to about step_bytes per call, through its
@@ -24,6 +25,7 @@ from brook.protocol.records.batch import read_header
 
 from . import swap
 from .checkpoint import read_offsets, write_offsets
+from .clean_filter import CleanedTxns, FilterContext
 from .cleaning import (
     CleanerAborted,
     GroupResult,
@@ -309,9 +311,9 @@ class LogCleaner:
 
     def _tombstones_due(self, tp: tuple[str, int], lg: Log, d: _Dirt, now_ms: int) -> bool:
         if tp not in self.tombstone_due:
-            # not known since start-up: no tombstone can expire before the oldest clean segment's mtime + retention
-            oldest = min((_mtime_ms(s) for s in lg.segments[:-1] if s.base_offset < d.first_dirty), default=None)
-            self.tombstone_due[tp] = None if oldest is None else oldest + lg.config.delete_retention_ms + 1
+            # not known since start-up: every horizon already stamped is at most now + delete.retention.ms
+            # (a horizon is the time of a cleaning plus that), so one pass then finds them all and the next one due
+            self.tombstone_due[tp] = now_ms + lg.config.delete_retention_ms
         when = self.tombstone_due[tp]
         return when is not None and when <= now_ms
 
@@ -324,16 +326,18 @@ class LogCleaner:
             sources.append(SourceSegment(seg, seg.base_offset, seg.size, segs[i + 1].base_offset, seg.log_path))
         dirty = [s for s in sources if s.next_base > d.first_dirty]
         aborted: dict[int, list[tuple[int, int]]] = {}
-        for seg in segs:
-            for e in seg.txn_index.entries:
-                aborted.setdefault(e.producer_id, []).append((e.first_offset, e.last_offset))
-        last_offsets = {pid: e.batches[-1].last_offset for pid, e in lg.producer_state.producers.items()
-                        if e.batches}
-        ctx = PassContext({}, now_ms, lg.config.delete_retention_ms, aborted, last_offsets,
-                          lg.config.index_interval_bytes, self.config.io_buffer_size,
+        entries = [e for seg in segs for e in seg.txn_index.entries]
+        for e in entries:
+            aborted.setdefault(e.producer_id, []).append((e.first_offset, e.last_offset))
+        producers = lg.producer_state.producers
+        last_offsets = {pid: e.batches[-1].last_offset for pid, e in producers.items() if e.batches}
+        marker_epochs = {pid: e.epoch for pid, e in producers.items() if not e.batches}
+        filt = FilterContext({}, now_ms, lg.config.delete_retention_ms, last_offsets, marker_epochs,
+                             CleanedTxns(entries))
+        ctx = PassContext(filt, aborted, lg.config.index_interval_bytes, self.config.io_buffer_size,
                           Throttler(self.config.io_max_bytes_per_second), lambda: self._aborted)
         end = sources[-1].next_base if sources else d.first_dirty
-        why = "tombstones past delete.retention.ms" if end <= d.first_dirty else f"{100 * d.ratio:.1f}% dirty"
+        why = "delete horizons passed" if end <= d.first_dirty else f"{100 * d.ratio:.1f}% dirty"
         log.info("Beginning cleaning of log %s-%d: dirty section [%d, %d), %s, %d bytes", tp[0], tp[1],
                  d.first_dirty, end, why, d.clean_bytes + d.dirty_bytes)
         return _Job(tp, lg, sources, dirty, d.first_dirty, end, ctx)
@@ -419,10 +423,3 @@ class LogCleaner:
 
 class _Stale(Exception):
     pass
-
-
-def _mtime_ms(seg: LogSegment) -> int:
-    try:
-        return os.stat(seg.log_path).st_mtime_ns // 1_000_000
-    except FileNotFoundError:
-        return 0

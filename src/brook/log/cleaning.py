@@ -10,21 +10,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crc32c import crc32c
-
 from brook.protocol.records.batch import (
-    ATTRIBUTES_OFFSET,
     COMPRESSION_MASK,
-    CRC_OFFSET,
     HEADER_SIZE,
     LOG_OVERHEAD,
     BatchHeader,
-    pack_header,
     read_header,
 )
-from brook.protocol.records.compression import compress, decompress
+from brook.protocol.records.compression import decompress
 from brook.protocol.records.records import record_spans
 
+from .clean_filter import FilterContext, filter_batch
 from .index import OffsetIndex, TimeIndex
 from .segment import LogSegment
 from .swap import CLEANED, SEGMENT_SUFFIXES, segment_path
@@ -59,11 +55,8 @@ class SourceSegment:
 class PassContext:
     """What every group of one pass is cleaned against."""
 
-    offset_map: dict[bytes, int]
-    now_ms: int
-    delete_retention_ms: int
+    filter: FilterContext  # the offset map, the clock, the producers' and transactions' state
     aborted: dict[int, list[tuple[int, int]]]  # producer id -> (first offset, marker offset) of aborted txns
-    producer_last_offsets: dict[int, int]  # producer id -> last offset of its newest batch (kept, maybe empty)
     index_interval_bytes: int
     read_chunk: int
     throttle: Throttler
@@ -139,7 +132,7 @@ def add_to_map(ctx: PassContext, source: SourceSegment, start_offset: int, end_o
     """Record every keyed record's offset of one dirty segment in [start_offset, end_offset); returns the bytes
     the map grew by (estimated)."""
     grown = 0
-    m = ctx.offset_map
+    m = ctx.filter.offset_map
     fd = os.open(source.path, os.O_RDONLY)
     try:
         for _pos, h, batch in read_batches(fd, source.size, ctx.read_chunk, ctx.cancelled):
@@ -157,65 +150,6 @@ def add_to_map(ctx: PassContext, source: SourceSegment, start_offset: int, end_o
     finally:
         os.close(fd)
     return grown
-
-
-def _with_crc(header: BatchHeader, payload: bytes) -> bytes:
-    buf = bytearray(pack_header(header))
-    buf += payload
-    buf[CRC_OFFSET:ATTRIBUTES_OFFSET] = crc32c(memoryview(buf)[ATTRIBUTES_OFFSET:]).to_bytes(4, "big")
-    return bytes(buf)
-
-
-def _rebuild(h: BatchHeader, body: bytes, kept: list) -> bytes:
-    """A batch holding only the kept records, byte for byte: same base offset and base timestamp (so the records'
-    deltas still hold), same last offset delta (a producer's sequence numbers stay valid, as Kafka keeps it),
-    same attributes and producer fields, re-compressed with the batch's own codec."""
-    payload = compress(h.attributes & COMPRESSION_MASK, b"".join(body[s:e] for s, e, _ts in kept))
-    max_ts = h.max_timestamp if h.log_append_time else h.base_timestamp + max(ts for _s, _e, ts in kept)
-    new = BatchHeader(h.base_offset, HEADER_SIZE - LOG_OVERHEAD + len(payload), h.partition_leader_epoch, 2, 0,
-                      h.attributes, h.last_offset_delta, h.base_timestamp, max_ts, h.producer_id, h.producer_epoch,
-                      h.base_sequence, len(kept))
-    return _with_crc(new, payload)
-
-
-def _empty(h: BatchHeader) -> bytes:
-    """Kafka's writeEmptyHeader: a producer's last batch keeps its header (and so its sequence numbers) when all
-    its records are cleaned away, or the producer's next retry would look out of sequence after a reload."""
-    new = BatchHeader(h.base_offset, HEADER_SIZE - LOG_OVERHEAD, h.partition_leader_epoch, 2, 0,
-                      h.attributes & ~COMPRESSION_MASK, h.last_offset_delta, h.max_timestamp, h.max_timestamp,
-                      h.producer_id, h.producer_epoch, h.base_sequence, 0)
-    return _with_crc(new, b"")
-
-
-def filter_batch(ctx: PassContext, h: BatchHeader, batch: memoryview, drop_tombstones: bool
-                 ) -> tuple[memoryview | bytes | None, bool]:
-    """(what to write: the batch itself when unchanged, a rebuilt batch, or None; whether a tombstone stays)."""
-    if h.is_control:  # transaction markers all stay (Kafka drops them later; keeping them is always correct)
-        return batch, False
-    kept: list = []
-    tombstone = False
-    if h.records_count and not ctx.is_aborted(h):
-        body, spans = _records(h, batch)
-        m = ctx.offset_map
-        base = h.base_offset
-        for start, end, delta, ts, key, dead in spans:
-            if key is None:  # a compacted log keeps keyed records only (Kafka counts these as invalid)
-                continue
-            latest = m.get(key)
-            if latest is not None and base + delta < latest:
-                continue
-            if dead:
-                if drop_tombstones:
-                    continue
-                tombstone = True
-            kept.append((start, end, ts))
-        if len(kept) == h.records_count:
-            return batch, tombstone
-    if kept:
-        return _rebuild(h, body, kept), tombstone
-    if h.producer_id >= 0 and ctx.producer_last_offsets.get(h.producer_id) == h.last_offset:
-        return (batch if h.records_count == 0 else _empty(h)), False
-    return None, False
 
 
 class CleanedSegment:
@@ -264,8 +198,8 @@ class CleanedSegment:
         self._buf = bytearray()
 
     def finish(self, mtime_ns: int) -> None:
-        """Write out, close the time index as Kafka closes an inactive segment's, fsync, keep the sources' mtime
-        (the tombstone clock of the next pass reads it)."""
+        """Write out, close the time index as Kafka closes an inactive segment's, fsync, keep the sources' newest
+        mtime (Kafka's cleaned.lastModified: the min.compaction.lag and retention clocks must not restart)."""
         self._drain()
         if self.offset_of_max_timestamp >= 0:
             self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp)
@@ -297,7 +231,7 @@ class GroupResult:
     changed: bool = False  # False: the group is one segment and nothing in it went; nothing to swap
     written: bool = False  # a .cleaned segment exists (False and changed: the group's records all went)
     keep_empty: bool = False
-    tombstone_due_ms: int | None = None  # when a tombstone this group kept may go (None: it kept none)
+    tombstone_due_ms: int | None = None  # the earliest delete horizon a kept tombstone or marker waits for
     bytes_read: int = 0
     bytes_written: int = 0
     batches_changed: int = 0  # dropped or rebuilt
@@ -311,7 +245,9 @@ def clean_group(ctx: PassContext, group: list[SourceSegment], keep_empty: bool, 
     res = GroupResult(group, group[0].base, keep_empty=keep_empty)
     out: CleanedSegment | None = None
     mtime_ns = 0
-    tombstone = False
+    due: int | None = None
+    txns = ctx.filter.txns
+    txns.index_out = []
     try:
         if len(group) > 1:
             out = CleanedSegment(directory, res.base, ctx.index_interval_bytes)
@@ -319,12 +255,12 @@ def clean_group(ctx: PassContext, group: list[SourceSegment], keep_empty: bool, 
             fd = os.open(src.path, os.O_RDONLY)
             try:
                 mtime_ns = max(mtime_ns, os.fstat(fd).st_mtime_ns)
-                drop_tombstones = ctx.now_ms - os.fstat(fd).st_mtime_ns // 1_000_000 > ctx.delete_retention_ms
                 for pos, h, batch in read_batches(fd, src.size, ctx.read_chunk, ctx.cancelled):
                     res.bytes_read += h.size
                     ctx.throttle.note(h.size)
-                    data, kept_tombstone = filter_batch(ctx, h, batch, drop_tombstones)
-                    tombstone = tombstone or kept_tombstone
+                    data, horizon = filter_batch(ctx.filter, h, batch)
+                    if horizon is not None:
+                        due = horizon if due is None else min(due, horizon)
                     if data is not batch:
                         res.batches_changed += 1
                         if out is None:  # first change in a single-segment group: copy what came before it
@@ -335,7 +271,8 @@ def clean_group(ctx: PassContext, group: list[SourceSegment], keep_empty: bool, 
                         out.append(read_header(data) if data is not batch else h, data)
             finally:
                 os.close(fd)
-            res.aborted_txns.extend(_aborted_of(src))
+        # Kafka's cleaned transaction index: the aborted transactions whose marker stays with batches to filter
+        res.aborted_txns = txns.index_out
         if out is not None:
             res.changed = True
             if out.size == 0 and not keep_empty:
@@ -347,19 +284,13 @@ def clean_group(ctx: PassContext, group: list[SourceSegment], keep_empty: bool, 
                 out.finish(mtime_ns)
                 res.written = True
                 res.bytes_written = out.size
-        if tombstone:
-            res.tombstone_due_ms = mtime_ns // 1_000_000 + ctx.delete_retention_ms + 1
+        res.tombstone_due_ms = due
         return res
     except BaseException:
         if out is not None:
             out.close()
         _discard_files(directory, res.base)
         raise
-
-
-def _aborted_of(src: SourceSegment) -> list[AbortedTxn]:
-    """The source's aborted-transaction index entries: they move with its (kept) abort markers."""
-    return TransactionIndex(segment_path(src.path.parent, src.base, ".txnindex")).entries
 
 
 def _discard_files(directory: Path, base: int) -> None:

@@ -25,6 +25,7 @@ COMPRESSION_MASK = 0x07
 TIMESTAMP_TYPE_FLAG = 0x08
 TRANSACTIONAL_FLAG = 0x10
 CONTROL_FLAG = 0x20
+DELETE_HORIZON_FLAG = 0x40  # KIP-534: the base timestamp field holds the cleaner's delete horizon
 CODECS = ("none", "gzip", "snappy", "lz4", "zstd")
 
 _HEADER = struct.Struct(">qiibIhiqqqhii")
