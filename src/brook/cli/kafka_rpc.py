@@ -8,10 +8,12 @@ confluent-kafka. The version sent is the one the caller built, checked first aga
 
 from __future__ import annotations
 
+import importlib
 import io
 import socket
 import struct
 import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from kio.schema.api_versions.v3.request import ApiVersionsRequest
@@ -139,6 +141,21 @@ def call(conn: BrokerConnection, body: object, response_cls: type, what: str) ->
         raise timeout_error(what) from None
     except OSError as e:
         raise ToolError("org.apache.kafka.common.errors.NetworkException", str(e)) from None
+
+
+def call_highest(conn: BrokerConnection, api: str, versions: Iterable[int], build: Callable[[Any], object],
+                 what: str) -> Any:
+    """Build a request with kio's module `kio.schema.<api>.v<N>.request` at the highest of `versions` the broker
+    admits (as the Java Admin picks the newest usable version), send it and return the response. When none fits,
+    the lowest is sent through request(), which raises UnsupportedVersionException."""
+    body: object = None
+    for version in sorted(versions, reverse=True):
+        body = build(importlib.import_module(f"kio.schema.{api}.v{version}.request"))
+        if conn.supports(body):
+            break
+    response_module = importlib.import_module(f"kio.schema.{api}.v{type(body).__version__}.response")  # type: ignore[attr-defined]
+    response_cls = getattr(response_module, type(body).__name__[:-len("Request")] + "Response")
+    return call(conn, body, response_cls, what)
 
 
 def check_plaintext(props: dict[str, str]) -> None:

@@ -5,25 +5,23 @@ confluent-kafka already fetched."""
 
 from __future__ import annotations
 
-import importlib
+import functools
 from typing import Any
 
 from brook.cli.clients import ToolError, error_for_code
-from brook.cli.kafka_rpc import call, connect
+from brook.cli.kafka_rpc import call_highest, connect
 
 _MIN_VERSION = {-4: 8, -5: 9}  # ListOffsetsRequest.Builder.forConsumer: what each spec needs
 
 
-def _request(version: int, timestamp: int, partitions: list[tuple[str, int]]) -> tuple[Any, type]:
-    req = importlib.import_module(f"kio.schema.list_offsets.v{version}.request")
-    resp = importlib.import_module(f"kio.schema.list_offsets.v{version}.response")
+def _request(module: Any, timestamp: int, partitions: list[tuple[str, int]]) -> Any:
     topics: dict[str, list[int]] = {}
     for t, p in partitions:
         topics.setdefault(t, []).append(p)
-    body = req.ListOffsetsRequest(replica_id=-1, isolation_level=0, topics=tuple(  # Admin's default: uncommitted
-        req.ListOffsetsTopic(name=t, partitions=tuple(req.ListOffsetsPartition(partition_index=p, timestamp=timestamp)
-                                                      for p in ps)) for t, ps in topics.items()))
-    return body, resp.ListOffsetsResponse
+    return module.ListOffsetsRequest(replica_id=-1, isolation_level=0, topics=tuple(  # Admin's default: uncommitted
+        module.ListOffsetsTopic(name=t, partitions=tuple(
+            module.ListOffsetsPartition(partition_index=p, timestamp=timestamp) for p in ps))
+        for t, ps in topics.items()))
 
 
 def list_offsets(metadata: Any, partitions: list[tuple[str, int]], timestamp: int, deadline: float
@@ -40,12 +38,8 @@ def list_offsets(metadata: Any, partitions: list[tuple[str, int]], timestamp: in
     for leader, tps in by_leader.items():
         broker = metadata.brokers[leader]
         with connect(broker.host, broker.port, deadline, "listOffsets") as conn:
-            body, response_cls = None, None
-            for version in range(9, _MIN_VERSION[timestamp] - 1, -1):
-                body, response_cls = _request(version, timestamp, tps)
-                if conn.supports(body):
-                    break
-            response = call(conn, body, response_cls, "listOffsets")  # raises UnsupportedVersion when none fits
+            response = call_highest(conn, "list_offsets", range(_MIN_VERSION[timestamp], 10),
+                                    functools.partial(_request, timestamp=timestamp, partitions=tps), "listOffsets")
         for t in response.topics:
             for p in t.partitions:
                 code = int(p.error_code)

@@ -51,18 +51,11 @@ class LogDirsCommandOptions:
 
 def describe_log_dirs(host: str, port: int, deadline: float) -> Any:
     """One broker's DescribeLogDirs answer for all topics, at the highest version both sides know (v1-v4)."""
-    import importlib
-
-    from brook.cli.kafka_rpc import call, connect
+    from brook.cli.kafka_rpc import call_highest, connect
 
     with connect(host, port, deadline, "describeLogDirs") as conn:
-        for version in (4, 3, 2, 1):
-            request = importlib.import_module(f"kio.schema.describe_log_dirs.v{version}.request")
-            response = importlib.import_module(f"kio.schema.describe_log_dirs.v{version}.response")
-            body = request.DescribeLogDirsRequest(topics=None)
-            if conn.supports(body):
-                return call(conn, body, response.DescribeLogDirsResponse, "describeLogDirs")
-        return call(conn, body, response.DescribeLogDirsResponse, "describeLogDirs")  # raises UnsupportedVersion
+        return call_highest(conn, "describe_log_dirs", range(1, 5), lambda m: m.DescribeLogDirsRequest(topics=None),
+                            "describeLogDirs")
 
 
 def as_json(answers: dict[int, Any], topics: set[str]) -> str:
