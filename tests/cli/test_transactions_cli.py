@@ -162,6 +162,12 @@ def test_command_line_errors(tmp_path) -> None:
     assert r.returncode == 1 and r.stdout.startswith(MAIN_USAGE + "\nThis tool is used to analyze") and r.stderr == ""
     assert "    find-hanging         find hanging transactions\n" in r.stdout
 
+    r = tool("kafka-transactions", "-v")  # PrintVersionAndExitAction: printed while parsing, Exit.exit(0)
+    assert (r.returncode, r.stdout) == (0, "3.9.0 (Brook 0.1.0)\n")
+    r = tool("kafka-transactions", "--bootstrap-server", "localhost", "list")  # Admin.create throws, uncaught
+    assert (r.returncode, r.stderr) == (1, "Exception in thread \"main\" org.apache.kafka.common.KafkaException: "
+                                           "Failed to create new KafkaAdminClient\n")
+
     # checks TC makes after parsing, before any request: printErrorAndExit(message)
     checks = {
         ("abort", "--topic", "t", "--partition", "0"): "The transaction to abort must be identified either with "

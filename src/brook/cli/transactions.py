@@ -12,6 +12,14 @@ from typing import Any, NoReturn
 from brook.cli.argparse4j import Parser
 from brook.cli.options import entry_point, load_props, print_version_and_exit
 
+# org.apache.kafka.clients.admin.TransactionState: any other name a broker sends parses as Unknown
+STATES = {"Ongoing", "PrepareAbort", "PrepareCommit", "CompleteAbort", "CompleteCommit", "Empty",
+          "PrepareEpochFence"}
+
+
+def state_name(name: str) -> str:
+    return name if name in STATES else "Unknown"
+
 
 class CommandExit(Exception):
     """printErrorAndExit: the message on stderr, exit status 1."""
@@ -80,7 +88,7 @@ def list_transactions(admin: Any, ns: dict[str, Any]) -> None:
         result = admin.list_transactions(duration=ns["duration_filter"])
     except Exception as e:
         print_error_and_exit("Failed to list transactions", e)
-    rows = [[t.transactional_id, str(broker), str(t.producer_id), t.transaction_state]
+    rows = [[t.transactional_id, str(broker), str(t.producer_id), state_name(t.transaction_state)]
             for broker in int_order(result) for t in result[broker]]
     pretty_print_table(["TransactionalId", "Coordinator", "ProducerId", "TransactionState"], rows)
 
@@ -97,7 +105,7 @@ def describe(admin: Any, ns: dict[str, Any]) -> None:
     start = to_ms(d.transaction_start_time)
     start_col, duration_col = (str(start), str(int(time.time() * 1000) - start)) if start >= 0 else ("None", "None")
     tps = [(t.topic, int(p)) for t in d.topics for p in t.partitions]  # a HashSet<TopicPartition>
-    row = [str(coordinator), txn_id, str(d.producer_id), str(d.producer_epoch), d.transaction_state or "Unknown",
+    row = [str(coordinator), txn_id, str(d.producer_id), str(d.producer_epoch), state_name(d.transaction_state),
            str(to_ms(d.transaction_timeout)), start_col, duration_col,
            ",".join(f"{t}-{p}" for t, p in hash_order(tps, lambda tp: topic_partition_hash(*tp)))]
     pretty_print_table(["CoordinatorId", "TransactionalId", "ProducerId", "ProducerEpoch", "TransactionState",
