@@ -7,10 +7,11 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any
 
 from brook.cli.argparse4j import Parser
 from brook.cli.options import entry_point, load_props, print_version_and_exit
+from brook.cli.transactions_admin import CommandExit, pretty_print_table, print_error_and_exit
 
 # org.apache.kafka.clients.admin.TransactionState: any other name a broker sends parses as Unknown
 STATES = {"Ongoing", "PrepareAbort", "PrepareCommit", "CompleteAbort", "CompleteCommit", "Empty",
@@ -19,23 +20,6 @@ STATES = {"Ongoing", "PrepareAbort", "PrepareCommit", "CompleteAbort", "Complete
 
 def state_name(name: str) -> str:
     return name if name in STATES else "Unknown"
-
-
-class CommandExit(Exception):
-    """printErrorAndExit: the message on stderr, exit status 1."""
-
-
-def print_error_and_exit(message: str, cause: BaseException | None = None) -> NoReturn:
-    if cause is not None:
-        message = f"{message}: {getattr(cause, 'message', None) or cause}. Enable debug logging for additional detail."
-    raise CommandExit(message)
-
-
-def pretty_print_table(headers: list[str], rows: list[list[str]]) -> None:
-    """ToolsUtils.prettyPrintTable: each cell padded to its column's width, then a tab (also after the last)."""
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-    for row in [headers, *rows]:
-        print("".join(cell.ljust(w) + "\t" for cell, w in zip(row, widths, strict=True)))
 
 
 def build_parser() -> Parser:

@@ -3,7 +3,8 @@ abortTransaction) with Kafka 3.9's handler semantics: which errors are retried u
 which fail with the handler's message (clients/.../admin/internals/*Handler.java, PartitionLeaderStrategy).
 
 confluent-kafka finds the brokers and partition leaders; the requests it lacks go through `kafka_rpc` as kio
-messages. Every wait ends at one deadline, as the Java Admin's per-call timeout does.
+messages. Every wait ends at one deadline, as the Java Admin's per-call timeout does. TransactionsCommand's
+printErrorAndExit and ToolsUtils.prettyPrintTable live here too, shared by the sub-commands' modules.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import datetime
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from brook.cli.clients import ToolError, error_for_code, from_kafka
 from brook.cli.kafka_rpc import BrokerConnection, call, connect, timeout_error
@@ -21,7 +22,25 @@ RETRY_BACKOFF_S = 0.1  # retry.backoff.ms
 NONE, UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER = 0, 3, 6
 COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR = 14, 15, 16
 INVALID_PRODUCER_EPOCH, TRANSACTION_COORDINATOR_FENCED, TRANSACTIONAL_ID_NOT_FOUND = 47, 52, 105
-_LEADER_RETRIABLE = {NOT_LEADER_OR_FOLLOWER, 8, 9, UNKNOWN_TOPIC_OR_PARTITION}  # + BROKER/REPLICA_NOT_AVAILABLE
+# AbortTransactionHandler retries these after looking the leader up again (8, 9: BROKER/REPLICA_NOT_AVAILABLE)
+_LEADER_RETRIABLE = {NOT_LEADER_OR_FOLLOWER, 8, 9, UNKNOWN_TOPIC_OR_PARTITION}
+
+
+class CommandExit(Exception):
+    """printErrorAndExit: the message on stderr, exit status 1."""
+
+
+def print_error_and_exit(message: str, cause: BaseException | None = None) -> NoReturn:
+    if cause is not None:
+        message = f"{message}: {getattr(cause, 'message', None) or cause}. Enable debug logging for additional detail."
+    raise CommandExit(message)
+
+
+def pretty_print_table(headers: list[str], rows: list[list[str]]) -> None:
+    """ToolsUtils.prettyPrintTable: each cell padded to its column's width, then a tab (also after the last)."""
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    for row in [headers, *rows]:
+        print("".join(cell.ljust(w) + "\t" for cell, w in zip(row, widths, strict=True)))
 
 
 class Retry(Exception):

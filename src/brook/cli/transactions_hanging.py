@@ -8,8 +8,7 @@ import time
 from typing import Any
 
 from brook.cli.java_collections import hash_order, long_hash, string_key_order, topic_partition_hash
-from brook.cli.transactions import pretty_print_table, print_error_and_exit
-from brook.cli.transactions_admin import TopicPartition
+from brook.cli.transactions_admin import TopicPartition, pretty_print_table, print_error_and_exit
 
 MAX_BATCH_SIZE = 500
 HEADERS = ["Topic", "Partition", "ProducerId", "ProducerEpoch", "CoordinatorEpoch", "StartOffset", "LastTimestamp",
