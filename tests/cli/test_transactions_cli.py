@@ -144,9 +144,13 @@ def test_command_line_errors(tmp_path) -> None:
                                            "                             [--duration-filter DURATION_FILTER]\n"
                                            "kafka-transactions.sh: error: unrecognized arguments: '--foo'\n")
     r = tool("kafka-transactions", "--bootstrap-server", "localhost:9092", "lst")  # UnrecognizedCommandException
-    assert (r.returncode, r.stderr) == (1, MAIN_USAGE + "kafka-transactions.sh: error: invalid choice: 'lst' (choose "
-                                        "from 'list',\n'describe', 'describe-producers', 'abort', 'find-hanging')\n\n"
-                                        "Did you mean:\n\tlist\n")
+    # TextHelper.wrap: at 75 columns, the cut line justified by adjustSpace
+    assert (r.returncode, r.stderr) == (1, MAIN_USAGE + "kafka-transactions.sh: error: invalid  choice:  'lst'  "
+                                        "(choose from 'list',\n'describe', 'describe-producers', 'abort', "
+                                        "'find-hanging')\n\nDid you mean:\n\tlist\n")
+    r = tool("kafka-transactions", "--bootstrap-server", "localhost:9092", "desc")
+    assert (r.returncode, r.stderr) == (1, MAIN_USAGE + "kafka-transactions.sh:  error:   ambiguous   command:   desc  "
+                                        " could  match\ndescribe, describe-producers\n")
     r = tool("kafka-transactions", "--bootstrap-server", "localhost:9092", "describe")  # checkRequiredArgument
     assert (r.returncode, r.stderr) == (1, "usage: kafka-transactions.sh --bootstrap-server host:port describe [-h]\n"
                                            "                             --transactional-id TRANSACTIONAL_ID\n"
@@ -155,8 +159,8 @@ def test_command_line_errors(tmp_path) -> None:
     assert r.returncode == 1 and r.stderr.endswith("error: argument --bootstrap-server is required\n")
     r = tool("kafka-transactions", "--bootstrap-server", "localhost:9092", "describe-producers", "--topic", "t",
              "--partition", "x")  # ReflectArgumentType.convert
-    assert r.returncode == 1 and r.stderr.endswith(  # TextHelper.wrap: the message wraps at 75 columns
-        "kafka-transactions.sh: error: argument --partition: could not convert 'x'\nto Integer (For input string: "
+    assert r.returncode == 1 and r.stderr.endswith(
+        "kafka-transactions.sh: error: argument --partition:  could  not convert 'x'\nto Integer (For input string: "
         "\"x\")\n")
     r = tool("kafka-transactions", "-h")  # help on stdout, then TC.execute's Exit.exit(1)
     assert r.returncode == 1 and r.stdout.startswith(MAIN_USAGE + "\nThis tool is used to analyze") and r.stderr == ""
@@ -179,6 +183,8 @@ def test_command_line_errors(tmp_path) -> None:
             "Missing required argument --coordinator-epoch",
         ("find-hanging",): "The `find-hanging` command requires either --topic or --broker-id to limit the scope of "
                            "the search",
+        ("find",): "The `find-hanging` command requires either --topic or --broker-id to limit the scope of the "
+                   "search",  # SubparsersImpl.resolveNextSubparser: a unique prefix names the command
         ("find-hanging", "--broker-id", "0", "--partition", "5"):
             "The --partition argument requires --topic to be provided",
     }

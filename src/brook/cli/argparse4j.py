@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import sys
-import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
@@ -127,6 +126,15 @@ class Parser:
             return index[candidates[0]]
         raise ArgumentParserException(f"ambiguous option: {flag} could match {', '.join(candidates)}", self)
 
+    def _resolve_command(self, term: str) -> Parser | None:
+        """SubparsersImpl.resolveNextSubparser: an exact name, else a unique prefix of one."""
+        if term in self.commands:
+            return self.commands[term]
+        candidates = sorted(c for c in self.commands if term and c.startswith(term))
+        if len(candidates) > 1:
+            raise ArgumentParserException(f"ambiguous command: {term} could match {', '.join(candidates)}", self)
+        return self.commands[candidates[0]] if candidates else None
+
     def _parse(self, args: list[str], i: int, attrs: dict[str, Any], deferred: list[ArgumentParserException],
                version: Callable[[], None]) -> None:
         for a in self.args:
@@ -157,13 +165,13 @@ class Parser:
                 attrs[arg.dest] = arg.convert(self, value)
             elif self.commands:
                 self._check_required(used, deferred)
-                sub = self.commands.get(term)
+                sub = self._resolve_command(term)
                 if sub is None:
                     choices = ", ".join(f"'{c}'" for c in self.commands)
                     raise ArgumentParserException(f"invalid choice: '{term}' (choose from {choices})", self,
                                                   command=term)
                 sub._parse(args, i + 1, attrs, deferred, version)
-                attrs["command"] = term
+                attrs["command"] = sub.command
                 return
             else:
                 raise ArgumentParserException(f"unrecognized arguments: '{' '.join(args[i:])}'", self)
@@ -211,28 +219,29 @@ class Parser:
         return "".join(lines) + "\n"
 
     def print_help(self) -> None:
+        """ArgumentParserImpl.printHelp (argparse4j 0.7.0's headings; argument groups after the commands)."""
         out = [self.usage()]
         if self.description:
-            out.append("\n" + textwrap.fill(self.description, FORMAT_WIDTH) + "\n")
+            out.append("\n" + wrap(self.description) + "\n")
         grouped = {id(a) for g in self.groups for a in g.args}
         out.append("\noptional arguments:\n")
-        out += [_help_line(a.help_title(), a.help) for a in self.args if id(a) not in grouped]
+        out += [help_line(a.help_title(), a.help) for a in self.args if id(a) not in grouped]
         if self.commands:
             out.append(f"\n{self.commands_title}:\n")
-            out.append(_help_line(self.commands_metavar, ""))
-            out += [_help_line(name, sub.help, 4) for name, sub in self.commands.items()]
+            out.append(help_line(self.commands_metavar, ""))
+            out += [help_line("  " + name, sub.help) for name, sub in self.commands.items()]
         for g in self.groups:
             out.append(f"\n{g.title}:\n")
             if g.description:
-                out.append("  " + textwrap.fill(g.description, FORMAT_WIDTH - 2, subsequent_indent="  ") + "\n\n")
-            out += [_help_line(a.help_title(), a.help) for a in g.args]
+                out.append("  " + wrap(g.description, 2, "  ") + "\n\n")
+            out += [help_line(a.help_title(), a.help) for a in g.args]
         sys.stdout.write("".join(out))
         sys.stdout.flush()
 
     def handle_error(self, e: ArgumentParserException) -> None:
         """ArgumentParserImpl.handleError: the failing (sub-)parser's usage, the error, and close matches."""
         p = e.parser
-        text = p.usage() + textwrap.fill(f"{p.prog}: error: {e}", FORMAT_WIDTH) + "\n"
+        text = p.usage() + wrap(f"{p.prog}: error: {e}\n")
         if e.unknown is not None and len(e.unknown.lstrip("-")) >= 2:
             text += _candidates(e.unknown.lstrip("-"), [(f, f.lstrip("-")) for a in p.args for f in a.flags
                                                         if len(f.lstrip("-")) > 1])
@@ -256,13 +265,58 @@ def exit_one() -> NoReturn:
     raise SystemExit(1)
 
 
-def _help_line(title: str, help: str, indent: int = 2) -> str:
-    title = " " * indent + title
+def help_line(title: str, help: str) -> str:
+    """TextHelper.printHelp: the title indented 2, its help from column 25 (on the next line after a long title)."""
     if not help:
-        return title + "\n"
-    wrapped = textwrap.wrap(help, FORMAT_WIDTH - 25) or [""]
-    first = f"{title:<25}{wrapped[0]}\n" if len(title) <= 22 else f"{title}\n{' ' * 25}{wrapped[0]}\n"
-    return first + "".join(f"{' ' * 25}{w}\n" for w in wrapped[1:])
+        return f"  {title}\n"
+    pad = " " * (25 - len(title) - 2) if len(title) <= 21 else "\n" + " " * 25
+    return f"  {title}{pad}{wrap(help, 25, ' ' * 25)}\n"
+
+
+# java.text.BreakIterator's line breaks, closely enough for these texts: after a run of white space, and after a
+# hyphen inside a word ("kafka-|transactions.sh")
+_SEGMENT = re.compile(r"[^\s-]*[^\s-]-(?=[A-Za-z])|-*[^\s]*?(?:\s+|$)")
+
+
+def _segments(text: str) -> list[str]:
+    out, i = [], 0
+    while i < len(text):
+        m = _SEGMENT.match(text, i)
+        assert m is not None and m.end() > i
+        out.append(m.group())
+        i = m.end()
+    return out
+
+
+def wrap(text: str, offset: int = 0, indent: str = "") -> str:
+    """TextHelper.wrap at FORMAT_WIDTH: a line that overflows is cut at the last break and justified (adjustSpace
+    widens its runs of spaces, the extra ones in the middle runs) to the full width."""
+    res, line, width = "", "", offset
+    for seg in _segments(text):
+        width += len(seg)
+        if width > FORMAT_WIDTH:
+            res += _justify(line, width - len(seg)) + "\n" + indent
+            line, width = "", len(indent) + len(seg)
+        line += seg
+        if seg.endswith("\n"):
+            res += line + indent
+            line, width = "", len(indent)
+    return res + line
+
+
+def _justify(line: str, width: int) -> str:
+    stripped = line.strip(" ")
+    width -= len(line) - len(stripped)
+    runs = re.split(r"( +)", stripped)
+    blocks = len(runs) // 2
+    need = FORMAT_WIDTH - width
+    if blocks == 0 or need <= 0:
+        return stripped
+    each, rem = divmod(need, blocks)
+    rem_start = (blocks - rem + 1) // 2
+    for b in range(blocks):
+        runs[2 * b + 1] += " " * (each + (1 if rem_start <= b < rem_start + rem else 0))
+    return "".join(runs)
 
 
 def _levenshtein(a: str, b: str, swap: int = 0, sub: int = 2, add: int = 1, delete: int = 4) -> int:
