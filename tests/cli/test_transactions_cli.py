@@ -260,6 +260,8 @@ def test_list_and_describe(broker) -> None:
     assert by_pid[listed[done_id][2]][2] == "0" and by_pid[listed[done_id][2]][5] == "None"  # ended by a marker
     assert r.stdout == table(["ProducerId", "ProducerEpoch", "LatestCoordinatorEpoch", "LastSequence",
                               "LastTimestamp", "CurrentTransactionStartOffset"], rows)
+    r2 = txns(broker, "describe-producers", "--topic", topic, "--partition", "0", "--broker-id", "0")
+    assert (r2.returncode, r2.stdout) == (0, r.stdout)  # the same answer, asked of broker 0 directly
     r = txns(broker, "describe-producers", "--topic", "no-such-topic", "--partition", "0")  # PartitionLeaderStrategy
     assert (r.returncode, r.stderr) == (1, "Failed to describe producers for partition no-such-topic-0 on leader: "
                                            "Failed to fetch metadata for partition no-such-topic-0 because metadata "
