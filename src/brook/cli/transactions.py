@@ -187,5 +187,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Exception in thread \"main\" {java_text(e)}", file=sys.stderr)
         return 1
 
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -83,6 +83,12 @@ class TxnAdmin:
         self.deadline = time.monotonic() + timeout_s
         self.conns: dict[int, BrokerConnection] = {}
 
+    def new_call(self) -> None:
+        """Each Admin call has its own default.api.timeout.ms, as in Java; open connections follow it."""
+        self.deadline = time.monotonic() + self.timeout_s
+        for c in self.conns.values():
+            c.deadline = self.deadline
+
     def close(self) -> None:
         for c in self.conns.values():
             c.close()
@@ -120,6 +126,7 @@ class TxnAdmin:
 
     # -- listTransactions (AllBrokersStrategy) -----------------------------------------------------------------
     def list_transactions(self, producer_ids: tuple[int, ...] = (), duration: int | None = None) -> dict[int, list]:
+        self.new_call()
         from kio.schema.list_transactions.v0 import request as req0
         from kio.schema.list_transactions.v0 import response as resp0
         from kio.schema.list_transactions.v1 import request as req1
@@ -179,6 +186,7 @@ class TxnAdmin:
 
     def describe_transaction(self, txn_id: str) -> tuple[int, Any]:
         """(coordinator id, the DescribeTransactions TransactionState) or DescribeTransactionsHandler's error."""
+        self.new_call()
         from kio.schema.describe_transactions.v0.request import DescribeTransactionsRequest
 
         from brook.cli.kio_patches import DescribeTransactionsResponse
@@ -222,6 +230,7 @@ class TxnAdmin:
 
     def describe_producers(self, tps: list[TopicPartition], broker_id: int | None = None) -> dict[TopicPartition, list]:
         """Active producers of each partition, from its leader or from the given broker."""
+        self.new_call()
         from kio.schema.describe_producers.v0.request import DescribeProducersRequest, TopicRequest
         from kio.schema.describe_producers.v0.response import DescribeProducersResponse
 
@@ -260,6 +269,7 @@ class TxnAdmin:
 
     def abort_transaction(self, spec: AbortSpec) -> None:
         """WriteTxnMarkers (ABORT) to the partition's leader, with AbortTransactionHandler's errors."""
+        self.new_call()
         from kio.schema.write_txn_markers.v1.request import (
             WritableTxnMarker,
             WritableTxnMarkerTopic,

@@ -58,6 +58,7 @@ def partitions_to_search(admin: Any, topic: str | None, partition: int | None,
                          broker: int | None) -> list[TopicPartition]:
     if topic is not None and partition is not None:
         return [TopicPartition(topic, partition)]
+    admin.new_call()  # listTopics, then describeTopics: Admin calls of their own
     if topic is not None:
         topics = [topic]
     else:
