@@ -42,6 +42,7 @@ KIP_896_FLOOR = {
     24: 0,  # AddPartitionsToTxn
     25: 0,  # AddOffsetsToTxn
     26: 0,  # EndTxn
+    27: 1,  # WriteTxnMarkers: v0 removed
     28: 0,  # TxnOffsetCommit
     61: 0,  # DescribeProducers
     65: 0,  # DescribeTransactions

@@ -73,3 +73,21 @@ def test_state_survives_restart_through_snapshot_and_replay(tmp_path):
     assert append(lg, batch(7, 0, 3)).duplicate
     with pytest.raises(KafkaError):
         append(lg, batch(7, 0, 9))
+
+
+def test_marker_checks_producer_and_coordinator_epochs(lg):
+    # ProducerAppendInfo.appendEndTxnMarker: checkProducerEpoch, then checkCoordinatorEpoch; the marker's
+    # coordinator epoch is kept (and snapshotted) for the next marker's check
+    append(lg, batch(7, 2, 0))
+    with pytest.raises(KafkaError) as e:
+        lg.append_marker(7, 1, False, 0, 0, int(time.time() * 1000))
+    assert e.value.code == ErrorCode.invalid_producer_epoch
+    assert e.value.message == "Epoch of producer 7 at offset 3 in t-0 is 1, which is smaller than the last seen epoch 2"
+    assert lg.append_marker(7, 2, False, 3, 0, int(time.time() * 1000)) == 3
+    assert lg.producer_state.producers[7].coordinator_epoch == 3
+    with pytest.raises(KafkaError) as e:
+        lg.append_marker(7, 2, True, 2, 0, int(time.time() * 1000))
+    assert e.value.code == ErrorCode.transaction_coordinator_fenced
+    assert e.value.message == ("Invalid coordinator epoch for producerId 7 at offset 4 in partition t-0: 2 (zombie), "
+                               "3 (current)")
+    assert lg.log_end_offset == 4  # rejected markers write nothing

@@ -42,6 +42,7 @@ HANDLERS: tuple[tuple[int, str, int], ...] = (
     (24, "add_partitions_to_txn", 5),
     (25, "add_offsets_to_txn", 4),
     (26, "end_txn", 4),
+    (27, "write_txn_markers", 1),
     (28, "txn_offset_commit", 4),
     (23, "offset_for_leader_epoch", 4),
     (32, "describe_configs", 4),

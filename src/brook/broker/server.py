@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from brook.config.broker import BrokerConfig
 from brook.config.topic import TOPIC_CONFIGS, effective_topic_config
-from brook.coordinator.runtime import GroupCoordinatorRuntime, TransactionCoordinatorRuntime
+from brook.coordinator.runtime import OFFSETS_TOPIC, GroupCoordinatorRuntime, TransactionCoordinatorRuntime
 from brook.errors import ErrorCode, KafkaError
 from brook.log.cleaner import CleanerConfig, LogCleaner
 from brook.log.config import LogConfig
@@ -273,18 +273,32 @@ class Broker:
             self.log_manager.checkpoint()
 
     def write_txn_markers(self, producer_id: int, producer_epoch: int, commit: bool,
-                          partitions: set[tuple[str, int]]) -> None:
-        """The transaction coordinator's markers, written straight into the local logs (one broker: no
-        WriteTxnMarkers round trip). Offsets committed in the transaction become visible (or vanish) too."""
+                          partitions: set[tuple[str, int]],
+                          coordinator_epoch: int = 0) -> dict[tuple[str, int], ErrorCode]:
+        """Write one COMMIT/ABORT marker to each local partition: the one path for the transaction coordinator
+        (one broker: no WriteTxnMarkers round trip) and for WriteTxnMarkers requests (kafka-transactions abort).
+        Offsets committed in the transaction become visible (or vanish) once __consumer_offsets has its marker."""
         now = int(time.time() * 1000)
+        errors: dict[tuple[str, int], ErrorCode] = {}
         for topic, p in sorted(partitions):
             lg = self.log_manager.get(topic, p)
             if lg is None:
+                errors[(topic, p)] = ErrorCode.unknown_topic_or_partition
                 continue
-            lg.append_marker(producer_id, producer_epoch, commit, 0, self.replicas.leader_epoch, now)
+            try:
+                lg.append_marker(producer_id, producer_epoch, commit, coordinator_epoch, self.replicas.leader_epoch,
+                                 now)
+            except KafkaError as e:  # a stale producer epoch or a zombie coordinator: Kafka's per-partition error
+                log.warning("Rejected %s marker for producer %d on %s-%d: %s", "COMMIT" if commit else "ABORT",
+                            producer_id, topic, p, e)
+                errors[(topic, p)] = e.code
+                continue
+            errors[(topic, p)] = ErrorCode.none
             lg.high_watermark = lg.log_end_offset
             self.replicas.notify(topic, p)
-        self.groups.coordinator.complete_txn(producer_id, commit)
+        if any(t == OFFSETS_TOPIC and e == ErrorCode.none for (t, _), e in errors.items()):
+            self.groups.coordinator.complete_txn(producer_id, commit)
+        return errors
 
     async def _txn_timeout_loop(self) -> None:
         """transaction.abort.timed.out.transaction.cleanup.interval.ms: abort transactions past their timeout;

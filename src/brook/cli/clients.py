@@ -19,6 +19,9 @@ ERRORS: dict[int, tuple[str, str]] = {
     3: ("UnknownTopicOrPartitionException", "This server does not host this topic-partition."),
     5: ("LeaderNotAvailableException",
         "There is no leader for this topic-partition as we are in the middle of a leadership election."),
+    6: ("NotLeaderOrFollowerException", "For requests intended only for the leader, this error indicates that the "
+        "broker is not the current leader. For requests intended for any replica, this error indicates that the "
+        "broker is not a replica of the topic partition."),
     7: ("TimeoutException", "The request timed out."),
     8: ("BrokerNotAvailableException", "The broker is not available."),
     10: ("RecordTooLargeException",
@@ -57,6 +60,8 @@ ERRORS: dict[int, tuple[str, str]] = {
          "assigned to its transactional id."),
     51: ("ConcurrentTransactionsException", "The producer attempted to update a transaction while another "
          "concurrent operation on the same transaction was ongoing."),
+    52: ("TransactionCoordinatorFencedException", "Indicates that the transaction coordinator sending a "
+         "WriteTxnMarker is no longer the current coordinator for a given producer."),
     53: ("TransactionalIdAuthorizationException", "Transactional Id authorization failed."),
     56: ("KafkaStorageException", "Disk error when trying to access log file on the disk."),
     59: ("UnknownProducerIdException", "This exception is raised by the broker if it could not locate the producer "

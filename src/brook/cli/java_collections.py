@@ -23,6 +23,12 @@ def string_hash(s: str) -> int:
     return h
 
 
+def long_hash(v: int) -> int:
+    """java.lang.Long.hashCode: the two halves XORed."""
+    u = v & 0xFFFFFFFFFFFFFFFF
+    return _int32(u ^ (u >> 32))
+
+
 def topic_partition_hash(topic: str, partition: int) -> int:
     """org.apache.kafka.common.TopicPartition.hashCode."""
     return _int32(31 * (31 + partition) + string_hash(topic))

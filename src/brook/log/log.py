@@ -212,7 +212,8 @@ class Log:
                       leader_epoch: int, now_ms: int) -> int:
         """Write a COMMIT or ABORT marker ending the producer's transaction here; returns its offset.
         An abort is recorded in the aborted-transaction index so read_committed fetches can skip its data."""
-        self.producer_state.check_marker(producer_id, producer_epoch)
+        self.producer_state.check_marker(producer_id, producer_epoch, coordinator_epoch, self.log_end_offset,
+                                         f"{self.topic}-{self.partition}")
         lso_before = self.last_stable_offset
         data = marker_batch(producer_id, producer_epoch, commit, coordinator_epoch)
         h = read_header(data)
@@ -222,7 +223,7 @@ class Log:
             seg = self.roll()
         offset = self.log_end_offset
         seg.append(assigned_prefix(data, offset, leader_epoch), data, h, offset)
-        first = self.producer_state.complete_txn(producer_id, producer_epoch)
+        first = self.producer_state.complete_txn(producer_id, producer_epoch, coordinator_epoch)
         if not commit and first >= 0:
             seg.txn_index.append(AbortedTxn(producer_id, first, offset, lso_before))
         return offset

@@ -104,13 +104,22 @@ class ProducerStateManager:
         if h.is_transactional and entry.current_txn_first_offset < 0:
             entry.current_txn_first_offset = first_offset
 
-    def check_marker(self, producer_id: int, producer_epoch: int) -> None:
+    def check_marker(self, producer_id: int, producer_epoch: int, coordinator_epoch: int, offset: int,
+                     partition: str) -> None:
+        """Kafka's ProducerAppendInfo.appendEndTxnMarker checks: a stale producer epoch, a zombie coordinator."""
         entry = self.producers.get(producer_id)
-        if entry is not None and producer_epoch < entry.epoch:
+        if entry is None:
+            return
+        if producer_epoch < entry.epoch:
             raise KafkaError(ErrorCode.invalid_producer_epoch,
-                             f"Transaction marker epoch {producer_epoch} is older than producer epoch {entry.epoch}")
+                             f"Epoch of producer {producer_id} at offset {offset} in {partition} is {producer_epoch}, "
+                             f"which is smaller than the last seen epoch {entry.epoch}")
+        if entry.coordinator_epoch > coordinator_epoch:
+            raise KafkaError(ErrorCode.transaction_coordinator_fenced,
+                             f"Invalid coordinator epoch for producerId {producer_id} at offset {offset} in partition "
+                             f"{partition}: {coordinator_epoch} (zombie), {entry.coordinator_epoch} (current)")
 
-    def complete_txn(self, producer_id: int, producer_epoch: int) -> int:
+    def complete_txn(self, producer_id: int, producer_epoch: int, coordinator_epoch: int = -1) -> int:
         """A marker ended the producer's transaction; returns the transaction's first offset (-1 if none)."""
         entry = self.producers.get(producer_id)
         if entry is None:
@@ -118,6 +127,7 @@ class ProducerStateManager:
         if producer_epoch > entry.epoch:
             entry.epoch = producer_epoch
             entry.batches.clear()
+        entry.coordinator_epoch = max(entry.coordinator_epoch, coordinator_epoch)
         first, entry.current_txn_first_offset = entry.current_txn_first_offset, -1
         return first
 

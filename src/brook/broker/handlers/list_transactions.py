@@ -24,11 +24,13 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     now = int(time.time() * 1000)
     out = []
     for m in broker.txns.coordinator.txns.values():
+        if m.state is TxnState.DEAD:  # TransactionStateManager.listTransactionStates: a transient state
+            continue
         if states and m.state.kafka_name not in states:
             continue
         if pids and m.producer_id not in pids:
             continue
-        if min_duration >= 0 and (m.state is not TxnState.ONGOING or now - m.start_ms < min_duration):
+        if min_duration >= 0 and now - m.start_ms <= min_duration:  # any state, by its last transaction's start
             continue
         out.append(state_cls(transactional_id=m.transactional_id, producer_id=m.producer_id,
                              transaction_state=m.state.kafka_name))

@@ -1,0 +1,34 @@
+"""WriteTxnMarkers (key 27), v1 (KIP-896's floor): COMMIT/ABORT markers for a producer's transaction.
+
+Kafka's transaction coordinator sends this to partition leaders; a single Brook broker's coordinator writes its
+markers directly, so the requests come from admin clients (`kafka-transactions abort`). Both use the same path,
+`Broker.write_txn_markers`: LSO, aborted-transaction index and producer state move exactly alike.
+"""
+
+from __future__ import annotations
+
+from brook.protocol.build import make, nested
+from brook.protocol.versions import response_class
+
+
+def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+    cls = response_class(27, ctx.api_version)
+    marker_cls = nested(cls, "WritableTxnMarkerResult")
+    topic_cls = nested(cls, "WritableTxnMarkerTopicResult")
+    part_cls = nested(cls, "WritableTxnMarkerPartitionResult")
+    # Kafka answers with one result per producer id (a map), each partition's error merged into it
+    by_producer: dict[int, dict[str, dict[int, int]]] = {}
+    for marker in request.markers:
+        partitions = {(t.name, p) for t in marker.topics for p in t.partition_indexes}
+        errors = broker.write_txn_markers(marker.producer_id, marker.producer_epoch, marker.transaction_result,
+                                          partitions, marker.coordinator_epoch)
+        result = by_producer.setdefault(marker.producer_id, {})
+        for t in marker.topics:
+            for p in t.partition_indexes:
+                result.setdefault(t.name, {})[p] = errors[(t.name, p)]
+    markers = tuple(
+        marker_cls(producer_id=pid, topics=tuple(
+            topic_cls(name=name, partitions=tuple(part_cls(partition_index=p, error_code=e) for p, e in parts.items()))
+            for name, parts in topics.items()))
+        for pid, topics in by_producer.items())
+    return make(cls, markers=markers)

@@ -1,0 +1,343 @@
+"""The parts of argparse4j 0.7.0 (the parser behind Kafka's TransactionsCommand) that its users see: sub-commands,
+flags with prefix abbreviations, Integer/Long/Short conversion, and its usage lines, help and error messages
+(`usage: ...` then `prog: error: message` on stderr). Python's argparse words all of these differently."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+FORMAT_WIDTH = 75  # ArgumentParsers.getFormatWidth()
+_NEG_NUM = re.compile(r"-\d+")
+_JAVA_INT = re.compile(r"[+-]?\d+")
+_RANGES = {"Integer": 31, "Long": 63, "Short": 15}
+
+
+class ArgumentParserException(Exception):
+    def __init__(self, message: str, parser: Parser, arg: Argument | None = None, unknown: str | None = None,
+                 command: str | None = None) -> None:
+        super().__init__(f"argument {arg.textual_name}: {message}" if arg else message)
+        self.parser = parser
+        self.unknown = unknown  # UnrecognizedArgumentException's argument
+        self.command = command  # UnrecognizedCommandException's command
+
+
+class HelpScreen(Exception):
+    pass
+
+
+@dataclass
+class Argument:
+    flags: tuple[str, ...]
+    help: str = ""
+    type: str = "String"
+    required: bool = False
+    default: Any = None
+    metavar: str | None = None
+    action: str = "store"  # store, help, version
+
+    @property
+    def dest(self) -> str:
+        return self.flags[-1].lstrip("-").replace("-", "_")
+
+    @property
+    def textual_name(self) -> str:
+        return "/".join(self.flags)
+
+    @property
+    def consumes(self) -> bool:
+        return self.action == "store"
+
+    def short_syntax(self) -> str:
+        text = self.flags[0] if not self.consumes else f"{self.flags[0]} {self.metavar or self.dest.upper()}"
+        return text if self.required else f"[{text}]"
+
+    def help_title(self) -> str:
+        if not self.consumes:
+            return ", ".join(self.flags)
+        meta = self.metavar or self.dest.upper()
+        return ", ".join(f"{f} {meta}" for f in self.flags)
+
+    def convert(self, parser: Parser, value: str) -> Any:
+        if self.type == "String":
+            return value
+        bits = _RANGES[self.type]
+        if _JAVA_INT.fullmatch(value) and -(1 << bits) <= int(value) < (1 << bits):
+            return int(value)
+        cause = (f'For input string: "{value}"' if not _JAVA_INT.fullmatch(value) or self.type != "Short"
+                 else f'Value out of range. Value:"{value}" Radix:10')
+        raise ArgumentParserException(f"could not convert '{value}' to {self.type} ({cause})", parser, self)
+
+
+@dataclass
+class Group:
+    title: str
+    description: str
+    args: list[Argument] = field(default_factory=list)
+
+
+class Parser:
+    def __init__(self, prog: str, description: str = "", command: str | None = None, main: Parser | None = None,
+                 help: str = "") -> None:
+        self.prog, self.description, self.command, self.main, self.help = prog, description, command, main, help
+        self.args: list[Argument] = []
+        self.groups: list[Group] = []
+        self.commands: dict[str, Parser] = {}
+        self.commands_title = self.commands_metavar = ""
+        self.add("-h", "--help", action="help", help="show this help message and exit")
+
+    # -- definition ------------------------------------------------------------------------------------------
+    def add(self, *flags: str, group: Group | None = None, **kw: Any) -> Argument:
+        arg = Argument(tuple(flags), **kw)
+        self.args.append(arg)
+        if group is not None:
+            group.args.append(arg)
+        return arg
+
+    def add_group(self, title: str, description: str) -> Group:
+        self.groups.append(Group(title, description))
+        return self.groups[-1]
+
+    def add_command(self, name: str, help: str, description: str = "") -> Parser:
+        sub = Parser(self.prog, description, name, self, help)
+        self.commands[name] = sub
+        return sub
+
+    # -- parsing (ArgumentParserImpl.parseArgs) ---------------------------------------------------------------
+    def parse(self, args: Sequence[str], version: Callable[[], None]) -> dict[str, Any]:
+        attrs: dict[str, Any] = {}
+        deferred: list[ArgumentParserException] = []
+        self._parse(list(args), 0, attrs, deferred, version)
+        if deferred:
+            raise deferred[0]
+        return attrs
+
+    def _resolve(self, flag: str) -> Argument | None:
+        index = {f: a for a in self.args for f in a.flags}
+        if flag in index:
+            return index[flag]
+        candidates = sorted(f for f in index if f.startswith(flag))
+        if not candidates:
+            return None
+        if len(candidates) == 1:
+            return index[candidates[0]]
+        raise ArgumentParserException(f"ambiguous option: {flag} could match {', '.join(candidates)}", self)
+
+    def _resolve_command(self, term: str) -> Parser | None:
+        """SubparsersImpl.resolveNextSubparser: an exact name, else a unique prefix of one."""
+        if term in self.commands:
+            return self.commands[term]
+        candidates = sorted(c for c in self.commands if term and c.startswith(term))
+        if len(candidates) > 1:
+            raise ArgumentParserException(f"ambiguous command: {term} could match {', '.join(candidates)}", self)
+        return self.commands[candidates[0]] if candidates else None
+
+    def _parse(self, args: list[str], i: int, attrs: dict[str, Any], deferred: list[ArgumentParserException],
+               version: Callable[[], None]) -> None:
+        for a in self.args:
+            if a.consumes:
+                attrs[a.dest] = a.default
+        used: set[int] = set()
+        while i < len(args):
+            term = args[i]
+            if term.startswith("-") and term != "-" and not _NEG_NUM.fullmatch(term):
+                flag, eq, embedded = term.partition("=")
+                arg = self._resolve(flag)
+                if arg is None:
+                    raise ArgumentParserException(f"unrecognized arguments: '{term}'", self, unknown=term)
+                i += 1
+                used.add(id(arg))
+                if arg.action == "help":
+                    self.print_help()
+                    raise HelpScreen
+                if arg.action == "version":
+                    version()
+                    continue
+                value = embedded if eq else None
+                if value is None and i < len(args) and not (args[i].startswith("-") and args[i] != "-"
+                                                            and not _NEG_NUM.fullmatch(args[i])):
+                    value, i = args[i], i + 1
+                if value is None:
+                    raise ArgumentParserException("expected one argument", self, arg)
+                attrs[arg.dest] = arg.convert(self, value)
+            elif self.commands:
+                self._check_required(used, deferred)
+                sub = self._resolve_command(term)
+                if sub is None:
+                    choices = ", ".join(f"'{c}'" for c in self.commands)
+                    raise ArgumentParserException(f"invalid choice: '{term}' (choose from {choices})", self,
+                                                  command=term)
+                sub._parse(args, i + 1, attrs, deferred, version)
+                attrs["command"] = sub.command
+                return
+            else:
+                raise ArgumentParserException(f"unrecognized arguments: '{' '.join(args[i:])}'", self)
+        if self.commands:
+            raise ArgumentParserException("too few arguments", self)
+        self._check_required(used, deferred)
+
+    def _check_required(self, used: set[int], deferred: list[ArgumentParserException]) -> None:
+        if deferred:
+            return
+        missing = [a for a in self.args if a.required and id(a) not in used]
+        if missing:  # argparse4j keeps the last one it finds
+            deferred.append(ArgumentParserException(f"argument {missing[-1].textual_name} is required", self))
+
+    # -- output -----------------------------------------------------------------------------------------------
+    def usage(self) -> str:
+        head = f"usage: {self.prog}"
+        opts: list[str] = []
+        chain = []
+        p = self.main
+        while p is not None:
+            chain.insert(0, p)
+            p = p.main
+        for p in chain:
+            if p.command:
+                opts.append(p.command)
+            opts += [a.short_syntax() for a in p.args if a.required]
+        if self.command:
+            opts.append(self.command)
+        opts += [a.short_syntax() for a in self.args]
+        if self.commands:
+            opts += [self.commands_metavar, "..."]
+        if len(head) > 30:
+            lines, width, indent = [head, "      "], 6, "      "
+        else:
+            lines, width, indent = [head], len(head), " " * len(head)
+        first = True
+        for syntax in opts:
+            if not first and width + len(syntax) + 1 > FORMAT_WIDTH:
+                lines.append("\n" + indent)
+                width = len(indent)
+            lines.append(" " + syntax)
+            width += 1 + len(syntax)
+            first = False
+        return "".join(lines) + "\n"
+
+    def print_help(self) -> None:
+        """ArgumentParserImpl.printHelp (argparse4j 0.7.0's headings; argument groups after the commands)."""
+        out = [self.usage()]
+        if self.description:
+            out.append("\n" + wrap(self.description) + "\n")
+        grouped = {id(a) for g in self.groups for a in g.args}
+        out.append("\noptional arguments:\n")
+        out += [help_line(a.help_title(), a.help) for a in self.args if id(a) not in grouped]
+        if self.commands:
+            out.append(f"\n{self.commands_title}:\n")
+            out.append(help_line(self.commands_metavar, ""))
+            out += [help_line("  " + name, sub.help) for name, sub in self.commands.items()]
+        for g in self.groups:
+            out.append(f"\n{g.title}:\n")
+            if g.description:
+                out.append("  " + wrap(g.description, 2, "  ") + "\n\n")
+            out += [help_line(a.help_title(), a.help) for a in g.args]
+        sys.stdout.write("".join(out))
+        sys.stdout.flush()
+
+    def handle_error(self, e: ArgumentParserException) -> None:
+        """ArgumentParserImpl.handleError: the failing (sub-)parser's usage, the error, and close matches."""
+        p = e.parser
+        text = p.usage() + wrap(f"{p.prog}: error: {e}\n")
+        if e.unknown is not None and len(e.unknown.lstrip("-")) >= 2:
+            text += _candidates(e.unknown.lstrip("-"), [(f, f.lstrip("-")) for a in p.args for f in a.flags
+                                                        if len(f.lstrip("-")) > 1])
+        elif e.command is not None:
+            text += _candidates(e.command, [(c, c) for c in p.commands])
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+    def parse_or_exit(self, args: Sequence[str], version: Callable[[], None]) -> dict[str, Any]:
+        """TransactionsCommand.execute: any parse failure (even --help) is handleError then Exit.exit(1)."""
+        try:
+            return self.parse(args, version)
+        except HelpScreen:
+            pass
+        except ArgumentParserException as e:
+            self.handle_error(e)
+        exit_one()
+
+
+def exit_one() -> NoReturn:
+    raise SystemExit(1)
+
+
+def help_line(title: str, help: str) -> str:
+    """TextHelper.printHelp: the title indented 2, its help from column 25 (on the next line after a long title)."""
+    if not help:
+        return f"  {title}\n"
+    pad = " " * (25 - len(title) - 2) if len(title) <= 21 else "\n" + " " * 25
+    return f"  {title}{pad}{wrap(help, 25, ' ' * 25)}\n"
+
+
+# java.text.BreakIterator's line breaks, closely enough for these texts: after a run of white space, and after a
+# hyphen inside a word ("kafka-|transactions.sh")
+_SEGMENT = re.compile(r"[^\s-]*[^\s-]-(?=[A-Za-z])|-*[^\s]*?(?:\s+|$)")
+
+
+def _segments(text: str) -> list[str]:
+    out, i = [], 0
+    while i < len(text):
+        m = _SEGMENT.match(text, i)
+        assert m is not None and m.end() > i
+        out.append(m.group())
+        i = m.end()
+    return out
+
+
+def wrap(text: str, offset: int = 0, indent: str = "") -> str:
+    """TextHelper.wrap at FORMAT_WIDTH: a line that overflows is cut at the last break and justified (adjustSpace
+    widens its runs of spaces, the extra ones in the middle runs) to the full width."""
+    res, line, width = "", "", offset
+    for seg in _segments(text):
+        width += len(seg)
+        if width > FORMAT_WIDTH:
+            res += _justify(line, width - len(seg)) + "\n" + indent
+            line, width = "", len(indent) + len(seg)
+        line += seg
+        if seg.endswith("\n"):
+            res += line + indent
+            line, width = "", len(indent)
+    return res + line
+
+
+def _justify(line: str, width: int) -> str:
+    stripped = line.strip(" ")
+    width -= len(line) - len(stripped)
+    runs = re.split(r"( +)", stripped)
+    blocks = len(runs) // 2
+    need = FORMAT_WIDTH - width
+    if blocks == 0 or need <= 0:
+        return stripped
+    each, rem = divmod(need, blocks)
+    rem_start = (blocks - rem + 1) // 2
+    for b in range(blocks):
+        runs[2 * b + 1] += " " * (each + (1 if rem_start <= b < rem_start + rem else 0))
+    return "".join(runs)
+
+
+def _levenshtein(a: str, b: str, swap: int = 0, sub: int = 2, add: int = 1, delete: int = 4) -> int:
+    """Damerau-Levenshtein with git's costs, as argparse4j ranks its "Did you mean" candidates."""
+    prev2: list[int] = [0] * (len(b) + 1)
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cur[j] = prev[j - 1] + (0 if a[i - 1] == b[j - 1] else sub)
+            if i >= 2 and j >= 2 and a[i - 1] != b[j - 1] and a[i - 2] == b[j - 1] and a[i - 1] == b[j - 2]:
+                cur[j] = min(cur[j], prev2[j - 2] + swap)
+            cur[j] = min(cur[j], prev[j] + delete, cur[j - 1] + add)
+        prev2, prev = prev, cur
+    return prev[len(b)]
+
+
+def _candidates(body: str, subjects: list[tuple[str, str]]) -> str:
+    ranked = sorted((0 if s_body.startswith(body) else _levenshtein(body, s_body), subject)
+                    for subject, s_body in subjects)
+    if not ranked or ranked[0][0] >= 7:
+        return ""
+    best = ranked[0][0]
+    return "\nDid you mean:\n" + "".join(f"\t{s}\n" for score, s in ranked if score <= best)
