@@ -76,8 +76,7 @@ class Broker:
         self.listeners = [parse_listener(u) for u in config.get("listeners")]  # type: ignore[union-attr]
         self.log_manager = LogManager(config.log_dirs, self.broker_id, "")
         self.topics = TopicTable(self.log_manager.dirs[0])
-        for name, value in self.topics.broker_configs.items():
-            config.set(name, value)
+        config.set_dynamic(self.topics.broker_default_configs, self.topics.broker_configs)
         self.cluster_id = str(config.get("cluster.id") or self.log_manager.read_cluster_id() or new_cluster_id())
         self.log_manager.cluster_id = self.cluster_id
         self.registry = build_registry()
