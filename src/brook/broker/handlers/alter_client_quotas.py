@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import math
 
 from brook.config.quota import CLIENT_ID, IP, IP_QUOTAS, USER, USER_CLIENT_QUOTAS
 from brook.errors import ErrorCode, KafkaError
@@ -50,6 +51,9 @@ def apply_ops(current: dict[str, float], ops, table) -> dict[str, float]:  # typ
             raise KafkaError(ErrorCode.invalid_request, f"Invalid configuration key {op.key}")
         value = float(op.value)
         if key.type in ("long", "int"):  # whole numbers only, within Kafka's epsilon
+            if not math.isfinite(value):
+                raise KafkaError(ErrorCode.invalid_request, f"Configuration {op.key} must be a "
+                                 f"{key.type.upper()} value")
             whole = int(value + _EPSILON)
             if abs(whole - value) > _EPSILON:
                 raise KafkaError(ErrorCode.invalid_request, f"Configuration {op.key} must be a {key.type.upper()} "
