@@ -34,6 +34,7 @@ from .connection import CLOSE, KafkaConnection
 from .fetch_sessions import FetchSessionCache
 from .flusher import GroupFlusher
 from .producer_ids import ProducerIdManager
+from .quotas import ClientQuotas
 from .registry import build_registry
 from .replica_manager import ReplicaManager
 from .topics import INTERNAL_TOPICS, TopicInfo, TopicTable, validate_topic_name
@@ -57,6 +58,7 @@ class RequestContext:
     client_id: str | None
     connection: KafkaConnection
     header: RequestHeader
+    size: int = 0  # of the request (header and body), what Kafka's produce quota counts
 
 
 def parse_listener(uri: str) -> Listener:
@@ -83,6 +85,7 @@ class Broker:
         self.replicas = ReplicaManager(self)
         self.flusher = GroupFlusher()
         self.fetch_sessions = FetchSessionCache()
+        self.quotas = ClientQuotas(self.topics.client_quotas)
         self.templates = TemplateCache()
         self.producer_ids = ProducerIdManager(self.topics)
         self.cleaner = LogCleaner(self.log_manager, CleanerConfig.from_broker(config))
@@ -200,7 +203,7 @@ class Broker:
         except MalformedRequest as e:
             log.warning("Closing connection from %s: %s", conn.peer, e)
             return CLOSE
-        ctx = RequestContext(api_key, version, header.correlation_id, header.client_id, conn, header)
+        ctx = RequestContext(api_key, version, header.correlation_id, header.client_id, conn, header, len(frame))
         try:
             result = handler.handle(self, ctx, body)
         except Exception:

@@ -91,4 +91,5 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
                                               for e in entry.entity)))
     if changed:
         broker.topics.save()
+        broker.quotas.refresh()
     return make(cls, throttle_time=_ZERO, entries=tuple(results))
