@@ -48,10 +48,7 @@ def execution_error(code: int, message: str | None) -> ToolError:
 
 class RpcAdmin:
     def __init__(self, admin: Any, props: dict[str, str]) -> None:
-        from brook.cli.kafka_rpc import check_plaintext
-
-        check_plaintext(props)
-        self.admin = admin
+        self.admin, self.props = admin, props
 
     def nodes(self, call: str, timeout_s: float) -> dict[int, Any]:
         try:
@@ -63,8 +60,9 @@ class RpcAdmin:
     def _request(self, body: object, response_cls: type, call: str, timeout_s: float,
                  node_id: int | None = None) -> Any:
         from brook.cli.kafka_rpc import call as rpc_call
-        from brook.cli.kafka_rpc import connect
+        from brook.cli.kafka_rpc import check_plaintext, connect
 
+        check_plaintext(self.props)
         deadline = time.monotonic() + timeout_s
         nodes = self.nodes(call, timeout_s)  # any broker answers, unless the resource is one broker's
         node = nodes[min(nodes) if node_id is None else node_id]

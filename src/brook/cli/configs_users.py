@@ -68,8 +68,8 @@ def describe(admin: Any, rpc: RpcAdmin, types: list[str], names: list[str]) -> N
 
 
 def scram_credentials(admin: Any, users: list[str]) -> list[tuple[str, Any]]:
-    """(user, [(mechanism, iterations)] or the Java exception as 'SimpleName: message'), users without any left
-    out (DescribeUserScramCredentialsResult.users() drops RESOURCE_NOT_FOUND)."""
+    """(user, [(mechanism, iterations)] or the exception as Kafka prints it, 'SimpleName: message'), users
+    without any left out (DescribeUserScramCredentialsResult.users() drops RESOURCE_NOT_FOUND)."""
     from confluent_kafka import KafkaException
 
     from brook.cli.clients import ToolError, from_kafka
@@ -92,7 +92,7 @@ def scram_credentials(admin: Any, users: list[str]) -> list[tuple[str, Any]]:
         except KafkaException as e:
             error = from_kafka(e, "describeUserScramCredentials")
             if error.code != 91:  # RESOURCE_NOT_FOUND: the user has no credentials
-                out.append((user, Exception(f"{error.java_class.rsplit('.', 1)[-1]}: {error}")))
+                out.append((user, Exception(f"ExecutionException: {error.java()}")))  # the .get()'s exception
     return out
 
 
