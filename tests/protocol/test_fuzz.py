@@ -256,6 +256,9 @@ def valid_requests(draw: st.DrawFn, topic_ids: tuple[uuid.UUID, ...]) -> tuple[i
 class StubConnection:
     peer = "127.0.0.1:54321"
 
+    def throttle(self, ms: int) -> None:  # a client over a quota the fuzzer set
+        pass
+
 
 @pytest.fixture
 def live_broker(tmp_path):

@@ -58,6 +58,10 @@ KIP_896_FLOOR = {
     42: 0,  # DeleteGroups
     44: 0,  # IncrementalAlterConfigs
     47: 0,  # OffsetDelete
+    48: 0,  # DescribeClientQuotas
+    49: 0,  # AlterClientQuotas
+    50: 0,  # DescribeUserScramCredentials
+    51: 0,  # AlterUserScramCredentials
     60: 0,  # DescribeCluster
 }
 

@@ -94,10 +94,14 @@ def test_broker_values_are_typed() -> None:
     assert c.get("auto.create.topics.enable") is False
     assert c.log_dirs == ["/a", "/b"]
     assert c.get("listeners") == ["PLAINTEXT://127.0.0.1:0"]
-    c.set("num.partitions", "8")
+    # Kafka's layers: per-broker dynamic > cluster-wide dynamic default > server.properties > Kafka's default
+    c.set_dynamic({"num.partitions": "8", "log.segment.bytes": "5000"}, {"log.segment.bytes": "6000"})
     assert (c.get("num.partitions"), c.raw["num.partitions"]) == (8, "8")
-    c.set("num.partitions", None)
-    assert c.get("num.partitions") == 1
+    assert c.get("log.segment.bytes") == 6000
+    assert c.layers("num.partitions") == [("8", 3), (" 3 ", 4)]
+    c.set_dynamic({}, {})
+    assert c.get("num.partitions") == 3
+    assert c.get("log.segment.bytes") == 1073741824
 
 
 @pytest.mark.parametrize(("name", "raw", "message"), [

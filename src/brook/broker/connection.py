@@ -29,6 +29,7 @@ class KafkaConnection(asyncio.Protocol):
         self.closed = False
         self.transport: asyncio.Transport | None = None
         self.peer = "?"
+        self.throttle_ms = 0  # set by a handler whose client is over its quota
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -63,9 +64,13 @@ class KafkaConnection(asyncio.Protocol):
         while queue and not self.closed:
             result = dispatch(self, queue.popleft())
             if result is None:
+                if self.throttle_ms:
+                    break
                 continue
             if result.__class__ is bytes:
                 out.append(result)  # type: ignore[arg-type]
+                if self.throttle_ms:
+                    break
             elif result is CLOSE:
                 self._write(out)
                 self.close()
@@ -76,9 +81,29 @@ class KafkaConnection(asyncio.Protocol):
                 asyncio.ensure_future(self._finish(result))  # type: ignore[arg-type]
                 return
         self._write(out)
+        if self.throttle_ms and not self.closed:
+            self._mute()
+            return
         if self.paused and not self.closed:
             self.paused = False
             self.transport.resume_reading()  # type: ignore[union-attr]
+
+    def throttle(self, ms: int) -> None:
+        """Kafka (KIP-219) sends a throttled client's response at once, then reads nothing from it for `ms`."""
+        self.throttle_ms = max(self.throttle_ms, ms)
+
+    def _mute(self) -> None:
+        ms, self.throttle_ms = self.throttle_ms, 0
+        self.busy = True
+        if not self.paused:
+            self.paused = True
+            self.transport.pause_reading()  # type: ignore[union-attr]
+        asyncio.get_running_loop().call_later(ms / 1000, self._unmute)
+
+    def _unmute(self) -> None:
+        self.busy = False
+        if not self.closed:
+            self._run()
 
     async def _finish(self, pending) -> None:  # type: ignore[no-untyped-def]
         try:
@@ -92,6 +117,9 @@ class KafkaConnection(asyncio.Protocol):
             return
         if result is not None and not self.closed:
             self.transport.write(result)  # type: ignore[union-attr]
+        if self.throttle_ms and not self.closed:
+            self._mute()
+            return
         self._run()
 
     def _write(self, out: list[bytes]) -> None:

@@ -35,6 +35,7 @@ from .fetch_sessions import FetchSessionCache
 from .flusher import GroupFlusher
 from .log_levels import RuntimeLoggerManager
 from .producer_ids import ProducerIdManager
+from .quotas import ClientQuotas
 from .registry import build_registry
 from .replica_manager import ReplicaManager
 from .topics import INTERNAL_TOPICS, TopicInfo, TopicTable, validate_topic_name
@@ -58,6 +59,7 @@ class RequestContext:
     client_id: str | None
     connection: KafkaConnection
     header: RequestHeader
+    size: int = 0  # of the request (header and body), what Kafka's produce quota counts
 
 
 def parse_listener(uri: str) -> Listener:
@@ -77,8 +79,7 @@ class Broker:
         self.listeners = [parse_listener(u) for u in config.get("listeners")]  # type: ignore[union-attr]
         self.log_manager = LogManager(config.log_dirs, self.broker_id, "")
         self.topics = TopicTable(self.log_manager.dirs[0])
-        for name, value in self.topics.broker_configs.items():
-            config.set(name, value)
+        config.set_dynamic(self.topics.broker_default_configs, self.topics.broker_configs)
         self.cluster_id = str(config.get("cluster.id") or self.log_manager.read_cluster_id() or new_cluster_id())
         self.log_manager.cluster_id = self.cluster_id
         self.registry = build_registry()
@@ -86,6 +87,7 @@ class Broker:
         self.replicas = ReplicaManager(self)
         self.flusher = GroupFlusher()
         self.fetch_sessions = FetchSessionCache()
+        self.quotas = ClientQuotas(self.topics.client_quotas)
         self.templates = TemplateCache()
         self.producer_ids = ProducerIdManager(self.topics)
         self.cleaner = LogCleaner(self.log_manager, CleanerConfig.from_broker(config))
@@ -203,7 +205,7 @@ class Broker:
         except MalformedRequest as e:
             log.warning("Closing connection from %s: %s", conn.peer, e)
             return CLOSE
-        ctx = RequestContext(api_key, version, header.correlation_id, header.client_id, conn, header)
+        ctx = RequestContext(api_key, version, header.correlation_id, header.client_id, conn, header, len(frame))
         try:
             result = handler.handle(self, ctx, body)
         except Exception:

@@ -53,7 +53,11 @@ class TopicTable:
         self.path = directory / self.FILE
         self.topics: dict[str, TopicInfo] = {}
         self.by_id: dict[uuid.UUID, TopicInfo] = {}
-        self.broker_configs: dict[str, str] = {}
+        self.broker_configs: dict[str, str] = {}  # this broker's dynamic configs (DYNAMIC_BROKER_CONFIG)
+        self.broker_default_configs: dict[str, str] = {}  # the cluster-wide ones (resource "")
+        # client quotas: entity ((type, name or None for the default), ...) sorted by type -> {key: value}
+        self.client_quotas: dict[tuple[tuple[str, str | None], ...], dict[str, float]] = {}
+        self.scram_credentials: dict[str, dict[str, dict[str, object]]] = {}  # user -> mechanism -> credential
         self.producer_id_block_end = 0  # ids below this may have been handed out (Kafka: /latest_producer_id_block)
         if self.path.exists():
             data = json.loads(self.path.read_text())
@@ -62,6 +66,10 @@ class TopicTable:
                                  t.get("configs", {}))
                 self._index(info)
             self.broker_configs = data.get("broker_configs", {})
+            self.broker_default_configs = data.get("broker_default_configs", {})
+            self.client_quotas = {tuple((e["type"], e["name"]) for e in q["entity"]): q["values"]
+                                  for q in data.get("client_quotas", [])}
+            self.scram_credentials = data.get("scram_credentials", {})
             self.producer_id_block_end = data.get("producer_id_block_end", 0)
 
     def _index(self, info: TopicInfo) -> None:
@@ -75,6 +83,10 @@ class TopicTable:
                         "replication_factor": t.replication_factor, "configs": t.configs}
                        for t in self.topics.values()],
             "broker_configs": self.broker_configs,
+            "broker_default_configs": self.broker_default_configs,
+            "client_quotas": [{"entity": [{"type": t, "name": n} for t, n in entity], "values": values}
+                              for entity, values in self.client_quotas.items()],
+            "scram_credentials": self.scram_credentials,
             "producer_id_block_end": self.producer_id_block_end,
         }
         tmp = self.path.with_name(self.FILE + ".tmp")

@@ -39,6 +39,7 @@ ERRORS: dict[int, tuple[str, str]] = {
     29: ("TopicAuthorizationException", "Topic authorization failed."),
     30: ("GroupAuthorizationException", "Group authorization failed."),
     31: ("ClusterAuthorizationException", "Cluster authorization failed."),
+    33: ("UnsupportedSaslMechanismException", "The broker does not support the requested SASL mechanism."),
     35: ("UnsupportedVersionException", "The version of API is not supported."),
     36: ("TopicExistsException", "Topic with this name already exists."),
     37: ("InvalidPartitionsException", "Number of partitions is below 1."),
@@ -72,6 +73,9 @@ ERRORS: dict[int, tuple[str, str]] = {
     87: ("InvalidRecordException", "This record has failed the validation on broker and hence will be rejected."),
     90: ("ProducerFencedException", "There is a newer producer with the same transactionalId which fences the "
          "current one."),
+    91: ("ResourceNotFoundException", "A request illegally referred to a resource that does not exist."),
+    92: ("DuplicateResourceException", "A request illegally referred to the same resource twice."),
+    93: ("UnacceptableCredentialException", "Requested credential would not meet criteria for acceptability."),
     105: ("TransactionalIdNotFoundException", "The transactionalId could not be found."),
 }
 _TIMEOUT_CODES = {-185, -192}  # librdkafka _TIMED_OUT, _MSG_TIMED_OUT

@@ -1,11 +1,13 @@
-"""kafka-configs: describe and alter topic and broker configs, as Kafka's ConfigCommand
-(core/src/main/scala/kafka/admin/ConfigCommand.scala, Kafka 3.9). Client quotas and SCRAM credentials (users,
-clients, ips) need Admin calls confluent-kafka does not offer; they are refused with a clear error."""
+"""kafka-configs: describe and alter topic, broker and broker-logger configs, as Kafka's ConfigCommand
+(core/src/main/scala/kafka/admin/ConfigCommand.scala, Kafka 3.9). Users, clients and ips (client quotas, SCRAM
+credentials) are in `configs_users`; what confluent-kafka cannot send (the cluster-wide broker default, client
+quotas) goes through `configs_rpc`."""
 
 from __future__ import annotations
 
 import re
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -180,10 +182,12 @@ def parse_configs_to_add(o: ConfigCommandOptions) -> dict[str, str]:
 class ConfigService:
     def __init__(self, o: ConfigCommandOptions) -> None:
         from brook.cli.clients import admin_client
+        from brook.cli.configs_rpc import RpcAdmin
 
         props = load_props(o.opts.value_of(o.command_config)) if o.opts.has(o.command_config) else {}
         bootstrap = o.opts.value_of(o.bootstrap_server if o.opts.has(o.bootstrap_server) else o.bootstrap_controller)
         self.o, self.admin = o, admin_client(bootstrap, props)
+        self.rpc = RpcAdmin(self.admin, props)
 
     def _get(self, future: Any, call: str, timeout_s: float) -> Any:
         from concurrent.futures import TimeoutError as FutureTimeout
@@ -224,9 +228,11 @@ class ConfigService:
             kind, dynamic = "broker_logger", None
         else:
             raise IllegalArgument(f"Invalid entity type: {entity_type}")
-        resource = config_resource(kind, name)
-        futures = self.admin.describe_configs([resource], request_timeout=30)
-        entries = self._get(next(iter(futures.values())), "describeConfigs", 30).values()
+        if entity_type == "brokers" and (not name or int(name) in self.rpc.nodes("describeConfigs", 30)):
+            entries = self.rpc.describe_broker(name)  # librdkafka refuses "" and merges synonyms of one name
+        else:  # topics, broker loggers, and a broker id the cluster lacks (the Admin's timeout, as in Kafka)
+            futures = self.admin.describe_configs([config_resource(kind, name)], request_timeout=30)
+            entries = self._get(next(iter(futures.values())), "describeConfigs", 30).values()
         return sorted((e for e in entries if describe_all or dynamic is None or source(e) == dynamic),
                       key=lambda e: e.name)
 
@@ -234,7 +240,11 @@ class ConfigService:
         o = self.o
         types, names = o.entity_types(), o.entity_names()
         entity_type, describe_all = types[0], o.opts.has(o.all)
-        if entity_type in ("users", "clients", "ips", "client-metrics"):
+        if entity_type in ("users", "clients", "ips"):
+            from brook.cli import configs_users
+
+            return configs_users.describe(self.admin, self.rpc, types, names)
+        if entity_type == "client-metrics":
             raise unsupported(entity_type)
         if names:
             entities = names[:1]
@@ -253,17 +263,29 @@ class ConfigService:
                 print(f"Default configs for {entity_type} in the cluster are:")
             else:
                 print(f"{'All' if describe_all else 'Dynamic'} configs for {entity_type[:-1]} {entity} are:")
-            try:
-                entries = self.resource_config(entity_type, entity, describe_all)
-            except BrokerDefaultUnsupported as e:
-                if names:
-                    raise
-                print(f"  ({e})", file=sys.stderr)
-                continue
-            for e in entries:
+            for e in self.resource_config(entity_type, entity, describe_all):
                 synonyms = ", ".join(f"{source(s)}:{s.name}={value(s)}"
                                      for s in (e.synonyms or {}).values())
                 print(f"  {e.name}={value(e)} sensitive={str(e.is_sensitive).lower()} synonyms={{{synonyms}}}")
+
+    def alter_broker(self, name: str, old: dict[str, Any], to_add: dict[str, str], to_delete: list[str]) -> None:
+        """ConfigCommand 3.9 alters brokers with AlterConfigs: the dynamic configs it found, plus the added ones,
+        less the deleted ones, replace the broker's (or the cluster-wide default's) whole dynamic set."""
+        new = {**{k: e.value for k, e in old.items()}, **to_add}
+        new = {k: v for k, v in new.items() if k not in to_delete}
+        sensitive = [k for k, v in new.items() if v is None]
+        if sensitive:
+            raise IllegalArgument("All sensitive broker config entries must be specified for --alter, missing "
+                                  f"entries: Set({', '.join(sensitive)})")
+        if not name:
+            return self.rpc.alter_broker_defaults(new)
+        from confluent_kafka.admin import ConfigResource
+
+        resource = ConfigResource("broker", name, set_config=new)
+        with warnings.catch_warnings():  # the Java Admin's alterConfigs is deprecated too; ConfigCommand uses it
+            warnings.simplefilter("ignore", DeprecationWarning)
+            futures = self.admin.alter_configs([resource], request_timeout=30)
+        self._get(next(iter(futures.values())), "alterConfigs", 60)
 
     def alter(self) -> None:
         from confluent_kafka.admin import AlterConfigOpType, ConfigEntry
@@ -273,19 +295,27 @@ class ConfigService:
         entity_type, name = types[0], names[0]
         to_add = parse_configs_to_add(o)
         to_delete = [k.strip() for k in o.opts.values_of(o.delete_config)]
-        if entity_type not in ("topics", "brokers", BROKER_LOGGERS):
+        if entity_type in ("users", "clients", "ips"):
+            from brook.cli import configs_users
+
+            configs_users.alter(self.admin, self.rpc, types, names, to_add, to_delete)
+        elif entity_type in ("topics", "brokers", BROKER_LOGGERS):
+            old = {e.name: e for e in self.resource_config(entity_type, name, False)}
+            invalid = [k for k in to_delete if k not in old]
+            if invalid:  # InvalidConfigurationException
+                label = "broker logger(s)" if entity_type == BROKER_LOGGERS else "config(s)"
+                raise IllegalArgument(f"Invalid {label}: {','.join(invalid)}")
+            if entity_type == "brokers":
+                self.alter_broker(name, old, to_add, to_delete)
+            else:
+                kind = {"topics": "topic", BROKER_LOGGERS: "broker_logger"}[entity_type]
+                ops = ([ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET) for k, v in to_add.items()]
+                       + [ConfigEntry(k, "", incremental_operation=AlterConfigOpType.DELETE) for k in to_delete])
+                futures = self.admin.incremental_alter_configs([config_resource(kind, name, ops)],
+                                                               request_timeout=30)
+                self._get(next(iter(futures.values())), "incrementalAlterConfigs", 60)
+        else:
             raise unsupported(entity_type)
-        old = {e.name: e for e in self.resource_config(entity_type, name, False)}
-        invalid = [k for k in to_delete if k not in old]
-        if invalid:  # InvalidConfigurationException
-            label = "broker logger(s)" if entity_type == BROKER_LOGGERS else "config(s)"
-            raise IllegalArgument(f"Invalid {label}: {','.join(invalid)}")
-        kind = {"topics": "topic", "brokers": "broker", BROKER_LOGGERS: "broker_logger"}[entity_type]
-        ops = ([ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET) for k, v in to_add.items()]
-               + [ConfigEntry(k, "", incremental_operation=AlterConfigOpType.DELETE) for k in to_delete])
-        futures = self.admin.incremental_alter_configs([config_resource(kind, name, ops)],
-                                                       request_timeout=30)
-        self._get(next(iter(futures.values())), "incrementalAlterConfigs", 60)
         if name:
             print(f"Completed updating config for {entity_type[:-1]} {name}.")
         else:
@@ -295,15 +325,7 @@ class ConfigService:
 def config_resource(kind: str, name: str, ops: list | None = None) -> Any:
     from confluent_kafka.admin import ConfigResource
 
-    if not name:  # librdkafka refuses the empty resource name that stands for the cluster-wide broker default
-        raise BrokerDefaultUnsupported()
     return ConfigResource(kind, name, incremental_configs=ops)
-
-
-class BrokerDefaultUnsupported(IllegalArgument):
-    def __init__(self) -> None:
-        super().__init__("The cluster-wide default broker configs (--entity-default, --broker-defaults) cannot be "
-                         "described or altered through librdkafka, which this kafka-configs is built on")
 
 
 def source(entry: Any) -> str:
@@ -318,8 +340,8 @@ def unsupported(entity_type: str) -> Exception:
     from brook.cli.clients import ToolError
 
     return ToolError("org.apache.kafka.common.errors.UnsupportedVersionException",
-                     f"Configs of entity type '{entity_type}' (client quotas, SCRAM credentials, client metrics) are "
-                     "not supported by this kafka-configs")
+                     f"Configs of entity type '{entity_type}' (client metrics) are not supported by this "
+                     "kafka-configs")
 
 
 @entry_point
@@ -337,6 +359,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("Use --bootstrap-server instead to specify a broker to connect to.")
             raise IllegalArgument("--zookeeper is not supported: Brook keeps no configs in ZooKeeper for this tool; "
                                   "use --bootstrap-server")
+        if o.opts.has(o.alter) and len(o.entity_types()) != len(o.entity_names()):
+            raise IllegalArgument("An entity name must be specified for every entity type")
         service = ConfigService(o)
         service.alter() if o.opts.has(o.alter) else service.describe()
         return 0

@@ -4,6 +4,7 @@ brokers): the order a user sees from Kafka is the order of the hash buckets, not
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -34,11 +35,13 @@ def topic_partition_hash(topic: str, partition: int) -> int:
     return _int32(31 * (31 + partition) + string_hash(topic))
 
 
-def hash_order(items: Iterable[T], java_hash: Callable[[T], int]) -> list[T]:
-    """Items in the order a java.util.HashMap filled with them (in this order, default capacity, load factor 0.75)
-    iterates: by bucket of the spread hash, insertion order within a bucket."""
+def hash_order(items: Iterable[T], java_hash: Callable[[T], int], initial_capacity: int = 16) -> list[T]:
+    """Items in the order a java.util.HashMap filled with them (in this order, load factor 0.75, `new
+    HashMap<>(initial_capacity)`) iterates: by bucket of the spread hash, insertion order within a bucket."""
     items = list(items)
-    capacity = 16
+    capacity = 1
+    while capacity < initial_capacity:  # HashMap.tableSizeFor
+        capacity *= 2
     while len(items) > capacity * 3 // 4:
         capacity *= 2
 
@@ -83,3 +86,23 @@ def scala_hash_set_order(groups: Iterable[Iterable[T]], java_hash: Callable[[T],
         return _int32(h ^ (h >> 16))
 
     return sorted(items, key=lambda x: (improved(x) & (capacity - 1), improved(x)))
+
+
+def map_hash(entries: dict[str, str | None]) -> int:
+    """java.util.AbstractMap.hashCode of a Map<String, String> (a null value hashes to 0)."""
+    return _int32(sum(string_hash(k) ^ (string_hash(v) if v is not None else 0) for k, v in entries.items()))
+
+
+def double_str(value: float) -> str:
+    """java.lang.Double.toString: plain between 10^-3 and 10^7, else computerized scientific notation."""
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0 or 1e-3 <= abs(value) < 1e7:
+        text = repr(float(value))
+        return text
+    shortest = Decimal(repr(abs(value))).normalize()  # repr: the shortest digits that read back the same
+    digits = "".join(map(str, shortest.as_tuple().digits))
+    sign = "-" if value < 0 else ""
+    return f"{sign}{digits[0]}.{digits[1:] or '0'}E{shortest.adjusted()}"

@@ -84,11 +84,21 @@ _UNIT_MS = {"log.retention.hours": 3_600_000, "log.retention.minutes": 60_000, "
             "log.roll.jitter.hours": 3_600_000}
 
 
+# DescribeConfigs sources (ConfigEntry.ConfigSource ids) of a broker config's layers
+SOURCE_DYNAMIC_BROKER, SOURCE_DYNAMIC_DEFAULT, SOURCE_STATIC, SOURCE_DEFAULT = 2, 3, 4, 5
+
+
 class BrokerConfig:
-    """server.properties values (raw strings, as given) plus typed access with Kafka's defaults."""
+    """server.properties values (raw strings, as given) plus typed access with Kafka's defaults.
+
+    `raw` is the effective layering Kafka applies (DynamicBrokerConfig): this broker's dynamic configs over the
+    cluster-wide dynamic defaults over server.properties; `static` keeps server.properties on its own."""
 
     def __init__(self, values: dict[str, str] | None = None) -> None:
         self.raw: dict[str, str] = dict(values or {})
+        self.static: dict[str, str] = dict(self.raw)
+        self.dynamic_default: dict[str, str] = {}
+        self.dynamic_broker: dict[str, str] = {}
         self._parsed: dict[str, object] = {}
         for name, raw in self.raw.items():
             key = BROKER_CONFIGS.keys.get(name) or TOPIC_CONFIGS.keys.get(name)
@@ -103,14 +113,18 @@ class BrokerConfig:
         key = BROKER_CONFIGS.keys.get(name)
         return key.default if key else None
 
-    def set(self, name: str, raw: str | None) -> None:
-        if raw is None:
-            self.raw.pop(name, None)
-            self._parsed.pop(name, None)
-            return
-        key = BROKER_CONFIGS.keys.get(name)
-        self._parsed[name] = key.parse(raw) if key else raw
-        self.raw[name] = raw
+    def set_dynamic(self, defaults: dict[str, str], per_broker: dict[str, str]) -> None:
+        """Replace both dynamic layers (already validated) and recompute the effective values."""
+        self.dynamic_default, self.dynamic_broker = dict(defaults), dict(per_broker)
+        self.raw = {**self.static, **defaults, **per_broker}
+        self._parsed = {name: BROKER_CONFIGS.keys[name].parse(raw) for name, raw in self.raw.items()
+                        if name in BROKER_CONFIGS}
+
+    def layers(self, name: str) -> list[tuple[str, int]]:
+        """(value, source) of every layer that sets `name`, most specific first (Kafka's synonym order)."""
+        return [(layer[name], source) for layer, source in ((self.dynamic_broker, SOURCE_DYNAMIC_BROKER),
+                                                            (self.dynamic_default, SOURCE_DYNAMIC_DEFAULT),
+                                                            (self.static, SOURCE_STATIC)) if name in layer]
 
     @property
     def log_dirs(self) -> list[str]:

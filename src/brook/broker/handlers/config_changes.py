@@ -35,11 +35,11 @@ def apply_broker_configs(broker, name: str, new: dict[str, str], validate_only: 
             raise KafkaError(ErrorCode.invalid_config, str(e)) from None
     if validate_only:
         return
-    for key in set(broker.topics.broker_configs) - set(new):
-        broker.config.set(key, None)
-    for key, value in new.items():
-        broker.config.set(key, value)
-    broker.topics.broker_configs = dict(new)
+    if name:
+        broker.topics.broker_configs = dict(new)
+    else:  # the cluster-wide default: applies where this broker has no dynamic value of its own
+        broker.topics.broker_default_configs = dict(new)
+    broker.config.set_dynamic(broker.topics.broker_default_configs, broker.topics.broker_configs)
     broker.topics.save()
     for topic in list(broker.topics.topics):
         broker.reconfigure_topic(topic)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from brook.config.broker import BROKER_CONFIGS
+from brook.config.broker import BROKER_CONFIGS, SOURCE_DEFAULT, SOURCE_DYNAMIC_BROKER, SOURCE_DYNAMIC_DEFAULT
+from brook.config.broker import SOURCE_STATIC as SOURCE_STATIC_BROKER
 from brook.config.definition import TYPE_IDS, render
 from brook.config.topic import TOPIC_CONFIGS
 from brook.errors import ErrorCode, KafkaError
@@ -14,7 +15,7 @@ from brook.protocol.versions import response_class
 
 _ZERO = datetime.timedelta(0)
 TOPIC, BROKER, BROKER_LOGGER = 2, 4, 8
-SOURCE_DYNAMIC_TOPIC, SOURCE_DYNAMIC_BROKER, SOURCE_STATIC_BROKER, SOURCE_DEFAULT = 1, 2, 4, 5
+SOURCE_DYNAMIC_TOPIC = 1
 SOURCE_DYNAMIC_BROKER_LOGGER = 6
 
 
@@ -33,16 +34,15 @@ def topic_entries(broker, topic: str, include_synonyms: bool):  # type: ignore[n
     """(key, value, source, synonyms[(name, value, source)]) for every topic config."""
     info = broker.topics.get(topic)
     overrides = info.configs if info else {}
-    dynamic = broker.topics.broker_configs
     out = []
     for key in TOPIC_CONFIGS:
         synonyms = []
         if key.name in overrides:
             synonyms.append((key.name, overrides[key.name], SOURCE_DYNAMIC_TOPIC))
-        for syn in key.synonyms:
-            if syn in broker.config.raw:
-                synonyms.append((syn, broker.config.raw[syn],
-                                 SOURCE_DYNAMIC_BROKER if syn in dynamic else SOURCE_STATIC_BROKER))
+        # Kafka (ConfigHelper.configSynonyms): layer by layer, each synonym in turn within a layer
+        layers = [(syn, broker.config.layers(syn)) for syn in key.synonyms]
+        for source in (SOURCE_DYNAMIC_BROKER, SOURCE_DYNAMIC_DEFAULT, SOURCE_STATIC_BROKER):
+            synonyms += [(syn, v, s) for syn, found in layers for v, s in found if s == source]
         default_name = key.synonyms[0] if key.synonyms else key.name
         synonyms.append((default_name, render(key.default), SOURCE_DEFAULT))
         if key.name in overrides:
@@ -50,27 +50,28 @@ def topic_entries(broker, topic: str, include_synonyms: bool):  # type: ignore[n
         else:
             v, syn = broker.config.topic_default(key.name)
             value = render(v)
-            source = SOURCE_DEFAULT if syn is None else (
-                SOURCE_DYNAMIC_BROKER if syn in dynamic else SOURCE_STATIC_BROKER)
+            source = SOURCE_DEFAULT if syn is None else broker.config.layers(syn)[0][1]
         out.append((key, value, source, synonyms if include_synonyms else []))
     return out
 
 
-def broker_entries(broker, include_synonyms: bool):  # type: ignore[no-untyped-def]
-    dynamic = broker.topics.broker_configs
+def broker_entries(broker, include_synonyms: bool, per_broker: bool = True):  # type: ignore[no-untyped-def]
+    """This broker's configs (per_broker), or only the cluster-wide dynamic defaults (the resource "")."""
     out = []
     for key in BROKER_CONFIGS:
-        if key.name in dynamic:
-            source = SOURCE_DYNAMIC_BROKER
-        elif key.name in broker.config.raw:
-            source = SOURCE_STATIC_BROKER
+        layers = broker.config.layers(key.name)
+        if not per_broker:  # Kafka lists the dynamic defaults alone, with their own value and synonym
+            layers = [(v, s) for v, s in layers if s == SOURCE_DYNAMIC_DEFAULT]
+            if not layers:
+                continue
+            value = render(key.parse(layers[0][0]))
         else:
-            source = SOURCE_DEFAULT
-        value = render(broker.config.get(key.name))
+            value = render(broker.config.get(key.name))
+        source = layers[0][1] if layers else SOURCE_DEFAULT
         synonyms = []
-        if include_synonyms:  # as Kafka: the value's own source, then Kafka's default under the same name
-            synonyms.append((key.name, value, source))
-            if source != SOURCE_DEFAULT and key.default is not None:
+        if include_synonyms:  # as Kafka: every layer that sets it, then Kafka's default
+            synonyms = [(key.name, render(key.parse(v)), s) for v, s in layers]
+            if per_broker and key.default is not None:
                 synonyms.append((key.name, render(key.default), SOURCE_DEFAULT))
         out.append((key, value, source, synonyms))
     return out
@@ -96,7 +97,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
                 error, message = ErrorCode.invalid_request, f"Unexpected broker id, expected {broker.broker_id}" \
                     f" or empty string, but received {r.resource_name}"
             else:
-                entries = broker_entries(broker, request.include_synonyms)
+                entries = broker_entries(broker, request.include_synonyms, per_broker=r.resource_name != "")
         elif r.resource_type == BROKER_LOGGER:
             try:
                 broker.loggers.check_resource_name(r.resource_name, for_describe=True)

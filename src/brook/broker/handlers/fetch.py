@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import time
 import uuid
 
 from brook.errors import ErrorCode, KafkaError
@@ -12,6 +13,7 @@ from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
 from ..fetch_sessions import FINAL_EPOCH, INITIAL_EPOCH, SessionPartition
+from ..quotas import FETCH
 
 _ZERO = datetime.timedelta(0)
 READ_COMMITTED = 1
@@ -143,6 +145,16 @@ def _read(broker, plan, max_bytes, isolation_level):  # type: ignore[no-untyped-
 
 
 def _response(broker, ctx, cls, plan, results, unknown_ids):  # type: ignore[no-untyped-def]
+    if FETCH in broker.quotas.enabled:
+        # Kafka counts the response's size; here its records, the bulk of it. Over the quota, the answer is
+        # empty (getThrottledResponse) and its bytes are not counted.
+        size, now_ms = sum(len(r[4]) for r in results), int(time.time() * 1000)
+        throttle_ms = broker.quotas.record(FETCH, ctx.client_id, size, now_ms)
+        if throttle_ms:
+            broker.quotas.unrecord(FETCH, ctx.client_id, size, now_ms)
+            ctx.connection.throttle(throttle_ms)
+            return make(cls, throttle_time=datetime.timedelta(milliseconds=throttle_ms), error_code=ErrorCode.none,
+                        session_id=plan.session.session_id if plan.session else 0, responses=())
     topic_cls = nested(cls, "FetchableTopicResponse")
     part_cls = nested(cls, "PartitionData")
     by_topic: dict[str, list] = {}

@@ -54,7 +54,8 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
                 new = _apply_ops(info.configs, r.configs, TOPIC_CONFIGS)
                 apply_topic_configs(broker, r.resource_name, new, request.validate_only)
             elif r.resource_type == 4:
-                new = _apply_ops(broker.topics.broker_configs, r.configs, BROKER_CONFIGS)
+                current = broker.topics.broker_configs if r.resource_name else broker.topics.broker_default_configs
+                new = _apply_ops(current, r.configs, BROKER_CONFIGS)
                 apply_broker_configs(broker, r.resource_name, new, request.validate_only)
             elif r.resource_type == 8:  # ConfigAdminManager.preprocess: validated first, then applied
                 ops = [(op.name, op.config_operation, op.value) for op in r.configs]

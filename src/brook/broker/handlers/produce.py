@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import time
 
 from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.header import encode_response
 from brook.protocol.versions import response_class
+
+from ..quotas import PRODUCE
 
 _ZERO = datetime.timedelta(0)
 _UTC = datetime.UTC
@@ -30,10 +33,15 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     acks = request.acks
     results = [(t.name, [(p.index, append(t.name, p.index, p.records, acks)) for p in t.partition_data])
                for t in request.topic_data]
+    throttle_ms = broker.quotas.record(PRODUCE, ctx.client_id, ctx.size, int(time.time() * 1000)) \
+        if PRODUCE in broker.quotas.enabled else 0
+    if throttle_ms:  # the response goes out now; the connection is muted afterwards (even with acks=0)
+        ctx.connection.throttle(throttle_ms)
     if acks == 0:
         return None
     flushes = [r.flush for _, parts in results for _, r in parts if r.flush is not None]
-    simple = all(r.error == ErrorCode.none and r.log_append_time < 0 for _, parts in results for _, r in parts)
+    simple = not throttle_ms and all(r.error == ErrorCode.none and r.log_append_time < 0
+                                     for _, parts in results for _, r in parts)
     if simple:  # the common case: answer from a template of this response's shape
         shape = (ctx.api_version, tuple((name, tuple(i for i, _ in parts)) for name, parts in results))
         values = [v for _, parts in results for _, r in parts for v in (r.base_offset, r.log_start_offset)]
@@ -41,7 +49,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
                                       values)
         if out is not None:
             return _after_flush(broker, flushes, out) if flushes else out
-    response = _response(ctx, results, None)
+    response = _response(ctx, results, None, throttle_ms)
     return _after_flush(broker, flushes, response) if flushes else response
 
 
@@ -49,7 +57,7 @@ def _encode(ctx, results, values):  # type: ignore[no-untyped-def]
     return encode_response(ctx.header, _response(ctx, results, values))
 
 
-def _response(ctx, results, values):  # type: ignore[no-untyped-def]
+def _response(ctx, results, values, throttle_ms: int = 0):  # type: ignore[no-untyped-def]
     """The kio response; values (base offset, log start offset pairs) replace the results' own if given."""
     cls = response_class(0, ctx.api_version)
     topic_cls = nested(cls, "TopicProduceResponse")
@@ -68,7 +76,8 @@ def _response(ctx, results, values):  # type: ignore[no-untyped-def]
                                                  for i, m in r.record_errors) if err_cls else (),
                              error_message=r.message))
         topics.append(topic_cls(name=name, partition_responses=tuple(out)))
-    return make(cls, responses=tuple(topics), throttle_time=_ZERO)
+    throttle = datetime.timedelta(milliseconds=throttle_ms) if throttle_ms else _ZERO
+    return make(cls, responses=tuple(topics), throttle_time=throttle)
 
 
 async def _after_flush(broker, logs, response):  # type: ignore[no-untyped-def]

@@ -1,0 +1,71 @@
+"""AlterUserScramCredentials (key 51), v0: upsert and delete SCRAM credentials, user by user, with Kafka's
+checks in Kafka's order (ZkAdminManager.alterUserScramCredentials): bad requests, duplicates, deletions of
+credentials that do not exist; every other user's changes are applied together and persisted."""
+
+from __future__ import annotations
+
+import datetime
+
+from brook.broker.scram import MAX_ITERATIONS, MECHANISMS, MIN_ITERATIONS, credential
+from brook.errors import ErrorCode
+from brook.protocol.build import make, nested
+from brook.protocol.versions import response_class
+
+_ZERO = datetime.timedelta(0)
+UNKNOWN_MECHANISM, EMPTY_USER = "Unknown SCRAM mechanism", "Username must not be empty"
+
+
+def _illegal(request) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """User -> message of the first problem found (deletions first, then upsertions, later ones winning)."""
+    bad: dict[str, str] = {}
+    for d in request.deletions:
+        if d.name == "" or d.mechanism not in MECHANISMS:
+            bad[d.name] = EMPTY_USER if d.name == "" else UNKNOWN_MECHANISM
+    for u in request.upsertions:
+        if u.name == "":
+            bad[u.name] = EMPTY_USER
+        elif u.mechanism not in MECHANISMS:
+            bad[u.name] = UNKNOWN_MECHANISM
+        elif u.iterations > MAX_ITERATIONS:
+            bad[u.name] = "Too many iterations"
+        elif u.iterations < MIN_ITERATIONS:
+            bad[u.name] = "Too few iterations"
+    return bad
+
+
+def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+    cls = response_class(51, ctx.api_version)
+    result_cls = nested(cls, "AlterUserScramCredentialsResult")
+    stored = broker.topics.scram_credentials
+    results = []
+    illegal = _illegal(request)
+    for user, message in illegal.items():
+        code = ErrorCode.unsupported_sasl_mechanism if message == UNKNOWN_MECHANISM else \
+            ErrorCode.unacceptable_credential
+        results.append(result_cls(user=user, error_code=code, error_message=message))
+    pairs = [(x.name, x.mechanism) for x in (*request.upsertions, *request.deletions) if x.name not in illegal]
+    duplicated = list(dict.fromkeys(user for user, mech in pairs if pairs.count((user, mech)) > 1))
+    for user in duplicated:
+        results.append(result_cls(user=user, error_code=ErrorCode.duplicate_resource,
+                                  error_message="A user credential cannot be altered twice in the same request"))
+    candidates = list(dict.fromkeys(user for user, _ in pairs if user not in duplicated))
+    missing = list(dict.fromkeys(d.name for d in request.deletions if d.name in candidates
+                                 and MECHANISMS[d.mechanism][0] not in stored.get(d.name, {})))
+    for user in missing:
+        results.append(result_cls(user=user, error_code=ErrorCode.resource_not_found,
+                                  error_message="Attempt to delete a user credential that does not exist"))
+    altered = [user for user in candidates if user not in missing]
+    for d in request.deletions:
+        if d.name in altered:
+            stored.get(d.name, {}).pop(MECHANISMS[d.mechanism][0], None)
+    for u in request.upsertions:
+        if u.name in altered:
+            stored.setdefault(u.name, {})[MECHANISMS[u.mechanism][0]] = credential(
+                u.mechanism, u.salt, u.salted_password, u.iterations)
+    for user in altered:
+        if not stored.get(user):
+            stored.pop(user, None)
+        results.append(result_cls(user=user, error_code=ErrorCode.none, error_message=None))
+    if altered:
+        broker.topics.save()
+    return make(cls, throttle_time=_ZERO, results=tuple(results))
