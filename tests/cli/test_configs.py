@@ -60,6 +60,40 @@ def test_broker_configs(broker) -> None:
                                            "is: zero\n")
 
 
+def test_broker_loggers(broker) -> None:
+    r = configs(broker, "--describe", "--entity-type", "broker-loggers", "--entity-name", "0")
+    lines = r.stdout.splitlines()
+    # describeResourceConfig: every logger (no source filter for broker loggers), sorted by name; ConfigHelper gives
+    # each Log4jController.loggers entry with no synonyms
+    assert r.returncode == 0 and lines[0] == "Dynamic configs for broker-logger 0 are:", r
+    assert "  kafka=INFO sensitive=false synonyms={}" in lines and "  root=INFO sensitive=false synonyms={}" in lines
+    names = [line.split("=")[0] for line in lines[1:]]
+    assert names == sorted(names)
+    r = configs(broker, "--alter", "--broker-logger", "0", "--add-config", "kafka=WARN,kafka.log.LogManager=DEBUG")
+    assert (r.returncode, r.stdout) == (0, "Completed updating config for broker-logger 0.\n")  # alterConfig
+    lines = configs(broker, "--describe", "--broker-logger", "0").stdout.splitlines()
+    # Log4jController.resolveLevel: a logger without a level of its own takes its nearest ancestor's
+    assert {"  kafka=WARN sensitive=false synonyms={}", "  kafka.log.LogManager=DEBUG sensitive=false synonyms={}",
+            "  kafka.log.LogCleaner=WARN sensitive=false synonyms={}"} <= set(lines)
+    assert "Updated the log level of kafka to WARN (kafka.server.logger.RuntimeLoggerManager)" in broker.log_text()
+    r = configs(broker, "--alter", "--broker-logger", "0", "--delete-config", "kafka")
+    assert r.returncode == 0 and "  kafka.log.LogCleaner=INFO sensitive=false synonyms={}" in configs(
+        broker, "--describe", "--broker-logger", "0").stdout.splitlines()
+
+    r = configs(broker, "--alter", "--broker-logger", "0", "--add-config", "kafka.nope=DEBUG")
+    assert (r.returncode, r.stdout, r.stderr) == (1, "", "Invalid broker logger(s): kafka.nope\n")  # alterConfig
+    r = configs(broker, "--alter", "--broker-logger", "0", "--add-config", "kafka=LOUD")
+    # RuntimeLoggerManager.validateLogLevelConfigs
+    assert (r.returncode, r.stderr.splitlines()[1]) == (
+        1, "java.util.concurrent.ExecutionException: org.apache.kafka.common.errors.InvalidConfigurationException: "
+        "Cannot set the log level of kafka to LOUD as it is not a supported log level. Valid log levels are DEBUG, "
+        "ERROR, FATAL, INFO, TRACE, WARN")
+    r = configs(broker, "--alter", "--broker-logger", "0", "--delete-config", "root")
+    assert r.stderr.splitlines()[1] == ("java.util.concurrent.ExecutionException: org.apache.kafka.common.errors."
+                                        "InvalidRequestException: Removing the log level of the root logger is not "
+                                        "allowed")
+
+
 def test_argument_errors(broker) -> None:
     bs = broker.bootstrap
     cases = {  # ConfigCommandOptions.checkArgs: IllegalArgumentException, message alone on stderr

@@ -11,7 +11,10 @@ from brook.config.broker import BROKER_CONFIGS, BrokerConfig
 from brook.config.definition import ConfigError
 from brook.config.properties import load_properties
 
+from .log_levels import TRACE
+
 USAGE = "USAGE: kafka-server-start [-daemon] server.properties [--override property=value]*"
+LOG4J_LEVEL_NAMES = {TRACE: "TRACE", logging.WARNING: "WARN", logging.CRITICAL: "FATAL"}
 LOG_FORMAT = "[%(asctime)s] %(levelname)s %(message)s (%(name)s)"
 
 
@@ -35,6 +38,8 @@ def parse_args(argv: list[str]) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stdout)
+    for level, name in LOG4J_LEVEL_NAMES.items():  # the broker's log reads as Kafka's log4j lines
+        logging.addLevelName(level, name)
     try:
         values = parse_args(sys.argv[1:] if argv is None else argv)
         for name, raw in values.items():

@@ -228,9 +228,12 @@ class ConfigService:
             kind, dynamic = "broker_logger", None
         else:
             raise IllegalArgument(f"Invalid entity type: {entity_type}")
-        if entity_type == "brokers" and (not name or int(name) in self.rpc.nodes("describeConfigs", 30)):
-            entries = self.rpc.describe_broker(name)  # librdkafka refuses "" and merges synonyms of one name
-        else:  # topics, broker loggers, and a broker id the cluster lacks (the Admin's timeout, as in Kafka)
+        if entity_type != "topics" and (not name or int(name) in self.rpc.nodes("describeConfigs", 30)):
+            from brook.cli.configs_rpc import BROKER, BROKER_LOGGER
+
+            # librdkafka refuses "" and BROKER_LOGGER, and merges the synonyms of one name
+            entries = self.rpc.describe_configs(BROKER if entity_type == "brokers" else BROKER_LOGGER, name)
+        else:  # topics, and a broker id the cluster lacks (the Admin's timeout, as in Kafka)
             futures = self.admin.describe_configs([config_resource(kind, name)], request_timeout=30)
             entries = self._get(next(iter(futures.values())), "describeConfigs", 30).values()
         return sorted((e for e in entries if describe_all or dynamic is None or source(e) == dynamic),
@@ -299,19 +302,23 @@ class ConfigService:
             from brook.cli import configs_users
 
             configs_users.alter(self.admin, self.rpc, types, names, to_add, to_delete)
-        elif entity_type in ("topics", "brokers", BROKER_LOGGERS):
+        elif entity_type == BROKER_LOGGERS:
+            loggers = {e.name for e in self.resource_config(entity_type, name, False)}
+            invalid = [k for k in to_delete if k not in loggers] + [k for k in to_add if k not in loggers]
+            if invalid:  # InvalidConfigurationException
+                raise IllegalArgument(f"Invalid broker logger(s): {','.join(invalid)}")
+            self.rpc.alter_broker_loggers(name, to_add, to_delete)
+        elif entity_type in ("topics", "brokers"):
             old = {e.name: e for e in self.resource_config(entity_type, name, False)}
             invalid = [k for k in to_delete if k not in old]
             if invalid:  # InvalidConfigurationException
-                label = "broker logger(s)" if entity_type == BROKER_LOGGERS else "config(s)"
-                raise IllegalArgument(f"Invalid {label}: {','.join(invalid)}")
+                raise IllegalArgument(f"Invalid config(s): {','.join(invalid)}")
             if entity_type == "brokers":
                 self.alter_broker(name, old, to_add, to_delete)
             else:
-                kind = {"topics": "topic", BROKER_LOGGERS: "broker_logger"}[entity_type]
                 ops = ([ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET) for k, v in to_add.items()]
                        + [ConfigEntry(k, "", incremental_operation=AlterConfigOpType.DELETE) for k in to_delete])
-                futures = self.admin.incremental_alter_configs([config_resource(kind, name, ops)],
+                futures = self.admin.incremental_alter_configs([config_resource("topic", name, ops)],
                                                                request_timeout=30)
                 self._get(next(iter(futures.values())), "incrementalAlterConfigs", 60)
         else:

@@ -17,10 +17,13 @@ from kio.schema.describe_client_quotas.v1 import request as dcq_req
 from kio.schema.describe_client_quotas.v1 import response as dcq_resp
 from kio.schema.describe_configs.v4 import request as dc_req
 from kio.schema.describe_configs.v4 import response as dc_resp
+from kio.schema.incremental_alter_configs.v1 import request as iac_req
+from kio.schema.incremental_alter_configs.v1 import response as iac_resp
 
 from brook.cli.clients import ToolError, error_for_code, from_kafka
 
-BROKER = 4  # ConfigResource.Type.BROKER
+BROKER, BROKER_LOGGER = 4, 8  # ConfigResource.Type
+SET, DELETE = 0, 1  # AlterConfigOp.OpType
 EXACT, DEFAULT, ANY = 0, 1, 2  # ClientQuotaFilterComponent match types
 
 
@@ -72,11 +75,12 @@ class RpcAdmin:
         except ToolError as e:
             raise ToolError("java.util.concurrent.ExecutionException", e.java()) from None
 
-    def describe_broker(self, name: str) -> list[Entry]:
-        """A broker's configs ("": the cluster-wide default) with every synonym: confluent-kafka's ConfigEntry keys
-        synonyms by name, which loses the layers of one config (DYNAMIC_DEFAULT_BROKER_CONFIG:x=1,
-        DEFAULT_CONFIG:x=2)."""
-        resource = dc_req.DescribeConfigsResource(resource_type=BROKER, resource_name=name, configuration_keys=None)
+    def describe_configs(self, resource_type: int, name: str) -> list[Entry]:
+        """A broker's configs ("": the cluster-wide default) or its loggers, with every synonym: confluent-kafka's
+        ConfigEntry keys synonyms by name, which loses the layers of one config (DYNAMIC_DEFAULT_BROKER_CONFIG:x=1,
+        DEFAULT_CONFIG:x=2), and it cannot address the default resource or BROKER_LOGGER at all."""
+        resource = dc_req.DescribeConfigsResource(resource_type=resource_type, resource_name=name,
+                                                  configuration_keys=None)
         body = dc_req.DescribeConfigsRequest(resources=(resource,), include_synonyms=True, include_documentation=False)
         node = int(name) if name else None
         (result,) = self._request(body, dc_resp.DescribeConfigsResponse, "describeConfigs", 30, node).results
@@ -85,6 +89,17 @@ class RpcAdmin:
         return [Entry(c.name, c.value, bool(c.is_sensitive), int(c.config_source),
                       {i: Synonym(s.name, s.value, int(s.source)) for i, s in enumerate(c.synonyms)})
                 for c in result.configs]
+
+    def alter_broker_loggers(self, name: str, to_set: dict[str, str], to_delete: list[str]) -> None:
+        """IncrementalAlterConfigs of one broker's loggers: SET each added level, DELETE each removed one."""
+        ops = [iac_req.AlterableConfig(name=k, config_operation=SET, value=v) for k, v in to_set.items()]
+        ops += [iac_req.AlterableConfig(name=k, config_operation=DELETE, value="") for k in to_delete]
+        resource = iac_req.AlterConfigsResource(resource_type=BROKER_LOGGER, resource_name=name, configs=tuple(ops))
+        body = iac_req.IncrementalAlterConfigsRequest(resources=(resource,), validate_only=False)
+        (result,) = self._request(body, iac_resp.IncrementalAlterConfigsResponse, "incrementalAlterConfigs", 60,
+                                  int(name)).responses
+        if result.error_code:
+            raise execution_error(int(result.error_code), result.error_message)
 
     def alter_broker_defaults(self, configs: dict[str, str | None]) -> None:
         """AlterConfigs (not incremental): ConfigCommand 3.9 sends the whole new set of broker configs."""
