@@ -78,6 +78,7 @@ ERRORS: dict[int, tuple[str, str]] = {
     93: ("UnacceptableCredentialException", "Requested credential would not meet criteria for acceptability."),
     105: ("TransactionalIdNotFoundException", "The transactionalId could not be found."),
 }
+_COMMON_PACKAGE = {"KafkaException", "InvalidRecordException"}
 _TIMEOUT_CODES = {-185, -192}  # librdkafka _TIMED_OUT, _MSG_TIMED_OUT
 _UNREACHABLE_CODES = {-195, -187}  # _TRANSPORT, _ALL_BROKERS_DOWN: the Java Admin keeps retrying until it times out
 _CONNECT_FAILED = re.compile(r"(?P<host>[^\s/]+):(?P<port>\d+)/(?P<node>\w+): "
@@ -115,14 +116,19 @@ def from_kafka(exc: BaseException, call: str = "") -> ToolError:
     name, default = ERRORS.get(code, ("KafkaException", text))
     if text.startswith("Broker: ") or not text:
         text = default
-    package = "org.apache.kafka.common" if name == "KafkaException" else "org.apache.kafka.common.errors"
-    return ToolError(f"{package}.{name}", text, code)
+    return ToolError(java_class(name), text, code)
+
+
+def java_class(name: str) -> str:
+    """The full name of a Kafka exception class: most live in common.errors, a few (Errors.java imports them) in
+    common itself."""
+    return f"org.apache.kafka.common.{name}" if name in _COMMON_PACKAGE else f"org.apache.kafka.common.errors.{name}"
 
 
 def error_for_code(code: int, message: str = "") -> ToolError:
     """Errors.forCode(code).exception(message): an unknown code is UNKNOWN_SERVER_ERROR, as in Java."""
     name, default = ERRORS.get(code, ERRORS[-1])
-    return ToolError(f"org.apache.kafka.common.errors.{name}", message or default, code)
+    return ToolError(java_class(name), message or default, code)
 
 
 def exception_class(code: int) -> str:
