@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -76,6 +78,16 @@ class BrokerProcess:
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+
+@contextlib.contextmanager
+def module_broker(tmp_path_factory, name: str, overrides: dict[str, str] | None = None) -> Iterator[BrokerProcess]:
+    """One broker shared by a test module's tests (its fixture yields inside this), stopped however they end."""
+    b = BrokerProcess(tmp_path_factory.mktemp(name) / "data", overrides).start()
+    try:
+        yield b
+    finally:
+        b.stop()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import pytest
 from cli_helpers import tool
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
-from conftest import BrokerProcess
+from conftest import BrokerProcess, module_broker
 from kafka_wire import Conn
 
 TIMEOUT = 20.0
@@ -28,9 +28,8 @@ DEBUG = ". Enable debug logging for additional detail.\n"  # TC.printErrorAndExi
 
 @pytest.fixture(scope="module")
 def kafka(tmp_path_factory):
-    b = BrokerProcess(tmp_path_factory.mktemp("txn-cli") / "data").start()
-    yield b
-    b.stop()
+    with module_broker(tmp_path_factory, "txn-cli") as b:
+        yield b
 
 
 def uniq(prefix: str) -> str:

@@ -20,7 +20,7 @@ from confluent_kafka.admin import (
     OffsetSpec,
     ResourceType,
 )
-from conftest import BrokerProcess
+from conftest import BrokerProcess, module_broker
 
 TIMEOUT = 15.0
 WEEK_MS = "604800000"
@@ -28,9 +28,8 @@ WEEK_MS = "604800000"
 
 @pytest.fixture(scope="module")
 def shared_broker(tmp_path_factory):
-    b = BrokerProcess(tmp_path_factory.mktemp("admin") / "data").start()
-    yield b
-    b.stop()
+    with module_broker(tmp_path_factory, "admin") as b:
+        yield b
 
 
 def admin_for(b: BrokerProcess) -> AdminClient:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
-from conftest import BrokerProcess
+from conftest import BrokerProcess, module_broker
 
 PARTITIONS = 3
 PER_PARTITION = 12
@@ -49,9 +49,8 @@ class Got:
 
 @pytest.fixture(scope="module")
 def shared_broker(tmp_path_factory):
-    b = BrokerProcess(tmp_path_factory.mktemp("clients") / "data").start()
-    yield b
-    b.stop()
+    with module_broker(tmp_path_factory, "clients") as b:
+        yield b
 
 
 def create_topic(bootstrap: str, partitions: int = PARTITIONS) -> str:

@@ -34,7 +34,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 from confluent_kafka.admin import AdminClient, NewTopic
-from conftest import BrokerProcess
+from conftest import module_broker
 from kafka_wire import Conn, decode_response, request_frame, wait_for
 
 from brook.errors import ErrorCode
@@ -254,9 +254,8 @@ class Member:
 
 @pytest.fixture(scope="module")
 def shared_broker(tmp_path_factory):
-    b = BrokerProcess(tmp_path_factory.mktemp("groups") / "data").start()
-    yield b
-    b.stop()
+    with module_broker(tmp_path_factory, "groups") as b:
+        yield b
 
 
 @pytest.fixture

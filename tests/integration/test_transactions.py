@@ -24,7 +24,7 @@ from aiokafka import TopicPartition as AioTP
 from aiokafka.errors import ProducerFenced
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic
-from conftest import BrokerProcess
+from conftest import module_broker
 from kafka_wire import Conn, wait_for
 
 TIMEOUT = 20.0
@@ -44,9 +44,8 @@ PRODUCER_FENCED = 90
 # -- helpers -----------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def shared_broker(tmp_path_factory):
-    b = BrokerProcess(tmp_path_factory.mktemp("txn") / "data", dict(TXN_BROKER)).start()
-    yield b
-    b.stop()
+    with module_broker(tmp_path_factory, "txn", dict(TXN_BROKER)) as b:
+        yield b
 
 
 def uniq(prefix: str) -> str:
