@@ -356,11 +356,12 @@ class Broker:
             pool.shutdown(wait=False)
 
     async def _group_expiry_loop(self) -> None:
-        """Session timeouts (checked every 100 ms) and offsets.retention.minutes expiry."""
+        """Session timeouts (at each deadline, or every 100 ms to see new ones) and offsets.retention.minutes."""
         last_offsets_check = time.monotonic()
+        wait = 0.1
         while True:
-            await asyncio.sleep(0.1)
-            self.groups.coordinator.expire_sessions()
+            await asyncio.sleep(wait)
+            wait = min(0.1, max(0.001, self.groups.coordinator.expire_sessions()))
             if time.monotonic() - last_offsets_check >= self.groups.offsets_check_interval_s:
                 last_offsets_check = time.monotonic()
                 self.groups.coordinator.expire_offsets(int(time.time() * 1000))

@@ -25,8 +25,8 @@ def apply_broker_configs(broker, name: str, new: dict[str, str], validate_only: 
                          f"string, but received {name}")
     for key, value in new.items():
         k = BROKER_CONFIGS.keys.get(key)
-        if k is None:
-            raise KafkaError(ErrorCode.invalid_config, f"Unknown broker config name: {key}")
+        if k is None:  # a custom config (plugins read them): Kafka stores it as given
+            continue
         if k.read_only:
             raise KafkaError(ErrorCode.invalid_config, f"Cannot update these configs dynamically: Set({key})")
         try:

@@ -20,8 +20,9 @@ SOURCE_DYNAMIC_BROKER_LOGGER = 6
 
 
 @dataclass(frozen=True)
-class LoggerKey:
-    """A logger as a config entry (ConfigHelper: not sensitive, not read-only, no type, no documentation)."""
+class UndeclaredKey:
+    """An entry outside the config tables: a logger (ConfigHelper: not sensitive, not read-only, no type), or a
+    custom broker config (of no known type, so Kafka's maybeSensitive holds it sensitive, and read-only)."""
 
     name: str
     sensitive: bool = False
@@ -74,6 +75,12 @@ def broker_entries(broker, include_synonyms: bool, per_broker: bool = True):  # 
             if per_broker and key.default is not None:
                 synonyms.append((key.name, render(key.default), SOURCE_DEFAULT))
         out.append((key, value, source, synonyms))
+    layers = (broker.config.dynamic_broker, broker.config.dynamic_default, broker.config.static) if per_broker \
+        else (broker.config.dynamic_default,)
+    for name in sorted({n for layer in layers for n in layer} - set(BROKER_CONFIGS.keys)):
+        found = [(None, s) for _, s in broker.config.layers(name) if per_broker or s == SOURCE_DYNAMIC_DEFAULT]
+        synonyms = [(name, None, s) for _, s in found] if include_synonyms else []
+        out.append((UndeclaredKey(name, sensitive=True, read_only=True), None, found[0][1], synonyms))
     return out
 
 
@@ -101,7 +108,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
         elif r.resource_type == BROKER_LOGGER:
             try:
                 broker.loggers.check_resource_name(r.resource_name, for_describe=True)
-                entries = [(LoggerKey(name), level, SOURCE_DYNAMIC_BROKER_LOGGER, [])
+                entries = [(UndeclaredKey(name), level, SOURCE_DYNAMIC_BROKER_LOGGER, [])
                            for name, level in broker.loggers.loggers().items()]
             except KafkaError as e:
                 error, message = e.code, e.message

@@ -381,19 +381,28 @@ class GroupCoordinator:
             errors.append(ErrorCode.none)
         return ErrorCode.none, errors
 
-    def expire_sessions(self) -> None:
-        """Called periodically: members whose session timed out leave; unclaimed pending ids are dropped."""
+    def expire_sessions(self) -> float:
+        """Called periodically: members whose session timed out leave; unclaimed pending ids are dropped.
+        Returns the seconds until the next deadline (inf without one), so the caller can wake up right then, as
+        Kafka's heartbeat purgatory expires a member at its deadline to the millisecond."""
         now = self.clock()
+        next_deadline = float("inf")
         for group in list(self.groups.values()):
             for pid, deadline in list(group.pending_members.items()):
                 if now > deadline:
                     del group.pending_members[pid]
                     self._maybe_complete_join(group)
+                else:
+                    next_deadline = min(next_deadline, deadline)
             for m in list(group.members.values()):
                 if m.awaiting_join or m.awaiting_sync:
                     continue
-                if now - m.last_heartbeat > m.session_timeout_ms / 1000:
+                deadline = m.last_heartbeat + m.session_timeout_ms / 1000
+                if now >= deadline:
                     self._member_gone(group, m, f"removing member {m.member_id} on heartbeat expiration")
+                else:
+                    next_deadline = min(next_deadline, deadline)
+        return next_deadline - now
 
     # -- offsets -------------------------------------------------------------------------------------------
     def commit_offsets(self, group_id: str, generation: int, member_id: str, instance_id: str | None,
