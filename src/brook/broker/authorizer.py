@@ -80,6 +80,22 @@ class Authorizer:
                               supported: tuple[AclOperation, ...]) -> list[AclOperation]:
         return [op for op in supported if self.authorize(principal, host, op, resource_type, name)]
 
+    def authorize_by_resource_type(self, principal: str, host: str, operation: AclOperation,
+                                   resource_type: ResourceType) -> bool:
+        """Whether `operation` is allowed on some resource of the type (Authorizer.authorizeByResourceType,
+        simplified: an ALLOW binding for the principal that no wildcard DENY covers)."""
+        if principal in self.super_users:
+            return True
+        mine = [b for acls in self.table.values() for b in acls if b.resource_type == resource_type
+                and b.principal in (principal, WILDCARD_PRINCIPAL) and b.host in (host, WILDCARD)
+                and b.operation in (operation, AclOperation.ALL)]
+        if not any(acls for (rtype, _, _), acls in self.table.items() if rtype == resource_type):
+            return self.allow_everyone
+        if any(b.permission == AclPermissionType.DENY and b.name == WILDCARD
+               and b.pattern_type == PatternType.LITERAL for b in mine):
+            return False
+        return any(b.permission == AclPermissionType.ALLOW for b in mine)
+
     # -- the ACL table ----------------------------------------------------------------------------------------
     def _add(self, b: AclBinding) -> bool:
         acls = self.table.setdefault(b.pattern, [])

@@ -47,3 +47,15 @@ def authorized_operations(broker, ctx, resource_type: ResourceType, name: str) -
         return bitfield(list(supported))
     return bitfield(broker.authorizer.authorized_operations(ANONYMOUS, ctx.connection.host, resource_type, name,
                                                             supported))
+
+
+def denied(broker, ctx, operation: AclOperation, resource_type: ResourceType, names) -> set[str]:  # type: ignore[no-untyped-def]
+    """The names among `names` this request may not `operation` on (empty without an authorizer)."""
+    if broker.authorizer is None:
+        return set()
+    return {n for n in set(names) if n is not None and not allowed(broker, ctx, operation, resource_type, n)}
+
+
+def refused(broker, ctx, operation: AclOperation, resource_type: ResourceType, name: str) -> bool:  # type: ignore[no-untyped-def]
+    """True when an authorizer is configured and does not allow this request `operation` on the resource."""
+    return broker.authorizer is not None and not allowed(broker, ctx, operation, resource_type, name)
