@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .acls import ANONYMOUS, SUPPORTED_OPERATIONS, AclBinding, AclOperation, ResourceType, bitfield
+from brook.errors import ErrorCode
+
+from .acls import ANONYMOUS, CLUSTER_NAME, SUPPORTED_OPERATIONS, AclBinding, AclOperation, ResourceType, bitfield
 from .authorizer import Authorizer, parse_super_users
 
 if TYPE_CHECKING:
@@ -59,3 +61,17 @@ def denied(broker, ctx, operation: AclOperation, resource_type: ResourceType, na
 def refused(broker, ctx, operation: AclOperation, resource_type: ResourceType, name: str) -> bool:  # type: ignore[no-untyped-def]
     """True when an authorizer is configured and does not allow this request `operation` on the resource."""
     return broker.authorizer is not None and not allowed(broker, ctx, operation, resource_type, name)
+
+
+def config_refused(broker, ctx, operation: AclOperation, config_resource_type: int, name: str):  # type: ignore[no-untyped-def]
+    """For the config APIs: topics (2) need `operation` on the topic, brokers (4) and broker loggers (8) on the
+    cluster; the authorization error to answer, or None."""
+    if broker.authorizer is None:
+        return None
+    if config_resource_type == 2:
+        return ErrorCode.topic_authorization_failed \
+            if not allowed(broker, ctx, operation, ResourceType.TOPIC, name) else None
+    if config_resource_type in (4, 8):
+        return ErrorCode.cluster_authorization_failed \
+            if not allowed(broker, ctx, operation, ResourceType.CLUSTER, CLUSTER_NAME) else None
+    return None
