@@ -9,11 +9,6 @@ import sys
 import time
 
 import pytest
-from kafka_wire import Conn
-from kio.schema.describe_acls.v3.request import DescribeAclsRequest
-from kio.schema.describe_acls.v3.response import DescribeAclsResponse
-from kio.schema.errors import ErrorCode
-from kio.static.primitive import i8
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import (
     AclBinding,
@@ -25,6 +20,11 @@ from confluent_kafka.admin import (
     ResourcePatternType,
     ResourceType,
 )
+from kafka_wire import Conn
+from kio.schema.describe_acls.v3.request import DescribeAclsRequest
+from kio.schema.describe_acls.v3.response import DescribeAclsResponse
+from kio.schema.errors import ErrorCode
+from kio.static.primitive import i8
 
 TIMEOUT = 15
 ACL_AUTHORIZER = "kafka.security.authorizer.AclAuthorizer"
