@@ -217,3 +217,50 @@ def test_unknown_authorizer_class_refused(tmp_path) -> None:
     assert out.stderr == ("Error: Invalid value com.example.MyAuthorizer for configuration authorizer.class.name: "
                           "Brook supports only kafka.security.authorizer.AclAuthorizer and "
                           "org.apache.kafka.metadata.authorizer.StandardAuthorizer\n")
+
+
+def test_group_transaction_and_config_checks(broker_factory) -> None:
+    b = broker_factory({"authorizer.class.name": ACL_AUTHORIZER, "super.users": ANON})
+    admin = AdminClient({"bootstrap.servers": b.bootstrap})
+    admin.create_topics([NewTopic("c", 1, 1)])["c"].result(TIMEOUT)
+    assert create(admin, *(binding(ResourceType.BROKER, "kafka-cluster", op)
+                           for op in (AclOperation.ALTER, AclOperation.DESCRIBE)),
+                  binding(ResourceType.TOPIC, "c", AclOperation.WRITE)) == [None] * 3
+    b.overrides["super.users"] = "User:admin"
+    b.restart()
+    admin = AdminClient({"bootstrap.servers": b.bootstrap})
+    from confluent_kafka.admin import ConfigResource
+
+    # DescribeConfigs needs DESCRIBE_CONFIGS (implied by ALTER_CONFIGS), else TOPIC_AUTHORIZATION_FAILED
+    resource = ConfigResource(ConfigResource.Type.TOPIC, "c")
+    with pytest.raises(KafkaException) as e:
+        admin.describe_configs([resource])[resource].result(TIMEOUT)
+    assert e.value.args[0].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+    assert create(admin, binding(ResourceType.TOPIC, "c", AclOperation.ALTER_CONFIGS)) == [None]
+    assert admin.describe_configs([resource])[resource].result(TIMEOUT)["retention.ms"].value
+
+    # a transactional producer needs WRITE on its transactional id
+    p = Producer({"bootstrap.servers": b.bootstrap, "transactional.id": "tx-1"})
+    with pytest.raises(KafkaException) as e:
+        p.init_transactions(TIMEOUT)
+    assert e.value.args[0].code() == KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+    assert create(admin, binding(ResourceType.TRANSACTIONAL_ID, "tx-", AclOperation.WRITE,
+                                 ptype=ResourcePatternType.PREFIXED)) == [None]
+    p = Producer({"bootstrap.servers": b.bootstrap, "transactional.id": "tx-1"})
+    p.init_transactions(TIMEOUT)
+    p.begin_transaction()
+    p.produce("c", b"txn")
+    p.commit_transaction(TIMEOUT)
+
+    # a consumer group needs READ on the group
+    c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "cg", "auto.offset.reset": "earliest"})
+    try:
+        c.subscribe(["c"])
+        deadline, error = time.monotonic() + TIMEOUT, None
+        while error is None and time.monotonic() < deadline:
+            msg = c.poll(0.5)
+            if msg is not None and msg.error():
+                error = msg.error()
+        assert error is not None and error.code() == KafkaError.GROUP_AUTHORIZATION_FAILED
+    finally:
+        c.close()
