@@ -53,15 +53,18 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
         if all_topics:
             wanted = [w for w in wanted if w[0] not in refused]
         may_create = cluster_allowed(broker, ctx, AclOperation.CREATE)
-    for name, _ in wanted:
+    want_ops = getattr(request, "include_topic_authorized_operations", False)
+    for name, tid in wanted:
         info = broker.topics.get(name)
         error = ErrorCode.none
-        if auth and name in refused:
-            topics.append(make(topic_cls, error_code=ErrorCode.topic_authorization_failed, name=name,
-                               topic_id=_NULL_ID, is_internal=False, partitions=()))
+        if auth and name in refused:  # asked by id: the id is not secret, the name is (KafkaApis)
+            topics.append(make(topic_cls, error_code=ErrorCode.topic_authorization_failed,
+                               name=None if tid else name, topic_id=tid or _NULL_ID, is_internal=False,
+                               partitions=()))
             continue
+        ops = authorized_operations(broker, ctx, ResourceType.TOPIC, name) if want_ops else NOT_REQUESTED
         if info is None and not all_topics:
-            if auto_create and auth and not may_create \
+            if auto_create and auth and broker.config.get("auto.create.topics.enable") and not may_create \
                     and not allowed(broker, ctx, AclOperation.CREATE, ResourceType.TOPIC, name):
                 error = ErrorCode.topic_authorization_failed  # auto-creation needs CREATE (cluster or topic)
             elif auto_create:
@@ -73,14 +76,12 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
                 error = ErrorCode.unknown_topic_or_partition
         if info is None:
             topics.append(make(topic_cls, error_code=error, name=name, topic_id=_NULL_ID, is_internal=False,
-                               partitions=()))
+                               partitions=(), topic_authorized_operations=ops))
             continue
         me = (broker.broker_id,)
         parts = tuple(make(part_cls, error_code=ErrorCode.none, partition_index=p, leader_id=broker.broker_id,
                            leader_epoch=broker.replicas.leader_epoch, replica_nodes=me, isr_nodes=me,
                            offline_replicas=()) for p in range(info.partitions))
-        ops = authorized_operations(broker, ctx, ResourceType.TOPIC, info.name) \
-            if getattr(request, "include_topic_authorized_operations", False) else NOT_REQUESTED
         topics.append(make(topic_cls, error_code=ErrorCode.none, name=info.name, topic_id=info.topic_id,
                            is_internal=info.internal, partitions=parts, topic_authorized_operations=ops))
     adv = broker.advertised
