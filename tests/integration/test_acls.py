@@ -21,6 +21,8 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 from kafka_wire import Conn
+from kio.schema.create_acls.v3 import request as ca_req
+from kio.schema.create_acls.v3 import response as ca_resp
 from kio.schema.describe_acls.v3.request import DescribeAclsRequest
 from kio.schema.describe_acls.v3.response import DescribeAclsResponse
 from kio.schema.errors import ErrorCode
@@ -264,3 +266,34 @@ def test_group_transaction_and_config_checks(broker_factory) -> None:
         assert error is not None and error.code() == KafkaError.GROUP_AUTHORIZATION_FAILED
     finally:
         c.close()
+
+
+def _creation(rtype: int, name: str, ptype: int = 3, principal: str = ANON, op: int = 3, perm: int = 3):
+    return ca_req.AclCreation(resource_type=i8(rtype), resource_name=name, resource_pattern_type=i8(ptype),
+                              principal=principal, host="*", operation=i8(op), permission_type=i8(perm))
+
+
+def test_create_acls_checks_on_the_wire(broker_factory) -> None:
+    """What confluent-kafka cannot send: AclApis.handleCreateAcls' checks, the ResourcePattern / AccessControlEntry
+    refusals, and CLUSTER_AUTHORIZATION_FAILED for a principal without ALTER on the cluster."""
+    b = broker_factory({"authorizer.class.name": ACL_AUTHORIZER, "super.users": ANON})
+    with Conn(b.port) as conn:
+        response = conn.request(ca_req.CreateAclsRequest(creations=(
+            _creation(2, ""), _creation(2, "t", ptype=2), _creation(2, "t", ptype=1), _creation(1, "t"),
+            _creation(2, "t", op=1), _creation(2, "t", perm=1), _creation(2, "t", op=99), _creation(2, "ok"))),
+            ca_resp.CreateAclsResponse)
+    assert [(r.error_code, r.error_message) for r in response.results] == [
+        (ErrorCode.invalid_request, "Invalid empty resource name"),
+        (ErrorCode.invalid_request, "patternType must not be MATCH"),
+        (ErrorCode.invalid_request, "patternType must not be ANY"),
+        (ErrorCode.invalid_request, "resourceType must not be ANY"),
+        (ErrorCode.invalid_request, "operation must not be ANY"),
+        (ErrorCode.invalid_request, "permissionType must not be ANY"),
+        (ErrorCode.invalid_request, "Failed to create ACL"),  # an unknown operation code is UNKNOWN
+        (ErrorCode.none, None)]
+    b.overrides["super.users"] = "User:admin"
+    b.restart()
+    with Conn(b.port) as conn:
+        response = conn.request(ca_req.CreateAclsRequest(creations=(_creation(2, "x"),)), ca_resp.CreateAclsResponse)
+    assert [(r.error_code, r.error_message) for r in response.results] == [
+        (ErrorCode.cluster_authorization_failed, None)]
