@@ -131,11 +131,6 @@ class AclBindingFilter(NamedTuple):
     def matches(self, b: AclBinding) -> bool:
         return self.matches_pattern(b.resource_type, b.name, b.pattern_type) and self.matches_entry(b)
 
-    def matches_at_most_one(self) -> bool:
-        """Whether the filter names exactly one binding's resource (ResourcePatternFilter.matchesAtMostOne)."""
-        return self.name is not None and self.resource_type != ResourceType.ANY \
-            and self.pattern_type not in (PatternType.ANY, PatternType.MATCH)
-
 
 def parse_principal(principal: str) -> tuple[str, str]:
     """SecurityUtils.parseKafkaPrincipal: "Type:name"; raises ValueError with Kafka's message."""
