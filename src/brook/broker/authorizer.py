@@ -42,6 +42,7 @@ class Authorizer:
         self.allow_everyone = allow_everyone_if_no_acl_found
         self.on_change = on_change  # persists the whole table after a change
         self.table: dict[Pattern, list[AclBinding]] = {}
+        self.has_prefixed = False
         for b in bindings:
             self._add(b)
 
@@ -61,9 +62,9 @@ class Authorizer:
         table = self.table
         out = list(table.get((resource_type, name, PatternType.LITERAL), ()))
         out += table.get((resource_type, WILDCARD, PatternType.LITERAL), ()) if name != WILDCARD else ()
-        for (rtype, prefix, ptype), acls in table.items():
-            if ptype == PatternType.PREFIXED and rtype == resource_type and name.startswith(prefix):
-                out += acls
+        if self.has_prefixed:  # one lookup per prefix of the name, not a scan of the table
+            for end in range(1, len(name) + 1):
+                out += table.get((resource_type, name[:end], PatternType.PREFIXED), ())
         return out
 
     @staticmethod
@@ -98,6 +99,7 @@ class Authorizer:
 
     # -- the ACL table ----------------------------------------------------------------------------------------
     def _add(self, b: AclBinding) -> bool:
+        self.has_prefixed = self.has_prefixed or b.pattern_type == PatternType.PREFIXED
         acls = self.table.setdefault(b.pattern, [])
         if b in acls:
             return False
