@@ -44,6 +44,9 @@ KIP_896_FLOOR = {
     26: 0,  # EndTxn
     27: 1,  # WriteTxnMarkers: v0 removed
     28: 0,  # TxnOffsetCommit
+    29: 1,  # DescribeAcls: v0 removed
+    30: 1,  # CreateAcls: v0 removed
+    31: 1,  # DeleteAcls: v0 removed
     61: 0,  # DescribeProducers
     65: 0,  # DescribeTransactions
     66: 0,  # ListTransactions

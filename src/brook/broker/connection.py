@@ -29,12 +29,14 @@ class KafkaConnection(asyncio.Protocol):
         self.closed = False
         self.transport: asyncio.Transport | None = None
         self.peer = "?"
+        self.host = "?"  # the client's address, what ACL hosts match
         self.throttle_ms = 0  # set by a handler whose client is over its quota
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
+        self.host = peer[0] if peer else "?"
         self.broker.connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:

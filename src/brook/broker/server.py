@@ -30,6 +30,7 @@ from brook.protocol.header import (
 from brook.protocol.templates import TemplateCache
 from brook.protocol.versions import api_name
 
+from .authz import authorizer_from_config
 from .connection import CLOSE, KafkaConnection
 from .fetch_sessions import FetchSessionCache
 from .flusher import GroupFlusher
@@ -83,6 +84,7 @@ class Broker:
         self.cluster_id = str(config.get("cluster.id") or self.log_manager.read_cluster_id() or new_cluster_id())
         self.log_manager.cluster_id = self.cluster_id
         self.registry = build_registry()
+        self.authorizer = authorizer_from_config(config, self.topics)  # None: no authorizer, nothing checked
         self.loggers = RuntimeLoggerManager(self.broker_id)
         self.replicas = ReplicaManager(self)
         self.flusher = GroupFlusher()

@@ -58,6 +58,7 @@ class TopicTable:
         # client quotas: entity ((type, name or None for the default), ...) sorted by type -> {key: value}
         self.client_quotas: dict[tuple[tuple[str, str | None], ...], dict[str, float]] = {}
         self.scram_credentials: dict[str, dict[str, dict[str, object]]] = {}  # user -> mechanism -> credential
+        self.acls: list[dict[str, object]] = []  # AclBinding.to_json() of every ACL (Kafka: /kafka-acl/...)
         self.producer_id_block_end = 0  # ids below this may have been handed out (Kafka: /latest_producer_id_block)
         if self.path.exists():
             data = json.loads(self.path.read_text())
@@ -70,6 +71,7 @@ class TopicTable:
             self.client_quotas = {tuple((e["type"], e["name"]) for e in q["entity"]): q["values"]
                                   for q in data.get("client_quotas", [])}
             self.scram_credentials = data.get("scram_credentials", {})
+            self.acls = data.get("acls", [])
             self.producer_id_block_end = data.get("producer_id_block_end", 0)
 
     def _index(self, info: TopicInfo) -> None:
@@ -87,6 +89,7 @@ class TopicTable:
             "client_quotas": [{"entity": [{"type": t, "name": n} for t, n in entity], "values": values}
                               for entity, values in self.client_quotas.items()],
             "scram_credentials": self.scram_credentials,
+            "acls": self.acls,
             "producer_id_block_end": self.producer_id_block_end,
         }
         tmp = self.path.with_name(self.FILE + ".tmp")

@@ -64,6 +64,7 @@ ERRORS: dict[int, tuple[str, str]] = {
     52: ("TransactionCoordinatorFencedException", "Indicates that the transaction coordinator sending a "
          "WriteTxnMarker is no longer the current coordinator for a given producer."),
     53: ("TransactionalIdAuthorizationException", "Transactional Id authorization failed."),
+    54: ("SecurityDisabledException", "Security features are disabled."),
     56: ("KafkaStorageException", "Disk error when trying to access log file on the disk."),
     59: ("UnknownProducerIdException", "This exception is raised by the broker if it could not locate the producer "
          "metadata associated with the producerId in question. This could happen if, for instance, the producer's "

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from .definition import ConfigDef, ConfigKey, at_least, between, one_of
+from .definition import ConfigDef, ConfigError, ConfigKey, at_least, between, one_of
 from .topic import TOPIC_CONFIGS
 
 MAX_LONG = 2**63 - 1
+# Kafka's authorizers (ZooKeeper mode, KRaft mode): Brook serves both with its own ACL authorizer
+AUTHORIZER_CLASSES = ("kafka.security.authorizer.AclAuthorizer",
+                      "org.apache.kafka.metadata.authorizer.StandardAuthorizer")
+
+
+def _authorizer_class(name: str, value: object) -> None:
+    if value and value not in AUTHORIZER_CLASSES:
+        raise ConfigError(f"Invalid value {value} for configuration {name}: Brook supports only "
+                          + " and ".join(AUTHORIZER_CLASSES))
+
 
 BROKER_CONFIGS = ConfigDef().define(
     ConfigKey("broker.id", "int", 0, "This broker's id.", at_least(-1), read_only=True),
@@ -77,6 +87,11 @@ BROKER_CONFIGS = ConfigDef().define(
     ConfigKey("replica.fetch.max.bytes", "int", 1048576, "", at_least(0), read_only=True),
     ConfigKey("zookeeper.connect", "string", None, "ZooKeeper connection string (cluster mode).", read_only=True),
     ConfigKey("cluster.id", "string", None, "", read_only=True),
+    ConfigKey("authorizer.class.name", "string", "", "The ACL authorizer; empty: none, ACL APIs answer "
+              "SECURITY_DISABLED.", _authorizer_class, read_only=True),
+    ConfigKey("super.users", "string", None, "Semicolon-separated principals allowed everything.", read_only=True),
+    ConfigKey("allow.everyone.if.no.acl.found", "boolean", False, "Allow access to resources without ACLs.",
+              read_only=True),
 )
 
 # log.retention.{hours,minutes} and log.roll.hours are in other units than the topic configs they back.

@@ -9,10 +9,20 @@ from brook.errors import ErrorCode
 from brook.protocol.build import make
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation, ResourceType
+from ..authz import refused
+
 _ZERO = datetime.timedelta(0)
 
 
 def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+    if broker.authorizer is not None:  # KafkaApis: WRITE on the transactional id, READ on the group
+        error = ErrorCode.transactional_id_authorization_failed \
+            if refused(broker, ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactional_id) \
+            else ErrorCode.group_authorization_failed \
+            if refused(broker, ctx, AclOperation.READ, ResourceType.GROUP, request.group_id) else None
+        if error is not None:
+            return make(response_class(25, ctx.api_version), throttle_time=_ZERO, error_code=error)
     broker.groups.ensure_topic()
     tp = (OFFSETS_TOPIC, broker.groups.partition_for(request.group_id))
     error = broker.txns.coordinator.add_partitions(request.transactional_id, request.producer_id,

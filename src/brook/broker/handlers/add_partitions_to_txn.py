@@ -9,15 +9,24 @@ from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation, ResourceType
+from ..authz import denied, refused
+
 _ZERO = datetime.timedelta(0)
 
 
-def _results(broker, txn_id, pid, epoch, topics, verify_only, topic_cls, part_cls,  # type: ignore[no-untyped-def]
+def _results(broker, ctx, txn_id, pid, epoch, topics, verify_only, topic_cls, part_cls,  # type: ignore[no-untyped-def]
              old_epoch_error=False):
     coordinator = broker.txns.coordinator
     wanted = [(t.name, p) for t in topics for p in t.partitions]
     unknown = {tp for tp in wanted if broker.log_manager.get(*tp) is None}
-    if unknown:
+    hidden = denied(broker, ctx, AclOperation.WRITE, ResourceType.TOPIC, (t.name for t in topics))
+    if refused(broker, ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, txn_id):
+        codes = dict.fromkeys(wanted, ErrorCode.transactional_id_authorization_failed)
+    elif hidden:  # KafkaApis: WRITE on every topic, else nothing is added
+        codes = {tp: ErrorCode.topic_authorization_failed if tp[0] in hidden else ErrorCode.operation_not_attempted
+                 for tp in wanted}
+    elif unknown:
         codes = {tp: ErrorCode.unknown_topic_or_partition if tp in unknown else ErrorCode.operation_not_attempted
                  for tp in wanted}
     else:
@@ -40,13 +49,13 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     topic_cls = nested(cls, "AddPartitionsToTxnTopicResult")
     part_cls = nested(cls, "AddPartitionsToTxnPartitionResult")
     if ctx.api_version <= 3:
-        results = _results(broker, request.v3_and_below_transactional_id, request.v3_and_below_producer_id,
+        results = _results(broker, ctx, request.v3_and_below_transactional_id, request.v3_and_below_producer_id,
                            request.v3_and_below_producer_epoch, request.v3_and_below_topics, False, topic_cls,
                            part_cls, ctx.api_version < 2)
         return make(cls, throttle_time=_ZERO, results_by_topic_v3_and_below=results)
     txn_cls = nested(cls, "AddPartitionsToTxnResult")
     return make(cls, throttle_time=_ZERO, error_code=ErrorCode.none, results_by_transaction=tuple(
         txn_cls(transactional_id=t.transactional_id,
-                topic_results=_results(broker, t.transactional_id, t.producer_id, t.producer_epoch, t.topics,
+                topic_results=_results(broker, ctx, t.transactional_id, t.producer_id, t.producer_epoch, t.topics,
                                        t.verify_only, topic_cls, part_cls))
         for t in request.transactions))

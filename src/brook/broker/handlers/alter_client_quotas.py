@@ -12,6 +12,9 @@ from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation
+from ..authz import cluster_allowed
+
 _ZERO = datetime.timedelta(0)
 _EPSILON = 1e-6
 
@@ -70,9 +73,12 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     entry_cls, entity_cls = nested(cls, "EntryData"), nested(cls, "EntityData")
     quotas = broker.topics.client_quotas
     results, changed = [], False
+    may_alter = cluster_allowed(broker, ctx, AclOperation.ALTER_CONFIGS)
     for entry in request.entries:
         error, message = ErrorCode.none, None
         try:
+            if not may_alter:
+                raise KafkaError(ErrorCode.cluster_authorization_failed)
             key = quota_entity(entry.entity)
             table = IP_QUOTAS if key[0][0] == IP else USER_CLIENT_QUOTAS
             new = apply_ops(quotas.get(key, {}), entry.ops, table)

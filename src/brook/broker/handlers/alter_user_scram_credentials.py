@@ -11,6 +11,9 @@ from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation
+from ..authz import cluster_allowed
+
 _ZERO = datetime.timedelta(0)
 UNKNOWN_MECHANISM, EMPTY_USER = "Unknown SCRAM mechanism", "Username must not be empty"
 
@@ -38,6 +41,10 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     result_cls = nested(cls, "AlterUserScramCredentialsResult")
     stored = broker.topics.scram_credentials
     results = []
+    if not cluster_allowed(broker, ctx, AclOperation.ALTER):
+        users = dict.fromkeys(x.name for x in (*request.deletions, *request.upsertions))
+        return make(cls, throttle_time=_ZERO, results=tuple(
+            result_cls(user=u, error_code=ErrorCode.cluster_authorization_failed, error_message=None) for u in users))
     illegal = _illegal(request)
     for user, message in illegal.items():
         code = ErrorCode.unsupported_sasl_mechanism if message == UNKNOWN_MECHANISM else \

@@ -8,6 +8,9 @@ from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation, ResourceType
+from ..authz import refused
+
 _ZERO = datetime.timedelta(0)
 
 
@@ -16,6 +19,10 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     result_cls = nested(cls, "CreatePartitionsTopicResult")
     results = []
     for t in request.topics:
+        if refused(broker, ctx, AclOperation.ALTER, ResourceType.TOPIC, t.name):
+            results.append(result_cls(name=t.name, error_code=ErrorCode.topic_authorization_failed,
+                                      error_message="The topic authorization is failed."))
+            continue
         try:
             if t.assignments:
                 for a in t.assignments:

@@ -12,6 +12,8 @@ from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation, ResourceType
+from ..authz import cluster_allowed, refused
 from .describe_configs import SOURCE_DEFAULT, SOURCE_DYNAMIC_TOPIC, SOURCE_STATIC_BROKER
 
 _ZERO = datetime.timedelta(0)
@@ -26,7 +28,14 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     seen: dict[str, int] = {}
     for t in request.topics:
         seen[t.name] = seen.get(t.name, 0) + 1
+    # KafkaApis: CREATE on the cluster, or else on each topic
+    check = broker.authorizer is not None and not cluster_allowed(broker, ctx, AclOperation.CREATE)
     for t in request.topics:
+        if check and refused(broker, ctx, AclOperation.CREATE, ResourceType.TOPIC, t.name):
+            results.append(make(result_cls, name=t.name, topic_id=_NULL_ID,
+                                error_code=ErrorCode.topic_authorization_failed, error_message="Authorization failed.",
+                                num_partitions=-1, replication_factor=-1, configs=None))
+            continue
         configs = {c.name: c.value for c in t.configs}
         partitions, rf = t.num_partitions, t.replication_factor
         try:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import datetime
 
+from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
+
+from ..acls import AclOperation, ResourceType
+from ..authz import refused
 
 _ZERO = datetime.timedelta(0)
 
@@ -15,4 +19,6 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     result_cls = nested(cls, "DeletableGroupResult")
     coordinator = broker.groups.coordinator
     return make(cls, throttle_time=_ZERO, results=tuple(
-        result_cls(group_id=g, error_code=coordinator.delete_group(g)) for g in request.groups_names))
+        result_cls(group_id=g, error_code=ErrorCode.group_authorization_failed
+                   if refused(broker, ctx, AclOperation.DELETE, ResourceType.GROUP, g) else coordinator.delete_group(g))
+        for g in request.groups_names))

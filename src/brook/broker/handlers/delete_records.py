@@ -8,6 +8,9 @@ from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation, ResourceType
+from ..authz import denied
+
 _ZERO = datetime.timedelta(0)
 
 
@@ -16,9 +19,14 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     topic_cls = nested(cls, "DeleteRecordsTopicResult")
     part_cls = nested(cls, "DeleteRecordsPartitionResult")
     topics = []
+    hidden = denied(broker, ctx, AclOperation.DELETE, ResourceType.TOPIC, (t.name for t in request.topics))
     for t in request.topics:
         parts = []
         for p in t.partitions:
+            if hidden and t.name in hidden:
+                parts.append(part_cls(partition_index=p.partition_index, low_watermark=-1,
+                                      error_code=ErrorCode.topic_authorization_failed))
+                continue
             lg = broker.log_manager.get(t.name, p.partition_index)
             if lg is None:
                 parts.append(part_cls(partition_index=p.partition_index, low_watermark=-1,

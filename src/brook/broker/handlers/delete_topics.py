@@ -9,6 +9,8 @@ from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation, ResourceType
+from ..authz import refused
 from ..topics import INTERNAL_TOPICS
 
 _ZERO = datetime.timedelta(0)
@@ -33,6 +35,10 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
             name = info.name
         info = broker.topics.get(name)
         topic_id = info.topic_id if info else _NULL_ID
+        if refused(broker, ctx, AclOperation.DELETE, ResourceType.TOPIC, name):
+            results.append(make(result_cls, name=name, topic_id=topic_id,
+                                error_code=ErrorCode.topic_authorization_failed, error_message=None))
+            continue
         try:
             if name in INTERNAL_TOPICS:
                 raise KafkaError(ErrorCode.invalid_request,

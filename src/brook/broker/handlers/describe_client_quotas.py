@@ -10,6 +10,9 @@ from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation
+from ..authz import cluster_allowed
+
 _ZERO = datetime.timedelta(0)
 EXACT, DEFAULT, ANY = 0, 1, 2  # ComponentData.match_type
 _UNSET = object()  # a component the filter does not have
@@ -68,6 +71,9 @@ def matching(quotas: dict, wanted: dict[str, object], strict: bool) -> list:  # 
 def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     cls = response_class(48, ctx.api_version)
     entry_cls, entity_cls, value_cls = (nested(cls, n) for n in ("EntryData", "EntityData", "ValueData"))
+    if not cluster_allowed(broker, ctx, AclOperation.DESCRIBE_CONFIGS):
+        return make(cls, throttle_time=_ZERO, error_code=ErrorCode.cluster_authorization_failed, error_message=None,
+                    entries=None)
     try:
         selected = matching(broker.topics.client_quotas, _components(request), request.strict)
     except KafkaError as e:

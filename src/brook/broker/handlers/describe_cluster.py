@@ -8,6 +8,9 @@ from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
+from ..acls import CLUSTER_NAME, AclOperation, ResourceType
+from ..authz import NOT_REQUESTED, authorized_operations, cluster_allowed
+
 _ZERO = datetime.timedelta(0)
 BROKERS_ENDPOINT = 1
 
@@ -20,9 +23,10 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
                     error_message="Only brokers endpoints are supported", cluster_id=broker.cluster_id,
                     controller_id=-1, brokers=())
     adv = broker.advertised
-    ops = -2147483648
-    if request.include_cluster_authorized_operations:
-        ops = 0b1111111110  # every cluster operation: Brook has no authorizer
+    ops = NOT_REQUESTED
+    if request.include_cluster_authorized_operations:  # KafkaApis: 0 unless the client may DESCRIBE the cluster
+        ops = authorized_operations(broker, ctx, ResourceType.CLUSTER, CLUSTER_NAME) \
+            if cluster_allowed(broker, ctx, AclOperation.DESCRIBE) else 0
     return make(cls, throttle_time=_ZERO, error_code=ErrorCode.none, error_message=None,
                 cluster_id=broker.cluster_id, controller_id=broker.broker_id,
                 brokers=(broker_cls(broker_id=broker.broker_id, host=adv.host, port=adv.port, rack=None),),

@@ -13,6 +13,9 @@ from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation
+from ..authz import config_refused
+
 _ZERO = datetime.timedelta(0)
 TOPIC, BROKER, BROKER_LOGGER = 2, 4, 8
 SOURCE_DYNAMIC_TOPIC = 1
@@ -93,7 +96,10 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     results = []
     for r in request.resources:
         error, message, entries = ErrorCode.none, None, []
-        if r.resource_type == TOPIC:
+        refused = config_refused(broker, ctx, AclOperation.DESCRIBE_CONFIGS, r.resource_type, r.resource_name)
+        if refused is not None:
+            error = refused
+        elif r.resource_type == TOPIC:
             if broker.topics.get(r.resource_name) is None:
                 error = ErrorCode.unknown_topic_or_partition
                 message = f"Topic '{r.resource_name}' does not exist."

@@ -9,6 +9,9 @@ from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation, ResourceType
+from ..authz import NOT_REQUESTED, authorized_operations, refused
+
 _ZERO = datetime.timedelta(0)
 
 
@@ -17,11 +20,18 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     group_cls = nested(cls, "DescribedGroup")
     member_cls = nested(cls, "DescribedGroupMember")
     groups = []
+    want_ops = getattr(request, "include_authorized_operations", False)
     for gid in request.groups:
+        if refused(broker, ctx, AclOperation.DESCRIBE, ResourceType.GROUP, gid):
+            groups.append(make(group_cls, error_code=ErrorCode.group_authorization_failed, group_id=gid,
+                               group_state="", protocol_type="", protocol_data="", members=(),
+                               authorized_operations=NOT_REQUESTED))
+            continue
+        ops = authorized_operations(broker, ctx, ResourceType.GROUP, gid) if want_ops else NOT_REQUESTED
         g = broker.groups.coordinator.groups.get(gid)
         if g is None:
             groups.append(make(group_cls, error_code=ErrorCode.none, group_id=gid, group_state="Dead",
-                               protocol_type="", protocol_data="", members=()))
+                               protocol_type="", protocol_data="", members=(), authorized_operations=ops))
             continue
         stable = g.state is GroupState.STABLE
         members = tuple(make(member_cls, member_id=m.member_id, group_instance_id=m.group_instance_id,
@@ -30,5 +40,5 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
                              member_assignment=m.assignment if stable else b"") for m in g.members.values())
         groups.append(make(group_cls, error_code=ErrorCode.none, group_id=gid, group_state=g.state.value,
                            protocol_type=g.protocol_type or "", protocol_data=g.protocol_name or "",
-                           members=members, authorized_operations=-2147483648))
+                           members=members, authorized_operations=ops))
     return make(cls, throttle_time=_ZERO, groups=tuple(groups))

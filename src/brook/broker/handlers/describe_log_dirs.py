@@ -9,6 +9,9 @@ from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation
+from ..authz import cluster_allowed
+
 _ZERO = datetime.timedelta(0)
 
 
@@ -18,6 +21,8 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     topic_cls = nested(cls, "DescribeLogDirsTopic")
     part_cls = nested(cls, "DescribeLogDirsPartition")
     lm = broker.log_manager
+    if not cluster_allowed(broker, ctx, AclOperation.DESCRIBE):
+        return make(cls, throttle_time=_ZERO, error_code=ErrorCode.cluster_authorization_failed, results=())
     if request.topics is None:
         wanted = None
     else:

@@ -8,6 +8,9 @@ from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation, ResourceType
+from ..authz import denied
+
 _ZERO = datetime.timedelta(0)
 
 
@@ -17,9 +20,14 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     part_cls = nested(cls, "PartitionResponse")
     state_cls = nested(cls, "ProducerState")
     topics = []
+    hidden = denied(broker, ctx, AclOperation.READ, ResourceType.TOPIC, (t.name for t in request.topics))
     for t in request.topics:
         parts = []
         for p in t.partition_indexes:
+            if t.name in hidden:
+                parts.append(part_cls(partition_index=p, error_code=ErrorCode.topic_authorization_failed,
+                                      error_message=None, active_producers=()))
+                continue
             lg = broker.log_manager.get(t.name, p)
             if lg is None:
                 parts.append(part_cls(partition_index=p, error_code=ErrorCode.unknown_topic_or_partition,

@@ -8,6 +8,9 @@ from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation, ResourceType
+from ..authz import refused
+
 _ZERO = datetime.timedelta(0)
 
 
@@ -22,6 +25,11 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     out = []
     for txn_id in request.transactional_ids:
         m = broker.txns.coordinator.txns.get(txn_id)
+        if refused(broker, ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, txn_id):
+            out.append(state_cls(error_code=ErrorCode.transactional_id_authorization_failed, transactional_id=txn_id,
+                                 transaction_state="", transaction_timeout=_ZERO, transaction_start_time=_ms_time(-1),
+                                 producer_id=-1, producer_epoch=-1, topics=()))
+            continue
         if m is None:
             out.append(state_cls(error_code=ErrorCode.transactional_id_not_found, transactional_id=txn_id,
                                  transaction_state="", transaction_timeout=_ZERO, transaction_start_time=_ms_time(-1),

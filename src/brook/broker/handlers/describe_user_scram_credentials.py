@@ -10,6 +10,9 @@ from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation
+from ..authz import cluster_allowed
+
 _ZERO = datetime.timedelta(0)
 
 
@@ -24,6 +27,9 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
                       for name, c in sorted(creds.items(), key=lambda kv: mechanism_id(kv[0])))
         return result_cls(user=user, error_code=error, error_message=message, credential_infos=infos)
 
+    if not cluster_allowed(broker, ctx, AclOperation.DESCRIBE):
+        return make(cls, throttle_time=_ZERO, error_code=ErrorCode.cluster_authorization_failed, error_message=None,
+                    results=())
     names = [u.name for u in request.users or ()]
     if not names:
         results = [result(user) for user in sorted(u for u, creds in stored.items() if creds)]

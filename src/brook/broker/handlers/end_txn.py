@@ -8,10 +8,16 @@ from brook.errors import ErrorCode
 from brook.protocol.build import make
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation, ResourceType
+from ..authz import refused
+
 _ZERO = datetime.timedelta(0)
 
 
 def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+    if refused(broker, ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactional_id):
+        return make(response_class(26, ctx.api_version), throttle_time=_ZERO,
+                    error_code=ErrorCode.transactional_id_authorization_failed)
     error = broker.txns.coordinator.end_txn(request.transactional_id, request.producer_id, request.producer_epoch,
                                             request.committed)
     if error == ErrorCode.producer_fenced and ctx.api_version < 2:  # v0-v1 clients know INVALID_PRODUCER_EPOCH

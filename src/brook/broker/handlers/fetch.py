@@ -12,6 +12,8 @@ from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation, ResourceType
+from ..authz import allowed
 from ..fetch_sessions import FINAL_EPOCH, INITIAL_EPOCH, SessionPartition
 from ..quotas import FETCH
 
@@ -23,13 +25,14 @@ _NULL_ID = uuid.UUID(int=0)
 class _Plan:
     """The partitions one fetch reads, in order, with their offsets and limits."""
 
-    __slots__ = ("items", "ids", "session", "incremental")
+    __slots__ = ("items", "ids", "session", "incremental", "denied")
 
     def __init__(self) -> None:
         self.items: list[tuple[str, int, int, int]] = []  # topic, partition, fetch offset, max bytes
         self.ids: dict[str, uuid.UUID] = {}
         self.session = None
         self.incremental = False
+        self.denied: frozenset[str] = frozenset()  # topics this client may not READ (authorizer only)
 
 
 def _topic_name(broker, ctx, t) -> str | None:  # type: ignore[no-untyped-def]
@@ -93,6 +96,9 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
             if info is not None:
                 plan.ids.setdefault(name, info.topic_id)
 
+    if broker.authorizer is not None:
+        plan.denied = frozenset(n for n in {n for n, _, _, _ in plan.items}
+                                if not allowed(broker, ctx, AclOperation.READ, ResourceType.TOPIC, n))
     results, total, errors = _read(broker, plan, request.max_bytes, request.isolation_level)
     wait_ms = request.max_wait.total_seconds() * 1000
     if total >= request.min_bytes or wait_ms <= 0 or errors or not plan.items:
@@ -119,7 +125,12 @@ def _read(broker, plan, max_bytes, isolation_level):  # type: ignore[no-untyped-
     total = 0
     errors = False
     logs = broker.log_manager
+    denied = plan.denied
     for name, p, offset, part_max in plan.items:
+        if denied and name in denied:
+            results.append((ErrorCode.topic_authorization_failed, -1, -1, -1, b"", None))
+            errors = True
+            continue
         lg = logs.get(name, p)
         if lg is None:
             results.append((ErrorCode.unknown_topic_or_partition, -1, -1, -1, b"", None))

@@ -8,6 +8,9 @@ from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation, ResourceType
+from ..authz import allowed
+
 _ZERO = datetime.timedelta(0)
 GROUP, TRANSACTION = 0, 1
 
@@ -25,8 +28,22 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     node, host, port = (broker.broker_id, adv.host, adv.port) if error == ErrorCode.none else (-1, "", -1)
     if ctx.api_version >= 4:
         coord_cls = nested(cls, "Coordinator")
+        answers = [(k, *_authorized(broker, ctx, key_type, k, error, message, node, host, port))
+                   for k in request.coordinator_keys]
         return make(cls, throttle_time=_ZERO, coordinators=tuple(
-            coord_cls(key=k, node_id=node, host=host, port=port, error_code=error, error_message=message)
-            for k in request.coordinator_keys))
+            coord_cls(key=k, node_id=n, host=h, port=p, error_code=e, error_message=m) for k, e, m, n, h, p in answers))
+    error, message, node, host, port = _authorized(broker, ctx, key_type, request.key, error, message, node, host,
+                                                   port)
     return make(cls, throttle_time=_ZERO, error_code=error, error_message=message, node_id=node, host=host,
                 port=port)
+
+
+def _authorized(broker, ctx, key_type, key, error, message, node, host, port):  # type: ignore[no-untyped-def]
+    """KafkaApis: DESCRIBE on the group or transactional id, else its authorization error and no coordinator."""
+    if error == ErrorCode.none and broker.authorizer is not None:
+        rtype = ResourceType.GROUP if key_type == GROUP else ResourceType.TRANSACTIONAL_ID
+        if not allowed(broker, ctx, AclOperation.DESCRIBE, rtype, key):
+            code = ErrorCode.group_authorization_failed if key_type == GROUP else \
+                ErrorCode.transactional_id_authorization_failed
+            return code, None, -1, "", -1
+    return error, message, node, host, port

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import datetime
 
+from brook.errors import ErrorCode
 from brook.protocol.build import make
 from brook.protocol.versions import response_class
+
+from ..acls import AclOperation, ResourceType
+from ..authz import refused
 
 _ZERO = datetime.timedelta(0)
 
 
 def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+    if refused(broker, ctx, AclOperation.READ, ResourceType.GROUP, request.group_id):
+        return make(response_class(12, ctx.api_version), throttle_time=_ZERO,
+                    error_code=ErrorCode.group_authorization_failed)
     error = broker.groups.coordinator.heartbeat(request.group_id, request.generation_id, request.member_id,
                                                 getattr(request, "group_instance_id", None))
     return make(response_class(12, ctx.api_version), throttle_time=_ZERO, error_code=error)

@@ -10,6 +10,8 @@ from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation
+from ..authz import config_refused
 from .config_changes import apply_broker_configs, apply_topic_configs
 
 _ZERO = datetime.timedelta(0)
@@ -45,6 +47,11 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     resp_cls = nested(cls, "AlterConfigsResourceResponse")
     out = []
     for r in request.resources:
+        refused = config_refused(broker, ctx, AclOperation.ALTER_CONFIGS, r.resource_type, r.resource_name)
+        if refused is not None:
+            out.append(resp_cls(error_code=refused, error_message=None, resource_type=r.resource_type,
+                                resource_name=r.resource_name))
+            continue
         try:
             if r.resource_type == 2:
                 info = broker.topics.get(r.resource_name)

@@ -9,11 +9,18 @@ from brook.errors import ErrorCode
 from brook.protocol.build import make
 from brook.protocol.versions import response_class
 
+from ..acls import ANONYMOUS, AclOperation, ResourceType
+from ..authz import cluster_allowed, refused
+
 _ZERO = datetime.timedelta(0)
 
 
 def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     cls = response_class(22, ctx.api_version)
+    if broker.authorizer is not None:
+        error = _refused(broker, ctx, request.transactional_id)
+        if error is not None:
+            return make(cls, throttle_time=_ZERO, error_code=error, producer_id=-1, producer_epoch=-1)
     if request.transactional_id is None:
         return make(cls, throttle_time=_ZERO, error_code=ErrorCode.none,
                     producer_id=broker.producer_ids.generate(), producer_epoch=0)
@@ -25,3 +32,15 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     if error == ErrorCode.producer_fenced and ctx.api_version < 4:  # v0-v3 clients know INVALID_PRODUCER_EPOCH
         error = ErrorCode.invalid_producer_epoch
     return make(cls, throttle_time=_ZERO, error_code=error, producer_id=pid, producer_epoch=epoch)
+
+
+def _refused(broker, ctx, transactional_id):  # type: ignore[no-untyped-def]
+    """KafkaApis: WRITE on the transactional id; an idempotent producer needs IDEMPOTENT_WRITE on the cluster or
+    WRITE on some topic (authorizeByResourceType)."""
+    if transactional_id is not None:
+        return ErrorCode.transactional_id_authorization_failed \
+            if refused(broker, ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, transactional_id) else None
+    if cluster_allowed(broker, ctx, AclOperation.IDEMPOTENT_WRITE) or broker.authorizer.authorize_by_resource_type(
+            ANONYMOUS, ctx.connection.host, AclOperation.WRITE, ResourceType.TOPIC):
+        return None
+    return ErrorCode.cluster_authorization_failed

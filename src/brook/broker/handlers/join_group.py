@@ -9,6 +9,9 @@ from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation, ResourceType
+from ..authz import refused
+
 _ZERO = datetime.timedelta(0)
 
 
@@ -24,6 +27,8 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     host = ctx.connection.peer.rsplit(":", 1)[0]
     if not request.group_id:
         return _response(cls, member_cls, _error(ErrorCode.invalid_group_id, request.member_id))
+    if refused(broker, ctx, AclOperation.READ, ResourceType.GROUP, request.group_id):
+        return _response(cls, member_cls, _error(ErrorCode.group_authorization_failed, request.member_id))
     result = broker.groups.coordinator.join(
         request.group_id, request.member_id, getattr(request, "group_instance_id", None), request.protocol_type,
         [(p.name, p.metadata) for p in request.protocols], session, rebalance, ctx.client_id or "",

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import datetime
 
+from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
+
+from ..acls import AclOperation, ResourceType
+from ..authz import refused
 
 _ZERO = datetime.timedelta(0)
 
@@ -13,6 +17,8 @@ _ZERO = datetime.timedelta(0)
 def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     cls = response_class(13, ctx.api_version)
     coordinator = broker.groups.coordinator
+    if refused(broker, ctx, AclOperation.READ, ResourceType.GROUP, request.group_id):
+        return make(cls, throttle_time=_ZERO, error_code=ErrorCode.group_authorization_failed, members=())
     if ctx.api_version < 3:
         top, errors = coordinator.leave(request.group_id, [(request.member_id, None)])
         return make(cls, throttle_time=_ZERO, error_code=errors[0])

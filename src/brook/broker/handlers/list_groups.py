@@ -8,6 +8,9 @@ from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation, ResourceType
+from ..authz import cluster_allowed, refused
+
 _ZERO = datetime.timedelta(0)
 
 
@@ -17,7 +20,11 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     states = {s.lower() for s in getattr(request, "states_filter", ())}
     types = {t.lower() for t in getattr(request, "types_filter", ())}
     out = []
+    # KafkaApis: CLUSTER DESCRIBE lists every group, otherwise those the client may DESCRIBE
+    filtered = not cluster_allowed(broker, ctx, AclOperation.DESCRIBE)
     for g in broker.groups.coordinator.groups.values():
+        if filtered and refused(broker, ctx, AclOperation.DESCRIBE, ResourceType.GROUP, g.group_id):
+            continue
         if states and g.state.value.lower() not in states:
             continue
         if types and "classic" not in types:

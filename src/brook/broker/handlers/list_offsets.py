@@ -9,6 +9,9 @@ from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation, ResourceType
+from ..authz import denied
+
 _ZERO = datetime.timedelta(0)
 LATEST, EARLIEST, MAX_TIMESTAMP = -1, -2, -3
 EARLIEST_LOCAL, LATEST_TIERED = -4, -5
@@ -20,9 +23,14 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     part_cls = nested(cls, "ListOffsetsPartitionResponse")
     epoch = broker.replicas.leader_epoch
     topics = []
+    refused = denied(broker, ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, (t.name for t in request.topics))
     for t in request.topics:
         parts = []
         for p in t.partitions:
+            if refused and t.name in refused:
+                parts.append(make(part_cls, partition_index=p.partition_index,
+                                  error_code=ErrorCode.topic_authorization_failed, timestamp=-1, offset=-1))
+                continue
             lg = broker.log_manager.get(t.name, p.partition_index)
             if lg is None:
                 parts.append(make(part_cls, partition_index=p.partition_index,

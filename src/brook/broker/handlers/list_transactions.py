@@ -10,6 +10,9 @@ from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation, ResourceType
+from ..authz import refused
+
 _ZERO = datetime.timedelta(0)
 _NAMES = {s.kafka_name: s for s in TxnState}
 
@@ -26,6 +29,8 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     for m in broker.txns.coordinator.txns.values():
         if m.state is TxnState.DEAD:  # TransactionStateManager.listTransactionStates: a transient state
             continue
+        if refused(broker, ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, m.transactional_id):
+            continue  # KafkaApis lists only the transactional ids the client may DESCRIBE
         if states and m.state.kafka_name not in states:
             continue
         if pids and m.producer_id not in pids:

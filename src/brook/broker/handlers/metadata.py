@@ -9,6 +9,9 @@ from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import has_field, make, nested
 from brook.protocol.versions import response_class
 
+from ..acls import CLUSTER_NAME, AclOperation, ResourceType
+from ..authz import NOT_REQUESTED, allowed, authorized_operations, cluster_allowed, denied
+
 _ZERO = datetime.timedelta(0)
 _NULL_ID = uuid.UUID(int=0)
 
@@ -44,11 +47,27 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
                 wanted.append((info.name, tid))
             else:
                 wanted.append((t.name, None))
-    for name, _ in wanted:
+    auth = broker.authorizer is not None
+    if auth:  # KafkaApis: every topic needs DESCRIBE; "all topics" lists only those, named ones fail
+        refused = denied(broker, ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, (n for n, _ in wanted))
+        if all_topics:
+            wanted = [w for w in wanted if w[0] not in refused]
+        may_create = cluster_allowed(broker, ctx, AclOperation.CREATE)
+    want_ops = getattr(request, "include_topic_authorized_operations", False)
+    for name, tid in wanted:
         info = broker.topics.get(name)
         error = ErrorCode.none
+        if auth and name in refused:  # asked by id: the id is not secret, the name is (KafkaApis)
+            topics.append(make(topic_cls, error_code=ErrorCode.topic_authorization_failed,
+                               name=None if tid else name, topic_id=tid or _NULL_ID, is_internal=False,
+                               partitions=()))
+            continue
+        ops = authorized_operations(broker, ctx, ResourceType.TOPIC, name) if want_ops else NOT_REQUESTED
         if info is None and not all_topics:
-            if auto_create:
+            if auto_create and auth and broker.config.get("auto.create.topics.enable") and not may_create \
+                    and not allowed(broker, ctx, AclOperation.CREATE, ResourceType.TOPIC, name):
+                error = ErrorCode.topic_authorization_failed  # auto-creation needs CREATE (cluster or topic)
+            elif auto_create:
                 try:
                     info = broker.maybe_auto_create(name)
                 except KafkaError as e:
@@ -57,18 +76,23 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
                 error = ErrorCode.unknown_topic_or_partition
         if info is None:
             topics.append(make(topic_cls, error_code=error, name=name, topic_id=_NULL_ID, is_internal=False,
-                               partitions=()))
+                               partitions=(), topic_authorized_operations=ops))
             continue
         me = (broker.broker_id,)
         parts = tuple(make(part_cls, error_code=ErrorCode.none, partition_index=p, leader_id=broker.broker_id,
                            leader_epoch=broker.replicas.leader_epoch, replica_nodes=me, isr_nodes=me,
                            offline_replicas=()) for p in range(info.partitions))
         topics.append(make(topic_cls, error_code=ErrorCode.none, name=info.name, topic_id=info.topic_id,
-                           is_internal=info.internal, partitions=parts))
+                           is_internal=info.internal, partitions=parts, topic_authorized_operations=ops))
     adv = broker.advertised
     brokers = (make(broker_cls, node_id=broker.broker_id, host=adv.host, port=adv.port, rack=None),)
     fields = dict(throttle_time=_ZERO, brokers=brokers, cluster_id=broker.cluster_id,
                   controller_id=broker.broker_id, topics=tuple(topics))
     if has_field(cls, "cluster_authorized_operations"):
-        fields["cluster_authorized_operations"] = -2147483648
+        fields["cluster_authorized_operations"] = NOT_REQUESTED
+        if getattr(request, "include_cluster_authorized_operations", False):
+            fields["cluster_authorized_operations"] = authorized_operations(
+                broker, ctx, ResourceType.CLUSTER, CLUSTER_NAME) \
+                if cluster_allowed(broker, ctx, AclOperation.DESCRIBE) \
+                else 0
     return make(cls, **fields)

@@ -9,6 +9,9 @@ from brook.protocol.build import make, nested
 from brook.protocol.header import encode_response
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation, ResourceType
+from ..authz import denied, refused
+
 _ZERO = datetime.timedelta(0)
 
 
@@ -19,17 +22,30 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     generation = getattr(request, "generation_id_or_member_epoch", getattr(request, "generation_id", -1))
     per_partition: dict[tuple[str, int], ErrorCode] = {}
     offsets = {}
+    group_refused = False
+    if broker.authorizer is not None:  # KafkaApis: READ on the group (else every partition fails), READ per topic
+        group_refused = refused(broker, ctx, AclOperation.READ, ResourceType.GROUP, request.group_id)
+        if group_refused:
+            per_partition = {(t.name, p.partition_index): ErrorCode.group_authorization_failed
+                             for t in request.topics for p in t.partitions}
+        hidden = denied(broker, ctx, AclOperation.READ, ResourceType.TOPIC, (t.name for t in request.topics))
+        per_partition.update({(t.name, p.partition_index): ErrorCode.topic_authorization_failed
+                              for t in request.topics if t.name in hidden for p in t.partitions})
     for t in request.topics:
         info = broker.topics.get(t.name)
         for p in t.partitions:
             tp = (t.name, p.partition_index)
+            if tp in per_partition:
+                continue
             if info is None or p.partition_index >= info.partitions:
                 per_partition[tp] = ErrorCode.unknown_topic_or_partition
             elif p.committed_metadata is not None and len(p.committed_metadata) > 4096:
                 per_partition[tp] = ErrorCode.offset_metadata_too_large
             else:
                 offsets[tp] = (p.committed_offset, getattr(p, "committed_leader_epoch", -1), p.committed_metadata)
-    if not request.group_id:
+    if group_refused:
+        error = ErrorCode.group_authorization_failed
+    elif not request.group_id:
         error = ErrorCode.invalid_group_id
     else:
         error = broker.groups.coordinator.commit_offsets(request.group_id, generation, request.member_id,

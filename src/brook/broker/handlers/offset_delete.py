@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import datetime
 
+from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
+
+from ..acls import AclOperation, ResourceType
+from ..authz import denied, refused
 
 _ZERO = datetime.timedelta(0)
 
@@ -14,8 +18,14 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     cls = response_class(47, ctx.api_version)
     topic_cls = nested(cls, "OffsetDeleteResponseTopic")
     part_cls = nested(cls, "OffsetDeleteResponsePartition")
-    tps = [(t.name, p.partition_index) for t in request.topics for p in t.partitions]
+    if refused(broker, ctx, AclOperation.DELETE, ResourceType.GROUP, request.group_id):  # KafkaApis
+        return make(cls, error_code=ErrorCode.group_authorization_failed, throttle_time=_ZERO, topics=())
+    hidden = denied(broker, ctx, AclOperation.READ, ResourceType.TOPIC, (t.name for t in request.topics))
+    tps = [(t.name, p.partition_index) for t in request.topics for p in t.partitions if t.name not in hidden]
     error, per = broker.groups.coordinator.delete_offsets(request.group_id, tps)
+    if hidden:
+        per = {**per, **{(t.name, p.partition_index): ErrorCode.topic_authorization_failed
+                         for t in request.topics if t.name in hidden for p in t.partitions}}
     topics = tuple(topic_cls(name=t.name, partitions=tuple(
         part_cls(partition_index=p.partition_index, error_code=per.get((t.name, p.partition_index), error))
         for p in t.partitions)) for t in request.topics) if per else ()

@@ -8,22 +8,37 @@ from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation, ResourceType
+from ..authz import denied, refused
+
 _ZERO = datetime.timedelta(0)
 
 
-def _group_topics(broker, group_id, topics, topic_cls, part_cls):  # type: ignore[no-untyped-def]
+def _group_topics(broker, ctx, group_id, topics, topic_cls, part_cls):  # type: ignore[no-untyped-def]
     coordinator = broker.groups.coordinator
     if topics is None:
         found = coordinator.fetch_offsets(group_id, None)
     else:
         found = coordinator.fetch_offsets(group_id, [(t.name, p) for t in topics for p in t.partition_indexes])
+    # KafkaApis: topics the client may not DESCRIBE are left out of "all", and fail when named
+    hidden = denied(broker, ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, (t for t, _ in found))
     by_topic: dict[str, list] = {}
     for (topic, p), v in found.items():
+        if topic in hidden:
+            if topics is not None:
+                by_topic.setdefault(topic, []).append(make(
+                    part_cls, partition_index=p, committed_offset=-1, committed_leader_epoch=-1, metadata="",
+                    error_code=ErrorCode.topic_authorization_failed))
+            continue
         by_topic.setdefault(topic, []).append(make(
             part_cls, partition_index=p, committed_offset=v.offset if v else -1,
             committed_leader_epoch=v.leader_epoch if v else -1, metadata=v.metadata if v else "",
             error_code=ErrorCode.none))
     return tuple(topic_cls(name=n, partitions=tuple(ps)) for n, ps in by_topic.items())
+
+
+def _group_denied(broker, ctx, group_id) -> bool:  # type: ignore[no-untyped-def]
+    return refused(broker, ctx, AclOperation.DESCRIBE, ResourceType.GROUP, group_id)
 
 
 def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
@@ -33,9 +48,14 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
         topic_cls = nested(cls, "OffsetFetchResponseTopics")
         part_cls = nested(cls, "OffsetFetchResponsePartitions")
         return make(cls, throttle_time=_ZERO, groups=tuple(
-            group_cls(group_id=g.group_id, topics=_group_topics(broker, g.group_id, g.topics, topic_cls, part_cls),
+            group_cls(group_id=g.group_id, topics=(), error_code=ErrorCode.group_authorization_failed)
+            if _group_denied(broker, ctx, g.group_id) else
+            group_cls(group_id=g.group_id, topics=_group_topics(broker, ctx, g.group_id, g.topics, topic_cls,
+                                                                part_cls),
                       error_code=ErrorCode.none) for g in request.groups))
     topic_cls = nested(cls, "OffsetFetchResponseTopic")
     part_cls = nested(cls, "OffsetFetchResponsePartition")
+    if _group_denied(broker, ctx, request.group_id):
+        return make(cls, throttle_time=_ZERO, error_code=ErrorCode.group_authorization_failed, topics=())
     return make(cls, throttle_time=_ZERO, error_code=ErrorCode.none,
-                topics=_group_topics(broker, request.group_id, request.topics, topic_cls, part_cls))
+                topics=_group_topics(broker, ctx, request.group_id, request.topics, topic_cls, part_cls))

@@ -8,6 +8,9 @@ from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation, ResourceType
+from ..authz import denied
+
 _ZERO = datetime.timedelta(0)
 
 
@@ -17,9 +20,13 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     part_cls = nested(cls, "EpochEndOffset")
     current = broker.replicas.leader_epoch
     topics = []
+    hidden = denied(broker, ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, (t.topic for t in request.topics))
     for t in request.topics:
         parts = []
         for p in t.partitions:
+            if t.topic in hidden:
+                parts.append(part_cls(error_code=ErrorCode.topic_authorization_failed, partition=p.partition))
+                continue
             lg = broker.log_manager.get(t.topic, p.partition)
             if lg is None:
                 parts.append(part_cls(error_code=ErrorCode.unknown_topic_or_partition, partition=p.partition))

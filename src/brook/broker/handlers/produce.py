@@ -14,7 +14,10 @@ from brook.protocol.build import make, nested
 from brook.protocol.header import encode_response
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation, ResourceType
+from ..authz import allowed
 from ..quotas import PRODUCE
+from ..replica_manager import ProduceResult
 
 _ZERO = datetime.timedelta(0)
 _UTC = datetime.UTC
@@ -30,6 +33,8 @@ def _direct(cls, **fields):  # type: ignore[no-untyped-def]
 
 def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     append = broker.replicas.append
+    if broker.authorizer is not None:
+        append = _authorized_append(broker, ctx, request, append)
     acks = request.acks
     results = [(t.name, [(p.index, append(t.name, p.index, p.records, acks)) for p in t.partition_data])
                for t in request.topic_data]
@@ -51,6 +56,20 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
             return _after_flush(broker, flushes, out) if flushes else out
     response = _response(ctx, results, None, throttle_ms)
     return _after_flush(broker, flushes, response) if flushes else response
+
+
+def _authorized_append(broker, ctx, request, append):  # type: ignore[no-untyped-def]
+    """KafkaApis.handleProduceRequest: transactional records need WRITE on the transactional id (else every
+    partition fails), each topic needs WRITE."""
+    tid = getattr(request, "transactional_id", None)
+    if tid is not None and not allowed(broker, ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, tid):
+        return lambda *_: ProduceResult(ErrorCode.transactional_id_authorization_failed)
+    denied = {t.name for t in request.topic_data
+              if not allowed(broker, ctx, AclOperation.WRITE, ResourceType.TOPIC, t.name)}
+    if not denied:
+        return append
+    return lambda topic, *args: ProduceResult(ErrorCode.topic_authorization_failed) if topic in denied \
+        else append(topic, *args)
 
 
 def _encode(ctx, results, values):  # type: ignore[no-untyped-def]

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import datetime
 
+from brook.errors import ErrorCode
 from brook.protocol.build import make
 from brook.protocol.versions import response_class
+
+from ..acls import AclOperation, ResourceType
+from ..authz import refused
 
 _ZERO = datetime.timedelta(0)
 
@@ -13,6 +17,8 @@ _ZERO = datetime.timedelta(0)
 def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     cls = response_class(14, ctx.api_version)
     coordinator = broker.groups.coordinator
+    if refused(broker, ctx, AclOperation.READ, ResourceType.GROUP, request.group_id):
+        return _response(cls, (ErrorCode.group_authorization_failed, b""), None, None)
     result = coordinator.sync(request.group_id, request.generation_id, request.member_id,
                               getattr(request, "group_instance_id", None), getattr(request, "protocol_type", None),
                               getattr(request, "protocol_name", None),

@@ -9,6 +9,9 @@ from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
+from ..acls import AclOperation, ResourceType
+from ..authz import denied, refused
+
 _ZERO = datetime.timedelta(0)
 
 
@@ -18,7 +21,14 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     part_cls = nested(cls, "TxnOffsetCommitResponsePartition")
     txn = broker.txns.coordinator.txns.get(request.transactional_id)
     offsets_tp = (OFFSETS_TOPIC, broker.groups.partition_for(request.group_id))
-    if txn is None or txn.producer_id != request.producer_id:
+    hidden = denied(broker, ctx, AclOperation.READ, ResourceType.TOPIC, (t.name for t in request.topics))
+    if refused(broker, ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactional_id):
+        error = ErrorCode.transactional_id_authorization_failed  # KafkaApis.handleTxnOffsetCommitRequest
+    elif refused(broker, ctx, AclOperation.READ, ResourceType.GROUP, request.group_id):
+        error = ErrorCode.group_authorization_failed
+    elif hidden:
+        error = ErrorCode.topic_authorization_failed  # Brook fails every partition (Kafka: only the refused ones)
+    elif txn is None or txn.producer_id != request.producer_id:
         error = ErrorCode.invalid_producer_id_mapping
     elif txn.producer_epoch != request.producer_epoch:
         error = ErrorCode.invalid_producer_epoch  # as Kafka: TxnOffsetCommit never answers PRODUCER_FENCED

@@ -7,8 +7,12 @@ markers directly, so the requests come from admin clients (`kafka-transactions a
 
 from __future__ import annotations
 
+from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
+
+from ..acls import AclOperation
+from ..authz import cluster_allowed
 
 
 def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
@@ -18,10 +22,12 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     part_cls = nested(cls, "WritableTxnMarkerPartitionResult")
     # Kafka answers with one result per producer id (a map), each partition's error merged into it
     by_producer: dict[int, dict[str, dict[int, int]]] = {}
+    may_write = cluster_allowed(broker, ctx, AclOperation.CLUSTER_ACTION)  # only brokers send these
     for marker in request.markers:
         partitions = {(t.name, p) for t in marker.topics for p in t.partition_indexes}
         errors = broker.write_txn_markers(marker.producer_id, marker.producer_epoch, marker.transaction_result,
-                                          partitions, marker.coordinator_epoch)
+                                          partitions, marker.coordinator_epoch) if may_write else \
+            dict.fromkeys(partitions, ErrorCode.cluster_authorization_failed)
         result = by_producer.setdefault(marker.producer_id, {})
         for t in marker.topics:
             for p in t.partition_indexes:

@@ -1,0 +1,77 @@
+"""The broker's side of authorization: the configured Authorizer (or None) and the checks handlers make.
+
+Handlers test `broker.authorizer is not None` once per request before calling these, so a broker without
+an authorizer pays one attribute check per request."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from brook.errors import ErrorCode
+
+from .acls import ANONYMOUS, CLUSTER_NAME, SUPPORTED_OPERATIONS, AclBinding, AclOperation, ResourceType, bitfield
+from .authorizer import Authorizer, parse_super_users
+
+if TYPE_CHECKING:
+    from brook.config.broker import BrokerConfig
+
+    from .topics import TopicTable
+
+NOT_REQUESTED = -2147483648  # authorized operations a client did not ask for (Int.MinValue)
+
+
+def authorizer_from_config(config: BrokerConfig, topics: TopicTable) -> Authorizer | None:
+    if not config.get("authorizer.class.name"):
+        return None
+
+    def save(bindings: list[AclBinding]) -> None:
+        topics.acls = [b.to_json() for b in bindings]
+        topics.save()
+
+    return Authorizer(parse_super_users(config.get("super.users")),  # type: ignore[arg-type]
+                      bool(config.get("allow.everyone.if.no.acl.found")),
+                      [AclBinding.from_json(d) for d in topics.acls], save)
+
+
+def allowed(broker, ctx, operation: AclOperation, resource_type: ResourceType, name: str) -> bool:  # type: ignore[no-untyped-def]
+    """Whether this request's principal (always User:ANONYMOUS on PLAINTEXT) may do `operation`."""
+    return broker.authorizer.authorize(ANONYMOUS, ctx.connection.host, operation, resource_type, name)
+
+
+def cluster_allowed(broker, ctx, operation: AclOperation) -> bool:  # type: ignore[no-untyped-def]
+    return broker.authorizer is None or allowed(broker, ctx, operation, ResourceType.CLUSTER, "kafka-cluster")
+
+
+def authorized_operations(broker, ctx, resource_type: ResourceType, name: str) -> int:  # type: ignore[no-untyped-def]
+    """AuthHelper.authorizedOperations: without an authorizer, every operation the resource type supports."""
+    supported = SUPPORTED_OPERATIONS[resource_type]
+    if broker.authorizer is None:
+        return bitfield(list(supported))
+    return bitfield(broker.authorizer.authorized_operations(ANONYMOUS, ctx.connection.host, resource_type, name,
+                                                            supported))
+
+
+def denied(broker, ctx, operation: AclOperation, resource_type: ResourceType, names) -> set[str]:  # type: ignore[no-untyped-def]
+    """The names among `names` this request may not `operation` on (empty without an authorizer)."""
+    if broker.authorizer is None:
+        return set()
+    return {n for n in set(names) if n is not None and not allowed(broker, ctx, operation, resource_type, n)}
+
+
+def refused(broker, ctx, operation: AclOperation, resource_type: ResourceType, name: str) -> bool:  # type: ignore[no-untyped-def]
+    """True when an authorizer is configured and does not allow this request `operation` on the resource."""
+    return broker.authorizer is not None and not allowed(broker, ctx, operation, resource_type, name)
+
+
+def config_refused(broker, ctx, operation: AclOperation, config_resource_type: int, name: str):  # type: ignore[no-untyped-def]
+    """For the config APIs: topics (2) need `operation` on the topic, brokers (4) and broker loggers (8) on the
+    cluster; the authorization error to answer, or None."""
+    if broker.authorizer is None:
+        return None
+    if config_resource_type == 2:
+        return ErrorCode.topic_authorization_failed \
+            if not allowed(broker, ctx, operation, ResourceType.TOPIC, name) else None
+    if config_resource_type in (4, 8):
+        return ErrorCode.cluster_authorization_failed \
+            if not allowed(broker, ctx, operation, ResourceType.CLUSTER, CLUSTER_NAME) else None
+    return None
