@@ -964,3 +964,41 @@ def test_static_member_outlives_a_rebalance_timeout(shared_broker):
         r = static.request(_sync(group, 2, s, {}, "stays"), SyncGroupResponse)
         assert (r.error_code, r.assignment) == (ErrorCode.none, b"s2")
         assert dynamic.request(_heartbeat(group, 2, d), HeartbeatResponse).error_code == ErrorCode.none
+
+
+def test_static_member_expires_at_its_session_deadline(shared_broker):
+    """A static member that goes quiet (no LeaveGroup, as librdkafka's close) is removed at its last commit plus
+    session.timeout.ms, to the millisecond (Kafka's heartbeat purgatory): DescribeGroups polled through the
+    deadline sees Stable before it and Empty at once after it, and DeleteGroups then succeeds."""
+    from kio.schema.delete_groups.v2.request import DeleteGroupsRequest
+    from kio.schema.delete_groups.v2.response import DeleteGroupsResponse
+    from kio.schema.describe_groups.v5.request import DescribeGroupsRequest
+    from kio.schema.describe_groups.v5.response import DescribeGroupsResponse
+    from kio.schema.join_group.v5.response import JoinGroupResponse
+    from kio.schema.offset_commit.v7.response import OffsetCommitResponse
+    from kio.schema.sync_group.v3.response import SyncGroupResponse
+
+    group, topic = uniq("raw-static-expiry"), uniq("raw-static-expiry")
+    with Conn(shared_broker.port) as member, Conn(shared_broker.port) as admin:
+        r = member.request(_join(group, instance="quiet"), JoinGroupResponse)
+        m = r.member_id
+        assert member.request(_sync(group, 1, m, {m: b"a"}, "quiet"), SyncGroupResponse).error_code == ErrorCode.none
+        member.request(_commit(group, 1, m, topic, "quiet"), OffsetCommitResponse)  # the last sign of life
+        last = time.monotonic()
+
+        def state() -> str:
+            [g] = admin.request(DescribeGroupsRequest(groups=(group,), include_authorized_operations=False),
+                                DescribeGroupsResponse).groups
+            return g.group_state
+
+        seen = {}
+        while time.monotonic() - last < SESSION_MS / 1000 + 1:
+            now = time.monotonic() - last
+            seen.setdefault(state(), now)
+            if "Empty" in seen:
+                break
+            time.sleep(0.005)  # polling interval of the bounded wait above
+        # the broker stamped the commit a little before its response reached us
+        assert seen["Stable"] < 0.1 and abs(seen["Empty"] - SESSION_MS / 1000) < 0.05, seen
+        [result] = admin.request(DeleteGroupsRequest(groups_names=(group,)), DeleteGroupsResponse).results
+        assert result.error_code == ErrorCode.none

@@ -28,6 +28,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
                                authorized_operations=NOT_REQUESTED))
             continue
         ops = authorized_operations(broker, ctx, ResourceType.GROUP, gid) if want_ops else NOT_REQUESTED
+        broker.groups.coordinator.expire_group(gid)
         g = broker.groups.coordinator.groups.get(gid)
         if g is None:
             groups.append(make(group_cls, error_code=ErrorCode.none, group_id=gid, group_state="Dead",

@@ -386,23 +386,33 @@ class GroupCoordinator:
         Returns the seconds until the next deadline (inf without one), so the caller can wake up right then, as
         Kafka's heartbeat purgatory expires a member at its deadline to the millisecond."""
         now = self.clock()
+        return min((self._expire(group, now) for group in list(self.groups.values())), default=float("inf")) - now
+
+    def expire_group(self, group_id: str) -> None:
+        """Expire what is due in one group before a request looks at it (DeleteGroups, DescribeGroups), so the
+        answer does not depend on when the periodic check last ran."""
+        group = self.groups.get(group_id)
+        if group is not None:
+            self._expire(group, self.clock())
+
+    def _expire(self, group: Group, now: float) -> float:
+        """Expire the group's due members and pending ids; return its next deadline."""
         next_deadline = float("inf")
-        for group in list(self.groups.values()):
-            for pid, deadline in list(group.pending_members.items()):
-                if now > deadline:
-                    del group.pending_members[pid]
-                    self._maybe_complete_join(group)
-                else:
-                    next_deadline = min(next_deadline, deadline)
-            for m in list(group.members.values()):
-                if m.awaiting_join or m.awaiting_sync:
-                    continue
-                deadline = m.last_heartbeat + m.session_timeout_ms / 1000
-                if now >= deadline:
-                    self._member_gone(group, m, f"removing member {m.member_id} on heartbeat expiration")
-                else:
-                    next_deadline = min(next_deadline, deadline)
-        return next_deadline - now
+        for pid, deadline in list(group.pending_members.items()):
+            if now > deadline:
+                del group.pending_members[pid]
+                self._maybe_complete_join(group)
+            else:
+                next_deadline = min(next_deadline, deadline)
+        for m in list(group.members.values()):
+            if m.awaiting_join or m.awaiting_sync:
+                continue
+            deadline = m.last_heartbeat + m.session_timeout_ms / 1000
+            if now >= deadline:
+                self._member_gone(group, m, f"removing member {m.member_id} on heartbeat expiration")
+            else:
+                next_deadline = min(next_deadline, deadline)
+        return next_deadline
 
     # -- offsets -------------------------------------------------------------------------------------------
     def commit_offsets(self, group_id: str, generation: int, member_id: str, instance_id: str | None,
@@ -481,6 +491,7 @@ class GroupCoordinator:
         return {tp: stored.get(tp) for tp in partitions}
 
     def delete_group(self, group_id: str) -> ErrorCode:
+        self.expire_group(group_id)
         group = self.groups.get(group_id)
         if group is None or group.is_(GroupState.DEAD):
             return ErrorCode.group_id_not_found
