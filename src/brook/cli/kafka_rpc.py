@@ -16,17 +16,19 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from kio.schema.api_versions.v3.request import ApiVersionsRequest
-from kio.schema.api_versions.v3.response import ApiVersionsResponse
-from kio.serial import entity_reader, entity_writer
-
 from brook.cli.clients import ToolError
 
 CLIENT_ID = "brook-admin"
 MAX_RESPONSE_BYTES = 100 * 1024 * 1024
 
 
+# kio is imported where it is used: importing this module stays cheap, so a tool pays for kio only once its main()
+# runs (options.entry_point has by then kept kio from loading hypothesis, a test-only package)
+
+
 def encode(entity: object) -> bytes:
+    from kio.serial import entity_writer
+
     buf = io.BytesIO()
     entity_writer(type(entity))(buf, entity)
     return buf.getvalue()
@@ -43,6 +45,8 @@ def request_payload(body: object, correlation_id: int, client_id: str | None = C
 
 def decode_response(payload: bytes, cls: type) -> tuple[int, Any]:
     """(correlation id, body) of a response payload (no size prefix); the whole payload must be read."""
+    from kio.serial import entity_reader
+
     header, offset = entity_reader(cls.__header_schema__)(payload, 0)  # type: ignore[attr-defined]
     body, size = entity_reader(cls)(payload, offset)
     if offset + size != len(payload):
@@ -66,6 +70,9 @@ class BrokerConnection:
         except OSError as e:
             raise ToolError("org.apache.kafka.common.errors.NetworkException",
                             f"Connection to {host}:{port} could not be established: {e.strerror or e}") from None
+        from kio.schema.api_versions.v3.request import ApiVersionsRequest
+        from kio.schema.api_versions.v3.response import ApiVersionsResponse
+
         self.versions: dict[int, tuple[int, int]] = {}
         response = self._call(ApiVersionsRequest(client_software_name="brook-cli", client_software_version="0.1.0"),
                               ApiVersionsResponse)

@@ -303,6 +303,9 @@ def entry_point(main: Callable[[Sequence[str] | None], int]) -> Callable[[Sequen
 
     @functools.wraps(main)
     def run(argv: Sequence[str] | None = None) -> int:
+        # kio registers hypothesis strategies whenever hypothesis is importable (a test dependency in the shared
+        # venv): a tool has no use for them and would pay about 150 ms of start-up
+        sys.modules.setdefault("hypothesis", None)  # type: ignore[arg-type]
         try:
             return main(argv)
         except KeyboardInterrupt:
