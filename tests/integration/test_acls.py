@@ -54,12 +54,21 @@ def create(admin: AdminClient, *bindings: AclBinding) -> list[str | None]:
 
 
 def describe(admin: AdminClient, flt: AclBindingFilter = ANY) -> set[tuple]:
-    return {(b.restype, b.name, b.resource_pattern_type, b.principal, b.host, b.operation, b.permission_type)
-            for b in admin.describe_acls(flt, request_timeout=TIMEOUT).result()}
+    return {key(b) for b in admin.describe_acls(flt, request_timeout=TIMEOUT).result()}
 
 
 def key(b: AclBinding) -> tuple:
     return b.restype, b.name, b.resource_pattern_type, b.principal, b.host, b.operation, b.permission_type
+
+
+def first_error(consumer: Consumer) -> KafkaError | None:
+    """The first error a consumer's poll reports within TIMEOUT (None if none does)."""
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        msg = consumer.poll(0.5)
+        if msg is not None and msg.error():
+            return msg.error()
+    return None
 
 
 def test_security_disabled_without_authorizer(broker) -> None:
@@ -167,11 +176,7 @@ def test_denied_then_allowed(broker_factory) -> None:
     c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "g", "auto.offset.reset": "earliest"})
     try:
         c.assign([TopicPartition("t", 0, 0)])
-        deadline, error = time.monotonic() + TIMEOUT, None
-        while error is None and time.monotonic() < deadline:
-            msg = c.poll(0.5)
-            if msg is not None and msg.error():
-                error = msg.error()
+        error = first_error(c)
         assert error is not None and error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
     finally:
         c.close()
@@ -258,11 +263,7 @@ def test_group_transaction_and_config_checks(broker_factory) -> None:
     c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "cg", "auto.offset.reset": "earliest"})
     try:
         c.subscribe(["c"])
-        deadline, error = time.monotonic() + TIMEOUT, None
-        while error is None and time.monotonic() < deadline:
-            msg = c.poll(0.5)
-            if msg is not None and msg.error():
-                error = msg.error()
+        error = first_error(c)
         assert error is not None and error.code() == KafkaError.GROUP_AUTHORIZATION_FAILED
     finally:
         c.close()
