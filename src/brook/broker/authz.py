@@ -39,7 +39,7 @@ def allowed(broker, ctx, operation: AclOperation, resource_type: ResourceType, n
 
 
 def cluster_allowed(broker, ctx, operation: AclOperation) -> bool:  # type: ignore[no-untyped-def]
-    return broker.authorizer is None or allowed(broker, ctx, operation, ResourceType.CLUSTER, "kafka-cluster")
+    return broker.authorizer is None or allowed(broker, ctx, operation, ResourceType.CLUSTER, CLUSTER_NAME)
 
 
 def authorized_operations(broker, ctx, resource_type: ResourceType, name: str) -> int:  # type: ignore[no-untyped-def]

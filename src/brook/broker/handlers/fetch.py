@@ -13,7 +13,7 @@ from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
 from ..acls import AclOperation, ResourceType
-from ..authz import allowed
+from ..authz import denied
 from ..fetch_sessions import FINAL_EPOCH, INITIAL_EPOCH, SessionPartition
 from ..quotas import FETCH
 
@@ -97,8 +97,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
                 plan.ids.setdefault(name, info.topic_id)
 
     if broker.authorizer is not None:
-        plan.denied = frozenset(n for n in {n for n, _, _, _ in plan.items}
-                                if not allowed(broker, ctx, AclOperation.READ, ResourceType.TOPIC, n))
+        plan.denied = frozenset(denied(broker, ctx, AclOperation.READ, ResourceType.TOPIC, (n for n, *_ in plan.items)))
     results, total, errors = _read(broker, plan, request.max_bytes, request.isolation_level)
     wait_ms = request.max_wait.total_seconds() * 1000
     if total >= request.min_bytes or wait_ms <= 0 or errors or not plan.items:

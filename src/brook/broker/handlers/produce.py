@@ -15,7 +15,7 @@ from brook.protocol.header import encode_response
 from brook.protocol.versions import response_class
 
 from ..acls import AclOperation, ResourceType
-from ..authz import allowed
+from ..authz import allowed, denied
 from ..quotas import PRODUCE
 from ..replica_manager import ProduceResult
 
@@ -64,11 +64,10 @@ def _authorized_append(broker, ctx, request, append):  # type: ignore[no-untyped
     tid = getattr(request, "transactional_id", None)
     if tid is not None and not allowed(broker, ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, tid):
         return lambda *_: ProduceResult(ErrorCode.transactional_id_authorization_failed)
-    denied = {t.name for t in request.topic_data
-              if not allowed(broker, ctx, AclOperation.WRITE, ResourceType.TOPIC, t.name)}
-    if not denied:
+    refused = denied(broker, ctx, AclOperation.WRITE, ResourceType.TOPIC, (t.name for t in request.topic_data))
+    if not refused:
         return append
-    return lambda topic, *args: ProduceResult(ErrorCode.topic_authorization_failed) if topic in denied \
+    return lambda topic, *args: ProduceResult(ErrorCode.topic_authorization_failed) if topic in refused \
         else append(topic, *args)
 
 
