@@ -66,6 +66,7 @@ KIP_896_FLOOR = {
     50: 0,  # DescribeUserScramCredentials
     51: 0,  # AlterUserScramCredentials
     60: 0,  # DescribeCluster
+    75: 0,  # DescribeTopicPartitions
 }
 
 REGISTRY = build_registry()

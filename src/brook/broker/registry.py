@@ -63,6 +63,7 @@ HANDLERS: tuple[tuple[int, str, int], ...] = (
     (61, "describe_producers", 0),
     (65, "describe_transactions", 0),
     (66, "list_transactions", 1),
+    (75, "describe_topic_partitions", 0),
 )
 
 

@@ -29,6 +29,8 @@ BROKER_CONFIGS = ConfigDef().define(
     ConfigKey("delete.topic.enable", "boolean", True, "Allow deleting topics.", read_only=True),
     ConfigKey("message.max.bytes", "int", 1048588, "Largest record batch.", at_least(0)),
     ConfigKey("socket.request.max.bytes", "int", 104857600, "Largest request.", at_least(1), read_only=True),
+    ConfigKey("max.request.partition.size.limit", "int", 2000,
+              "The maximum number of partitions can be served in one request.", at_least(1), read_only=True),
     ConfigKey("socket.send.buffer.bytes", "int", 102400, "", read_only=True),
     ConfigKey("socket.receive.buffer.bytes", "int", 102400, "", read_only=True),
     ConfigKey("num.network.threads", "int", 3, "", at_least(1)),

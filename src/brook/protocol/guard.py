@@ -20,7 +20,7 @@ from kio.serial.readers import read_int16, read_int32, read_unsigned_varint
 _FIXED = {"bool": 1, "int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "error_code": 2, "int32": 4, "uint32": 4,
           "timedelta_i32": 4, "int64": 8, "uint64": 8, "float64": 8, "timedelta_i64": 8, "datetime_i64": 8,
           "uuid": 16}
-_FIXED_OP, _STRING, _BYTES, _ARRAY, _ENTITY = range(5)
+_FIXED_OP, _STRING, _BYTES, _ARRAY, _ENTITY, _NULLABLE_ENTITY = range(6)
 
 
 class LengthError(ValueError):
@@ -30,7 +30,10 @@ class LengthError(ValueError):
 def _op(tp: object, kafka_type: str | None) -> tuple:
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
-        return _op(next(a for a in typing.get_args(tp) if a is not type(None)), kafka_type)
+        inner = next(a for a in typing.get_args(tp) if a is not type(None))
+        if dataclasses.is_dataclass(inner):  # a nullable struct: an int8 marker (-1 null) before its fields
+            return (_NULLABLE_ENTITY, _plan(inner))
+        return _op(inner, kafka_type)
     if origin is tuple:
         return (_ARRAY, _op(typing.get_args(tp)[0], kafka_type))
     if dataclasses.is_dataclass(tp):
@@ -83,6 +86,11 @@ def _value(op: tuple, flexible: bool, buf: bytes, pos: int, end: int) -> int:
         item = op[1]
         for _ in range(n):
             pos = _value(item, flexible, buf, pos, end)
+    elif kind == _NULLABLE_ENTITY:
+        present = pos < end and buf[pos] != 0xFF
+        pos += 1
+        if present:
+            pos = _entity(op[1], buf, pos, end)
     else:
         pos = _entity(op[1], buf, pos, end)
     if pos > end:
