@@ -56,7 +56,7 @@ def test_quickstart_steps_3_to_5(broker, spelling: str) -> None:
     assert described.returncode == 0, described.stderr
     assert re.fullmatch(  # TopicCommand.java: TopicDescription / PartitionDescription.printDescription
         f"Topic: quickstart-events\tTopicId: {TOPIC_ID}\tPartitionCount: 1\tReplicationFactor: 1\tConfigs: \n"
-        "\tTopic: quickstart-events\tPartition: 0\tLeader: 0\tReplicas: 0\tIsr: 0\tElr: N/A\tLastKnownElr: N/A\n",
+        "\tTopic: quickstart-events\tPartition: 0\tLeader: 0\tReplicas: 0\tIsr: 0\tElr: \tLastKnownElr: \n",
         described.stdout)
 
     # Step 4: $ bin/kafka-console-producer.sh --topic quickstart-events --bootstrap-server localhost:9092

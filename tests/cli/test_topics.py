@@ -12,7 +12,8 @@ def topics(broker, *args: str):  # noqa: ANN001, ANN201
 
 
 def partition_line(topic: str, p: int) -> str:  # TopicCommand.java: PartitionDescription.printDescription
-    return f"\tTopic: {topic}\tPartition: {p}\tLeader: 0\tReplicas: 0\tIsr: 0\tElr: N/A\tLastKnownElr: N/A\n"
+    # described through DescribeTopicPartitions, whose ELR lists are empty (not null, which prints N/A)
+    return f"\tTopic: {topic}\tPartition: {p}\tLeader: 0\tReplicas: 0\tIsr: 0\tElr: \tLastKnownElr: \n"
 
 
 def test_create_list_describe_alter_delete(broker) -> None:
@@ -96,3 +97,31 @@ def test_errors_from_the_broker_and_the_tool(broker) -> None:
     r = topics(broker, "--alter", "--topic", "y", "--partitions", "1")
     assert r.returncode == 1
     assert r.stdout.startswith("Error while executing topic command : ")
+
+
+def test_describe_pages_through_describe_topic_partitions(broker) -> None:
+    """TopicCommand's partitionSizeLimitPerResponse: the Admin follows DescribeTopicPartitions' cursor until every
+    partition is described, so the output is the same whatever the page size."""
+    for name, count in (("paged-a", 3), ("paged-b", 2), ("paged-c", 1)):
+        assert topics(broker, "--create", "--topic", name, "--partitions", str(count)).returncode == 0
+    whole = topics(broker, "--describe", "--topic", "paged-.*")
+    assert whole.returncode == 0, whole.stderr
+    expected = "".join(f"Topic: {name}\tTopicId: {TOPIC_ID}\tPartitionCount: {count}\tReplicationFactor: 1\t"
+                       "Configs: \n" + "".join(partition_line(name, p) for p in range(count))
+                       for name, count in (("paged-a", 3), ("paged-b", 2), ("paged-c", 1)))
+    assert re.fullmatch(expected, whole.stdout), whole.stdout
+    for limit in ("1", "2", "4"):
+        r = topics(broker, "--describe", "--topic", "paged-.*", "--partition-size-limit-per-response", limit)
+        assert (r.returncode, r.stdout, r.stderr) == (0, whole.stdout, ""), limit
+    r = topics(broker, "--describe", "--topic", "paged-a", "--partition-size-limit-per-response", "x")
+    assert (r.returncode, r.stdout) == (1, "Error while executing topic command : Cannot parse argument 'x' of "
+                                           "option partition-size-limit-per-response\n")
+
+
+def test_describe_by_topic_id_uses_metadata(broker) -> None:
+    """Admin.describeTopics(TopicCollection.ofTopicIds) goes through Metadata, which has no ELR: N/A."""
+    assert topics(broker, "--create", "--topic", "by-id").returncode == 0
+    tid = re.search(f"TopicId: ({TOPIC_ID})", topics(broker, "--describe", "--topic", "by-id").stdout).group(1)
+    r = topics(broker, "--describe", "--topic-id", tid)
+    assert r.stdout.endswith("\tTopic: by-id\tPartition: 0\tLeader: 0\tReplicas: 0\tIsr: 0\tElr: N/A\t"
+                             "LastKnownElr: N/A\n"), r.stdout

@@ -104,9 +104,10 @@ class TopicCommandOptions:
                                        "if the topic does not already exist.")
         self.exclude_internal = p.accepts("exclude-internal", "exclude internal topics when running list or describe "
                                           "command. The internal topics will be listed by default")
-        p.accepts("partition-size-limit-per-response", "the maximum partition size to be included in one "
-                  "DescribeTopicPartitions response.", arg="required", type="Integer",
-                  described_as="maximum number of partitions in one response.")
+        self.partition_size_limit = p.accepts(
+            "partition-size-limit-per-response", "the maximum partition size to be included in one "
+            "DescribeTopicPartitions response.", arg="required", type="Integer",
+            described_as="maximum number of partitions in one response.")
         self.opts = p.parse(args)
         self.check_args()
 
@@ -184,9 +185,10 @@ def parse_topic_configs(values: list[str]) -> dict[str, str]:
 
 
 class TopicService:
-    def __init__(self, admin: Any, timeout_s: float) -> None:
+    def __init__(self, admin: Any, timeout_s: float, plaintext: bool = True) -> None:
         self.admin = admin
         self.timeout = timeout_s
+        self.plaintext = plaintext  # DescribeTopicPartitions goes through kafka_rpc, which speaks PLAINTEXT only
 
     def _wait(self, future: Any, call: str) -> Any:
         from confluent_kafka import KafkaException
@@ -295,14 +297,15 @@ class TopicService:
     def describe(self, o: TopicCommandOptions) -> None:
         from confluent_kafka.admin import ConfigResource
 
-        from brook.cli.clients import topic_id
+        from brook.cli.topics_describe import describe_topic_partitions, from_admin
 
         opts = o.opts
         exclude_internal = opts.has(o.exclude_internal)
         wanted_id = opts.value_of(o.topic_id)
-        if wanted_id is not None and wanted_id != "AAAAAAAAAAAAAAAAAAAAAA":
-            found = [td for td in self.describe_topics(self.get_topics(None, exclude_internal))
-                     if topic_id(td.topic_id) == wanted_id]
+        cluster = None
+        if wanted_id is not None and wanted_id != "AAAAAAAAAAAAAAAAAAAAAA":  # by id: the Metadata API, as Java's
+            found = [d for d in map(from_admin, self.describe_topics(self.get_topics(None, exclude_internal)))
+                     if d.topic_id == wanted_id]
             if not found and not opts.has(o.if_exists):
                 raise IllegalArgument(f"TopicId '{wanted_id}' does not exist as expected")
             descriptions = found
@@ -310,13 +313,23 @@ class TopicService:
             requested = opts.value_of(o.topic)
             topics = self.get_topics(requested, exclude_internal)
             ensure_topic_exists(topics, requested, not opts.has(o.if_exists))
-            descriptions = self.describe_topics(topics) if topics else []
+            descriptions = []
+            if topics:  # Admin.describeTopics: the cluster's brokers first, then DescribeTopicPartitions
+                cluster = self._wait(self.admin.describe_cluster(request_timeout=self.timeout), "describeCluster")
+                limit = opts.value_of(o.partition_size_limit)
+                described = None
+                if self.plaintext and cluster.nodes:
+                    described = describe_topic_partitions(cluster.nodes[0], topics, 2000 if limit is None else limit,
+                                                          {n.id for n in cluster.nodes}, self.timeout)
+                descriptions = [described[t] for t in topics] if described is not None \
+                    else list(map(from_admin, self.describe_topics(topics)))
         if not descriptions:
             return
         resources = [ConfigResource("topic", td.name) for td in descriptions]
         configs = {r.name: self._wait(f, "describeConfigs")
                    for r, f in self.admin.describe_configs(resources, request_timeout=self.timeout).items()}
-        cluster = self._wait(self.admin.describe_cluster(request_timeout=self.timeout), "describeCluster")
+        if cluster is None:
+            cluster = self._wait(self.admin.describe_cluster(request_timeout=self.timeout), "describeCluster")
         live = {n.id for n in cluster.nodes}
         reports = [opts.has(s) for s in (o.unavailable, o.under_replicated, o.under_min_isr, o.at_min_isr)]
         describe_configs, describe_partitions = not any(reports), not opts.has(o.with_overrides)
@@ -325,15 +338,15 @@ class TopicService:
             overrides = ",".join(f"{e.name}={e.value}" for e in config.values() if not e.is_default)
             parts = sorted(td.partitions, key=lambda p: p.id)
             if describe_configs and (not opts.has(o.with_overrides) or overrides):
-                tid = topic_id(td.topic_id)
-                print(f"Topic: {td.name}" + (f"\tTopicId: {tid}" if tid != "AAAAAAAAAAAAAAAAAAAAAA" else "")
+                print(f"Topic: {td.name}"
+                      + (f"\tTopicId: {td.topic_id}" if td.topic_id != "AAAAAAAAAAAAAAAAAAAAAA" else "")
                       + f"\tPartitionCount: {len(parts)}\tReplicationFactor: {len(parts[0].replicas)}"
                       + f"\tConfigs: {overrides}")
             if not describe_partitions:
                 continue
             min_isr = int(config["min.insync.replicas"].value) if "min.insync.replicas" in config else 1
             for part in parts:
-                leader = part.leader.id if part.leader is not None and part.leader.id >= 0 else None
+                leader = part.leader
                 show = describe_configs or (
                     (reports[0] and (leader is None or leader not in live))
                     or (reports[1] and len(part.replicas) > len(part.isr))
@@ -341,8 +354,13 @@ class TopicService:
                     or (reports[3] and len(part.isr) == min_isr))
                 if show:
                     print(f"\tTopic: {td.name}\tPartition: {part.id}\tLeader: {'none' if leader is None else leader}"
-                          f"\tReplicas: {','.join(str(n.id) for n in part.replicas)}"
-                          f"\tIsr: {','.join(str(n.id) for n in part.isr)}\tElr: N/A\tLastKnownElr: N/A")
+                          f"\tReplicas: {_ids(part.replicas)}\tIsr: {_ids(part.isr)}"
+                          f"\tElr: {_ids(part.elr)}\tLastKnownElr: {_ids(part.last_known_elr)}")
+
+
+def _ids(nodes: list[int] | None) -> str:
+    """PartitionDescription.printDescription: ids joined by commas; N/A for ELR lists the Metadata API lacks."""
+    return "N/A" if nodes is None else ",".join(map(str, nodes))
 
 
 def ensure_topic_exists(found: list[str], requested: str | None, require: bool) -> None:
@@ -356,7 +374,8 @@ def execute(args: Sequence[str]) -> int:
     props = load_props(o.opts.value_of(o.command_config)) if o.opts.has(o.command_config) else {}
     from brook.cli.clients import ToolError, admin_client, api_timeout_s
 
-    service = TopicService(admin_client(o.opts.value_of(o.bootstrap_server), props), api_timeout_s(props))
+    service = TopicService(admin_client(o.opts.value_of(o.bootstrap_server), props), api_timeout_s(props),
+                           props.get("security.protocol", "PLAINTEXT").upper() == "PLAINTEXT")
     action = next(a for a in ("create", "alter", "list", "describe", "delete") if o.opts.has(getattr(o, a)))
     try:
         getattr(service, action)(o)
