@@ -83,6 +83,11 @@ class ReplicaManager:
         except KafkaError as e:
             self.broker.log_bad_produce(topic, partition, e)
             return ProduceResult(e.code, message=e.message)
+        except OSError as e:  # a full disk: the log took the batch back; the client may retry
+            e = self.broker.log_dir_failures.failed(lg.directory.parent, f"appending records to {topic}-{partition}", e)
+            return ProduceResult(e.code, message=e.message)
+        if self.broker.log_dir_failures.failing:
+            self.broker.log_dir_failures.succeeded(lg.directory.parent)
         lg.high_watermark = lg.log_end_offset  # a single replica is the whole ISR
         self.notify(topic, partition)
         return ProduceResult(ErrorCode.none, info.base_offset, info.log_append_time, lg.log_start_offset,

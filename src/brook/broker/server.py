@@ -34,6 +34,7 @@ from .authz import authorizer_from_config
 from .connection import CLOSE, KafkaConnection
 from .fetch_sessions import FetchSessionCache
 from .flusher import GroupFlusher
+from .log_dir_failures import LogDirFailures
 from .log_levels import RuntimeLoggerManager
 from .producer_ids import ProducerIdManager
 from .quotas import ClientQuotas
@@ -88,6 +89,7 @@ class Broker:
         self.loggers = RuntimeLoggerManager(self.broker_id)
         self.replicas = ReplicaManager(self)
         self.flusher = GroupFlusher()
+        self.log_dir_failures = LogDirFailures()  # dirs whose writes fail (a full disk): one log line each
         self.fetch_sessions = FetchSessionCache()
         self.quotas = ClientQuotas(self.topics.client_quotas)
         self.templates = TemplateCache()
@@ -274,7 +276,10 @@ class Broker:
         interval = int(self.config.get("log.flush.offset.checkpoint.interval.ms")) / 1000  # type: ignore[arg-type]
         while True:
             await asyncio.sleep(interval)
-            self.log_manager.checkpoint()
+            try:
+                self.log_manager.checkpoint()
+            except OSError as e:  # a full disk: the next round tries again (recovery replays what is missing)
+                self.log_dir_failures.failed(self.log_manager.dirs[0], "writing checkpoint files", e)
 
     def write_txn_markers(self, producer_id: int, producer_epoch: int, commit: bool,
                           partitions: set[tuple[str, int]],
@@ -296,6 +301,10 @@ class Broker:
                 log.warning("Rejected %s marker for producer %d on %s-%d: %s", "COMMIT" if commit else "ABORT",
                             producer_id, topic, p, e)
                 errors[(topic, p)] = e.code
+                continue
+            except OSError as e:  # a full disk: KAFKA_STORAGE_ERROR, and the coordinator tries again
+                errors[(topic, p)] = self.log_dir_failures.failed(lg.directory.parent,
+                                                                  f"appending a marker to {topic}-{p}", e).code
                 continue
             errors[(topic, p)] = ErrorCode.none
             lg.high_watermark = lg.log_end_offset
@@ -377,7 +386,10 @@ class Broker:
                 due = now - lg.last_flush_ms >= lg.config.flush_ms
                 if lg.config.flush_ms < 2**62 and lg.unflushed_messages and due:
                     lg.last_flush_ms = now
-                    await asyncio.get_running_loop().run_in_executor(None, lg.flush)
+                    try:
+                        await asyncio.get_running_loop().run_in_executor(None, lg.flush)
+                    except OSError as e:  # tried again at the next flush.ms
+                        self.log_dir_failures.failed(lg.directory.parent, "flushing records", e)
 
     async def stop(self) -> None:
         log.info("[KafkaServer id=%d] shutting down", self.broker_id)

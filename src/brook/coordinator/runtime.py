@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+from brook.errors import ErrorCode, KafkaError
 from brook.protocol.coordinator_records import (
     GroupMetadataKey,
     OffsetCommitKey,
@@ -81,10 +82,20 @@ class CoordinatorLog:
                producer_epoch: int = -1) -> None:
         """With a producer id: a transactional batch, applied on replay only once its COMMIT marker follows."""
         self.ensure_topic()
-        lg = self.broker.log_manager.get(self.topic, self.partition_for(key))
+        p = self.partition_for(key)
+        lg = self.broker.log_manager.get(self.topic, p)
         now = int(time.time() * 1000)
         data = build_batch(records, now, TRANSACTIONAL_FLAG if producer_id >= 0 else 0, producer_id, producer_epoch)
-        lg.append(data, read_header(data), self.broker.replicas.leader_epoch, now, validate=False)
+        failures = self.broker.log_dir_failures
+        try:
+            lg.append(data, read_header(data), self.broker.replicas.leader_epoch, now, validate=False)
+        except OSError as e:
+            # a full disk: nothing was appended. GroupMetadataManager and TransactionStateManager answer
+            # KAFKA_STORAGE_ERROR from their log as NOT_COORDINATOR (the client finds the coordinator again, retries)
+            error = failures.failed(lg.directory.parent, f"appending records to {self.topic}-{p}", e)
+            raise KafkaError(ErrorCode.not_coordinator, error.message) from None
+        if failures.failing:
+            failures.succeeded(lg.directory.parent)
         lg.high_watermark = lg.log_end_offset
 
     def replay(self, apply: Callable[[bytes, bytes | None], None]) -> int:

@@ -7,6 +7,7 @@ files and trims them on close, so a loaded file ends at the first entry that doe
 from __future__ import annotations
 
 import bisect
+import errno
 import os
 import struct
 from array import array
@@ -42,8 +43,26 @@ class _IndexFile:
         return None if len(data) % self.ENTRY.size else data
 
     def _write(self, *fields: int) -> None:
+        """Append one entry to the file before the arrays take it: a full disk (OSError) leaves both as they were,
+        never a torn entry."""
         if self._fd >= 0:
-            os.write(self._fd, self.ENTRY.pack(*fields))
+            entry = self.ENTRY.pack(*fields)
+            try:
+                written = os.write(self._fd, entry)
+            except OSError:
+                written = -1
+            if written != len(entry):
+                self._truncate_file(len(self))
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
+
+    def truncate_entries(self, count: int) -> None:
+        """Keep the first `count` entries (undoing the appends of a batch that could not be written)."""
+        for values in self._arrays():
+            del values[count:]
+        self._truncate_file(count)
+
+    def _arrays(self) -> tuple[array, array]:
+        raise NotImplementedError
 
     def _truncate_file(self, entries: int) -> None:
         if self._fd >= 0:
@@ -92,10 +111,13 @@ class OffsetIndex(_IndexFile):
             last_off, last_pos = self.base_offset + rel, pos
         return True
 
+    def _arrays(self) -> tuple[array, array]:
+        return self.offsets, self.positions
+
     def append(self, offset: int, position: int) -> None:
+        self._write(offset - self.base_offset, position)
         self.offsets.append(offset)
         self.positions.append(position)
-        self._write(offset - self.base_offset, position)
 
     def lookup(self, offset: int) -> tuple[int, int]:
         """The greatest entry at or below offset, or (base offset, 0)."""
@@ -132,15 +154,18 @@ class TimeIndex(_IndexFile):
             self.offsets.append(self.base_offset + rel)
         return True
 
+    def _arrays(self) -> tuple[array, array]:
+        return self.timestamps, self.offsets
+
     @property
     def last_timestamp(self) -> int:
         return self.timestamps[-1] if self.timestamps else -1
 
     def maybe_append(self, timestamp: int, offset: int) -> None:
         if timestamp > self.last_timestamp:
+            self._write(timestamp, offset - self.base_offset)
             self.timestamps.append(timestamp)
             self.offsets.append(offset)
-            self._write(timestamp, offset - self.base_offset)
 
     def lookup(self, timestamp: int) -> int:
         """Offset of the greatest entry whose timestamp is <= timestamp, or the base offset."""

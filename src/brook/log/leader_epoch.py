@@ -22,7 +22,11 @@ class LeaderEpochCache:
         if epoch < 0 or (self.entries and epoch <= self.entries[-1][0]):
             return
         self.entries.append((epoch, start_offset))
-        self.flush()
+        try:
+            self.flush()
+        except OSError:  # not on disk: not assigned, so the next append tries again
+            self.entries.pop()
+            raise
 
     def end_offset_for(self, epoch: int, log_end_offset: int) -> tuple[int, int]:
         """Kafka's OffsetForLeaderEpoch answer: (largest epoch <= requested, its end offset)."""

@@ -49,20 +49,31 @@ class LogSegment:
 
     # -- writing -------------------------------------------------------------------------------------------
     def append(self, prefix: bytes, batch: bytes, h: BatchHeader, base_offset: int) -> int:
-        """Write a batch (its first bytes replaced by prefix); returns its file position."""
+        """Write a batch (its first bytes replaced by prefix); returns its file position. An OSError (a full disk)
+        leaves the segment as it was: the part written is cut off and the index entries taken back, so nothing
+        torn stays in the file and the next append starts at the same position."""
         pos = self.size
         last_offset = base_offset + h.last_offset_delta
-        if self._bytes_since_index > self.index_interval_bytes:
-            self.index.append(last_offset, pos)
-            self.time_index.maybe_append(max(self.max_timestamp, h.max_timestamp),
-                                         last_offset if h.max_timestamp > self.max_timestamp
-                                         else self.offset_of_max_timestamp)
+        entries = (len(self.index), len(self.time_index))
+        indexed = self._bytes_since_index > self.index_interval_bytes
+        total = len(batch)
+        try:
+            if indexed:
+                self.index.append(last_offset, pos)
+                self.time_index.maybe_append(max(self.max_timestamp, h.max_timestamp),
+                                             last_offset if h.max_timestamp > self.max_timestamp
+                                             else self.offset_of_max_timestamp)
+            view = memoryview(batch)[len(prefix):]
+            n = os.pwritev(self.fd, [prefix, view], pos)
+            while n < total:  # a short write: the rest, which raises ENOSPC if the disk is full
+                n += os.pwrite(self.fd, (prefix + bytes(view))[n:], pos + n)
+        except OSError:
+            os.ftruncate(self.fd, pos)
+            self.index.truncate_entries(entries[0])
+            self.time_index.truncate_entries(entries[1])
+            raise
+        if indexed:
             self._bytes_since_index = 0
-        view = memoryview(batch)[len(prefix):]
-        n = os.pwritev(self.fd, [prefix, view], pos)
-        total = len(prefix) + len(view)
-        while n < total:  # regular files rarely write short, but never assume
-            n += os.pwrite(self.fd, (prefix + bytes(view))[n:], pos + n)
         self.size = pos + total
         self._bytes_since_index += total
         self.next_offset = last_offset + 1

@@ -53,9 +53,9 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
         out = broker.templates.render(shape, len(values), lambda vs: _encode(ctx, results, vs), ctx.correlation_id,
                                       values)
         if out is not None:
-            return _after_flush(broker, flushes, out) if flushes else out
+            return _after_flush(broker, ctx, results, flushes, out) if flushes else out
     response = _response(ctx, results, None, throttle_ms)
-    return _after_flush(broker, flushes, response) if flushes else response
+    return _after_flush(broker, ctx, results, flushes, response) if flushes else response
 
 
 def _authorized_append(broker, ctx, request, append):  # type: ignore[no-untyped-def]
@@ -98,6 +98,12 @@ def _response(ctx, results, values, throttle_ms: int = 0):  # type: ignore[no-un
     return make(cls, responses=tuple(topics), throttle_time=throttle)
 
 
-async def _after_flush(broker, logs, response):  # type: ignore[no-untyped-def]
-    await asyncio.gather(*(broker.flusher.request(lg) for lg in logs))
+async def _after_flush(broker, ctx, results, logs, response):  # type: ignore[no-untyped-def]
+    try:
+        await asyncio.gather(*(broker.flusher.request(lg) for lg in logs))
+    except OSError as e:  # not on disk: not acknowledged (the flusher has logged it)
+        error = broker.log_dir_failures.failed(logs[0].directory.parent, "flushing records", e)
+        failed = ProduceResult(error.code, message=error.message)
+        return _response(ctx, [(name, [(i, failed if r.flush is not None else r) for i, r in parts])
+                               for name, parts in results])
     return response

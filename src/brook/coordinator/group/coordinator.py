@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from brook.errors import ErrorCode
+from brook.errors import ErrorCode, KafkaError
 from brook.protocol.coordinator_records import (
     GroupMetadataKey,
     GroupMetadataValue,
@@ -91,7 +91,10 @@ class GroupCoordinator:
                                  m.rebalance_timeout_ms, m.session_timeout_ms,
                                  m.metadata_for(group.protocol_name), m.assignment)
                   for m in group.members.values()))
-        self.persist(group.group_id, [(GroupMetadataKey(group.group_id), value)])
+        try:
+            self.persist(group.group_id, [(GroupMetadataKey(group.group_id), value)])
+        except KafkaError:  # the log refused it (a full disk, logged there): membership lives on in memory,
+            pass  # and the members rejoin after a restart as after a coordinator move
 
     # -- JoinGroup -----------------------------------------------------------------------------------------
     def join(self, group_id: str, member_id: str, instance_id: str | None, protocol_type: str,
@@ -436,13 +439,14 @@ class GroupCoordinator:
                 return ErrorCode.rebalance_in_progress
             group.members[member_id].last_heartbeat = self.clock()
         now_ms = int(time.time() * 1000)
-        records: list[Record] = []
-        for (topic, partition), (offset, epoch, metadata) in offsets.items():
-            value = OffsetCommitValue(offset, epoch, metadata or "", now_ms)
-            group.offsets[(topic, partition)] = value
-            records.append((OffsetCommitKey(group_id, topic, partition), value))
-        if records:
-            self.persist(group_id, records)
+        values = {tp: OffsetCommitValue(offset, epoch, metadata or "", now_ms)
+                  for tp, (offset, epoch, metadata) in offsets.items()}
+        if values:
+            try:  # committed once in the log, as Kafka's storeOffsets: a refused append commits nothing
+                self.persist(group_id, [(OffsetCommitKey(group_id, t, p), v) for (t, p), v in values.items()])
+            except KafkaError as e:
+                return e.code
+        group.offsets.update(values)
         return ErrorCode.none
 
     def txn_commit_offsets(self, group_id: str, producer_id: int, generation: int, member_id: str,
@@ -458,12 +462,15 @@ class GroupCoordinator:
             if generation != group.generation:
                 return ErrorCode.illegal_generation
         now_ms = int(time.time() * 1000)
-        pending = self.pending_txn_offsets.setdefault(producer_id, {}).setdefault(group_id, {})
-        for tp, (offset, epoch, metadata) in offsets.items():
-            pending[tp] = OffsetCommitValue(offset, epoch, metadata or "", now_ms)
-        if self.persist_txn is not None and offsets:
-            self.persist_txn(group_id, producer_id, producer_epoch,
-                             [(OffsetCommitKey(group_id, t, p), pending[(t, p)]) for t, p in offsets])
+        values = {tp: OffsetCommitValue(offset, epoch, metadata or "", now_ms)
+                  for tp, (offset, epoch, metadata) in offsets.items()}
+        if self.persist_txn is not None and values:
+            try:
+                self.persist_txn(group_id, producer_id, producer_epoch,
+                                 [(OffsetCommitKey(group_id, t, p), v) for (t, p), v in values.items()])
+            except KafkaError as e:
+                return e.code
+        self.pending_txn_offsets.setdefault(producer_id, {}).setdefault(group_id, {}).update(values)
         return ErrorCode.none
 
     def complete_txn(self, producer_id: int, commit: bool) -> None:
@@ -473,7 +480,10 @@ class GroupCoordinator:
                 continue
             group = self.groups.setdefault(group_id, Group(group_id))
             group.offsets.update(offsets)
-            self.persist(group_id, [(OffsetCommitKey(group_id, t, p), v) for (t, p), v in offsets.items()])
+            try:
+                self.persist(group_id, [(OffsetCommitKey(group_id, t, p), v) for (t, p), v in offsets.items()])
+            except KafkaError:  # the marker already in the log commits them on replay too
+                pass
 
     def has_pending_txn_offsets(self, group_id: str, partitions: list[tuple[str, int]] | None) -> bool:
         for groups in self.pending_txn_offsets.values():
@@ -499,7 +509,10 @@ class GroupCoordinator:
             return ErrorCode.non_empty_group
         records: list[Record] = [(OffsetCommitKey(group_id, t, p), None) for t, p in group.offsets]
         records.append((GroupMetadataKey(group_id), None))
-        self.persist(group_id, records)
+        try:
+            self.persist(group_id, records)
+        except KafkaError as e:
+            return e.code
         group.state = GroupState.DEAD
         del self.groups[group_id]
         return ErrorCode.none
@@ -513,16 +526,21 @@ class GroupCoordinator:
         if subscribed is None and not group.is_(GroupState.EMPTY):
             return ErrorCode.non_empty_group, {}
         result: dict[tuple[str, int], ErrorCode] = {}
-        records: list[Record] = []
+        deleted: list[tuple[str, int]] = []
         for tp in partitions:
             if subscribed and tp[0] in subscribed:
                 result[tp] = ErrorCode.group_subscribed_to_topic
                 continue
             result[tp] = ErrorCode.none
-            if group.offsets.pop(tp, None) is not None:
-                records.append((OffsetCommitKey(group_id, tp[0], tp[1]), None))
-        if records:
-            self.persist(group_id, records)
+            if tp in group.offsets:
+                deleted.append(tp)
+        if deleted:
+            try:
+                self.persist(group_id, [(OffsetCommitKey(group_id, t, p), None) for t, p in deleted])
+            except KafkaError as e:
+                return e.code, {}
+            for tp in deleted:
+                del group.offsets[tp]
         return ErrorCode.none, result
 
     def expire_offsets(self, now_ms: int) -> None:
@@ -534,9 +552,12 @@ class GroupCoordinator:
             expired = [tp for tp, v in group.offsets.items()
                        if now_ms - max(v.commit_timestamp, base) >= self.config.offsets_retention_ms]
             if expired:
+                try:
+                    self.persist(group.group_id, [(OffsetCommitKey(group.group_id, t, p), None) for t, p in expired])
+                except KafkaError:  # a full disk: they expire at a later check
+                    continue
                 for tp in expired:
                     del group.offsets[tp]
-                self.persist(group.group_id, [(OffsetCommitKey(group.group_id, t, p), None) for t, p in expired])
 
     # -- replay --------------------------------------------------------------------------------------------
     def replay(self, key: object, value: object | None) -> None:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from brook.errors import ErrorCode
+from brook.errors import ErrorCode, KafkaError
 from brook.protocol.coordinator_records import TransactionLogKey, TransactionLogValue
 
 MAX_EPOCH = 32767 - 1  # Short.MaxValue - 1: one more bump needs a new producer id (KIP-360)
@@ -70,13 +70,27 @@ class TransactionCoordinator:
         self.new_producer_id = new_producer_id
         self.clock = clock
         self.txns: dict[str, TxnMetadata] = {}
+        # what the log holds for each id (value, last producer epoch): a write the log refuses (a full disk) puts
+        # the id back to it, as Kafka drops a pending transition whose append failed
+        self._stored: dict[str, tuple[TransactionLogValue, int]] = {}
 
     def _now(self) -> int:
         return int(self.clock() * 1000)
 
     def _store(self, m: TxnMetadata) -> None:
         m.last_update_ms = self._now()
-        self.persist(m.transactional_id, TransactionLogKey(m.transactional_id), m.value())
+        value = m.value()
+        try:
+            self.persist(m.transactional_id, TransactionLogKey(m.transactional_id), value)
+        except KafkaError:
+            stored = self._stored.get(m.transactional_id)
+            if stored is None:
+                self.txns.pop(m.transactional_id, None)  # never written: as if never asked for
+            else:
+                _apply(m, stored[0])
+                m.last_producer_epoch = stored[1]
+            raise
+        self._stored[m.transactional_id] = (value, m.last_producer_epoch)
 
     def _check(self, txn_id: str, producer_id: int, epoch: int) -> tuple[ErrorCode, TxnMetadata | None]:
         m = self.txns.get(txn_id)
@@ -89,6 +103,13 @@ class TransactionCoordinator:
     # -- InitProducerId --------------------------------------------------------------------------------------
     def init_producer_id(self, txn_id: str, timeout_ms: int, expected_pid: int = -1,
                          expected_epoch: int = -1) -> tuple[ErrorCode, int, int]:
+        try:
+            return self._init_producer_id(txn_id, timeout_ms, expected_pid, expected_epoch)
+        except KafkaError as e:  # the log refused a write (NOT_COORDINATOR): the client retries
+            return e.code, -1, -1
+
+    def _init_producer_id(self, txn_id: str, timeout_ms: int, expected_pid: int,
+                          expected_epoch: int) -> tuple[ErrorCode, int, int]:
         if not 0 < timeout_ms <= self.config.max_timeout_ms:
             return ErrorCode.invalid_transaction_timeout, -1, -1
         m = self.txns.get(txn_id)
@@ -121,6 +142,13 @@ class TransactionCoordinator:
     # -- AddPartitionsToTxn / AddOffsetsToTxn ----------------------------------------------------------------
     def add_partitions(self, txn_id: str, producer_id: int, epoch: int,
                        partitions: list[tuple[str, int]]) -> ErrorCode:
+        try:
+            return self._add_partitions(txn_id, producer_id, epoch, partitions)
+        except KafkaError as e:
+            return e.code
+
+    def _add_partitions(self, txn_id: str, producer_id: int, epoch: int,
+                        partitions: list[tuple[str, int]]) -> ErrorCode:
         error, m = self._check(txn_id, producer_id, epoch)
         if m is None:
             return error
@@ -138,6 +166,12 @@ class TransactionCoordinator:
 
     # -- EndTxn ----------------------------------------------------------------------------------------------
     def end_txn(self, txn_id: str, producer_id: int, epoch: int, commit: bool) -> ErrorCode:
+        try:
+            return self._end_txn(txn_id, producer_id, epoch, commit)
+        except KafkaError as e:
+            return e.code
+
+    def _end_txn(self, txn_id: str, producer_id: int, epoch: int, commit: bool) -> ErrorCode:
         error, m = self._check(txn_id, producer_id, epoch)
         if m is None:
             return error
@@ -147,6 +181,9 @@ class TransactionCoordinator:
         done = TxnState.COMPLETE_COMMIT if commit else TxnState.COMPLETE_ABORT
         if m.state is done:
             return ErrorCode.none  # a retry of the request that completed it
+        if m.state is (TxnState.PREPARE_COMMIT if commit else TxnState.PREPARE_ABORT):
+            self._complete(m)  # only a refused write leaves it here: the client's retry tries the markers again
+            return ErrorCode.none
         if m.state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT):
             return ErrorCode.concurrent_transactions
         return ErrorCode.invalid_txn_state
@@ -161,7 +198,9 @@ class TransactionCoordinator:
 
     def _complete(self, m: TxnMetadata) -> None:
         commit = m.state is TxnState.PREPARE_COMMIT
-        self.write_markers(m.producer_id, m.producer_epoch, commit, set(m.partitions))
+        errors = self.write_markers(m.producer_id, m.producer_epoch, commit, set(m.partitions)) or {}
+        if ErrorCode.kafka_storage_error in errors.values():  # Kafka retries the markers; so do retries here
+            raise KafkaError(ErrorCode.not_coordinator, f"markers of {m.transactional_id} could not all be written")
         m.state = TxnState.COMPLETE_COMMIT if commit else TxnState.COMPLETE_ABORT
         m.partitions.clear()
         self._store(m)
@@ -172,9 +211,14 @@ class TransactionCoordinator:
         now = self._now()
         aborted = []
         for m in list(self.txns.values()):
-            if m.state is TxnState.ONGOING and m.start_ms >= 0 and now - m.start_ms > m.timeout_ms:
-                self._end(m, commit=False, bump=True)
-                aborted.append(m.transactional_id)
+            try:
+                if m.state is TxnState.ONGOING and m.start_ms >= 0 and now - m.start_ms > m.timeout_ms:
+                    self._end(m, commit=False, bump=True)
+                    aborted.append(m.transactional_id)
+                elif m.state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT):
+                    self._complete(m)  # markers a full disk refused: tried again at each check
+            except KafkaError:
+                continue
         return aborted
 
     def expire_transactional_ids(self) -> list[str]:
@@ -183,10 +227,16 @@ class TransactionCoordinator:
         idle = (TxnState.EMPTY, TxnState.COMPLETE_COMMIT, TxnState.COMPLETE_ABORT)
         expired = [m for m in self.txns.values()
                    if m.state in idle and now - m.last_update_ms >= self.config.expiration_ms]
+        done = []
         for m in expired:
+            try:
+                self.persist(m.transactional_id, TransactionLogKey(m.transactional_id), None)
+            except KafkaError:  # the log refused the tombstone: expired at a later check
+                continue
             del self.txns[m.transactional_id]
-            self.persist(m.transactional_id, TransactionLogKey(m.transactional_id), None)
-        return [m.transactional_id for m in expired]
+            self._stored.pop(m.transactional_id, None)
+            done.append(m.transactional_id)
+        return done
 
     def recover(self) -> None:
         """After loading: finish transactions whose markers a crash interrupted."""
@@ -197,10 +247,19 @@ class TransactionCoordinator:
     def replay(self, key: TransactionLogKey, value: TransactionLogValue | None) -> None:
         if value is None:
             self.txns.pop(key.transactional_id, None)
+            self._stored.pop(key.transactional_id, None)
             return
-        m = TxnMetadata(key.transactional_id, value.producer_id, value.producer_epoch, value.transaction_timeout_ms,
-                        TxnState(value.transaction_status),
-                        {(t, p) for t, ps in (value.transaction_partitions or ()) for p in ps},
-                        start_ms=value.transaction_start_timestamp_ms,
-                        last_update_ms=value.transaction_last_update_timestamp_ms)
+        m = TxnMetadata(key.transactional_id, value.producer_id, value.producer_epoch, value.transaction_timeout_ms)
+        _apply(m, value)
         self.txns[key.transactional_id] = m
+        self._stored[key.transactional_id] = (value, -1)
+
+
+def _apply(m: TxnMetadata, value: TransactionLogValue) -> None:
+    """Set m to a TransactionLogValue's state."""
+    m.producer_id, m.producer_epoch = value.producer_id, value.producer_epoch
+    m.timeout_ms = value.transaction_timeout_ms
+    m.state = TxnState(value.transaction_status)
+    m.partitions = {(t, p) for t, ps in (value.transaction_partitions or ()) for p in ps}
+    m.start_ms = value.transaction_start_timestamp_ms
+    m.last_update_ms = value.transaction_last_update_timestamp_ms
