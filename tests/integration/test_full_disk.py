@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import os
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from conftest import BrokerProcess
 from kafka_wire import Conn, wait_for
 from kio.schema.errors import ErrorCode
+from kio.schema.init_producer_id.v4.request import InitProducerIdRequest
+from kio.schema.init_producer_id.v4.response import InitProducerIdResponse
 from kio.schema.offset_commit.v8 import request as oc_req
 from kio.schema.offset_commit.v8.response import OffsetCommitResponse
 from kio.schema.offset_fetch.v7 import request as of_req
@@ -101,6 +104,12 @@ def commit(b: BrokerProcess, offset: int, metadata: str = "") -> ErrorCode:
         return conn.request(request, OffsetCommitResponse).topics[0].partitions[0].error_code
 
 
+def init_producer_id(b: BrokerProcess, transactional_id: str) -> ErrorCode:
+    request = InitProducerIdRequest(transactional_id=transactional_id, transaction_timeout=timedelta(seconds=60))
+    with Conn(b.port) as conn:
+        return conn.request(request, InitProducerIdResponse).error_code
+
+
 def committed(b: BrokerProcess) -> int:
     request = of_req.OffsetFetchRequest(group_id=GROUP, require_stable=False, topics=(
         of_req.OffsetFetchRequestTopic(name=TOPIC, partition_indexes=(i32(0),)),))
@@ -109,7 +118,8 @@ def committed(b: BrokerProcess) -> int:
 
 
 def test_full_disk_answers_storage_errors_keeps_reads_and_resumes(tmp_path: Path, disk: Path) -> None:
-    b = BrokerProcess(tmp_path / "data", {"log.dirs": str(disk / "logs"), "offsets.topic.num.partitions": "1"})
+    b = BrokerProcess(tmp_path / "data", {"log.dirs": str(disk / "logs"), "offsets.topic.num.partitions": "1",
+                                                   "transaction.state.log.num.partitions": "1"})
     b.start()
     try:
         a = AdminClient({"bootstrap.servers": b.bootstrap})
@@ -117,6 +127,7 @@ def test_full_disk_answers_storage_errors_keeps_reads_and_resumes(tmp_path: Path
         before = produce(b, [b"before-%d-" % i + b"x" * 1000 for i in range(50)])
         assert all(err is None for err, _, _ in before)
         assert commit(b, 10) == ErrorCode.none  # creates __consumer_offsets while there is room
+        assert init_producer_id(b, "tx-before") == ErrorCode.none  # and __transaction_state
 
         fillers = fill(disk)
         while_full = produce(b, [b"full-%d-" % i + b"y" * 20000 for i in range(20)])
@@ -134,6 +145,10 @@ def test_full_disk_answers_storage_errors_keeps_reads_and_resumes(tmp_path: Path
         last_ok = 10 + codes.index(ErrorCode.not_coordinator)
         assert set(codes[last_ok - 10:]) == {ErrorCode.not_coordinator}
         assert committed(b) == last_ok  # the refused commits are not visible
+        # TransactionStateManager too: NOT_COORDINATOR for a state it cannot write (long ids fill the slack fast)
+        long_ids = ["tx-" + "i" * 3000 + str(i) for i in range(4)]
+        txn_codes = [init_producer_id(b, t) for t in long_ids]
+        assert ErrorCode.not_coordinator in txn_codes, txn_codes
         log = b.log_text()
         assert "Traceback" not in log
         lines = [line for line in log.splitlines() if " ERROR " in line]
@@ -145,6 +160,7 @@ def test_full_disk_answers_storage_errors_keeps_reads_and_resumes(tmp_path: Path
         after = produce(b, [b"after-%d-" % i + b"z" * 1000 for i in range(50)])
         assert all(err is None for err, _, _ in after)
         assert commit(b, 30) == ErrorCode.none
+        assert [init_producer_id(b, t) for t in long_ids] == [ErrorCode.none] * 4
         assert "Writes to log dir" in b.log_text()
         acked.update({off: v for err, off, v in after})
 
