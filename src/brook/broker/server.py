@@ -400,5 +400,8 @@ class Broker:
         for c in list(self.connections):
             c.close()
         self.cleaner.close()  # a running cleaner step stops at its next batch; its files go at the next start
-        self.log_manager.shutdown()
+        try:
+            self.log_manager.shutdown()
+        except OSError as e:  # a full disk: no clean-shutdown marker, so the next start recovers the logs
+            self.log_dir_failures.failed(self.log_manager.dirs[0], "writing checkpoint files at shutdown", e)
         log.info("[KafkaServer id=%d] shut down completed", self.broker_id)
