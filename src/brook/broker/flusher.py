@@ -39,8 +39,8 @@ class GroupFlusher:
                     for w in waiters:
                         if not w.done():
                             w.set_result(None)
-                except Exception as e:  # a failed fsync must not be acknowledged
-                    log.error("fsync failed: %s", e)
+                except Exception as e:  # a failed fsync must not be acknowledged (the waiter reports it, once)
+                    log.debug("fsync failed: %s", e)
                     for w in waiters:
                         if not w.done():
                             w.set_exception(e)
