@@ -24,6 +24,8 @@ from kio.schema.offset_fetch.v7 import request as of_req
 from kio.schema.offset_fetch.v7.response import OffsetFetchResponse
 from kio.static.primitive import i32, i64
 
+from brook.protocol.records.batch import iter_batch_positions
+
 TIMEOUT = 20.0
 TOPIC = "full"
 GROUP = "g-full"
@@ -134,6 +136,10 @@ def test_full_disk_answers_storage_errors_keeps_reads_and_resumes(tmp_path: Path
         refused = [err for err, _, _ in while_full if err is not None]
         assert refused, "the full disk took every batch"
         assert {e.code() for e in refused} == {KafkaError.KAFKA_STORAGE_ERROR}
+        # the refused batches were taken back: the segment files end with the last whole batch, nothing torn
+        for segment in (disk / "logs" / f"{TOPIC}-0").glob("*.log"):
+            data = segment.read_bytes()
+            assert sum(size for _, _, size in iter_batch_positions(data)) == len(data), segment
         # reads go on: metadata, list offsets and fetch while the disk is full
         acked = {off: v for err, off, v in before + while_full if err is None}
         stored = read_all(b)
