@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from brook.acl import ACL_OPERATIONS, PatternType
 from brook.cli.options import (
     OptionError,
     OptionParser,
@@ -16,10 +17,16 @@ from brook.cli.options import (
 DEPRECATION = ("Warning: support for ACL configuration directly through the authorizer is deprecated and will be "
                "removed in a future release. Please use --bootstrap-server instead to set ACLs through the admin "
                "client.")
-PATTERN_TYPES = ("ANY", "MATCH", "LITERAL", "PREFIXED")  # PatternType without UNKNOWN
-# AclEntry.ACL_OPERATIONS in SecurityUtils.operationName form (AclOperation without UNKNOWN and ANY)
-OPERATION_NAMES = ("All", "Read", "Write", "Create", "Delete", "Alter", "Describe", "ClusterAction", "DescribeConfigs",
-                   "AlterConfigs", "IdempotentWrite", "CreateTokens", "DescribeTokens")
+PATTERN_TYPES = tuple(p.name for p in PatternType if p != PatternType.UNKNOWN)
+
+
+def pascal(name: str) -> str:
+    """SecurityUtils.toPascalCase: IDEMPOTENT_WRITE -> IdempotentWrite."""
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+# AclEntry.ACL_OPERATIONS in SecurityUtils.operationName form
+OPERATION_NAMES = tuple(pascal(op.name) for op in ACL_OPERATIONS)
 
 
 class AclCommandOptions:

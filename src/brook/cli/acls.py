@@ -11,35 +11,21 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from brook.cli.acl_options import AclCommandOptions
+from brook.acl import ACL_OPERATIONS, CLUSTER_NAME, SUPPORTED_OPERATIONS
+from brook.cli.acl_options import AclCommandOptions, pascal
 from brook.cli.options import OptionError, entry_point, load_props, print_usage_and_exit
 
-CLUSTER_NAME = "kafka-cluster"
 Pattern = tuple[str, str, str]  # resource type, name, pattern type (PatternType names)
 Entry = tuple[str, str, str, str]  # principal, host, operation, permission type (enum names)
 
 # AclEntry.supportedOperations (server, Kafka 3.9), in AclOperation's names
-SUPPORTED = {
-    "TOPIC": ("READ", "WRITE", "CREATE", "DESCRIBE", "DELETE", "ALTER", "DESCRIBE_CONFIGS", "ALTER_CONFIGS"),
-    "GROUP": ("READ", "DESCRIBE", "DELETE"),
-    "CLUSTER": ("CREATE", "CLUSTER_ACTION", "DESCRIBE_CONFIGS", "ALTER_CONFIGS", "IDEMPOTENT_WRITE", "ALTER",
-                "DESCRIBE"),
-    "TRANSACTIONAL_ID": ("DESCRIBE", "WRITE"),
-    "DELEGATION_TOKEN": ("DESCRIBE",),
-    "USER": ("CREATE_TOKENS", "DESCRIBE_TOKENS"),
-}
-OPERATIONS = ("ALL", "READ", "WRITE", "CREATE", "DELETE", "ALTER", "DESCRIBE", "CLUSTER_ACTION", "DESCRIBE_CONFIGS",
-              "ALTER_CONFIGS", "IDEMPOTENT_WRITE", "CREATE_TOKENS", "DESCRIBE_TOKENS")
+SUPPORTED = {rtype.name: tuple(op.name for op in ops) for rtype, ops in SUPPORTED_OPERATIONS.items()}
+OPERATIONS = tuple(op.name for op in ACL_OPERATIONS)
 
 
 class IllegalArgument(Exception):
     def java(self) -> str:
         return f"java.lang.IllegalArgumentException: {self}"
-
-
-def pascal(name: str) -> str:
-    """SecurityUtils.toPascalCase: IDEMPOTENT_WRITE -> IdempotentWrite."""
-    return "".join(part.capitalize() for part in name.split("_"))
 
 
 def operation(name: str) -> str:
