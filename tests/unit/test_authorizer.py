@@ -13,6 +13,7 @@ from brook.broker.acls import (
     bitfield,
 )
 from brook.broker.authorizer import Authorizer, parse_super_users
+from brook.metadata import MemoryMetadataStore
 
 T, G, C = ResourceType.TOPIC, ResourceType.GROUP, ResourceType.CLUSTER
 LIT, PRE = PatternType.LITERAL, PatternType.PREFIXED
@@ -77,8 +78,8 @@ def test_implied_operations() -> None:
 def test_filters_match_and_delete() -> None:
     bindings = [acl("t", Op.READ), acl("*", Op.READ, principal=BOB), acl("t-", Op.WRITE, ptype=PRE),
                 acl("g", Op.READ, rtype=G)]
-    saved: list[list[AclBinding]] = []
-    a = Authorizer(bindings=bindings, on_change=saved.append)
+    store = MemoryMetadataStore()
+    a = Authorizer(bindings=bindings, store=store)
     anything = AclBindingFilter(ResourceType.ANY, None, PatternType.ANY, None, None, Op.ANY, AclPermissionType.ANY)
     assert a.acls(anything) == bindings
     match = anything._replace(resource_type=T, name="t-1", pattern_type=PatternType.MATCH)
@@ -88,7 +89,7 @@ def test_filters_match_and_delete() -> None:
     assert a.acls(anything._replace(pattern_type=PRE)) == [bindings[2]]
     deleted = a.delete_acls([anything._replace(resource_type=G), anything._replace(operation=Op.READ)])
     assert deleted == [[bindings[3]], [bindings[0], bindings[1]]]
-    assert a.bindings() == [bindings[2]] and saved[-1] == [bindings[2]]
+    assert a.bindings() == [bindings[2]] and list(store.acls.values()) == [(bindings[2],)]
 
 
 def test_create_validation() -> None:

@@ -4,11 +4,17 @@ Rules (AclAuthorizer.authorizeAction): super users are allowed everything; other
 resource, the wildcard `*` resource and every prefix of the name apply; no ACL at all means
 `allow.everyone.if.no.acl.found`; a matching DENY beats any ALLOW; ALLOW of READ/WRITE/DELETE/ALTER implies
 DESCRIBE, ALLOW of ALTER_CONFIGS implies DESCRIBE_CONFIGS, ALL matches every operation; principal `User:*` and
-host `*` match anyone."""
+host `*` match anyone.
+
+The ACLs live in the metadata store; the authorizer keeps a cache of them by resource pattern, reloads a
+pattern whenever the store says it changed (Kafka: the /kafka-acl-changes notifications), and writes changes
+to the store one pattern at a time (Kafka: one /kafka-acl/<type>/<name> znode)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+
+from brook.metadata import AclsChanged, MemoryMetadataStore, MetadataStore
 
 from .acls import (
     WILDCARD,
@@ -36,15 +42,15 @@ def parse_super_users(value: str | None) -> frozenset[str]:
 
 class Authorizer:
     def __init__(self, super_users: Iterable[str] = (), allow_everyone_if_no_acl_found: bool = False,
-                 bindings: Iterable[AclBinding] = (), on_change: Callable[[list[AclBinding]], None] | None = None
-                 ) -> None:
+                 bindings: Iterable[AclBinding] = (), store: MetadataStore | None = None) -> None:
+        """`bindings` are added to the store (an in-memory one when none is given)."""
         self.super_users = frozenset(super_users)
         self.allow_everyone = allow_everyone_if_no_acl_found
-        self.on_change = on_change  # persists the whole table after a change
-        self.table: dict[Pattern, list[AclBinding]] = {}
-        self.has_prefixed = False
-        for b in bindings:
-            self._add(b)
+        self.store = store if store is not None else MemoryMetadataStore()
+        self.table: dict[Pattern, tuple[AclBinding, ...]] = dict(self.store.acls)
+        self.has_prefixed = any(p[2] == PatternType.PREFIXED for p in self.table)
+        self.store.subscribe(AclsChanged, lambda e: self._reload(e.pattern))
+        self._add(list(bindings))
 
     # -- authorization ----------------------------------------------------------------------------------------
     def authorize(self, principal: str, host: str, operation: AclOperation, resource_type: ResourceType,
@@ -98,13 +104,24 @@ class Authorizer:
         return any(b.permission == AclPermissionType.ALLOW for b in mine)
 
     # -- the ACL table ----------------------------------------------------------------------------------------
-    def _add(self, b: AclBinding) -> bool:
-        self.has_prefixed = self.has_prefixed or b.pattern_type == PatternType.PREFIXED
-        acls = self.table.setdefault(b.pattern, [])
-        if b in acls:
-            return False
-        acls.append(b)
-        return True
+    def _reload(self, pattern: Pattern) -> None:
+        acls = self.store.acls.get(pattern)
+        if acls:
+            self.table[pattern] = acls
+        else:
+            self.table.pop(pattern, None)
+        self.has_prefixed = any(p[2] == PatternType.PREFIXED for p in self.table)
+
+    def _add(self, bindings: list[AclBinding]) -> None:
+        """Write each pattern's new bindings (a binding already there is kept once)."""
+        added: dict[Pattern, list[AclBinding]] = {}
+        for b in bindings:
+            new = added.setdefault(b.pattern, [])
+            if b not in new and b not in self.table.get(b.pattern, ()):
+                new.append(b)
+        for pattern, new in added.items():
+            if new:
+                self.store.set_acls(pattern, (*self.table.get(pattern, ()), *new))
 
     def acls(self, flt: AclBindingFilter) -> list[AclBinding]:
         return [b for acls in self.table.values() for b in acls if flt.matches(b)]
@@ -114,7 +131,7 @@ class Authorizer:
         `/` in the name as INVALID_REQUEST "Failed to create ACL"; a principal without a colon is refused with
         KRaft's message (AclAuthorizer answers UNKNOWN_SERVER_ERROR without a message)."""
         results: list[str | None] = []
-        changed = False
+        valid = []
         for b in bindings:
             if b.is_unknown() or "/" in b.name:
                 results.append("Failed to create ACL")
@@ -125,34 +142,25 @@ class Authorizer:
                 results.append(f"Could not parse principal from `{b.principal}` (no colon is present separating "
                                "the principal type from the principal name)")
                 continue
-            changed = self._add(b) or changed
+            valid.append(b)
             results.append(None)
-        if changed:
-            self._changed()
+        self._add(valid)
         return results
 
     def delete_acls(self, filters: list[AclBindingFilter]) -> list[list[AclBinding]]:
         """Per filter, the bindings it deleted; a binding several filters match counts for the first."""
         deleted: list[list[AclBinding]] = [[] for _ in filters]
-        for pattern in list(self.table):
+        for pattern, acls in list(self.table.items()):
             kept = []
-            for b in self.table[pattern]:
+            for b in acls:
                 index = next((i for i, f in enumerate(filters) if f.matches(b)), None)
                 if index is None:
                     kept.append(b)
                 else:
                     deleted[index].append(b)
-            if kept:
-                self.table[pattern] = kept
-            else:
-                del self.table[pattern]
-        if any(deleted):
-            self._changed()
+            if len(kept) < len(acls):
+                self.store.set_acls(pattern, kept)
         return deleted
 
     def bindings(self) -> list[AclBinding]:
         return [b for acls in self.table.values() for b in acls]
-
-    def _changed(self) -> None:
-        if self.on_change is not None:
-            self.on_change(self.bindings())

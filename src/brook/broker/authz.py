@@ -9,28 +9,21 @@ from typing import TYPE_CHECKING
 
 from brook.errors import ErrorCode
 
-from .acls import ANONYMOUS, CLUSTER_NAME, SUPPORTED_OPERATIONS, AclBinding, AclOperation, ResourceType, bitfield
+from .acls import ANONYMOUS, CLUSTER_NAME, SUPPORTED_OPERATIONS, AclOperation, ResourceType, bitfield
 from .authorizer import Authorizer, parse_super_users
 
 if TYPE_CHECKING:
     from brook.config.broker import BrokerConfig
-
-    from .topics import TopicTable
+    from brook.metadata import MetadataStore
 
 NOT_REQUESTED = -2147483648  # authorized operations a client did not ask for (Int.MinValue)
 
 
-def authorizer_from_config(config: BrokerConfig, topics: TopicTable) -> Authorizer | None:
+def authorizer_from_config(config: BrokerConfig, store: MetadataStore) -> Authorizer | None:
     if not config.get("authorizer.class.name"):
         return None
-
-    def save(bindings: list[AclBinding]) -> None:
-        topics.acls = [b.to_json() for b in bindings]
-        topics.save()
-
     return Authorizer(parse_super_users(config.get("super.users")),  # type: ignore[arg-type]
-                      bool(config.get("allow.everyone.if.no.acl.found")),
-                      [AclBinding.from_json(d) for d in topics.acls], save)
+                      bool(config.get("allow.everyone.if.no.acl.found")), store=store)
 
 
 def allowed(broker, ctx, operation: AclOperation, resource_type: ResourceType, name: str) -> bool:  # type: ignore[no-untyped-def]

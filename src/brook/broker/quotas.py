@@ -8,7 +8,10 @@ until a quota of the type exists (Kafka's quotasEnabled)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from brook.config.quota import CLIENT_ID, USER
+from brook.metadata import ClientQuotaChanged, MetadataStore, QuotaEntity
 
 PRODUCE, FETCH = "producer_byte_rate", "consumer_byte_rate"
 ANONYMOUS = "ANONYMOUS"
@@ -51,13 +54,20 @@ class Rate:
 
 
 class ClientQuotas:
-    def __init__(self, stored: dict) -> None:  # type: ignore[type-arg]
-        self.stored = stored  # TopicTable.client_quotas: entity -> {key: value}
+    def __init__(self, stored: Mapping[QuotaEntity, Mapping[str, float]]) -> None:
+        self.stored = stored  # a live read-only view: entity -> {key: value}
         self.rates: dict[tuple[str, str, str], Rate] = {}
         self.refresh()
 
+    @classmethod
+    def following(cls, store: MetadataStore) -> ClientQuotas:
+        """Quotas over the store's, refreshed on each change."""
+        quotas = cls(store.client_quotas)
+        store.subscribe(ClientQuotaChanged, lambda _: quotas.refresh())
+        return quotas
+
     def refresh(self) -> None:
-        """After AlterClientQuotas: which quota types are set at all (the fast path when none is)."""
+        """On a quota change: which quota types are set at all (the fast path when none is)."""
         self.enabled = {key for values in self.stored.values() for key in values}
 
     def _bound(self, quota: str, user: str, client_id: str) -> tuple[tuple[str, str], float] | None:

@@ -1,4 +1,5 @@
-"""The broker: lifecycle (start-up, serve, shutdown), listeners, request dispatch, topic management."""
+"""The broker: lifecycle (start-up, serve, shutdown), listeners, request dispatch; topic administration is
+`topics.TopicAdmin`'s, over the metadata store."""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from brook.config.broker import BrokerConfig
-from brook.config.topic import TOPIC_CONFIGS, effective_topic_config
 from brook.coordinator.runtime import OFFSETS_TOPIC, GroupCoordinatorRuntime, TransactionCoordinatorRuntime
 from brook.errors import ErrorCode, KafkaError
 from brook.log.cleaner import CleanerConfig, LogCleaner
 from brook.log.config import LogConfig
 from brook.log.manager import LogManager
 from brook.log.retention import apply_retention
+from brook.metadata import JsonMetadataStore
 from brook.protocol.header import (
     MalformedRequest,
     RequestHeader,
@@ -40,7 +41,7 @@ from .producer_ids import ProducerIdManager
 from .quotas import ClientQuotas
 from .registry import build_registry
 from .replica_manager import ReplicaManager
-from .topics import INTERNAL_TOPICS, TopicInfo, TopicTable, validate_topic_name
+from .topics import TopicAdmin, TopicInfo
 
 log = logging.getLogger("kafka.server.KafkaServer")
 req_log = logging.getLogger("kafka.request.logger")
@@ -80,20 +81,21 @@ class Broker:
         self.max_request_bytes = int(config.get("socket.request.max.bytes"))  # type: ignore[arg-type]
         self.listeners = [parse_listener(u) for u in config.get("listeners")]  # type: ignore[union-attr]
         self.log_manager = LogManager(config.log_dirs, self.broker_id, "")
-        self.topics = TopicTable(self.log_manager.dirs[0])
-        config.set_dynamic(self.topics.broker_default_configs, self.topics.broker_configs)
+        self.metadata = JsonMetadataStore(self.log_manager.dirs[0], self.broker_id)
+        self.topics = self.metadata.topics  # read-only view: name -> TopicInfo, and by_id
+        self.admin = TopicAdmin(config, self.broker_id, self.metadata, self.log_manager)
         self.cluster_id = str(config.get("cluster.id") or self.log_manager.read_cluster_id() or new_cluster_id())
         self.log_manager.cluster_id = self.cluster_id
         self.registry = build_registry()
-        self.authorizer = authorizer_from_config(config, self.topics)  # None: no authorizer, nothing checked
+        self.authorizer = authorizer_from_config(config, self.metadata)  # None: no authorizer, nothing checked
         self.loggers = RuntimeLoggerManager(self.broker_id)
         self.replicas = ReplicaManager(self)
         self.flusher = GroupFlusher()
         self.log_dir_failures = LogDirFailures()  # dirs whose writes fail (a full disk): one log line each
         self.fetch_sessions = FetchSessionCache()
-        self.quotas = ClientQuotas(self.topics.client_quotas)
+        self.quotas = ClientQuotas.following(self.metadata)
         self.templates = TemplateCache()
-        self.producer_ids = ProducerIdManager(self.topics)
+        self.producer_ids = ProducerIdManager(self.metadata, self.broker_id)
         self.cleaner = LogCleaner(self.log_manager, CleanerConfig.from_broker(config))
         self.txns = TransactionCoordinatorRuntime(self)
         self.groups = GroupCoordinatorRuntime(self)
@@ -103,84 +105,13 @@ class Broker:
         self._tasks: list[asyncio.Task] = []
         self.started_ms = int(time.time() * 1000)
 
-    # -- topics --------------------------------------------------------------------------------------------
+    # -- topics (delegates for the coordinators) -------------------------------------------------------
     def log_config_for(self, topic: str) -> LogConfig:
-        info = self.topics.get(topic)
-        return LogConfig.from_values(effective_topic_config(self.config, info.configs if info else {}))
+        return self.admin.log_config_for(topic)
 
     def create_topic(self, name: str, partitions: int, replication_factor: int, configs: dict[str, str],
                      validate_only: bool = False) -> TopicInfo | None:
-        validate_topic_name(name)
-        if name in self.topics.topics:
-            raise KafkaError(ErrorCode.topic_already_exists, f"Topic '{name}' already exists.")
-        if partitions == -1:
-            partitions = int(self.config.get("num.partitions"))  # type: ignore[arg-type]
-        if replication_factor == -1:
-            replication_factor = int(self.config.get("default.replication.factor"))  # type: ignore[arg-type]
-        if partitions <= 0:
-            raise KafkaError(ErrorCode.invalid_partitions, "Number of partitions must be larger than 0.")
-        if replication_factor <= 0:
-            raise KafkaError(ErrorCode.invalid_replication_factor, "Replication factor must be larger than 0.")
-        if replication_factor > 1:
-            raise KafkaError(ErrorCode.invalid_replication_factor,
-                             f"Unable to replicate the partition {replication_factor} time(s): The target "
-                             "replication factor of "
-                             f"{replication_factor} cannot be reached because only 1 broker(s) are registered.")
-        TOPIC_CONFIGS.validate(configs)
-        if 1 + partitions + len(configs) > 10_000:  # Kafka's controller: 10000 records per user operation
-            raise KafkaError(ErrorCode.policy_violation, "Unable to perform excessively large batch operation.")
-        if validate_only:
-            return None
-        info = self.topics.add(name, partitions, configs, replication_factor)
-        cfg = self.log_config_for(name)
-        for p in range(partitions):
-            self.log_manager.create(name, p, info.topic_id, cfg)
-        log.info("Created topic %s with %d partitions, topic id %s", name, partitions, info.topic_id)
-        return info
-
-    def maybe_auto_create(self, name: str) -> TopicInfo | None:
-        if name in self.topics.topics:
-            return self.topics.topics[name]
-        if not self.config.get("auto.create.topics.enable") or name in INTERNAL_TOPICS:
-            return None
-        return self.create_topic(name, -1, -1, {})
-
-    def delete_topic(self, name: str) -> None:
-        info = self.topics.get(name)
-        if info is None:
-            raise KafkaError(ErrorCode.unknown_topic_or_partition, "This server does not host this topic-partition.")
-        self.topics.remove(name)
-        for p in range(info.partitions):
-            self.log_manager.delete(name, p)
-        log.info("Deleted topic %s", name)
-
-    def add_partitions(self, name: str, count: int, validate_only: bool) -> None:
-        info = self.topics.get(name)
-        if info is None:
-            raise KafkaError(ErrorCode.unknown_topic_or_partition, f"The topic '{name}' does not exist.")
-        if count < info.partitions:
-            raise KafkaError(ErrorCode.invalid_partitions,
-                             f"Topic currently has {info.partitions} partitions, which is higher than the "
-                             f"requested {count}.")
-        if count == info.partitions:
-            raise KafkaError(ErrorCode.invalid_partitions, f"Topic already has {info.partitions} partitions.")
-        if count - info.partitions > 10_000:  # Kafka's controller: 10000 records per user operation
-            raise KafkaError(ErrorCode.policy_violation, "Unable to perform excessively large batch operation.")
-        if validate_only:
-            return
-        cfg = self.log_config_for(name)
-        for p in range(info.partitions, count):
-            self.log_manager.create(name, p, info.topic_id, cfg)
-        info.partitions = count
-        self.topics.save()
-
-    def reconfigure_topic(self, name: str) -> None:
-        cfg = self.log_config_for(name)
-        info = self.topics.get(name)
-        for p in range(info.partitions if info else 0):
-            lg = self.log_manager.get(name, p)
-            if lg is not None:
-                lg.config = cfg
+        return self.admin.create_topic(name, partitions, replication_factor, configs, validate_only)
 
     def log_bad_produce(self, topic: str, partition: int, e: KafkaError) -> None:
         log.warning("Rejected produce to %s-%d: %s (%s)", topic, partition, e.message or e.code.name, e.code.name)
@@ -234,16 +165,7 @@ class Broker:
         t0 = time.monotonic()
         log.info("starting")
         self.log_manager.startup(self.log_config_for)
-        # A partition dir without a table entry (or the reverse) after a crash: the table wins.
-        for (topic, p) in list(self.log_manager.logs):
-            info = self.topics.get(topic)
-            if info is None or p >= info.partitions:
-                self.log_manager.delete(topic, p)
-        for info in self.topics.topics.values():
-            cfg = self.log_config_for(info.name)
-            for p in range(info.partitions):
-                if self.log_manager.get(info.name, p) is None:
-                    self.log_manager.create(info.name, p, info.topic_id, cfg)
+        self.admin.reconcile_logs()
         self.log_manager.checkpoint()
         self.groups.load()
         self.txns.load()

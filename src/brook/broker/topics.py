@@ -1,20 +1,36 @@
-"""The single broker's topic table (names, ids, partition counts, config overrides), kept in
-brook-metadata.json in the first log dir. In cluster mode ZooKeeper holds this instead (Kafka's znodes)."""
+"""Topic administration on the single broker: CreateTopics / DeleteTopics / CreatePartitions checks, written to
+the metadata store; and this broker's logs kept in step with the store's topic events (what the controller and
+LeaderAndIsr / StopReplica take over in a cluster). Also applies the store's dynamic broker configs."""
 
 from __future__ import annotations
 
-import json
-import os
+import logging
 import re
 import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
 
+from brook.config.broker import BrokerConfig
+from brook.config.topic import TOPIC_CONFIGS, effective_topic_config
 from brook.errors import ErrorCode, KafkaError
+from brook.log.config import LogConfig
+from brook.log.manager import LogManager
+from brook.metadata import (
+    INTERNAL_TOPICS,
+    BrokerConfigChanged,
+    MetadataStore,
+    PartitionsAdded,
+    TopicConfigChanged,
+    TopicCreated,
+    TopicDeleted,
+    TopicInfo,
+    uniform_assignment,
+)
 
-INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
+__all__ = ["INTERNAL_TOPICS", "TopicAdmin", "TopicInfo", "validate_topic_name"]
+
+log = logging.getLogger("kafka.server.KafkaServer")
 _LEGAL = re.compile(r"^[a-zA-Z0-9._-]+$")
 MAX_NAME_LENGTH = 249
+MAX_RECORDS = 10_000  # Kafka's controller: records per user operation
 
 
 def validate_topic_name(name: str) -> None:
@@ -33,84 +49,124 @@ def validate_topic_name(name: str) -> None:
                          "alphanumerics, '.', '_' and '-'")
 
 
-@dataclass
-class TopicInfo:
-    name: str
-    topic_id: uuid.UUID
-    partitions: int
-    replication_factor: int = 1
-    configs: dict[str, str] = field(default_factory=dict)
+class TopicAdmin:
+    def __init__(self, config: BrokerConfig, broker_id: int, store: MetadataStore, log_manager: LogManager) -> None:
+        self.config = config
+        self.broker_id = broker_id
+        self.store = store
+        self.log_manager = log_manager
+        self._apply_dynamic_configs()
+        store.subscribe(TopicCreated, self._created)
+        store.subscribe(PartitionsAdded, self._partitions_added)
+        store.subscribe(TopicDeleted, self._deleted)
+        store.subscribe(TopicConfigChanged, lambda e: self._reconfigure(e.name))
+        store.subscribe(BrokerConfigChanged, self._broker_config_changed)
 
-    @property
-    def internal(self) -> bool:
-        return self.name in INTERNAL_TOPICS
+    def log_config_for(self, topic: str) -> LogConfig:
+        info = self.store.topics.get(topic)
+        return LogConfig.from_values(effective_topic_config(self.config, info.configs if info else {}))
 
-
-class TopicTable:
-    FILE = "brook-metadata.json"
-
-    def __init__(self, directory: Path) -> None:
-        self.path = directory / self.FILE
-        self.topics: dict[str, TopicInfo] = {}
-        self.by_id: dict[uuid.UUID, TopicInfo] = {}
-        self.broker_configs: dict[str, str] = {}  # this broker's dynamic configs (DYNAMIC_BROKER_CONFIG)
-        self.broker_default_configs: dict[str, str] = {}  # the cluster-wide ones (resource "")
-        # client quotas: entity ((type, name or None for the default), ...) sorted by type -> {key: value}
-        self.client_quotas: dict[tuple[tuple[str, str | None], ...], dict[str, float]] = {}
-        self.scram_credentials: dict[str, dict[str, dict[str, object]]] = {}  # user -> mechanism -> credential
-        self.acls: list[dict[str, object]] = []  # AclBinding.to_json() of every ACL (Kafka: /kafka-acl/...)
-        self.producer_id_block_end = 0  # ids below this may have been handed out (Kafka: /latest_producer_id_block)
-        if self.path.exists():
-            data = json.loads(self.path.read_text())
-            for t in data.get("topics", []):
-                info = TopicInfo(t["name"], uuid.UUID(t["id"]), t["partitions"], t.get("replication_factor", 1),
-                                 t.get("configs", {}))
-                self._index(info)
-            self.broker_configs = data.get("broker_configs", {})
-            self.broker_default_configs = data.get("broker_default_configs", {})
-            self.client_quotas = {tuple((e["type"], e["name"]) for e in q["entity"]): q["values"]
-                                  for q in data.get("client_quotas", [])}
-            self.scram_credentials = data.get("scram_credentials", {})
-            self.acls = data.get("acls", [])
-            self.producer_id_block_end = data.get("producer_id_block_end", 0)
-
-    def _index(self, info: TopicInfo) -> None:
-        self.topics[info.name] = info
-        self.by_id[info.topic_id] = info
-
-    def save(self) -> None:
-        data = {
-            "version": 1,
-            "topics": [{"name": t.name, "id": str(t.topic_id), "partitions": t.partitions,
-                        "replication_factor": t.replication_factor, "configs": t.configs}
-                       for t in self.topics.values()],
-            "broker_configs": self.broker_configs,
-            "broker_default_configs": self.broker_default_configs,
-            "client_quotas": [{"entity": [{"type": t, "name": n} for t, n in entity], "values": values}
-                              for entity, values in self.client_quotas.items()],
-            "scram_credentials": self.scram_credentials,
-            "acls": self.acls,
-            "producer_id_block_end": self.producer_id_block_end,
-        }
-        tmp = self.path.with_name(self.FILE + ".tmp")
-        with open(tmp, "w") as f:
-            json.dump(data, f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
-
-    def add(self, name: str, partitions: int, configs: dict[str, str], replication_factor: int = 1) -> TopicInfo:
-        info = TopicInfo(name, uuid.uuid4(), partitions, replication_factor, dict(configs))
-        self._index(info)
-        self.save()
+    # -- requests --------------------------------------------------------------------------------------------
+    def create_topic(self, name: str, partitions: int, replication_factor: int, configs: dict[str, str],
+                     validate_only: bool = False) -> TopicInfo | None:
+        validate_topic_name(name)
+        if name in self.store.topics:
+            raise KafkaError(ErrorCode.topic_already_exists, f"Topic '{name}' already exists.")
+        if partitions == -1:
+            partitions = int(self.config.get("num.partitions"))  # type: ignore[arg-type]
+        if replication_factor == -1:
+            replication_factor = int(self.config.get("default.replication.factor"))  # type: ignore[arg-type]
+        if partitions <= 0:
+            raise KafkaError(ErrorCode.invalid_partitions, "Number of partitions must be larger than 0.")
+        if replication_factor <= 0:
+            raise KafkaError(ErrorCode.invalid_replication_factor, "Replication factor must be larger than 0.")
+        if replication_factor > 1:
+            raise KafkaError(ErrorCode.invalid_replication_factor,
+                             f"Unable to replicate the partition {replication_factor} time(s): The target "
+                             "replication factor of "
+                             f"{replication_factor} cannot be reached because only 1 broker(s) are registered.")
+        TOPIC_CONFIGS.validate(configs)
+        if 1 + partitions + len(configs) > MAX_RECORDS:
+            raise KafkaError(ErrorCode.policy_violation, "Unable to perform excessively large batch operation.")
+        if validate_only:
+            return None
+        info = self.store.create_topic(name, uuid.uuid4(), uniform_assignment(partitions, self.broker_id), configs)
+        log.info("Created topic %s with %d partitions, topic id %s", name, partitions, info.topic_id)
         return info
 
-    def remove(self, name: str) -> TopicInfo | None:
-        info = self.topics.pop(name, None)
+    def maybe_auto_create(self, name: str) -> TopicInfo | None:
+        info = self.store.topics.get(name)
         if info is not None:
-            self.by_id.pop(info.topic_id, None)
-            self.save()
-        return info
+            return info
+        if not self.config.get("auto.create.topics.enable") or name in INTERNAL_TOPICS:
+            return None
+        return self.create_topic(name, -1, -1, {})
 
-    def get(self, name: str) -> TopicInfo | None:
-        return self.topics.get(name)
+    def delete_topic(self, name: str) -> None:
+        if name not in self.store.topics:
+            raise KafkaError(ErrorCode.unknown_topic_or_partition, "This server does not host this topic-partition.")
+        self.store.delete_topic(name)
+        log.info("Deleted topic %s", name)
+
+    def add_partitions(self, name: str, count: int, validate_only: bool) -> None:
+        info = self.store.topics.get(name)
+        if info is None:
+            raise KafkaError(ErrorCode.unknown_topic_or_partition, f"The topic '{name}' does not exist.")
+        if count < info.partitions:
+            raise KafkaError(ErrorCode.invalid_partitions,
+                             f"Topic currently has {info.partitions} partitions, which is higher than the "
+                             f"requested {count}.")
+        if count == info.partitions:
+            raise KafkaError(ErrorCode.invalid_partitions, f"Topic already has {info.partitions} partitions.")
+        if count - info.partitions > MAX_RECORDS:
+            raise KafkaError(ErrorCode.policy_violation, "Unable to perform excessively large batch operation.")
+        if not validate_only:
+            self.store.add_partitions(name, uniform_assignment(count, self.broker_id, first=info.partitions))
+
+    # -- this broker's logs follow the store -----------------------------------------------------------------
+    def reconcile_logs(self) -> None:
+        """At start-up, after the logs are loaded: a partition dir without a topic in the store (or the reverse)
+        after a crash: the store wins."""
+        topics = self.store.topics
+        for (topic, p) in list(self.log_manager.logs):
+            info = topics.get(topic)
+            if info is None or p >= info.partitions:
+                self.log_manager.delete(topic, p)
+        for info in topics.values():
+            self._create_logs(info, 0)
+
+    def _create_logs(self, info: TopicInfo, first: int) -> None:
+        cfg = self.log_config_for(info.name)
+        for p in range(first, info.partitions):
+            if self.broker_id in info.replicas(p) and self.log_manager.get(info.name, p) is None:
+                self.log_manager.create(info.name, p, info.topic_id, cfg)
+
+    def _created(self, event: TopicCreated) -> None:
+        self._create_logs(event.info, 0)
+
+    def _partitions_added(self, event: PartitionsAdded) -> None:
+        self._create_logs(event.info, event.previous)
+
+    def _deleted(self, event: TopicDeleted) -> None:
+        for p in range(event.info.partitions):
+            self.log_manager.delete(event.info.name, p)
+
+    def _reconfigure(self, topic: str) -> None:
+        info = self.store.topics.get(topic)
+        if info is None:
+            return
+        cfg = self.log_config_for(topic)
+        for p in range(info.partitions):
+            lg = self.log_manager.get(topic, p)
+            if lg is not None:
+                lg.config = cfg
+
+    def _apply_dynamic_configs(self) -> None:
+        self.config.set_dynamic(dict(self.store.broker_configs(None)), dict(self.store.broker_configs(self.broker_id)))
+
+    def _broker_config_changed(self, event: BrokerConfigChanged) -> None:
+        if event.broker_id not in (None, self.broker_id):
+            return
+        self._apply_dynamic_configs()
+        for topic in list(self.store.topics):
+            self._reconfigure(topic)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import math
+from collections.abc import Mapping
 
 from brook.config.quota import CLIENT_ID, IP, IP_QUOTAS, USER, USER_CLIENT_QUOTAS
 from brook.errors import ErrorCode, KafkaError
@@ -43,7 +44,7 @@ def quota_entity(entity) -> tuple[tuple[str, str | None], ...]:  # type: ignore[
     return tuple(sorted(names.items()))
 
 
-def apply_ops(current: dict[str, float], ops, table) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def apply_ops(current: Mapping[str, float], ops, table) -> dict[str, float]:  # type: ignore[no-untyped-def]
     new = dict(current)
     for op in ops:
         if op.remove:
@@ -71,8 +72,8 @@ def apply_ops(current: dict[str, float], ops, table) -> dict[str, float]:  # typ
 def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     cls = response_class(49, ctx.api_version)
     entry_cls, entity_cls = nested(cls, "EntryData"), nested(cls, "EntityData")
-    quotas = broker.topics.client_quotas
-    results, changed = [], False
+    quotas = broker.metadata.client_quotas
+    results = []
     may_alter = cluster_allowed(broker, ctx, AclOperation.ALTER_CONFIGS)
     for entry in request.entries:
         error, message = ErrorCode.none, None
@@ -82,12 +83,8 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
             key = quota_entity(entry.entity)
             table = IP_QUOTAS if key[0][0] == IP else USER_CLIENT_QUOTAS
             new = apply_ops(quotas.get(key, {}), entry.ops, table)
-            if not request.validate_only:
-                if new:
-                    quotas[key] = new
-                else:
-                    quotas.pop(key, None)
-                changed = True
+            if not request.validate_only:  # one write per entity (Kafka: its /config/<type>/<name> znode)
+                broker.metadata.set_client_quota(key, new)
         except KafkaError as e:
             error, message = e.code, e.message
         except ValueError as e:  # a validator's ConfigError
@@ -95,7 +92,4 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
         results.append(entry_cls(error_code=error, error_message=message,
                                  entity=tuple(entity_cls(entity_type=e.entity_type, entity_name=e.entity_name)
                                               for e in entry.entity)))
-    if changed:
-        broker.topics.save()
-        broker.quotas.refresh()
     return make(cls, throttle_time=_ZERO, entries=tuple(results))

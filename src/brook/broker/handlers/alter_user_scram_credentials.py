@@ -1,6 +1,6 @@
 """AlterUserScramCredentials (key 51), v0: upsert and delete SCRAM credentials, user by user, with Kafka's
 checks in Kafka's order (ZkAdminManager.alterUserScramCredentials): bad requests, duplicates, deletions of
-credentials that do not exist; every other user's changes are applied together and persisted."""
+credentials that do not exist; every other user's changes are written, one store write per user."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import datetime
 
 from brook.broker.scram import MAX_ITERATIONS, MECHANISMS, MIN_ITERATIONS, credential
 from brook.errors import ErrorCode
+from brook.metadata import ScramCredential
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
@@ -39,7 +40,7 @@ def _illegal(request) -> dict[str, str]:  # type: ignore[no-untyped-def]
 def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     cls = response_class(51, ctx.api_version)
     result_cls = nested(cls, "AlterUserScramCredentialsResult")
-    stored = broker.topics.scram_credentials
+    stored = broker.metadata.scram_credentials
     results = []
     if not cluster_allowed(broker, ctx, AclOperation.ALTER):
         users = dict.fromkeys(x.name for x in (*request.deletions, *request.upsertions))
@@ -62,17 +63,15 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
         results.append(result_cls(user=user, error_code=ErrorCode.resource_not_found,
                                   error_message="Attempt to delete a user credential that does not exist"))
     altered = [user for user in candidates if user not in missing]
+    changes: dict[str, dict[str, ScramCredential]] = {user: dict(stored.get(user, {})) for user in altered}
     for d in request.deletions:
-        if d.name in altered:
-            stored.get(d.name, {}).pop(MECHANISMS[d.mechanism][0], None)
+        if d.name in changes:
+            changes[d.name].pop(MECHANISMS[d.mechanism][0], None)
     for u in request.upsertions:
-        if u.name in altered:
-            stored.setdefault(u.name, {})[MECHANISMS[u.mechanism][0]] = credential(
-                u.mechanism, u.salt, u.salted_password, u.iterations)
-    for user in altered:
-        if not stored.get(user):
-            stored.pop(user, None)
+        if u.name in changes:
+            changes[u.name][MECHANISMS[u.mechanism][0]] = credential(u.mechanism, u.salt, u.salted_password,
+                                                                     u.iterations)
+    for user, credentials in changes.items():  # one write per user (Kafka: its /config/users/<user>)
+        broker.metadata.set_scram_credentials(user, credentials)
         results.append(result_cls(user=user, error_code=ErrorCode.none, error_message=None))
-    if altered:
-        broker.topics.save()
     return make(cls, throttle_time=_ZERO, results=tuple(results))

@@ -1,4 +1,5 @@
-"""Shared by AlterConfigs and IncrementalAlterConfigs: validate, persist and apply new config overrides."""
+"""Shared by AlterConfigs and IncrementalAlterConfigs: validate new config overrides and write them to the
+metadata store (whose subscribers reconfigure the logs and the broker's dynamic config)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,7 @@ def apply_topic_configs(broker, topic: str, new: dict[str, str], validate_only: 
     TOPIC_CONFIGS.validate(new)
     if validate_only:
         return
-    info.configs = dict(new)
-    broker.topics.save()
-    broker.reconfigure_topic(topic)
+    broker.metadata.set_topic_configs(topic, new)
 
 
 def apply_broker_configs(broker, name: str, new: dict[str, str], validate_only: bool) -> None:  # type: ignore[no-untyped-def]
@@ -35,11 +34,5 @@ def apply_broker_configs(broker, name: str, new: dict[str, str], validate_only: 
             raise KafkaError(ErrorCode.invalid_config, str(e)) from None
     if validate_only:
         return
-    if name:
-        broker.topics.broker_configs = dict(new)
-    else:  # the cluster-wide default: applies where this broker has no dynamic value of its own
-        broker.topics.broker_default_configs = dict(new)
-    broker.config.set_dynamic(broker.topics.broker_default_configs, broker.topics.broker_configs)
-    broker.topics.save()
-    for topic in list(broker.topics.topics):
-        broker.reconfigure_topic(topic)
+    # "": the cluster-wide default, which applies where a broker has no dynamic value of its own
+    broker.metadata.set_broker_configs(int(name) if name else None, new)

@@ -29,7 +29,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
                     if any(b != broker.broker_id for b in a.broker_ids):
                         raise KafkaError(ErrorCode.invalid_replica_assignment,
                                          f"Unknown broker(s) in replica assignment: {list(a.broker_ids)}.")
-            broker.add_partitions(t.name, t.count, request.validate_only)
+            broker.admin.add_partitions(t.name, t.count, request.validate_only)
             results.append(result_cls(name=t.name, error_code=ErrorCode.none, error_message=None))
         except KafkaError as e:
             results.append(result_cls(name=t.name, error_code=e.code, error_message=e.message))

@@ -52,7 +52,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
                     if any(b != broker.broker_id for b in a.broker_ids):
                         raise KafkaError(ErrorCode.invalid_replica_assignment,
                                          f"Unknown broker(s) in replica assignment: {list(a.broker_ids)}.")
-            info = broker.create_topic(t.name, partitions, rf, configs, request.validate_only)
+            info = broker.admin.create_topic(t.name, partitions, rf, configs, request.validate_only)
         except KafkaError as e:
             results.append(make(result_cls, name=t.name, topic_id=_NULL_ID, error_code=e.code,
                                 error_message=e.message, num_partitions=-1, replication_factor=-1,

@@ -45,7 +45,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
                                  f"Topic {name} is an internal topic and cannot be deleted")
             if not broker.config.get("delete.topic.enable"):
                 raise KafkaError(ErrorCode.topic_deletion_disabled, "Topic deletion is disabled.")
-            broker.delete_topic(name)
+            broker.admin.delete_topic(name)
             results.append(make(result_cls, name=name, topic_id=topic_id, error_code=ErrorCode.none,
                                 error_message=None))
         except KafkaError as e:

@@ -4,6 +4,7 @@ ZkAdminManager.describeClientQuotas: user / client-id entities and their pairs, 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 
 from brook.config.quota import CLIENT_ID, IP, USER
 from brook.errors import ErrorCode, KafkaError
@@ -43,7 +44,7 @@ def _components(request) -> dict[str, object]:  # type: ignore[no-untyped-def]
     return wanted
 
 
-def matching(quotas: dict, wanted: dict[str, object], strict: bool) -> list:  # type: ignore[type-arg]
+def matching(quotas: Mapping, wanted: dict[str, object], strict: bool) -> list:  # type: ignore[type-arg]
     """The stored (entity, values) pairs the filter selects."""
     out = []
     for entity, values in quotas.items():
@@ -75,7 +76,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
         return make(cls, throttle_time=_ZERO, error_code=ErrorCode.cluster_authorization_failed, error_message=None,
                     entries=None)
     try:
-        selected = matching(broker.topics.client_quotas, _components(request), request.strict)
+        selected = matching(broker.metadata.client_quotas, _components(request), request.strict)
     except KafkaError as e:
         return make(cls, throttle_time=_ZERO, error_code=e.code, error_message=e.message, entries=None)
     entries = tuple(entry_cls(entity=tuple(entity_cls(entity_type=t, entity_name=n) for t, n in entity),

@@ -19,11 +19,11 @@ _ZERO = datetime.timedelta(0)
 def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     cls = response_class(50, ctx.api_version)
     result_cls, info_cls = nested(cls, "DescribeUserScramCredentialsResult"), nested(cls, "CredentialInfo")
-    stored = broker.topics.scram_credentials
+    stored = broker.metadata.scram_credentials
 
     def result(user: str, error: ErrorCode = ErrorCode.none, message: str | None = None):  # type: ignore[no-untyped-def]
         creds = stored.get(user, {}) if error == ErrorCode.none else {}
-        infos = tuple(info_cls(mechanism=mechanism_id(name), iterations=int(c["iterations"]))
+        infos = tuple(info_cls(mechanism=mechanism_id(name), iterations=c.iterations)
                       for name, c in sorted(creds.items(), key=lambda kv: mechanism_id(kv[0])))
         return result_cls(user=user, error_code=error, error_message=message, credential_infos=infos)
 

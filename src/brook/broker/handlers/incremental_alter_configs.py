@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 
 from brook.config.broker import BROKER_CONFIGS
 from brook.config.topic import TOPIC_CONFIGS
@@ -18,7 +19,7 @@ _ZERO = datetime.timedelta(0)
 SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
 
 
-def _apply_ops(current: dict[str, str], ops, table) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _apply_ops(current: Mapping[str, str], ops, table) -> dict[str, str]:  # type: ignore[no-untyped-def]
     new = dict(current)
     for op in ops:
         key = table.keys.get(op.name)
@@ -61,7 +62,8 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
                 new = _apply_ops(info.configs, r.configs, TOPIC_CONFIGS)
                 apply_topic_configs(broker, r.resource_name, new, request.validate_only)
             elif r.resource_type == 4:
-                current = broker.topics.broker_configs if r.resource_name else broker.topics.broker_default_configs
+                current = broker.metadata.broker_configs(int(r.resource_name) if r.resource_name else None) \
+                    if r.resource_name in ("", str(broker.broker_id)) else {}
                 new = _apply_ops(current, r.configs, BROKER_CONFIGS)
                 apply_broker_configs(broker, r.resource_name, new, request.validate_only)
             elif r.resource_type == 8:  # ConfigAdminManager.preprocess: validated first, then applied

@@ -33,7 +33,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
                                       partitions=()) for t in request.topics))
     topics = []
     if all_topics:
-        wanted = [(info.name, None) for info in broker.topics.topics.values()]
+        wanted = [(info.name, None) for info in broker.topics.values()]
     else:
         wanted = []
         for t in request.topics:
@@ -69,7 +69,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
                 error = ErrorCode.topic_authorization_failed  # auto-creation needs CREATE (cluster or topic)
             elif auto_create:
                 try:
-                    info = broker.maybe_auto_create(name)
+                    info = broker.admin.maybe_auto_create(name)
                 except KafkaError as e:
                     error = e.code
             if info is None and error == ErrorCode.none:
@@ -78,10 +78,10 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
             topics.append(make(topic_cls, error_code=error, name=name, topic_id=_NULL_ID, is_internal=False,
                                partitions=(), topic_authorized_operations=ops))
             continue
-        me = (broker.broker_id,)
+        # the store's replica assignment; on one broker every replica is in sync
         parts = tuple(make(part_cls, error_code=ErrorCode.none, partition_index=p, leader_id=broker.broker_id,
-                           leader_epoch=broker.replicas.leader_epoch, replica_nodes=me, isr_nodes=me,
-                           offline_replicas=()) for p in range(info.partitions))
+                           leader_epoch=broker.replicas.leader_epoch, replica_nodes=replicas, isr_nodes=replicas,
+                           offline_replicas=()) for p, replicas in enumerate(info.assignment))
         topics.append(make(topic_cls, error_code=ErrorCode.none, name=info.name, topic_id=info.topic_id,
                            is_internal=info.internal, partitions=parts, topic_authorized_operations=ops))
     adv = broker.advertised
