@@ -130,7 +130,7 @@ class TopicAdmin:
         topics = self.store.topics
         for (topic, p) in list(self.log_manager.logs):
             info = topics.get(topic)
-            if info is None or p >= info.partitions:
+            if info is None or p >= info.partitions or self.broker_id not in info.replicas(p):
                 self.log_manager.delete(topic, p)
         for info in topics.values():
             self._create_logs(info, 0)

@@ -52,7 +52,7 @@ class TopicInfo:
 
 
 def uniform_assignment(partitions: int, broker_id: int, first: int = 0) -> tuple[tuple[int, ...], ...]:
-    """Every partition on the one broker (the single-broker assignment)."""
+    """Partitions first..partitions-1, each on the one broker (the single-broker assignment)."""
     return tuple((broker_id,) for _ in range(first, partitions))
 
 

@@ -214,14 +214,15 @@ class MemoryMetadataStore(MetadataStore):
     def _commit(self, updates: list[tuple[dict, Any, Any]], event: object) -> None:  # type: ignore[type-arg]
         """Apply `updates` ((table, key, value or _MISSING to remove)) to the image, persist, and notify; if
         persisting fails, put the image back as it was and notify nobody."""
-        olds = [(table, key, table.get(key, _MISSING)) for table, key, _ in updates]
+        olds = [(table, dict(table)) for table, _, _ in updates]  # copies keep the order a reader saw
         for table, key, value in updates:
             _put(table, key, value)
         try:
             self._persist()
         except BaseException:
-            for table, key, old in reversed(olds):
-                _put(table, key, old)
+            for table, old in olds:
+                table.clear()
+                table.update(old)
             raise
         self._notifier.publish(event)
 
