@@ -7,20 +7,23 @@ this broker's logs), so no handler edits a table in place or calls a follow-up b
 records (records.py) and read-only views of the live image.
 
 The single broker keeps the store in a JSON file (json_store.py); a cluster keeps it in ZooKeeper. Each write is
-one znode write of Kafka 3.9's ZooKeeper layout (plus, for configs and ACLs, the sequential change-notification
-znode Kafka writes after it), so the ZooKeeper store implements this interface znode by znode:
+one znode write of Kafka 3.9's ZooKeeper layout (create_topic: two, as Kafka writes them; plus, for configs and
+ACLs, the sequential change-notification znode Kafka writes after it), so the ZooKeeper store implements this
+interface znode by znode:
 
     create_topic(name, id, assignment, configs)  /config/topics/<name> {"version":1,"config":{...}} then
                                                  /brokers/topics/<name> {"version":3,"partitions":{"0":[1,2]},
-                                                 "topic_id":"<base64 uuid>",...} (AdminZkClient's order; one multi)
+                                                 "topic_id":"<base64 uuid>",...} (AdminZkClient's order: a broker
+                                                 that sees the topic finds its config)
     add_partitions(name, replicas)               /brokers/topics/<name> (the whole assignment rewritten)
     delete_topic(name)                           /admin/delete_topics/<name> (the controller removes the topic's
                                                  znodes once its replicas are gone)
     set_topic_configs(name, configs)             /config/topics/<name>              + /config/changes/config_change_
     set_broker_configs(id or None, configs)      /config/brokers/<id> or <default> + /config/changes/config_change_
     set_client_quota(entity, values)             /config/users/<user>[/clients/<client-id>], /config/clients/<id>,
-                                                 /config/ips/<ip> (<default> for a default entity; the quota keys of
-                                                 the znode's "config")                + /config/changes/config_change_
+                                                 /config/ips/<ip> (names sanitized, <default> for a default entity;
+                                                 the quota keys of the znode's "config")
+                                                                                    + /config/changes/config_change_
     set_scram_credentials(user, credentials)     /config/users/<user> (the mechanism keys of the same "config":
                                                  "SCRAM-SHA-256": "salt=..,stored_key=..,server_key=..,iterations=..")
     set_acls(pattern, bindings)                  /kafka-acl/<ResourceType>/<name> (LITERAL) or
