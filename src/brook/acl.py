@@ -5,6 +5,7 @@ store and the kafka-acls tool all take their names and tables from here."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import IntEnum
 from typing import NamedTuple
 
@@ -93,7 +94,7 @@ class AclBinding(NamedTuple):
                 "permission_type": self.permission.name}
 
     @classmethod
-    def from_json(cls, d: dict) -> AclBinding:  # type: ignore[type-arg]
+    def from_json(cls, d: Mapping[str, str]) -> AclBinding:
         return cls(ResourceType[d["resource_type"]], d["name"], PatternType[d["pattern_type"]], d["principal"],
                    d["host"], AclOperation[d["operation"]], AclPermissionType[d["permission_type"]])
 

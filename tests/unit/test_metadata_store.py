@@ -82,7 +82,9 @@ def test_each_write_notifies_once_after_the_change() -> None:
                                        TopicDeleted, BrokerConfigChanged, BrokerConfigChanged, ClientQuotaChanged,
                                        ScramCredentialsChanged, AclsChanged, AclsChanged]
     assert at_notification == [{"cleanup.policy": "compact"}]  # subscribers read the new state
-    assert (seen[1].info.partitions, seen[1].previous) == (3, 2) and seen[5] == BrokerConfigChanged(1)
+    added = seen[1]
+    assert isinstance(added, PartitionsAdded) and (added.info.partitions, added.previous) == (3, 2)
+    assert seen[5] == BrokerConfigChanged(1)
     info = store.topics["t"]
     assert (info.partitions, info.replication_factor, info.assignment) == (3, 1, ((1,), (1,), (1,)))
     assert store.topics.by_id[ID] is info and "gone" not in store.topics

@@ -73,16 +73,17 @@ class ClientQuotas:
     def _bound(self, quota: str, user: str, client_id: str) -> tuple[tuple[str, str], float] | None:
         """(metric tags, bound): the most specific entity with this quota, in Kafka's order
         (DefaultQuotaCallback.quotaMetricTags / quotaLimit)."""
-        def get(u: str | None | bool, c: str | None | bool) -> float | None:
-            entity = tuple(sorted(([(USER, u)] if u is not False else []) + ([(CLIENT_ID, c)] if c is not False
-                                                                                else [])))
-            return self.stored.get(entity, {}).get(quota)
-
-        for u, c, tags in ((user, client_id, (user, client_id)), (user, None, (user, client_id)),
-                           (user, False, (user, "")), (None, client_id, (user, client_id)),
-                           (None, None, (user, client_id)), (None, False, (user, "")),
-                           (False, client_id, ("", client_id)), (False, None, ("", client_id))):
-            bound = get(u, c)
+        candidates: tuple[tuple[QuotaEntity, tuple[str, str]], ...] = (  # entities sorted by type, as stored
+            (((CLIENT_ID, client_id), (USER, user)), (user, client_id)),
+            (((CLIENT_ID, None), (USER, user)), (user, client_id)),
+            (((USER, user),), (user, "")),
+            (((CLIENT_ID, client_id), (USER, None)), (user, client_id)),
+            (((CLIENT_ID, None), (USER, None)), (user, client_id)),
+            (((USER, None),), (user, "")),
+            (((CLIENT_ID, client_id),), ("", client_id)),
+            (((CLIENT_ID, None),), ("", client_id)))
+        for entity, tags in candidates:
+            bound = self.stored.get(entity, {}).get(quota)
             if bound is not None:
                 return tags, bound
         return None

@@ -62,6 +62,11 @@ class TopicAdmin:
         store.subscribe(TopicConfigChanged, lambda e: self._reconfigure(e.name))
         store.subscribe(BrokerConfigChanged, self._broker_config_changed)
 
+    def _config_int(self, name: str) -> int:
+        value = self.config.get(name)
+        assert isinstance(value, int), name
+        return value
+
     def log_config_for(self, topic: str) -> LogConfig:
         info = self.store.topics.get(topic)
         return LogConfig.from_values(effective_topic_config(self.config, info.configs if info else {}))
@@ -73,9 +78,9 @@ class TopicAdmin:
         if name in self.store.topics:
             raise KafkaError(ErrorCode.topic_already_exists, f"Topic '{name}' already exists.")
         if partitions == -1:
-            partitions = int(self.config.get("num.partitions"))  # type: ignore[arg-type]
+            partitions = self._config_int("num.partitions")
         if replication_factor == -1:
-            replication_factor = int(self.config.get("default.replication.factor"))  # type: ignore[arg-type]
+            replication_factor = self._config_int("default.replication.factor")
         if partitions <= 0:
             raise KafkaError(ErrorCode.invalid_partitions, "Number of partitions must be larger than 0.")
         if replication_factor <= 0:

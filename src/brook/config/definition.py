@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from brook.errors import ErrorCode, KafkaError
@@ -98,7 +98,7 @@ class ConfigDef:
     def __iter__(self) -> Iterable[ConfigKey]:
         return iter(self.keys.values())
 
-    def validate(self, values: dict[str, str | None]) -> dict[str, object]:
+    def validate(self, values: Mapping[str, str | None]) -> dict[str, object]:
         """Parse and check raw strings; raises KafkaError(INVALID_CONFIG) with Kafka's message."""
         out: dict[str, object] = {}
         for name, raw in values.items():

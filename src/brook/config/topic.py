@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from .definition import ConfigDef, ConfigKey, at_least, between, one_of
 
 MAX_LONG = 2**63 - 1
@@ -64,7 +66,7 @@ TOPIC_CONFIGS = ConfigDef().define(
 )
 
 
-def effective_topic_config(broker: object, overrides: dict[str, str]) -> dict[str, object]:
+def effective_topic_config(broker: object, overrides: Mapping[str, str]) -> dict[str, object]:
     """Every topic config's value: the topic's override, else the broker's synonym, else Kafka's default."""
     out: dict[str, object] = {}
     for key in TOPIC_CONFIGS:

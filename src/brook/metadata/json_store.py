@@ -14,6 +14,7 @@ import json
 import os
 import uuid
 from pathlib import Path
+from typing import Any
 
 from brook.acl import AclBinding
 
@@ -35,7 +36,7 @@ class JsonMetadataStore(MemoryMetadataStore):
             if version < VERSION:
                 self._persist()
 
-    def _load(self, data: dict) -> int:  # type: ignore[type-arg]
+    def _load(self, data: dict[str, Any]) -> int:
         version = int(data.get("version", 1))
         if version > VERSION:
             raise ValueError(f"{self.path} is version {version}; this broker reads versions up to {VERSION}")

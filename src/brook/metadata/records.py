@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from brook.acl import PatternType, ResourceType
 
@@ -19,9 +19,11 @@ QuotaEntity = tuple[tuple[str, str | None], ...]
 AclPattern = tuple[ResourceType, str, PatternType]
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
+K = TypeVar("K")
+V = TypeVar("V")
 
 
-def frozen(values: Mapping) -> Mapping:  # type: ignore[type-arg]
+def frozen(values: Mapping[K, V]) -> Mapping[K, V]:
     """A read-only copy."""
     return MappingProxyType(dict(values))
 
@@ -68,7 +70,7 @@ class ScramCredential(NamedTuple):
         return self._asdict()
 
     @classmethod
-    def from_json(cls, d: Mapping) -> ScramCredential:  # type: ignore[type-arg]
+    def from_json(cls, d: Mapping[str, Any]) -> ScramCredential:
         return cls(d["salt"], d["stored_key"], d["server_key"], int(d["iterations"]))
 
 

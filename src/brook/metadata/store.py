@@ -214,7 +214,7 @@ class MemoryMetadataStore(MetadataStore):
             raise KafkaError(ErrorCode.unknown_topic_or_partition, f"The topic '{name}' does not exist.")
         return info
 
-    def _commit(self, updates: list[tuple[dict, Any, Any]], event: object) -> None:  # type: ignore[type-arg]
+    def _commit(self, updates: list[tuple[dict[Any, Any], Any, Any]], event: object) -> None:
         """Apply `updates` ((table, key, value or _MISSING to remove)) to the image, persist, and notify; if
         persisting fails, put the image back as it was and notify nobody."""
         olds = [(table, dict(table)) for table, _, _ in updates]  # copies keep the order a reader saw
@@ -233,7 +233,7 @@ class MemoryMetadataStore(MetadataStore):
         """Make the image durable (the JSON store); here nothing is."""
 
 
-def _put(table: dict, key: object, value: object) -> None:  # type: ignore[type-arg]
+def _put(table: dict[Any, Any], key: object, value: object) -> None:
     if value is _MISSING:
         table.pop(key, None)
     else:
