@@ -4,6 +4,8 @@ DeleteRecords, ListOffsets -- and that every change survives a broker restart an
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 import uuid
 
@@ -491,3 +493,29 @@ def test_admin_changes_survive_restart_and_kill9(broker):
     broker.kill9()
     broker.start()
     check()
+
+
+def test_a_version_1_metadata_file_is_upgraded_at_start(broker_factory, tmp_path):
+    """A data dir written before the metadata store (brook-metadata.json version 1, no replica assignments): the
+    broker starts from it, serves its topics and configs, and rewrites the file as version 2."""
+    topic, topic_id = name("old"), uuid.uuid4()
+    data_dir = tmp_path / "v1"
+    data_dir.mkdir()
+    (data_dir / "brook-metadata.json").write_text(json.dumps({
+        "version": 1, "topics": [{"name": topic, "id": str(topic_id), "partitions": 2, "replication_factor": 1,
+                                  "configs": {"retention.ms": "3600000"}}],
+        "broker_configs": {"log.retention.ms": "7200000"}, "broker_default_configs": {}, "client_quotas": [],
+        "scram_credentials": {}, "acls": [], "producer_id_block_end": 1000}))
+    b = broker_factory(name="v1")
+    a = admin_for(b)
+    (desc,) = ok(a.describe_topics(TopicCollection([topic]))).values()
+    assert str(desc.topic_id) == base64.b64encode(topic_id.bytes).decode().rstrip("=")  # as librdkafka prints it
+    assert [(p.id, [r.id for r in p.replicas], [r.id for r in p.isr]) for p in desc.partitions] == \
+        [(0, [0], [0]), (1, [0], [0])]
+    assert value_source(topic_configs(a, topic)["retention.ms"]) == ("3600000", ConfigSource.DYNAMIC_TOPIC_CONFIG)
+    assert value_source(broker_configs(a)["log.retention.ms"]) == ("7200000", ConfigSource.DYNAMIC_BROKER_CONFIG)
+    produce(b.bootstrap, topic, [b"a", b"b"], partition=1)
+    assert watermarks(b.bootstrap, topic, 1) == (0, 2)
+    data = json.loads((data_dir / "brook-metadata.json").read_text())
+    assert data["version"] == 2 and data["topics"][0]["assignment"] == [[0], [0]]
+    assert data["broker_configs"] == {"0": {"log.retention.ms": "7200000"}}
