@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence, ValuesView
 from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
@@ -83,6 +83,9 @@ class TopicsView(Mapping[str, TopicInfo]):
 
     def __len__(self) -> int:
         return len(self._by_name)
+
+    def values(self) -> ValuesView[TopicInfo]:  # the dict's own view: no lookup per topic
+        return self._by_name.values()
 
 
 class MetadataStore(ABC):
