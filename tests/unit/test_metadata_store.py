@@ -61,8 +61,9 @@ def fill(store: MetadataStore) -> None:
     store.set_broker_configs(None, {"log.retention.bytes": "7"})
     store.set_client_quota(QUOTA, {"producer_byte_rate": 1000.0})
     store.set_scram_credentials("alice", {"SCRAM-SHA-256": CRED})
-    store.set_acls(acl("t").pattern, [acl("t"), acl("t", AclOperation.WRITE)])
-    store.set_acls(acl("p-", ptype=PatternType.PREFIXED).pattern, [acl("p-", ptype=PatternType.PREFIXED)])
+    store.update_acls(acl("t").pattern, lambda _: [acl("t"), acl("t", AclOperation.WRITE)])
+    store.update_acls(acl("p-", ptype=PatternType.PREFIXED).pattern,
+                      lambda acls: (*acls, acl("p-", ptype=PatternType.PREFIXED)))
 
 
 def state(store: MetadataStore) -> tuple[object, ...]:
@@ -89,8 +90,12 @@ def test_each_write_notifies_once_after_the_change() -> None:
     assert (info.partitions, info.replication_factor, info.assignment) == (3, 1, ((1,), (1,), (1,)))
     assert store.topics.by_id[ID] is info and "gone" not in store.topics
     store.set_client_quota(QUOTA, {})  # empty: removed
-    store.set_acls(acl("t").pattern, [])
+    assert store.update_acls(acl("t").pattern, lambda acls: acls[1:]) == ((acl("t"), acl("t", AclOperation.WRITE)),
+                                                                          (acl("t", AclOperation.WRITE),))
+    store.update_acls(acl("t").pattern, lambda acls: acls)  # unchanged: no write, no event
+    store.update_acls(acl("t").pattern, lambda _: [])
     assert QUOTA not in store.client_quotas and acl("t").pattern not in store.acls
+    assert [type(e) for e in seen[11:]] == [ClientQuotaChanged, AclsChanged, AclsChanged]
 
 
 def test_readers_cannot_edit() -> None:
@@ -119,7 +124,7 @@ def test_bad_writes_are_refused() -> None:
             write()
         assert e.value.code == ErrorCode.unknown_topic_or_partition
     with pytest.raises(ValueError):
-        store.set_acls(acl("t").pattern, [acl("u")])
+        store.update_acls(acl("t").pattern, lambda _: [acl("u")])
 
 
 def test_json_store_persists_everything(tmp_path: Path) -> None:
@@ -203,7 +208,7 @@ def test_the_authorizer_follows_the_store() -> None:
     b = Authorizer(store=store)
     assert a.create_acls([acl("p-", AclOperation.WRITE, PatternType.PREFIXED)]) == [None]
     assert b.authorize("User:alice", "h", AclOperation.WRITE, ResourceType.TOPIC, "p-1")
-    store.set_acls(acl("p-", ptype=PatternType.PREFIXED).pattern, [])
+    store.update_acls(acl("p-", ptype=PatternType.PREFIXED).pattern, lambda _: [])
     assert not a.authorize("User:alice", "h", AclOperation.WRITE, ResourceType.TOPIC, "p-1")
     assert not a.has_prefixed and a.bindings() == []
 

@@ -12,7 +12,7 @@ to the store one pattern at a time (Kafka: one /kafka-acl/<type>/<name> znode)."
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from brook.metadata import AclsChanged, MemoryMetadataStore, MetadataStore
 
@@ -113,15 +113,12 @@ class Authorizer:
         self.has_prefixed = any(p[2] == PatternType.PREFIXED for p in self.table)
 
     def _add(self, bindings: list[AclBinding]) -> None:
-        """Write each pattern's new bindings (a binding already there is kept once)."""
-        added: dict[Pattern, list[AclBinding]] = {}
+        """Add each pattern's bindings in one write (a binding already there is kept once)."""
+        added: dict[Pattern, dict[AclBinding, None]] = {}
         for b in bindings:
-            new = added.setdefault(b.pattern, [])
-            if b not in new and b not in self.table.get(b.pattern, ()):
-                new.append(b)
+            added.setdefault(b.pattern, {})[b] = None
         for pattern, new in added.items():
-            if new:
-                self.store.set_acls(pattern, (*self.table.get(pattern, ()), *new))
+            self.store.update_acls(pattern, _appending(new))
 
     def acls(self, flt: AclBindingFilter) -> list[AclBinding]:
         return [b for acls in self.table.values() for b in acls if flt.matches(b)]
@@ -150,17 +147,23 @@ class Authorizer:
     def delete_acls(self, filters: list[AclBindingFilter]) -> list[list[AclBinding]]:
         """Per filter, the bindings it deleted; a binding several filters match counts for the first."""
         deleted: list[list[AclBinding]] = [[] for _ in filters]
+
+        def first_match(b: AclBinding) -> int | None:
+            return next((i for i, f in enumerate(filters) if f.matches(b)), None)
+
         for pattern, acls in list(self.table.items()):
-            kept = []
-            for b in acls:
-                index = next((i for i, f in enumerate(filters) if f.matches(b)), None)
-                if index is None:
-                    kept.append(b)
-                else:
+            if all(first_match(b) is None for b in acls):
+                continue
+            old, new = self.store.update_acls(pattern, lambda acls: [b for b in acls if first_match(b) is None])
+            for b in old:
+                index = first_match(b)
+                if index is not None:
                     deleted[index].append(b)
-            if len(kept) < len(acls):
-                self.store.set_acls(pattern, kept)
         return deleted
 
     def bindings(self) -> list[AclBinding]:
         return [b for acls in self.table.values() for b in acls]
+
+
+def _appending(new: Iterable[AclBinding]) -> Callable[[tuple[AclBinding, ...]], tuple[AclBinding, ...]]:
+    return lambda acls: (*acls, *(b for b in new if b not in acls))

@@ -26,15 +26,19 @@ interface znode by znode:
                                                                                     + /config/changes/config_change_
     set_scram_credentials(user, credentials)     /config/users/<user> (the mechanism keys of the same "config":
                                                  "SCRAM-SHA-256": "salt=..,stored_key=..,server_key=..,iterations=..")
-    set_acls(pattern, bindings)                  /kafka-acl/<ResourceType>/<name> (LITERAL) or
+    update_acls(pattern, change)                 /kafka-acl/<ResourceType>/<name> (LITERAL) or
                                                  /kafka-acl-extended/prefixed/<ResourceType>/<name> (PREFIXED),
                                                  {"version":1,"acls":[...]}, conditional on the znode's version
+                                                 (re-read and `change` applied again when it moved)
                                                  + /kafka-acl-changes/acl_changes_ (or -extended-)
     allocate_producer_ids(broker, size)          /latest_producer_id_block {"version":1,"broker":..,"block_start":
                                                  "..","block_end":".."}, conditional on the znode's version
 
-An empty `configs`, `values`, `credentials` or `bindings` removes what the znode held (Kafka deletes the ACL znode,
-and leaves config znodes with an empty "config")."""
+An empty `configs`, `values`, `credentials` or ACL list removes what the znode held (Kafka deletes the ACL znode,
+and leaves config znodes with an empty "config").
+
+Subscribers are called synchronously, on the thread that writes; a ZooKeeper store hands the events of its watches
+to the broker's event loop first."""
 
 from __future__ import annotations
 
@@ -126,7 +130,10 @@ class MetadataStore(ABC):
     def set_scram_credentials(self, user: str, credentials: Mapping[str, ScramCredential]) -> None: ...
 
     @abstractmethod
-    def set_acls(self, pattern: AclPattern, bindings: Sequence[AclBinding]) -> None: ...
+    def update_acls(self, pattern: AclPattern, change: Callable[[tuple[AclBinding, ...]], Sequence[AclBinding]]
+                    ) -> tuple[tuple[AclBinding, ...], tuple[AclBinding, ...]]:
+        """A pattern's ACLs become change(current ACLs); (before, after). Nothing is written when they are equal.
+        `change` may run more than once (a ZooKeeper store retries a write the znode's version refused)."""
 
     @abstractmethod
     def allocate_producer_ids(self, broker_id: int, size: int) -> ProducerIdBlock: ...
@@ -195,10 +202,15 @@ class MemoryMetadataStore(MetadataStore):
         self._commit([(self._scram, user, frozen(credentials) if credentials else _MISSING)],
                      ScramCredentialsChanged(user))
 
-    def set_acls(self, pattern: AclPattern, bindings: Sequence[AclBinding]) -> None:
-        if any(b.pattern != pattern for b in bindings):
+    def update_acls(self, pattern: AclPattern, change: Callable[[tuple[AclBinding, ...]], Sequence[AclBinding]]
+                    ) -> tuple[tuple[AclBinding, ...], tuple[AclBinding, ...]]:
+        old = self._acls.get(pattern, ())
+        new = tuple(change(old))
+        if any(b.pattern != pattern for b in new):
             raise ValueError(f"ACL bindings outside their pattern {pattern}")
-        self._commit([(self._acls, pattern, tuple(bindings) if bindings else _MISSING)], AclsChanged(pattern))
+        if new != old:
+            self._commit([(self._acls, pattern, new if new else _MISSING)], AclsChanged(pattern))
+        return old, new
 
     def allocate_producer_ids(self, broker_id: int, size: int) -> ProducerIdBlock:
         block = ProducerIdBlock(broker_id, self._producer_ids_end, size)
