@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from brook.metadata import AclsChanged, MemoryMetadataStore, MetadataStore
+from brook.metadata import AclPattern, AclsChanged, MemoryMetadataStore, MetadataStore
 
 from .acls import (
     WILDCARD,
@@ -32,8 +32,6 @@ _IMPLIED = {AclOperation.DESCRIBE: (AclOperation.DESCRIBE, AclOperation.READ, Ac
                                     AclOperation.DELETE, AclOperation.ALTER),
             AclOperation.DESCRIBE_CONFIGS: (AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS)}
 
-Pattern = tuple[ResourceType, str, PatternType]
-
 
 def parse_super_users(value: str | None) -> frozenset[str]:
     """super.users: semicolon-separated principals (AclAuthorizer.configure)."""
@@ -47,7 +45,7 @@ class Authorizer:
         self.super_users = frozenset(super_users)
         self.allow_everyone = allow_everyone_if_no_acl_found
         self.store = store if store is not None else MemoryMetadataStore()
-        self.table: dict[Pattern, tuple[AclBinding, ...]] = dict(self.store.acls)
+        self.table: dict[AclPattern, tuple[AclBinding, ...]] = dict(self.store.acls)
         self.has_prefixed = any(p[2] == PatternType.PREFIXED for p in self.table)
         self.store.subscribe(AclsChanged, lambda e: self._reload(e.pattern))
         self._add(list(bindings))
@@ -104,7 +102,7 @@ class Authorizer:
         return any(b.permission == AclPermissionType.ALLOW for b in mine)
 
     # -- the ACL table ----------------------------------------------------------------------------------------
-    def _reload(self, pattern: Pattern) -> None:
+    def _reload(self, pattern: AclPattern) -> None:
         acls = self.store.acls.get(pattern)
         if acls:
             self.table[pattern] = acls
@@ -114,7 +112,7 @@ class Authorizer:
 
     def _add(self, bindings: list[AclBinding]) -> None:
         """Add each pattern's bindings in one write (a binding already there is kept once)."""
-        added: dict[Pattern, dict[AclBinding, None]] = {}
+        added: dict[AclPattern, dict[AclBinding, None]] = {}
         for b in bindings:
             added.setdefault(b.pattern, {})[b] = None
         for pattern, new in added.items():

@@ -13,10 +13,18 @@ from .events import (
     TopicDeleted,
 )
 from .json_store import JsonMetadataStore
-from .records import INTERNAL_TOPICS, ProducerIdBlock, QuotaEntity, ScramCredential, TopicInfo, uniform_assignment
+from .records import (
+    INTERNAL_TOPICS,
+    AclPattern,
+    ProducerIdBlock,
+    QuotaEntity,
+    ScramCredential,
+    TopicInfo,
+    uniform_assignment,
+)
 from .store import MemoryMetadataStore, MetadataStore, TopicsView
 
-__all__ = ["INTERNAL_TOPICS", "AclsChanged", "BrokerConfigChanged", "ClientQuotaChanged", "JsonMetadataStore",
-           "MemoryMetadataStore", "MetadataStore", "PartitionsAdded", "ProducerIdBlock", "QuotaEntity",
-           "ScramCredential", "ScramCredentialsChanged", "TopicConfigChanged", "TopicCreated", "TopicDeleted",
-           "TopicInfo", "TopicsView", "uniform_assignment"]
+__all__ = ["INTERNAL_TOPICS", "AclPattern", "AclsChanged", "BrokerConfigChanged", "ClientQuotaChanged",
+           "JsonMetadataStore", "MemoryMetadataStore", "MetadataStore", "PartitionsAdded", "ProducerIdBlock",
+           "QuotaEntity", "ScramCredential", "ScramCredentialsChanged", "TopicConfigChanged", "TopicCreated",
+           "TopicDeleted", "TopicInfo", "TopicsView", "uniform_assignment"]
