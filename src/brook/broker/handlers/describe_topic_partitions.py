@@ -32,7 +32,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     cursor = request.cursor
     after = cursor.topic_name if cursor is not None else ""
     if fetch_all:
-        names = {n for n in broker.topics.topics if n >= after}
+        names = {n for n in broker.topics if n >= after}
     else:
         names = {t.name for t in request.topics if t.name >= after}
         if cursor is not None and cursor.topic_name not in names:
