@@ -177,6 +177,46 @@ def librdkafka_config(props: dict[str, str]) -> dict[str, str]:
     return out
 
 
+_COMPRESSION = ("none", "gzip", "snappy", "lz4", "zstd")
+_ACKS = ("all", "-1", "0", "1")
+
+
+def producer_config(props: dict[str, str]) -> dict[str, str]:
+    """The librdkafka config of every producer Brook runs (tools, Connect, the schema registry, SQL), from Java
+    producer properties, so that it behaves as Kafka's Java producer: keyed records on Kafka's murmur2 partitions
+    (partitioner.class as `partitioners` maps it; use `partitioners.explicit` for the classes librdkafka lacks),
+    idempotence on by default (Kafka 3.0+), and ProducerConfig's checks of compression.type and acks."""
+    from brook.cli import partitioners
+
+    for key, allowed in (("compression.type", _COMPRESSION), ("acks", _ACKS)):
+        if key in props and props[key] not in allowed:
+            raise ToolError("org.apache.kafka.common.config.ConfigException", f"Invalid value {props[key]} for "
+                            f"configuration {key}: String must be one of: {', '.join(allowed)}")
+    partitioners.check_class(props)
+    conf = librdkafka_config({k: v for k, v in props.items() if not k.startswith("partitioner.")})
+    conf.setdefault("partitioner", partitioners.LIBRDKAFKA)
+    idempotent_fit = (conf.get("acks", "all") in ("all", "-1") and conf.get("retries") != "0"
+                      and int(conf.get("max.in.flight.requests.per.connection", "5")) <= 5)
+    if "enable.idempotence" not in conf and idempotent_fit:
+        conf["enable.idempotence"] = "true"  # ProducerConfig: the default unless other settings conflict with it
+    return conf
+
+
+def delivery_error(err: Any, msg: Any, timeout_ms: int) -> ToolError:
+    """A failed delivery report as the exception Java's producer hands its callback: a record that never found its
+    topic's metadata, or that expired in the accumulator, is a TimeoutException with Kafka's wording."""
+    from confluent_kafka import KafkaException
+
+    topic, partition = msg.topic(), msg.partition()
+    if err.code() in (3, -188, -190) or (err.code() == -192 and (partition is None or partition < 0)):
+        return ToolError("org.apache.kafka.common.errors.TimeoutException",
+                         f"Topic {topic} not present in metadata after {timeout_ms} ms.")
+    if err.code() == -192:
+        return ToolError("org.apache.kafka.common.errors.TimeoutException", f"Expiring 1 record(s) for "
+                         f"{topic}-{partition}:{timeout_ms} ms has passed since batch creation")
+    return from_kafka(KafkaException(err), "")
+
+
 def new_client(kind: str, conf: dict[str, Any], config_class: str) -> Any:
     """Build a confluent_kafka AdminClient / Producer / Consumer. Properties librdkafka does not know are dropped
     with the WARN Kafka's AbstractConfig logs for unused configs; a bad value raises ToolError(ConfigException)."""

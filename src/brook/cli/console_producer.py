@@ -23,8 +23,6 @@ from brook.cli.options import (
 
 READERS = ("kafka.tools.ConsoleProducer$LineMessageReader", "kafka.tools.LineMessageReader",
            "org.apache.kafka.tools.LineMessageReader")
-COMPRESSION = ("none", "gzip", "snappy", "lz4", "zstd")
-ACKS = ("all", "-1", "0", "1")
 CALLBACK_LOGGER = "org.apache.kafka.clients.producer.internals.ErrorLoggingCallback"
 PROPERTY_DOC = """A mechanism to pass user-defined properties in the form key=value to the message reader. This \
 allows custom configuration for a user-defined message reader.
@@ -146,6 +144,9 @@ class ProducerOptions:
         props = load_props(o.value_of(self.producer_config)) if o.has(self.producer_config) else {}
         props.update(parse_key_value_args(o.values_of(self.producer_property)))
         props["bootstrap.servers"] = self.servers
+        reader_partitioner = parse_key_value_args(o.values_of(self.property)).get("partitioner")
+        if reader_partitioner is not None:  # Brook: --property partitioner=<class> as partitioner.class
+            props.setdefault("partitioner.class", reader_partitioner)
         codec = o.value_of(self.compression) if o.has(self.compression) else "none"
         props["compression.type"] = codec or "gzip"
         props.setdefault("client.id", "console-producer")
@@ -248,43 +249,33 @@ class LineMessageReader:
 
 
 def librdkafka_producer_config(props: dict[str, str]) -> tuple[dict[str, str], float]:
-    """The producer's Java properties for librdkafka, and max.block.ms in seconds. Kafka validates compression and
-    acks itself (ConfigException); librdkafka's message timeout stands in for max.block.ms unless one is given."""
-    from brook.cli.clients import ToolError, librdkafka_config
+    """The producer's Java properties for librdkafka (clients.producer_config), and max.block.ms in seconds.
+    librdkafka's message timeout stands in for max.block.ms unless one is given."""
+    from brook.cli.clients import producer_config
 
-    for key, allowed in (("compression.type", COMPRESSION), ("acks", ACKS)):
-        if props.get(key) not in allowed:
-            raise ToolError("org.apache.kafka.common.config.ConfigException", f"Invalid value {props.get(key)} for "
-                            f"configuration {key}: String must be one of: {', '.join(allowed)}")
     max_block_s = int(props.get("max.block.ms", "60000")) / 1000
-    conf = librdkafka_config(props)
+    conf = producer_config(props)
     # a record waits up to linger.ms to be sent, then up to max.block.ms for a broker (librdkafka needs the sum)
     conf.setdefault("message.timeout.ms", str(int(max_block_s * 1000) + int(conf.get("linger.ms", "0"))))
-    if "enable.idempotence" not in conf and conf["acks"] in ("all", "-1") and conf.get("retries") != "0":
-        conf["enable.idempotence"] = "true"  # the Java producer's default since Kafka 3.0
     return conf, max_block_s
 
 
 def run(o: ProducerOptions) -> int:
     from confluent_kafka import KafkaException as CKafkaException
 
-    from brook.cli.clients import ToolError, from_kafka, new_client
+    from brook.cli.clients import ToolError, delivery_error, from_kafka, new_client
+    from brook.cli.partitioners import explicit
 
-    conf, max_block_s = librdkafka_producer_config(o.producer_props())
+    props = o.producer_props()
+    conf, max_block_s = librdkafka_producer_config(props)
+    partitioning = explicit(props)
     topic = o.opts.value_of(o.topic)
 
     def on_delivery(err: Any, msg: Any) -> None:  # ErrorLoggingCallback(topic, key, value, logAsString=false)
         if err is None:
             return
         key, value = msg.key(), msg.value()
-        error = from_kafka(CKafkaException(err), "")
-        unassigned = msg.partition() is None or msg.partition() < 0
-        if err.code() in (3, -188, -190) or (err.code() == -192 and unassigned):
-            error = ToolError("org.apache.kafka.common.errors.TimeoutException",
-                              f"Topic {topic} not present in metadata after {int(max_block_s * 1000)} ms.")
-        elif err.code() == -192:
-            error = ToolError("org.apache.kafka.common.errors.TimeoutException", f"Expiring 1 record(s) for "
-                              f"{topic}-{msg.partition()}:{int(max_block_s * 1000)} ms has passed since batch creation")
+        error = delivery_error(err, msg, int(max_block_s * 1000))
         failures.append(error)
         log("ERROR", f"Error when sending message to topic {topic} with key: "
             f"{'null' if key is None else f'{len(key)} bytes'}, value: "
@@ -301,7 +292,9 @@ def run(o: ProducerOptions) -> int:
         for key, value, headers in reader.records(sys.stdin.buffer, prompt):
             while True:
                 try:
-                    producer.produce(topic, value=value, key=key, headers=headers or None, on_delivery=on_delivery)
+                    partition = -1 if partitioning is None else partitioning.partition(producer, topic, key, value)
+                    producer.produce(topic, value=value, key=key, partition=partition, headers=headers or None,
+                                     on_delivery=on_delivery)
                     break
                 except BufferError:  # buffer.memory is full: Java's send() blocks, so wait for room
                     producer.poll(0.1)
