@@ -1,6 +1,7 @@
-"""The parts of argparse4j 0.7.0 (the parser behind Kafka's TransactionsCommand) that its users see: sub-commands,
-flags with prefix abbreviations, Integer/Long/Short conversion, and its usage lines, help and error messages
-(`usage: ...` then `prog: error: message` on stderr). Python's argparse words all of these differently."""
+"""The parts of argparse4j 0.7.0 (the parser behind Kafka's TransactionsCommand, ProducerPerformance and the
+verifiable clients) that their users see: sub-commands, flags with prefix abbreviations, Integer/Long/Short/Double
+conversion, choices, nargs("+"), storeTrue, (mutually exclusive) groups, defaultHelp, and its usage lines, help and
+error messages (`usage: ...` then `prog: error: message` on stderr). Python's argparse words these differently."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ FORMAT_WIDTH = 75  # ArgumentParsers.getFormatWidth()
 _NEG_NUM = re.compile(r"-\d+")
 _JAVA_INT = re.compile(r"[+-]?\d+")
 _RANGES = {"Integer": 31, "Long": 63, "Short": 15}
+_JAVA_DOUBLE = re.compile(r"[+-]?(NaN|Infinity|((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)[fFdD]?)")
 
 
 class ArgumentParserException(Exception):
@@ -29,7 +31,7 @@ class HelpScreen(Exception):
     pass
 
 
-@dataclass
+@dataclass(eq=False)
 class Argument:
     flags: tuple[str, ...]
     help: str = ""
@@ -37,11 +39,16 @@ class Argument:
     required: bool = False
     default: Any = None
     metavar: str | None = None
-    action: str = "store"  # store, help, version
+    action: str = "store"  # store, store_true, help, version
+    dest: str = ""  # the flag's name with '-' as '_' unless given
+    nargs: str | None = None  # None (one value) or "+"
+    choices: tuple | None = None
+    group: Group | None = None
 
-    @property
-    def dest(self) -> str:
-        return self.flags[-1].lstrip("-").replace("-", "_")
+    def __post_init__(self) -> None:
+        self.dest = self.dest or self.flags[-1].lstrip("-").replace("-", "_")
+        if self.action == "store_true":
+            self.default = False
 
     @property
     def textual_name(self) -> str:
@@ -51,19 +58,36 @@ class Argument:
     def consumes(self) -> bool:
         return self.action == "store"
 
-    def short_syntax(self) -> str:
-        text = self.flags[0] if not self.consumes else f"{self.flags[0]} {self.metavar or self.dest.upper()}"
-        return text if self.required else f"[{text}]"
+    def format_metavar(self) -> str:
+        if not self.consumes:
+            return ""
+        meta = self.metavar or ("{" + ",".join(map(str, self.choices)) + "}" if self.choices else self.dest.upper())
+        return f"{meta} [{meta} ...]" if self.nargs == "+" else meta
+
+    def short_syntax(self, brackets: bool = True) -> str:
+        meta = self.format_metavar()
+        text = f"{self.flags[0]} {meta}" if meta else self.flags[0]
+        return text if self.required or not brackets else f"[{text}]"
 
     def help_title(self) -> str:
-        if not self.consumes:
-            return ", ".join(self.flags)
-        meta = self.metavar or self.dest.upper()
-        return ", ".join(f"{f} {meta}" for f in self.flags)
+        meta = self.format_metavar()
+        return ", ".join(f"{f} {meta}" if meta else f for f in self.flags)
 
     def convert(self, parser: Parser, value: str) -> Any:
+        converted = self._convert(parser, value)
+        if self.choices is not None and converted not in self.choices:
+            choices = "{" + ",".join(map(str, self.choices)) + "}"
+            raise ArgumentParserException(f"invalid choice: '{value}' (choose from {choices})", parser, self)
+        return converted
+
+    def _convert(self, parser: Parser, value: str) -> Any:
         if self.type == "String":
             return value
+        if self.type == "Double":  # Double.valueOf
+            if _JAVA_DOUBLE.fullmatch(value.strip()):
+                return float(value.strip().rstrip("fFdD").replace("Infinity", "inf"))
+            cause = "empty String" if not value.strip() else f'For input string: "{value}"'
+            raise ArgumentParserException(f"could not convert '{value}' to Double ({cause})", parser, self)
         bits = _RANGES[self.type]
         if _JAVA_INT.fullmatch(value) and -(1 << bits) <= int(value) < (1 << bits):
             return int(value)
@@ -72,17 +96,35 @@ class Argument:
         raise ArgumentParserException(f"could not convert '{value}' to {self.type} ({cause})", parser, self)
 
 
-@dataclass
+@dataclass(eq=False)
 class Group:
     title: str
     description: str
     args: list[Argument] = field(default_factory=list)
+    mutex: bool = False
+    required: bool = False
+
+    @property
+    def separate_help(self) -> bool:  # ArgumentGroupImpl.isSeparateHelp
+        return not self.mutex or bool(self.title or self.description)
+
+    def usage(self) -> list[str]:
+        """A mutually exclusive group in the usage line: (a | b) when required, [a | b] when not."""
+        if len(self.args) == 1:
+            return [self.args[0].short_syntax(brackets=not self.required)]
+        first, last = ("(", ")") if self.required else ("[", "]")
+        out = [first + self.args[0].short_syntax(False)]
+        for a in self.args[1:]:
+            out += ["|", a.short_syntax(False)]
+        out[-1] += last
+        return out
 
 
 class Parser:
     def __init__(self, prog: str, description: str = "", command: str | None = None, main: Parser | None = None,
-                 help: str = "") -> None:
+                 help: str = "", default_help: bool = False) -> None:
         self.prog, self.description, self.command, self.main, self.help = prog, description, command, main, help
+        self.default_help = default_help
         self.args: list[Argument] = []
         self.groups: list[Group] = []
         self.commands: dict[str, Parser] = {}
@@ -91,14 +133,14 @@ class Parser:
 
     # -- definition ------------------------------------------------------------------------------------------
     def add(self, *flags: str, group: Group | None = None, **kw: Any) -> Argument:
-        arg = Argument(tuple(flags), **kw)
+        arg = Argument(tuple(flags), group=group, **kw)
         self.args.append(arg)
         if group is not None:
             group.args.append(arg)
         return arg
 
-    def add_group(self, title: str, description: str) -> Group:
-        self.groups.append(Group(title, description))
+    def add_group(self, title: str, description: str, mutex: bool = False, required: bool = False) -> Group:
+        self.groups.append(Group(title, description, mutex=mutex, required=required))
         return self.groups[-1]
 
     def add_command(self, name: str, help: str, description: str = "") -> Parser:
@@ -138,17 +180,22 @@ class Parser:
     def _parse(self, args: list[str], i: int, attrs: dict[str, Any], deferred: list[ArgumentParserException],
                version: Callable[[], None]) -> None:
         for a in self.args:
-            if a.consumes:
+            if a.consumes or a.action == "store_true":
                 attrs[a.dest] = a.default
         used: set[int] = set()
+        group_used: dict[int, Argument] = {}
         while i < len(args):
             term = args[i]
-            if term.startswith("-") and term != "-" and not _NEG_NUM.fullmatch(term):
+            if _is_flag(term):
                 flag, eq, embedded = term.partition("=")
                 arg = self._resolve(flag)
                 if arg is None:
                     raise ArgumentParserException(f"unrecognized arguments: '{term}'", self, unknown=term)
                 i += 1
+                if arg.group is not None and arg.group.mutex:  # checkMutex
+                    other = group_used.setdefault(id(arg.group), arg)
+                    if other is not arg:
+                        raise ArgumentParserException(f"not allowed with argument {other.textual_name}", self, arg)
                 used.add(id(arg))
                 if arg.action == "help":
                     self.print_help()
@@ -156,15 +203,28 @@ class Parser:
                 if arg.action == "version":
                     version()
                     continue
+                if arg.action == "store_true":
+                    if eq:
+                        raise ArgumentParserException(f"ignore implicit argument '{embedded}'", self, arg)
+                    attrs[arg.dest] = True
+                    continue
+                if arg.nargs == "+":
+                    values = [embedded] if eq else []
+                    while not eq and i < len(args) and not _is_flag(args[i]):
+                        values.append(args[i])
+                        i += 1
+                    if not values:
+                        raise ArgumentParserException("expected 1 argument(s)", self, arg)
+                    attrs[arg.dest] = [arg.convert(self, v) for v in values]
+                    continue
                 value = embedded if eq else None
-                if value is None and i < len(args) and not (args[i].startswith("-") and args[i] != "-"
-                                                            and not _NEG_NUM.fullmatch(args[i])):
+                if value is None and i < len(args) and not _is_flag(args[i]):
                     value, i = args[i], i + 1
                 if value is None:
                     raise ArgumentParserException("expected one argument", self, arg)
                 attrs[arg.dest] = arg.convert(self, value)
             elif self.commands:
-                self._check_required(used, deferred)
+                self._check_required(used, group_used, deferred)
                 sub = self._resolve_command(term)
                 if sub is None:
                     choices = ", ".join(f"'{c}'" for c in self.commands)
@@ -177,14 +237,20 @@ class Parser:
                 raise ArgumentParserException(f"unrecognized arguments: '{' '.join(args[i:])}'", self)
         if self.commands:
             raise ArgumentParserException("too few arguments", self)
-        self._check_required(used, deferred)
+        self._check_required(used, group_used, deferred)
 
-    def _check_required(self, used: set[int], deferred: list[ArgumentParserException]) -> None:
+    def _check_required(self, used: set[int], group_used: dict[int, Argument],
+                        deferred: list[ArgumentParserException]) -> None:
         if deferred:
             return
         missing = [a for a in self.args if a.required and id(a) not in used]
         if missing:  # argparse4j keeps the last one it finds
             deferred.append(ArgumentParserException(f"argument {missing[-1].textual_name} is required", self))
+            return
+        for g in self.groups:  # checkRequiredMutex
+            if g.mutex and g.required and id(g) not in group_used:
+                names = "".join(a.textual_name + " " for a in g.args)
+                deferred.append(ArgumentParserException(f"one of the arguments {names}is required", self))
 
     # -- output -----------------------------------------------------------------------------------------------
     def usage(self) -> str:
@@ -198,10 +264,16 @@ class Parser:
         for p in chain:
             if p.command:
                 opts.append(p.command)
-            opts += [a.short_syntax() for a in p.args if a.required]
+            opts += [a.short_syntax() for a in p.args if a.required and not (a.group and a.group.mutex)]
+            for g in p.groups:
+                if g.mutex and (g.required or len(g.args) == 1 and g.args[0].required):
+                    opts += g.usage()
         if self.command:
             opts.append(self.command)
-        opts += [a.short_syntax() for a in self.args]
+        opts += [a.short_syntax() for a in self.args if not (a.group and a.group.mutex)]
+        for g in self.groups:
+            if g.mutex:
+                opts += g.usage()
         if self.commands:
             opts += [self.commands_metavar, "..."]
         if len(head) > 30:
@@ -223,20 +295,29 @@ class Parser:
         out = [self.usage()]
         if self.description:
             out.append("\n" + wrap(self.description) + "\n")
-        grouped = {id(a) for g in self.groups for a in g.args}
+        grouped = {id(a) for g in self.groups if g.separate_help for a in g.args}
         out.append("\noptional arguments:\n")
-        out += [help_line(a.help_title(), a.help) for a in self.args if id(a) not in grouped]
+        out += [help_line(a.help_title(), self._help(a)) for a in self.args if id(a) not in grouped]
         if self.commands:
             out.append(f"\n{self.commands_title}:\n")
             out.append(help_line(self.commands_metavar, ""))
             out += [help_line("  " + name, sub.help) for name, sub in self.commands.items()]
         for g in self.groups:
-            out.append(f"\n{g.title}:\n")
+            if not g.separate_help:
+                continue
+            out.append(f"\n{g.title}:\n" if g.title else "\n")
             if g.description:
                 out.append("  " + wrap(g.description, 2, "  ") + "\n\n")
-            out += [help_line(a.help_title(), a.help) for a in g.args]
+            out += [help_line(a.help_title(), self._help(a)) for a in g.args]
         sys.stdout.write("".join(out))
         sys.stdout.flush()
+
+    def _help(self, a: Argument) -> str:
+        """ArgumentImpl.printHelp: with defaultHelp, a default is appended as Java's toString() shows it."""
+        if not self.default_help or a.default is None:
+            return a.help
+        default = str(a.default).lower() if isinstance(a.default, bool) else str(a.default)
+        return f"{a.help} (default: {default})" if a.help else f"(default: {default})"
 
     def handle_error(self, e: ArgumentParserException) -> None:
         """ArgumentParserImpl.handleError: the failing (sub-)parser's usage, the error, and close matches."""
@@ -261,8 +342,27 @@ class Parser:
         exit_one()
 
 
+    def parse_tool_args(self, args: Sequence[str]) -> dict[str, Any]:
+        """ProducerPerformance / VerifiableProducer / VerifiableConsumer.main: no arguments print the help and exit
+        0; a parse failure (even --help, which prints the help first) is handleError, then exit 1."""
+        if not args:
+            self.print_help()
+            raise SystemExit(0)
+        return self.parse_or_exit(args, lambda: None)
+
+    def fail(self, message: str) -> NoReturn:
+        """throw new ArgumentParserException(message, parser), caught by the tool's main: handleError, exit 1."""
+        self.handle_error(ArgumentParserException(message, self))
+        exit_one()
+
+
 def exit_one() -> NoReturn:
     raise SystemExit(1)
+
+
+def _is_flag(term: str) -> bool:
+    """ArgumentParserImpl.flagFound: starts with '-', but neither '-' alone nor a negative number."""
+    return term.startswith("-") and term != "-" and not _NEG_NUM.fullmatch(term)
 
 
 def help_line(title: str, help: str) -> str:

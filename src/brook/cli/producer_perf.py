@@ -1,68 +1,62 @@
-"""kafka-producer-perf-test: producer throughput and latency, as Kafka's ProducerPerformance (tools, Kafka 3.9),
-with a confluent-kafka Producer. Its command line is argparse4j's, which Python's argparse closely matches."""
+"""kafka-producer-perf-test: producer throughput and latency, as Kafka 3.9's ProducerPerformance (tools), with a
+confluent-kafka Producer built by clients.producer_config (Kafka's partitioning) and argparse4j's command line."""
 
 from __future__ import annotations
 
-import argparse
 import random
+import re
 import sys
 import time
 from collections.abc import Sequence
-from typing import NoReturn
 
+from brook.cli.argparse4j import Parser
 from brook.cli.options import entry_point, load_props
 
 
-class ArgumentParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # argparse4j's handleError: usage, then the error; Exit.exit(1)
-        self.print_usage(sys.stderr)
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
-        raise SystemExit(1)
-
-
-def arg_parser() -> ArgumentParser:
-    p = ArgumentParser(prog="producer-performance", description="This tool is used to verify the producer "
-                       "performance. To enable transactions, you can specify a transaction id or set a transaction "
-                       "duration using --transaction-duration-ms. There are three ways to specify the transaction "
-                       "id: set transaction.id=<id> via --producer-props, set transaction.id=<id> in the config file "
-                       "via --producer.config, or use --transaction-id <id>.")
-    p.add_argument("--topic", required=True, metavar="TOPIC", help="produce messages to this topic")
-    p.add_argument("--num-records", required=True, type=int, metavar="NUM-RECORDS", dest="numRecords",
-                   help="number of messages to produce")
-    payload = p.add_mutually_exclusive_group(required=True)
-    payload.add_argument("--record-size", type=int, metavar="RECORD-SIZE", dest="recordSize",
-                         help="message size in bytes. Note that you must provide exactly one of --record-size or "
-                         "--payload-file or --payload-monotonic.")
-    payload.add_argument("--payload-file", metavar="PAYLOAD-FILE", dest="payloadFile",
-                         help="file to read the message payloads from. This works only for UTF-8 encoded text files. "
-                         "Payloads will be read from this file and a payload will be randomly selected when sending "
-                         "messages. Note that you must provide exactly one of --record-size or --payload-file or "
-                         "--payload-monotonic.")
-    payload.add_argument("--payload-monotonic", action="store_true", dest="payloadMonotonic",
-                         help="payload is monotonically increasing integer. Note that you must provide exactly one "
-                         "of --record-size or --payload-file or --payload-monotonic.")
-    p.add_argument("--payload-delimiter", metavar="PAYLOAD-DELIMITER", dest="payloadDelimiter", default="\\n",
-                   help="provides delimiter to be used when --payload-file is provided. Defaults to new line. Note "
-                   "that this parameter will be ignored if --payload-file is not provided. (default: \\n)")
-    p.add_argument("--throughput", required=True, type=float, metavar="THROUGHPUT",
-                   help="throttle maximum message throughput to *approximately* THROUGHPUT messages/sec. Set this to "
-                   "-1 to disable throttling.")
-    p.add_argument("--producer-props", nargs="+", metavar="PROP-NAME=PROP-VALUE", dest="producerConfig",
-                   help="kafka producer related configuration properties like bootstrap.servers,client.id etc. These "
-                   "configs take precedence over those passed via --producer.config.")
-    p.add_argument("--producer.config", metavar="CONFIG-FILE", dest="producerConfigFile",
-                   help="producer config properties file.")
-    p.add_argument("--print-metrics", action="store_true", dest="printMetrics",
-                   help="print out metrics at the end of the test. (default: false)")
-    p.add_argument("--transactional-id", metavar="TRANSACTIONAL-ID", dest="transactionalId",
-                   default="performance-producer-default-transactional-id",
-                   help="The transactionalId to use if transaction-duration-ms is > 0. Useful when testing the "
-                   "performance of concurrent transactions. (default: performance-producer-default-transactional-id)")
-    p.add_argument("--transaction-duration-ms", type=int, metavar="TRANSACTION-DURATION",
-                   dest="transactionDurationMs", default=0,
-                   help="The max age of each transaction. The commitTransaction will be called after this time has "
-                   "elapsed. Transactions are only enabled if this value is positive. (default: 0)")
+def arg_parser() -> Parser:
+    p = Parser("producer-performance", "This tool is used to verify the producer performance.", default_help=True)
+    payload = p.add_group("", "either --record-size or --payload-file must be specified but not both.", mutex=True,
+                          required=True)
+    p.add("--topic", required=True, metavar="TOPIC", help="produce messages to this topic")
+    p.add("--num-records", required=True, type="Long", metavar="NUM-RECORDS", dest="numRecords",
+          help="number of messages to produce")
+    p.add("--record-size", group=payload, type="Integer", metavar="RECORD-SIZE", dest="recordSize",
+          help="message size in bytes. Note that you must provide exactly one of --record-size or --payload-file or "
+          "--payload-monotonic.")
+    p.add("--payload-file", group=payload, metavar="PAYLOAD-FILE", dest="payloadFile",
+          help="file to read the message payloads from. This works only for UTF-8 encoded text files. Payloads will "
+          "be read from this file and a payload will be randomly selected when sending messages. Note that you must "
+          "provide exactly one of --record-size or --payload-file or --payload-monotonic.")
+    p.add("--payload-monotonic", group=payload, action="store_true", dest="payloadMonotonic",
+          help="payload is monotonically increasing integer. Note that you must provide exactly one of --record-size "
+          "or --payload-file or --payload-monotonic.")
+    p.add("--payload-delimiter", metavar="PAYLOAD-DELIMITER", dest="payloadDelimiter", default="\\n",
+          help="provides delimiter to be used when --payload-file is provided. Defaults to new line. Note that this "
+          "parameter will be ignored if --payload-file is not provided.")
+    p.add("--throughput", required=True, type="Double", metavar="THROUGHPUT",
+          help="throttle maximum message throughput to *approximately* THROUGHPUT messages/sec. Set this to -1 to "
+          "disable throttling.")
+    p.add("--producer-props", nargs="+", metavar="PROP-NAME=PROP-VALUE", dest="producerConfig",
+          help="kafka producer related configuration properties like bootstrap.servers,client.id etc. These configs "
+          "take precedence over those passed via --producer.config.")
+    p.add("--producer.config", metavar="CONFIG-FILE", dest="producerConfigFile",
+          help="producer config properties file.")
+    p.add("--print-metrics", action="store_true", dest="printMetrics", help="print out metrics at the end of the test.")
+    p.add("--transactional-id", metavar="TRANSACTIONAL-ID", dest="transactionalId",
+          default="performance-producer-default-transactional-id", help="The transactionalId to use if "
+          "transaction-duration-ms is > 0. Useful when testing the performance of concurrent transactions.")
+    p.add("--transaction-duration-ms", type="Long", metavar="TRANSACTION-DURATION", dest="transactionDurationMs",
+          default=0, help="The max age of each transaction. The commitTransaction will be called after this time has "
+          "elapsed. Transactions are only enabled if this value is positive.")
     return p
+
+
+def java_split(text: str, regex: str) -> list[str]:
+    """String.split(regex): trailing empty strings dropped."""
+    parts = re.split(regex, text)
+    while parts and parts[-1] == "":
+        parts.pop()
+    return parts
 
 
 class Stats:
@@ -117,55 +111,62 @@ def read_props(producer_props: list[str] | None, config_file: str | None, transa
                transactions: bool) -> dict[str, str]:
     props = load_props(config_file) if config_file else {}
     for prop in producer_props or []:
-        key, sep, value = prop.partition("=")
-        if not sep:
+        pieces = java_split(prop, "=")
+        if len(pieces) != 2:
             raise ValueError(f"Invalid property: {prop}")
-        props[key] = value
+        props[pieces[0]] = pieces[1]
     if transactions:
         props["transactional.id"] = transactional_id
     props.setdefault("client.id", "perf-producer-client")
     return props
 
 
+def read_payloads(path: str | None, delimiter: str) -> list[bytes]:
+    if path is None:
+        return []
+    import os
+
+    print(f"Reading payloads from: {os.path.abspath(path)}")
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        raise ValueError("File does not exist or empty file provided.")
+    with open(path, encoding="utf-8") as f:
+        payloads = java_split(f.read(), delimiter)
+    print(f"Number of messages read: {len(payloads)}")
+    return [s.encode() for s in payloads]
+
+
 def execute(args: Sequence[str]) -> int:
     parser = arg_parser()
-    if not args:
-        parser.print_help()
-        return 0
-    res = parser.parse_args(args)
-    if res.producerConfig is None and res.producerConfigFile is None:
-        parser.error("Either --producer-props or --producer.config must be specified.")
-    transactions = res.transactionDurationMs > 0
-    payloads: list[bytes] = []
-    if res.payloadFile:
-        delimiter = "\n" if res.payloadDelimiter == "\\n" else res.payloadDelimiter
-        import os
+    res = parser.parse_tool_args(args)
+    if res["producerConfig"] is None and res["producerConfigFile"] is None:
+        parser.fail("Either --producer-props or --producer.config must be specified.")
+    transactions = res["transactionDurationMs"] > 0
+    # the default is printed in the help as \\n, so that one is read as a new line
+    delimiter = "\n" if res["payloadDelimiter"] == "\\n" else res["payloadDelimiter"]
+    payloads = read_payloads(res["payloadFile"], delimiter)
+    props = read_props(res["producerConfig"], res["producerConfigFile"], res["transactionalId"], transactions)
+    from brook.cli.clients import new_client, producer_config
+    from brook.cli.partitioners import explicit
 
-        print(f"Reading payloads from: {os.path.abspath(res.payloadFile)}")
-        with open(res.payloadFile, encoding="utf-8") as f:
-            payloads = [s.encode() for s in f.read().split(delimiter) if s]
-        if not payloads:
-            raise ValueError("File does not exist or empty file provided.")
-        print(f"Number of messages read: {len(payloads)}")
-    props = read_props(res.producerConfig, res.producerConfigFile, res.transactionalId, transactions)
-    from brook.cli.clients import librdkafka_config, new_client
-
-    producer = new_client("producer", librdkafka_config(props), "org.apache.kafka.clients.producer.ProducerConfig")
+    producer = new_client("producer", producer_config(props), "org.apache.kafka.clients.producer.ProducerConfig")
+    partitioning = explicit(props)
     if transactions or "transactional.id" in props:
         producer.init_transactions()
+    topic, num_records, record_size, throughput = (res["topic"], res["numRecords"], res["recordSize"],
+                                                   res["throughput"])
     rng = random.Random(0)
-    stats = Stats(res.numRecords, 5000)
+    stats = Stats(num_records, 5000)
     start = time.time()
     txn_size, txn_start = 0, 0.0
-    pool = bytes(65 + b % 26 for b in rng.randbytes((res.recordSize or 0) + 4096))  # random A-Z, as Java's payload
+    pool = bytes(65 + b % 26 for b in rng.randbytes((record_size or 0) + 4096))  # random A-Z, as Java's payload
     errors: list[str] = []
 
-    for i in range(res.numRecords):
+    for i in range(num_records):
         if payloads:
             payload = payloads[rng.randrange(len(payloads))]
-        elif res.recordSize is not None:
+        elif record_size is not None:
             off = rng.randrange(4096)
-            payload = pool[off:off + res.recordSize]
+            payload = pool[off:off + record_size]
         else:
             payload = str(i).encode()
         if transactions and txn_size == 0:
@@ -182,29 +183,30 @@ def execute(args: Sequence[str]) -> int:
                 print(f"org.apache.kafka.common.KafkaException: {err.str()}", file=sys.stderr)
             stats.iteration += 1
 
+        partition = -1 if partitioning is None else partitioning.partition(producer, topic, None, payload)
         while True:
             try:
-                producer.produce(res.topic, payload, on_delivery=callback)
+                producer.produce(topic, payload, partition=partition, on_delivery=callback)
                 break
             except BufferError:  # Java's send blocks while the buffer is full
                 producer.poll(0.05)
         producer.poll(0)
         txn_size += 1
-        if transactions and res.transactionDurationMs <= send_start - txn_start:
+        if transactions and res["transactionDurationMs"] <= send_start - txn_start:
             producer.commit_transaction()
             txn_size = 0
-        if res.throughput > 0:  # ThroughputThrottler
-            target = start + (i + 1) / res.throughput
+        if throughput > 0:  # ThroughputThrottler
+            target = start + (i + 1) / throughput
             while time.time() < target:
                 producer.poll(min(0.05, max(0.0, target - time.time())))
-        elif res.throughput == 0:
+        elif throughput == 0:
             while True:
                 producer.poll(1)
     if transactions and txn_size:
         producer.commit_transaction()
     producer.flush()
     stats.print_total()
-    if res.printMetrics:
+    if res["printMetrics"]:
         print("Brook: --print-metrics is not supported (librdkafka's statistics are not Java client metrics)",
               file=sys.stderr)
     return 0
