@@ -271,11 +271,12 @@ def run(o: ProducerOptions) -> int:
     partitioning = explicit(props)
     topic = o.opts.value_of(o.topic)
 
-    def on_delivery(err: Any, msg: Any) -> None:  # ErrorLoggingCallback(topic, key, value, logAsString=false)
-        if err is None:
-            return
-        key, value = msg.key(), msg.value()
-        error = delivery_error(err, msg, int(max_block_s * 1000))
+    def on_delivery(err: Any, msg: Any) -> None:
+        if err is not None:
+            failed(msg.key(), msg.value(), delivery_error(err, msg, int(max_block_s * 1000)))
+
+    def failed(key: bytes | None, value: bytes | None, error: ToolError) -> None:
+        """ErrorLoggingCallback(topic, key, value, logAsString=false).onCompletion with the exception."""
         failures.append(error)
         log("ERROR", f"Error when sending message to topic {topic} with key: "
             f"{'null' if key is None else f'{len(key)} bytes'}, value: "
@@ -290,9 +291,13 @@ def run(o: ProducerOptions) -> int:
         reader = LineMessageReader(o.reader_props())
         prompt = sys.stdin.isatty() and sys.stdout.isatty()  # LineMessageReader: System.console != null
         for key, value, headers in reader.records(sys.stdin.buffer, prompt):
-            while True:
+            try:  # a partitioner waits for the topic's metadata as KafkaProducer.waitOnMetadata does
+                partition = -1 if partitioning is None else partitioning.partition(producer, topic, key, value)
+            except ToolError as e:  # send() hands the TimeoutException to the callback
+                failed(key, value, e)
+                partition = None
+            while partition is not None:
                 try:
-                    partition = -1 if partitioning is None else partitioning.partition(producer, topic, key, value)
                     producer.produce(topic, value=value, key=key, partition=partition, headers=headers or None,
                                      on_delivery=on_delivery)
                     break
