@@ -20,16 +20,14 @@ def arg_parser() -> Parser:
     p.add("--topic", required=True, metavar="TOPIC", help="produce messages to this topic")
     p.add("--num-records", required=True, type="Long", metavar="NUM-RECORDS", dest="numRecords",
           help="number of messages to produce")
+    one_of = "Note that you must provide exactly one of --record-size or --payload-file or --payload-monotonic."
     p.add("--record-size", group=payload, type="Integer", metavar="RECORD-SIZE", dest="recordSize",
-          help="message size in bytes. Note that you must provide exactly one of --record-size or --payload-file or "
-          "--payload-monotonic.")
-    p.add("--payload-file", group=payload, metavar="PAYLOAD-FILE", dest="payloadFile",
-          help="file to read the message payloads from. This works only for UTF-8 encoded text files. Payloads will "
-          "be read from this file and a payload will be randomly selected when sending messages. Note that you must "
-          "provide exactly one of --record-size or --payload-file or --payload-monotonic.")
+          help=f"message size in bytes. {one_of}")
+    p.add("--payload-file", group=payload, metavar="PAYLOAD-FILE", dest="payloadFile", help="file to read the "
+          "message payloads from. This works only for UTF-8 encoded text files. Payloads will be read from this file "
+          f"and a payload will be randomly selected when sending messages. {one_of}")
     p.add("--payload-monotonic", group=payload, action="store_true", dest="payloadMonotonic",
-          help="payload is monotonically increasing integer. Note that you must provide exactly one of --record-size "
-          "or --payload-file or --payload-monotonic.")
+          help=f"payload is monotonically increasing integer. {one_of}")
     p.add("--payload-delimiter", metavar="PAYLOAD-DELIMITER", dest="payloadDelimiter", default="\\n",
           help="provides delimiter to be used when --payload-file is provided. Defaults to new line. Note that this "
           "parameter will be ignored if --payload-file is not provided.")

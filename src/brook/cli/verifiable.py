@@ -8,9 +8,10 @@ import json
 import signal
 import sys
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from brook.cli.argparse4j import Parser
+from brook.cli.argparse4j import ArgumentParserException, Parser
 
 
 def connection_group(p: Parser, bootstrap_help: str) -> None:
@@ -29,6 +30,26 @@ def bootstrap(p: Parser, res: dict[str, Any]) -> str:
         p.print_help()
         raise SystemExit(0)
     return servers
+
+
+def create_from_args(p: Parser, argv: Sequence[str] | None, props_of: Callable[[Parser, dict[str, Any]], dict],
+                     build: Callable[[dict[str, str]], Any]) -> tuple[dict[str, Any], Any]:
+    """main() up to the client: argparse4j's parse (help and errors), the client's properties (a config file that
+    cannot be read is an ArgumentParserException: handleError, exit 1), then the client, whose exceptions Java's
+    main does not catch (the JVM prints them, exit 1)."""
+    res = p.parse_tool_args(sys.argv[1:] if argv is None else list(argv))
+    try:
+        props = props_of(p, res)
+    except ArgumentParserException as e:
+        p.handle_error(e)
+        raise SystemExit(1) from None
+    try:
+        return res, build(props)
+    except Exception as e:
+        from brook.cli.clients import java_text
+
+        print(f"Exception in thread \"main\" {java_text(e)}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def print_event(name: str, **fields: Any) -> None:

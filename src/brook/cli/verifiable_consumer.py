@@ -11,7 +11,7 @@ from typing import Any
 
 from brook.cli.argparse4j import ArgumentParserException, Parser
 from brook.cli.options import entry_point, load_props
-from brook.cli.verifiable import Stopper, bootstrap, connection_group, print_event
+from brook.cli.verifiable import Stopper, bootstrap, connection_group, create_from_args, print_event
 
 MAX_POLL_RECORDS = 500  # the Java consumer's max.poll.records default
 
@@ -187,26 +187,15 @@ def _text(data: bytes | None) -> str | None:
     return None if data is None else data.decode("utf-8", errors="replace")
 
 
-@entry_point
-def main(argv: Sequence[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else list(argv)
-    p = arg_parser()
-    res = p.parse_tool_args(args)
-    try:
-        props = consumer_props(p, res)
-    except ArgumentParserException as e:
-        p.handle_error(e)
-        return 1
+def build(props: dict[str, str]) -> Any:
     from brook.cli.clients import librdkafka_config, new_client
 
-    try:
-        consumer = new_client("consumer", librdkafka_config(props),
-                              "org.apache.kafka.clients.consumer.ConsumerConfig")
-    except Exception as e:  # uncaught in VerifiableConsumer.main: the JVM prints it and exits 1
-        from brook.cli.clients import java_text
+    return new_client("consumer", librdkafka_config(props), "org.apache.kafka.clients.consumer.ConsumerConfig")
 
-        print(f"Exception in thread \"main\" {java_text(e)}", file=sys.stderr)
-        return 1
+
+@entry_point
+def main(argv: Sequence[str] | None = None) -> int:
+    res, consumer = create_from_args(arg_parser(), argv, consumer_props, build)
     stopper = Stopper()
     VerifiableConsumer(consumer, res, stopper).run()
     return stopper.exit_code()

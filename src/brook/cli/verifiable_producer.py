@@ -12,7 +12,7 @@ from typing import Any
 
 from brook.cli.argparse4j import ArgumentParserException, Parser
 from brook.cli.options import entry_point, load_props
-from brook.cli.verifiable import Stopper, bootstrap, connection_group, print_event
+from brook.cli.verifiable import Stopper, bootstrap, connection_group, create_from_args, print_event
 
 
 def arg_parser() -> Parser:
@@ -140,29 +140,18 @@ class VerifiableProducer:
                     avg_throughput=avg)
 
 
-@entry_point
-def main(argv: Sequence[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else list(argv)
-    p = arg_parser()
-    res = p.parse_tool_args(args)
-    try:
-        props = producer_props(p, res)
-    except ArgumentParserException as e:
-        p.handle_error(e)
-        return 1
+def build(props: dict[str, str]) -> tuple[dict[str, str], Any, Any]:
     from brook.cli.clients import new_client, producer_config
     from brook.cli.partitioners import explicit
 
-    try:
-        conf = producer_config(props)
-        conf.setdefault("message.timeout.ms", "120000")  # delivery.timeout.ms's default
-        producer = new_client("producer", conf, "org.apache.kafka.clients.producer.ProducerConfig")
-        partitioning = explicit(props)
-    except Exception as e:  # uncaught in VerifiableProducer.main: the JVM prints it and exits 1
-        from brook.cli.clients import java_text
+    conf = producer_config(props)
+    conf.setdefault("message.timeout.ms", "120000")  # delivery.timeout.ms's default
+    return conf, new_client("producer", conf, "org.apache.kafka.clients.producer.ProducerConfig"), explicit(props)
 
-        print(f"Exception in thread \"main\" {java_text(e)}", file=sys.stderr)
-        return 1
+
+@entry_point
+def main(argv: Sequence[str] | None = None) -> int:
+    res, (conf, producer, partitioning) = create_from_args(arg_parser(), argv, producer_props, build)
     stopper = Stopper()
     tool = VerifiableProducer(producer, partitioning, res, stopper, int(conf["message.timeout.ms"]))
     tool.run()
