@@ -226,3 +226,15 @@ def test_producer_perf_test_command_line() -> None:
             assert (r.returncode, r.stderr) == (1, "") and r.stdout.startswith(PERF_USAGE)
         else:
             assert (r.returncode, r.stdout, r.stderr) == (1, "", PERF_USAGE + error), r.stderr
+
+
+def test_verifiable_consumer_without_offsets_and_reset_policy_none(broker) -> None:
+    create(broker, "vc-none", "--partitions", "1")
+    r = tool("kafka-verifiable-consumer", "--bootstrap-server", broker.bootstrap, "--topic", "vc-none", "--group-id",
+             "vc-none-group", "--reset-policy", "none")
+    # poll throws NoOffsetForPartitionException: VerifiableConsumer.run logs it, closes and exits normally
+    assert r.returncode == 0
+    assert [e["name"] for e in events(r.stdout)] == ["startup_complete", "partitions_assigned", "partitions_revoked",
+                                                     "shutdown_complete"]
+    assert r.stderr.endswith("org.apache.kafka.clients.consumer.NoOffsetForPartitionException: Undefined offset "
+                             "with no reset policy for partitions: [vc-none-0]\n")

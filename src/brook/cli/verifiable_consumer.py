@@ -108,13 +108,18 @@ class VerifiableConsumer:
         return []
 
     def _skip(self, msg: Any) -> bool:
+        """A record, or an error: poll's exceptions end the tool (logged, then closed), librdkafka's transient
+        errors are retried as the Java consumer retries them."""
         err = msg.error()
-        if err is not None and err.fatal():
-            from brook.cli.clients import from_kafka
+        if err is not None and (err.fatal() or err.code() == -140):
+            from brook.cli.clients import ToolError, from_kafka
             from brook.cli.options import log
 
+            error = from_kafka(err) if err.code() != -140 else ToolError(  # _AUTO_OFFSET_RESET with policy none
+                "org.apache.kafka.clients.consumer.NoOffsetForPartitionException",
+                f"Undefined offset with no reset policy for partitions: [{msg.topic()}-{msg.partition()}]")
             log("ERROR", "Error during processing, terminating consumer process: ",
-                "org.apache.kafka.tools.VerifiableConsumer", from_kafka(err).java())
+                "org.apache.kafka.tools.VerifiableConsumer", error.java())
             self.failed = True
         return err is not None
 
@@ -190,7 +195,10 @@ def _text(data: bytes | None) -> str | None:
 def build(props: dict[str, str]) -> Any:
     from brook.cli.clients import librdkafka_config, new_client
 
-    return new_client("consumer", librdkafka_config(props), "org.apache.kafka.clients.consumer.ConsumerConfig")
+    conf = librdkafka_config(props)
+    if conf.get("auto.offset.reset") == "none":
+        conf["auto.offset.reset"] = "error"  # librdkafka's name: no committed offset is an error, not a reset
+    return new_client("consumer", conf, "org.apache.kafka.clients.consumer.ConsumerConfig")
 
 
 @entry_point
