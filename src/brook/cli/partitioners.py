@@ -74,7 +74,7 @@ class Sticky:
 
     def choose(self, topic: str, available: list[int], count: int, size: int) -> int:
         partition, filled = self.current.get(topic, (-1, 0))
-        if partition < 0 or filled + size > self.batch_size and filled > 0:
+        if partition < 0 or (filled > 0 and filled + size > self.batch_size):
             choices = [p for p in (available or range(count)) if p != partition] or [partition]
             partition, filled = self.random.choice(choices), 0
         self.current[topic] = (partition, filled + size)
