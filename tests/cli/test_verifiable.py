@@ -238,3 +238,20 @@ def test_verifiable_consumer_without_offsets_and_reset_policy_none(broker) -> No
                                                      "shutdown_complete"]
     assert r.stderr.endswith("org.apache.kafka.clients.consumer.NoOffsetForPartitionException: Undefined offset "
                              "with no reset policy for partitions: [vc-none-0]\n")
+
+
+def test_verifiable_producer_shutdown_hook(broker) -> None:
+    create(broker, "vp-term", "--partitions", "1")
+    proc = start("kafka-verifiable-producer", "--bootstrap-server", broker.bootstrap, "--topic", "vp-term",
+                 "--throughput", "50")  # no --max-messages: until killed
+    try:
+        seen = read_events_until(proc, lambda got: sum(e["name"] == "producer_send_success" for e in got) >= 3)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 143
+    rest = [json.loads(line) for line in out.decode().splitlines()]
+    assert seen[0]["name"] == "startup_complete"
+    assert [e["name"] for e in rest[-2:]] == ["shutdown_complete", "tool_data"]
+    sent = sum(e["name"] == "producer_send_success" for e in seen + rest)
+    assert (rest[-1]["sent"], rest[-1]["acked"], rest[-1]["target_throughput"]) == (sent, sent, 50)
