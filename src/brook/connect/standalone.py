@@ -1,0 +1,152 @@
+"""connect-standalone WORKER_PROPS [CONNECTOR_PROPS ...]: Kafka's ConnectStandalone.
+
+Starts the REST server on `listeners` (default http://:8083), then each connector of the property files;
+SIGTERM or Ctrl-C stops the tasks, which flush and commit their offsets, and exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import sys
+from urllib.parse import urlparse
+
+from brook.config.properties import load_properties
+from brook.connect.configdef import ConfigError
+
+log = logging.getLogger("org.apache.kafka.connect.cli.ConnectStandalone")
+USAGE = "Usage: ConnectStandalone worker.properties [connector1.properties connector2.json ...]"
+
+
+class Log4jFormatter(logging.Formatter):
+    """Kafka Connect's pattern: [%d] %p %m (%c)%n, with log4j's level names."""
+
+    NAMES = {"WARNING": "WARN", "CRITICAL": "FATAL"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.levelname = self.NAMES.get(record.levelname, record.levelname)
+        return super().format(record)
+
+
+def setup_logging() -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(Log4jFormatter("[%(asctime)s,%(msecs)03d] %(levelname)s %(message)s (%(name)s)",
+                                        "%Y-%m-%d %H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    for noisy in ("hypercorn", "hypercorn.error", "hypercorn.access", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def connector_props(path: str) -> dict[str, str]:
+    """A .properties file, or Kafka 3.9's JSON (a CreateConnectorRequest or a bare config map)."""
+    if path.endswith(".json"):
+        import json
+
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        config = data.get("config", data) if isinstance(data, dict) else {}
+        if "config" in data and "name" in data:
+            config = {**config, "name": data["name"]}
+        return {k: str(v) for k, v in config.items()}
+    return load_properties(path)
+
+
+def cluster_id(bootstrap: str) -> str:
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    return admin.describe_cluster(request_timeout=30).result(60).cluster_id
+
+
+def bind(listener: str) -> tuple[socket.socket, str]:
+    u = urlparse(listener)
+    if (u.scheme or "http").lower() != "http":
+        raise ConfigError(f"Listener protocol must be either \"http\" or \"https\", but {listener} was specified.")
+    host = u.hostname or ""
+    sock = socket.create_server((host or "0.0.0.0", u.port if u.port is not None else 8083), reuse_port=False)
+    sock.set_inheritable(True)
+    port = sock.getsockname()[1]
+    advertised = host or socket.getfqdn()
+    return sock, f"http://{advertised}:{port}/"
+
+
+async def serve(app, sock: socket.socket, stop: asyncio.Event) -> None:
+    from hypercorn.asyncio import serve as hypercorn_serve
+    from hypercorn.config import Config
+
+    cfg = Config()
+    cfg.bind = [f"fd://{sock.fileno()}"]
+    cfg.accesslog = None
+    cfg.errorlog = logging.getLogger("hypercorn.error")
+    cfg.graceful_timeout = 5
+    await hypercorn_serve(app, cfg, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help"):
+        print(USAGE, file=sys.stderr)
+        return 1
+    setup_logging()
+    from brook.connect import config as defs
+    from brook.connect.herder import RestError, StandaloneHerder
+    from brook.connect.offsets import FileOffsetStore
+    from brook.connect.plugins import Plugins
+    from brook.connect.rest import create_app
+    from brook.connect.worker import Worker
+
+    log.info("Kafka Connect worker initializing ...")
+    props = load_properties(args[0])
+    try:
+        config = defs.STANDALONE.parse(props)
+    except ConfigError as e:
+        log.error("Stopping due to error: %s", e)
+        return 1
+    log.info("Scanning for plugin classes. This might take a moment ...")
+    plugins = Plugins()
+    sock, url = bind(config["listeners"][0])
+    rest_host = urlparse(url)
+    worker_id = f"{config['rest.advertised.host.name'] or rest_host.hostname}:" \
+                f"{config['rest.advertised.port'] or rest_host.port}"
+    cid = cluster_id(",".join(config["bootstrap.servers"]))
+    log.info("Kafka cluster ID: %s", cid)
+    worker = Worker(props, config, plugins, FileOffsetStore(config["offset.storage.file.filename"]), None)
+    herder = StandaloneHerder(worker, worker_id)
+    app = create_app(herder, cid)
+
+    async def run() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        server = asyncio.create_task(serve(app, sock, stop))
+        log.info("REST server listening at %s, advertising URL %s", url, url)
+        log.info("Kafka Connect started")
+        code = 0
+        for path in args[1:]:
+            cp = connector_props(path)
+            try:
+                _, info = await asyncio.to_thread(herder.put_connector_config, cp.get("name", ""), cp, False)
+                log.info("Created connector %s", info["name"])
+            except RestError as e:
+                log.error("Failed to create connector for %s", path)
+                log.error("Stopping after connector error\n%s", e.message)
+                code = 1
+                stop.set()
+                break
+        await stop.wait()
+        log.info("Kafka Connect stopping")
+        await server
+        await asyncio.to_thread(herder.stop)
+        log.info("Kafka Connect stopped")
+        return code
+
+    return asyncio.run(run())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

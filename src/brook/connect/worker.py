@@ -1,0 +1,111 @@
+"""Worker: the plugins, converters and Kafka clients of one Connect process, and the connectors and tasks it
+runs (Kafka's Worker). Status changes go to the herder's status store through `on_status`.
+
+Every producer the worker creates uses Kafka's murmur2 partitioner (`partitioner: murmur2_random`, see
+producer_config), so keyed records land where Java producers put them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from brook.connect.configdef import ConfigError
+from brook.connect.data import ConnectError
+from brook.connect.task_sink import WorkerSinkTask
+from brook.connect.task_source import WorkerSourceTask
+
+log = logging.getLogger("org.apache.kafka.connect.runtime.Worker")
+INTERFACES = {"key": ("converter", "Converter"), "value": ("converter", "Converter"),
+              "header": ("header_converter", "HeaderConverter")}
+# librdkafka names the Java clients' settings the same way for these; others are passed as given
+PRODUCER_DEFAULTS = {"acks": "all", "enable.idempotence": "false", "partitioner": "murmur2_random"}
+
+
+def prefixed(props: dict[str, str], prefix: str) -> dict[str, str]:
+    return {k[len(prefix):]: v for k, v in props.items() if k.startswith(prefix)}
+
+
+class Worker:
+    def __init__(self, props: dict[str, str], config: dict, plugins, offsets, on_status) -> None:
+        self.props, self.config, self.plugins, self.offsets = props, config, plugins, offsets
+        self.on_status = on_status
+        self.tasks: dict[tuple[str, int], object] = {}
+
+    # clients
+    def bootstrap(self) -> str:
+        return ",".join(self.config["bootstrap.servers"])
+
+    def producer_config(self, connector_props: dict[str, str], client_id: str) -> dict:
+        conf = {"bootstrap.servers": self.bootstrap(), "client.id": client_id, **PRODUCER_DEFAULTS}
+        conf.update(prefixed(self.props, "producer."))
+        conf.update(prefixed(connector_props, "producer.override."))
+        conf["partitioner"] = conf.get("partitioner", "murmur2_random")
+        return conf
+
+    def consumer_config(self, connector: str, connector_props: dict[str, str], client_id: str) -> dict:
+        conf = {"bootstrap.servers": self.bootstrap(), "client.id": client_id, "group.id": f"connect-{connector}",
+                "enable.auto.commit": False, "auto.offset.reset": "earliest", "enable.partition.eof": False}
+        conf.update(prefixed(self.props, "consumer."))
+        conf.update(prefixed(connector_props, "consumer.override."))
+        return conf
+
+    def dlq_producer(self, topic: str, cfg: dict, connector_props: dict[str, str], client_id: str):
+        """The dead letter queue's producer; the topic is created (1 partition) if it does not exist yet."""
+        from confluent_kafka import KafkaException, Producer
+        from confluent_kafka.admin import AdminClient, NewTopic
+
+        admin = AdminClient({"bootstrap.servers": self.bootstrap()})
+        if topic not in admin.list_topics(timeout=10).topics:
+            fut = admin.create_topics([NewTopic(topic, 1, cfg["errors.deadletterqueue.topic.replication.factor"])])
+            try:
+                fut[topic].result(10)
+            except KafkaException as e:
+                if e.args[0].code() != 36:  # TOPIC_ALREADY_EXISTS: created meanwhile
+                    raise ConnectError(f"Could not initialize dead letter queue with topic={topic}") from e
+        return Producer(self.producer_config(connector_props, client_id))
+
+    def converter(self, role: str, connector_props: dict[str, str]):
+        """The connector's own converter if it names one, else the worker's (with its prefixed settings)."""
+        name = f"{role}.converter"
+        source = connector_props if connector_props.get(name) else self.props
+        cls = source.get(name)
+        if not cls:
+            if role != "header":
+                raise ConnectError(f'Missing required configuration "{name}" which has no default value.')
+            cls = "org.apache.kafka.connect.storage.SimpleHeaderConverter"
+        kind, interface = INTERFACES[role]
+        conv = self.plugins.new_plugin(kind, cls, interface)
+        try:
+            conv.configure(prefixed(source, name + "."), role == "key")
+        except ConfigError as e:
+            raise ConnectError(str(e)) from e
+        return cls, conv
+
+    # tasks
+    def start_task(self, connector: str, index: int, connector_props: dict[str, str], connector_config: dict,
+                   task_props: dict[str, str], kind: str, task_class: type, paused: bool) -> None:
+        cls = WorkerSourceTask if kind == "source" else WorkerSinkTask
+        log.info("Creating task %s-%d", connector, index)
+        try:
+            t = cls(self, connector, index, connector_props, connector_config, task_props, task_class, paused)
+        except Exception as e:
+            from brook.connect.errors import java_trace
+
+            log.error("Failed to start task %s-%d", connector, index, exc_info=e)
+            self.task_status(connector, index, "FAILED", java_trace(e))
+            return
+        self.tasks[(connector, index)] = t
+        t.start()
+
+    def stop_tasks(self, ids: list[tuple[str, int]]) -> None:
+        """Signal every task, then wait for each (task.shutdown.graceful.timeout.ms in all)."""
+        tasks = [self.tasks.pop(i) for i in ids if i in self.tasks]
+        for t in tasks:
+            t.stop()  # type: ignore[attr-defined]
+        for t in tasks:
+            t.join(self.config["task.shutdown.graceful.timeout.ms"] / 1000 + 5)  # type: ignore[attr-defined]
+            if t.is_alive():  # type: ignore[attr-defined]
+                log.error("Graceful stop of task %s failed.", t.label)  # type: ignore[attr-defined]
+
+    def task_status(self, connector: str, index: int, state: str, trace: str | None = None) -> None:
+        self.on_status((connector, index), state, trace)

@@ -1,0 +1,110 @@
+"""Real connect-standalone processes on ephemeral ports, and a small HTTP client for their REST API."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+LISTENING = re.compile(r"REST server listening at (http://[^/\s]+)/")
+
+
+def worker_props(path: Path, bootstrap: str, offsets: Path, **extra: str) -> Path:
+    """Kafka's config/connect-standalone.properties, pointed at the test broker, an ephemeral port and tmp files."""
+    text = (REPO / "config" / "connect-standalone.properties").read_text()
+    text = text.replace("bootstrap.servers=localhost:9092", f"bootstrap.servers={bootstrap}")
+    text = text.replace("offset.storage.file.filename=/tmp/connect.offsets",
+                        f"offset.storage.file.filename={offsets}")
+    text += "\nlisteners=http://127.0.0.1:0\n" + "".join(f"{k}={v}\n" for k, v in extra.items())
+    path.write_text(text)
+    return path
+
+
+class ConnectProcess:
+    def __init__(self, cwd: Path, *args: str, script: str = "connect-standalone") -> None:
+        self.cwd, self.args, self.script = cwd, args, script
+        self.log_path = cwd / "connect.log"
+        self.proc: subprocess.Popen | None = None
+        self.url = ""
+
+    def start(self, timeout: float = 60) -> ConnectProcess:
+        exe = str(REPO / self.script) if "/" in self.script else str(VENV_BIN / self.script)
+        log = open(self.log_path, "ab")
+        start = log.tell()
+        self.proc = subprocess.Popen([exe, *self.args], cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log_path.read_text(errors="replace")[start:]
+            m = LISTENING.search(text)
+            if m and "Kafka Connect started" in text:
+                self.url = m.group(1)
+                return self
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"connect-standalone exited with {self.proc.returncode}:\n{text}")
+            time.sleep(0.05)
+        raise TimeoutError(f"connect-standalone did not start:\n{self.log_text()}")
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+            raise
+
+    def request(self, method: str, path: str, body: object = None) -> tuple[int, object]:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json", "Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                raw = resp.read()
+                return resp.status, json.loads(raw) if raw else None
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            return e.code, json.loads(raw) if raw else None
+
+
+def wait_for(check, timeout: float = 30, interval: float = 0.05, what: str = "condition"):
+    """Poll check() until it returns a truthy value (returned), at most timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(interval)
+
+
+def consume_all(bootstrap: str, topic: str, count: int, timeout: float = 30) -> list:
+    """The first `count` messages of a topic, read from the beginning by a fresh group-less consumer."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check-{time.monotonic_ns()}",
+                  "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    try:
+        c.assign([TopicPartition(topic, 0, 0)])
+        out: list = []
+        deadline = time.monotonic() + timeout
+        while len(out) < count and time.monotonic() < deadline:
+            out += [m for m in c.consume(count - len(out), 0.5) if m.error() is None]
+        return out
+    finally:
+        c.close()
