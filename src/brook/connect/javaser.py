@@ -34,7 +34,8 @@ def dump_map(data: dict[bytes | None, bytes | None]) -> bytes:
     out += b"F" + _utf("loadFactor") + b"I" + _utf("threshold")
     out += bytes([TC_ENDBLOCKDATA, TC_NULL])  # no class annotations, no serializable superclass
     # handles: 0 = HashMap's class descriptor, 1 = the map; then [B's descriptor and each array in order
-    out += struct.pack(">fi", 0.75, int(capacity * 0.75))
+    # a HashMap that never held an entry has no table yet: threshold 0 (HashMap.writeObject)
+    out += struct.pack(">fi", 0.75, int(capacity * 0.75) if data else 0)
     out += bytes([TC_BLOCKDATA, 8]) + struct.pack(">ii", capacity, len(data))
     handle = 2
     array_desc: int | None = None

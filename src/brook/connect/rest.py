@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -191,32 +192,50 @@ def create_app(herder, cluster_id: str, commit: str = "unknown") -> FastAPI:
     def norm(name: str) -> str:
         return name[:-len("Connector")] if name.endswith("Connector") else name
 
+    modified: dict[str, int] = {}  # last_modified of the loggers set through this API (KIP-976)
+
+    def level_info(name: str) -> dict:
+        lg = logging.getLogger() if name == "root" else logging.getLogger(name)
+        return {"level": level_name(lg.getEffectiveLevel()), "last_modified": modified.get(name)}
+
     @app.get("/admin/loggers")
     async def loggers():
-        out = {"root": {"level": level_name(logging.getLogger().getEffectiveLevel())}}
+        out = {"root": level_info("root")}
         for name in sorted(logging.root.manager.loggerDict):
             lg = logging.getLogger(name)
             if lg.level:
-                out[name] = {"level": level_name(lg.level)}
+                out[name] = level_info(name)
         return out
 
     @app.get("/admin/loggers/{name}")
     async def get_logger(name: str):
-        lg = logging.getLogger() if name == "root" else logging.getLogger(name)
-        return {"level": level_name(lg.getEffectiveLevel())}
+        if name != "root" and name not in logging.root.manager.loggerDict:
+            raise RestError(404, f"Logger {name} not found.")
+        return level_info(name)
 
     @app.put("/admin/loggers/{name}")
-    async def set_logger(name: str, request: Request):
+    async def set_logger(name: str, request: Request, scope: str = "worker"):
         data = await body(request)
-        level = str(data.get("level") or "")
-        py = {"WARN": "WARNING", "FATAL": "CRITICAL", "TRACE": "DEBUG"}.get(level.upper(), level.upper())
-        if not level or py not in logging.getLevelNamesMapping():
-            raise RestError(400, f"Invalid log level '{level}'.")
+        level = data.get("level")
+        if level is None:
+            raise RestError(400, "Desired 'level' parameter was not specified in request.")
+        py = {"WARN": "WARNING", "FATAL": "CRITICAL", "TRACE": "DEBUG", "ALL": "DEBUG", "OFF": "CRITICAL"}.get(
+            str(level).upper(), str(level).upper())
+        if py not in logging.getLevelNamesMapping():
+            raise RestError(404, f"invalid log level '{level}'.")
         changed = []
+        now = int(time.time() * 1000)
         for n in ["root"] + sorted(logging.root.manager.loggerDict):
-            if n == name or n.startswith(name + ".") or name == "root":
+            if name == "root" or n == name or n.startswith(name + "."):
                 (logging.getLogger() if n == "root" else logging.getLogger(n)).setLevel(py)
+                modified[n] = now
                 changed.append(n)
+        if name not in changed:
+            logging.getLogger(name).setLevel(py)
+            modified[name] = now
+            changed.append(name)
+        if scope.lower() == "cluster":
+            return Response(status_code=204)
         return changed
 
     return app

@@ -1,0 +1,166 @@
+"""A REST walk on a real connect-standalone worker: Kafka's paths, status codes and bodies."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import module_broker
+from connect_helpers import ConnectProcess, wait_for, worker_props
+
+SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
+SINK = "org.apache.kafka.connect.file.FileStreamSinkConnector"
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory):
+    with module_broker(tmp_path_factory, "connect-rest") as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def worker(broker, tmp_path_factory):
+    d = tmp_path_factory.mktemp("connect-rest-worker")
+    props = worker_props(d / "worker.properties", broker.bootstrap, d / "connect.offsets")
+    w = ConnectProcess(d, str(props)).start()
+    w.dir = d  # type: ignore[attr-defined]
+    yield w
+    assert w.stop() == 0
+
+
+def states(worker, name: str):
+    code, body = worker.request("GET", f"/connectors/{name}/status")
+    assert code == 200, body
+    return body["connector"]["state"], [t["state"] for t in body["tasks"]]
+
+
+def test_root_and_plugins(worker):
+    code, root = worker.request("GET", "/")
+    assert code == 200 and root["version"] == "3.9.0" and set(root) == {"version", "commit", "kafka_cluster_id"}
+    assert len(root["kafka_cluster_id"]) == 22
+    code, plugins = worker.request("GET", "/connector-plugins")
+    assert code == 200
+    assert plugins == [{"class": SINK, "type": "sink", "version": "3.9.0"},
+                       {"class": SOURCE, "type": "source", "version": "3.9.0"}]
+    code, everything = worker.request("GET", "/connector-plugins?connectorsOnly=false")
+    assert {"class": "org.apache.kafka.connect.json.JsonConverter", "type": "converter", "version": "3.9.0"} \
+        in everything
+    assert [p["type"] for p in everything][:2] == ["sink", "source"]
+
+
+def test_connector_walk(worker):
+    src = str(worker.dir / "walk.txt")
+    config = {"connector.class": "FileStreamSource", "tasks.max": "1", "file": src, "topic": "walk"}
+    code, body = worker.request("POST", "/connectors", {"name": "walk", "config": config})
+    assert code == 201, body
+    assert body == {"name": "walk", "config": {**config, "name": "walk"},
+                    "tasks": [{"connector": "walk", "task": 0}], "type": "source"}
+
+    code, body = worker.request("POST", "/connectors", {"name": "walk", "config": config})
+    assert (code, body) == (409, {"error_code": 409, "message": "Connector walk already exists"})
+
+    wait_for(lambda: states(worker, "walk") == ("RUNNING", ["RUNNING"]), what="RUNNING")
+    code, status = worker.request("GET", "/connectors/walk/status")
+    worker_id = status["connector"]["worker_id"]
+    assert worker_id == worker.url.removeprefix("http://")
+    assert status == {"name": "walk", "connector": {"state": "RUNNING", "worker_id": worker_id},
+                      "tasks": [{"id": 0, "state": "RUNNING", "worker_id": worker_id}], "type": "source"}
+    assert worker.request("GET", "/connectors/walk/tasks/0/status") == \
+        (200, {"id": 0, "state": "RUNNING", "worker_id": worker_id})
+    code, tasks = worker.request("GET", "/connectors/walk/tasks")
+    assert code == 200 and [t["id"] for t in tasks] == [{"connector": "walk", "task": 0}]
+    assert tasks[0]["config"]["file"] == src
+    assert worker.request("GET", "/connectors/walk/config") == (200, {**config, "name": "walk"})
+    assert worker.request("GET", "/connectors") == (200, ["walk"])
+    code, expanded = worker.request("GET", "/connectors?expand=status&expand=info")
+    assert expanded["walk"]["status"]["connector"]["state"] == "RUNNING"
+    assert expanded["walk"]["info"]["type"] == "source"
+
+    assert worker.request("PUT", "/connectors/walk/pause") == (202, None)
+    wait_for(lambda: states(worker, "walk") == ("PAUSED", ["PAUSED"]), what="PAUSED")
+    assert worker.request("PUT", "/connectors/walk/resume") == (202, None)
+    wait_for(lambda: states(worker, "walk") == ("RUNNING", ["RUNNING"]), what="RUNNING again")
+
+    # PUT /config updates an existing connector (200) and creates a new one (201)
+    code, body = worker.request("PUT", "/connectors/walk/config", {**config, "batch.size": "10"})
+    assert code == 200 and body["config"]["batch.size"] == "10"
+    code, body = worker.request("PUT", "/connectors/walk2/config", {**config, "topic": "walk2"})
+    assert code == 201 and body["name"] == "walk2"
+    assert worker.request("PUT", "/connectors/walk2/config", {**config, "name": "other"}) == \
+        (400, {"error_code": 400, "message": "Connector name configuration (other) doesn't match connector name "
+                                             "in the URL (walk2)"})
+
+    assert worker.request("POST", "/connectors/walk/restart") == (204, None)
+    code, body = worker.request("POST", "/connectors/walk/restart?includeTasks=true")
+    assert code == 202 and body["connector"]["state"] == "RESTARTING"
+    assert [t["state"] for t in body["tasks"]] == ["RESTARTING"]
+    wait_for(lambda: states(worker, "walk") == ("RUNNING", ["RUNNING"]), what="RUNNING after the restart")
+
+    assert worker.request("PUT", "/connectors/walk2/stop") == (204, None)
+    assert states(worker, "walk2") == ("STOPPED", [])
+
+    for name in ("walk", "walk2"):
+        assert worker.request("DELETE", f"/connectors/{name}") == (204, None)
+    assert worker.request("GET", "/connectors") == (200, [])
+    not_found = {"error_code": 404, "message": "Connector walk not found"}
+    assert worker.request("GET", "/connectors/walk") == (404, not_found)
+    assert worker.request("GET", "/connectors/walk/config") == (404, not_found)
+    assert worker.request("GET", "/connectors/walk/tasks") == (404, not_found)
+    assert worker.request("DELETE", "/connectors/walk") == (404, not_found)
+    assert worker.request("GET", "/connectors/walk/status") == \
+        (404, {"error_code": 404, "message": "No status found for connector walk"})
+    assert worker.request("PUT", "/connectors/walk/pause") == \
+        (404, {"error_code": 404, "message": "Unknown connector walk"})
+
+
+def test_bad_configs_and_paths(worker):
+    code, body = worker.request("POST", "/connectors", {"name": "bad", "config": {"connector.class": "FileStreamSink"}})
+    assert code == 400
+    assert body == {"error_code": 400, "message": "Connector configuration is invalid and contains the following 2 "
+                    "error(s):\nMust configure one of topics or topics.regex\nMust configure one of topics or "
+                    "topics.regex\nYou can also find the above list of errors at the endpoint "
+                    "`/connector-plugins/{connectorType}/config/validate`"}
+    assert worker.request("GET", "/connectors") == (200, [])  # nothing started half-way
+
+    code, body = worker.request("POST", "/connectors", {"name": "bad", "config": {"connector.class": "Nope"}})
+    assert code == 500 and body["message"].startswith(
+        "Failed to find any class that implements Connector and which name matches Nope, available connectors are: ")
+    code, body = worker.request("POST", "/connectors", {"name": "bad", "config": {"tasks.max": "1"}})
+    assert (code, body) == (400, {"error_code": 400, "message": "Connector config {tasks.max=1, name=bad} contains "
+                                                                "no connector type"})
+
+    code, body = worker.request("PUT", "/connector-plugins/FileStreamSink/config/validate",
+                                {"connector.class": "FileStreamSink", "name": "v", "tasks.max": "0"})
+    assert code == 200
+    assert body["name"] == "FileStreamSink" and body["error_count"] == 3
+    assert body["groups"] == ["Common", "Transforms", "Predicates", "Error Handling"]
+    by_name = {c["definition"]["name"]: c for c in body["configs"]}
+    assert by_name["tasks.max"]["definition"] == {
+        "name": "tasks.max", "type": "INT", "required": False, "default_value": "1", "importance": "HIGH",
+        "documentation": "Maximum number of tasks to use for this connector.", "group": "Common", "width": "SHORT",
+        "display_name": "Tasks max", "dependents": [], "order": 3}
+    assert by_name["tasks.max"]["value"] == {
+        "name": "tasks.max", "value": "0", "recommended_values": [], "visible": True,
+        "errors": ["Invalid value 0 for configuration tasks.max: Value must be at least 1"]}
+    assert by_name["file"]["definition"]["group"] is None and by_name["file"]["value"]["errors"] == []
+    code, body = worker.request("PUT", "/connector-plugins/FileStreamSource/config/validate",
+                                {"connector.class": "FileStreamSink"})
+    assert (code, body) == (400, {"error_code": 400, "message": "Included connector type FileStreamSink does not "
+                                                                "match request type FileStreamSource"})
+
+    assert worker.request("GET", "/nothing/here") == (404, {"error_code": 404, "message": "HTTP 404 Not Found"})
+    assert worker.request("DELETE", "/connector-plugins") == \
+        (405, {"error_code": 405, "message": "HTTP 405 Method Not Allowed"})
+
+
+def test_admin_loggers(worker):
+    code, body = worker.request("GET", "/admin/loggers")
+    assert code == 200 and body["root"] == {"level": "INFO", "last_modified": None}
+    code, body = worker.request("PUT", "/admin/loggers/org.apache.kafka.connect.file", {"level": "DEBUG"})
+    assert code == 200 and "org.apache.kafka.connect.file" in body
+    code, body = worker.request("GET", "/admin/loggers/org.apache.kafka.connect.file")
+    assert code == 200 and body["level"] == "DEBUG" and isinstance(body["last_modified"], int)
+    assert worker.request("PUT", "/admin/loggers/root", {"level": "NOPE"}) == \
+        (404, {"error_code": 404, "message": "invalid log level 'NOPE'."})
+    assert worker.request("PUT", "/admin/loggers/root", {}) == \
+        (400, {"error_code": 400, "message": "Desired 'level' parameter was not specified in request."})
+    assert worker.request("GET", "/admin/loggers/no.such.logger") == \
+        (404, {"error_code": 404, "message": "Logger no.such.logger not found."})
