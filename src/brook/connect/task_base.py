@@ -8,7 +8,7 @@ import threading
 
 from brook.connect.api import OffsetStorageReader, TaskContext
 from brook.connect.chain import build_chain
-from brook.connect.errors import ErrorHandler, java_trace
+from brook.connect.errors import FAILED, ErrorHandler, Stage, java_trace
 
 log = logging.getLogger("org.apache.kafka.connect.runtime.WorkerTask")
 
@@ -72,11 +72,13 @@ class WorkerTask(threading.Thread):
         except Exception:
             log.exception("%s Task threw an uncaught exception while being stopped", self.label)
 
-    def transform(self, record):
+    def transform(self, record, raw=None):
+        """The chain, each transformation its own error-handled stage; None if dropped, FAILED if skipped."""
         for stage in self.stages:
-            record = stage.apply(record)
-            if record is None:
-                return None
+            record = self.errors.execute(Stage.TRANSFORMATION, stage.class_name, lambda r=record, s=stage: s.apply(r),
+                                         raw)
+            if record is None or record is FAILED:
+                return record
         return record
 
     def run(self) -> None:

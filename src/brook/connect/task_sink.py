@@ -97,7 +97,7 @@ class WorkerSinkTask(WorkerTask):
         record = SinkRecord(topic, m.partition(), key[0], key[1], value[0], value[1],
                             ts if ts_type != 0 else None, headers, m.offset(),
                             "LogAppendTime" if ts_type == 2 else "CreateTime", topic, m.partition(), m.offset())
-        out = self.errors.execute(Stage.TRANSFORMATION, "", lambda: self.transform(record), m)
+        out = self.transform(record, m)
         return None if out is FAILED else out
 
     def convert_headers(self, topic: str, raw) -> Headers:

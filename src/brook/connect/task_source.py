@@ -44,7 +44,7 @@ class WorkerSourceTask(WorkerTask):
     def send(self, records) -> None:
         for record in records:
             entry = self._track(record)
-            out = self.errors.execute(Stage.TRANSFORMATION, "", lambda r=record: self.transform(r))
+            out = self.transform(record)
             if out is None or out is FAILED:
                 if entry is not None:
                     entry[1] = True  # dropped or skipped records count as done (Kafka commits past them)

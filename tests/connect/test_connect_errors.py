@@ -1,0 +1,103 @@
+"""Errors of a real sink task: a poison record goes to the dead letter queue with Kafka's context headers while the
+task keeps running; without tolerance the task fails visibly in /status and a restart brings it back."""
+
+from __future__ import annotations
+
+import pytest
+from confluent_kafka import Producer
+from conftest import module_broker
+from connect_helpers import ConnectProcess, consume_all, wait_for, worker_props
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory):
+    with module_broker(tmp_path_factory, "connect-errors") as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def worker(broker, tmp_path_factory):
+    d = tmp_path_factory.mktemp("connect-errors-worker")
+    props = worker_props(d / "worker.properties", broker.bootstrap, d / "connect.offsets",
+                         **{"offset.flush.interval.ms": "200"})
+    w = ConnectProcess(d, str(props)).start()
+    w.dir = d  # type: ignore[attr-defined]
+    yield w
+    assert w.stop() == 0
+
+
+def produce(bootstrap: str, topic: str, values: list[bytes], headers=None) -> None:
+    p = Producer({"bootstrap.servers": bootstrap})
+    for v in values:
+        p.produce(topic, value=v, headers=headers)
+    assert p.flush(10) == 0
+
+
+def sink_config(worker, topic: str, out: str, **extra: str) -> dict:
+    return {"connector.class": "org.apache.kafka.connect.file.FileStreamSinkConnector", "topics": topic,
+            "file": str(worker.dir / out), "key.converter": "org.apache.kafka.connect.storage.StringConverter",
+            "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+            "value.converter.schemas.enable": "false", **extra}
+
+
+def task_state(worker, name: str) -> str:
+    return worker.request("GET", f"/connectors/{name}/status")[1]["tasks"][0]["state"]
+
+
+def test_poison_record_goes_to_the_dead_letter_queue(broker, worker):
+    produce(broker.bootstrap, "dlq-in", [b'{"a":1}', b"not json", b'{"a":2}'], headers=[("trace", b"t1")])
+    config = sink_config(worker, "dlq-in", "dlq.out.txt", **{
+        "errors.tolerance": "all", "errors.log.enable": "true", "errors.log.include.messages": "true",
+        "errors.deadletterqueue.topic.name": "dlq", "errors.deadletterqueue.topic.replication.factor": "1",
+        "errors.deadletterqueue.context.headers.enable": "true"})
+    code, body = worker.request("POST", "/connectors", {"name": "dlq-sink", "config": config})
+    assert code == 201, body
+    out = worker.dir / "dlq.out.txt"
+    wait_for(lambda: out.exists() and out.read_text() == "{a=1}\n{a=2}\n", what="the good records")
+
+    [dead] = consume_all(broker.bootstrap, "dlq", 1)
+    assert dead.value() == b"not json" and dead.key() is None
+    headers = dict(dead.headers())
+    assert headers["trace"] == b"t1"  # the original headers come first
+    assert {k: v for k, v in headers.items() if k != "__connect.errors.exception.stacktrace" and k != "trace"} == {
+        "__connect.errors.topic": b"dlq-in", "__connect.errors.partition": b"0", "__connect.errors.offset": b"1",
+        "__connect.errors.connector.name": b"dlq-sink", "__connect.errors.task.id": b"0",
+        "__connect.errors.stage": b"VALUE_CONVERTER",
+        "__connect.errors.class.name": b"org.apache.kafka.connect.json.JsonConverter",
+        "__connect.errors.exception.class.name": b"org.apache.kafka.connect.errors.DataException",
+        "__connect.errors.exception.message":
+            b"Converting byte[] to Kafka Connect data failed due to serialization error: "}
+    assert headers["__connect.errors.exception.stacktrace"].startswith(
+        b"org.apache.kafka.connect.errors.DataException: Converting byte[] to Kafka Connect data failed")
+
+    # the task keeps running: later records still arrive, and a second poison record is dead-lettered too
+    assert task_state(worker, "dlq-sink") == "RUNNING"
+    produce(broker.bootstrap, "dlq-in", [b"{broken", b'{"a":3}'])
+    wait_for(lambda: out.read_text() == "{a=1}\n{a=2}\n{a=3}\n", what="the record after the second poison one")
+    assert [m.value() for m in consume_all(broker.bootstrap, "dlq", 2)] == [b"not json", b"{broken"]
+    assert "Error encountered in task dlq-sink-0. Executing stage 'VALUE_CONVERTER' with class " \
+           "'org.apache.kafka.connect.json.JsonConverter', where consumed record is {topic='dlq-in', partition=0, " \
+           "offset=1" in worker.log_text()
+    assert worker.request("DELETE", "/connectors/dlq-sink") == (204, None)
+
+
+def test_without_tolerance_the_task_fails_and_restarts(broker, worker):
+    produce(broker.bootstrap, "strict-in", [b'{"a":1}', b"oops"])
+    code, body = worker.request("POST", "/connectors", {"name": "strict", "config": sink_config(
+        worker, "strict-in", "strict.out.txt")})
+    assert code == 201, body
+    wait_for(lambda: task_state(worker, "strict") == "FAILED", what="FAILED")
+    code, status = worker.request("GET", "/connectors/strict/status")
+    assert status["connector"]["state"] == "RUNNING"
+    trace = status["tasks"][0]["trace"]
+    assert trace.startswith("org.apache.kafka.connect.errors.ConnectException: Tolerance exceeded in error handler")
+    assert "Caused by: org.apache.kafka.connect.errors.DataException: Converting byte[] to Kafka Connect data " \
+           "failed due to serialization error: " in trace
+    # the failed batch was never put, so nothing of it was committed or written
+    assert not (worker.dir / "strict.out.txt").exists() or (worker.dir / "strict.out.txt").read_text() == ""
+
+    code, body = worker.request("POST", "/connectors/strict/restart?includeTasks=true&onlyFailed=true")
+    assert code == 202 and body["connector"]["state"] == "RUNNING"
+    assert [t["state"] for t in body["tasks"]] == ["RESTARTING"]
+    wait_for(lambda: task_state(worker, "strict") == "FAILED", what="FAILED again on the same record")
+    assert worker.request("DELETE", "/connectors/strict") == (204, None)
