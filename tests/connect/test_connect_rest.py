@@ -111,6 +111,45 @@ def test_connector_walk(worker):
         (404, {"error_code": 404, "message": "Unknown connector walk"})
 
 
+def test_offsets(worker, broker):
+    src = worker.dir / "offsets.txt"
+    src.write_text("one\ntwo\n")
+    config = {"connector.class": "FileStreamSource", "file": str(src), "topic": "offsets-walk"}
+    assert worker.request("POST", "/connectors", {"name": "offs", "config": config})[0] == 201
+    running = (400, {"error_code": 400, "message": "Connectors must be in the STOPPED state before their offsets "
+                     "can be modified. This can be done for the specified connector by issuing a 'PUT' request to "
+                     "the '/connectors/offs/stop' endpoint"})
+    assert worker.request("DELETE", "/connectors/offs/offsets") == running
+    sink = {"connector.class": "FileStreamSink", "file": str(worker.dir / "offsets.out"), "topics": "offsets-walk"}
+    assert worker.request("POST", "/connectors", {"name": "offs-sink", "config": sink})[0] == 201
+    out = worker.dir / "offsets.out"
+    wait_for(lambda: out.exists() and out.read_text() == "one\ntwo\n", what="the sink file")
+
+    # stopping commits: the source's position, the sink group's offsets
+    assert worker.request("PUT", "/connectors/offs/stop") == (204, None)
+    assert worker.request("PUT", "/connectors/offs-sink/stop") == (204, None)
+    assert worker.request("GET", "/connectors/offs/offsets") == \
+        (200, {"offsets": [{"partition": {"filename": str(src)}, "offset": {"position": 8}}]})
+    assert worker.request("GET", "/connectors/offs-sink/offsets") == (200, {"offsets": [
+        {"partition": {"kafka_topic": "offsets-walk", "kafka_partition": 0}, "offset": {"kafka_offset": 2}}]})
+
+    altered = {"offsets": [{"partition": {"filename": str(src)}, "offset": {"position": 4}}]}
+    assert worker.request("PATCH", "/connectors/offs/offsets", altered) == \
+        (200, {"message": "The offsets for this connector have been altered successfully"})
+    assert worker.request("GET", "/connectors/offs/offsets") == (200, altered)
+    assert worker.request("PATCH", "/connectors/offs-sink/offsets", {"offsets": [
+        {"partition": {"kafka_topic": "offsets-walk", "kafka_partition": 0}, "offset": {"kafka_offset": 1}}]})[0] \
+        == 200
+    assert worker.request("GET", "/connectors/offs-sink/offsets")[1]["offsets"][0]["offset"] == {"kafka_offset": 1}
+    assert worker.request("PATCH", "/connectors/offs/offsets", {}) == \
+        (400, {"error_code": 400, "message": "Partitions / offsets need to be provided for an alter offsets request"})
+    for name in ("offs", "offs-sink"):
+        assert worker.request("DELETE", f"/connectors/{name}/offsets") == \
+            (200, {"message": "The offsets for this connector have been reset successfully"})
+        assert worker.request("GET", f"/connectors/{name}/offsets") == (200, {"offsets": []})
+        assert worker.request("DELETE", f"/connectors/{name}") == (204, None)
+
+
 def test_bad_configs_and_paths(worker):
     code, body = worker.request("POST", "/connectors", {"name": "bad", "config": {"connector.class": "FileStreamSink"}})
     assert code == 400

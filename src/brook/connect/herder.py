@@ -242,8 +242,7 @@ class StandaloneHerder:
         with self.lock:
             if not include_tasks and not only_failed:
                 self._require(name)
-                self._stop_connector(name)
-                self._start_connector(name)
+                self._restart_connector_only(name)
                 return None
             self._require(name, "Unknown connector: {}")
             failed = self.status[name]["state"] == "FAILED"
@@ -256,12 +255,8 @@ class StandaloneHerder:
             for i in ids:
                 self.task_status[(name, i)] = self._state("RESTARTING")
             report = self.connector_status(name)
-            if restart_conn and not ids and not include_tasks:
-                connector = self.connectors.get(name)
-                if connector is not None:
-                    connector.stop()  # type: ignore[attr-defined]
-                    connector.start(self.configs[name])  # type: ignore[attr-defined]
-                self.status[name] = self._state("RUNNING")
+            if restart_conn and not include_tasks:
+                self._restart_connector_only(name)
             elif restart_conn or ids:
                 self._stop_tasks(name) if restart_conn else self.worker.stop_tasks([(name, i) for i in ids])
                 if restart_conn:
@@ -270,6 +265,22 @@ class StandaloneHerder:
                 else:
                     self._restart_tasks(name, ids)
             return report
+
+    def _restart_connector_only(self, name: str) -> None:
+        """The connector restarts; its tasks keep running (Kafka restarts them only if their configs change)."""
+        connector = self.connectors.get(name)
+        if connector is None or self.status.get(name, {}).get("state") == "FAILED":
+            self._stop_connector(name)
+            self._start_connector(name)
+            return
+        try:
+            connector.stop()  # type: ignore[attr-defined]
+            if self.target[name] != "STOPPED":
+                connector.start(self.configs[name])  # type: ignore[attr-defined]
+            state = self.target[name]
+            self.status[name] = self._state("RUNNING" if state == "STARTED" else state)
+        except Exception as e:
+            self.status[name] = self._state("FAILED", java_trace(e))
 
     def _restart_tasks(self, name: str, ids: list[int]) -> None:
         connector = self.connectors[name]
@@ -288,6 +299,50 @@ class StandaloneHerder:
                 raise not_found(f"Task {name}-{index} not found")
             self.worker.stop_tasks([(name, index)])
             self._restart_tasks(name, [index])
+
+    # offsets (KIP-875)
+    def get_offsets(self, name: str) -> dict:
+        with self.lock:
+            props = self._require(name)
+        if self.plugins.connector_type(props) == "source":
+            items = self.worker.offsets.partitions(name)
+            return {"offsets": [{"partition": p, "offset": o} for p, o in items]}
+        return {"offsets": [{"partition": {"kafka_topic": t, "kafka_partition": p}, "offset": {"kafka_offset": o}}
+                            for t, p, o in self.worker.sink_offsets(name)]}
+
+    def modify_offsets(self, name: str, offsets: list | None) -> dict:
+        """PATCH (offsets given) or DELETE (None) /connectors/{name}/offsets; the connector must be STOPPED."""
+        with self.lock:
+            props = self._require(name)
+            if self.target.get(name) != "STOPPED" or self.task_configs.get(name):
+                raise RestError(400, "Connectors must be in the STOPPED state before their offsets can be modified. "
+                                     "This can be done for the specified connector by issuing a 'PUT' request to "
+                                     f"the '/connectors/{name}/stop' endpoint")
+            source = self.plugins.connector_type(props) == "source"
+            verb = "reset" if offsets is None else "altered"
+            if source:
+                store = self.worker.offsets
+                if offsets is None:
+                    store.remove(name, [store.key(name, p) for p, _ in store.partitions(name)])
+                else:
+                    store.put(name, {store.key(name, o["partition"]): o.get("offset") for o in offsets})
+            elif offsets is None:
+                self.worker.reset_sink_offsets(name)
+            else:
+                self.worker.alter_sink_offsets(name, [self._sink_offset(o) for o in offsets])
+            return {"message": f"The offsets for this connector have been {verb} successfully"}
+
+    @staticmethod
+    def _sink_offset(entry: dict) -> tuple[str, int, int]:
+        part, off = entry.get("partition") or {}, entry.get("offset")
+        if not isinstance(part.get("kafka_topic"), str):
+            raise RestError(400, "Kafka topic names must be valid strings and may not be null")
+        if not isinstance(part.get("kafka_partition"), int):
+            raise RestError(400, "Kafka partitions must be valid numbers and may not be null")
+        if not isinstance(off, dict) or not isinstance(off.get("kafka_offset"), int) or off["kafka_offset"] < 0:
+            raise RestError(400, "Kafka offsets must be valid non-negative numbers (Brook cannot reset a single "
+                                 "sink partition with a null offset; DELETE resets them all)")
+        return part["kafka_topic"], part["kafka_partition"], off["kafka_offset"]
 
     def stop(self) -> None:
         """Graceful shutdown: every task flushes and commits its offsets, then the connectors stop."""

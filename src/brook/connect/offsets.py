@@ -39,22 +39,31 @@ class FileOffsetStore:
             return
         with self._lock:
             for k, v in offsets.items():
-                self.data[k] = None if v is None else self._json.from_connect_data(namespace, None, v)
+                if v is None:
+                    self.data.pop(k, None)
+                else:
+                    self.data[k] = self._json.from_connect_data(namespace, None, v)
             self._save()
 
-    def connector_partitions(self, namespace: str) -> dict[str, dict | None]:
-        out = {}
+    def partitions(self, namespace: str) -> list[tuple[dict, dict]]:
+        """(source partition, offset) of every live offset of a connector (GET /connectors/{name}/offsets)."""
+        out = []
         with self._lock:
             for k, v in self.data.items():
-                if k is None:
-                    continue
                 try:
-                    key = json.loads(k)
+                    key = json.loads(k) if k is not None else None
                 except ValueError:
                     continue
-                if isinstance(key, list) and len(key) == 2 and key[0] == namespace:
-                    out[json.dumps(key[1], sort_keys=True)] = None if v is None else json.loads(v)
+                if isinstance(key, list) and len(key) == 2 and key[0] == namespace and v is not None:
+                    out.append((key[1], json.loads(v)))
         return out
+
+    def remove(self, namespace: str, keys: list[bytes]) -> None:
+        """Tombstones: the offsets are forgotten (KIP-875's alter with a null offset, and reset)."""
+        with self._lock:
+            for k in keys:
+                self.data.pop(k, None)
+            self._save()
 
     def _save(self) -> None:
         tmp = self.path.with_name(self.path.name + ".tmp")

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from brook.connect.api import VERSION
 from brook.connect.herder import RestError
 
+log = logging.getLogger("org.apache.kafka.connect.runtime.rest.errors.ConnectExceptionMapper")
 LEVELS = {"WARNING": "WARN", "CRITICAL": "FATAL", "NOTSET": "INFO"}
 
 
@@ -39,8 +40,9 @@ def create_app(herder, cluster_id: str, commit: str = "unknown") -> FastAPI:
         return error(exc.status_code, texts.get(exc.status_code, str(exc.detail)))
 
     @app.exception_handler(Exception)
-    async def internal(_request, exc: Exception):
-        return error(500, str(exc))
+    async def internal(request: Request, exc: Exception):
+        log.error("Uncaught exception in REST call to %s", request.url.path, exc_info=exc)
+        return error(500, str(exc) or None)
 
     async def call(fn, *args):
         return await asyncio.to_thread(fn, *args)
@@ -176,6 +178,21 @@ def create_app(herder, cluster_id: str, commit: str = "unknown") -> FastAPI:
     async def delete(name: str):
         await call(herder.delete, name)
         return Response(status_code=204)
+
+    @app.get("/connectors/{name}/offsets")
+    async def get_offsets(name: str):
+        return await call(herder.get_offsets, name)
+
+    @app.patch("/connectors/{name}/offsets")
+    async def alter_offsets(name: str, request: Request):
+        offsets = (await body(request)).get("offsets")
+        if not offsets:
+            raise RestError(400, "Partitions / offsets need to be provided for an alter offsets request")
+        return await call(herder.modify_offsets, name, offsets)
+
+    @app.delete("/connectors/{name}/offsets")
+    async def reset_offsets(name: str):
+        return await call(herder.modify_offsets, name, None)
 
     @app.get("/connector-plugins")
     async def plugins(connectorsOnly: str = "true"):  # noqa: N803

@@ -30,6 +30,7 @@ class Worker:
         self.props, self.config, self.plugins, self.offsets = props, config, plugins, offsets
         self.on_status = on_status
         self.tasks: dict[tuple[str, int], object] = {}
+        self.admin = None
 
     # clients
     def bootstrap(self) -> str:
@@ -52,9 +53,9 @@ class Worker:
     def dlq_producer(self, topic: str, cfg: dict, connector_props: dict[str, str], client_id: str):
         """The dead letter queue's producer; the topic is created (1 partition) if it does not exist yet."""
         from confluent_kafka import KafkaException, Producer
-        from confluent_kafka.admin import AdminClient, NewTopic
+        from confluent_kafka.admin import NewTopic
 
-        admin = AdminClient({"bootstrap.servers": self.bootstrap()})
+        admin = self._admin()
         if topic not in admin.list_topics(timeout=10).topics:
             fut = admin.create_topics([NewTopic(topic, 1, cfg["errors.deadletterqueue.topic.replication.factor"])])
             try:
@@ -63,6 +64,41 @@ class Worker:
                 if e.args[0].code() != 36:  # TOPIC_ALREADY_EXISTS: created meanwhile
                     raise ConnectError(f"Could not initialize dead letter queue with topic={topic}") from e
         return Producer(self.producer_config(connector_props, client_id))
+
+    # sink offsets: the committed offsets of the connector's consumer group (KIP-875)
+    def _admin(self):
+        """One AdminClient for the worker, kept: a dropped client cancels its own pending requests."""
+        if self.admin is None:
+            from confluent_kafka.admin import AdminClient
+
+            self.admin = AdminClient({"bootstrap.servers": self.bootstrap()})
+        return self.admin
+
+    def sink_offsets(self, connector: str) -> list[tuple[str, int, int]]:
+        from confluent_kafka import ConsumerGroupTopicPartitions
+
+        group = f"connect-{connector}"
+        fut = self._admin().list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group]
+        return sorted((tp.topic, tp.partition, tp.offset) for tp in fut.result(30).topic_partitions
+                      if tp.offset >= 0)
+
+    def alter_sink_offsets(self, connector: str, offsets: list[tuple[str, int, int]]) -> None:
+        from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+
+        group = f"connect-{connector}"
+        tps = [TopicPartition(t, p, o) for t, p, o in offsets]
+        self._admin().alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, tps)])[group].result(30)
+
+    def reset_sink_offsets(self, connector: str) -> None:
+        """Forget the group's offsets by deleting the group, as Kafka's reset does."""
+        from confluent_kafka import KafkaException
+
+        group = f"connect-{connector}"
+        try:
+            self._admin().delete_consumer_groups([group], request_timeout=30)[group].result(30)
+        except KafkaException as e:
+            if e.args[0].code() != 69:  # GROUP_ID_NOT_FOUND: nothing to forget
+                raise ConnectError(f"Failed to reset the offsets of connector {connector}: {e}") from e
 
     def converter(self, role: str, connector_props: dict[str, str]):
         """The connector's own converter if it names one, else the worker's (with its prefixed settings)."""
