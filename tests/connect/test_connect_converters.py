@@ -104,3 +104,19 @@ def test_offsets_file_is_javas_hashmap(tmp_path):
     store.put("c", {store.key("c", {"filename": "a"}): {"position": 4}})
     assert FileOffsetStore(str(tmp_path / "offsets")).get("c", {"filename": "a"}) == {"position": 4}
     assert load_map((tmp_path / "offsets").read_bytes()) == {b'["c",{"filename":"a"}]': b'{"position":4}'}
+
+
+def test_validation_masks_passwords_and_reports_kafkas_shape():
+    from brook.connect.configdef import ConfigDef, Key, config_infos
+
+    defs = ConfigDef(Key("connection.password", "PASSWORD", None, "The password.", group="Connection", order=1),
+                     Key("connection.user", "STRING", doc="The user.", group="Connection", order=2))
+    values = defs.validate_all({"connection.password": "s3cret"})
+    infos = config_infos("Example", defs.keys, values, defs.groups())
+    assert infos["error_count"] == 1 and infos["groups"] == ["Connection"]
+    password, user = infos["configs"]
+    assert password["definition"]["type"] == "PASSWORD"
+    assert password["value"] == {"name": "connection.password", "value": "[hidden]", "recommended_values": [],
+                                 "errors": [], "visible": True}
+    assert user["value"]["errors"] == ['Missing required configuration "connection.user" which has no default value.']
+    assert "s3cret" not in str(infos)

@@ -52,3 +52,15 @@ def test_quickstart_file_source_to_topic_to_file_sink(broker, tmp_path):
         assert len(consume_all(broker.bootstrap, "connect-test", 5, timeout=2)) == 4
     finally:
         assert worker.stop() == 0
+
+
+def test_an_invalid_connector_file_stops_the_worker(broker, tmp_path):
+    props = worker_props(tmp_path / "w.properties", broker.bootstrap, tmp_path / "connect.offsets")
+    bad = tmp_path / "bad-sink.properties"
+    bad.write_text("name=bad-sink\nconnector.class=FileStreamSink\ntasks.max=0\n")
+    worker = ConnectProcess(tmp_path, str(props), str(bad)).start()
+    assert worker.proc.wait(30) == 3  # ConnectStandalone's exit code after a connector error
+    log = worker.log_text()
+    assert "Stopping after connector error" in log
+    assert "Invalid value 0 for configuration tasks.max: Value must be at least 1" in log
+    assert "Must configure one of topics or topics.regex" in log

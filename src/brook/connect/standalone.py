@@ -89,7 +89,7 @@ async def serve(app, sock: socket.socket, stop: asyncio.Event) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] in ("-h", "--help"):
-        print(USAGE, file=sys.stderr)
+        print(USAGE)
         return 1
     setup_logging()
     from brook.connect import config as defs
@@ -104,8 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = defs.STANDALONE.parse(props)
     except ConfigError as e:
-        log.error("Stopping due to error: %s", e)
-        return 1
+        log.error("Stopping due to error\n%s", e)
+        return 2
     log.info("Scanning for plugin classes. This might take a moment ...")
     plugins = Plugins()
     sock, url = bind(config["listeners"][0])
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             except RestError as e:
                 log.error("Failed to create connector for %s", path)
                 log.error("Stopping after connector error\n%s", e.message)
-                code = 1
+                code = 3
                 stop.set()
                 break
         await stop.wait()
