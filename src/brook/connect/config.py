@@ -46,6 +46,31 @@ STANDALONE = WORKER.define(
     Key("offset.storage.file.filename", "STRING", doc="File to store source connector offsets"),
 )
 
+DISTRIBUTED = WORKER.define(
+    Key("group.id", "STRING", doc="A unique string that identifies the Connect cluster group this worker "
+        "belongs to."),
+    Key("config.storage.topic", "STRING", doc="The name of the Kafka topic where connector configurations are "
+        "stored"),
+    Key("config.storage.replication.factor", "SHORT", 3, "Replication factor used when creating the "
+        "configuration storage topic"),
+    Key("offset.storage.topic", "STRING", doc="The name of the Kafka topic where source connector offsets are "
+        "stored"),
+    Key("offset.storage.partitions", "INT", 25, "The number of partitions used when creating the offset storage "
+        "topic"),
+    Key("offset.storage.replication.factor", "SHORT", 3, "Replication factor used when creating the offset "
+        "storage topic"),
+    Key("status.storage.topic", "STRING", doc="The name of the Kafka topic where connector and task status are "
+        "stored"),
+    Key("status.storage.partitions", "INT", 5, "The number of partitions used when creating the status storage "
+        "topic"),
+    Key("status.storage.replication.factor", "SHORT", 3, "Replication factor used when creating the status "
+        "storage topic"),
+    Key("session.timeout.ms", "INT", 10000, "The timeout used to detect worker failures."),
+    Key("heartbeat.interval.ms", "INT", 3000, "The expected time between heartbeats to the group coordinator."),
+    Key("rebalance.timeout.ms", "INT", 60000, "The maximum allowed time for each worker to join the group once a "
+        "rebalance has begun."),
+)
+
 COMMON, TRANSFORMS, PREDICATES, ERRORS = "Common", "Transforms", "Predicates", "Error Handling"
 
 CONNECTOR = ConfigDef(

@@ -1,4 +1,5 @@
-"""connect-standalone WORKER_PROPS [CONNECTOR_PROPS ...]: Kafka's ConnectStandalone.
+"""connect-standalone WORKER_PROPS [CONNECTOR_PROPS ...] and connect-distributed WORKER_PROPS: Kafka's
+ConnectStandalone and ConnectDistributed.
 
 Starts the REST server on `listeners` (default http://:8083), then each connector of the property files;
 SIGTERM or Ctrl-C stops the tasks, which flush and commit their offsets, and exits 0.
@@ -18,6 +19,7 @@ from brook.connect.configdef import ConfigError
 
 log = logging.getLogger("org.apache.kafka.connect.cli.ConnectStandalone")
 USAGE = "Usage: ConnectStandalone worker.properties [connector1.properties connector2.json ...]"
+DISTRIBUTED_USAGE = "Usage: ConnectDistributed worker.properties"
 
 
 class Log4jFormatter(logging.Formatter):
@@ -87,14 +89,22 @@ async def serve(app, sock: socket.socket, stop: asyncio.Event) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if not args or args[0] in ("-h", "--help"):
-        print(USAGE)
+    return run(sys.argv[1:] if argv is None else argv, distributed=False)
+
+
+def distributed_main(argv: list[str] | None = None) -> int:
+    """connect-distributed WORKER_PROPS: Kafka's ConnectDistributed."""
+    return run(sys.argv[1:] if argv is None else argv, distributed=True)
+
+
+def run(args: list[str], distributed: bool) -> int:
+    usage = DISTRIBUTED_USAGE if distributed else USAGE
+    if not args or args[0] in ("-h", "--help") or (distributed and len(args) > 1):
+        print(usage)
         return 1
     setup_logging()
     from brook.connect import config as defs
     from brook.connect.herder import RestError, StandaloneHerder
-    from brook.connect.offsets import FileOffsetStore
     from brook.connect.plugins import Plugins
     from brook.connect.rest import create_app
     from brook.connect.worker import Worker
@@ -102,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     log.info("Kafka Connect worker initializing ...")
     props = load_properties(args[0])
     try:
-        config = defs.STANDALONE.parse(props)
+        config = (defs.DISTRIBUTED if distributed else defs.STANDALONE).parse(props)
     except ConfigError as e:
         log.error("Stopping due to error\n%s", e)
         return 2
@@ -112,13 +122,19 @@ def main(argv: list[str] | None = None) -> int:
     rest_host = urlparse(url)
     worker_id = f"{config['rest.advertised.host.name'] or rest_host.hostname}:" \
                 f"{config['rest.advertised.port'] or rest_host.port}"
-    cid = cluster_id(",".join(config["bootstrap.servers"]))
+    bootstrap = ",".join(config["bootstrap.servers"])
+    cid = cluster_id(bootstrap)
     log.info("Kafka cluster ID: %s", cid)
-    worker = Worker(props, config, plugins, FileOffsetStore(config["offset.storage.file.filename"]), None)
-    herder = StandaloneHerder(worker, worker_id)
+    if distributed:
+        herder = start_distributed(props, config, plugins, worker_id, bootstrap)
+    else:
+        from brook.connect.offsets import FileOffsetStore
+
+        worker = Worker(props, config, plugins, FileOffsetStore(config["offset.storage.file.filename"]), None)
+        herder = StandaloneHerder(worker, worker_id)
     app = create_app(herder, cid)
 
-    async def run() -> int:
+    async def serve_until_stopped() -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -145,7 +161,31 @@ def main(argv: list[str] | None = None) -> int:
         log.info("Kafka Connect stopped")
         return code
 
-    return asyncio.run(run())
+    return asyncio.run(serve_until_stopped())
+
+
+def start_distributed(props: dict[str, str], config: dict, plugins, worker_id: str, bootstrap: str):
+    """Create (or find) the three topics, read them, and join the group."""
+    from confluent_kafka.admin import AdminClient
+
+    from brook.connect.distributed import DistributedHerder
+    from brook.connect.kafka_offsets import KafkaOffsetStore
+    from brook.connect.kafkalog import ensure_topic
+    from brook.connect.worker import Worker
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    ensure_topic(admin, config["config.storage.topic"], 1, config["config.storage.replication.factor"])
+    ensure_topic(admin, config["offset.storage.topic"], config["offset.storage.partitions"],
+                 config["offset.storage.replication.factor"])
+    ensure_topic(admin, config["status.storage.topic"], config["status.storage.partitions"],
+                 config["status.storage.replication.factor"])
+    client_id = f"connect-{worker_id}"
+    offsets = KafkaOffsetStore(bootstrap, config["offset.storage.topic"], client_id)
+    offsets.start()
+    worker = Worker(props, config, plugins, offsets, None)
+    herder = DistributedHerder(worker, worker_id, config, client_id)
+    herder.start()
+    return herder
 
 
 if __name__ == "__main__":
