@@ -57,10 +57,7 @@ def connector_props(path: str) -> dict[str, str]:
     return load_properties(path)
 
 
-def cluster_id(bootstrap: str) -> str:
-    from confluent_kafka.admin import AdminClient
-
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+def cluster_id(admin) -> str:
     return admin.describe_cluster(request_timeout=30).result(60).cluster_id
 
 
@@ -123,14 +120,18 @@ def run(args: list[str], distributed: bool) -> int:
     worker_id = f"{config['rest.advertised.host.name'] or rest_host.hostname}:" \
                 f"{config['rest.advertised.port'] or rest_host.port}"
     bootstrap = ",".join(config["bootstrap.servers"])
-    cid = cluster_id(bootstrap)
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})  # kept: the worker's admin client from here on
+    cid = cluster_id(admin)
     log.info("Kafka cluster ID: %s", cid)
     if distributed:
-        herder = start_distributed(props, config, plugins, worker_id, bootstrap)
+        herder = start_distributed(props, config, plugins, worker_id, admin)
     else:
         from brook.connect.offsets import FileOffsetStore
 
         worker = Worker(props, config, plugins, FileOffsetStore(config["offset.storage.file.filename"]), None)
+        worker.admin = admin
         herder = StandaloneHerder(worker, worker_id)
     app = create_app(herder, cid)
 
@@ -164,16 +165,14 @@ def run(args: list[str], distributed: bool) -> int:
     return asyncio.run(serve_until_stopped())
 
 
-def start_distributed(props: dict[str, str], config: dict, plugins, worker_id: str, bootstrap: str):
+def start_distributed(props: dict[str, str], config: dict, plugins, worker_id: str, admin):
     """Create (or find) the three topics, read them, and join the group."""
-    from confluent_kafka.admin import AdminClient
-
     from brook.connect.distributed import DistributedHerder
     from brook.connect.kafka_offsets import KafkaOffsetStore
     from brook.connect.kafkalog import ensure_topic
     from brook.connect.worker import Worker
 
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    bootstrap = ",".join(config["bootstrap.servers"])
     ensure_topic(admin, config["config.storage.topic"], 1, config["config.storage.replication.factor"])
     ensure_topic(admin, config["offset.storage.topic"], config["offset.storage.partitions"],
                  config["offset.storage.replication.factor"])
@@ -183,6 +182,7 @@ def start_distributed(props: dict[str, str], config: dict, plugins, worker_id: s
     offsets = KafkaOffsetStore(bootstrap, config["offset.storage.topic"], client_id)
     offsets.start()
     worker = Worker(props, config, plugins, offsets, None)
+    worker.admin = admin
     herder = DistributedHerder(worker, worker_id, config, client_id)
     herder.start()
     return herder
