@@ -36,6 +36,8 @@ def test_root_and_plugins(worker):
     code, root = worker.request("GET", "/")
     assert code == 200 and root["version"] == "3.9.0" and set(root) == {"version", "commit", "kafka_cluster_id"}
     assert len(root["kafka_cluster_id"]) == 22
+    assert worker.request("GET", "/health") == \
+        (200, {"status": "healthy", "message": "Worker has completed startup and is ready to handle requests."})
     code, plugins = worker.request("GET", "/connector-plugins")
     assert code == 200
     assert plugins == [{"class": SINK, "type": "sink", "version": "3.9.0"},

@@ -43,6 +43,7 @@ class StandaloneHerder:
         self.connectors: dict[str, object] = {}
         self.status: dict[str, dict] = {}
         self.task_status: dict[tuple[str, int], dict] = {}
+        self.ready = False  # set once the command line's connectors exist (Herder.ready)
         worker.on_status = self.on_task_status
 
     # status

@@ -61,6 +61,13 @@ def create_app(herder, cluster_id: str, commit: str = "unknown") -> FastAPI:
     async def root():
         return {"version": VERSION, "commit": commit, "kafka_cluster_id": cluster_id}
 
+    @app.get("/health")
+    async def health():
+        """KIP-1017: starting (503) until the worker has created the connectors of its command line."""
+        if not herder.ready:
+            return JSONResponse({"status": "starting", "message": "Worker is still starting up."}, status_code=503)
+        return {"status": "healthy", "message": "Worker has completed startup and is ready to handle requests."}
+
     @app.get("/connectors")
     async def list_connectors(request: Request):
         names = herder.connector_names()

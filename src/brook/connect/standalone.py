@@ -155,6 +155,7 @@ def run(args: list[str], distributed: bool) -> int:
                 code = 3
                 stop.set()
                 break
+        herder.ready = True
         await stop.wait()
         log.info("Kafka Connect stopping")
         await server
