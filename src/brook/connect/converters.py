@@ -109,9 +109,12 @@ JSON_CONFIG = ConfigDef(
 )
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # stateless, shared
+
+
 def dumps(node: object) -> bytes:
     """Jackson's compact output."""
-    return json.dumps(node, separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODER.encode(node).encode()
 
 
 class JsonConverter(Converter):
@@ -120,15 +123,23 @@ class JsonConverter(Converter):
     def __init__(self) -> None:
         self.settings = JSON_CONFIG.parse({})
         self._schema_cache: dict[Schema, dict] = {}
+        self._envelope_cache: dict[Schema, bytes] = {}
+        self._connect_cache: dict[str, Schema | None] = {}
 
     # Connect -> bytes
     def from_connect_data(self, topic, schema, value):
         if schema is None and value is None:
             return None
-        payload = self.to_json(schema, value)
+        payload = dumps(self.to_json(schema, value))
         if self.settings["schemas.enable"]:
-            return dumps({"schema": self.as_json_schema(schema), "payload": payload})
-        return dumps(payload)
+            # the envelope around the payload, its schema part serialized once per schema
+            head = self._envelope_cache.get(schema) if schema is not None else None
+            if head is None:
+                head = b'{"schema":' + dumps(self.as_json_schema(schema)) + b',"payload":'
+                if schema is not None and len(self._envelope_cache) < self.settings["schemas.cache.size"]:
+                    self._envelope_cache[schema] = head
+            return head + payload + b"}"
+        return payload
 
     def as_json_schema(self, schema: Schema | None) -> dict | None:
         if schema is None:
@@ -224,9 +235,21 @@ class JsonConverter(Converter):
                 raise DataError('JsonConverter with schemas.enable requires "schema" and "payload" fields and may '
                                 "not contain additional fields. If you are trying to deserialize plain JSON data, "
                                 "set schemas.enable=false in your converter configuration.")
-            schema = self.as_connect_schema(node["schema"])
+            schema = self._cached_connect_schema(node["schema"])
             return schema, self.to_connect(schema, node["payload"])
         return None, self.to_connect(None, node)
+
+    def _cached_connect_schema(self, node: object) -> Schema | None:
+        """as_connect_schema, cached by the schema's JSON text (Kafka's toConnectSchemaCache)."""
+        if not isinstance(node, dict):
+            return self.as_connect_schema(node)
+        text = _ENCODER.encode(node)
+        schema = self._connect_cache.get(text)
+        if schema is None:
+            schema = self.as_connect_schema(node)
+            if len(self._connect_cache) < self.settings["schemas.cache.size"]:
+                self._connect_cache[text] = schema
+        return schema
 
     def as_connect_schema(self, node: object) -> Schema | None:
         if node is None:

@@ -102,16 +102,19 @@ class FileStreamSourceTask(SourceTask):
 
     def _extract_line(self) -> str | None:
         buf = self._buffer
-        for i, c in enumerate(buf):
-            if c == 0x0A or c == 0x0D:
-                if c == 0x0D and i + 1 >= len(buf):
-                    return None  # a \r at the end may be the start of \r\n
-                end = i + 2 if c == 0x0D and buf[i + 1] == 0x0A else i + 1
-                self._buffer = buf[end:]
-                if self._offset is not None and self.filename is not None:
-                    self._offset += end
-                return buf[:i].decode("utf-8", "replace")
-        return None
+        nl, cr = buf.find(b"\n"), buf.find(b"\r")
+        if nl < 0 and cr < 0:
+            return None
+        if cr >= 0 and (nl < 0 or cr < nl):
+            if cr + 1 >= len(buf):
+                return None  # a \r at the end may be the start of \r\n
+            i, end = cr, cr + 2 if buf[cr + 1] == 0x0A else cr + 1
+        else:
+            i, end = nl, nl + 1
+        self._buffer = buf[end:]
+        if self._offset is not None and self.filename is not None:
+            self._offset += end
+        return buf[:i].decode("utf-8", "replace")
 
     def stop(self):
         self._stopping.set()

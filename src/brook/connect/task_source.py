@@ -24,6 +24,7 @@ class WorkerSourceTask(WorkerTask):
         self.producer = Producer(self.worker.producer_config(self.connector_props, self.client_id("producer")))
         self.submitted: dict[bytes, deque] = {}  # offset key -> deque of [offset, acked], in submission order
         self.send_error: Exception | None = None
+        self.keys: dict[tuple, bytes] = {}
 
     def execute(self) -> None:
         interval = self.worker.config["offset.flush.interval.ms"] / 1000
@@ -80,9 +81,20 @@ class WorkerSourceTask(WorkerTask):
         if record.source_partition is None:
             return None
         entry = [record.source_offset, False]
-        key = self.offsets.key(self.connector, record.source_partition)
+        key = self._key(record.source_partition)
         self.submitted.setdefault(key, deque()).append(entry)
         return entry
+
+    def _key(self, partition: dict) -> bytes:
+        """The offset key of a source partition, cached: a task's records share a few partitions."""
+        try:
+            cache_key = tuple(partition.items())
+            key = self.keys.get(cache_key)
+        except TypeError:  # unhashable values: computed each time
+            return self.offsets.key(self.connector, partition)
+        if key is None:
+            key = self.keys[cache_key] = self.offsets.key(self.connector, partition)
+        return key
 
     def _delivered(self, entry, record):
         def cb(err, msg):
