@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+
+from conftest import BrokerProcess
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -29,7 +32,9 @@ def worker_props(path: Path, bootstrap: str, offsets: Path, **extra: str) -> Pat
     return path
 
 
-class ConnectProcess:
+class ConnectProcess(BrokerProcess):
+    """A connect-standalone or connect-distributed process; stop() and log_text() are the broker's."""
+
     def __init__(self, cwd: Path, *args: str, script: str = "connect-standalone") -> None:
         self.cwd, self.args, self.script = cwd, args, script
         self.log_path = cwd / "connect.log"
@@ -54,20 +59,6 @@ class ConnectProcess:
             time.sleep(0.05)
         raise TimeoutError(f"connect-standalone did not start:\n{self.log_text()}")
 
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def stop(self, timeout: float = 30) -> int:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
-            raise
-
     def request(self, method: str, path: str, body: object = None) -> tuple[int, object]:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.url + path, data=data, method=method,
@@ -79,6 +70,19 @@ class ConnectProcess:
         except urllib.error.HTTPError as e:
             raw = e.read()
             return e.code, json.loads(raw) if raw else None
+
+
+@contextlib.contextmanager
+def module_worker(tmp_path_factory, broker, name: str, **extra: str) -> Iterator[ConnectProcess]:
+    """A connect-standalone worker (no connectors) shared by a module's tests, stopped cleanly however they end."""
+    d = tmp_path_factory.mktemp(name)
+    props = worker_props(d / "worker.properties", broker.bootstrap, d / "connect.offsets", **extra)
+    w = ConnectProcess(d, str(props)).start()
+    w.dir = d  # type: ignore[attr-defined]
+    try:
+        yield w
+    finally:
+        assert w.stop() == 0
 
 
 def wait_for(check, timeout: float = 30, interval: float = 0.05, what: str = "condition"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from confluent_kafka import Producer
 from conftest import module_broker
-from connect_helpers import ConnectProcess, consume_all, wait_for, worker_props
+from connect_helpers import consume_all, module_worker, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -17,13 +17,8 @@ def broker(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def worker(broker, tmp_path_factory):
-    d = tmp_path_factory.mktemp("connect-errors-worker")
-    props = worker_props(d / "worker.properties", broker.bootstrap, d / "connect.offsets",
-                         **{"offset.flush.interval.ms": "200"})
-    w = ConnectProcess(d, str(props)).start()
-    w.dir = d  # type: ignore[attr-defined]
-    yield w
-    assert w.stop() == 0
+    with module_worker(tmp_path_factory, broker, "connect-errors-worker", **{"offset.flush.interval.ms": "200"}) as w:
+        yield w
 
 
 def produce(bootstrap: str, topic: str, values: list[bytes], headers=None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import module_broker
-from connect_helpers import ConnectProcess, wait_for, worker_props
+from connect_helpers import module_worker, wait_for
 
 SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
 SINK = "org.apache.kafka.connect.file.FileStreamSinkConnector"
@@ -18,12 +18,8 @@ def broker(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def worker(broker, tmp_path_factory):
-    d = tmp_path_factory.mktemp("connect-rest-worker")
-    props = worker_props(d / "worker.properties", broker.bootstrap, d / "connect.offsets")
-    w = ConnectProcess(d, str(props)).start()
-    w.dir = d  # type: ignore[attr-defined]
-    yield w
-    assert w.stop() == 0
+    with module_worker(tmp_path_factory, broker, "connect-rest-worker") as w:
+        yield w
 
 
 def states(worker, name: str):

@@ -27,26 +27,33 @@ class Stage:
         return self.transform.apply(record)  # type: ignore[attr-defined]
 
 
+def _aliases(props: dict[str, str], name: str) -> list[str]:
+    return [a.strip() for a in (props.get(name) or "").split(",") if a.strip()]
+
+
+def _plugin(plugins, props: dict[str, str], group: str, alias: str, kind: str, interface: str,
+            framework_keys: tuple[str, ...]):
+    """The plugin of `<group>.<alias>.type`, configured with its own `<group>.<alias>.*` settings."""
+    prefix = f"{group}.{alias}."
+    cfg = sub_config(props, prefix)
+    if "type" not in cfg:
+        raise ConnectError(f'Missing required configuration "{prefix}type" which has no default value.')
+    plugin = plugins.new_plugin(kind, cfg["type"], interface)
+    try:
+        plugin.configure({k: v for k, v in cfg.items() if k not in framework_keys})
+    except ConfigError as e:
+        raise ConnectError(str(e)) from e
+    return cfg, plugin
+
+
 def build_chain(plugins, props: dict[str, str]) -> list[Stage]:
     """The configured stages; ConnectError with Kafka's wording when an alias or class is wrong."""
-    predicates = {}
-    for alias in [a.strip() for a in (props.get("predicates") or "").split(",") if a.strip()]:
-        cfg = sub_config(props, f"predicates.{alias}.")
-        if "type" not in cfg:
-            raise ConnectError(f'Missing required configuration "predicates.{alias}.type" which has no default '
-                               "value.")
-        p = plugins.new_plugin("predicate", cfg["type"], "Predicate")
-        _configure(p, {k: v for k, v in cfg.items() if k != "type"}, f"predicates.{alias}.")
-        predicates[alias] = p
+    predicates = {alias: _plugin(plugins, props, "predicates", alias, "predicate", "Predicate", ("type",))[1]
+                  for alias in _aliases(props, "predicates")}
     stages = []
-    for alias in [a.strip() for a in (props.get("transforms") or "").split(",") if a.strip()]:
-        cfg = sub_config(props, f"transforms.{alias}.")
-        if "type" not in cfg:
-            raise ConnectError(f'Missing required configuration "transforms.{alias}.type" which has no default '
-                               "value.")
-        t = plugins.new_plugin("transformation", cfg["type"], "Transformation")
-        own = {k: v for k, v in cfg.items() if k not in ("type", "predicate", "negate")}
-        _configure(t, own, f"transforms.{alias}.")
+    for alias in _aliases(props, "transforms"):
+        cfg, t = _plugin(plugins, props, "transforms", alias, "transformation", "Transformation",
+                         ("type", "predicate", "negate"))
         pred = None
         if cfg.get("predicate"):
             pred = predicates.get(cfg["predicate"])
@@ -55,10 +62,3 @@ def build_chain(plugins, props: dict[str, str]) -> list[Stage]:
                                    ": Predicate is not defined")
         stages.append(Stage(alias, cfg["type"], t, pred, cfg.get("negate", "false").strip().lower() == "true"))
     return stages
-
-
-def _configure(plugin, cfg: dict[str, str], prefix: str) -> None:
-    try:
-        plugin.configure(cfg)
-    except ConfigError as e:
-        raise ConnectError(str(e)) from e

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from brook.connect.api import OffsetStorageReader, TaskContext
 from brook.connect.chain import build_chain
@@ -22,6 +23,7 @@ class WorkerTask(threading.Thread):
         self.connector_props, self.cfg, self.task_props = connector_props, connector_config, task_props
         self.task = task_class()
         self.stopping = threading.Event()
+        self.next_commit = time.monotonic() + worker.config["offset.flush.interval.ms"] / 1000
         self._resumed = threading.Event()
         if not paused:
             self._resumed.set()
@@ -71,6 +73,14 @@ class WorkerTask(threading.Thread):
             self.task.stop()
         except Exception:
             log.exception("%s Task threw an uncaught exception while being stopped", self.label)
+
+    def commit_due(self) -> bool:
+        """True once per offset.flush.interval.ms (WorkerTask's commit schedule)."""
+        now = time.monotonic()
+        if now < self.next_commit:
+            return False
+        self.next_commit = now + self.worker.config["offset.flush.interval.ms"] / 1000
+        return True
 
     def transform(self, record, raw=None):
         """The chain, each transformation its own error-handled stage; None if dropped, FAILED if skipped."""

@@ -8,7 +8,6 @@ pre_commit/flush. Records that fail a tolerated stage go to the dead letter queu
 from __future__ import annotations
 
 import logging
-import time
 
 from brook.connect.api import SinkRecord
 from brook.connect.data import ConnectError, Headers, RetriableError
@@ -53,8 +52,6 @@ class WorkerSinkTask(WorkerTask):
         self.consumer.consume(num_messages=1, timeout=0)  # keep the group membership alive
 
     def execute(self) -> None:
-        interval = self.worker.config["offset.flush.interval.ms"] / 1000
-        next_commit = time.monotonic() + interval
         while not self.stopping.is_set():
             if self.paused():
                 continue
@@ -75,9 +72,8 @@ class WorkerSinkTask(WorkerTask):
             if batch:
                 self.deliver(batch)
             self.current.update(last)
-            if time.monotonic() >= next_commit:
+            if self.commit_due():
                 self.commit_offsets()
-                next_commit = time.monotonic() + interval
 
     def convert(self, m):
         topic = m.topic()

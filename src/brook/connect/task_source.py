@@ -7,7 +7,6 @@ acknowledged (Kafka's SubmittedRecords), at each offset.flush.interval.ms and wh
 from __future__ import annotations
 
 import logging
-import time
 from collections import deque
 
 from brook.connect.data import ConnectError
@@ -27,8 +26,6 @@ class WorkerSourceTask(WorkerTask):
         self.keys: dict[tuple, bytes] = {}
 
     def execute(self) -> None:
-        interval = self.worker.config["offset.flush.interval.ms"] / 1000
-        next_commit = time.monotonic() + interval
         while not self.stopping.is_set():
             if self.paused():
                 continue
@@ -38,9 +35,8 @@ class WorkerSourceTask(WorkerTask):
             self.producer.poll(0)
             if self.send_error is not None:
                 raise ConnectError("Unrecoverable exception from producer send callback") from self.send_error
-            if time.monotonic() >= next_commit:
+            if self.commit_due():
                 self.commit_offsets()
-                next_commit = time.monotonic() + interval
 
     def send(self, records) -> None:
         for record in records:
