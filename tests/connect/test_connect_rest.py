@@ -201,3 +201,26 @@ def test_admin_loggers(worker):
         (400, {"error_code": 400, "message": "Desired 'level' parameter was not specified in request."})
     assert worker.request("GET", "/admin/loggers/no.such.logger") == \
         (404, {"error_code": 404, "message": "Logger no.such.logger not found."})
+
+
+def test_a_paused_sink_loses_nothing(worker, broker):
+    from confluent_kafka import Producer
+
+    out = worker.dir / "paused.out"
+    config = {"connector.class": "FileStreamSink", "file": str(out), "topics": "paused-in",
+              "value.converter": "org.apache.kafka.connect.storage.StringConverter"}
+    producer = Producer({"bootstrap.servers": broker.bootstrap})
+    producer.produce("paused-in", b"before")
+    assert producer.flush(10) == 0
+    assert worker.request("POST", "/connectors", {"name": "paused", "config": config})[0] == 201
+    wait_for(lambda: out.exists() and out.read_text() == "before\n", what="the first record")
+    assert worker.request("PUT", "/connectors/paused/pause") == (202, None)
+    wait_for(lambda: states(worker, "paused") == ("PAUSED", ["PAUSED"]), what="PAUSED")
+    for i in range(3):
+        producer.produce("paused-in", f"while paused {i}".encode())
+    assert producer.flush(10) == 0
+    assert out.read_text() == "before\n"
+    assert worker.request("PUT", "/connectors/paused/resume") == (202, None)
+    wait_for(lambda: out.read_text() == "before\nwhile paused 0\nwhile paused 1\nwhile paused 2\n",
+             what="the records produced while paused")
+    assert worker.request("DELETE", "/connectors/paused") == (204, None)

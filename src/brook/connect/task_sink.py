@@ -46,10 +46,18 @@ class WorkerSinkTask(WorkerTask):
             self.current.pop((p.topic, p.partition), None)
 
     def on_paused(self) -> None:
-        if not self._paused_parts:
-            self.consumer.pause(self.consumer.assignment())
-            self._paused_parts = True
-        self.consumer.consume(num_messages=1, timeout=0)  # keep the group membership alive
+        from confluent_kafka import TopicPartition
+
+        # paused again each time: a rebalance may have assigned partitions since
+        self.consumer.pause(self.consumer.assignment())
+        self._paused_parts = True
+        # consume() keeps the group membership alive; anything it still returns is rewound, not dropped
+        first: dict[tuple[str, int], int] = {}
+        for m in self.consumer.consume(num_messages=MAX_POLL_RECORDS, timeout=0):
+            if m.error() is None:
+                first.setdefault((m.topic(), m.partition()), m.offset())
+        for (topic, partition), offset in first.items():
+            self.consumer.seek(TopicPartition(topic, partition, offset))
 
     def execute(self) -> None:
         while not self.stopping.is_set():
