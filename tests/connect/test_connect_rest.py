@@ -224,3 +224,22 @@ def test_a_paused_sink_loses_nothing(worker, broker):
     wait_for(lambda: out.read_text() == "before\nwhile paused 0\nwhile paused 1\nwhile paused 2\n",
              what="the records produced while paused")
     assert worker.request("DELETE", "/connectors/paused") == (204, None)
+
+
+def test_source_topic_creation_kip158(worker, broker):
+    from confluent_kafka.admin import AdminClient, ConfigResource
+
+    (worker.dir / "created.txt").write_text("a\n")
+    config = {"connector.class": "FileStreamSource", "file": str(worker.dir / "created.txt"),
+              "topic": "special-created", "topic.creation.default.replication.factor": "1",
+              "topic.creation.default.partitions": "3", "topic.creation.groups": "special",
+              "topic.creation.special.include": "special-.*", "topic.creation.special.partitions": "2",
+              "topic.creation.special.cleanup.policy": "compact"}
+    assert worker.request("POST", "/connectors", {"name": "created", "config": config})[0] == 201
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    topic = wait_for(lambda: admin.list_topics(timeout=10).topics.get("special-created"), what="the topic")
+    assert len(topic.partitions) == 2  # the matching group's count, not the default group's 3
+    resource = ConfigResource(ConfigResource.Type.TOPIC, "special-created")
+    described = admin.describe_configs([resource])[resource].result(10)
+    assert described["cleanup.policy"].value == "compact"
+    assert worker.request("DELETE", "/connectors/created") == (204, None)

@@ -12,6 +12,7 @@ from collections import deque
 from brook.connect.data import ConnectError
 from brook.connect.errors import FAILED, Stage
 from brook.connect.task_base import WorkerTask
+from brook.connect.topic_creation import TopicCreation
 
 log = logging.getLogger("org.apache.kafka.connect.runtime.WorkerSourceTask")
 
@@ -24,6 +25,7 @@ class WorkerSourceTask(WorkerTask):
         self.submitted: dict[bytes, deque] = {}  # offset key -> deque of [offset, acked], in submission order
         self.send_error: Exception | None = None
         self.keys: dict[tuple, bytes] = {}
+        self.topic_creation = TopicCreation.of(self.worker.config["topic.creation.enable"], self.connector_props)
 
     def execute(self) -> None:
         while not self.stopping.is_set():
@@ -56,6 +58,8 @@ class WorkerSourceTask(WorkerTask):
                 if entry is not None:
                     entry[1] = True
                 continue
+            if self.topic_creation is not None:
+                self.topic_creation.ensure(self.worker._admin(), out.topic)
             kwargs = {"key": key, "value": value, "headers": headers or None,
                       "on_delivery": self._delivered(entry, record)}
             if out.kafka_partition is not None:
