@@ -34,10 +34,12 @@ class KafkaBasedLog:
         from confluent_kafka import Consumer, Producer
         from confluent_kafka.admin import AdminClient
 
+        from brook.cli.clients import producer_config
+
         self.topic, self.on_record = topic, on_record
         self.admin = AdminClient({"bootstrap.servers": bootstrap, "client.id": f"{client_id}-{topic}-admin"})
-        self.producer = Producer({"bootstrap.servers": bootstrap, "client.id": f"{client_id}-{topic}-producer",
-                                  "acks": "all", "partitioner": "murmur2_random", "linger.ms": 0})
+        self.producer = Producer(producer_config({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": "0",
+                                                  "client.id": f"{client_id}-{topic}-producer"}))
         self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"{client_id}-{topic}-reader",
                                   "client.id": f"{client_id}-{topic}-reader", "enable.auto.commit": False,
                                   "auto.offset.reset": "earliest", "enable.partition.eof": False})

@@ -1,8 +1,8 @@
 """Worker: the plugins, converters and Kafka clients of one Connect process, and the connectors and tasks it
 runs (Kafka's Worker). Status changes go to the herder's status store through `on_status`.
 
-Every producer the worker creates uses Kafka's murmur2 partitioner (`partitioner: murmur2_random`, see
-producer_config), so keyed records land where Java producers put them.
+Every producer the worker creates is built by `brook.cli.clients.producer_config`, the builder of every producer
+Brook runs: Java property names, Kafka's murmur2 partitioner, so keyed records land where Java producers put them.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from brook.connect.task_source import WorkerSourceTask
 log = logging.getLogger("org.apache.kafka.connect.runtime.Worker")
 INTERFACES = {"key": ("converter", "Converter"), "value": ("converter", "Converter"),
               "header": ("header_converter", "HeaderConverter")}
-# librdkafka names the Java clients' settings the same way for these; others are passed as given
-PRODUCER_DEFAULTS = {"acks": "all", "enable.idempotence": "false", "partitioner": "murmur2_random"}
+# Kafka's Worker.baseProducerConfigs: acks=all; worker `producer.*` and connector `producer.override.*` on top
+PRODUCER_DEFAULTS = {"acks": "all", "enable.idempotence": "false"}
 
 
 def prefixed(props: dict[str, str], prefix: str) -> dict[str, str]:
@@ -37,11 +37,12 @@ class Worker:
         return ",".join(self.config["bootstrap.servers"])
 
     def producer_config(self, connector_props: dict[str, str], client_id: str) -> dict:
-        conf = {"bootstrap.servers": self.bootstrap(), "client.id": client_id, **PRODUCER_DEFAULTS}
-        conf.update(prefixed(self.props, "producer."))
-        conf.update(prefixed(connector_props, "producer.override."))
-        conf["partitioner"] = conf.get("partitioner", "murmur2_random")
-        return conf
+        from brook.cli.clients import producer_config
+
+        props = {"bootstrap.servers": self.bootstrap(), "client.id": client_id, **PRODUCER_DEFAULTS}
+        props.update(prefixed(self.props, "producer."))
+        props.update(prefixed(connector_props, "producer.override."))
+        return producer_config(props)
 
     def consumer_config(self, connector: str, connector_props: dict[str, str], client_id: str) -> dict:
         conf = {"bootstrap.servers": self.bootstrap(), "client.id": client_id, "group.id": f"connect-{connector}",
