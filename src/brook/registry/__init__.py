@@ -1,0 +1,1 @@
+"""A schema registry with Confluent Schema Registry's REST API, storing its state in the `_schemas` topic."""

@@ -1,0 +1,110 @@
+"""schema-registry-start [schema-registry.properties] [--override key=value]...: the registry as a process
+(Confluent's SchemaRegistryMain): reads `_schemas` to its end, then serves the REST API on hypercorn."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import sys
+from urllib.parse import urlsplit
+
+from brook.registry.config import ConfigException, RegistryConfig
+from brook.registry.state import State
+from brook.registry.store import KafkaStore, StoreInitializationException
+
+USAGE = "USAGE: schema-registry-start [-daemon] schema-registry.properties [--override property=value]*"
+LOG_FORMAT = "[%(asctime)s] %(levelname)s %(message)s (%(name)s)"
+log = logging.getLogger("io.confluent.kafka.schemaregistry.rest.SchemaRegistryMain")
+
+
+def parse_args(argv: list[str]) -> tuple[str | None, dict[str, str]]:
+    args = [a for a in argv if a != "-daemon"]
+    if args and args[0] in ("-h", "--help"):
+        print(USAGE)
+        sys.exit(0)
+    path = args.pop(0) if args and not args[0].startswith("--") else None
+    overrides: dict[str, str] = {}
+    while args:
+        flag = args.pop(0)
+        if flag != "--override" or not args or "=" not in args[0]:
+            raise SystemExit(f"{USAGE}\nUnrecognized argument: {flag}")
+        key, _, value = args.pop(0).partition("=")
+        overrides[key.strip()] = value.strip()
+    return path, overrides
+
+
+def _sockets(listeners: list[str]) -> list[socket.socket]:
+    out = []
+    for url in listeners:
+        parts = urlsplit(url)
+        host = parts.hostname or "0.0.0.0"
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        s = socket.socket(family, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((host, parts.port or 0))
+        s.listen(1024)
+        s.setblocking(False)
+        out.append(s)
+    return out
+
+
+async def serve(config: RegistryConfig) -> int:
+    from hypercorn.asyncio import serve as hypercorn_serve
+    from hypercorn.config import Config as HypercornConfig
+
+    from brook.registry.app import create_app
+    from brook.registry.registry import Registry
+
+    store = KafkaStore(config, State())
+    try:
+        await asyncio.to_thread(store.start)
+    except (StoreInitializationException, Exception) as e:
+        log.error("Error starting the schema registry: %s", e)
+        store.close()
+        return 1
+    sockets = _sockets(config.listeners)
+    hc = HypercornConfig()
+    hc.bind = [f"fd://{s.fileno()}" for s in sockets]
+    hc.accesslog = None
+    hc.errorlog = logging.getLogger("org.eclipse.jetty.server.Server")
+    hc.graceful_timeout = 2
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    for s in sockets:
+        host, port = s.getsockname()[:2]
+        log.info("Listening on http://%s:%d", host, port)
+    log.info("Server started, listening for requests...")
+    try:
+        await hypercorn_serve(create_app(Registry(config, store)), hc, shutdown_trigger=stop.wait)
+    finally:
+        await asyncio.to_thread(store.close)
+        for s in sockets:
+            s.close()
+    log.info("Shut down the schema registry")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stdout)
+    logging.addLevelName(logging.WARNING, "WARN")
+    try:
+        path, overrides = parse_args(sys.argv[1:] if argv is None else argv)
+        config = RegistryConfig.load(path, overrides)
+    except (ConfigException, OSError, ValueError) as e:
+        print(f"Error: {e}", file=sys.stderr)
+        return 1
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    return asyncio.run(serve(config))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
