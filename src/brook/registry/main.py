@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import socket
@@ -83,7 +84,8 @@ async def serve(config: RegistryConfig) -> int:
     finally:
         await asyncio.to_thread(store.close)
         for s in sockets:
-            s.close()
+            with contextlib.suppress(OSError):  # hypercorn closed it already
+                s.close()
     log.info("Shut down the schema registry")
     return 0
 
