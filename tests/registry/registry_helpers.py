@@ -91,3 +91,10 @@ def module_registry(tmp_path_factory, name: str, overrides: dict[str, str] | Non
             yield broker, r
         finally:
             r.stop()
+
+
+def tool(name: str, *args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    """An installed console script (the venv's), run as a user would."""
+    exe = str(Path(sys.executable).parent / name)
+    return subprocess.run([exe, *args], input=stdin, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONUNBUFFERED": "1"})

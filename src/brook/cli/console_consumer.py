@@ -299,7 +299,11 @@ def process(o: ConsumerOptions, consumer: Consumer, out: Any, progress: Progress
 
 @entry_point
 def main(argv: Sequence[str] | None = None) -> int:
-    o = ConsumerOptions(sys.argv[1:] if argv is None else argv)
+    return run(ConsumerOptions(sys.argv[1:] if argv is None else argv))
+
+
+def run(o: ConsumerOptions) -> int:
+    """ConsoleConsumer.run with parsed options (the schema registry's console consumers bring their formatter)."""
 
     def on_term(signum: int, frame: Any) -> None:
         raise Terminated()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, BinaryIO
 
 from brook.cli.options import (
@@ -260,7 +260,10 @@ def librdkafka_producer_config(props: dict[str, str]) -> tuple[dict[str, str], f
     return conf, max_block_s
 
 
-def run(o: ProducerOptions) -> int:
+def run(o: ProducerOptions, encode: Callable[[bytes | None, bytes | None], tuple[bytes | None, bytes | None]]
+        | None = None) -> int:
+    """ConsoleProducer.run; `encode` turns each line's key and value into the bytes sent (the schema registry's
+    console producers serialize them with a schema)."""
     from confluent_kafka import KafkaException as CKafkaException
 
     from brook.cli.clients import ToolError, delivery_error, from_kafka, new_client
@@ -291,6 +294,8 @@ def run(o: ProducerOptions) -> int:
         reader = LineMessageReader(o.reader_props())
         prompt = sys.stdin.isatty() and sys.stdout.isatty()  # LineMessageReader: System.console != null
         for key, value, headers in reader.records(sys.stdin.buffer, prompt):
+            if encode is not None:
+                key, value = encode(key, value)
             try:  # a partitioner waits for the topic's metadata as KafkaProducer.waitOnMetadata does
                 partition = -1 if partitioning is None else partitioning.partition(producer, topic, key, value)
             except ToolError as e:  # send() hands the TimeoutException to the callback

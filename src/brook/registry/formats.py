@@ -1,0 +1,189 @@
+"""The console tools' three formats on confluent-kafka's serializers: a line of JSON in, Confluent's wire format
+(magic byte, schema id, payload) out, and back to JSON as Confluent's console consumers print it."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.serialization import MessageField, SerializationContext
+
+
+class SerializationException(Exception):
+    """org.apache.kafka.common.errors.SerializationException, as Confluent's tools report bad input."""
+
+    def java(self) -> str:
+        return f"org.apache.kafka.common.errors.SerializationException: {self}"
+
+
+def _schema_id(data: bytes) -> int:
+    if len(data) < 5 or data[0] != 0:
+        raise SerializationException("Unknown magic byte!")
+    return int.from_bytes(data[1:5], "big")
+
+
+class Format:
+    schema_type = ""
+
+    def __init__(self, client: SchemaRegistryClient, topic: str) -> None:
+        self.client = client
+        self.topic = topic
+
+    def context(self, is_key: bool) -> SerializationContext:
+        return SerializationContext(self.topic, MessageField.KEY if is_key else MessageField.VALUE)
+
+    def serializer(self, schema: str | None, schema_id: int | None, is_key: bool, conf: dict) -> Any:
+        """A callable taking a line of JSON to the bytes of a record's key or value."""
+        raise NotImplementedError
+
+    def deserialize(self, data: bytes, is_key: bool) -> tuple[str, int]:
+        """The record's key or value as Confluent's console consumer prints it, and its schema id."""
+        raise NotImplementedError
+
+    def _schema_text(self, schema: str | None, schema_id: int | None) -> str:
+        if schema_id is not None:
+            return self.client.get_schema(schema_id).schema_str
+        assert schema is not None
+        return schema
+
+    @staticmethod
+    def _conf(schema_id: int | None, conf: dict) -> dict:
+        out = dict(conf)
+        if schema_id is not None:
+            out.update({"auto.register.schemas": False, "use.schema.id": schema_id})
+        return out
+
+
+class AvroFormat(Format):
+    schema_type = "AVRO"
+
+    def serializer(self, schema: str | None, schema_id: int | None, is_key: bool, conf: dict) -> Any:
+        import fastavro
+        from confluent_kafka.schema_registry.avro import AvroSerializer
+
+        text = self._schema_text(schema, schema_id)
+        parsed = fastavro.parse_schema(json.loads(text) if text.lstrip()[:1] in "{[\"" else text)
+        ser = AvroSerializer(self.client, text, conf=self._conf(schema_id, conf))
+        ctx = self.context(is_key)
+
+        def encode(line: str) -> bytes:
+            try:  # Avro's JSON encoding: unions written as {"type": value}, as Confluent's tool reads them
+                record = next(iter(fastavro.json_reader(io.StringIO(line), parsed)))
+            except Exception as e:
+                raise SerializationException(f"Error deserializing json {line} to Avro of schema {text}") from e
+            return ser(record, ctx)
+
+        return encode
+
+    def deserialize(self, data: bytes, is_key: bool) -> tuple[str, int]:
+        import fastavro
+        from confluent_kafka.schema_registry.avro import AvroDeserializer
+
+        schema_id = _schema_id(data)
+        record = AvroDeserializer(self.client)(data, self.context(is_key))
+        text = self.client.get_schema(schema_id).schema_str
+        parsed = fastavro.parse_schema(json.loads(text) if text.lstrip()[:1] in "{[\"" else text)
+        out = io.StringIO()
+        fastavro.json_writer(out, parsed, [record])
+        return json.dumps(json.loads(out.getvalue()), separators=(",", ":"), ensure_ascii=False), schema_id
+
+
+class JsonSchemaFormat(Format):
+    schema_type = "JSON"
+
+    def serializer(self, schema: str | None, schema_id: int | None, is_key: bool, conf: dict) -> Any:
+        from confluent_kafka.schema_registry.json_schema import JSONSerializer
+
+        text = self._schema_text(schema, schema_id)
+        ser = JSONSerializer(text, self.client, conf=self._conf(schema_id, conf))
+        ctx = self.context(is_key)
+
+        def encode(line: str) -> bytes:
+            try:
+                doc = json.loads(line)
+            except ValueError as e:
+                raise SerializationException(f"Error serializing json {line}") from e
+            return ser(doc, ctx)
+
+        return encode
+
+    def deserialize(self, data: bytes, is_key: bool) -> tuple[str, int]:
+        from confluent_kafka.schema_registry.json_schema import JSONDeserializer
+
+        schema_id = _schema_id(data)
+        doc = JSONDeserializer(None, schema_registry_client=self.client)(data, self.context(is_key))
+        return json.dumps(doc, separators=(",", ":"), ensure_ascii=False), schema_id
+
+
+class ProtobufFormat(Format):
+    schema_type = "PROTOBUF"
+
+    def __init__(self, client: SchemaRegistryClient, topic: str) -> None:
+        super().__init__(client, topic)
+        self._classes: dict[tuple[int, tuple[int, ...]], Any] = {}
+
+    @staticmethod
+    def _pool(fd: Any) -> Any:
+        from google.protobuf import descriptor_pb2, descriptor_pool
+
+        pool = descriptor_pool.DescriptorPool()
+        for dep in fd.dependency:  # well-known types only: the tools do not resolve references
+            dep_proto = descriptor_pb2.FileDescriptorProto()
+            descriptor_pool.Default().FindFileByName(dep).CopyToProto(dep_proto)
+            pool.Add(dep_proto)
+        pool.Add(fd)
+        return pool
+
+    def serializer(self, schema: str | None, schema_id: int | None, is_key: bool, conf: dict) -> Any:
+        from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
+        from google.protobuf import json_format, message_factory
+
+        from brook.registry import protobuf
+
+        text = self._schema_text(schema, schema_id)
+        fd = protobuf.parse(text, {})
+        fd.name = fd.name or protobuf.MAIN_FILE
+        pool = self._pool(fd)
+        first = f"{fd.package}.{fd.message_type[0].name}" if fd.package else fd.message_type[0].name
+        cls = message_factory.GetMessageClass(pool.FindMessageTypeByName(first))
+        ser = ProtobufSerializer(cls, self.client, {"use.deprecated.format": False, **self._conf(schema_id, conf)})
+        ctx = self.context(is_key)
+
+        def encode(line: str) -> bytes:
+            try:
+                msg = json_format.Parse(line, cls())
+            except json_format.ParseError as e:
+                raise SerializationException(f"Error serializing json {line}: {e}") from e
+            return ser(msg, ctx)
+
+        return encode
+
+    def deserialize(self, data: bytes, is_key: bool) -> tuple[str, int]:
+        from confluent_kafka.schema_registry.common.serde import SchemaId
+        from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer
+        from google.protobuf import descriptor_pb2, json_format, message_factory
+
+        sid = SchemaId("PROTOBUF")
+        sid.from_bytes(io.BytesIO(data))
+        indexes = tuple(sid.message_indexes or [0])
+        key = (sid.id, indexes)
+        de = self._classes.get(key)
+        if de is None:
+            import base64
+
+            raw = self.client.get_schema(sid.id, fmt="serialized").schema_str
+            fd = descriptor_pb2.FileDescriptorProto.FromString(base64.b64decode(raw))
+            pool = self._pool(fd)
+            desc = pool.FindFileByName(fd.name).message_types_by_name[fd.message_type[indexes[0]].name]
+            for i in indexes[1:]:
+                desc = desc.nested_types[i]
+            de = ProtobufDeserializer(message_factory.GetMessageClass(desc), {"use.deprecated.format": False},
+                                      self.client)
+            self._classes[key] = de
+        msg = de(data, self.context(is_key))
+        return json.dumps(json_format.MessageToDict(msg), separators=(",", ":"), ensure_ascii=False), sid.id
+
+
+FORMATS = {"avro": AvroFormat, "json-schema": JsonSchemaFormat, "protobuf": ProtobufFormat}
