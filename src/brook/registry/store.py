@@ -127,9 +127,12 @@ class KafkaStore:
     # --- reading
 
     def _poll(self, timeout: float) -> None:
-        msgs = self.consumer.consume(500, timeout)  # type: ignore[union-attr]
-        if not msgs:
+        # wait for one record at most `timeout`, then take whatever else is already fetched, without waiting
+        # (consume(n, timeout) would hold every write's answer until n records or the timeout)
+        first = self.consumer.poll(timeout)  # type: ignore[union-attr]
+        if first is None:
             return
+        msgs = [first, *self.consumer.consume(499, 0)]  # type: ignore[union-attr]
         with self.lock:
             for m in msgs:
                 if m.error():
