@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from brook.registry import errors, protobuf
 from brook.registry.errors import RestError
+from brook.registry.leader import LeaderElector
 from brook.registry.registry import Registry
 from brook.registry.registry import Request as SchemaRequest
 from brook.registry.schemas import SCHEMA_TYPES, Reference
@@ -84,10 +88,47 @@ def _version_json(subject: str, version: int, schema_id: int, schema_json: dict)
     return {"subject": subject, "version": version, "id": schema_id, **schema_json}
 
 
-def create_app(registry: Registry) -> FastAPI:
+def _writes(method: str, path: str) -> bool:
+    """Requests that change the registry: only the primary serves them; the others forward them."""
+    if method == "POST":
+        return bool(_REGISTER.fullmatch(path))
+    return method in ("PUT", "DELETE") and path.startswith(("/subjects/", "/config", "/mode"))
+
+
+_REGISTER = re.compile(r"/subjects/[^/]+/versions/?")
+
+
+def _forward(url: str, method: str, body: bytes, content_type: str | None) -> tuple[int, bytes, str]:
+    req = urllib.request.Request(url, data=body or None, method=method)
+    if content_type:
+        req.add_header("Content-Type", content_type)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, resp.read(), resp.headers.get("Content-Type", MEDIA_TYPE)
+    except urllib.error.HTTPError as e:
+        return e.code, e.read(), e.headers.get("Content-Type", MEDIA_TYPE)
+
+
+def create_app(registry: Registry, elector: LeaderElector | None = None) -> FastAPI:
     app = FastAPI(title="Brook Schema Registry", openapi_url=None, docs_url=None, redoc_url=None,
                   default_response_class=RegistryResponse)
     state = registry.state
+
+    @app.middleware("http")
+    async def forward_writes(request: Request, call_next: Callable) -> Response:
+        if elector is None or elector.is_primary or not _writes(request.method, request.url.path):
+            return await call_next(request)
+        primary = elector.primary_url
+        if primary is None:
+            return _error(500, 50004, "Leader not known.")
+        target = primary + request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        body = await request.body()
+        try:
+            status, content, ctype = await asyncio.to_thread(_forward, target, request.method, body,
+                                                             request.headers.get("content-type"))
+        except OSError as e:
+            return _error(500, 50003, f"Error while forwarding the request to the leader {primary}: {e}")
+        return Response(content, status_code=status, media_type=ctype)
 
     async def off_loop(fn: Callable, *args: Any) -> Any:
         """Parsing (protoc), compatibility and writes run off the event loop."""

@@ -12,6 +12,7 @@ import sys
 from urllib.parse import urlsplit
 
 from brook.registry.config import ConfigException, RegistryConfig
+from brook.registry.leader import LeaderElector
 from brook.registry.state import State
 from brook.registry.store import KafkaStore, StoreInitializationException
 
@@ -66,6 +67,16 @@ async def serve(config: RegistryConfig) -> int:
         store.close()
         return 1
     sockets = _sockets(config.listeners)
+    host, port = sockets[0].getsockname()[:2]
+    identity = {"version": 1, "host": config.host_name, "port": port, "master_eligibility": config.leader_eligibility,
+                "scheme": "http"}
+    elector = LeaderElector(config, identity, lambda: store.catch_up(config.init_timeout_ms / 1000))
+    elector.start()
+    if not await asyncio.to_thread(elector.elected.wait, config.init_timeout_ms / 1000):
+        log.error("Error starting the schema registry: no leader elected within kafkastore.init.timeout.ms")
+        await asyncio.to_thread(elector.stop)
+        store.close()
+        return 1
     hc = HypercornConfig()
     hc.bind = [f"fd://{s.fileno()}" for s in sockets]
     hc.accesslog = None
@@ -80,8 +91,9 @@ async def serve(config: RegistryConfig) -> int:
         log.info("Listening on http://%s:%d", host, port)
     log.info("Server started, listening for requests...")
     try:
-        await hypercorn_serve(create_app(Registry(config, store)), hc, shutdown_trigger=stop.wait)
+        await hypercorn_serve(create_app(Registry(config, store), elector), hc, shutdown_trigger=stop.wait)
     finally:
+        await asyncio.to_thread(elector.stop)
         await asyncio.to_thread(store.close)
         for s in sockets:
             with contextlib.suppress(OSError):  # hypercorn closed it already

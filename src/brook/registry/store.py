@@ -47,6 +47,10 @@ class KafkaStore:
                                   "client.id": "KafkaStore-reader-" + self.config.topic,
                                   "fetch.wait.max.ms": 50, "enable.partition.eof": False})
         self.consumer.assign([TopicPartition(self.config.topic, 0, OFFSET_BEGINNING)])
+        # end offsets are asked on a client of their own: the reader's consumer is busy polling in its thread
+        self._watermarks = Consumer({**props, "group.id": f"schema-registry-{uuid.uuid4()}",
+                                     "enable.auto.commit": False, "client.id": "KafkaStore-end-offsets"})
+        self._watermarks_lock = threading.Lock()
         end = self._end_offset(deadline)
         while self.offset < end - 1:  # read to the end before answering anything
             if time.monotonic() > deadline:
@@ -64,6 +68,7 @@ class KafkaStore:
             self._thread.join(5)
         if self.consumer is not None:
             self.consumer.close()
+            self._watermarks.close()
         if self.producer is not None:
             self.producer.flush(5)
 
@@ -119,7 +124,8 @@ class KafkaStore:
         while True:
             try:
                 tp = TopicPartition(self.config.topic, 0)
-                return self.consumer.get_watermark_offsets(tp, timeout=5)[1]  # type: ignore[union-attr]
+                with self._watermarks_lock:
+                    return self._watermarks.get_watermark_offsets(tp, timeout=5)[1]
             except KafkaException:
                 if time.monotonic() > deadline:
                     raise
@@ -147,6 +153,15 @@ class KafkaStore:
                 self._poll(0.1)
             except Exception:  # the reader must outlive a bad record or a broker that went away
                 log.exception("KafkaStoreReaderThread failed to read a batch")
+
+    def catch_up(self, timeout_s: float) -> None:
+        """Waits until the reader has applied everything the topic holds now (a new primary does this before it
+        allocates ids, as Confluent's leader waits for its reader to reach the last offset)."""
+        deadline = time.monotonic() + timeout_s
+        end = self._end_offset(deadline)
+        with self.lock:
+            if not self.applied.wait_for(lambda: self.offset >= end - 1, max(0.0, deadline - time.monotonic())):
+                raise StoreInitializationException(f"KafkaStoreReaderThread failed to reach target offset {end - 1}")
 
     # --- writing
 
