@@ -41,8 +41,12 @@ class KafkaStore:
         deadline = time.monotonic() + self.config.init_timeout_ms / 1000
         self._create_or_verify_topic(deadline)
         props = self.config.kafka_client_props()
+        # as Confluent's KafkaStore: no retries, so a write that timed out is not delivered later behind the
+        # caller's back; one request in flight keeps the records in order
         self.producer = Producer({**props, "acks": "all", "linger.ms": 0, "partitioner": "murmur2_random",
-                                  "enable.idempotence": True, "client.id": "producer-schema-registry"})
+                                  "retries": 0, "max.in.flight.requests.per.connection": 1,
+                                  "message.timeout.ms": max(1, self.config.timeout_ms),
+                                  "client.id": "producer-schema-registry"})
         self.consumer = Consumer({**props, "group.id": f"schema-registry-{uuid.uuid4()}", "enable.auto.commit": False,
                                   "client.id": "KafkaStore-reader-" + self.config.topic,
                                   "fetch.wait.max.ms": 50, "enable.partition.eof": False})
