@@ -31,8 +31,9 @@ def test_missing_bootstrap_servers():
 
 def test_broker_goes_away_and_comes_back(broker_factory, tmp_path):
     broker = broker_factory()
-    reg = RegistryProcess(tmp_path / "registry.log", broker.bootstrap, {"kafkastore.timeout.ms": "2000",
-                                                                         "host.name": "127.0.0.1"}).start()
+    # the bootstrap as Confluent's properties spell it, with the listener's protocol
+    reg = RegistryProcess(tmp_path / "registry.log", f"PLAINTEXT://{broker.bootstrap}",
+                          {"kafkastore.timeout.ms": "2000", "host.name": "127.0.0.1"}).start()
     try:
         assert reg.call("POST", "/subjects/o-value/versions", {"schema": '"string"'}) == (200, {"id": 1})
         broker.stop()
