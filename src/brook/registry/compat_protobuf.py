@@ -62,6 +62,7 @@ def _message(name: str, r: descriptor_pb2.DescriptorProto, w: descriptor_pb2.Des
     issues: list[Issue] = []
     rf = {f.number: f for f in r.field}
     wf = {f.number: f for f in w.field}
+    oneofs_reported: set[str] = set()
     for num, f in wf.items():
         path = f"#/{name}/{num}"
         g = rf.get(num)
@@ -82,10 +83,11 @@ def _message(name: str, r: descriptor_pb2.DescriptorProto, w: descriptor_pb2.Des
                 (f.type in (F.TYPE_STRING, F.TYPE_BYTES, F.TYPE_MESSAGE) or g.type in _NAMED):
             issues.append(("FIELD_KIND_CHANGED", path))
         wo, ro = _oneof(w, f), _oneof(r, g)
-        if wo is None and ro is not None:
+        if wo is None and ro is not None and ro not in oneofs_reported:
             moved = [x for x in r.field if _oneof(r, x) == ro and x.number in wf and _oneof(w, wf[x.number]) is None]
             existing = [x for x in r.field if _oneof(r, x) == ro and x.number in wf and _oneof(w, wf[x.number])]
             if existing or len(moved) > 1:
+                oneofs_reported.add(ro)
                 issues.append(("FIELD_MOVED_TO_EXISTING_ONEOF" if existing else "MULTIPLE_FIELDS_MOVED_TO_ONEOF",
                                path))
     for num, g in rf.items():
