@@ -98,3 +98,14 @@ def tool(name: str, *args: str, stdin: str | None = None, timeout: float = 60) -
     exe = str(Path(sys.executable).parent / name)
     return subprocess.run([exe, *args], input=stdin, capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def wait_for(check, timeout: float = 30):  # noqa: ANN001, ANN201
+    """Poll `check()` until it returns something truthy, which is returned; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)

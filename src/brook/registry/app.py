@@ -314,15 +314,22 @@ def create_app(registry: Registry, elector: LeaderElector | None = None) -> Fast
     async def delete_config() -> dict:
         return {"compatibilityLevel": await off_loop(registry.delete_compatibility, None)}
 
+    def subject_setting(table: dict, subject: str, request: Request, missing: Callable[[str], RestError],
+                        default: Callable[[None], str]) -> str:
+        """A subject's own level or mode; the global one with defaultToGlobal=true, else `missing`."""
+        with registry.store.lock:
+            value = table.get(subject)
+        if value is None:
+            if not _flag(request, "defaultToGlobal"):
+                raise missing(subject)
+            value = default(None)
+        return value
+
     @app.get("/config/{subject}")
     async def get_subject_config(subject: str, request: Request) -> dict:
-        with registry.store.lock:
-            level = state.configs.get(subject)
-        if level is None:
-            if not _flag(request, "defaultToGlobal"):
-                raise errors.subject_compatibility_not_configured(subject)
-            level = registry.compatibility(None)
-        return {"compatibilityLevel": level}
+        return {"compatibilityLevel": subject_setting(state.configs, subject, request,
+                                                      errors.subject_compatibility_not_configured,
+                                                      registry.compatibility)}
 
     @app.put("/config/{subject}")
     async def put_subject_config(subject: str, request: Request) -> dict:
@@ -346,13 +353,8 @@ def create_app(registry: Registry, elector: LeaderElector | None = None) -> Fast
 
     @app.get("/mode/{subject}")
     async def get_subject_mode(subject: str, request: Request) -> dict:
-        with registry.store.lock:
-            mode = state.modes.get(subject)
-        if mode is None:
-            if not _flag(request, "defaultToGlobal"):
-                raise errors.subject_mode_not_configured(subject)
-            mode = registry.mode(None)
-        return {"mode": mode}
+        return {"mode": subject_setting(state.modes, subject, request, errors.subject_mode_not_configured,
+                                        registry.mode)}
 
     @app.put("/mode/{subject}")
     async def put_subject_mode(subject: str, request: Request) -> dict:

@@ -3,20 +3,8 @@ writes sent to a secondary forwarded to it, ids agreed by all."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from registry_helpers import RegistryProcess
-
-
-def wait_for(check, timeout: float = 30):  # noqa: ANN001, ANN201
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
+from registry_helpers import RegistryProcess, wait_for
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from registry_helpers import RegistryProcess
+from registry_helpers import RegistryProcess, wait_for
 
 
 def test_broker_down_at_start(tmp_path):
@@ -44,15 +44,10 @@ def test_broker_goes_away_and_comes_back(broker_factory, tmp_path):
         assert reg.call("GET", "/schemas/ids/1") == (200, {"schema": '"string"'})
         assert reg.alive()
         broker.start()
-        import time
-
-        deadline = time.monotonic() + 60
-        while True:  # the write waits for the clients to reconnect (and the group to re-elect)
-            status, body = reg.call("POST", "/subjects/p-value/versions", {"schema": '"long"'})
-            if status == 200 or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        assert status == 200 and body["id"] >= 2
+        # the write waits for the clients to reconnect (and the group to elect the primary again)
+        status, body = wait_for(lambda: (lambda r: r if r[0] == 200 else None)(
+            reg.call("POST", "/subjects/p-value/versions", {"schema": '"long"'})), 60)
+        assert body["id"] >= 2
         assert reg.call("GET", "/subjects/o-value/versions") == (200, [1])
     finally:
         reg.stop()
