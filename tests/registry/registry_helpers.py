@@ -21,8 +21,10 @@ MEDIA = "application/vnd.schemaregistry.v1+json"
 
 
 class RegistryProcess:
-    def __init__(self, log_path: Path, bootstrap: str, overrides: dict[str, str] | None = None) -> None:
+    def __init__(self, log_path: Path, bootstrap: str, overrides: dict[str, str] | None = None,
+                 properties: Path | None = None) -> None:
         self.log_path = log_path
+        self.properties = properties
         self.overrides = {"listeners": "http://127.0.0.1:0", "kafkastore.bootstrap.servers": bootstrap,
                           "kafkastore.timeout.ms": "20000", **(overrides or {})}
         self.proc: subprocess.Popen | None = None
@@ -33,7 +35,7 @@ class RegistryProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> RegistryProcess:
-        args = [sys.executable, "-m", "brook.registry.main"]
+        args = [sys.executable, "-m", "brook.registry.main", *([str(self.properties)] if self.properties else [])]
         for k, v in self.overrides.items():
             args += ["--override", f"{k}={v}"]
         log = open(self.log_path, "ab")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from registry_helpers import RegistryProcess, wait_for
 
@@ -49,5 +50,18 @@ def test_broker_goes_away_and_comes_back(broker_factory, tmp_path):
             reg.call("POST", "/subjects/p-value/versions", {"schema": '"long"'})), 60)
         assert body["id"] >= 2
         assert reg.call("GET", "/subjects/o-value/versions") == (200, [1])
+    finally:
+        reg.stop()
+
+
+def test_shipped_properties_file(broker_factory, tmp_path):
+    """config/schema-registry.properties as shipped, its Kafka address and port overridden."""
+    broker = broker_factory()
+    shipped = Path(__file__).resolve().parents[2] / "config" / "schema-registry.properties"
+    reg = RegistryProcess(tmp_path / "registry.log", broker.bootstrap, {"schema.compatibility.level": "full"},
+                          properties=shipped).start()
+    try:
+        assert reg.call("GET", "/config") == (200, {"compatibilityLevel": "FULL"})
+        assert reg.call("POST", "/subjects/s-value/versions", {"schema": '"string"'}) == (200, {"id": 1})
     finally:
         reg.stop()
