@@ -103,6 +103,9 @@ async def serve(config: RegistryConfig) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # kio (the elector's group calls) registers hypothesis strategies whenever hypothesis is importable; the
+    # registry has no use for them (as options.entry_point does for the tools)
+    sys.modules.setdefault("hypothesis", None)  # type: ignore[arg-type]
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stdout)
     logging.addLevelName(logging.WARNING, "WARN")
     try:
