@@ -12,6 +12,7 @@ import uuid
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
+from brook.cli.clients import producer_config
 from brook.registry.config import RegistryConfig
 from brook.registry.errors import operation_timeout, store_error
 from brook.registry.state import State
@@ -43,10 +44,10 @@ class KafkaStore:
         props = self.config.kafka_client_props()
         # as Confluent's KafkaStore: no retries, so a write that timed out is not delivered later behind the
         # caller's back; one request in flight keeps the records in order
-        self.producer = Producer({**props, "acks": "all", "linger.ms": 0, "partitioner": "murmur2_random",
-                                  "retries": 0, "max.in.flight.requests.per.connection": 1,
-                                  "message.timeout.ms": max(1, self.config.timeout_ms),
-                                  "client.id": "producer-schema-registry"})
+        self.producer = Producer(producer_config({**props, "acks": "all", "linger.ms": "0", "retries": "0",
+                                                  "max.in.flight.requests.per.connection": "1",
+                                                  "message.timeout.ms": str(max(1, self.config.timeout_ms)),
+                                                  "client.id": "producer-schema-registry"}))
         self.consumer = Consumer({**props, "group.id": f"schema-registry-{uuid.uuid4()}", "enable.auto.commit": False,
                                   "client.id": "KafkaStore-reader-" + self.config.topic,
                                   "fetch.wait.max.ms": 50, "enable.partition.eof": False})
