@@ -98,7 +98,7 @@ def cleaner_throughput(mb: int, codec: int, workdir: Path) -> tuple[float, float
         lg.append(data, read_header(data), 0, int(time.time() * 1000))
         i += 1
     lg.roll()
-    lg.high_watermark = lg.log_end_offset
+    lg.update_high_watermark(lg.log_end_offset)
     lg.flush()
     size = lg.size / 1e6
     cleaner = LogCleaner(logs, CleanerConfig(step_bytes=1 << 40))

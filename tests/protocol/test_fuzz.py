@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from kafka_wire import decode_response, encode, huge_array_payload, record_batch, request_payload
+from kafka_wire import decode_response, encode, frame, huge_array_payload, record_batch, request_payload
 from kio.index import KioIndexError
 from kio.schema.index import api_key_map
 from kio.schema.request_header.v1.header import RequestHeader as RequestHeaderV1
@@ -41,7 +41,7 @@ from brook.broker.registry import build_registry
 from brook.broker.server import Broker
 from brook.config.broker import BrokerConfig
 from brook.errors import ErrorCode, KafkaError
-from brook.protocol.framing import FrameDecoder, FrameTooLarge, frame
+from brook.protocol.framing import FrameDecoder, FrameTooLarge
 from brook.protocol.header import MalformedRequest, decode_request
 from brook.protocol.records.batch import crc_ok, validate_produced
 from brook.protocol.versions import request_class, response_class

@@ -83,7 +83,7 @@ def _setup(tmp_path: Path, **cfg: object) -> tuple[_Logs, Log, LogCleaner]:
 
 def _append(lg: Log, data: bytes) -> int:
     base = lg.append(data, read_header(data), 0, NOW).base_offset
-    lg.high_watermark = lg.log_end_offset
+    lg.update_high_watermark(lg.log_end_offset)
     return base
 
 
@@ -271,7 +271,7 @@ def test_idempotent_producer_keeps_its_last_batch_and_markers_stay(tmp_path: Pat
     # an aborted transaction: its records go, its marker stays
     _append(lg, _batch([(b"c", b"aborted")], producer_id=9, base_sequence=0, attributes=TRANSACTIONAL_FLAG))
     lg.append_marker(9, 0, False, 0, 0, NOW)
-    lg.high_watermark = lg.log_end_offset
+    lg.update_high_watermark(lg.log_end_offset)
     _append(lg, _batch([(b"a", b"3"), (b"b", b"3")]))  # supersedes producer 7's newest batch entirely
     lg.roll()
     _append(lg, _batch([(b"z", b"z")]))
@@ -316,7 +316,7 @@ def test_markers_of_transactions_with_no_data_left_go_after_their_horizon(tmp_pa
     commit_at = lg.append_marker(9, 0, True, 0, 0, NOW)
     _append(lg, _batch([(b"e", b"kept")], producer_id=9, base_sequence=2, attributes=txn))
     last_at = lg.append_marker(9, 0, True, 0, 0, NOW)
-    lg.high_watermark = lg.log_end_offset
+    lg.update_high_watermark(lg.log_end_offset)
     _append(lg, _batch([(b"d", b"new")]))
     lg.roll()
     _append(lg, _batch([(b"z", b"z")]))
@@ -521,7 +521,7 @@ def test_random_workloads_match_a_model(tmp_path: Path, seed: int) -> None:
         else:
             lg.close()
             lg = Log(tmp_path / "t-0", "t", 0, lg.config)
-            lg.high_watermark = lg.log_end_offset
+            lg.update_high_watermark(lg.log_end_offset)
             logs.logs[("t", 0)] = lg
         view = _cleaned_view(lg)
         assert {k: ov for k, ov in view.items() if ov[1] is not None} == \

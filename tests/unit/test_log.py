@@ -29,7 +29,7 @@ def _open(path: Path, clean: bool = True, recovery_point: int = 0, **config: obj
 def _append(lg: Log, values: list[bytes], ts: int = NOW, epoch: int = 0) -> int:
     batch = record_batch(values, timestamp_ms=ts)
     base = lg.append(batch, validate_produced(batch, 1 << 20), epoch, NOW).base_offset
-    lg.high_watermark = lg.log_end_offset  # as the replica manager does: a single replica is the whole ISR
+    lg.update_high_watermark(lg.log_end_offset)  # as the replica manager does: a single replica is the whole ISR
     return base
 
 
@@ -307,7 +307,7 @@ def test_log_append_time_rewrites_timestamps_and_crc(tmp_path: Path) -> None:
     lg = _open(tmp_path / "t-0", message_timestamp_type="LogAppendTime")
     batch = record_batch([b"x"], timestamp_ms=1000)
     info = lg.append(batch, validate_produced(batch, 1 << 20), 0, NOW)
-    lg.high_watermark = lg.log_end_offset
+    lg.update_high_watermark(lg.log_end_offset)
     assert info.log_append_time == NOW
     stored = lg.read(0, 1 << 20)
     h = read_header(stored)
@@ -347,24 +347,45 @@ def test_write_lines_replaces_atomically(tmp_path: Path) -> None:
 
 
 def test_leader_epoch_cache(tmp_path: Path) -> None:
+    """Kafka's LeaderEpochFileCache: assign, endOffsetFor, truncateFromStart, and the checkpoint's format."""
     cache = LeaderEpochCache(tmp_path)
     assert cache.latest_epoch == -1 and cache.end_offset_for(0, 10) == (-1, -1)
     cache.assign(0, 0)
-    cache.assign(0, 5)  # same epoch: ignored
+    cache.assign(0, 5)  # same epoch, later start: nothing new
     cache.assign(2, 10)
-    cache.assign(1, 12)  # older epoch: ignored
     cache.assign(5, 20)
     assert cache.entries == [(0, 0), (2, 10), (5, 20)]
     assert (tmp_path / "leader-epoch-checkpoint").read_text() == "0\n3\n0 0\n2 10\n5 20\n"
     log_end = 30
     assert cache.end_offset_for(5, log_end) == (5, 30)  # the latest epoch ends at the log end
     assert cache.end_offset_for(2, log_end) == (2, 20)
-    assert cache.end_offset_for(3, log_end) == (2, 20)  # largest epoch <= requested
-    assert cache.end_offset_for(9, log_end) == (5, 30)
+    assert cache.end_offset_for(3, log_end) == (2, 20)  # largest epoch <= requested, next epoch's start
+    assert cache.end_offset_for(1, log_end) == (0, 10)
+    assert cache.end_offset_for(9, log_end) == (-1, -1)  # above every epoch: undefined
+    assert cache.end_offset_for(-1, log_end) == (-1, -1)
+    assert [cache.epoch_for_offset(o) for o in (0, 9, 10, 19, 20, 99)] == [0, 0, 2, 2, 5, 5]
     assert LeaderEpochCache(tmp_path).entries == cache.entries  # reloaded from the checkpoint file
     cache.truncate_from_start(15)
     assert cache.entries == [(2, 15), (5, 20)]
     assert LeaderEpochCache(tmp_path).entries == [(2, 15), (5, 20)]
+    assert cache.end_offset_for(1, log_end) == (1, 15)  # older than every cached epoch: the first start
+    cache.truncate_from_start(20)  # an entry exactly at the new start replaces the older ones
+    assert cache.entries == [(5, 20)]
+
+
+def test_leader_epoch_cache_replaces_what_a_new_entry_contradicts(tmp_path: Path) -> None:
+    cache = LeaderEpochCache(tmp_path)
+    for e, o in ((0, 0), (2, 10), (4, 20)):
+        cache.assign(e, o)
+    cache.assign(3, 15)  # an older epoch starting earlier: epoch 4's entry goes (Kafka's non-monotonic removal)
+    assert cache.entries == [(0, 0), (2, 10), (3, 15)]
+    cache.assign(3, 12)  # the same epoch, earlier: moved back
+    assert cache.entries == [(0, 0), (2, 10), (3, 12)]
+    cache.truncate_from_end(10)
+    assert cache.entries == [(0, 0)]
+    assert LeaderEpochCache(tmp_path).entries == [(0, 0)]
+    with pytest.raises(ValueError):
+        cache.assign(-1, 3)
 
 
 def test_log_records_leader_epochs_as_it_appends(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ def _fill(lg: Log, timestamps: list[int]) -> None:
     for ts in timestamps:
         data = _batch(ts)
         lg.append(data, read_header(data), 0, int(time.time() * 1000))
+        lg.update_high_watermark(lg.log_end_offset)  # as the partition does: a lone replica is the whole ISR
 
 
 def test_time_retention_deletes_only_expired_non_active_segments(tmp_path):
@@ -88,3 +89,13 @@ def test_retired_segments_wait_file_delete_delay_then_go(tmp_path):
     assert lg.purge_deleted(now + 1_000) == 0  # file.delete.delay.ms not over yet
     assert lg.purge_deleted(time.time() * 1000 + 31_000) == len(retired)
     assert not list((tmp_path / "t-0").glob("*.deleted"))
+
+
+def test_retention_keeps_segments_at_or_past_the_high_watermark(tmp_path):
+    """Kafka deletes only segments wholly below the high watermark: what followers have not fetched stays."""
+    now = int(time.time() * 1000)
+    lg = _log(tmp_path, retention_ms=60_000)
+    _fill(lg, [now - 600_000] * 6 + [now] * 2)
+    lg.update_high_watermark(3)  # as if followers had fetched only the first three records
+    assert apply_retention(lg, now) == 1  # [0, 2) goes; [2, 4) holds offset 3, not yet replicated
+    assert lg.log_start_offset == 2

@@ -17,6 +17,8 @@ MAX_SESSIONS = 1000  # max.incremental.fetch.session.cache.slots
 class SessionPartition:
     fetch_offset: int
     max_bytes: int
+    current_leader_epoch: int = -1  # as the client last sent them (Kafka's CachedPartition keeps both)
+    last_fetched_epoch: int = -1
     # What the last response told the client; a partition with no news is left out of the next one.
     high_watermark: int = -1
     log_start_offset: int = -1

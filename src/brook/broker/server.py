@@ -166,6 +166,7 @@ class Broker:
         log.info("starting")
         self.log_manager.startup(self.log_config_for)
         self.admin.reconcile_logs()
+        self.replicas.load()
         self.log_manager.checkpoint()
         self.groups.load()
         self.txns.load()
@@ -212,25 +213,15 @@ class Broker:
         now = int(time.time() * 1000)
         errors: dict[tuple[str, int], ErrorCode] = {}
         for topic, p in sorted(partitions):
-            lg = self.log_manager.get(topic, p)
-            if lg is None:
-                errors[(topic, p)] = ErrorCode.unknown_topic_or_partition
-                continue
             try:
-                lg.append_marker(producer_id, producer_epoch, commit, coordinator_epoch, self.replicas.leader_epoch,
-                                 now)
+                self.replicas.append_marker(topic, p, producer_id, producer_epoch, commit, coordinator_epoch, now)
             except KafkaError as e:  # a stale producer epoch or a zombie coordinator: Kafka's per-partition error
-                log.warning("Rejected %s marker for producer %d on %s-%d: %s", "COMMIT" if commit else "ABORT",
-                            producer_id, topic, p, e)
-                errors[(topic, p)] = e.code
-                continue
-            except OSError as e:  # a full disk: KAFKA_STORAGE_ERROR, and the coordinator tries again
-                errors[(topic, p)] = self.log_dir_failures.failed(lg.directory.parent,
-                                                                  f"appending a marker to {topic}-{p}", e).code
+                if e.code not in (ErrorCode.unknown_topic_or_partition, ErrorCode.kafka_storage_error):
+                    log.warning("Rejected %s marker for producer %d on %s-%d: %s", "COMMIT" if commit else "ABORT",
+                                producer_id, topic, p, e)
+                errors[(topic, p)] = e.code  # KAFKA_STORAGE_ERROR (a full disk): the coordinator tries again
                 continue
             errors[(topic, p)] = ErrorCode.none
-            lg.high_watermark = lg.log_end_offset
-            self.replicas.notify(topic, p)
         if any(t == OFFSETS_TOPIC and e == ErrorCode.none for (t, _), e in errors.items()):
             self.groups.coordinator.complete_txn(producer_id, commit)
         return errors

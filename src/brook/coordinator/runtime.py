@@ -83,20 +83,16 @@ class CoordinatorLog:
         """With a producer id: a transactional batch, applied on replay only once its COMMIT marker follows."""
         self.ensure_topic()
         p = self.partition_for(key)
-        lg = self.broker.log_manager.get(self.topic, p)
-        now = int(time.time() * 1000)
-        data = build_batch(records, now, TRANSACTIONAL_FLAG if producer_id >= 0 else 0, producer_id, producer_epoch)
-        failures = self.broker.log_dir_failures
+        data = build_batch(records, int(time.time() * 1000), TRANSACTIONAL_FLAG if producer_id >= 0 else 0,
+                           producer_id, producer_epoch)
         try:
-            lg.append(data, read_header(data), self.broker.replicas.leader_epoch, now, validate=False)
-        except OSError as e:
+            self.broker.replicas.append_coordinator_records(self.topic, p, data)
+        except KafkaError as e:
+            if e.code != ErrorCode.kafka_storage_error:
+                raise
             # a full disk: nothing was appended. GroupMetadataManager and TransactionStateManager answer
             # KAFKA_STORAGE_ERROR from their log as NOT_COORDINATOR (the client finds the coordinator again, retries)
-            error = failures.failed(lg.directory.parent, f"appending records to {self.topic}-{p}", e)
-            raise KafkaError(ErrorCode.not_coordinator, error.message) from None
-        if failures.failing:
-            failures.succeeded(lg.directory.parent)
-        lg.high_watermark = lg.log_end_offset
+            raise KafkaError(ErrorCode.not_coordinator, e.message) from None
 
     def replay(self, apply: Callable[[bytes, bytes | None], None]) -> int:
         info = self.broker.topics.get(self.topic)

@@ -10,9 +10,11 @@ starts at its first kept record's timestamp, as Kafka's MemoryRecordsBuilder doe
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 
 from crc32c import crc32c
+from kio.serial.writers import write_signed_varint, write_signed_varlong
 
 from brook.protocol.records.batch import (
     ATTRIBUTES_OFFSET,
@@ -163,14 +165,10 @@ def _records(h: BatchHeader, batch: memoryview) -> tuple[bytes, list]:
     return body, record_spans(body, h.records_count)
 
 
-def _varint(n: int) -> bytes:
-    z = (n << 1) ^ (n >> 63)
-    out = bytearray()
-    while z >= 0x80:
-        out.append((z & 0x7F) | 0x80)
-        z >>= 7
-    out.append(z)
-    return bytes(out)
+def _zigzag(write, n: int) -> bytes:  # type: ignore[no-untyped-def]
+    buf = io.BytesIO()
+    write(buf, n)
+    return buf.getvalue()
 
 
 def _with_crc(header: BatchHeader, payload: bytes) -> bytes:
@@ -199,8 +197,8 @@ def _rebuild(h: BatchHeader, body: bytes, kept: list, horizon: int | None) -> by
             continue
         _length, p = read_varint(body, start)
         _old, rest = read_varint(body, p + 1)  # after the record's attributes byte
-        inner = body[p : p + 1] + _varint(new_delta) + body[rest:end]
-        parts.append(_varint(len(inner)) + inner)
+        inner = body[p : p + 1] + _zigzag(write_signed_varlong, new_delta) + body[rest:end]  # a varlong
+        parts.append(_zigzag(write_signed_varint, len(inner)) + inner)
     payload = compress(h.attributes & COMPRESSION_MASK, b"".join(parts))
     attributes = h.attributes & ~DELETE_HORIZON_FLAG | (DELETE_HORIZON_FLAG if horizon is not None else 0)
     new = BatchHeader(h.base_offset, HEADER_SIZE - LOG_OVERHEAD + len(payload), h.partition_leader_epoch, 2, 0,

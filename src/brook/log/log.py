@@ -1,4 +1,7 @@
-"""A partition's log: ordered segments, log start offset, log end offset, high watermark, flush state."""
+"""A partition's log: ordered segments, log start offset, log end offset, high watermark, flush state.
+
+The high watermark lives here (reads stop at it) but only the broker's Partition moves it, as Kafka's Partition
+drives UnifiedLog's; the leader epoch cache is kept consistent with the segments at load and at every truncation."""
 
 from __future__ import annotations
 
@@ -54,7 +57,8 @@ def apply_log_append_time(records: bytes, now_ms: int) -> bytes:
 
 class Log:
     def __init__(self, directory: Path, topic: str, partition: int, config: LogConfig,
-                 clean_shutdown: bool = True, recovery_point: int = 0, log_start_offset: int = 0) -> None:
+                 clean_shutdown: bool = True, recovery_point: int = 0, log_start_offset: int = 0,
+                 high_watermark: int | None = None) -> None:
         self.directory = directory
         self.topic = topic
         self.partition = partition
@@ -66,7 +70,14 @@ class Log:
         self.recovered_bytes = 0
         self._load(clean_shutdown, recovery_point)
         self.log_start_offset = max(log_start_offset, self.segments[0].base_offset)
-        self.high_watermark = self.log_end_offset
+        # Kafka's LogLoader: epochs past the recovered end (a torn tail) or before the start are gone. Unlike
+        # Kafka, an epoch starting exactly at the end stays: without a controller to hand it back, it is what
+        # keeps a lone broker's leader epoch from going backwards over a restart (docs/differences.md).
+        self.leader_epochs.truncate_from_end(self.log_end_offset + 1)
+        self.leader_epochs.truncate_from_start(self.log_start_offset)
+        self._high_watermark = self.log_start_offset
+        # the checkpointed value; without one the whole log (a lone replica's, the default for tools and tests)
+        self.update_high_watermark(self.log_end_offset if high_watermark is None else high_watermark)
         self.recovery_point = self.log_end_offset if clean_shutdown else min(recovery_point, self.log_end_offset)
         self.unflushed_messages = 0
         self.last_flush_ms = 0
@@ -143,6 +154,30 @@ class Log:
     def size(self) -> int:
         return sum(s.size for s in self.segments)
 
+    @property
+    def high_watermark(self) -> int:
+        return self._high_watermark
+
+    def update_high_watermark(self, offset: int) -> int:
+        """Kafka's updateHighWatermark: set it, bounded by the log start and end offsets."""
+        self._high_watermark = min(max(offset, self.log_start_offset), self.log_end_offset)
+        return self._high_watermark
+
+    def maybe_increment_high_watermark(self, offset: int) -> bool:
+        """Move the high watermark forward to offset (never back, never past the end); True if it moved."""
+        if offset > self.log_end_offset:
+            raise ValueError(f"High watermark {offset} update exceeds the log end offset {self.log_end_offset}")
+        if offset <= self._high_watermark:
+            return False
+        self._high_watermark = offset
+        return True
+
+    def maybe_assign_epoch_start_offset(self, leader_epoch: int, start_offset: int) -> None:
+        """A leader taking leader_epoch: the epoch starts at start_offset even before it writes anything, so that
+        a follower asking for a later epoch's end is answered (Kafka's makeLeader). A new partition's epoch 0 is
+        written without an fsync: lost in a crash, it is what the partition starts with again anyway."""
+        self.leader_epochs.assign(leader_epoch, start_offset, fsync=leader_epoch > 0 or self.log_end_offset > 0)
+
     # -- writing -------------------------------------------------------------------------------------------
     def append(self, records: bytes, h: BatchHeader, leader_epoch: int, now_ms: int,
                validate: bool = True) -> AppendInfo:
@@ -192,22 +227,6 @@ class Log:
                                  f"Timestamp {ts} of message with offset {self.log_end_offset} is out of range. "
                                  f"The timestamp should be within [{max(low, 0)}, {min(high, unset)}]")
 
-    def append_stored(self, records: bytes) -> int:
-        """Append batches that already carry their offsets (replication, internal topics); returns count."""
-        n = 0
-        for pos, _base, size in iter_batch_positions(records):
-            h = read_header(records, pos)
-            if h.base_offset < self.log_end_offset:
-                continue
-            seg = self.active
-            if seg.size and seg.size + size > self.config.segment_bytes:
-                seg = self.roll_at(h.base_offset)
-            chunk = records[pos : pos + size]
-            seg.append(chunk[:17], chunk, h, h.base_offset)
-            self.leader_epochs.assign(h.partition_leader_epoch, h.base_offset)
-            n += 1
-        return n
-
     def append_marker(self, producer_id: int, producer_epoch: int, commit: bool, coordinator_epoch: int,
                       leader_epoch: int, now_ms: int) -> int:
         """Write a COMMIT or ABORT marker ending the producer's transaction here; returns its offset.
@@ -222,6 +241,8 @@ class Log:
                          or now_ms - seg.created_ms >= self.config.segment_ms):
             seg = self.roll()
         offset = self.log_end_offset
+        if leader_epoch > self.leader_epochs.latest_epoch:
+            self.leader_epochs.assign(leader_epoch, offset)
         seg.append(assigned_prefix(data, offset, leader_epoch), data, h, offset)
         first = self.producer_state.complete_txn(producer_id, producer_epoch, coordinator_epoch)
         if not commit and first >= 0:
@@ -334,13 +355,20 @@ class Log:
         while len(self.segments) > 1 and self.segments[1].base_offset <= offset:
             self._retire(self.segments.pop(0))
             self._bases.pop(0)
-        self.leader_epochs.truncate_from_start(offset)
+        self._start_moved()
+
+    def _start_moved(self) -> None:
+        """Kafka's updateLogStartOffset: the high watermark and the epoch cache follow the log start offset."""
+        if self._high_watermark < self.log_start_offset:
+            self._high_watermark = self.log_start_offset
+        self.leader_epochs.truncate_from_start(self.log_start_offset)
 
     def delete_oldest_segment(self) -> LogSegment:
         seg = self.segments.pop(0)
         self._bases.pop(0)
         self._retire(seg)
         self.log_start_offset = max(self.log_start_offset, self.segments[0].base_offset)
+        self._start_moved()
         return seg
 
     def _retire(self, seg: LogSegment) -> None:

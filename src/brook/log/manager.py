@@ -49,6 +49,7 @@ class LogManager:
             self.was_clean = self.was_clean and clean
             recovery = read_offsets(d / RECOVERY_POINT_FILE)
             starts = read_offsets(d / LOG_START_FILE)
+            hws = read_offsets(d / HIGH_WATERMARK_FILE)
             for p in sorted(d.iterdir()):
                 if not p.is_dir():
                     continue
@@ -60,7 +61,8 @@ class LogManager:
                     continue
                 tp = (m.group(1), int(m.group(2)))
                 lg = Log(p, tp[0], tp[1], config_for(tp[0]), clean_shutdown=clean,
-                         recovery_point=recovery.get(tp, 0), log_start_offset=starts.get(tp, 0))
+                         recovery_point=recovery.get(tp, 0), log_start_offset=starts.get(tp, 0),
+                         high_watermark=hws.get(tp, 0))
                 if lg.recovered_bytes:
                     log.warning("Recovered log %s-%d: truncated %d bytes of a torn tail", tp[0], tp[1],
                                 lg.recovered_bytes)

@@ -18,7 +18,9 @@ def _segment_time(seg: LogSegment) -> int:
 
 def deletable_segments(log: Log, now_ms: int) -> list[LogSegment]:
     cfg = log.config
-    candidates = log.segments[:-1]  # never the active segment
+    # never the active segment, nor one holding offsets at or past the high watermark (not yet replicated)
+    segs = log.segments
+    candidates = [segs[i] for i in range(len(segs) - 1) if segs[i + 1].base_offset <= log.high_watermark]
     out: list[LogSegment] = []
     if "delete" in cfg.cleanup_policy:
         total = log.size

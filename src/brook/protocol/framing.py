@@ -42,6 +42,3 @@ class FrameDecoder:
     def buffered(self) -> int:
         return len(self._buf)
 
-
-def frame(payload: bytes) -> bytes:
-    return _LEN.pack(len(payload)) + payload

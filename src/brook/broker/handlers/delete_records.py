@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from brook.errors import ErrorCode
+from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
@@ -27,19 +27,17 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
                 parts.append(part_cls(partition_index=p.partition_index, low_watermark=-1,
                                       error_code=ErrorCode.topic_authorization_failed))
                 continue
-            lg = broker.log_manager.get(t.name, p.partition_index)
-            if lg is None:
+            part = broker.replicas.get_partition(t.name, p.partition_index)
+            if part is None:
                 parts.append(part_cls(partition_index=p.partition_index, low_watermark=-1,
                                       error_code=ErrorCode.unknown_topic_or_partition))
                 continue
-            offset = lg.high_watermark if p.offset == -1 else p.offset
-            if offset < 0 or offset > lg.high_watermark:
-                parts.append(part_cls(partition_index=p.partition_index, low_watermark=-1,
-                                      error_code=ErrorCode.offset_out_of_range))
+            try:
+                low = part.delete_records_on_leader(p.offset)
+            except KafkaError as e:
+                parts.append(part_cls(partition_index=p.partition_index, low_watermark=-1, error_code=e.code))
                 continue
-            lg.advance_log_start_offset(offset)
-            parts.append(part_cls(partition_index=p.partition_index, low_watermark=lg.log_start_offset,
-                                  error_code=ErrorCode.none))
+            parts.append(part_cls(partition_index=p.partition_index, low_watermark=low, error_code=ErrorCode.none))
         topics.append(topic_cls(name=t.name, partitions=tuple(parts)))
     broker.log_manager.checkpoint()
     return make(cls, throttle_time=_ZERO, topics=tuple(topics))

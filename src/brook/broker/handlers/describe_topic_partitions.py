@@ -45,7 +45,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     start = cursor.partition_index if cursor is not None and after not in refused else 0
     remaining = min(int(broker.config.get("max.request.partition.size.limit")), request.response_partition_limit)
     me = (broker.broker_id,)
-    epoch = broker.replicas.leader_epoch
+    epoch = broker.replicas.leader_epoch  # per partition
     topics = []
     next_cursor = None
     for name in sorted(names - refused):
@@ -65,7 +65,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
         first = start if name == after else 0
         upper = min(info.partitions, first + remaining)
         parts = tuple(part_cls(error_code=ErrorCode.none, partition_index=p, leader_id=broker.broker_id,
-                               leader_epoch=epoch, replica_nodes=me, isr_nodes=me, eligible_leader_replicas=(),
+                               leader_epoch=epoch(name, p), replica_nodes=me, isr_nodes=me, eligible_leader_replicas=(),
                                last_known_elr=(), offline_replicas=()) for p in range(max(first, 0), upper))
         topics.append(topic_cls(error_code=ErrorCode.none, name=name, topic_id=info.topic_id,
                                 is_internal=info.internal, partitions=parts, topic_authorized_operations=ops))

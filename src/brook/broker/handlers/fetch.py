@@ -1,5 +1,6 @@
 """Fetch (key 1), v4-v17: byte ranges of segment files, min/max bytes, max wait, per-partition limits,
-isolation level, topic ids (v13+) and fetch sessions (v7+, KIP-227)."""
+isolation level, topic ids (v13+), fetch sessions (v7+, KIP-227), the client's leader epoch (v9+, KIP-320:
+FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH) and a follower's last fetched epoch (v12+: the diverging epoch)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from ..quotas import FETCH
 _ZERO = datetime.timedelta(0)
 READ_COMMITTED = 1
 _NULL_ID = uuid.UUID(int=0)
+_DIVERGING, _LEADER = 0, 1  # what a result's extra part holds
 
 
 class _Plan:
@@ -28,7 +30,8 @@ class _Plan:
     __slots__ = ("items", "ids", "session", "incremental", "denied")
 
     def __init__(self) -> None:
-        self.items: list[tuple[str, int, int, int]] = []  # topic, partition, fetch offset, max bytes
+        # topic, partition, fetch offset, max bytes, current leader epoch, last fetched epoch
+        self.items: list[tuple[str, int, int, int, int, int]] = []
         self.ids: dict[str, uuid.UUID] = {}
         self.session = None
         self.incremental = False
@@ -49,7 +52,8 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     session_id = getattr(request, "session_id", 0)
     epoch = getattr(request, "session_epoch", FINAL_EPOCH)
     sessions = broker.fetch_sessions
-    requested: list[tuple[str, int, int, int]] = []
+    requested: list[tuple[str, int, int, int, int, int]] = []
+    epochs = ctx.api_version >= 9
     for t in request.topics:
         name = _topic_name(broker, ctx, t)
         if name is None:
@@ -58,7 +62,8 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
         if ctx.api_version >= 13:
             plan.ids[name] = t.topic_id
         for p in t.partitions:
-            requested.append((name, p.partition, p.fetch_offset, p.partition_max_bytes))
+            requested.append((name, p.partition, p.fetch_offset, p.partition_max_bytes,
+                              p.current_leader_epoch if epochs else -1, getattr(p, "last_fetched_epoch", -1)))
 
     if epoch == FINAL_EPOCH or ctx.api_version < 7:
         if session_id:
@@ -68,8 +73,8 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
         if session_id:
             sessions.remove(session_id)
         plan.session = sessions.create()
-        for name, p, off, mb in requested:
-            plan.session.partitions[(name, p)] = SessionPartition(off, mb)
+        for name, p, off, mb, cur, last in requested:
+            plan.session.partitions[(name, p)] = SessionPartition(off, mb, cur, last)
         plan.items = requested
     else:
         session = sessions.get(session_id)
@@ -77,12 +82,12 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
             return _top_error(cls, ErrorCode.fetch_session_id_not_found, 0)
         if session.epoch != epoch:
             return _top_error(cls, ErrorCode.invalid_fetch_session_epoch, 0)
-        for name, p, off, mb in requested:
+        for name, p, off, mb, cur, last in requested:
             sp = session.partitions.get((name, p))
             if sp is None:
-                session.partitions[(name, p)] = SessionPartition(off, mb)
+                session.partitions[(name, p)] = SessionPartition(off, mb, cur, last)
             else:
-                sp.fetch_offset, sp.max_bytes = off, mb
+                sp.fetch_offset, sp.max_bytes, sp.current_leader_epoch, sp.last_fetched_epoch = off, mb, cur, last
         for ft in request.forgotten_topics_data or ():
             fname = ft.topic if ctx.api_version < 13 else getattr(broker.topics.by_id.get(ft.topic_id), "name", None)
             for p in ft.partitions:
@@ -90,8 +95,9 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
         session.epoch += 1
         plan.session = session
         plan.incremental = True
-        plan.items = [(n, p, sp.fetch_offset, sp.max_bytes) for (n, p), sp in session.partitions.items()]
-        for name in {n for n, _, _, _ in plan.items}:
+        plan.items = [(n, p, sp.fetch_offset, sp.max_bytes, sp.current_leader_epoch, sp.last_fetched_epoch)
+                      for (n, p), sp in session.partitions.items()]
+        for name in {item[0] for item in plan.items}:
             info = broker.topics.get(name)
             if info is not None:
                 plan.ids.setdefault(name, info.topic_id)
@@ -106,7 +112,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
 
 
 async def _delayed(broker, ctx, cls, plan, request, timeout, unknown_ids):  # type: ignore[no-untyped-def]
-    tps = [(n, p) for n, p, _, _ in plan.items]
+    tps = [(item[0], item[1]) for item in plan.items]
     fut = broker.replicas.wait_for_data(tps)
     try:
         await asyncio.wait_for(fut, timeout)
@@ -123,26 +129,37 @@ def _read(broker, plan, max_bytes, isolation_level):  # type: ignore[no-untyped-
     results = []
     total = 0
     errors = False
-    logs = broker.log_manager
+    partitions = broker.replicas.partitions
     denied = plan.denied
-    for name, p, offset, part_max in plan.items:
+    for name, p, offset, part_max, current_epoch, last_epoch in plan.items:
         if denied and name in denied:
-            results.append((ErrorCode.topic_authorization_failed, -1, -1, -1, b"", None))
+            results.append((ErrorCode.topic_authorization_failed, -1, -1, -1, b"", None, None))
             errors = True
             continue
-        lg = logs.get(name, p)
-        if lg is None:
-            results.append((ErrorCode.unknown_topic_or_partition, -1, -1, -1, b"", None))
+        part = partitions.get((name, p))
+        if part is None:
+            results.append((ErrorCode.unknown_topic_or_partition, -1, -1, -1, b"", None, None))
             errors = True
             continue
+        if current_epoch >= 0 and current_epoch != part.leader_epoch:  # Kafka: -1 for every offset then
+            results.append((part.check_leader_epoch(current_epoch), -1, -1, -1, b"", None,
+                            (_LEADER, part.leader_id, part.leader_epoch)))
+            errors = True
+            continue
+        lg = part.log
         hw = lg.high_watermark
         lso = lg.last_stable_offset
         limit = lso if isolation_level == READ_COMMITTED else hw
         try:
+            if last_epoch >= 0:
+                diverging = part.diverging_epoch(current_epoch, last_epoch, offset)
+                if diverging is not None:
+                    results.append((ErrorCode.none, hw, lso, lg.log_start_offset, b"", None, (_DIVERGING, *diverging)))
+                    continue
             budget = min(part_max, max_bytes - total)
             data = lg.read(offset, budget if total else part_max, limit) if budget > 0 or not total else b""
         except KafkaError as e:
-            results.append((e.code, hw, lso, lg.log_start_offset, b"", None))
+            results.append((e.code, hw, lso, lg.log_start_offset, b"", None, None))
             errors = True
             continue
         total += len(data)
@@ -150,7 +167,7 @@ def _read(broker, plan, max_bytes, isolation_level):  # type: ignore[no-untyped-
         if isolation_level == READ_COMMITTED:
             aborted = tuple((a.producer_id, a.first_offset) for a in lg.aborted_transactions(offset, limit)) \
                 if data else ()
-        results.append((ErrorCode.none, hw, lso, lg.log_start_offset, data, aborted))
+        results.append((ErrorCode.none, hw, lso, lg.log_start_offset, data, aborted, None))
     return results, total, errors
 
 
@@ -170,7 +187,9 @@ def _response(broker, ctx, cls, plan, results, unknown_ids):  # type: ignore[no-
     by_topic: dict[str, list] = {}
     session = plan.session
     aborted_cls = nested(cls, "AbortedTransaction")
-    for (name, p, _offset, _mb), (err, hw, lso, start, data, aborted) in zip(plan.items, results, strict=True):
+    endpoints: dict = {}
+    for item, (err, hw, lso, start, data, aborted, extra) in zip(plan.items, results, strict=True):
+        name, p = item[0], item[1]
         if session is not None:
             sp = session.partitions.get((name, p))
             if sp is not None:
@@ -181,6 +200,10 @@ def _response(broker, ctx, cls, plan, results, unknown_ids):  # type: ignore[no-
         txns = None if aborted is None else tuple(aborted_cls(producer_id=pid, first_offset=first)
                                                   for pid, first in aborted)
         by_topic.setdefault(name, []).append(
+            part_cls(partition_index=p, error_code=err, high_watermark=hw, last_stable_offset=lso,
+                     log_start_offset=start, aborted_transactions=txns, records=data,
+                     **_extra_fields(broker, ctx, cls, extra, endpoints))
+            if extra is not None else
             part_cls(partition_index=p, error_code=err, high_watermark=hw, last_stable_offset=lso,
                      log_start_offset=start, aborted_transactions=txns, records=data)
             if ctx.api_version >= 5 else
@@ -199,8 +222,21 @@ def _response(broker, ctx, cls, plan, results, unknown_ids):  # type: ignore[no-
                 make(part_cls, partition_index=p, error_code=ErrorCode.unknown_topic_id, high_watermark=-1,
                      last_stable_offset=-1, log_start_offset=-1, aborted_transactions=None, records=None))
         topics.extend(topic_cls(topic_id=tid, partitions=tuple(ps)) for tid, ps in grouped.items())
+    fields = {"node_endpoints": tuple(endpoints.values())} if endpoints else {}
     return make(cls, throttle_time=_ZERO, error_code=ErrorCode.none,
-                session_id=session.session_id if session else 0, responses=tuple(topics))
+                session_id=session.session_id if session else 0, responses=tuple(topics), **fields)
+
+
+def _extra_fields(broker, ctx, cls, extra, endpoints) -> dict:  # type: ignore[no-untyped-def]
+    """A diverging epoch (v12+), or the current leader on FENCED_LEADER_EPOCH with its endpoint (v16+, KIP-951)."""
+    kind, a, b = extra
+    if kind == _DIVERGING:
+        return {"diverging_epoch": nested(cls, "EpochEndOffset")(epoch=a, end_offset=b)}
+    if ctx.api_version < 16:
+        return {}
+    adv = broker.advertised
+    endpoints[a] = nested(cls, "NodeEndpoint")(node_id=a, host=adv.host, port=adv.port, rack=None)
+    return {"current_leader": nested(cls, "LeaderIdAndEpoch")(leader_id=a, leader_epoch=b)}
 
 
 def _top_error(cls, code, session_id):  # type: ignore[no-untyped-def]

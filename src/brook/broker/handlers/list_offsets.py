@@ -21,7 +21,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     cls = response_class(2, ctx.api_version)
     topic_cls = nested(cls, "ListOffsetsTopicResponse")
     part_cls = nested(cls, "ListOffsetsPartitionResponse")
-    epoch = broker.replicas.leader_epoch
+    read_committed = getattr(request, "isolation_level", 0) == 1
     topics = []
     refused = denied(broker, ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, (t.name for t in request.topics))
     for t in request.topics:
@@ -31,30 +31,41 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
                 parts.append(make(part_cls, partition_index=p.partition_index,
                                   error_code=ErrorCode.topic_authorization_failed, timestamp=-1, offset=-1))
                 continue
-            lg = broker.log_manager.get(t.name, p.partition_index)
-            if lg is None:
+            part = broker.replicas.get_partition(t.name, p.partition_index)
+            if part is None:
                 parts.append(make(part_cls, partition_index=p.partition_index,
                                   error_code=ErrorCode.unknown_topic_or_partition, timestamp=-1, offset=-1))
                 continue
-            ts, offset = -1, -1
-            answer_epoch = epoch
+            err = part.check_leader_epoch(getattr(p, "current_leader_epoch", -1))
+            if err != ErrorCode.none:
+                parts.append(make(part_cls, partition_index=p.partition_index, error_code=err, timestamp=-1,
+                                  offset=-1))
+                continue
+            lg = part.log
+            fetchable = lg.last_stable_offset if read_committed else lg.high_watermark
+            ts, offset, epoch = -1, -1, -1
             if p.timestamp in (EARLIEST, EARLIEST_LOCAL):
                 # UnifiedLog.fetchOffsetByTimestamp: the local log is the whole log, so -4 is -2; the epoch is the
                 # earliest cached one when it starts at or below the log start offset
                 offset = lg.log_start_offset
-                first = lg.leader_epochs.entries[0] if lg.leader_epochs.entries else None
-                answer_epoch = first[0] if first is not None and first[1] <= offset else -1
+                first = lg.leader_epochs.earliest
+                epoch = first[0] if first is not None and first[1] <= offset else -1
             elif p.timestamp == LATEST:
-                offset = lg.last_stable_offset if getattr(request, "isolation_level", 0) == 1 else lg.high_watermark
+                offset, epoch = fetchable, part.leader_epoch
             elif p.timestamp == LATEST_TIERED:
-                answer_epoch = -1  # nothing is tiered: Kafka answers offset -1, epoch -1
-            elif p.timestamp == MAX_TIMESTAMP:
-                ts, offset = lg.max_timestamp()
+                pass  # nothing is tiered: Kafka answers offset -1, epoch -1
             else:
-                found = lg.offset_for_timestamp(p.timestamp)
-                if found is not None:
-                    offset, ts = found
+                if p.timestamp == MAX_TIMESTAMP:
+                    ts, offset = lg.max_timestamp()
+                else:
+                    found = lg.offset_for_timestamp(p.timestamp)
+                    if found is not None:
+                        offset, ts = found
+                if 0 <= offset < fetchable:
+                    epoch = lg.leader_epochs.epoch_for_offset(offset)  # the epoch of the batch holding it
+                else:  # ReplicaManager.fetchOffset: nothing at or past what the client may read
+                    ts, offset = -1, -1
             parts.append(make(part_cls, partition_index=p.partition_index, error_code=ErrorCode.none,
-                              timestamp=ts, offset=offset, leader_epoch=answer_epoch if offset >= 0 else -1))
+                              timestamp=ts, offset=offset, leader_epoch=epoch if offset >= 0 else -1))
         topics.append(topic_cls(name=t.name, partitions=tuple(parts)))
     return make(cls, throttle_time=_ZERO, topics=tuple(topics))

@@ -80,8 +80,8 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
             continue
         # the store's replica assignment; on one broker every replica is in sync
         parts = tuple(make(part_cls, error_code=ErrorCode.none, partition_index=p, leader_id=broker.broker_id,
-                           leader_epoch=broker.replicas.leader_epoch, replica_nodes=replicas, isr_nodes=replicas,
-                           offline_replicas=()) for p, replicas in enumerate(info.assignment))
+                           leader_epoch=broker.replicas.leader_epoch(info.name, p), replica_nodes=replicas,
+                           isr_nodes=replicas, offline_replicas=()) for p, replicas in enumerate(info.assignment))
         topics.append(make(topic_cls, error_code=ErrorCode.none, name=info.name, topic_id=info.topic_id,
                            is_internal=info.internal, partitions=parts, topic_authorized_operations=ops))
     adv = broker.advertised

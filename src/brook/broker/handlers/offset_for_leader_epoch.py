@@ -1,4 +1,5 @@
-"""OffsetForLeaderEpoch (key 23), v2-v4: the end offset of a leader epoch, from leader-epoch-checkpoint."""
+"""OffsetForLeaderEpoch (key 23), v2-v4: the end offset of a leader epoch, from the partition's epoch cache
+(leader-epoch-checkpoint), after the client's current leader epoch is checked against the partition's."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     cls = response_class(23, ctx.api_version)
     topic_cls = nested(cls, "OffsetForLeaderTopicResult")
     part_cls = nested(cls, "EpochEndOffset")
-    current = broker.replicas.leader_epoch
     topics = []
     hidden = denied(broker, ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, (t.topic for t in request.topics))
     for t in request.topics:
@@ -27,20 +27,11 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
             if t.topic in hidden:
                 parts.append(part_cls(error_code=ErrorCode.topic_authorization_failed, partition=p.partition))
                 continue
-            lg = broker.log_manager.get(t.topic, p.partition)
-            if lg is None:
+            part = broker.replicas.get_partition(t.topic, p.partition)
+            if part is None:
                 parts.append(part_cls(error_code=ErrorCode.unknown_topic_or_partition, partition=p.partition))
                 continue
-            if p.current_leader_epoch > current:
-                parts.append(part_cls(error_code=ErrorCode.unknown_leader_epoch, partition=p.partition))
-                continue
-            if 0 <= p.current_leader_epoch < current:
-                parts.append(part_cls(error_code=ErrorCode.fenced_leader_epoch, partition=p.partition))
-                continue
-            epoch, end = lg.leader_epochs.end_offset_for(p.leader_epoch, lg.log_end_offset)
-            if epoch == -1 and not lg.leader_epochs.entries:
-                epoch, end = (current, lg.log_end_offset) if p.leader_epoch >= current else (-1, -1)
-            parts.append(part_cls(error_code=ErrorCode.none, partition=p.partition, leader_epoch=epoch,
-                                  end_offset=end))
+            err, epoch, end = part.last_offset_for_leader_epoch(p.current_leader_epoch, p.leader_epoch)
+            parts.append(part_cls(error_code=err, partition=p.partition, leader_epoch=epoch, end_offset=end))
         topics.append(topic_cls(topic=t.topic, partitions=tuple(parts)))
     return make(cls, throttle_time=_ZERO, topics=tuple(topics))
