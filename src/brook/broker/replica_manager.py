@@ -93,7 +93,8 @@ class ReplicaManager:
             return ProduceResult(ErrorCode.corrupt_message, message="null records")
         lg = part.log
         try:
-            part.check_min_isr(acks)
+            if acks == -1:
+                part.check_min_isr(acks)
             h = validate_produced(records, lg.config.max_message_bytes)
             if "compact" in lg.config.cleanup_policy:
                 failed = _null_keys(records)

@@ -28,11 +28,12 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
                 parts.append(part_cls(partition_index=p, error_code=ErrorCode.topic_authorization_failed,
                                       error_message=None, active_producers=()))
                 continue
-            lg = broker.log_manager.get(t.name, p)
-            if lg is None:
-                parts.append(part_cls(partition_index=p, error_code=ErrorCode.unknown_topic_or_partition,
-                                      error_message=None, active_producers=()))
+            part = broker.replicas.get_partition(t.name, p)
+            if part is None or not part.is_leader:  # Kafka: only the leader describes its producers
+                code = ErrorCode.unknown_topic_or_partition if part is None else ErrorCode.not_leader_or_follower
+                parts.append(part_cls(partition_index=p, error_code=code, error_message=None, active_producers=()))
                 continue
+            lg = part.log
             producers = tuple(state_cls(producer_id=e.producer_id, producer_epoch=e.epoch, last_sequence=e.last_seq,
                                         last_timestamp=e.last_timestamp, coordinator_epoch=e.coordinator_epoch,
                                         current_txn_start_offset=e.current_txn_first_offset)
