@@ -156,8 +156,9 @@ def test_epochs_survive_a_restart_and_offset_for_leader_epoch_answers_from_the_c
         assert (part.error_code, part.high_watermark, part.records) == (ErrorCode.fenced_leader_epoch, -1, b"")
         assert (part.current_leader.leader_id, part.current_leader.leader_epoch) == (0, 2)  # KIP-951
         assert [(n.node_id, n.port) for n in response.node_endpoints] == [(0, b.port)]
-        _r, part = _fetch(conn, topic_id, current=3)
+        response, part = _fetch(conn, topic_id, current=3)
         assert part.error_code == ErrorCode.unknown_leader_epoch
+        assert part.current_leader.leader_id == -1 and not response.node_endpoints  # Kafka: only when fenced
         # a follower that fetched epoch 1 up to offset 4 diverges where this leader's epoch 0 ends
         _r, part = _fetch(conn, topic_id, current=2, last_fetched=1, offset=4)
         assert (part.diverging_epoch.epoch, part.diverging_epoch.end_offset) == (0, 3) and not part.records

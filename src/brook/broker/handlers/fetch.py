@@ -142,8 +142,9 @@ def _read(broker, plan, max_bytes, isolation_level):  # type: ignore[no-untyped-
             errors = True
             continue
         if current_epoch >= 0 and current_epoch != part.leader_epoch:  # Kafka: -1 for every offset then
-            results.append((part.check_leader_epoch(current_epoch), -1, -1, -1, b"", None,
-                            (_LEADER, part.leader_id, part.leader_epoch)))
+            err = part.check_leader_epoch(current_epoch)
+            results.append((err, -1, -1, -1, b"", None, (_LEADER, part.leader_id, part.leader_epoch)
+                            if err == ErrorCode.fenced_leader_epoch else None))
             errors = True
             continue
         lg = part.log
