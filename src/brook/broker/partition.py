@@ -126,11 +126,11 @@ class Partition:
             for r in self.isr:
                 if r != self.broker_id:
                     end = min(end, self.follower_end_offsets.get(r, -1))
-        return self.log.maybe_increment_high_watermark(end) if end >= 0 else False
+        return self.log.maybe_increment_high_watermark(end)
 
     def update_follower_fetch_state(self, replica_id: int, log_end_offset: int) -> bool:
         """A follower fetched from log_end_offset (the cluster's seam; ISR changes go with it)."""
-        self.follower_end_offsets[replica_id] = log_end_offset
+        self.follower_end_offsets[replica_id] = min(log_end_offset, self.log.log_end_offset)
         return self.maybe_increment_high_watermark()
 
     # -- reads ---------------------------------------------------------------------------------------------

@@ -164,9 +164,8 @@ class Log:
         return self._high_watermark
 
     def maybe_increment_high_watermark(self, offset: int) -> bool:
-        """Move the high watermark forward to offset (never back, never past the end); True if it moved."""
-        if offset > self.log_end_offset:
-            raise ValueError(f"High watermark {offset} update exceeds the log end offset {self.log_end_offset}")
+        """Move the high watermark forward to offset, never back; True if it moved. The caller's offset is a log
+        end offset (ours or a follower's no larger), so it is not checked again on this per-batch path."""
         if offset <= self._high_watermark:
             return False
         self._high_watermark = offset
