@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from brook.config.broker import BrokerConfig
-from brook.coordinator.runtime import OFFSETS_TOPIC, GroupCoordinatorRuntime, TransactionCoordinatorRuntime
 from brook.errors import ErrorCode, KafkaError
+from brook.internal_topics import OFFSETS_TOPIC
 from brook.log.cleaner import CleanerConfig, LogCleaner
 from brook.log.config import LogConfig
 from brook.log.manager import LogManager
@@ -33,6 +33,7 @@ from brook.protocol.versions import api_name
 
 from .authz import authorizer_from_config
 from .connection import CLOSE, KafkaConnection
+from .coordinators import build_coordinators
 from .fetch_sessions import FetchSessionCache
 from .flusher import GroupFlusher
 from .log_dir_failures import LogDirFailures
@@ -97,8 +98,7 @@ class Broker:
         self.templates = TemplateCache()
         self.producer_ids = ProducerIdManager(self.metadata, self.broker_id)
         self.cleaner = LogCleaner(self.log_manager, CleanerConfig.from_broker(config))
-        self.txns = TransactionCoordinatorRuntime(self)
-        self.groups = GroupCoordinatorRuntime(self)
+        self.txns, self.groups = build_coordinators(self)
         self.connections: set[KafkaConnection] = set()
         self.servers: list[asyncio.base_events.Server] = []
         self.bound: list[Listener] = []
@@ -179,7 +179,7 @@ class Broker:
             self.bound.append(Listener(listener.name, listener.host or "localhost", port))
         self._tasks.append(asyncio.ensure_future(self._checkpoint_loop()))
         self._tasks.append(asyncio.ensure_future(self._flush_ms_loop()))
-        self._tasks.append(asyncio.ensure_future(self._group_expiry_loop()))
+        self._tasks.append(asyncio.ensure_future(self.groups.expire_offsets_loop()))
         self._tasks.append(asyncio.ensure_future(self._retention_loop()))
         if self.cleaner.config.enable:
             self._tasks.append(asyncio.ensure_future(self._cleaner_loop()))
@@ -222,8 +222,9 @@ class Broker:
                 errors[(topic, p)] = e.code  # KAFKA_STORAGE_ERROR (a full disk): the coordinator tries again
                 continue
             errors[(topic, p)] = ErrorCode.none
-        if any(t == OFFSETS_TOPIC and e == ErrorCode.none for (t, _), e in errors.items()):
-            self.groups.coordinator.complete_txn(producer_id, commit)
+        done = [p for (t, p), e in errors.items() if t == OFFSETS_TOPIC and e == ErrorCode.none]
+        if done:
+            self.groups.complete_txn(producer_id, commit, done)
         return errors
 
     async def _txn_timeout_loop(self) -> None:
@@ -278,17 +279,6 @@ class Broker:
         finally:
             self.cleaner.abort()
             pool.shutdown(wait=False)
-
-    async def _group_expiry_loop(self) -> None:
-        """Session timeouts (at each deadline, or every 100 ms to see new ones) and offsets.retention.minutes."""
-        last_offsets_check = time.monotonic()
-        wait = 0.1
-        while True:
-            await asyncio.sleep(wait)
-            wait = min(0.1, max(0.001, self.groups.coordinator.expire_sessions()))
-            if time.monotonic() - last_offsets_check >= self.groups.offsets_check_interval_s:
-                last_offsets_check = time.monotonic()
-                self.groups.coordinator.expire_offsets(int(time.time() * 1000))
 
     async def _flush_ms_loop(self) -> None:
         """flush.ms: fsync logs whose last flush is older than their flush.ms (checked every second)."""

@@ -17,21 +17,10 @@ import dataclasses
 import json
 import struct
 
-from kio.schema.consumer_protocol_assignment.v0.data import ConsumerProtocolAssignment as Assignment0
-from kio.schema.consumer_protocol_assignment.v1.data import ConsumerProtocolAssignment as Assignment1
-from kio.schema.consumer_protocol_assignment.v2.data import ConsumerProtocolAssignment as Assignment2
-from kio.schema.consumer_protocol_assignment.v3.data import ConsumerProtocolAssignment as Assignment3
-from kio.schema.consumer_protocol_subscription.v0.data import ConsumerProtocolSubscription as Subscription0
-from kio.schema.consumer_protocol_subscription.v1.data import ConsumerProtocolSubscription as Subscription1
-from kio.schema.consumer_protocol_subscription.v2.data import ConsumerProtocolSubscription as Subscription2
-from kio.schema.consumer_protocol_subscription.v3.data import ConsumerProtocolSubscription as Subscription3
-from kio.serial import entity_reader
-
 from brook.cli.java_collections import scala_hash_set_order, topic_partition_hash
 from brook.protocol import coordinator_records as cr
+from brook.protocol.consumer_protocol import ASSIGNMENTS, PROTOCOL_TYPE, SUBSCRIPTIONS, read_versioned
 
-_SUBSCRIPTIONS = (Subscription0, Subscription1, Subscription2, Subscription3)
-_ASSIGNMENTS = (Assignment0, Assignment1, Assignment2, Assignment3)
 _OFFSET_VALUE_VERSIONS = range(0, 4)  # what coordinator_records reads (Kafka 3.9 also reads the flexible v4)
 _GROUP_VALUE_VERSIONS = range(0, 4)
 _TXN_STATES = ("Empty", "Ongoing", "PrepareCommit", "PrepareAbort", "CompleteCommit", "CompleteAbort", "Dead",
@@ -82,8 +71,7 @@ def _embedded(data: bytes, classes: tuple) -> object:
     """prepareGroupMetadataValue's replace(): the version-prefixed consumer protocol bytes as JSON, or the base64 of
     the original bytes when they do not parse (Kafka swallows the RuntimeException)."""
     try:
-        version = _version(data)
-        entity, _size = entity_reader(classes[version])(data, 2)
+        entity = read_versioned(data, classes)
     except Exception:  # too short, an unknown version, a truncated field
         return _b64(data)
     return _entity_json(entity)
@@ -107,7 +95,7 @@ def _offset_value_json(v: cr.OffsetCommitValue, version: int) -> dict:
 
 
 def _group_value_json(v: cr.GroupMetadataValue, version: int) -> dict:
-    consumer = v.protocol_type == "consumer"  # ConsumerProtocol.PROTOCOL_TYPE: the embedded protocol is decoded
+    consumer = v.protocol_type == PROTOCOL_TYPE  # the embedded protocol is decoded
     out: dict = {"protocolType": v.protocol_type, "generation": v.generation, "protocol": v.protocol,
                  "leader": v.leader}
     if version >= 2:
@@ -122,8 +110,8 @@ def _group_value_json(v: cr.GroupMetadataValue, version: int) -> dict:
         if version >= 1:
             member["rebalanceTimeout"] = m.rebalance_timeout
         member["sessionTimeout"] = m.session_timeout
-        member["subscription"] = _embedded(m.subscription, _SUBSCRIPTIONS) if consumer else _b64(m.subscription)
-        member["assignment"] = _embedded(m.assignment, _ASSIGNMENTS) if consumer else _b64(m.assignment)
+        member["subscription"] = _embedded(m.subscription, SUBSCRIPTIONS) if consumer else _b64(m.subscription)
+        member["assignment"] = _embedded(m.assignment, ASSIGNMENTS) if consumer else _b64(m.assignment)
         members.append(member)
     out["members"] = members
     return out

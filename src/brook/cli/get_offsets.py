@@ -17,11 +17,11 @@ from brook.cli.options import (
     print_usage_and_exit,
     valid_host_ports,
 )
+from brook.internal_topics import KAFKA_INTERNAL_TOPICS
 
 USAGE_TEXT = "An interactive shell for getting topic-partition offsets."
 TOPIC_PARTITION_PATTERN = r"([^:,]*)(?::(?:([0-9]*)|(?:([0-9]*)-([0-9]*))))?"
 INT_MAX = 2**31 - 1
-INTERNAL_TOPICS = {"__consumer_offsets", "__transaction_state", "__share_group_state"}
 
 
 class TerseException(Exception):
@@ -148,7 +148,7 @@ def fetch_offsets(o: GetOffsetShellOptions) -> list[tuple[str, int, int]]:
     except Exception as e:
         raise from_kafka(e, "listTopics") from None
     partitions = [(t, p) for t, tm in metadata.topics.items()
-                  if not (exclude_internal and t in INTERNAL_TOPICS) and tm.error is None
+                  if not (exclude_internal and t in KAFKA_INTERNAL_TOPICS) and tm.error is None
                   for p in tm.partitions if allowed(t, p)]
     if not partitions:
         raise TerseException("Could not match any topic-partitions with the specified filters")

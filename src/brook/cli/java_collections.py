@@ -7,21 +7,14 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import TypeVar
 
+from brook.java_hash import string_hash
+
 T = TypeVar("T")
 
 
 def _int32(n: int) -> int:
     n &= 0xFFFFFFFF
     return n - (1 << 32) if n & 0x80000000 else n
-
-
-def string_hash(s: str) -> int:
-    """java.lang.String.hashCode over UTF-16 code units."""
-    h = 0
-    data = s.encode("utf-16-be")
-    for i in range(0, len(data), 2):
-        h = _int32(31 * h + (data[i] << 8 | data[i + 1]))
-    return h
 
 
 def long_hash(v: int) -> int:

@@ -18,9 +18,9 @@ from brook.cli.options import (
     maybe_print_help_or_version,
     print_usage_and_exit,
 )
+from brook.internal_topics import KAFKA_INTERNAL_TOPICS
 
 LOGGER = "org.apache.kafka.tools.TopicCommand"
-INTERNAL_TOPICS = {"__consumer_offsets", "__transaction_state", "__share_group_state"}
 # LogConfig.configNames() of Kafka 3.9, listed in --config's help
 TOPIC_CONFIG_NAMES = (
     "cleanup.policy", "compression.gzip.level", "compression.lz4.level", "compression.type",
@@ -217,7 +217,7 @@ class TopicService:
             except re.error:
                 raise IllegalArgument(f"{regex} is an invalid regex.") from None
             names = [n for n in names if pattern.fullmatch(n)]
-        return [n for n in names if not (exclude_internal and n in INTERNAL_TOPICS)]
+        return [n for n in names if not (exclude_internal and n in KAFKA_INTERNAL_TOPICS)]
 
     def create(self, o: TopicCommandOptions) -> None:
         from confluent_kafka import KafkaException

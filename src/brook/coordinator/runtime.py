@@ -1,17 +1,22 @@
-"""Coordinator runtimes: append coordinator records to their internal topic (__consumer_offsets,
-__transaction_state) synchronously, before the response, and replay them at start-up."""
+"""Coordinator runtimes (Kafka's CoordinatorRuntime, synchronous): run an operation on the shard of its key, append
+the records it produced to that shard's partition of the internal topic (__consumer_offsets, __transaction_state)
+before the answer, load a partition by replaying it and unload it, and hand due deadlines to their shards. Partitions
+are reached through the CoordinatorHost the broker passes in."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TypeVar
 
-from brook.errors import ErrorCode, KafkaError
+from brook.internal_topics import OFFSETS_TOPIC, TRANSACTION_TOPIC
+from brook.java_hash import string_hash
 from brook.protocol.coordinator_records import (
     GroupMetadataKey,
+    GroupMetadataValue,
     OffsetCommitKey,
+    OffsetCommitValue,
     TransactionLogKey,
     decode_group_value,
     decode_key,
@@ -29,112 +34,86 @@ from brook.protocol.records.builder import build_batch
 from brook.protocol.records.control import COMMIT, marker_type
 from brook.protocol.records.records import iter_records
 
-from .group.coordinator import GroupConfig, GroupCoordinator
+from .group.config import GroupConfig
+from .group.coordinator import GroupCoordinatorShard
+from .group.group import Group
+from .host import CoordinatorHost
+from .output import Append, CoordinatorResult
+from .timer import Timer
 from .txn.coordinator import TransactionCoordinator, TxnConfig
 
-if TYPE_CHECKING:
-    from brook.broker.server import Broker
-
 log = logging.getLogger("kafka.coordinator.group.GroupCoordinator")
-OFFSETS_TOPIC = "__consumer_offsets"
-TRANSACTION_TOPIC = "__transaction_state"
+T = TypeVar("T")
+RawRecord = tuple[bytes, bytes | None]
 # Kafka's internal topic configs (GroupCoordinator.offsetsTopicConfigs, TransactionLog's).
 OFFSETS_TOPIC_CONFIGS = {"cleanup.policy": "compact", "segment.bytes": "104857600", "compression.type": "producer"}
 TRANSACTION_TOPIC_CONFIGS = {"cleanup.policy": "compact", "segment.bytes": "104857600",
                              "compression.type": "uncompressed", "min.insync.replicas": "1"}
 
 
-def java_string_hash(s: str) -> int:
-    h = 0
-    for unit in _utf16_units(s):  # Java hashes UTF-16 code units
-        h = (31 * h + unit) & 0xFFFFFFFF
-    return h - (1 << 32) if h & 0x80000000 else h
-
-
-def _utf16_units(s: str) -> Iterator[int]:
-    data = s.encode("utf-16-be")
-    for i in range(0, len(data), 2):
-        yield (data[i] << 8) | data[i + 1]
-
-
 class CoordinatorLog:
     """One internal topic: partition choice by Kafka's hash of the key, synchronous appends, replay."""
 
-    def __init__(self, broker: Broker, topic: str, partitions: int, configs: dict[str, str]) -> None:
-        self.broker = broker
+    def __init__(self, host: CoordinatorHost, topic: str, partitions: int, configs: dict[str, str]) -> None:
+        self.host = host
         self.topic = topic
         self.num_partitions = partitions
         self.configs = configs
-        # after replay: records of transactions with no marker yet, by producer id (in log order)
-        self.open_txns: dict[int, list[tuple[bytes, bytes | None]]] = {}
 
     def partition_for(self, key: str) -> int:
-        return (java_string_hash(key) & 0x7FFFFFFF) % self.num_partitions
+        return (string_hash(key) & 0x7FFFFFFF) % self.num_partitions
 
     def ensure_topic(self) -> None:
-        info = self.broker.topics.get(self.topic)
-        if info is None:
-            self.broker.create_topic(self.topic, self.num_partitions, 1, self.configs)
+        count = self.host.partition_count(self.topic)
+        if count is None:
+            self.host.create_internal_topic(self.topic, self.num_partitions, self.configs)
         else:
-            self.num_partitions = info.partitions
+            self.num_partitions = count
 
-    def append(self, key: str, records: list[tuple[bytes, bytes | None]], producer_id: int = -1,
-               producer_epoch: int = -1) -> None:
+    def partitions(self) -> int:
+        """How many partitions the topic has (or will have when created)."""
+        count = self.host.partition_count(self.topic)
+        if count is not None:
+            self.num_partitions = count
+        return self.num_partitions
+
+    def append(self, partition: int, records: list[RawRecord], now_ms: int, producer_id: int = -1,
+               producer_epoch: int = -1) -> int:
         """With a producer id: a transactional batch, applied on replay only once its COMMIT marker follows."""
         self.ensure_topic()
-        p = self.partition_for(key)
-        data = build_batch(records, int(time.time() * 1000), TRANSACTIONAL_FLAG if producer_id >= 0 else 0,
-                           producer_id, producer_epoch)
-        try:
-            self.broker.replicas.append_coordinator_records(self.topic, p, data)
-        except KafkaError as e:
-            if e.code != ErrorCode.kafka_storage_error:
-                raise
-            # a full disk: nothing was appended. GroupMetadataManager and TransactionStateManager answer
-            # KAFKA_STORAGE_ERROR from their log as NOT_COORDINATOR (the client finds the coordinator again, retries)
-            raise KafkaError(ErrorCode.not_coordinator, e.message) from None
+        data = build_batch(records, now_ms, TRANSACTIONAL_FLAG if producer_id >= 0 else 0, producer_id,
+                           producer_epoch)
+        return self.host.append(self.topic, partition, data, now_ms)
 
-    def replay(self, apply: Callable[[bytes, bytes | None], None]) -> int:
-        info = self.broker.topics.get(self.topic)
-        if info is None:
-            return 0
-        self.num_partitions = info.partitions
+    def replay(self, partition: int, apply: Callable[[bytes, bytes | None], None]
+               ) -> tuple[int, dict[int, list[RawRecord]]]:
+        """Apply the partition's records in order (transactional ones once their COMMIT marker is read); return the
+        count and the records of transactions with no marker yet, by producer id."""
         count = 0
-        self.open_txns = {}
-        for p in range(info.partitions):
-            lg = self.broker.log_manager.get(self.topic, p)
-            if lg is None:
-                continue
-            pending: dict[int, list[tuple[bytes, bytes | None]]] = {}  # transactional records awaiting a marker
-            offset = lg.log_start_offset
-            while offset < lg.log_end_offset:
-                data = lg.read(offset, 1 << 20, lg.log_end_offset)
-                if not data:
-                    break
-                for pos, _base, _size in iter_batch_positions(data):
-                    h = read_header(data, pos)
-                    offset = h.next_offset
-                    if h.is_control:
-                        held = pending.pop(h.producer_id, [])
-                        if held and any(marker_type(r.key or b"") == COMMIT for r in iter_records(data, pos)):
-                            count += self._apply_all(apply, held, p)
-                        continue
-                    if h.is_transactional:
-                        pending.setdefault(h.producer_id, []).extend(
-                            (r.key or b"", r.value) for r in iter_records(data, pos))
-                        continue
-                    for r in iter_records(data, pos):
-                        try:
-                            apply(r.key or b"", r.value)
-                            count += 1
-                        except Exception as e:
-                            log.warning("Skipping unreadable record in %s-%d: %s", self.topic, p, e)
-            for pid, held in pending.items():
-                self.open_txns.setdefault(pid, []).extend(held)
-        return count
+        pending: dict[int, list[RawRecord]] = {}
+        for data, pos in self._batches(partition):
+            h = read_header(data, pos)
+            if h.is_control:
+                held = pending.pop(h.producer_id, [])
+                if held and any(marker_type(r.key or b"") == COMMIT for r in iter_records(data, pos)):
+                    count += self._apply_all(apply, held, partition)
+            elif h.is_transactional:
+                pending.setdefault(h.producer_id, []).extend((r.key or b"", r.value) for r in iter_records(data, pos))
+            else:
+                count += self._apply_all(apply, [(r.key or b"", r.value) for r in iter_records(data, pos)], partition)
+        return count, pending
 
-    def _apply_all(self, apply: Callable[[bytes, bytes | None], None], records: list[tuple[bytes, bytes | None]],
-                   p: int) -> int:
+    def _batches(self, partition: int) -> Iterator[tuple[bytes, int]]:
+        offset = 0
+        while True:
+            data = self.host.read(self.topic, partition, offset, 1 << 20)
+            if not data:
+                return
+            for pos, _base, _size in iter_batch_positions(data):
+                offset = read_header(data, pos).next_offset
+                yield data, pos
+
+    def _apply_all(self, apply: Callable[[bytes, bytes | None], None], records: list[RawRecord], p: int) -> int:
         count = 0
         for key, value in records:
             try:
@@ -145,23 +124,32 @@ class CoordinatorLog:
         return count
 
 
+def _encode_group_record(key: object, value: object | None) -> RawRecord:
+    if value is None:
+        encoded = None
+    elif isinstance(value, GroupMetadataValue):
+        encoded = encode_group_value(value)
+    else:
+        assert isinstance(value, OffsetCommitValue)
+        encoded = encode_offset_value(value)
+    return encode_key(key), encoded  # type: ignore[arg-type]
+
+
+def _decode_group_record(key: bytes, value: bytes | None) -> tuple[object, object | None]:
+    k = decode_key(key)
+    if value is None:
+        return k, None
+    return k, decode_group_value(value) if isinstance(k, GroupMetadataKey) else decode_offset_value(value)
+
+
 class GroupCoordinatorRuntime:
-    def __init__(self, broker: Broker) -> None:
-        cfg = broker.config
+    """The group coordinator: one shard per loaded partition of __consumer_offsets, one timer for all."""
 
-        def num(name: str) -> int:
-            return int(cfg.get(name))  # type: ignore[arg-type]
-
-        self.log = CoordinatorLog(broker, OFFSETS_TOPIC, num("offsets.topic.num.partitions"), OFFSETS_TOPIC_CONFIGS)
-        self.coordinator = GroupCoordinator(
-            GroupConfig(min_session_timeout_ms=num("group.min.session.timeout.ms"),
-                        max_session_timeout_ms=num("group.max.session.timeout.ms"),
-                        initial_rebalance_delay_ms=num("group.initial.rebalance.delay.ms"),
-                        max_size=num("group.max.size"),
-                        offsets_retention_ms=num("offsets.retention.minutes") * 60000),
-            self.persist)
-        self.coordinator.persist_txn = self.persist_txn
-        self.offsets_check_interval_s = num("offsets.retention.check.interval.ms") / 1000
+    def __init__(self, host: CoordinatorHost, config: GroupConfig) -> None:
+        self.config = config
+        self.log = CoordinatorLog(host, OFFSETS_TOPIC, config.num_partitions, OFFSETS_TOPIC_CONFIGS)
+        self.timer = Timer()
+        self.shards: dict[int, GroupCoordinatorShard] = {}
 
     def ensure_topic(self) -> None:
         self.log.ensure_topic()
@@ -169,64 +157,122 @@ class GroupCoordinatorRuntime:
     def partition_for(self, group_id: str) -> int:
         return self.log.partition_for(group_id)
 
-    def persist(self, group_id: str, records: list[tuple[object, object | None]]) -> None:
-        def value(v: object | None) -> bytes | None:
-            if v is None:
-                return None
-            return encode_group_value(v) if hasattr(v, "members") else encode_offset_value(v)  # type: ignore[arg-type]
+    def shard(self, group_id: str) -> GroupCoordinatorShard | None:
+        """The shard of the group's partition; None when this broker has not loaded it (NOT_COORDINATOR)."""
+        return self.shards.get(self.log.partition_for(group_id))
 
-        self.log.append(group_id, [(encode_key(k), value(v)) for k, v in records])  # type: ignore[arg-type]
+    def groups(self) -> Iterator[Group]:
+        for shard in self.shards.values():
+            yield from shard.groups.values()
 
-    def persist_txn(self, group_id: str, producer_id: int, producer_epoch: int,
-                    records: list[tuple[object, object]]) -> None:
-        """TxnOffsetCommit: the offsets in a transactional batch of the producer (Kafka's layout)."""
-        self.log.append(group_id, [(encode_key(k), encode_offset_value(v))  # type: ignore[arg-type]
-                                   for k, v in records], producer_id, producer_epoch)
+    # -- operations ----------------------------------------------------------------------------------------
+    def write(self, group_id: str, op: Callable[[GroupCoordinatorShard], T], missing: T,
+              now_ms: int) -> CoordinatorResult[T]:
+        """Run op on the group's shard and append what it wrote; `missing` is the answer without a shard."""
+        shard = self.shard(group_id)
+        if shard is None:
+            return CoordinatorResult(missing)
+        return self._appended(shard, op(shard), now_ms)
 
-    def load(self) -> None:
+    def _appended(self, shard: GroupCoordinatorShard, response: T, now_ms: int) -> CoordinatorResult[T]:
+        result = shard.out.result(response)
+        self._append(shard.partition, result.appends, now_ms)
+        return result
+
+    def _append(self, partition: int, appends: list[Append], now_ms: int) -> None:
+        for a in appends:
+            self.log.append(partition, [_encode_group_record(k, v) for k, v in a.records], now_ms, a.producer_id,
+                            a.producer_epoch)
+
+    def _each_shard(self, op: Callable[[GroupCoordinatorShard], object], now_ms: int,
+                    partitions: list[int] | None = None) -> CoordinatorResult[None]:
+        total: CoordinatorResult[None] = CoordinatorResult(None)
+        for p in list(self.shards) if partitions is None else partitions:
+            shard = self.shards.get(p)
+            if shard is None:
+                continue
+            op(shard)
+            result = self._appended(shard, None, now_ms)
+            total.appends.extend(result.appends)
+            total.completions.extend(result.completions)
+        return total
+
+    def next_deadline(self) -> int | None:
+        return self.timer.next_deadline()
+
+    def poll(self, now_ms: int) -> CoordinatorResult[None]:
+        """Run every deadline due at now_ms (rebalance timeouts, sessions, unclaimed member ids)."""
+        due = self.timer.pop_due(now_ms)
+        touched: list[int] = []
+        for key in due:
+            shard = self.shards.get(key[0])  # type: ignore[index]
+            if shard is not None:
+                shard.on_timer(key, now_ms)  # type: ignore[arg-type]
+                touched.append(shard.partition)
+        return self._each_shard(lambda s: None, now_ms, list(dict.fromkeys(touched)))
+
+    def expire_offsets(self, now_ms: int) -> CoordinatorResult[None]:
+        return self._each_shard(lambda s: s.offsets.expire(now_ms), now_ms)
+
+    def complete_txn(self, producer_id: int, commit: bool, partitions: list[int],
+                     now_ms: int) -> CoordinatorResult[None]:
+        """The transaction's marker reached these partitions of __consumer_offsets."""
+        return self._each_shard(lambda s: s.offsets.complete_txn(producer_id, commit), now_ms, partitions)
+
+    # -- loading and unloading -----------------------------------------------------------------------------
+    def load(self, now_ms: int) -> None:
         t0 = time.monotonic()
-
-        def apply(key: bytes, value: bytes | None) -> None:
-            k = decode_key(key)
-            v = None if value is None else (
-                decode_group_value(value) if isinstance(k, GroupMetadataKey) else decode_offset_value(value))
-            self.coordinator.replay(k, v)
-
-        count = self.log.replay(apply)
-        for pid, records in self.log.open_txns.items():  # offsets of transactions still open: pending again
-            for key, value in records:
-                k = decode_key(key)
-                if isinstance(k, OffsetCommitKey) and value is not None:
-                    self.coordinator.pending_txn_offsets.setdefault(pid, {}).setdefault(k.group, {})[
-                        (k.topic, k.partition)] = decode_offset_value(value)
+        count = sum(self.load_partition(p, now_ms) for p in range(self.log.partitions()))
         log.info("Loaded %d records from %s in %d ms (%d groups)", count, OFFSETS_TOPIC,
-                 (time.monotonic() - t0) * 1000, len(self.coordinator.groups))
+                 (time.monotonic() - t0) * 1000, sum(1 for _ in self.groups()))
+
+    def load_partition(self, partition: int, now_ms: int) -> int:
+        """Become the coordinator of the partition's groups: replay it into a new shard (the records of transactions
+        still open are pending offsets again)."""
+        if partition in self.shards:
+            self.unload_partition(partition, now_ms)
+        shard = GroupCoordinatorShard(partition, self.config, self.timer)
+        count = 0
+        if self.log.host.partition_count(OFFSETS_TOPIC) is not None:
+            count, open_txns = self.log.replay(partition, lambda k, v: shard.replay(*_decode_group_record(k, v)))
+            for pid, records in open_txns.items():
+                for key, value in records:
+                    k, v = _decode_group_record(key, value)
+                    if isinstance(k, OffsetCommitKey) and isinstance(v, OffsetCommitValue):
+                        shard.offsets.replay_pending(pid, k, v)
+        shard.membership.loaded(now_ms)
+        self.shards[partition] = shard
+        return count
+
+    def unload_partition(self, partition: int, now_ms: int) -> CoordinatorResult[None]:
+        """Stop coordinating the partition's groups (leadership moved): they are dropped, their deadlines too, and
+        requests that waited are answered NOT_COORDINATOR (in the result's completions)."""
+        shard = self.shards.pop(partition, None)
+        if shard is None:
+            return CoordinatorResult(None)
+        shard.unload(now_ms)
+        return shard.out.result(None)
 
 
 class TransactionCoordinatorRuntime:
-    def __init__(self, broker: Broker) -> None:
-        cfg = broker.config
-
-        def num(name: str) -> int:
-            return int(cfg.get(name))  # type: ignore[arg-type]
-
-        self.broker = broker
-        self.log = CoordinatorLog(broker, TRANSACTION_TOPIC, num("transaction.state.log.num.partitions"),
-                                  TRANSACTION_TOPIC_CONFIGS)
-        self.coordinator = TransactionCoordinator(
-            TxnConfig(max_timeout_ms=num("transaction.max.timeout.ms"),
-                      expiration_ms=num("transactional.id.expiration.ms")),
-            self.persist, broker.write_txn_markers, broker.producer_ids.generate)
-        self.abort_interval_s = num("transaction.abort.timed.out.transaction.cleanup.interval.ms") / 1000
+    def __init__(self, host: CoordinatorHost, config: TxnConfig, clock: Callable[[], float]) -> None:
+        self.log = CoordinatorLog(host, TRANSACTION_TOPIC, config.num_partitions, TRANSACTION_TOPIC_CONFIGS)
+        self.clock = clock
+        self.abort_interval_s = config.abort_interval_ms / 1000
+        self.coordinator = TransactionCoordinator(config, self.persist, host.write_txn_markers,
+                                                  host.new_producer_id, clock)
 
     def persist(self, txn_id: str, key: TransactionLogKey, value: object | None) -> None:
         encoded = None if value is None else encode_txn_value(value)  # type: ignore[arg-type]
-        self.log.append(txn_id, [(encode_txn_key(key), encoded)])
+        self.log.append(self.log.partition_for(txn_id), [(encode_txn_key(key), encoded)], int(self.clock() * 1000))
 
     def load(self) -> None:
         t0 = time.monotonic()
-        count = self.log.replay(lambda k, v: self.coordinator.replay(
-            decode_txn_key(k), None if v is None else decode_txn_value(v)))
+        count = 0
+        if self.log.host.partition_count(TRANSACTION_TOPIC) is not None:
+            for p in range(self.log.partitions()):
+                count += self.log.replay(p, lambda k, v: self.coordinator.replay(
+                    decode_txn_key(k), None if v is None else decode_txn_value(v)))[0]
         self.coordinator.recover()
         logging.getLogger("kafka.coordinator.transaction.TransactionCoordinator").info(
             "Loaded %d records from %s in %d ms (%d transactional ids)", count, TRANSACTION_TOPIC,

@@ -9,8 +9,8 @@ from types import MappingProxyType
 from typing import Any, NamedTuple, TypeVar
 
 from brook.acl import PatternType, ResourceType
+from brook.internal_topics import INTERNAL_TOPICS
 
-INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
 
 # A client-quota entity: ((entity type, name, or None for the default entity), ...) sorted by type, as Kafka's
 # ClientQuotaEntity ("user", "client-id", "ip")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime
 
-from brook.coordinator.runtime import OFFSETS_TOPIC
 from brook.errors import ErrorCode
+from brook.internal_topics import OFFSETS_TOPIC
 from brook.protocol.build import make
 from brook.protocol.versions import response_class
 

@@ -17,7 +17,7 @@ _ZERO = datetime.timedelta(0)
 def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     cls = response_class(42, ctx.api_version)
     result_cls = nested(cls, "DeletableGroupResult")
-    coordinator = broker.groups.coordinator
+    coordinator = broker.groups
     return make(cls, throttle_time=_ZERO, results=tuple(
         result_cls(group_id=g, error_code=ErrorCode.group_authorization_failed
                    if refused(broker, ctx, AclOperation.DELETE, ResourceType.GROUP, g) else coordinator.delete_group(g))

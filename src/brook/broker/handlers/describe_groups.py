@@ -28,10 +28,9 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
                                authorized_operations=NOT_REQUESTED))
             continue
         ops = authorized_operations(broker, ctx, ResourceType.GROUP, gid) if want_ops else NOT_REQUESTED
-        broker.groups.coordinator.expire_group(gid)
-        g = broker.groups.coordinator.groups.get(gid)
-        if g is None:
-            groups.append(make(group_cls, error_code=ErrorCode.none, group_id=gid, group_state="Dead",
+        error, g = broker.groups.describe(gid)
+        if g is None:  # an unknown group is Dead (Kafka); NOT_COORDINATOR when its partition is not loaded here
+            groups.append(make(group_cls, error_code=error, group_id=gid, group_state="" if error else "Dead",
                                protocol_type="", protocol_data="", members=(), authorized_operations=ops))
             continue
         stable = g.state is GroupState.STABLE

@@ -18,6 +18,6 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     if refused(broker, ctx, AclOperation.READ, ResourceType.GROUP, request.group_id):
         return make(response_class(12, ctx.api_version), throttle_time=_ZERO,
                     error_code=ErrorCode.group_authorization_failed)
-    error = broker.groups.coordinator.heartbeat(request.group_id, request.generation_id, request.member_id,
+    error = broker.groups.heartbeat(request.group_id, request.generation_id, request.member_id,
                                                 getattr(request, "group_instance_id", None))
     return make(response_class(12, ctx.api_version), throttle_time=_ZERO, error_code=error)

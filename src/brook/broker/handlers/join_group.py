@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 
+from brook.coordinator.group.membership import JoinResult
 from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
@@ -29,7 +30,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
         return _response(cls, member_cls, _error(ErrorCode.invalid_group_id, request.member_id))
     if refused(broker, ctx, AclOperation.READ, ResourceType.GROUP, request.group_id):
         return _response(cls, member_cls, _error(ErrorCode.group_authorization_failed, request.member_id))
-    result = broker.groups.coordinator.join(
+    result = broker.groups.join(
         request.group_id, request.member_id, getattr(request, "group_instance_id", None), request.protocol_type,
         [(p.name, p.metadata) for p in request.protocols], session, rebalance, ctx.client_id or "",
         f"/{host}", ctx.api_version >= 4)
@@ -39,8 +40,6 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
 
 
 def _error(code, member_id):  # type: ignore[no-untyped-def]
-    from brook.coordinator.group.coordinator import JoinResult
-
     return JoinResult(code, member_id=member_id)
 
 

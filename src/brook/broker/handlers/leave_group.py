@@ -16,7 +16,7 @@ _ZERO = datetime.timedelta(0)
 
 def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     cls = response_class(13, ctx.api_version)
-    coordinator = broker.groups.coordinator
+    coordinator = broker.groups
     if refused(broker, ctx, AclOperation.READ, ResourceType.GROUP, request.group_id):
         return make(cls, throttle_time=_ZERO, error_code=ErrorCode.group_authorization_failed, members=())
     if ctx.api_version < 3:

@@ -22,7 +22,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     out = []
     # KafkaApis: CLUSTER DESCRIBE lists every group, otherwise those the client may DESCRIBE
     filtered = not cluster_allowed(broker, ctx, AclOperation.DESCRIBE)
-    for g in broker.groups.coordinator.groups.values():
+    for g in broker.groups.groups():
         if filtered and refused(broker, ctx, AclOperation.DESCRIBE, ResourceType.GROUP, g.group_id):
             continue
         if states and g.state.value.lower() not in states:

@@ -48,7 +48,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     elif not request.group_id:
         error = ErrorCode.invalid_group_id
     else:
-        error = broker.groups.coordinator.commit_offsets(request.group_id, generation, request.member_id,
+        error = broker.groups.commit_offsets(request.group_id, generation, request.member_id,
                                                          getattr(request, "group_instance_id", None), offsets)
         if error == ErrorCode.group_id_not_found and ctx.api_version < 9:
             error = ErrorCode.illegal_generation  # no such group: GROUP_ID_NOT_FOUND only from v9 (Kafka)

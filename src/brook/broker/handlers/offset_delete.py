@@ -22,7 +22,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
         return make(cls, error_code=ErrorCode.group_authorization_failed, throttle_time=_ZERO, topics=())
     hidden = denied(broker, ctx, AclOperation.READ, ResourceType.TOPIC, (t.name for t in request.topics))
     tps = [(t.name, p.partition_index) for t in request.topics for p in t.partitions if t.name not in hidden]
-    error, per = broker.groups.coordinator.delete_offsets(request.group_id, tps)
+    error, per = broker.groups.delete_offsets(request.group_id, tps)
     if hidden:
         per = {**per, **{(t.name, p.partition_index): ErrorCode.topic_authorization_failed
                          for t in request.topics if t.name in hidden for p in t.partitions}}

@@ -1,4 +1,5 @@
-"""OffsetFetch (key 9), v1-v9: committed offsets for some or all partitions, one group or (v8+) many."""
+"""OffsetFetch (key 9), v1-v9: committed offsets for some or all partitions, one group or (v8+) many;
+require_stable (v7+, KIP-447): UNSTABLE_OFFSET_COMMIT for a partition whose offset a transaction still holds."""
 
 from __future__ import annotations
 
@@ -14,12 +15,9 @@ from ..authz import denied, refused
 _ZERO = datetime.timedelta(0)
 
 
-def _group_topics(broker, ctx, group_id, topics, topic_cls, part_cls):  # type: ignore[no-untyped-def]
-    coordinator = broker.groups.coordinator
-    if topics is None:
-        found = coordinator.fetch_offsets(group_id, None)
-    else:
-        found = coordinator.fetch_offsets(group_id, [(t.name, p) for t in topics for p in t.partition_indexes])
+def _group_topics(broker, ctx, group_id, topics, require_stable, topic_cls, part_cls):  # type: ignore[no-untyped-def]
+    wanted = None if topics is None else [(t.name, p) for t in topics for p in t.partition_indexes]
+    error, found = broker.groups.fetch_offsets(group_id, wanted, require_stable)
     # KafkaApis: topics the client may not DESCRIBE are left out of "all", and fail when named
     hidden = denied(broker, ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, (t for t, _ in found))
     by_topic: dict[str, list] = {}
@@ -30,11 +28,16 @@ def _group_topics(broker, ctx, group_id, topics, topic_cls, part_cls):  # type: 
                     part_cls, partition_index=p, committed_offset=-1, committed_leader_epoch=-1, metadata="",
                     error_code=ErrorCode.topic_authorization_failed))
             continue
+        if isinstance(v, ErrorCode):  # UNSTABLE_OFFSET_COMMIT
+            by_topic.setdefault(topic, []).append(make(
+                part_cls, partition_index=p, committed_offset=-1, committed_leader_epoch=-1, metadata="",
+                error_code=v))
+            continue
         by_topic.setdefault(topic, []).append(make(
             part_cls, partition_index=p, committed_offset=v.offset if v else -1,
             committed_leader_epoch=v.leader_epoch if v else -1, metadata=v.metadata if v else "",
             error_code=ErrorCode.none))
-    return tuple(topic_cls(name=n, partitions=tuple(ps)) for n, ps in by_topic.items())
+    return error, tuple(topic_cls(name=n, partitions=tuple(ps)) for n, ps in by_topic.items())
 
 
 def _group_denied(broker, ctx, group_id) -> bool:  # type: ignore[no-untyped-def]
@@ -43,19 +46,23 @@ def _group_denied(broker, ctx, group_id) -> bool:  # type: ignore[no-untyped-def
 
 def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     cls = response_class(9, ctx.api_version)
+    require_stable = getattr(request, "require_stable", False)
     if ctx.api_version >= 8:
         group_cls = nested(cls, "OffsetFetchResponseGroup")
         topic_cls = nested(cls, "OffsetFetchResponseTopics")
         part_cls = nested(cls, "OffsetFetchResponsePartitions")
-        return make(cls, throttle_time=_ZERO, groups=tuple(
-            group_cls(group_id=g.group_id, topics=(), error_code=ErrorCode.group_authorization_failed)
-            if _group_denied(broker, ctx, g.group_id) else
-            group_cls(group_id=g.group_id, topics=_group_topics(broker, ctx, g.group_id, g.topics, topic_cls,
-                                                                part_cls),
-                      error_code=ErrorCode.none) for g in request.groups))
+        groups = []
+        for g in request.groups:
+            if _group_denied(broker, ctx, g.group_id):
+                groups.append(group_cls(group_id=g.group_id, topics=(),
+                                        error_code=ErrorCode.group_authorization_failed))
+                continue
+            error, topics = _group_topics(broker, ctx, g.group_id, g.topics, require_stable, topic_cls, part_cls)
+            groups.append(group_cls(group_id=g.group_id, topics=topics, error_code=error))
+        return make(cls, throttle_time=_ZERO, groups=tuple(groups))
     topic_cls = nested(cls, "OffsetFetchResponseTopic")
     part_cls = nested(cls, "OffsetFetchResponsePartition")
     if _group_denied(broker, ctx, request.group_id):
         return make(cls, throttle_time=_ZERO, error_code=ErrorCode.group_authorization_failed, topics=())
-    return make(cls, throttle_time=_ZERO, error_code=ErrorCode.none,
-                topics=_group_topics(broker, ctx, request.group_id, request.topics, topic_cls, part_cls))
+    error, topics = _group_topics(broker, ctx, request.group_id, request.topics, require_stable, topic_cls, part_cls)
+    return make(cls, throttle_time=_ZERO, error_code=error, topics=topics)

@@ -16,14 +16,14 @@ _ZERO = datetime.timedelta(0)
 
 def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     cls = response_class(14, ctx.api_version)
-    coordinator = broker.groups.coordinator
+    coordinator = broker.groups
     if refused(broker, ctx, AclOperation.READ, ResourceType.GROUP, request.group_id):
         return _response(cls, (ErrorCode.group_authorization_failed, b""), None, None)
     result = coordinator.sync(request.group_id, request.generation_id, request.member_id,
                               getattr(request, "group_instance_id", None), getattr(request, "protocol_type", None),
                               getattr(request, "protocol_name", None),
                               {a.member_id: a.assignment for a in request.assignments})
-    group = coordinator.groups.get(request.group_id)
+    group = coordinator.group(request.group_id)
     ptype = group.protocol_type if group else None
     pname = group.protocol_name if group else None
     if hasattr(result, "__await__"):

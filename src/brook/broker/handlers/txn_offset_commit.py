@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime
 
-from brook.coordinator.runtime import OFFSETS_TOPIC
 from brook.errors import ErrorCode
+from brook.internal_topics import OFFSETS_TOPIC
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
@@ -38,10 +38,9 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
         offsets = {(t.name, p.partition_index): (p.committed_offset, getattr(p, "committed_leader_epoch", -1),
                                                  p.committed_metadata)
                    for t in request.topics for p in t.partitions}
-        error = broker.groups.coordinator.txn_commit_offsets(
-            request.group_id, request.producer_id, getattr(request, "generation_id", -1),
-            getattr(request, "member_id", ""), getattr(request, "group_instance_id", None), offsets,
-            request.producer_epoch)
+        error = broker.groups.txn_commit_offsets(
+            request.group_id, request.producer_id, request.producer_epoch, getattr(request, "generation_id", -1),
+            getattr(request, "member_id", ""), getattr(request, "group_instance_id", None), offsets)
     return make(cls, throttle_time=_ZERO, topics=tuple(
         topic_cls(name=t.name, partitions=tuple(part_cls(partition_index=p.partition_index, error_code=error)
                                                 for p in t.partitions)) for t in request.topics))

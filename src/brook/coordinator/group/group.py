@@ -1,14 +1,11 @@
-"""A group's members and state, with Kafka's state names and transitions."""
+"""A classic group's members and state, with Kafka's state names and allowed transitions (GroupMetadata)."""
 
 from __future__ import annotations
 
-import asyncio
 import enum
 from dataclasses import dataclass, field
 
-from kio._kio_native import read_int16, read_legacy_array_length, read_legacy_string
-
-from brook.protocol.coordinator_records import OffsetCommitValue
+from brook.protocol.consumer_protocol import PROTOCOL_TYPE, subscribed_topics
 
 
 class GroupState(enum.Enum):
@@ -17,6 +14,20 @@ class GroupState(enum.Enum):
     COMPLETING_REBALANCE = "CompletingRebalance"
     STABLE = "Stable"
     DEAD = "Dead"
+
+
+# GroupMetadata's validPreviousStates: the states each state may be entered from.
+VALID_PREVIOUS_STATES: dict[GroupState, frozenset[GroupState]] = {
+    GroupState.EMPTY: frozenset({GroupState.PREPARING_REBALANCE}),
+    GroupState.PREPARING_REBALANCE: frozenset({GroupState.STABLE, GroupState.COMPLETING_REBALANCE, GroupState.EMPTY}),
+    GroupState.COMPLETING_REBALANCE: frozenset({GroupState.PREPARING_REBALANCE}),
+    GroupState.STABLE: frozenset({GroupState.COMPLETING_REBALANCE}),
+    GroupState.DEAD: frozenset(GroupState),
+}
+
+
+class IllegalGroupTransition(Exception):
+    """GroupMetadata.assertValidTransition's IllegalStateException: a bug, never a client's error."""
 
 
 @dataclass
@@ -29,9 +40,10 @@ class Member:
     session_timeout_ms: int
     protocols: list[tuple[str, bytes]]
     assignment: bytes = b""
-    join_future: asyncio.Future | None = None
-    sync_future: asyncio.Future | None = None
-    last_heartbeat: float = 0.0
+    # The driver's handle of a JoinGroup / SyncGroup request that waits for the rebalance (None: none waits).
+    join_token: int | None = None
+    sync_token: int | None = None
+    last_heartbeat_ms: int = 0
 
     def metadata_for(self, protocol: str | None) -> bytes:
         for name, metadata in self.protocols:
@@ -41,11 +53,11 @@ class Member:
 
     @property
     def awaiting_join(self) -> bool:
-        return self.join_future is not None and not self.join_future.done()
+        return self.join_token is not None
 
     @property
     def awaiting_sync(self) -> bool:
-        return self.sync_future is not None and not self.sync_future.done()
+        return self.sync_token is not None
 
 
 @dataclass
@@ -58,14 +70,31 @@ class Group:
     leader_id: str | None = None
     members: dict[str, Member] = field(default_factory=dict)
     static_members: dict[str, str] = field(default_factory=dict)  # group.instance.id -> member id
-    pending_members: dict[str, float] = field(default_factory=dict)  # KIP-394: id -> deadline
-    offsets: dict[tuple[str, int], OffsetCommitValue] = field(default_factory=dict)
+    pending_members: set[str] = field(default_factory=set)  # KIP-394: ids given out, not joined yet
     state_timestamp: int = -1
-    rebalance_timer: asyncio.TimerHandle | None = None
-    initial_delay_until: float = 0.0
+    # group.initial.rebalance.delay.ms (InitialDelayedJoin): (the current delay, the rebalance time left after it)
+    # while a new group's first rebalance waits for members; whether a member joined during the delay.
+    initial_delay: tuple[int, int] | None = None
+    new_member_added: bool = False
 
     def is_(self, *states: GroupState) -> bool:
         return self.state in states
+
+    def transition_to(self, state: GroupState, now_ms: int) -> None:
+        if self.state not in VALID_PREVIOUS_STATES[state]:
+            raise IllegalGroupTransition(f"Group {self.group_id} should be in one of "
+                                         f"{sorted(s.value for s in VALID_PREVIOUS_STATES[state])} before moving to "
+                                         f"{state.value} state. Instead it is in {self.state.value} state")
+        self.state = state
+        self.state_timestamp = now_ms
+
+    @property
+    def rebalance_timeout_ms(self) -> int:
+        return max((m.rebalance_timeout_ms for m in self.members.values()), default=0)
+
+    def all_joined(self) -> bool:
+        """GroupMetadata.hasAllMembersJoined: every member's join waits and no given-out id is still to come."""
+        return all(m.awaiting_join for m in self.members.values()) and not self.pending_members
 
     def supports(self, protocol_type: str, protocols: list[tuple[str, bytes]]) -> bool:
         if not self.members:
@@ -95,20 +124,13 @@ class Group:
         return max(votes, key=lambda n: (votes[n], -order.index(n) if n in order else 0))
 
     def subscribed_topics(self) -> set[str] | None:
-        """Topics from the consumer protocol's subscriptions (None if not a consumer group)."""
-        if self.protocol_type != "consumer" or self.protocol_name is None:
+        """Topics from the consumer protocol's subscriptions (None if not a consumer group or unreadable)."""
+        if self.protocol_type != PROTOCOL_TYPE or self.protocol_name is None:
             return None
         topics: set[str] = set()
         for m in self.members.values():
-            data = m.metadata_for(self.protocol_name)
             try:
-                pos = read_int16(data, 0)[1]
-                n, size = read_legacy_array_length(data, pos)
-                pos += size
-                for _ in range(n):
-                    name, size = read_legacy_string(data, pos)
-                    pos += size
-                    topics.add(name)
+                topics.update(subscribed_topics(m.metadata_for(self.protocol_name)))
             except Exception:
                 return None
         return topics

@@ -8,7 +8,6 @@ persisted, so a restart in between finishes the job (`recover`).
 from __future__ import annotations
 
 import enum
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -58,12 +57,25 @@ class TxnMetadata:
 class TxnConfig:
     max_timeout_ms: int = 900000  # transaction.max.timeout.ms
     expiration_ms: int = 7 * 24 * 3600 * 1000  # transactional.id.expiration.ms
+    abort_interval_ms: int = 10000  # transaction.abort.timed.out.transaction.cleanup.interval.ms
+    num_partitions: int = 50  # transaction.state.log.num.partitions, when the topic does not exist yet
+
+    @classmethod
+    def from_broker(cls, get: Callable[[str], object]) -> TxnConfig:
+        def num(name: str) -> int:
+            return int(get(name))  # type: ignore[call-overload]
+
+        return cls(max_timeout_ms=num("transaction.max.timeout.ms"),
+                   expiration_ms=num("transactional.id.expiration.ms"),
+                   abort_interval_ms=num("transaction.abort.timed.out.transaction.cleanup.interval.ms"),
+                   num_partitions=num("transaction.state.log.num.partitions"))
 
 
 class TransactionCoordinator:
     def __init__(self, config: TxnConfig, persist: Callable[[str, TransactionLogKey, TransactionLogValue | None], None],
                  write_markers: Callable[[int, int, bool, set[tuple[str, int]]], None],
-                 new_producer_id: Callable[[], int], clock: Callable[[], float] = time.time) -> None:
+                 new_producer_id: Callable[[], int], clock: Callable[[], float]) -> None:
+        """clock: the wall clock in seconds (the broker's)."""
         self.config = config
         self.persist = persist
         self.write_markers = write_markers

@@ -1,0 +1,234 @@
+"""The asyncio side of the coordinators: the broker's CoordinatorHost (its partitions of the internal topics), and
+the group coordinator's driver, which turns the state machine's "answered later" into futures and its deadlines
+into one event-loop timer, armed at the earliest deadline (Kafka's purgatory precision)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from brook.coordinator.group.config import GroupConfig
+from brook.coordinator.group.coordinator import GroupCoordinatorShard
+from brook.coordinator.group.group import Group
+from brook.coordinator.group.membership import JoinResult, SyncResult
+from brook.coordinator.output import CoordinatorResult
+from brook.coordinator.runtime import GroupCoordinatorRuntime, TransactionCoordinatorRuntime
+from brook.coordinator.txn.coordinator import TxnConfig
+from brook.errors import ErrorCode
+from brook.protocol.coordinator_records import OffsetCommitValue
+from brook.protocol.records.batch import read_header
+
+if TYPE_CHECKING:
+    from .server import Broker
+
+T = TypeVar("T")
+log = logging.getLogger("kafka.coordinator.group.GroupCoordinator")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class BrokerPartitions:
+    """CoordinatorHost on the single broker's logs."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+
+    def partition_count(self, topic: str) -> int | None:
+        info = self.broker.topics.get(topic)
+        return None if info is None else info.partitions
+
+    def create_internal_topic(self, topic: str, partitions: int, configs: dict[str, str]) -> None:
+        self.broker.create_topic(topic, partitions, 1, configs)
+
+    def append(self, topic: str, partition: int, batch: bytes, now_ms: int) -> int:
+        broker = self.broker
+        lg = broker.log_manager.get(topic, partition)
+        if lg is None:
+            raise RuntimeError(f"{topic}-{partition} is not hosted here")
+        lg.append(batch, read_header(batch), broker.replicas.leader_epoch, now_ms, validate=False)
+        lg.high_watermark = lg.log_end_offset  # a single replica is the whole ISR
+        broker.replicas.notify(topic, partition)
+        return lg.log_end_offset
+
+    def read(self, topic: str, partition: int, offset: int, max_bytes: int) -> bytes:
+        lg = self.broker.log_manager.get(topic, partition)
+        if lg is None:
+            return b""
+        offset = max(offset, lg.log_start_offset)
+        return lg.read(offset, max_bytes, lg.log_end_offset) if offset < lg.log_end_offset else b""
+
+    def write_txn_markers(self, producer_id: int, producer_epoch: int, commit: bool,
+                          partitions: set[tuple[str, int]]) -> dict[tuple[str, int], ErrorCode]:
+        return self.broker.write_txn_markers(producer_id, producer_epoch, commit, partitions)
+
+    def new_producer_id(self) -> int:
+        return self.broker.producer_ids.generate()
+
+
+class GroupCoordinatorDriver:
+    """What the group handlers call. Each call runs one operation of the runtime (which appends its records before
+    returning), resolves the futures of requests it answered, and re-arms the timer."""
+
+    def __init__(self, runtime: GroupCoordinatorRuntime) -> None:
+        self.runtime = runtime
+        self._tokens = itertools.count(1)
+        self._waiting: dict[int, asyncio.Future] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._armed_at: int | None = None
+
+    # -- the machinery -------------------------------------------------------------------------------------
+    def _settle(self, result: CoordinatorResult) -> None:
+        for token, response in result.completions:
+            fut = self._waiting.pop(token, None)
+            if fut is not None and not fut.done():
+                fut.set_result(response)
+        self._arm()
+
+    def _run(self, group_id: str, op: Callable[[GroupCoordinatorShard], T], missing: T) -> T:
+        result = self.runtime.write(group_id, op, missing, now_ms())
+        self._settle(result)
+        return result.response
+
+    def _wait(self, group_id: str, op: Callable[[GroupCoordinatorShard, int], T | None], missing: T
+              ) -> T | asyncio.Future:
+        """An operation that may answer later: its answer, or a future of it."""
+        token = next(self._tokens)
+        fut = asyncio.get_running_loop().create_future()
+        self._waiting[token] = fut
+        result = self.runtime.write(group_id, lambda s: op(s, token), missing, now_ms())
+        self._settle(result)
+        if result.response is not None:
+            self._waiting.pop(token, None)
+            return result.response
+        if fut.done():  # answered within the same operation (the leader's SyncGroup)
+            return fut.result()
+        return fut
+
+    def _arm(self) -> None:
+        deadline = self.runtime.next_deadline()
+        if deadline is None:
+            return
+        if self._timer is not None and self._armed_at is not None and self._armed_at <= deadline:
+            return  # an earlier wake-up is set; it re-arms for this one
+        if self._timer is not None:
+            self._timer.cancel()
+        self._armed_at = deadline
+        self._timer = asyncio.get_running_loop().call_later(max(0, deadline - now_ms()) / 1000, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = self._armed_at = None
+        self.poll()
+
+    def poll(self) -> None:
+        """Run the deadlines due now; also before a request looks at groups, so that its answer does not depend on
+        how late the event loop ran the timer."""
+        if (d := self.runtime.next_deadline()) is not None and d <= now_ms():
+            self._settle(self.runtime.poll(now_ms()))
+        elif self._timer is None:
+            self._arm()
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+    def load(self) -> None:
+        self.runtime.load(now_ms())
+
+    def load_partition(self, partition: int) -> None:
+        self.runtime.load_partition(partition, now_ms())
+        self._arm()
+
+    def unload_partition(self, partition: int) -> None:
+        self._settle(self.runtime.unload_partition(partition, now_ms()))
+
+    async def expire_offsets_loop(self) -> None:
+        """offsets.retention.check.interval.ms: expire old offsets of empty groups."""
+        while True:
+            await asyncio.sleep(self.runtime.config.offsets_retention_check_interval_ms / 1000)
+            self._settle(self.runtime.expire_offsets(now_ms()))
+
+    # -- reads ---------------------------------------------------------------------------------------------
+    def ensure_topic(self) -> None:
+        self.runtime.ensure_topic()
+
+    def partition_for(self, group_id: str) -> int:
+        return self.runtime.partition_for(group_id)
+
+    def describe(self, group_id: str) -> tuple[ErrorCode, Group | None]:
+        self.poll()
+        shard = self.runtime.shard(group_id)
+        if shard is None:
+            return ErrorCode.not_coordinator, None
+        return ErrorCode.none, shard.groups.get(group_id)
+
+    def group(self, group_id: str) -> Group | None:
+        shard = self.runtime.shard(group_id)
+        return None if shard is None else shard.groups.get(group_id)
+
+    def groups(self) -> list[Group]:
+        self.poll()
+        return list(self.runtime.groups())
+
+    def fetch_offsets(self, group_id: str, partitions: list[tuple[str, int]] | None, require_stable: bool
+                      ) -> tuple[ErrorCode, dict[tuple[str, int], OffsetCommitValue | ErrorCode | None]]:
+        shard = self.runtime.shard(group_id)
+        if shard is None:
+            return ErrorCode.not_coordinator, {}
+        return ErrorCode.none, shard.offsets.fetch(group_id, partitions, require_stable)
+
+    # -- writes --------------------------------------------------------------------------------------------
+    def join(self, group_id: str, member_id: str, instance_id: str | None, protocol_type: str,
+             protocols: list[tuple[str, bytes]], session_timeout_ms: int, rebalance_timeout_ms: int,
+             client_id: str, client_host: str, require_known_member: bool) -> JoinResult | asyncio.Future:
+        return self._wait(group_id, lambda s, token: s.membership.join(
+            token, group_id, member_id, instance_id, protocol_type, protocols, session_timeout_ms,
+            rebalance_timeout_ms, client_id, client_host, require_known_member, now_ms()),
+            JoinResult(ErrorCode.not_coordinator, member_id=member_id))
+
+    def sync(self, group_id: str, generation: int, member_id: str, instance_id: str | None,
+             protocol_type: str | None, protocol_name: str | None,
+             assignments: dict[str, bytes]) -> SyncResult | asyncio.Future:
+        return self._wait(group_id, lambda s, token: s.membership.sync(
+            token, group_id, generation, member_id, instance_id, protocol_type, protocol_name, assignments,
+            now_ms()), (ErrorCode.not_coordinator, b""))
+
+    def heartbeat(self, group_id: str, generation: int, member_id: str, instance_id: str | None) -> ErrorCode:
+        return self._run(group_id, lambda s: s.membership.heartbeat(group_id, generation, member_id, instance_id,
+                                                                      now_ms()), ErrorCode.not_coordinator)
+
+    def leave(self, group_id: str, members: list[tuple[str, str | None]]) -> tuple[ErrorCode, list[ErrorCode]]:
+        return self._run(group_id, lambda s: s.membership.leave(group_id, members, now_ms()),
+                         (ErrorCode.not_coordinator, [ErrorCode.not_coordinator] * len(members)))
+
+    def delete_group(self, group_id: str) -> ErrorCode:
+        self.poll()
+        return self._run(group_id, lambda s: s.delete_group(group_id, now_ms()), ErrorCode.not_coordinator)
+
+    def commit_offsets(self, group_id: str, generation: int, member_id: str, instance_id: str | None,
+                       offsets: dict[tuple[str, int], tuple[int, int, str | None]]) -> ErrorCode:
+        return self._run(group_id, lambda s: s.offsets.commit(group_id, generation, member_id, instance_id, offsets,
+                                                               now_ms()), ErrorCode.not_coordinator)
+
+    def txn_commit_offsets(self, group_id: str, producer_id: int, producer_epoch: int, generation: int,
+                           member_id: str, instance_id: str | None,
+                           offsets: dict[tuple[str, int], tuple[int, int, str | None]]) -> ErrorCode:
+        return self._run(group_id, lambda s: s.offsets.txn_commit(
+            group_id, producer_id, producer_epoch, generation, member_id, instance_id, offsets, now_ms()),
+            ErrorCode.not_coordinator)
+
+    def delete_offsets(self, group_id: str, partitions: list[tuple[str, int]]
+                       ) -> tuple[ErrorCode, dict[tuple[str, int], ErrorCode]]:
+        return self._run(group_id, lambda s: s.offsets.delete(group_id, partitions), (ErrorCode.not_coordinator, {}))
+
+    def complete_txn(self, producer_id: int, commit: bool, partitions: list[int]) -> None:
+        self._settle(self.runtime.complete_txn(producer_id, commit, partitions, now_ms()))
+
+
+def build_coordinators(broker: Broker) -> tuple[TransactionCoordinatorRuntime, GroupCoordinatorDriver]:
+    host = BrokerPartitions(broker)
+    txns = TransactionCoordinatorRuntime(host, TxnConfig.from_broker(broker.config.get), time.time)
+    groups = GroupCoordinatorDriver(GroupCoordinatorRuntime(host, GroupConfig.from_broker(broker.config.get)))
+    return txns, groups

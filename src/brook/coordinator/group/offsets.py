@@ -1,0 +1,160 @@
+"""Committed offsets of groups (Kafka's OffsetMetadataManager): OffsetCommit, TxnOffsetCommit and its markers,
+OffsetFetch (with require_stable), OffsetDelete, offsets.retention.minutes. The groups themselves (membership,
+generation, state) are the GroupMetadataManager's; a commit is validated against them."""
+
+from __future__ import annotations
+
+from brook.errors import ErrorCode
+from brook.protocol.coordinator_records import OffsetCommitKey, OffsetCommitValue
+
+from ..output import Output, Record
+from .config import GroupConfig
+from .group import GroupState
+from .membership import GroupMetadataManager, fenced
+
+TopicPartition = tuple[str, int]
+OffsetRequest = dict[TopicPartition, tuple[int, int, str | None]]  # (offset, leader epoch, metadata)
+
+
+class OffsetMetadataManager:
+    def __init__(self, groups: GroupMetadataManager, config: GroupConfig, out: Output) -> None:
+        self.membership = groups
+        self.config = config
+        self.out = out
+        self.offsets: dict[str, dict[TopicPartition, OffsetCommitValue]] = {}
+        # Offsets committed inside transactions: producer id -> group -> partition -> value, until the marker.
+        self.pending_txn: dict[int, dict[str, dict[TopicPartition, OffsetCommitValue]]] = {}
+
+    def _validate_member(self, group_id: str, generation: int, member_id: str,
+                         instance_id: str | None) -> ErrorCode:
+        group = self.membership.groups.get(group_id)
+        if group is not None and fenced(group, member_id, instance_id):
+            return ErrorCode.fenced_instance_id
+        if group is None or member_id not in group.members:
+            return ErrorCode.unknown_member_id
+        if generation != group.generation:
+            return ErrorCode.illegal_generation
+        return ErrorCode.none
+
+    # -- OffsetCommit --------------------------------------------------------------------------------------
+    def commit(self, group_id: str, generation: int, member_id: str, instance_id: str | None,
+               offsets: OffsetRequest, now_ms: int) -> ErrorCode:
+        group = self.membership.groups.get(group_id)
+        if group is None and generation >= 0:
+            return ErrorCode.group_id_not_found  # Kafka: ILLEGAL_GENERATION before v9 (the handler maps it)
+        if generation < 0 and not member_id:
+            if group is not None and not group.is_(GroupState.EMPTY):
+                return ErrorCode.unknown_member_id if group.members else ErrorCode.none
+            if group is None:
+                group = self.membership.get_or_create(group_id)  # a simple (admin / assign()) group: Empty
+        else:
+            error = self._validate_member(group_id, generation, member_id, instance_id)
+            if error != ErrorCode.none:
+                return error
+            assert group is not None
+            if group.is_(GroupState.COMPLETING_REBALANCE):
+                return ErrorCode.rebalance_in_progress
+            self.membership.touch(group, member_id, now_ms)
+        stored = self.offsets.setdefault(group_id, {})
+        records: list[Record] = []
+        for (topic, partition), (offset, epoch, metadata) in offsets.items():
+            value = OffsetCommitValue(offset, epoch, metadata or "", now_ms)
+            stored[(topic, partition)] = value
+            records.append((OffsetCommitKey(group_id, topic, partition), value))
+        self.out.write(records)
+        return ErrorCode.none
+
+    # -- TxnOffsetCommit and the transaction's end ---------------------------------------------------------
+    def txn_commit(self, group_id: str, producer_id: int, producer_epoch: int, generation: int, member_id: str,
+                   instance_id: str | None, offsets: OffsetRequest, now_ms: int) -> ErrorCode:
+        """Validate like OffsetCommit; the offsets go to the log in a transactional batch of the producer (Kafka's
+        layout, so a restart before the marker still has them) and count once the COMMIT marker follows."""
+        if generation >= 0 or member_id:
+            error = self._validate_member(group_id, generation, member_id, instance_id)
+            if error != ErrorCode.none:
+                return error
+        pending = self.pending_txn.setdefault(producer_id, {}).setdefault(group_id, {})
+        for tp, (offset, epoch, metadata) in offsets.items():
+            pending[tp] = OffsetCommitValue(offset, epoch, metadata or "", now_ms)
+        self.out.write([(OffsetCommitKey(group_id, t, p), pending[(t, p)]) for t, p in offsets],
+                       producer_id, producer_epoch)
+        return ErrorCode.none
+
+    def complete_txn(self, producer_id: int, commit: bool) -> None:
+        """The transaction marker reached this partition: its offsets become committed, or vanish."""
+        for group_id, offsets in self.pending_txn.pop(producer_id, {}).items():
+            if not commit or not offsets:
+                continue
+            self.membership.get_or_create(group_id)
+            self.offsets.setdefault(group_id, {}).update(offsets)
+            self.out.write([(OffsetCommitKey(group_id, t, p), v) for (t, p), v in offsets.items()])
+
+    def has_pending_txn_offsets(self, group_id: str, tp: TopicPartition | None = None) -> bool:
+        for groups in self.pending_txn.values():
+            pending = groups.get(group_id)
+            if pending and (tp is None or tp in pending):
+                return True
+        return False
+
+    # -- OffsetFetch ---------------------------------------------------------------------------------------
+    def fetch(self, group_id: str, partitions: list[TopicPartition] | None,
+              require_stable: bool = False) -> dict[TopicPartition, OffsetCommitValue | ErrorCode | None]:
+        """Each partition's committed offset, None without one, or UNSTABLE_OFFSET_COMMIT when require_stable and
+        a transaction holds an offset for it (KIP-447)."""
+        stored = self.offsets.get(group_id, {})
+        wanted = list(stored) if partitions is None else partitions
+        unstable = require_stable and self.has_pending_txn_offsets(group_id)
+        return {tp: ErrorCode.unstable_offset_commit if unstable and self.has_pending_txn_offsets(group_id, tp)
+                else stored.get(tp) for tp in wanted}
+
+    # -- OffsetDelete, DeleteGroups, retention -------------------------------------------------------------
+    def delete(self, group_id: str, partitions: list[TopicPartition]
+               ) -> tuple[ErrorCode, dict[TopicPartition, ErrorCode]]:
+        group = self.membership.groups.get(group_id)
+        if group is None:
+            return ErrorCode.group_id_not_found, {}
+        subscribed = group.subscribed_topics() if not group.is_(GroupState.EMPTY) else set()
+        if subscribed is None and not group.is_(GroupState.EMPTY):
+            return ErrorCode.non_empty_group, {}
+        stored = self.offsets.get(group_id, {})
+        result: dict[TopicPartition, ErrorCode] = {}
+        records: list[Record] = []
+        for tp in partitions:
+            if subscribed and tp[0] in subscribed:
+                result[tp] = ErrorCode.group_subscribed_to_topic
+                continue
+            result[tp] = ErrorCode.none
+            if stored.pop(tp, None) is not None:
+                records.append((OffsetCommitKey(group_id, tp[0], tp[1]), None))
+        self.out.write(records)
+        return ErrorCode.none, result
+
+    def tombstones(self, group_id: str) -> list[Record]:
+        """Forget the group's offsets; the records that delete them from the log."""
+        return [(OffsetCommitKey(group_id, t, p), None) for t, p in self.offsets.pop(group_id, {})]
+
+    def expire(self, now_ms: int) -> None:
+        """offsets.retention.minutes: an empty group's offsets expire once they are older than the retention."""
+        for group_id, stored in self.offsets.items():
+            group = self.membership.groups.get(group_id)
+            if group is None or not group.is_(GroupState.EMPTY):
+                continue
+            base = group.state_timestamp
+            expired = [tp for tp, v in stored.items()
+                       if now_ms - max(v.commit_timestamp, base) >= self.config.offsets_retention_ms]
+            for tp in expired:
+                del stored[tp]
+            self.out.write([(OffsetCommitKey(group_id, t, p), None) for t, p in expired])
+
+    # -- loading -------------------------------------------------------------------------------------------
+    def replay(self, key: OffsetCommitKey, value: OffsetCommitValue | None) -> None:
+        self.membership.get_or_create(key.group)
+        stored = self.offsets.setdefault(key.group, {})
+        if value is None:
+            stored.pop((key.topic, key.partition), None)
+        else:
+            stored[(key.topic, key.partition)] = value
+
+    def replay_pending(self, producer_id: int, key: OffsetCommitKey, value: OffsetCommitValue) -> None:
+        """An offset of a transaction with no marker yet in the log: pending again."""
+        self.pending_txn.setdefault(producer_id, {}).setdefault(key.group, {})[(key.topic, key.partition)] = value

@@ -1,0 +1,43 @@
+"""What a coordinator operation produces besides its answer: records to append (each list one batch, in order)
+and the answers of earlier requests that waited, by the token their caller gave them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+Record = tuple[object, object | None]  # (key, value) of coordinator_records; value None: a tombstone
+
+
+@dataclass(slots=True)
+class Append:
+    records: list[Record]
+    producer_id: int = -1  # >= 0: a transactional batch of that producer (TxnOffsetCommit)
+    producer_epoch: int = -1
+
+
+@dataclass(slots=True)
+class CoordinatorResult(Generic[T]):
+    response: T
+    appends: list[Append] = field(default_factory=list)
+    completions: list[tuple[int, object]] = field(default_factory=list)
+
+
+class Output:
+    def __init__(self) -> None:
+        self.appends: list[Append] = []
+        self.completions: list[tuple[int, object]] = []
+
+    def write(self, records: list[Record], producer_id: int = -1, producer_epoch: int = -1) -> None:
+        if records:
+            self.appends.append(Append(records, producer_id, producer_epoch))
+
+    def complete(self, token: int, response: object) -> None:
+        self.completions.append((token, response))
+
+    def result(self, response: T) -> CoordinatorResult[T]:
+        """The operation's result, leaving the output empty for the next one."""
+        result = CoordinatorResult(response, self.appends, self.completions)
+        self.appends, self.completions = [], []
+        return result
