@@ -230,5 +230,5 @@ class GroupCoordinatorDriver:
 def build_coordinators(broker: Broker) -> tuple[TransactionCoordinatorRuntime, GroupCoordinatorDriver]:
     host = BrokerPartitions(broker)
     txns = TransactionCoordinatorRuntime(host, TxnConfig.from_broker(broker.config.get), time.time)
-    groups = GroupCoordinatorDriver(GroupCoordinatorRuntime(host, GroupConfig.from_broker(broker.config.get)))
-    return txns, groups
+    groups = GroupCoordinatorRuntime(host, GroupConfig.from_broker(broker.config.get), time.time)
+    return txns, GroupCoordinatorDriver(groups)

@@ -6,7 +6,6 @@ are reached through the CoordinatorHost the broker passes in."""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
@@ -145,8 +144,10 @@ def _decode_group_record(key: bytes, value: bytes | None) -> tuple[object, objec
 class GroupCoordinatorRuntime:
     """The group coordinator: one shard per loaded partition of __consumer_offsets, one timer for all."""
 
-    def __init__(self, host: CoordinatorHost, config: GroupConfig) -> None:
+    def __init__(self, host: CoordinatorHost, config: GroupConfig, clock: Callable[[], float]) -> None:
+        """clock: the broker's wall clock in seconds, only to time the loading in the log."""
         self.config = config
+        self.clock = clock
         self.log = CoordinatorLog(host, OFFSETS_TOPIC, config.num_partitions, OFFSETS_TOPIC_CONFIGS)
         self.timer = Timer()
         self.shards: dict[int, GroupCoordinatorShard] = {}
@@ -221,10 +222,10 @@ class GroupCoordinatorRuntime:
 
     # -- loading and unloading -----------------------------------------------------------------------------
     def load(self, now_ms: int) -> None:
-        t0 = time.monotonic()
+        t0 = self.clock()
         count = sum(self.load_partition(p, now_ms) for p in range(self.log.partitions()))
         log.info("Loaded %d records from %s in %d ms (%d groups)", count, OFFSETS_TOPIC,
-                 (time.monotonic() - t0) * 1000, sum(1 for _ in self.groups()))
+                 (self.clock() - t0) * 1000, sum(1 for _ in self.groups()))
 
     def load_partition(self, partition: int, now_ms: int) -> int:
         """Become the coordinator of the partition's groups: replay it into a new shard (the records of transactions
@@ -267,7 +268,7 @@ class TransactionCoordinatorRuntime:
         self.log.append(self.log.partition_for(txn_id), [(encode_txn_key(key), encoded)], int(self.clock() * 1000))
 
     def load(self) -> None:
-        t0 = time.monotonic()
+        t0 = self.clock()
         count = 0
         if self.log.host.partition_count(TRANSACTION_TOPIC) is not None:
             for p in range(self.log.partitions()):
@@ -276,4 +277,4 @@ class TransactionCoordinatorRuntime:
         self.coordinator.recover()
         logging.getLogger("kafka.coordinator.transaction.TransactionCoordinator").info(
             "Loaded %d records from %s in %d ms (%d transactional ids)", count, TRANSACTION_TOPIC,
-            (time.monotonic() - t0) * 1000, len(self.coordinator.txns))
+            (self.clock() - t0) * 1000, len(self.coordinator.txns))
