@@ -98,6 +98,15 @@ class GroupMetadataManager:
             self.out.complete(token, response)
         self._heartbeat(group, member, now_ms)
 
+    def _fail_waiting(self, member: Member, error: ErrorCode) -> None:
+        """Answer the member's waiting JoinGroup / SyncGroup with an error."""
+        if member.join_token is not None:
+            self.out.complete(member.join_token, JoinResult(error, member_id=member.member_id))
+            member.join_token = None
+        if member.sync_token is not None:
+            self.out.complete(member.sync_token, (error, b""))
+            member.sync_token = None
+
     def get_or_create(self, group_id: str) -> Group:
         group = self.groups.get(group_id)
         if group is None:
@@ -178,10 +187,7 @@ class GroupMetadataManager:
         # KIP-345: a known static member restarted. Replace its id (fencing the old one), keep its assignment.
         del group.members[old.member_id]
         self.timer.cancel(self._key("heartbeat", group.group_id, old.member_id))
-        if old.join_token is not None:
-            self.out.complete(old.join_token, JoinResult(ErrorCode.fenced_instance_id, member_id=old.member_id))
-        if old.sync_token is not None:
-            self.out.complete(old.sync_token, (ErrorCode.fenced_instance_id, b""))
+        self._fail_waiting(old, ErrorCode.fenced_instance_id)
         member = Member(new_id, instance_id, client_id, client_host, rebalance_timeout_ms, session_timeout_ms,
                         list(protocols), old.assignment, join_token=token, last_heartbeat_ms=now_ms)
         group.members[new_id] = member
@@ -297,12 +303,7 @@ class GroupMetadataManager:
         if member.group_instance_id is not None and \
                 group.static_members.get(member.group_instance_id) == member.member_id:
             del group.static_members[member.group_instance_id]
-        if member.join_token is not None:
-            self.out.complete(member.join_token, JoinResult(ErrorCode.unknown_member_id, member_id=member.member_id))
-            member.join_token = None
-        if member.sync_token is not None:
-            self.out.complete(member.sync_token, (ErrorCode.unknown_member_id, b""))
-            member.sync_token = None
+        self._fail_waiting(member, ErrorCode.unknown_member_id)
         if group.leader_id == member.member_id:
             group.leader_id = next(iter(group.members), None)
 
@@ -451,12 +452,7 @@ class GroupMetadataManager:
         """The partition's groups go (onGroupUnloaded): Dead, and whoever waits is told NOT_COORDINATOR."""
         for group in self.groups.values():
             for m in group.members.values():
-                if m.join_token is not None:
-                    self.out.complete(m.join_token, JoinResult(ErrorCode.not_coordinator, member_id=m.member_id))
-                    m.join_token = None
-                if m.sync_token is not None:
-                    self.out.complete(m.sync_token, (ErrorCode.not_coordinator, b""))
-                    m.sync_token = None
+                self._fail_waiting(m, ErrorCode.not_coordinator)
             group.transition_to(GroupState.DEAD, now_ms)
         self.groups.clear()
         self.timer.cancel_where(lambda k: isinstance(k, tuple) and k[0] == self.prefix)
