@@ -5,6 +5,7 @@ group.max.size, KIP-394 member ids, committed offsets (commit, fetch, require_st
 from __future__ import annotations
 
 import itertools
+import struct
 
 import pytest
 
@@ -221,17 +222,46 @@ def test_static_follower_restart_gets_no_members_and_new_metadata_rebalances() -
     assert restarted.member_id not in s.group().members
 
 
-def test_static_member_that_does_not_rejoin_stays_until_its_session_expires() -> None:
+def test_static_member_that_does_not_rejoin_stays_through_the_rebalance() -> None:
     s = Shard()
     a = s.answers.pop(s.join(instance_id="i-a", session=20_000, rebalance=5_000))
     s.sync(a.member_id, 1)
     t = s.join(client_id="dyn", rebalance=5_000)
     s.advance(5_000)  # rebalance timeout: the static member did not rejoin but is kept (Kafka)
-    assert s.answers.pop(t).generation == 2 and a.member_id in s.group().members
-    s.advance(19_999)  # its session restarted when the join completed (onCompleteJoin)
+    dyn = s.answers.pop(t)
+    assert dyn.generation == 2 and a.member_id in s.group().members
+    s.answers.pop(s.sync(dyn.member_id, 2))
+    s.advance(4_999)
     assert a.member_id in s.group().members
-    s.advance(1)
+    s.advance(1)  # it never sent the new generation's SyncGroup (onExpirePendingSync)
     assert a.member_id not in s.group().members and "i-a" not in s.group().static_members
+    assert s.group().state is PR
+
+
+def test_members_that_never_sync_are_removed_after_the_rebalance_timeout() -> None:
+    s = Shard()
+    leader, follower = s.stable_pair()
+    t1, t2 = s.join(leader), s.join(follower)
+    assert s.answers.pop(t1).generation == s.answers.pop(t2).generation == 3
+    s.answers.pop(s.sync(leader, 3, {leader: b"all"}))
+    for _ in range(29):  # the follower heartbeats but never sends its SyncGroup
+        s.advance(1_000)
+        assert s.heartbeat(follower, 3) == ErrorCode.none
+        s.heartbeat(leader, 3)
+    s.advance(999)
+    assert follower in s.group().members and s.group().state is S
+    s.advance(1)
+    assert follower not in s.group().members and s.group().state is PR
+    assert s.heartbeat(follower, 3) == ErrorCode.unknown_member_id
+
+
+def test_members_that_sync_are_not_removed() -> None:
+    s = Shard()
+    leader, follower = s.stable_pair()
+    for _ in range(7):  # past the rebalance timeout since the join completed: both synced, nothing happens
+        s.advance(5_000)
+        assert s.heartbeat(leader, 2) == s.heartbeat(follower, 2) == ErrorCode.none
+    assert s.group().state is S and set(s.group().members) == {leader, follower}
 
 
 # -- session and rebalance timeouts --------------------------------------------------------------------------
@@ -376,16 +406,27 @@ def test_require_stable_while_transactional_offsets_are_pending() -> None:
     assert offsets.fetch("g", [("t", 1)], require_stable=True)[("t", 1)].offset == 1
 
 
-def test_empty_groups_offsets_expire_after_retention() -> None:
+def cleanup(s: Shard, at: int) -> None:
+    s.shard.cleanup(at)
+    s._take(None)
+
+
+def test_empty_groups_offsets_expire_after_retention_then_the_group_goes() -> None:
     s = Shard(offsets_retention_ms=60_000)
     s.commit({("t", 0): (5, -1, "m")})
-    s.shard.offsets.expire(s.now + 30_000)
-    s._take(None)
+    cleanup(s, s.now + 30_000)
     assert s.shard.offsets.fetch("g", [("t", 0)])[("t", 0)].offset == 5  # not yet
-    s.shard.offsets.expire(s.now + 120_000)
-    s._take(None)
-    assert s.shard.offsets.fetch("g", [("t", 0)])[("t", 0)] is None
-    assert s.batches[-1] == [(OffsetCommitKey("g", "t", 0), None)]  # a tombstone in __consumer_offsets
+    cleanup(s, s.now + 120_000)
+    assert s.shard.offsets.fetch("g", [("t", 0)])[("t", 0)] is None and "g" not in s.shard.groups
+    # tombstones in __consumer_offsets: the offset, and the group now Dead (cleanupGroupMetadata)
+    assert s.batches[-1] == [(OffsetCommitKey("g", "t", 0), None), (GroupMetadataKey("g"), None)]
+
+
+def test_an_empty_group_with_offsets_pending_in_a_transaction_stays() -> None:
+    s = Shard(offsets_retention_ms=60_000)
+    s.shard.offsets.txn_commit("g", 7, 0, -1, "", None, {("t", 0): (1, -1, "")}, s.now)
+    cleanup(s, s.now + 120_000)
+    assert "g" in s.shard.groups
 
 
 def test_a_group_with_members_keeps_its_offsets() -> None:
@@ -393,8 +434,21 @@ def test_a_group_with_members_keeps_its_offsets() -> None:
     a = s.answers.pop(s.join())
     s.sync(a.member_id, 1)
     s.commit({("t", 0): (5, -1, "")}, 1, a.member_id)
-    s.shard.offsets.expire(s.now + 120_000)
+    cleanup(s, s.now + 120_000)
     assert s.shard.offsets.fetch("g", [("t", 0)])[("t", 0)].offset == 5
+
+
+def test_a_stable_group_loses_old_offsets_of_topics_it_no_longer_subscribes_to() -> None:
+    s = Shard(offsets_retention_ms=60_000)
+    subscription = struct.pack(">hih", 0, 1, 1) + b"t" + struct.pack(">i", -1)  # ConsumerProtocolSubscription v0
+    a = s.answers.pop(s.join(protocols=[("range", subscription)]))
+    s.sync(a.member_id, 1)
+    s.commit({("t", 0): (5, -1, ""), ("old", 0): (9, -1, "")}, 1, a.member_id)
+    s.advance(5_000)
+    s.heartbeat(a.member_id, 1)
+    cleanup(s, s.now + 120_000)
+    got = s.shard.offsets.fetch("g", None)
+    assert list(got) == [("t", 0)] and s.batches[-1] == [(OffsetCommitKey("g", "old", 0), None)]
 
 
 def test_delete_group_only_when_empty() -> None:

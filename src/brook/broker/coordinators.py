@@ -145,10 +145,10 @@ class GroupCoordinatorDriver:
         self._settle(self.runtime.unload_partition(partition, now_ms()))
 
     async def expire_offsets_loop(self) -> None:
-        """offsets.retention.check.interval.ms: expire old offsets of empty groups."""
+        """offsets.retention.check.interval.ms: expire old offsets; forget Empty groups left without any."""
         while True:
             await asyncio.sleep(self.runtime.config.offsets_retention_check_interval_ms / 1000)
-            self._settle(self.runtime.expire_offsets(now_ms()))
+            self._settle(self.runtime.cleanup(now_ms()))
 
     # -- reads ---------------------------------------------------------------------------------------------
     def ensure_topic(self) -> None:

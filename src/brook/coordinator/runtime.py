@@ -212,8 +212,8 @@ class GroupCoordinatorRuntime:
                 touched.append(shard.partition)
         return self._each_shard(lambda s: None, now_ms, list(dict.fromkeys(touched)))
 
-    def expire_offsets(self, now_ms: int) -> CoordinatorResult[None]:
-        return self._each_shard(lambda s: s.offsets.expire(now_ms), now_ms)
+    def cleanup(self, now_ms: int) -> CoordinatorResult[None]:
+        return self._each_shard(lambda s: s.cleanup(now_ms), now_ms)
 
     def complete_txn(self, producer_id: int, commit: bool, partitions: list[int],
                      now_ms: int) -> CoordinatorResult[None]:

@@ -46,6 +46,19 @@ class GroupCoordinatorShard:
         del self.groups[group_id]
         return ErrorCode.none
 
+    def cleanup(self, now_ms: int) -> None:
+        """offsets.retention.check.interval.ms (cleanupGroupMetadata): expire old offsets; an Empty group left with
+        no offsets (committed or pending in a transaction) is Dead and goes, with a tombstone."""
+        for group_id, group in list(self.groups.items()):
+            records = self.offsets.expire(group, now_ms)
+            if group.is_(GroupState.EMPTY) and not self.offsets.offsets.get(group_id) and \
+                    not self.offsets.has_pending_txn_offsets(group_id):
+                group.transition_to(GroupState.DEAD, now_ms)
+                del self.groups[group_id]
+                self.offsets.offsets.pop(group_id, None)
+                records.append((GroupMetadataKey(group_id), None))
+            self.out.write(records)
+
     def replay(self, key: object, value: object | None) -> None:
         """One record of this partition of __consumer_offsets (loading)."""
         if isinstance(key, OffsetCommitKey):

@@ -2,9 +2,9 @@
 SyncGroup, Heartbeat, LeaveGroup, and the deadlines that drive them.
 
 Plain synchronous state: every call takes `now_ms`; records go to the shard's Output, and so do the answers of
-JoinGroup / SyncGroup requests that waited (by the token the caller gave them). Deadlines go to the Timer under
-the keys ("join", group), ("heartbeat", group, member) and ("pending", group, member); the caller calls
-`on_timer` when one is due.
+JoinGroup / SyncGroup requests that waited (by the token the caller gave them). Deadlines go to the Timer
+under the keys ("join", group), ("sync", group), ("heartbeat", group, member) and ("pending", group,
+member); the caller calls `on_timer` when one is due.
 """
 
 from __future__ import annotations
@@ -192,6 +192,9 @@ class GroupMetadataManager:
                         list(protocols), old.assignment, join_token=token, last_heartbeat_ms=now_ms)
         group.members[new_id] = member
         group.static_members[instance_id] = new_id
+        if old.member_id in group.pending_sync:
+            group.pending_sync.discard(old.member_id)
+            group.pending_sync.add(new_id)
         if group.leader_id == old.member_id:
             group.leader_id = new_id
         if group.is_(GroupState.STABLE) and old.protocols == member.protocols:
@@ -235,6 +238,8 @@ class GroupMetadataManager:
                     self._finish_sync(group, m, (ErrorCode.rebalance_in_progress, b""), now_ms)
         was_empty = group.is_(GroupState.EMPTY)
         group.transition_to(GroupState.PREPARING_REBALANCE, now_ms)
+        group.pending_sync.clear()
+        self.timer.cancel(self._key("sync", group.group_id))
         initial = self.config.initial_rebalance_delay_ms
         if was_empty and initial > 0:
             # InitialDelayedJoin: a new group waits the whole delay, however early its members are all in
@@ -258,6 +263,17 @@ class GroupMetadataManager:
                 self.timer.schedule(self._key("join", group.group_id), now_ms + next_delay)
                 return
         self.complete_join(group, now_ms)
+
+    def _sync_deadline(self, group: Group, now_ms: int) -> None:
+        """onExpirePendingSync: members that joined but never synced leave, and the group rebalances."""
+        if not group.is_(GroupState.COMPLETING_REBALANCE, GroupState.STABLE) or not group.pending_sync:
+            return
+        for member_id in sorted(group.pending_sync):
+            member = group.members.get(member_id)
+            if member is not None:
+                self._remove(group, member, now_ms)
+        group.pending_sync.clear()
+        self.prepare_rebalance(group, "Removing members on pending sync request expiration", now_ms)
 
     def _maybe_complete_join(self, group: Group, now_ms: int) -> None:
         if not group.is_(GroupState.PREPARING_REBALANCE) or group.initial_delay is not None:
@@ -290,6 +306,9 @@ class GroupMetadataManager:
         if group.leader_id not in group.members:
             group.leader_id = next(iter(group.members))
         group.transition_to(GroupState.COMPLETING_REBALANCE, now_ms)
+        # Kafka 3.x (KAFKA-13419): members that send no SyncGroup within the rebalance timeout are removed
+        group.pending_sync = set(group.members)
+        self.timer.schedule(self._key("sync", group.group_id), now_ms + group.rebalance_timeout_ms)
         for m in group.members.values():
             m.assignment = b""
             if m.awaiting_join:
@@ -299,6 +318,7 @@ class GroupMetadataManager:
 
     def _remove(self, group: Group, member: Member, now_ms: int) -> None:
         group.members.pop(member.member_id, None)
+        group.pending_sync.discard(member.member_id)
         self.timer.cancel(self._key("heartbeat", group.group_id, member.member_id))
         if member.group_instance_id is not None and \
                 group.static_members.get(member.group_instance_id) == member.member_id:
@@ -334,6 +354,7 @@ class GroupMetadataManager:
         member = group.members[member_id]
         if group.is_(GroupState.PREPARING_REBALANCE):
             return ErrorCode.rebalance_in_progress, b""
+        group.pending_sync.discard(member_id)
         if group.is_(GroupState.STABLE):
             self._heartbeat(group, member, now_ms)
             return ErrorCode.none, member.assignment
@@ -410,6 +431,8 @@ class GroupMetadataManager:
             return
         if kind == "join":
             self._join_deadline(group, now_ms)
+        elif kind == "sync":
+            self._sync_deadline(group, now_ms)
         elif kind == "heartbeat":
             member = group.members.get(key[3])
             # a member whose join or sync waits is kept alive; its session restarts when that completes
@@ -421,7 +444,7 @@ class GroupMetadataManager:
             self._maybe_complete_join(group, now_ms)
 
     # -- loading and unloading -----------------------------------------------------------------------------
-    def replay(self, key: GroupMetadataKey, value: GroupMetadataValue | None, now_ms: int) -> None:
+    def replay(self, key: GroupMetadataKey, value: GroupMetadataValue | None) -> None:
         """Rebuild a group from its record (GroupMetadata.loadGroup): Stable with members, else Empty."""
         if value is None:
             self.groups.pop(key.group, None)

@@ -9,7 +9,7 @@ from brook.protocol.coordinator_records import OffsetCommitKey, OffsetCommitValu
 
 from ..output import Output, Record
 from .config import GroupConfig
-from .group import GroupState
+from .group import Group, GroupState
 from .membership import GroupMetadataManager, fenced
 
 TopicPartition = tuple[str, int]
@@ -73,6 +73,8 @@ class OffsetMetadataManager:
             error = self._validate_member(group_id, generation, member_id, instance_id)
             if error != ErrorCode.none:
                 return error
+        else:
+            self.membership.get_or_create(group_id)  # an unknown group starts Empty (Kafka)
         pending = self.pending_txn.setdefault(producer_id, {}).setdefault(group_id, {})
         for tp, (offset, epoch, metadata) in offsets.items():
             pending[tp] = OffsetCommitValue(offset, epoch, metadata or "", now_ms)
@@ -133,18 +135,25 @@ class OffsetMetadataManager:
         """Forget the group's offsets; the records that delete them from the log."""
         return [(OffsetCommitKey(group_id, t, p), None) for t, p in self.offsets.pop(group_id, {})]
 
-    def expire(self, now_ms: int) -> None:
-        """offsets.retention.minutes: an empty group's offsets expire once they are older than the retention."""
-        for group_id, stored in self.offsets.items():
-            group = self.membership.groups.get(group_id)
-            if group is None or not group.is_(GroupState.EMPTY):
-                continue
-            base = group.state_timestamp
+    def expire(self, group: Group, now_ms: int) -> list[Record]:
+        """offsets.retention.minutes (GroupMetadata.removeExpiredOffsets): an Empty group's offsets once older than
+        the retention (counted from when it became Empty, at the earliest); a Stable consumer group's offsets of
+        topics it no longer subscribes to. Returns their tombstones."""
+        stored = self.offsets.get(group.group_id)
+        if not stored:
+            return []
+        retention = self.config.offsets_retention_ms
+        if group.is_(GroupState.EMPTY):
             expired = [tp for tp, v in stored.items()
-                       if now_ms - max(v.commit_timestamp, base) >= self.config.offsets_retention_ms]
-            for tp in expired:
-                del stored[tp]
-            self.out.write([(OffsetCommitKey(group_id, t, p), None) for t, p in expired])
+                       if now_ms - max(v.commit_timestamp, group.state_timestamp) >= retention]
+        elif group.is_(GroupState.STABLE) and (subscribed := group.subscribed_topics()) is not None:
+            expired = [tp for tp, v in stored.items()
+                       if tp[0] not in subscribed and now_ms - v.commit_timestamp >= retention]
+        else:
+            return []
+        for tp in expired:
+            del stored[tp]
+        return [(OffsetCommitKey(group.group_id, t, p), None) for t, p in expired]
 
     # -- loading -------------------------------------------------------------------------------------------
     def replay(self, key: OffsetCommitKey, value: OffsetCommitValue | None) -> None:
