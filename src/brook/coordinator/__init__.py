@@ -1,1 +1,2 @@
-"""Coordinators: the classic group protocol (and, later, transactions), persisted in internal topics."""
+"""Coordinators as synchronous state machines (groups, transactions) persisted in their internal topics; the
+runtime reaches partitions only through the CoordinatorHost the broker passes in."""
