@@ -135,7 +135,9 @@ class GroupCoordinatorDriver:
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     def load(self) -> None:
+        """Load every partition (a single broker coordinates them all); the loaded members' sessions run from now."""
         self.runtime.load(now_ms())
+        self._arm()
 
     def load_partition(self, partition: int) -> None:
         self.runtime.load_partition(partition, now_ms())
