@@ -4,7 +4,8 @@ has room again starts from the stored state."""
 
 from __future__ import annotations
 
-from brook.coordinator.group.coordinator import GroupConfig, GroupCoordinator
+import time
+
 from brook.coordinator.txn.coordinator import TransactionCoordinator, TxnConfig, TxnState
 from brook.errors import ErrorCode, KafkaError
 
@@ -36,7 +37,7 @@ class Markers:
 
 def test_transaction_state_follows_what_the_log_holds() -> None:
     log, markers, ids = Log(), Markers(), iter(range(100))
-    c = TransactionCoordinator(TxnConfig(), log, markers, lambda: next(ids))
+    c = TransactionCoordinator(TxnConfig(), log, markers, lambda: next(ids), time.time)
     log.full = True
     assert c.init_producer_id("new", 10_000) == (ErrorCode.not_coordinator, -1, -1)
     assert "new" not in c.txns  # never stored: unknown, as if never asked
@@ -62,7 +63,7 @@ def test_transaction_state_follows_what_the_log_holds() -> None:
 
 def test_stuck_markers_are_retried_by_the_periodic_check() -> None:
     log, markers, ids = Log(), Markers(), iter(range(100))
-    c = TransactionCoordinator(TxnConfig(), log, markers, lambda: next(ids))
+    c = TransactionCoordinator(TxnConfig(), log, markers, lambda: next(ids), time.time)
     _, pid, epoch = c.init_producer_id("tx", 10_000)
     c.add_partitions("tx", pid, epoch, [("t", 0)])
     markers.full = True
@@ -73,18 +74,4 @@ def test_stuck_markers_are_retried_by_the_periodic_check() -> None:
     assert c.txns["tx"].state is TxnState.COMPLETE_ABORT
 
 
-def test_refused_offset_commits_and_deletes_change_nothing() -> None:
-    log = Log()
-    g = GroupCoordinator(GroupConfig(), log)
-    assert g.commit_offsets("g", -1, "", None, {("t", 0): (5, -1, "")}) == ErrorCode.none
-    log.full = True
-    assert g.commit_offsets("g", -1, "", None, {("t", 0): (9, -1, "")}) == ErrorCode.not_coordinator
-    assert g.fetch_offsets("g", [("t", 0)])[("t", 0)].offset == 5
-    assert g.delete_offsets("g", [("t", 0)]) == (ErrorCode.not_coordinator, {})
-    assert g.delete_group("g") == ErrorCode.not_coordinator
-    assert g.fetch_offsets("g", [("t", 0)])[("t", 0)].offset == 5
-    g.expire_offsets(now_ms=2**62)  # nothing raised: they expire at a later check
-    assert ("t", 0) in g.groups["g"].offsets
-    log.full = False
-    g.expire_offsets(now_ms=2**62)
-    assert ("t", 0) not in g.groups["g"].offsets
+# The group coordinator's side: tests/unit/test_group_coordinator.py (a log that refuses writes).

@@ -35,10 +35,19 @@ class Shard:
         self.tokens = itertools.count(1)
         self.answers: dict[int, object] = {}
         self.batches: list[list] = []
+        self.full = False  # the log refuses every append (a full disk)
 
     def _take(self, response):  # type: ignore[no-untyped-def]
+        """What the runtime does with an operation's output: append (or, while `full`, refuse) its records."""
         result = self.shard.out.result(response)
-        self.batches.extend(a.records for a in result.appends)
+        for a in result.appends:
+            if self.full:
+                if a.refused is not None:
+                    response = a.refused(ErrorCode.not_coordinator)
+                continue
+            self.batches.append(a.records)
+            if a.apply is not None:
+                a.apply()
         self.answers.update(result.completions)
         return response
 
@@ -70,6 +79,15 @@ class Shard:
 
     def commit(self, offsets: dict, generation: int = -1, member_id: str = "", group: str = "g") -> ErrorCode:  # type: ignore[type-arg]
         return self._take(self.shard.offsets.commit(group, generation, member_id, None, offsets, self.now))
+
+    def txn_commit(self, producer_id: int, offsets: dict, group: str = "g") -> ErrorCode:  # type: ignore[type-arg]
+        return self._take(self.shard.offsets.txn_commit(group, producer_id, 0, -1, "", None, offsets, self.now))
+
+    def complete_txn(self, producer_id: int, commit: bool) -> None:
+        self._take(self.shard.offsets.complete_txn(producer_id, commit))
+
+    def delete_group(self, group: str = "g") -> ErrorCode:
+        return self._take(self.shard.delete_group(group, self.now))
 
     def advance(self, ms: int) -> None:
         """Move the clock, running each deadline as the broker's timer would."""
@@ -122,8 +140,7 @@ def test_lifecycle_walks_every_state() -> None:
     assert s.group().state is S
     assert s.leave(r.member_id) == [ErrorCode.none]  # Stable -> PreparingRebalance -> Empty
     assert s.group().state is E and s.group().generation == 2
-    assert s.shard.delete_group("g", s.now) == ErrorCode.none  # Empty -> Dead, and gone
-    s._take(None)
+    assert s.delete_group() == ErrorCode.none  # Empty -> Dead, and gone
     assert "g" not in s.shard.groups
     assert s.batches[-1] == [(GroupMetadataKey("g"), None)]
 
@@ -392,17 +409,16 @@ def test_require_stable_while_transactional_offsets_are_pending() -> None:
     s = Shard()
     s.commit({("t", 0): (1, -1, ""), ("t", 1): (1, -1, "")})
     offsets = s.shard.offsets
-    assert offsets.txn_commit("g", 42, 0, -1, "", None, {("t", 0): (9, -1, "")}, s.now) == ErrorCode.none
-    s._take(None)
+    assert s.txn_commit(42, {("t", 0): (9, -1, "")}) == ErrorCode.none
     assert s.batches[-1][0][0] == OffsetCommitKey("g", "t", 0)
     got = offsets.fetch("g", [("t", 0), ("t", 1)], require_stable=True)
     assert got[("t", 0)] == ErrorCode.unstable_offset_commit and got[("t", 1)].offset == 1
     assert offsets.fetch("g", None, require_stable=True)[("t", 0)] == ErrorCode.unstable_offset_commit
     assert offsets.fetch("g", [("t", 0)])[("t", 0)].offset == 1  # without require_stable: the committed one
-    offsets.complete_txn(42, commit=True)
+    s.complete_txn(42, commit=True)
     assert offsets.fetch("g", [("t", 0)], require_stable=True)[("t", 0)].offset == 9
-    offsets.txn_commit("g", 43, 0, -1, "", None, {("t", 1): (5, -1, "")}, s.now)
-    offsets.complete_txn(43, commit=False)
+    s.txn_commit(43, {("t", 1): (5, -1, "")})
+    s.complete_txn(43, commit=False)
     assert offsets.fetch("g", [("t", 1)], require_stable=True)[("t", 1)].offset == 1
 
 
@@ -424,7 +440,7 @@ def test_empty_groups_offsets_expire_after_retention_then_the_group_goes() -> No
 
 def test_an_empty_group_with_offsets_pending_in_a_transaction_stays() -> None:
     s = Shard(offsets_retention_ms=60_000)
-    s.shard.offsets.txn_commit("g", 7, 0, -1, "", None, {("t", 0): (1, -1, "")}, s.now)
+    s.txn_commit(7, {("t", 0): (1, -1, "")})
     cleanup(s, s.now + 120_000)
     assert "g" in s.shard.groups
 
@@ -456,11 +472,10 @@ def test_delete_group_only_when_empty() -> None:
     a = s.answers.pop(s.join())
     s.sync(a.member_id, 1)
     s.commit({("t", 0): (5, -1, "")}, 1, a.member_id)
-    assert s.shard.delete_group("g", s.now) == ErrorCode.non_empty_group
-    assert s.shard.delete_group("none", s.now) == ErrorCode.group_id_not_found
+    assert s.delete_group() == ErrorCode.non_empty_group
+    assert s.delete_group("none") == ErrorCode.group_id_not_found
     s.leave(a.member_id)
-    assert s.shard.delete_group("g", s.now) == ErrorCode.none
-    s._take(None)
+    assert s.delete_group() == ErrorCode.none
     assert s.batches[-1] == [(OffsetCommitKey("g", "t", 0), None), (GroupMetadataKey("g"), None)]
     assert s.shard.offsets.fetch("g", [("t", 0)])[("t", 0)] is None
 
@@ -474,3 +489,30 @@ def test_unload_answers_waiting_requests_not_coordinator() -> None:
     s._take(None)
     assert s.answers.pop(t).error == ErrorCode.not_coordinator
     assert not s.shard.groups and len(s.timer) == 0
+
+
+# -- a log that refuses writes (a full disk) -----------------------------------------------------------------
+def test_refused_offset_commits_and_deletes_change_nothing() -> None:
+    s = Shard(offsets_retention_ms=60_000)
+    assert s.commit({("t", 0): (5, -1, "")}) == ErrorCode.none
+    s.full = True
+    assert s.commit({("t", 0): (9, -1, "")}) == ErrorCode.not_coordinator
+    assert s.shard.offsets.fetch("g", [("t", 0)])[("t", 0)].offset == 5
+    assert s._take(s.shard.offsets.delete("g", [("t", 0)])) == (ErrorCode.not_coordinator, {})
+    assert s.delete_group() == ErrorCode.not_coordinator
+    assert s.txn_commit(3, {("t", 0): (7, -1, "")}) == ErrorCode.not_coordinator
+    assert not s.shard.offsets.has_pending_txn_offsets("g")
+    assert s.shard.offsets.fetch("g", [("t", 0)])[("t", 0)].offset == 5
+    cleanup(s, s.now + 120_000)  # nothing raised: they expire at a later check
+    assert s.shard.offsets.fetch("g", [("t", 0)])[("t", 0)].offset == 5 and "g" in s.shard.groups
+    s.full = False
+    cleanup(s, s.now + 120_000)
+    assert "g" not in s.shard.groups
+
+
+def test_refused_group_records_leave_membership_in_memory() -> None:
+    s = Shard()
+    s.full = True  # Kafka: the group goes on; after a restart its members rejoin as after a coordinator move
+    a = s.answers.pop(s.join())
+    assert s.answers.pop(s.sync(a.member_id, 1, {a.member_id: b"x"})) == (ErrorCode.none, b"x")
+    assert s.group().state is S and not s.batches

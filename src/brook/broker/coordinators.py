@@ -18,7 +18,7 @@ from brook.coordinator.group.membership import JoinResult, SyncResult
 from brook.coordinator.output import CoordinatorResult
 from brook.coordinator.runtime import GroupCoordinatorRuntime, TransactionCoordinatorRuntime
 from brook.coordinator.txn.coordinator import TxnConfig
-from brook.errors import ErrorCode
+from brook.errors import ErrorCode, KafkaError
 from brook.protocol.coordinator_records import OffsetCommitValue
 from brook.protocol.records.batch import read_header
 
@@ -50,8 +50,17 @@ class BrokerPartitions:
         broker = self.broker
         lg = broker.log_manager.get(topic, partition)
         if lg is None:
-            raise RuntimeError(f"{topic}-{partition} is not hosted here")
-        lg.append(batch, read_header(batch), broker.replicas.leader_epoch, now_ms, validate=False)
+            raise KafkaError(ErrorCode.not_coordinator, f"{topic}-{partition} is not hosted here")
+        failures = broker.log_dir_failures
+        try:
+            lg.append(batch, read_header(batch), broker.replicas.leader_epoch, now_ms, validate=False)
+        except OSError as e:
+            # a full disk: nothing was appended. GroupMetadataManager and TransactionStateManager answer
+            # KAFKA_STORAGE_ERROR from their log as NOT_COORDINATOR (the client finds the coordinator again, retries)
+            error = failures.failed(lg.directory.parent, f"appending records to {topic}-{partition}", e)
+            raise KafkaError(ErrorCode.not_coordinator, error.message) from None
+        if failures.failing:
+            failures.succeeded(lg.directory.parent)
         lg.high_watermark = lg.log_end_offset  # a single replica is the whole ISR
         broker.replicas.notify(topic, partition)
         return lg.log_end_offset

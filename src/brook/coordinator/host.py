@@ -18,7 +18,8 @@ class CoordinatorHost(Protocol):
 
     def append(self, topic: str, partition: int, batch: bytes, now_ms: int) -> int:
         """Append one batch the coordinator built (AppendOrigin.COORDINATOR: no producer checks); the offset after
-        it. The partition owns what follows from it (high watermark, waking fetches)."""
+        it. The partition owns what follows from it (high watermark, waking fetches). A log that cannot take it
+        (a full disk) raises KafkaError(NOT_COORDINATOR) with nothing appended."""
         ...
 
     def read(self, topic: str, partition: int, offset: int, max_bytes: int) -> bytes:

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
+from brook.errors import ErrorCode, KafkaError
 from brook.internal_topics import OFFSETS_TOPIC, TRANSACTION_TOPIC
 from brook.java_hash import string_hash
 from brook.protocol.coordinator_records import (
@@ -177,13 +178,23 @@ class GroupCoordinatorRuntime:
 
     def _appended(self, shard: GroupCoordinatorShard, response: T, now_ms: int) -> CoordinatorResult[T]:
         result = shard.out.result(response)
-        self._append(shard.partition, result.appends, now_ms)
+        for a in result.appends:
+            if self._append(shard.partition, a, now_ms):
+                if a.apply is not None:
+                    a.apply()
+            elif a.refused is not None:
+                result.response = a.refused(ErrorCode.not_coordinator)  # type: ignore[assignment]
         return result
 
-    def _append(self, partition: int, appends: list[Append], now_ms: int) -> None:
-        for a in appends:
+    def _append(self, partition: int, a: Append, now_ms: int) -> bool:
+        """False when the log refused the records (a full disk, logged by the host): Kafka's coordinators answer
+        that as NOT_COORDINATOR and keep only what their log holds."""
+        try:
             self.log.append(partition, [_encode_group_record(k, v) for k, v in a.records], now_ms, a.producer_id,
                             a.producer_epoch)
+        except KafkaError:
+            return False
+        return True
 
     def _each_shard(self, op: Callable[[GroupCoordinatorShard], object], now_ms: int,
                     partitions: list[int] | None = None) -> CoordinatorResult[None]:

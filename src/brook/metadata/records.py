@@ -11,7 +11,6 @@ from typing import Any, NamedTuple, TypeVar
 from brook.acl import PatternType, ResourceType
 from brook.internal_topics import INTERNAL_TOPICS
 
-
 # A client-quota entity: ((entity type, name, or None for the default entity), ...) sorted by type, as Kafka's
 # ClientQuotaEntity ("user", "client-id", "ip")
 QuotaEntity = tuple[tuple[str, str | None], ...]

@@ -7,6 +7,8 @@ Callers run an operation on `membership` or `offsets` (or the few here that need
 
 from __future__ import annotations
 
+from functools import partial
+
 from brook.errors import ErrorCode
 from brook.protocol.coordinator_records import GroupMetadataKey, GroupMetadataValue, OffsetCommitKey, OffsetCommitValue
 
@@ -41,23 +43,35 @@ class GroupCoordinatorShard:
             return ErrorCode.non_empty_group
         records: list[Record] = self.offsets.tombstones(group_id)
         records.append((GroupMetadataKey(group_id), None))
-        self.out.write(records)
-        group.transition_to(GroupState.DEAD, now_ms)
-        del self.groups[group_id]
+        self.out.write(records, apply=lambda: self._forget(group, now_ms), refused=lambda code: code)
         return ErrorCode.none
+
+    def _forget(self, group: Group, now_ms: int) -> None:
+        """The group is Dead and gone, its offsets too (its tombstones are in the log)."""
+        group.transition_to(GroupState.DEAD, now_ms)
+        del self.groups[group.group_id]
+        self.offsets.offsets.pop(group.group_id, None)
 
     def cleanup(self, now_ms: int) -> None:
         """offsets.retention.check.interval.ms (cleanupGroupMetadata): expire old offsets; an Empty group left with
         no offsets (committed or pending in a transaction) is Dead and goes, with a tombstone."""
         for group_id, group in list(self.groups.items()):
-            records = self.offsets.expire(group, now_ms)
-            if group.is_(GroupState.EMPTY) and not self.offsets.offsets.get(group_id) and \
-                    not self.offsets.has_pending_txn_offsets(group_id):
-                group.transition_to(GroupState.DEAD, now_ms)
-                del self.groups[group_id]
-                self.offsets.offsets.pop(group_id, None)
+            stored = self.offsets.offsets.get(group_id, {})
+            expired = self.offsets.expire(group, now_ms)
+            records: list[Record] = [(OffsetCommitKey(group_id, t, p), None) for t, p in expired]
+            dead = group.is_(GroupState.EMPTY) and len(expired) == len(stored) and \
+                not self.offsets.has_pending_txn_offsets(group_id)
+            if dead:
                 records.append((GroupMetadataKey(group_id), None))
-            self.out.write(records)
+            # a refused append leaves them for a later check
+            self.out.write(records, apply=partial(self._expired, group, expired, dead, now_ms))
+
+    def _expired(self, group: Group, expired: list[tuple[str, int]], dead: bool, now_ms: int) -> None:
+        stored = self.offsets.offsets.get(group.group_id, {})
+        for tp in expired:
+            stored.pop(tp, None)
+        if dead:
+            self._forget(group, now_ms)
 
     def replay(self, key: object, value: object | None) -> None:
         """One record of this partition of __consumer_offsets (loading)."""

@@ -4,6 +4,8 @@ generation, state) are the GroupMetadataManager's; a commit is validated against
 
 from __future__ import annotations
 
+from functools import partial
+
 from brook.errors import ErrorCode
 from brook.protocol.coordinator_records import OffsetCommitKey, OffsetCommitValue
 
@@ -14,6 +16,11 @@ from .membership import GroupMetadataManager, fenced
 
 TopicPartition = tuple[str, int]
 OffsetRequest = dict[TopicPartition, tuple[int, int, str | None]]  # (offset, leader epoch, metadata)
+
+
+def _code(code: ErrorCode) -> ErrorCode:
+    """The answer of a commit or delete whose records the log refused (NOT_COORDINATOR: the client retries)."""
+    return code
 
 
 class OffsetMetadataManager:
@@ -55,13 +62,11 @@ class OffsetMetadataManager:
             if group.is_(GroupState.COMPLETING_REBALANCE):
                 return ErrorCode.rebalance_in_progress
             self.membership.touch(group, member_id, now_ms)
-        stored = self.offsets.setdefault(group_id, {})
-        records: list[Record] = []
-        for (topic, partition), (offset, epoch, metadata) in offsets.items():
-            value = OffsetCommitValue(offset, epoch, metadata or "", now_ms)
-            stored[(topic, partition)] = value
-            records.append((OffsetCommitKey(group_id, topic, partition), value))
-        self.out.write(records)
+        values = {tp: OffsetCommitValue(offset, epoch, metadata or "", now_ms)
+                  for tp, (offset, epoch, metadata) in offsets.items()}
+        # committed once in the log, as Kafka's storeOffsets: a refused append commits nothing
+        self.out.write([(OffsetCommitKey(group_id, t, p), v) for (t, p), v in values.items()],
+                       apply=lambda: self.offsets.setdefault(group_id, {}).update(values), refused=_code)
         return ErrorCode.none
 
     # -- TxnOffsetCommit and the transaction's end ---------------------------------------------------------
@@ -75,12 +80,14 @@ class OffsetMetadataManager:
                 return error
         else:
             self.membership.get_or_create(group_id)  # an unknown group starts Empty (Kafka)
-        pending = self.pending_txn.setdefault(producer_id, {}).setdefault(group_id, {})
-        for tp, (offset, epoch, metadata) in offsets.items():
-            pending[tp] = OffsetCommitValue(offset, epoch, metadata or "", now_ms)
-        self.out.write([(OffsetCommitKey(group_id, t, p), pending[(t, p)]) for t, p in offsets],
-                       producer_id, producer_epoch)
+        values = {tp: OffsetCommitValue(offset, epoch, metadata or "", now_ms)
+                  for tp, (offset, epoch, metadata) in offsets.items()}
+        self.out.write([(OffsetCommitKey(group_id, t, p), v) for (t, p), v in values.items()], producer_id,
+                       producer_epoch, refused=_code, apply=partial(self._hold, producer_id, group_id, values))
         return ErrorCode.none
+
+    def _hold(self, producer_id: int, group_id: str, values: dict[TopicPartition, OffsetCommitValue]) -> None:
+        self.pending_txn.setdefault(producer_id, {}).setdefault(group_id, {}).update(values)
 
     def complete_txn(self, producer_id: int, commit: bool) -> None:
         """The transaction marker reached this partition: its offsets become committed, or vanish."""
@@ -88,7 +95,7 @@ class OffsetMetadataManager:
             if not commit or not offsets:
                 continue
             self.membership.get_or_create(group_id)
-            self.offsets.setdefault(group_id, {}).update(offsets)
+            self.offsets.setdefault(group_id, {}).update(offsets)  # the marker in the log commits them on replay
             self.out.write([(OffsetCommitKey(group_id, t, p), v) for (t, p), v in offsets.items()])
 
     def has_pending_txn_offsets(self, group_id: str, tp: TopicPartition | None = None) -> bool:
@@ -120,25 +127,31 @@ class OffsetMetadataManager:
             return ErrorCode.non_empty_group, {}
         stored = self.offsets.get(group_id, {})
         result: dict[TopicPartition, ErrorCode] = {}
-        records: list[Record] = []
+        deleted: list[TopicPartition] = []
         for tp in partitions:
             if subscribed and tp[0] in subscribed:
                 result[tp] = ErrorCode.group_subscribed_to_topic
                 continue
             result[tp] = ErrorCode.none
-            if stored.pop(tp, None) is not None:
-                records.append((OffsetCommitKey(group_id, tp[0], tp[1]), None))
-        self.out.write(records)
+            if tp in stored:
+                deleted.append(tp)
+
+        def apply() -> None:
+            for tp in deleted:
+                stored.pop(tp, None)
+
+        self.out.write([(OffsetCommitKey(group_id, t, p), None) for t, p in deleted], apply=apply,
+                       refused=lambda code: (code, {}))
         return ErrorCode.none, result
 
     def tombstones(self, group_id: str) -> list[Record]:
-        """Forget the group's offsets; the records that delete them from the log."""
-        return [(OffsetCommitKey(group_id, t, p), None) for t, p in self.offsets.pop(group_id, {})]
+        """The records that delete the group's offsets from the log."""
+        return [(OffsetCommitKey(group_id, t, p), None) for t, p in self.offsets.get(group_id, {})]
 
-    def expire(self, group: Group, now_ms: int) -> list[Record]:
+    def expire(self, group: Group, now_ms: int) -> list[TopicPartition]:
         """offsets.retention.minutes (GroupMetadata.removeExpiredOffsets): an Empty group's offsets once older than
         the retention (counted from when it became Empty, at the earliest); a Stable consumer group's offsets of
-        topics it no longer subscribes to. Returns their tombstones."""
+        topics it no longer subscribes to. Which ones; the caller deletes them once their tombstones are in."""
         stored = self.offsets.get(group.group_id)
         if not stored:
             return []
@@ -151,9 +164,7 @@ class OffsetMetadataManager:
                        if tp[0] not in subscribed and now_ms - v.commit_timestamp >= retention]
         else:
             return []
-        for tp in expired:
-            del stored[tp]
-        return [(OffsetCommitKey(group.group_id, t, p), None) for t, p in expired]
+        return expired
 
     # -- loading -------------------------------------------------------------------------------------------
     def replay(self, key: OffsetCommitKey, value: OffsetCommitValue | None) -> None:
