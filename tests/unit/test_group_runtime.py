@@ -25,7 +25,9 @@ def host(tmp_path):
     config = BrokerConfig({"log.dirs": str(tmp_path / "data"), "listeners": "PLAINTEXT://127.0.0.1:0",
                            "offsets.topic.num.partitions": "3", "group.initial.rebalance.delay.ms": "0"})
     broker = Broker(config)
-    broker.log_manager.startup(broker.log_config_for)
+    broker.log_manager.startup(broker.log_config_for)  # Broker.start's steps before the listeners
+    broker.admin.reconcile_logs()
+    broker.replicas.load()
     yield BrokerPartitions(broker)
     broker.log_manager.shutdown()
 

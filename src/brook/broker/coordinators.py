@@ -47,23 +47,15 @@ class BrokerPartitions:
         self.broker.create_topic(topic, partitions, 1, configs)
 
     def append(self, topic: str, partition: int, batch: bytes, now_ms: int) -> int:
-        broker = self.broker
-        lg = broker.log_manager.get(topic, partition)
-        if lg is None:
-            raise KafkaError(ErrorCode.not_coordinator, f"{topic}-{partition} is not hosted here")
-        failures = broker.log_dir_failures
+        """Through the partition, which owns the high watermark and the leader epoch."""
         try:
-            lg.append(batch, read_header(batch), broker.replicas.leader_epoch, now_ms, validate=False)
-        except OSError as e:
-            # a full disk: nothing was appended. GroupMetadataManager and TransactionStateManager answer
-            # KAFKA_STORAGE_ERROR from their log as NOT_COORDINATOR (the client finds the coordinator again, retries)
-            error = failures.failed(lg.directory.parent, f"appending records to {topic}-{partition}", e)
-            raise KafkaError(ErrorCode.not_coordinator, error.message) from None
-        if failures.failing:
-            failures.succeeded(lg.directory.parent)
-        lg.high_watermark = lg.log_end_offset  # a single replica is the whole ISR
-        broker.replicas.notify(topic, partition)
-        return lg.log_end_offset
+            base = self.broker.replicas.append_coordinator_records(topic, partition, batch)
+        except KafkaError as e:
+            # a full disk (KAFKA_STORAGE_ERROR, logged once per episode) or no local replica: nothing was appended.
+            # GroupMetadataManager and TransactionStateManager answer an append error from their log as
+            # NOT_COORDINATOR (the client finds the coordinator again, retries)
+            raise KafkaError(ErrorCode.not_coordinator, e.message) from None
+        return base + read_header(batch).last_offset_delta + 1
 
     def read(self, topic: str, partition: int, offset: int, max_bytes: int) -> bytes:
         lg = self.broker.log_manager.get(topic, partition)
