@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from brook.cli.break_iterator import line_segments as _segments
+
 FORMAT_WIDTH = 75  # ArgumentParsers.getFormatWidth()
 _NEG_NUM = re.compile(r"-\d+")
 _JAVA_INT = re.compile(r"[+-]?\d+")
@@ -39,14 +41,16 @@ class Argument:
     required: bool = False
     default: Any = None
     metavar: str | None = None
-    action: str = "store"  # store, store_true, help, version
+    action: str = "store"  # store, append, store_true, help, version
     dest: str = ""  # the flag's name with '-' as '_' unless given
     nargs: str | None = None  # None (one value) or "+"
     choices: tuple | None = None
     group: Group | None = None
 
     def __post_init__(self) -> None:
-        self.dest = self.dest or self.flags[-1].lstrip("-").replace("-", "_")
+        # argparse4j's dest: the first long flag's name (else the first flag's), dashes as underscores
+        self.dest = self.dest or next((f for f in self.flags if f.startswith("--")), self.flags[0]).lstrip(
+            "-").replace("-", "_")
         if self.action == "store_true":
             self.default = False
 
@@ -56,7 +60,7 @@ class Argument:
 
     @property
     def consumes(self) -> bool:
-        return self.action == "store"
+        return self.action in ("store", "append")
 
     def format_metavar(self) -> str:
         if not self.consumes:
@@ -188,41 +192,35 @@ class Parser:
             term = args[i]
             if _is_flag(term):
                 flag, eq, embedded = term.partition("=")
-                arg = self._resolve(flag)
-                if arg is None:
-                    raise ArgumentParserException(f"unrecognized arguments: '{term}'", self, unknown=term)
+                arg, value = self._resolve(flag), embedded if eq else None
                 i += 1
-                if arg.group is not None and arg.group.mutex:  # checkMutex
-                    other = group_used.setdefault(id(arg.group), arg)
-                    if other is not arg:
-                        raise ArgumentParserException(f"not allowed with argument {other.textual_name}", self, arg)
-                used.add(id(arg))
-                if arg.action == "help":
-                    self.print_help()
-                    raise HelpScreen
-                if arg.action == "version":
-                    version()
-                    continue
-                if arg.action == "store_true":
-                    if eq:
-                        raise ArgumentParserException(f"ignore implicit argument '{embedded}'", self, arg)
-                    attrs[arg.dest] = True
+                if arg is None:  # "-xy" / "-bVALUE": concatenated short options
+                    arg, value = self._short_options(term, attrs, used, group_used, version)
+                    if arg is None:
+                        continue
+                self._use(arg, used, group_used)
+                if not arg.consumes:
+                    if value is not None:  # ArgumentParserImpl.processArg
+                        raise ArgumentParserException(f"ignore implicit argument '{value}'", self, arg)
+                    self._run_flag(arg, attrs, version)
                     continue
                 if arg.nargs == "+":
-                    values = [embedded] if eq else []
-                    while not eq and i < len(args) and not _is_flag(args[i]):
+                    values = [value] if value is not None else []
+                    while value is None and i < len(args) and not _is_flag(args[i]):
                         values.append(args[i])
                         i += 1
                     if not values:
                         raise ArgumentParserException("expected 1 argument(s)", self, arg)
                     attrs[arg.dest] = [arg.convert(self, v) for v in values]
                     continue
-                value = embedded if eq else None
                 if value is None and i < len(args) and not _is_flag(args[i]):
                     value, i = args[i], i + 1
                 if value is None:
                     raise ArgumentParserException("expected one argument", self, arg)
-                attrs[arg.dest] = arg.convert(self, value)
+                if arg.action == "append":
+                    attrs[arg.dest] = [*(attrs[arg.dest] or []), arg.convert(self, value)]
+                else:
+                    attrs[arg.dest] = arg.convert(self, value)
             elif self.commands:
                 self._check_required(used, group_used, deferred)
                 sub = self._resolve_command(term)
@@ -238,6 +236,41 @@ class Parser:
         if self.commands:
             raise ArgumentParserException("too few arguments", self)
         self._check_required(used, group_used, deferred)
+
+    def _use(self, arg: Argument, used: set[int], group_used: dict[int, Argument]) -> None:
+        if arg.group is not None and arg.group.mutex:  # checkMutex
+            other = group_used.setdefault(id(arg.group), arg)
+            if other is not arg:
+                raise ArgumentParserException(f"not allowed with argument {other.textual_name}", self, arg)
+        used.add(id(arg))
+
+    def _run_flag(self, arg: Argument, attrs: dict[str, Any], version: Callable[[], None]) -> None:
+        """A flag that takes no argument: help, version or store_true."""
+        if arg.action == "help":
+            self.print_help()
+            raise HelpScreen
+        if arg.action == "version":
+            version()
+        elif arg.action == "store_true":
+            attrs[arg.dest] = True
+
+    def _short_options(self, term: str, attrs: dict[str, Any], used: set[int], group_used: dict[int, Argument],
+                       version: Callable[[], None]) -> tuple[Argument | None, str | None]:
+        """Concatenated short options ("-xy", "-bVALUE"): flags that take no argument run in turn, up to the first
+        that takes one, which gets the rest of the term. Anything else is an unrecognized argument."""
+        index = {f: a for a in self.args for f in a.flags}
+        if term[1:2] != "-":
+            for k in range(1, len(term)):
+                arg = index.get("-" + term[k])
+                if arg is None:
+                    break
+                if arg.consumes:
+                    return arg, term[k + 1:] or None
+                self._use(arg, used, group_used)
+                self._run_flag(arg, attrs, version)
+            else:
+                return None, None
+        raise ArgumentParserException(f"unrecognized arguments: '{term}'", self, unknown=term)
 
     def _check_required(self, used: set[int], group_used: dict[int, Argument],
                         deferred: list[ArgumentParserException]) -> None:
@@ -275,7 +308,7 @@ class Parser:
             if g.mutex:
                 opts += g.usage()
         if self.commands:
-            opts += [self.commands_metavar, "..."]
+            opts += [self.commands_metavar or self._commands_braces(), "..."]
         if len(head) > 30:
             lines, width, indent = [head, "      "], 6, "      "
         else:
@@ -296,9 +329,13 @@ class Parser:
         if self.description:
             out.append("\n" + wrap(self.description) + "\n")
         grouped = {id(a) for g in self.groups if g.separate_help for a in g.args}
+        if self.commands and not self.commands_title:  # untitled sub-commands are listed as positional arguments
+            out.append("\npositional arguments:\n")
+            out.append(help_line(self._commands_braces(), ""))
+            out += [help_line("  " + name, sub.help) for name, sub in self.commands.items() if sub.help]
         out.append("\noptional arguments:\n")
         out += [help_line(a.help_title(), self._help(a)) for a in self.args if id(a) not in grouped]
-        if self.commands:
+        if self.commands and self.commands_title:
             out.append(f"\n{self.commands_title}:\n")
             out.append(help_line(self.commands_metavar, ""))
             out += [help_line("  " + name, sub.help) for name, sub in self.commands.items()]
@@ -311,6 +348,9 @@ class Parser:
             out += [help_line(a.help_title(), self._help(a)) for a in g.args]
         sys.stdout.write("".join(out))
         sys.stdout.flush()
+
+    def _commands_braces(self) -> str:  # SubparsersImpl.formatShortSyntax without a metavar
+        return "{" + ",".join(self.commands) + "}"
 
     def _help(self, a: Argument) -> str:
         """ArgumentImpl.printHelp: with defaultHelp, a default is appended as Java's toString() shows it."""
@@ -371,21 +411,6 @@ def help_line(title: str, help: str) -> str:
         return f"  {title}\n"
     pad = " " * (25 - len(title) - 2) if len(title) <= 21 else "\n" + " " * 25
     return f"  {title}{pad}{wrap(help, 25, ' ' * 25)}\n"
-
-
-# java.text.BreakIterator's line breaks, closely enough for these texts: after a run of white space, and after a
-# hyphen inside a word ("kafka-|transactions.sh")
-_SEGMENT = re.compile(r"[^\s-]*[^\s-]-(?=[A-Za-z])|-*[^\s]*?(?:\s+|$)")
-
-
-def _segments(text: str) -> list[str]:
-    out, i = [], 0
-    while i < len(text):
-        m = _SEGMENT.match(text, i)
-        assert m is not None and m.end() > i
-        out.append(m.group())
-        i = m.end()
-    return out
 
 
 def wrap(text: str, offset: int = 0, indent: str = "") -> str:

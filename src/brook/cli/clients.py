@@ -77,7 +77,10 @@ ERRORS: dict[int, tuple[str, str]] = {
     91: ("ResourceNotFoundException", "A request illegally referred to a resource that does not exist."),
     92: ("DuplicateResourceException", "A request illegally referred to the same resource twice."),
     93: ("UnacceptableCredentialException", "Requested credential would not meet criteria for acceptability."),
+    96: ("FeatureUpdateFailedException", "Unable to update finalized features due to an unexpected server error."),
     105: ("TransactionalIdNotFoundException", "The transactionalId could not be found."),
+    114: ("MismatchedEndpointTypeException", "The request was sent to an endpoint of the wrong type."),
+    115: ("UnsupportedEndpointTypeException", "This endpoint type is not supported yet."),
 }
 _COMMON_PACKAGE = {"KafkaException", "InvalidRecordException"}
 _TIMEOUT_CODES = {-185, -192}  # librdkafka _TIMED_OUT, _MSG_TIMED_OUT

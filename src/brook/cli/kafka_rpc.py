@@ -141,6 +141,21 @@ def connect(host: str, port: int, deadline: float, call: str) -> BrokerConnectio
         raise timeout_error(call) from None
 
 
+def connect_to(address: str, deadline: float, call: str) -> BrokerConnection:
+    """connect() to a `host:port` (an IPv6 host may be bracketed) as bootstrap lists spell it; an unreachable node
+    is retried every retry.backoff.ms (100) until the deadline, then the call times out, as the Java Admin's do."""
+    host, _, port = address.strip().rpartition(":")
+    while True:
+        try:
+            return connect(host.strip("[]"), int(port), deadline, call)
+        except ToolError as e:
+            if not e.java_class.endswith(".NetworkException"):
+                raise
+            if time.monotonic() + 0.1 >= deadline:
+                raise timeout_error(call) from None
+            time.sleep(0.1)
+
+
 def call(conn: BrokerConnection, body: object, response_cls: type, what: str) -> Any:
     try:
         return conn.request(body, response_cls)

@@ -48,6 +48,7 @@ class Spec:
     default: tuple[str, ...] = ()
     separator: str | None = None  # withValuesSeparatedBy
     for_help: bool = False
+    required: bool = False  # .required(): "* " in the help, MissingRequiredOptionsException when absent
     required_unless: tuple[str, ...] = ()
     available_if: tuple[str, ...] = ()
 
@@ -144,8 +145,9 @@ class OptionParser:
             else:
                 opts.non_options.append(token)
         if not any(opts.has(s) for s in self.specs.values() if s.for_help):
-            missing = [s for s in self.specs.values()
-                       if s.required_unless and not opts.has(s) and not any(n in opts.raw for n in s.required_unless)]
+            missing = [s for s in self.specs.values() if s.required and not opts.has(s)]
+            missing += [s for s in self.specs.values()
+                        if s.required_unless and not opts.has(s) and not any(n in opts.raw for n in s.required_unless)]
             if missing:
                 raise OptionError("MissingRequiredOptionsException",
                                   f"Missing required option(s) [{', '.join(s.name for s in missing)}]")
@@ -171,8 +173,10 @@ class OptionParser:
     def help_text(self) -> str:
         """BuiltinHelpFormatter(80, 2): sorted options, two columns, descriptions wrapped with a 2-space indent."""
         rows = [("Option", "Description"), ("------", "-----------")]
+        if any(s.required for s in self.specs.values()):
+            rows = [("Option (* = required)", "Description"), ("---------------------", "-----------")]
         for spec in sorted(self.specs.values(), key=lambda s: s.name):
-            left = "--" + spec.name
+            left = ("* " if spec.required else "") + "--" + spec.name
             if spec.arg != "none" or spec.described_as:
                 inner = spec.type + (": " + spec.described_as if spec.described_as else "")
                 left += f" <{inner}>" if spec.arg == "required" else f" [{inner}]"
@@ -204,13 +208,13 @@ def _render_rows(rows: list[tuple[str, str]], width: int, gap: int) -> str:
 
 
 def _pieces(text: str, width: int) -> list[str]:
-    """joptsimple.internal.Columns: split on line breaks, then break lines at word boundaries."""
+    """joptsimple.internal.Columns: split on line breaks, then break lines where java.text.BreakIterator may."""
+    from brook.cli.break_iterator import line_segments
+
     pieces: list[str] = []
     for line in text.strip().split("\n"):
         piece = ""
-        for word in re.findall(r"\S*\s*", line):
-            if not word:
-                continue
+        for word in line_segments(line):
             if len(piece) + len(word) > width:
                 pieces.append(piece.rstrip())
                 piece = "  " + word
@@ -276,6 +280,21 @@ def load_props(path: str) -> dict[str, str]:
         raise FileNotFoundError(f"{path} (No such file or directory)") from None
 
 
+class NoSuchFileException(OSError):
+    """java.nio.file.NoSuchFileException: its message is the path alone."""
+
+    def java(self) -> str:
+        return f"java.nio.file.NoSuchFileException: {self}"
+
+
+def load_props_nio(path: str) -> dict[str, str]:
+    """Utils.loadProps as Kafka 3.9 writes it (Files.newInputStream): a missing file is NoSuchFileException."""
+    try:
+        return load_props(path)
+    except FileNotFoundError:
+        raise NoSuchFileException(path) from None
+
+
 _HOST_PORT = re.compile(r".*?\[?([0-9a-zA-Z\-%._:]*)\]?:([0-9]+)")
 
 
@@ -295,6 +314,29 @@ def log(level: str, message: str, logger: str, detail: str | None = None) -> Non
     stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now)) + f",{int(now * 1000) % 1000:03d}"
     sys.stderr.write(f"[{stamp}] {level} {message} ({logger})\n" + (detail + "\n" if detail else ""))
     sys.stderr.flush()
+
+
+class TerseException(Exception):
+    """org.apache.kafka.tools.TerseException: a failure the tool reports by its message alone."""
+
+
+def main_no_exit(execute: Callable[[Sequence[str]], object], argv: Sequence[str]) -> int:
+    """The mainNoExit of Kafka's argparse4j tools (ClusterTool, EndToEndLatency): a TerseException's message, or any
+    other failure's message and then its stack trace (reduced here to the trace's first line), with status 1."""
+    try:
+        execute(argv)
+        return 0
+    except TerseException as e:
+        print(e, file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # stdout closed (`| head`): entry_point ends quietly
+        raise
+    except Exception as e:
+        from brook.cli.clients import java_text
+
+        print(getattr(e, "message", None) or e, file=sys.stderr)
+        print(java_text(e), file=sys.stderr)
+        return 1
 
 
 def entry_point(main: Callable[[Sequence[str] | None], int]) -> Callable[[Sequence[str] | None], int]:
