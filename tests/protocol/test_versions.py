@@ -65,6 +65,7 @@ KIP_896_FLOOR = {
     49: 0,  # AlterClientQuotas
     50: 0,  # DescribeUserScramCredentials
     51: 0,  # AlterUserScramCredentials
+    57: 0,  # UpdateFeatures
     60: 0,  # DescribeCluster
     75: 0,  # DescribeTopicPartitions
 }

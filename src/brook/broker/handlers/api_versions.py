@@ -1,5 +1,9 @@
 """ApiVersions (key 18), v0-v4: generated from the handler registry. An unsupported request version gets
-Kafka's answer: a v0 response with UNSUPPORTED_VERSION and the supported ranges, so the client can retry."""
+Kafka's answer: a v0 response with UNSUPPORTED_VERSION and the supported ranges, so the client can retry.
+
+Features (v3+) are a Kafka 3.9 ZooKeeper-mode broker's: it supports none (KafkaServer's
+BrokerFeatures.createEmpty()), its finalized features leave metadata.version out (FinalizedFeatures in ZK mode),
+and their epoch is the version of the /feature znode the controller created, 0."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
 _ZERO = datetime.timedelta(0)
+FINALIZED_FEATURES_EPOCH = 0
 
 
 def _advertised_min(h) -> int:  # type: ignore[no-untyped-def]
@@ -29,7 +34,8 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     api = nested(cls, "ApiVersion")
     keys = tuple(api(api_key=h.api_key, min_version=_advertised_min(h), max_version=h.max_version)
                  for h in sorted(broker.registry.values(), key=lambda h: h.api_key))
-    return make(cls, error_code=ErrorCode.none, api_keys=keys, throttle_time=_ZERO)
+    return make(cls, error_code=ErrorCode.none, api_keys=keys, throttle_time=_ZERO, supported_features=(),
+                finalized_features_epoch=FINALIZED_FEATURES_EPOCH, finalized_features=())
 
 
 def unsupported_version_response(broker, correlation_id: int) -> bytes:  # type: ignore[no-untyped-def]

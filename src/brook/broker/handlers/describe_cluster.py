@@ -13,15 +13,19 @@ from ..authz import NOT_REQUESTED, authorized_operations, cluster_allowed
 
 _ZERO = datetime.timedelta(0)
 BROKERS_ENDPOINT = 1
+_ENDPOINT_TYPES = {1: "BROKER", 2: "CONTROLLER"}  # EndpointType; any other id is UNKNOWN
 
 
 def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     cls = response_class(60, ctx.api_version)
     broker_cls = nested(cls, "DescribeClusterBroker")
-    if getattr(request, "endpoint_type", BROKERS_ENDPOINT) != BROKERS_ENDPOINT:
-        return make(cls, throttle_time=_ZERO, error_code=ErrorCode.unsupported_endpoint_type,
-                    error_message="Only brokers endpoints are supported", cluster_id=broker.cluster_id,
-                    controller_id=-1, brokers=())
+    endpoint_type = int(getattr(request, "endpoint_type", BROKERS_ENDPOINT))
+    if endpoint_type != BROKERS_ENDPOINT:  # AuthHelper.computeDescribeClusterResponse (v1: v0 has no such field)
+        known = endpoint_type in _ENDPOINT_TYPES
+        return make(cls, throttle_time=_ZERO, cluster_id="", controller_id=-1, brokers=(),
+                    error_code=ErrorCode.mismatched_endpoint_type if known else ErrorCode.unsupported_endpoint_type,
+                    error_message=f"The request was sent to an endpoint of type BROKER, but we wanted an endpoint of "
+                    f"type {_ENDPOINT_TYPES[endpoint_type]}" if known else f"Unsupported endpoint type {endpoint_type}")
     adv = broker.advertised
     ops = NOT_REQUESTED
     if request.include_cluster_authorized_operations:  # KafkaApis: 0 unless the client may DESCRIBE the cluster
