@@ -34,10 +34,14 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scaling import IdleConnections, combine_producers, latency_worker
+
 REPO = Path(__file__).resolve().parent.parent
 CONFORMANCE = Path(os.environ.get("BROOK_CONFORMANCE_DIR", "/opt/brook-conformance"))
 RDKAFKA_PERFORMANCE = CONFORMANCE / "src/librdkafka-2.15.1/examples/rdkafka_performance"
 TANSU = CONFORMANCE / "bin/tansu"
+NOIDA = CONFORMANCE / "bin/noida-db"
+BINARIES = {"tansu": TANSU, "noida": NOIDA}
 DOCS = REPO / "docs/benchmarks.md"
 OTHER_BENCHMARKS = "<!-- other benchmark commands: kept by --write-docs -->"
 STARTED = re.compile(r"started \(kafka\.server\.KafkaServer\) on PLAINTEXT://([^:\s]+):(\d+)")
@@ -52,13 +56,17 @@ KIB = 1024
 @dataclass(frozen=True)
 class Line:
     name: str
-    kind: str  # "produce", "consume" or "sync"
+    kind: str  # "produce", "consume", "sync" or "latency"
     count: int  # full-run message count; --quick divides it (see quick_count)
     size: int = 100
     acks: str = "1"
     flush: bool = False  # topic config flush.messages=1 (fsync before acknowledging)
     quick_count: int | None = None
     what: str = ""
+    partitions: int = 1
+    producers: int = 1  # rdkafka_performance processes producing at once (random partitioner when > 1)
+    idle: int = 0  # client connections held open and silent during the line
+    rate: int = 0  # latency lines: messages per second
 
     def n(self, quick: bool, scale: float = 1.0) -> int:
         base = self.count if not quick else (self.quick_count if self.quick_count is not None else self.count // 10)
@@ -82,7 +90,28 @@ LINES: list[Line] = [
          what="produce-1KiB-acks1 on a topic with flush.messages=1"),
     Line("sync-roundtrip-100B", "sync", 5_000, 100, "all", quick_count=1_000,
          what="confluent-kafka producer, linger.ms=0: produce one 100 B message, flush(), repeat"),
+    # Scaling lines: how the cost grows with value size, partitions, connections and durability.
+    Line("consume-1KiB", "consume", 300_000, KIB,
+         what="as consume-100B with 1 KiB values"),
+    Line("produce-16KiB-acks1", "produce", 20_000, 16 * KIB, "1",
+         what="rdkafka_performance -P, 16 KiB values, acks=1"),
+    Line("produce-100B-100p-4prod", "produce", 1_000_000, 100, "1", partitions=100, producers=4,
+         what="4 rdkafka_performance -P at once (a quarter of the messages each), 100 B, acks=1, onto a topic of "
+              "100 partitions (random partitioner)"),
+    Line("produce-100B-1000p-4prod", "produce", 1_000_000, 100, "1", partitions=1000, producers=4,
+         what="as above onto 1,000 partitions"),
+    Line("produce-100B-1000idle", "produce", 1_000_000, 100, "1", idle=1000,
+         what="produce-100B-acks1 while 1,000 other client connections (each past its ApiVersions exchange) stay "
+              "open and idle"),
+    Line("e2e-latency-100B", "latency", 20_000, 100, "all", rate=2_000, quick_count=3_000,
+         what="confluent-kafka producer (linger.ms=0, acks=all) at a fixed 2,000 msgs/s and a consumer in the same "
+              "process: produce-to-consume latency of every message"),
 ]
+
+# Lines reported as a pair: the cost of fsync before the ack (topic config flush.messages=1).
+FLUSH_PAIRS = [("produce-100B-acksall", "produce-100B-acksall-flush"),
+               ("produce-100B-acks1", "produce-100B-acks1-flush"),
+               ("produce-1KiB-acks1", "produce-1KiB-acks1-flush")]
 
 
 @dataclass
@@ -104,6 +133,7 @@ class Result:
     rss_reset: bool = False  # VmHWM was reset before the line (else it is the peak since broker start)
     p50_us: float | None = None
     p99_us: float | None = None
+    p999_us: float | None = None
     notes: list[str] = field(default_factory=list)
     repeats: list[float] = field(default_factory=list)  # msgs/s of every successful repeat
 
@@ -181,6 +211,8 @@ class Broker:
     name = "?"
     supports_flush = True
     flush_na = ""
+    flush_note = ""  # when the broker accepts flush.messages but is not known to honour it
+    consumer_config: dict[str, str] = {}  # noqa: RUF012 - read-only, overridden per broker
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
@@ -299,32 +331,79 @@ class TansuBroker(Broker):
                 self.proc.wait(10)
 
     def version(self) -> str:
-        try:
-            out = subprocess.run([str(TANSU), "--version"], capture_output=True, text=True, timeout=10).stdout
-            return out.strip() or "tansu"
-        except (OSError, subprocess.SubprocessError):
-            return "tansu"
+        return binary_version([str(TANSU), "--version"], "tansu") + f" ({TANSU}, memory://tansu/)"
+
+
+class NoidaBroker(Broker):
+    """noida-db's Kafka service (a closed native build). Its fetch answers the whole partition from the fetch
+    offset, ignoring the request's max_bytes and partition_max_bytes, so librdkafka's default
+    receive.message.max.bytes (100 MB) rejects the response once a partition holds more than that; consumers
+    raise it to its maximum, which works while a partition stays under 2 GiB."""
+
+    name = "noida"
+    flush_note = ("accepts flush.messages=1 but made no fsync, fdatasync or write call during a 100,000-message "
+                  "acks=all produce under strace: not a durability figure")
+    consumer_config = {"receive.message.max.bytes": "2147483647"}  # noqa: RUF012
+
+    def start(self) -> None:
+        self.port = free_port()
+        data = self.workdir / f"noida-data-{self.restarts}"
+        args = [str(NOIDA), "start", "--only", "kafka", "--kafka-port", str(self.port), "--host", "127.0.0.1",
+                "--data-dir", str(data)]
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.wait_ready(30)
+
+    def stop(self) -> None:
+        # SIGTERM is documented to stop it but was seen to be ignored for seconds; SIGINT (Ctrl-C) is prompt.
+        for sig, wait in ((signal.SIGTERM, 5), (signal.SIGINT, 15)):
+            if not self.alive():
+                return
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(wait)
+                return
+            except subprocess.TimeoutExpired:
+                pass
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def version(self) -> str:
+        return binary_version([str(NOIDA), "version"], "noida-db") + f" ({NOIDA}, --only kafka)"
+
+
+def binary_version(cmd: list[str], default: str) -> str:
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return default
+    return out.strip().splitlines()[-1] if out.strip() else default
+
+
+BROKERS: dict[str, type[Broker]] = {"brook": BrookBroker, "tansu": TansuBroker, "noida": NoidaBroker}
 
 
 # --------------------------------------------------------------------------------------------------------------
 # Topics
 
 
-def create_topic(bootstrap: str, topic: str, config: dict[str, str] | None = None, timeout: float = 30) -> None:
+def create_topic(bootstrap: str, topic: str, config: dict[str, str] | None = None, timeout: float = 30,
+                 partitions: int = 1) -> None:
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    futures = admin.create_topics([NewTopic(topic, 1, 1, config=config or {})], operation_timeout=timeout,
+    futures = admin.create_topics([NewTopic(topic, partitions, 1, config=config or {})], operation_timeout=timeout,
                                   request_timeout=timeout)
     futures[topic].result(timeout)
-    # wait until the leader is known, so the first produce request does not race the creation
+    # wait until every leader is known, so the first produce request does not race the creation
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         md = admin.list_topics(topic, timeout=5).topics.get(topic)
-        if md is not None and md.error is None and 0 in md.partitions and md.partitions[0].leader >= 0:
+        if (md is not None and md.error is None and len(md.partitions) == partitions
+                and all(pm.leader >= 0 for pm in md.partitions.values())):
             return
         time.sleep(0.05)
-    raise TimeoutError(f"topic {topic} has no leader after {timeout}s")
+    raise TimeoutError(f"topic {topic} has no leader for all {partitions} partitions after {timeout}s")
 
 
 def delete_topic(bootstrap: str, topic: str) -> str:
@@ -406,14 +485,30 @@ def run_rdkafka_performance(args: list[str], timeout: float) -> tuple[dict[str, 
         raise RuntimeError(f"{e}: {tail(out + err)}") from None
 
 
-def produce_args(bootstrap: str, topic: str, n: int, size: int, acks: str) -> list[str]:
-    return ["-P", "-t", topic, "-s", str(size), "-c", str(n), "-p", "0", "-b", bootstrap,
+def produce_args(bootstrap: str, topic: str, n: int, size: int, acks: str, partition: bool = True) -> list[str]:
+    part = ["-p", "0"] if partition else []  # without -p: the default partitioner spreads keyless messages
+    return ["-P", "-t", topic, "-s", str(size), "-c", str(n), *part, "-b", bootstrap,
             "-X", "linger.ms=5", "-X", f"acks={acks}"]
 
 
-def consume_args(bootstrap: str, topic: str, n: int) -> list[str]:
+def consume_args(bootstrap: str, topic: str, n: int, config: dict[str, str] | None = None) -> list[str]:
+    extra = [a for k, v in (config or {}).items() for a in ("-X", f"{k}={v}")]
     return ["-C", "-t", topic, "-p", "0", "-o", "beginning", "-c", str(n), "-e", "-b", bootstrap,
-            "-X", "linger.ms=5"]
+            "-X", "linger.ms=5", *extra]
+
+
+def run_producers(bootstrap: str, topic: str, n: int, line: Line, timeout: float) -> dict[str, float]:
+    """`line.producers` rdkafka_performance producers at once, `n` messages between them."""
+    if line.producers == 1:
+        return run_rdkafka_performance(produce_args(bootstrap, topic, n, line.size, line.acks), timeout)[0]
+    from concurrent.futures import ThreadPoolExecutor
+
+    share = [n // line.producers + (i < n % line.producers) for i in range(line.producers)]
+    with ThreadPoolExecutor(line.producers) as pool:
+        futures = [pool.submit(run_rdkafka_performance,
+                               produce_args(bootstrap, topic, k, line.size, line.acks, partition=False), timeout)
+                   for k in share]
+        return combine_producers([f.result()[0] for f in futures])
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -458,11 +553,21 @@ def sync_worker(bootstrap: str, topic: str, n: int, size: int, acks: str) -> Non
 
 
 def run_sync(bootstrap: str, topic: str, n: int, size: int, acks: str, timeout: float) -> dict:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--sync-worker", bootstrap, topic, str(n), str(size), acks]
+    return run_worker(["--sync-worker", bootstrap, topic, str(n), str(size), acks], timeout)
+
+
+def run_latency(broker: Broker, topic: str, n: int, line: Line, timeout: float) -> dict:
+    extra = {"acks": line.acks, **broker.consumer_config}
+    return run_worker(["--latency-worker", broker.bootstrap, topic, str(n), str(line.size), str(line.rate),
+                       json.dumps(extra)], timeout)
+
+
+def run_worker(args: list[str], timeout: float) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), *args]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as e:
-        raise TimeoutError(f"sync client timed out after {timeout:.0f}s") from e
+        raise TimeoutError(f"{args[0][2:]} client timed out after {timeout:.0f}s") from e
     rows = [r for r in proc.stdout.splitlines() if r.startswith("{")]
     if proc.returncode != 0 or not rows:
         raise RuntimeError(f"sync client exited with {proc.returncode}: {tail(proc.stdout + proc.stderr)}")
@@ -507,10 +612,12 @@ class Profiler:
 
 
 def line_timeout(line: Line, n: int, scale: float) -> float:
+    if line.kind == "latency":
+        return scale * (60 + n / line.rate)
     per_msg = {"produce": 1 / 4_000, "consume": 1 / 10_000, "sync": 1 / 200}[line.kind]
     if line.size > 200:
-        per_msg *= 2
-    return scale * (60 + n * per_msg)
+        per_msg *= 2 * line.size / KIB
+    return scale * (60 + line.partitions / 20 + n * per_msg)
 
 
 def run_line(line: Line, broker: Broker, n: int, timeout_scale: float, profile_dir: Path | None = None,
@@ -519,20 +626,26 @@ def run_line(line: Line, broker: Broker, n: int, timeout_scale: float, profile_d
     if line.flush and not broker.supports_flush:
         res.na = broker.flush_na
         return res
+    if line.flush and broker.flush_note:
+        res.notes.append(broker.flush_note)
     timeout = line_timeout(line, n, timeout_scale)
     topic = f"bench-{line.name}-{uuid.uuid4().hex[:8]}"
+    idle: IdleConnections | None = None
     try:
         if not broker.alive():
             broker.restarts += 1
             res.notes.append(f"{broker.name} was not running (exit {broker.proc.returncode}); restarted it")
             broker.start()
         config = {"flush.messages": "1"} if line.flush else {}
-        create_topic(broker.bootstrap, topic, config)
+        create_topic(broker.bootstrap, topic, config, timeout=30 + line.partitions / 10, partitions=line.partitions)
         if line.kind == "consume":  # fill the partition first; not measured
+            fill = Line("fill", "produce", n, line.size)
             filled, _ = run_rdkafka_performance(produce_args(broker.bootstrap, topic, n, line.size, "1"),
-                                                line_timeout(Line("fill", "produce", n), n, timeout_scale))
+                                                line_timeout(fill, n, timeout_scale))
             if filled["msgs"] < n:
                 raise RuntimeError(f"filling the topic delivered only {filled['msgs']:.0f} of {n} messages")
+        if line.idle:
+            idle = IdleConnections("127.0.0.1", broker.port, line.idle)
         pid = broker.pid
         res.rss_reset = reset_peak_rss(pid)
         cpu0 = proc_cpu_seconds(pid)
@@ -547,10 +660,18 @@ def run_line(line: Line, broker: Broker, n: int, timeout_scale: float, profile_d
                 res.msgs_per_s = n / sync["seconds"]
                 res.mb_per_s = res.msgs_per_s * line.size / 1e6
                 res.p50_us, res.p99_us = sync["p50_us"], sync["p99_us"]
+            elif line.kind == "latency":
+                lat = run_latency(broker, topic, n, line, timeout)
+                res.msgs, res.seconds = n, lat["seconds"]
+                res.msgs_per_s = n / lat["seconds"]
+                res.mb_per_s = res.msgs_per_s * line.size / 1e6
+                res.p50_us, res.p99_us, res.p999_us = lat["p50_us"], lat["p99_us"], lat["p999_us"]
             else:
-                args = (produce_args(broker.bootstrap, topic, n, line.size, line.acks) if line.kind == "produce"
-                        else consume_args(broker.bootstrap, topic, n))
-                stats, _ = run_rdkafka_performance(args, timeout)
+                if line.kind == "produce":
+                    stats = run_producers(broker.bootstrap, topic, n, line, timeout)
+                else:
+                    args = consume_args(broker.bootstrap, topic, n, broker.consumer_config)
+                    stats, _ = run_rdkafka_performance(args, timeout)
                 res.msgs = int(stats["msgs"])
                 res.seconds = stats["ms"] / 1000
                 res.msgs_per_s, res.mb_per_s = stats["msgs_per_s"], stats["mb_per_s"]
@@ -566,6 +687,10 @@ def run_line(line: Line, broker: Broker, n: int, timeout_scale: float, profile_d
             if res.cpu_s is not None and busy0 is not None and busy1 is not None:
                 res.other_cpu_s = max(0.0, busy1 - busy0 - res.cpu_s - res.client_cpu_s)
             res.rss_peak_kib = proc_status_kib(pid, "VmHWM")
+            if idle is not None:
+                open_ = idle.alive()
+                if open_ < line.idle:
+                    res.notes.append(f"the broker closed {line.idle - open_} of the {line.idle} idle connections")
             note = profiler.stop()
             if note:
                 res.notes.append(note)
@@ -575,6 +700,8 @@ def run_line(line: Line, broker: Broker, n: int, timeout_scale: float, profile_d
         if not broker.alive():
             res.error += f" (broker {broker.name} died, exit {broker.proc.returncode})"
     finally:
+        if idle is not None:
+            idle.close()
         if broker.alive():
             why = delete_topic(broker.bootstrap, topic)
             if why:
@@ -604,7 +731,7 @@ def warm_up(broker: Broker) -> str:
     try:
         create_topic(broker.bootstrap, topic)
         run_rdkafka_performance(produce_args(broker.bootstrap, topic, 50_000, 100, "1"), 120)
-        run_rdkafka_performance(consume_args(broker.bootstrap, topic, 50_000), 120)
+        run_rdkafka_performance(consume_args(broker.bootstrap, topic, 50_000, broker.consumer_config), 120)
         return ""
     except Exception as e:  # noqa: BLE001
         return f"warm-up failed: {type(e).__name__}: {e}"
@@ -645,6 +772,8 @@ def print_result(r: Result, indent: bool = True) -> None:
     if r.rss_peak_kib is not None and not r.rss_reset:
         rss += " (since start)"
     extra = f", p50 {r.p50_us:,.0f} us, p99 {r.p99_us:,.0f} us" if r.p50_us is not None else ""
+    if r.p999_us is not None:
+        extra += f", p99.9 {r.p999_us:,.0f} us"
     if r.spread is not None:
         extra += f", spread of {len(r.repeats)} repeats {r.spread:.0%}"
     cpu = "?" if r.cpu_s is None else f"{r.cpu_s:.2f}"
@@ -657,13 +786,39 @@ def print_result(r: Result, indent: bool = True) -> None:
         print(f"         {note}")
 
 
+def cpu_per_msg(r: Result | None) -> float | None:
+    return r.cpu_s / r.msgs if r is not None and r.ok and r.cpu_s is not None and r.msgs else None
+
+
+def brook_vs_best(line: Line, results: dict[tuple[str, str], Result], brokers: list[str]) -> tuple[str, str]:
+    """Brook against the best peer on the line: msgs/s over the fastest peer's (on a latency line, the lowest
+    peer p99 over Brook's p99, so above 1 still means Brook is better), and CPU per message over the thriftiest
+    peer's (above 1 means Brook spends more)."""
+    brook = results.get((line.name, "brook"))
+    peers = [r for b in brokers if b != "brook" and (r := results.get((line.name, b))) is not None and r.ok]
+    if brook is None or not brook.ok or not peers:
+        return "", ""
+    if line.kind == "latency":
+        best = min(peers, key=lambda r: r.p99_us or float("inf"))
+        speed = f"{ratio(best.p99_us, brook.p99_us)} p99 ({best.broker})"
+    else:
+        best = max(peers, key=lambda r: r.msgs_per_s)
+        speed = f"{ratio(brook.msgs_per_s, best.msgs_per_s)} ({best.broker})"
+    thrifty = [(c, r.broker) for r in peers if (c := cpu_per_msg(r)) is not None]
+    cpu = ""
+    if thrifty and cpu_per_msg(brook) is not None:
+        c, name = min(thrifty)
+        cpu = f"{ratio(cpu_per_msg(brook), c)} ({name})"
+    return speed, cpu
+
+
 def markdown_table(lines: list[Line], results: dict[tuple[str, str], Result], brokers: list[str],
                    counts: dict[str, int]) -> str:
-    peer = next((b for b in brokers if b != "brook"), None)
+    compare = "brook" in brokers and len(brokers) > 1
     cols = ["Line", "Messages", "Broker", "msgs/s", "spread", "MB/s", "broker CPU s", "CPU µs/msg",
-            "client / other CPU s", "peak RSS MiB", "p50 µs", "p99 µs"]
-    if peer and "brook" in brokers:
-        cols += [f"Brook/{peer.capitalize()} msgs/s", f"Brook/{peer.capitalize()} CPU/msg"]
+            "client / other CPU s", "peak RSS MiB", "p50 µs", "p99 µs", "p99.9 µs"]
+    if compare:
+        cols += ["Brook / best", "Brook / best CPU/msg"]
     out = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     for line in lines:
         for b in brokers:
@@ -672,31 +827,47 @@ def markdown_table(lines: list[Line], results: dict[tuple[str, str], Result], br
                 continue
             row = [f"`{line.name}`", f"{counts[line.name]:,}", b]
             if r.na:
-                row += ["n/a"] + [""] * 8
+                row += ["n/a"] + [""] * 9
             elif not r.ok:
-                row += ["FAILED: " + r.error.replace("|", "/")[:160]] + [""] * 8
+                row += ["FAILED: " + r.error.replace("|", "/")[:160]] + [""] * 9
             else:
-                cpu_per = r.cpu_s / r.msgs * 1e6 if r.cpu_s is not None and r.msgs else None
+                cpu_per = cpu_per_msg(r)
                 rss = fmt_int(r.rss_peak_kib / KIB if r.rss_peak_kib is not None else None)
                 if r.rss_peak_kib is not None and not r.rss_reset:
                     rss += "*"
                 spread = "" if r.spread is None else f"±{r.spread / 2:.0%}"
                 others = f"{fmt_f(r.client_cpu_s, 2)} / {fmt_f(r.other_cpu_s, 2)}"
-                row += [fmt_int(r.msgs_per_s), spread, fmt_f(r.mb_per_s), fmt_f(r.cpu_s, 2), fmt_f(cpu_per, 2), others,
-                        rss, fmt_int(r.p50_us), fmt_int(r.p99_us)]
-            if peer and "brook" in brokers:
-                if b == "brook":
-                    p = results.get((line.name, peer))
-                    if r.ok and p is not None and p.ok:
-                        cpu_b = r.cpu_s / r.msgs if r.cpu_s and r.msgs else None
-                        cpu_p = p.cpu_s / p.msgs if p.cpu_s and p.msgs else None
-                        row += [ratio(r.msgs_per_s, p.msgs_per_s), ratio(cpu_b, cpu_p)]
-                    else:
-                        row += ["", ""]
-                else:
-                    row += ["", ""]
+                row += [fmt_int(r.msgs_per_s), spread, fmt_f(r.mb_per_s), fmt_f(r.cpu_s, 2),
+                        fmt_f(cpu_per * 1e6 if cpu_per is not None else None, 2), others,
+                        rss, fmt_int(r.p50_us), fmt_int(r.p99_us), fmt_int(r.p999_us)]
+            if compare:
+                row += list(brook_vs_best(line, results, brokers)) if b == "brook" else ["", ""]
             out.append("| " + " | ".join(row) + " |")
     return "\n".join(out)
+
+
+def flush_table(lines: list[Line], results: dict[tuple[str, str], Result], brokers: list[str]) -> str:
+    """Each flush.messages=1 line against the same line without: the price of fsync before the ack."""
+    names = {ln.name for ln in lines}
+    out = ["| Line pair | Broker | msgs/s without | msgs/s with flush | with / without | CPU µs/msg without | "
+           "CPU µs/msg with |", "|---|---|---|---|---|---|---|"]
+    for plain, flushed in FLUSH_PAIRS:
+        if plain not in names or flushed not in names:
+            continue
+        for b in brokers:
+            r0, r1 = results.get((plain, b)), results.get((flushed, b))
+            if r0 is None or r1 is None:
+                continue
+            if r1.na or not (r0.ok and r1.ok):
+                why = "n/a" if r1.na else "FAILED"
+                out.append(f"| `{plain}` / `-flush` | {b} | {fmt_int(r0.msgs_per_s) if r0.ok else why} | {why} "
+                           "| | | |")
+                continue
+            c0, c1 = cpu_per_msg(r0), cpu_per_msg(r1)
+            out.append(f"| `{plain}` / `-flush` | {b} | {fmt_int(r0.msgs_per_s)} | {fmt_int(r1.msgs_per_s)} | "
+                       f"{ratio(r1.msgs_per_s, r0.msgs_per_s)} | {fmt_f(c0 and c0 * 1e6, 2)} | "
+                       f"{fmt_f(c1 and c1 * 1e6, 2)} |")
+    return "\n".join(out) if len(out) > 2 else ""
 
 
 def machine_facts() -> dict[str, str]:
@@ -837,6 +1008,41 @@ def write_docs(cmdline: str, started: dt.datetime, facts: dict[str, str], table:
     DOCS.write_text("\n".join(body))
 
 
+def write_docs_section(title: str, cmdline: str, started: dt.datetime, facts: dict[str, str], table: str,
+                       flushes: str, lines: list[Line], counts: dict[str, int], sizing: str, repeat: int,
+                       broker_notes: list[str], results: dict[tuple[str, str], Result]) -> None:
+    """One `## title` section with this run, leaving every other section of the page as it is."""
+    notes = sorted({f"- {r.broker}, `{r.line}`: {n}" for r in results.values() for n in r.notes
+                    if not n.startswith("profile")})
+    body = [
+        f"## {title}", "",
+        "```sh", cmdline, "```", "",
+        f"Run on {started:%Y-%m-%d %H:%M} UTC{sizing}, {repeat} repeat(s) per line and broker (the median "
+        "repeat is shown). **Brook / best** divides Brook's msgs/s by the fastest peer's on the line (on the "
+        "latency line: the lowest peer p99 by Brook's p99), so above 1 means Brook leads; **Brook / best CPU/msg** "
+        "divides Brook's broker CPU per message by the thriftiest peer's (above 1 means Brook spends more). The "
+        "other columns are as in [What each line measures](#what-each-line-measures).", "",
+        "| Machine | |", "|---|---|", *[f"| {k} | {v} |" for k, v in facts.items()], "",
+        table, "",
+    ]
+    if flushes:
+        body += ["fsync before the ack (`flush.messages=1`) against the same line without:", "", flushes, ""]
+    body += ["Lines:", "", *(f"- `{ln.name}` ({counts[ln.name]:,} messages): {ln.what}." for ln in lines), ""]
+    if notes:
+        body += ["Notes on single results:", "", *notes, ""]
+    if broker_notes:
+        body += ["Broker warnings and errors seen during the run:", "", "```", *broker_notes[:20], "```", ""]
+    section = "\n".join(body)
+    old = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
+    start = old.find(f"\n## {title}\n")
+    if start < 0:
+        DOCS.write_text(old.rstrip("\n") + "\n\n" + section)
+        return
+    end = old.find("\n## ", start + 1)
+    rest = old[end + 1:] if end >= 0 else ""
+    DOCS.write_text(old[:start + 1] + section + ("\n" + rest if rest else ""))
+
+
 # --------------------------------------------------------------------------------------------------------------
 
 
@@ -860,13 +1066,20 @@ def main(argv: list[str] | None = None) -> int:
         bootstrap, topic, n, size, acks = argv[1:6]
         sync_worker(bootstrap, topic, int(n), int(size), acks)
         return 0
+    if argv[:1] == ["--latency-worker"]:
+        bootstrap, topic, n, size, rate, extra = argv[1:7]
+        latency_worker(bootstrap, topic, int(n), int(size), int(rate), json.loads(extra))
+        return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="lines: " + ", ".join(ln.name for ln in LINES))
     ap.add_argument("--quick", action="store_true", help="a tenth of the counts (smoke run)")
     ap.add_argument("--only", nargs="+", metavar="LINE", help="run only these lines (names or shell patterns)")
-    ap.add_argument("--brokers", default="brook,tansu", help="comma-separated: brook, tansu (default both)")
+    ap.add_argument("--brokers", default="brook,tansu", help="comma-separated: brook, tansu, noida (default "
+                    "brook,tansu)")
     ap.add_argument("--write-docs", action="store_true", help=f"rewrite {DOCS.relative_to(REPO)} with the results")
+    ap.add_argument("--docs-section", metavar="TITLE", help=f"write the results as the section '## TITLE' of "
+                    f"{DOCS.relative_to(REPO)} (replacing a section of that title, else appended), keeping the rest")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every line's message count (e.g. for "
                     "longer profiles)")
     ap.add_argument("--timeout-scale", type=float, default=1.0, help="multiply every line's timeout")
@@ -885,9 +1098,9 @@ def main(argv: list[str] | None = None) -> int:
     sizing = (" (quick: a tenth of the counts)" if args.quick else "") + (
         f" (counts scaled by {args.scale:g})" if args.scale != 1 else "")
     wanted = [b.strip() for b in args.brokers.split(",") if b.strip()]
-    unknown = set(wanted) - {"brook", "tansu"}
+    unknown = set(wanted) - set(BROKERS)
     if unknown:
-        raise SystemExit(f"--brokers: unknown {', '.join(sorted(unknown))} (known: brook, tansu)")
+        raise SystemExit(f"--brokers: unknown {', '.join(sorted(unknown))} (known: {', '.join(BROKERS)})")
     if not RDKAFKA_PERFORMANCE.exists() and any(ln.kind != "sync" for ln in lines):
         print(f"rdkafka_performance not found at {RDKAFKA_PERFORMANCE}: run ../shared/conformance/setup.sh; "
               "its lines will fail", flush=True)
@@ -897,11 +1110,11 @@ def main(argv: list[str] | None = None) -> int:
     brokers: list[Broker] = []
     failed_start: dict[str, str] = {}
     for name in wanted:
-        if name == "tansu" and not TANSU.exists():
-            print(f"Tansu binary not found at {TANSU}: running Brook only (../shared/conformance/setup.sh "
+        if name in BINARIES and not BINARIES[name].exists():
+            print(f"{name} binary not found at {BINARIES[name]}: skipping it (../shared/conformance/setup.sh "
                   "installs it)", flush=True)
             continue
-        b = BrookBroker(workdir) if name == "brook" else TansuBroker(workdir)
+        b = BROKERS[name](workdir)
         try:
             b.start()
             print(f"{name}: pid {b.pid}, {b.bootstrap}, log {b.log_path}", flush=True)
@@ -916,8 +1129,8 @@ def main(argv: list[str] | None = None) -> int:
             b.stop()
     facts = machine_facts()
     for b in brokers:
-        if isinstance(b, TansuBroker):
-            facts["peer"] = f"{b.version()} ({TANSU}, memory://tansu/)"
+        if b.name != "brook":
+            facts[f"peer {b.name}"] = b.version()
     print("machine: " + "; ".join(f"{k} {v}" for k, v in facts.items()), flush=True)
 
     results: dict[tuple[str, str], Result] = {}
@@ -944,9 +1157,9 @@ def main(argv: list[str] | None = None) -> int:
                 if repeat > 1 and not r.na:
                     print(f"  {b.name:<6} median: ", end="")
                     print_result(r, indent=False)
-            pair = results.get((line.name, "brook")), results.get((line.name, "tansu"))
-            if all(p is not None and p.ok for p in pair):
-                print(f"  Brook/Tansu: {ratio(pair[0].msgs_per_s, pair[1].msgs_per_s)} msgs/s", flush=True)
+            speed, cpu = brook_vs_best(line, results, [b.name for b in brokers])
+            if speed:
+                print(f"  Brook / best: {speed}, CPU/msg {cpu}", flush=True)
     except KeyboardInterrupt:
         print("\ninterrupted", flush=True)
     finally:
@@ -957,6 +1170,9 @@ def main(argv: list[str] | None = None) -> int:
     names = [n for n in wanted if any(k[1] == n for k in results)]
     table = markdown_table(lines, results, names, counts)
     print("\n" + table + "\n")
+    flushes = flush_table(lines, results, names)
+    if flushes:
+        print(flushes + "\n")
 
     broker_notes: list[str] = []
     for b in brokers:
@@ -975,6 +1191,11 @@ def main(argv: list[str] | None = None) -> int:
         cmdline = ".venv/bin/python benchmarks/run.py " + " ".join(argv)
         write_docs(cmdline.strip(), started, facts, table, lines, counts, sizing, repeat, broker_notes)
         print(f"wrote {DOCS}")
+    if args.docs_section:
+        cmdline = ".venv/bin/python benchmarks/run.py " + " ".join(argv)
+        write_docs_section(args.docs_section, cmdline.strip(), started, facts, table, flushes, lines, counts,
+                           sizing, repeat, broker_notes, results)
+        print(f"wrote the section '{args.docs_section}' of {DOCS}")
 
     if args.keep or broker_notes:
         for d in workdir.glob("brook-data-*"):
