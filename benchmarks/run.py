@@ -341,8 +341,8 @@ class NoidaBroker(Broker):
     raise it to its maximum, which works while a partition stays under 2 GiB."""
 
     name = "noida"
-    flush_note = ("accepts flush.messages=1 but made no fsync, fdatasync or write call during a 100,000-message "
-                  "acks=all produce under strace: not a durability figure")
+    flush_note = ("accepts flush.messages=1 but made no fsync, fdatasync, sync_file_range or msync call during a "
+                  "100,000-message acks=all produce under strace: not a durability figure")
     consumer_config = {"receive.message.max.bytes": "2147483647"}  # noqa: RUF012
 
     def start(self) -> None:
