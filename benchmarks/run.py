@@ -1,14 +1,17 @@
-"""Brook's benchmark: throughput, broker CPU and memory next to a peer broker (Tansu), in one command.
+"""Brook's benchmark: throughput, broker CPU and memory next to peer brokers (Tansu, noida-db), in one command.
 
-    .venv/bin/python benchmarks/run.py [--quick] [--only LINE...] [--brokers brook,tansu] [--write-docs]
+    .venv/bin/python benchmarks/run.py [--quick] [--only LINE...] [--brokers brook,tansu,noida]
+        [--write-docs | --docs-section TITLE]
 
-Starts a Brook broker (fresh temporary data directory) and, when its binary exists, a Tansu broker (in-memory
-storage), then runs each benchmark line against each broker in turn: librdkafka's `rdkafka_performance` for the
-produce and consume lines, a confluent-kafka producer for the per-request (synchronous round trip) line. For every
-line and broker it reports msgs/s, MB/s, the broker's CPU seconds over the line (utime+stime from /proc/PID/stat)
-and its peak RSS during the line (VmHWM from /proc/PID/status, reset before the line through /proc/PID/clear_refs
-where the kernel allows it), and the Brook/peer ratio. Every line has a bounded timeout; a failing line prints
-FAILED with its reason and the others still run. `--quick` runs a tenth of the counts as a smoke test.
+Starts a Brook broker (fresh temporary data directory) and, when their binaries exist, the chosen peers (Tansu with
+in-memory storage, noida-db's Kafka service with a temporary data directory), then runs each benchmark line against
+each broker in turn: librdkafka's `rdkafka_performance` for the produce and consume lines, a confluent-kafka
+producer for the per-request (synchronous round trip) line. For every line and broker it reports msgs/s, MB/s, the
+broker's CPU seconds over the line (utime+stime from /proc/PID/stat) and its peak RSS during the line (VmHWM from
+/proc/PID/status, reset before the line through /proc/PID/clear_refs where the kernel allows it), and Brook against
+the best peer on the line. Scaling lines (value size, partitions and producers, idle connections, end-to-end
+latency, fsync before the ack) show how each broker's cost grows. Every line has a bounded timeout; a failing line
+prints FAILED with its reason and the others still run. `--quick` runs a tenth of the counts as a smoke test.
 
 These are benchmarks, not tests: nothing here is collected by pytest.
 """
@@ -941,8 +944,11 @@ client over the line and of everything else on the machine (all cores' busy time
 broker and client): a large "other" marks a repeat disturbed by unrelated work.
 **peak RSS** is the broker's VmHWM (`/proc/PID/status`), reset
 before the line by writing 5 to `/proc/PID/clear_refs` (a `*` marks a peak since broker start, when the reset
-was not possible). The Brook/peer columns divide Brook's msgs/s by the peer's (above 1 means Brook is faster)
-and Brook's CPU per message by the peer's (above 1 means Brook spends more CPU per message).
+was not possible). **wall msgs/s** is the count over the wall clock around the whole client run (start-up
+included). **Brook / best** divides Brook's msgs/s by the fastest peer's on the line (consume lines: wall msgs/s,
+since rdkafka_performance's consumer clock starts at the first message; latency lines: the lowest peer p99 by
+Brook's p99), and **Brook / best CPU/msg** Brook's CPU per message by the thriftiest peer's (above 1 means Brook
+spends more CPU per message).
 
 Tansu runs with `--storage-engine memory://tansu/`: it keeps the log in memory and never writes to disk,
 so it has nothing to fsync and the `flush.messages=1` lines are n/a for it (Tansu accepts the topic config
