@@ -9,7 +9,7 @@ What each layer may raise, which the broker's dispatch relies on:
   class for the (api key, version). Broker.dispatch checks the registry first, so the second never reaches it.
 * validate_produced raises only KafkaError (CORRUPT_MESSAGE, INVALID_RECORD, MESSAGE_TOO_LARGE,
   UNSUPPORTED_COMPRESSION_TYPE); what it accepts is one whole magic-2 batch with a good CRC.
-* Broker.dispatch never raises: it returns CLOSE, None (acks=0) or response bytes, or an awaitable of those.
+* Dispatcher.dispatch never raises: it returns CLOSE, None (acks=0) or response bytes, or an awaitable of those.
 """
 
 from __future__ import annotations
@@ -283,7 +283,7 @@ AWAIT_BOUND = 5.0  # every delayed response in these requests is bounded by max 
 
 def _dispatch(loop: asyncio.AbstractEventLoop, broker: Broker, data: bytes) -> object:
     async def run() -> object:
-        result = broker.dispatch(StubConnection(), data)  # type: ignore[arg-type]
+        result = broker.dispatcher.dispatch(StubConnection(), data)  # type: ignore[arg-type]
         if inspect.isawaitable(result):
             result = await asyncio.wait_for(result, AWAIT_BOUND)
         return result

@@ -5,6 +5,7 @@ an authorizer pays one attribute check per request."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from brook.errors import ErrorCode
@@ -16,47 +17,55 @@ if TYPE_CHECKING:
     from brook.config.broker import BrokerConfig
     from brook.metadata import MetadataStore
 
+    from .dispatch import RequestContext
+    from .server import Broker
+
 NOT_REQUESTED = -2147483648  # authorized operations a client did not ask for (Int.MinValue)
 
 
 def authorizer_from_config(config: BrokerConfig, store: MetadataStore) -> Authorizer | None:
-    if not config.get("authorizer.class.name"):
+    if not config.get_str("authorizer.class.name"):
         return None
-    return Authorizer(parse_super_users(config.get("super.users")),  # type: ignore[arg-type]
-                      bool(config.get("allow.everyone.if.no.acl.found")), store=store)
+    return Authorizer(parse_super_users(config.get_str("super.users")),
+                      config.get_bool("allow.everyone.if.no.acl.found"), store=store)
 
 
-def allowed(broker, ctx, operation: AclOperation, resource_type: ResourceType, name: str) -> bool:  # type: ignore[no-untyped-def]
+def allowed(broker: Broker, ctx: RequestContext, operation: AclOperation, resource_type: ResourceType,
+            name: str) -> bool:
     """Whether this request's principal (always User:ANONYMOUS on PLAINTEXT) may do `operation`."""
-    return broker.authorizer.authorize(ANONYMOUS, ctx.connection.host, operation, resource_type, name)
+    authorizer = broker.authorizer
+    return authorizer is None or authorizer.authorize(ANONYMOUS, ctx.connection.host, operation, resource_type, name)
 
 
-def cluster_allowed(broker, ctx, operation: AclOperation) -> bool:  # type: ignore[no-untyped-def]
+def cluster_allowed(broker: Broker, ctx: RequestContext, operation: AclOperation) -> bool:
     return broker.authorizer is None or allowed(broker, ctx, operation, ResourceType.CLUSTER, CLUSTER_NAME)
 
 
-def authorized_operations(broker, ctx, resource_type: ResourceType, name: str) -> int:  # type: ignore[no-untyped-def]
+def authorized_operations(broker: Broker, ctx: RequestContext, resource_type: ResourceType, name: str) -> int:
     """AuthHelper.authorizedOperations: without an authorizer, every operation the resource type supports."""
     supported = SUPPORTED_OPERATIONS[resource_type]
-    if broker.authorizer is None:
+    authorizer = broker.authorizer
+    if authorizer is None:
         return bitfield(list(supported))
-    return bitfield(broker.authorizer.authorized_operations(ANONYMOUS, ctx.connection.host, resource_type, name,
-                                                            supported))
+    return bitfield(authorizer.authorized_operations(ANONYMOUS, ctx.connection.host, resource_type, name, supported))
 
 
-def denied(broker, ctx, operation: AclOperation, resource_type: ResourceType, names) -> set[str]:  # type: ignore[no-untyped-def]
+def denied(broker: Broker, ctx: RequestContext, operation: AclOperation, resource_type: ResourceType,
+           names: Iterable[str | None]) -> set[str]:
     """The names among `names` this request may not `operation` on (empty without an authorizer)."""
     if broker.authorizer is None:
         return set()
     return {n for n in set(names) if n is not None and not allowed(broker, ctx, operation, resource_type, n)}
 
 
-def refused(broker, ctx, operation: AclOperation, resource_type: ResourceType, name: str) -> bool:  # type: ignore[no-untyped-def]
+def refused(broker: Broker, ctx: RequestContext, operation: AclOperation, resource_type: ResourceType,
+            name: str) -> bool:
     """True when an authorizer is configured and does not allow this request `operation` on the resource."""
     return broker.authorizer is not None and not allowed(broker, ctx, operation, resource_type, name)
 
 
-def config_refused(broker, ctx, operation: AclOperation, config_resource_type: int, name: str):  # type: ignore[no-untyped-def]
+def config_refused(broker: Broker, ctx: RequestContext, operation: AclOperation, config_resource_type: int,
+                   name: str) -> ErrorCode | None:
     """For the config APIs: topics (2) need `operation` on the topic, brokers (4) and broker loggers (8) on the
     cluster; the authorization error to answer, or None."""
     if broker.authorizer is None:

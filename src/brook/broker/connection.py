@@ -62,7 +62,7 @@ class KafkaConnection(asyncio.Protocol):
     def _run(self) -> None:
         out: list[bytes] = []
         queue = self.queue
-        dispatch = self.broker.dispatch
+        dispatch = self.broker.dispatcher.dispatch
         while queue and not self.closed:
             result = dispatch(self, queue.popleft())
             if result is None:
@@ -80,7 +80,7 @@ class KafkaConnection(asyncio.Protocol):
             else:
                 self._write(out)
                 self.busy = True
-                asyncio.ensure_future(self._finish(result))  # type: ignore[arg-type]
+                asyncio.ensure_future(self._finish(result))
                 return
         self._write(out)
         if self.throttle_ms and not self.closed:
@@ -107,7 +107,7 @@ class KafkaConnection(asyncio.Protocol):
         if not self.closed:
             self._run()
 
-    async def _finish(self, pending) -> None:  # type: ignore[no-untyped-def]
+    async def _finish(self, pending) -> None:
         try:
             result = await pending
         except Exception:

@@ -66,7 +66,7 @@ class BrokerPartitions:
 
     def write_txn_markers(self, producer_id: int, producer_epoch: int, commit: bool,
                           partitions: set[tuple[str, int]]) -> dict[tuple[str, int], ErrorCode]:
-        return self.broker.write_txn_markers(producer_id, producer_epoch, commit, partitions)
+        return self.broker.txn_markers.write(producer_id, producer_epoch, commit, partitions)
 
     def new_producer_id(self) -> int:
         return self.broker.producer_ids.generate()
@@ -102,7 +102,7 @@ class GroupCoordinatorDriver:
         token = next(self._tokens)
         fut = asyncio.get_running_loop().create_future()
         self._waiting[token] = fut
-        result = self.runtime.write(group_id, lambda s: op(s, token), missing, now_ms())
+        result: CoordinatorResult[T | None] = self.runtime.write(group_id, lambda s: op(s, token), missing, now_ms())
         self._settle(result)
         if result.response is not None:
             self._waiting.pop(token, None)
@@ -224,7 +224,8 @@ class GroupCoordinatorDriver:
 
     def delete_offsets(self, group_id: str, partitions: list[tuple[str, int]]
                        ) -> tuple[ErrorCode, dict[tuple[str, int], ErrorCode]]:
-        return self._run(group_id, lambda s: s.offsets.delete(group_id, partitions), (ErrorCode.not_coordinator, {}))
+        missing: tuple[ErrorCode, dict[tuple[str, int], ErrorCode]] = (ErrorCode.not_coordinator, {})
+        return self._run(group_id, lambda s: s.offsets.delete(group_id, partitions), missing)
 
     def complete_txn(self, producer_id: int, commit: bool, partitions: list[int]) -> None:
         self._settle(self.runtime.complete_txn(producer_id, commit, partitions, now_ms()))
@@ -232,6 +233,6 @@ class GroupCoordinatorDriver:
 
 def build_coordinators(broker: Broker) -> tuple[TransactionCoordinatorRuntime, GroupCoordinatorDriver]:
     host = BrokerPartitions(broker)
-    txns = TransactionCoordinatorRuntime(host, TxnConfig.from_broker(broker.config.get), time.time)
-    groups = GroupCoordinatorRuntime(host, GroupConfig.from_broker(broker.config.get), time.time)
+    txns = TransactionCoordinatorRuntime(host, TxnConfig.from_broker(broker.config.get_int), time.time)
+    groups = GroupCoordinatorRuntime(host, GroupConfig.from_broker(broker.config.get_int), time.time)
     return txns, GroupCoordinatorDriver(groups)

@@ -109,9 +109,10 @@ class ReplicaManager:
         except KafkaError as e:
             self.broker.log_bad_produce(topic, partition, e)
             return ProduceResult(e.code, message=e.message)
-        except OSError as e:  # a full disk: the log took the batch back; the client may retry
-            e = self.broker.log_dir_failures.failed(lg.directory.parent, f"appending records to {topic}-{partition}", e)
-            return ProduceResult(e.code, message=e.message)
+        except OSError as os_error:  # a full disk: the log took the batch back; the client may retry
+            failure = self.broker.log_dir_failures.failed(lg.directory.parent,
+                                                          f"appending records to {topic}-{partition}", os_error)
+            return ProduceResult(failure.code, message=failure.message)
         if self.broker.log_dir_failures.failing:
             self.broker.log_dir_failures.succeeded(lg.directory.parent)
         self.notify(topic, partition)

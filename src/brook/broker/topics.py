@@ -62,10 +62,6 @@ class TopicAdmin:
         store.subscribe(TopicConfigChanged, lambda e: self._reconfigure(e.name))
         store.subscribe(BrokerConfigChanged, self._broker_config_changed)
 
-    def _config_int(self, name: str) -> int:
-        value = self.config.get(name)
-        assert isinstance(value, int), name
-        return value
 
     def log_config_for(self, topic: str) -> LogConfig:
         info = self.store.topics.get(topic)
@@ -78,9 +74,9 @@ class TopicAdmin:
         if name in self.store.topics:
             raise KafkaError(ErrorCode.topic_already_exists, f"Topic '{name}' already exists.")
         if partitions == -1:
-            partitions = self._config_int("num.partitions")
+            partitions = self.config.get_int("num.partitions")
         if replication_factor == -1:
-            replication_factor = self._config_int("default.replication.factor")
+            replication_factor = self.config.get_int("default.replication.factor")
         if partitions <= 0:
             raise KafkaError(ErrorCode.invalid_partitions, "Number of partitions must be larger than 0.")
         if replication_factor <= 0:
@@ -103,7 +99,7 @@ class TopicAdmin:
         info = self.store.topics.get(name)
         if info is not None:
             return info
-        if not self.config.get("auto.create.topics.enable") or name in INTERNAL_TOPICS:
+        if not self.config.get_bool("auto.create.topics.enable") or name in INTERNAL_TOPICS:
             return None
         return self.create_topic(name, -1, -1, {})
 

@@ -43,7 +43,7 @@ def _binding_filter(p: Pattern, e: Entry | None) -> Any:
                                   _operation(op), admin.AclPermissionType[perm])
 
 
-def _wait(futures: dict, timeout: float) -> list:  # type: ignore[type-arg]
+def _wait(futures: dict, timeout: float) -> list:
     out = []
     for fut in futures.values():
         try:

@@ -7,6 +7,7 @@ more through `kafka_rpc` (kio) to tell "no ACLs" from SECURITY_DISABLED or CLUST
 
 from __future__ import annotations
 
+import builtins
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -58,7 +59,7 @@ def entries_block(entries: list[Entry]) -> str:
     return "\n " + "\n".join("\t" + entry_text(e) for e in entries) + " \n"
 
 
-def unique(items: list) -> list:  # type: ignore[type-arg]
+def unique(items: list) -> list:
     return list(dict.fromkeys(items))
 
 
@@ -172,7 +173,7 @@ class AclCommand:
             self.print_acls({r: [e for e in acls if e[0] == who] for r, acls in resource_to_acls.items()})
 
     @staticmethod
-    def print_acls(resource_to_acls: dict[Pattern, list[Entry]]) -> None:
+    def print_acls(resource_to_acls: dict[Pattern, builtins.list[Entry]]) -> None:  # list: the method above
         for resource, acls in resource_to_acls.items():
             if acls:
                 print(f"Current ACLs for resource `{pattern_text(resource)}`: {entries_block(acls)}")

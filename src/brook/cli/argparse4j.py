@@ -289,7 +289,7 @@ class Parser:
     def usage(self) -> str:
         head = f"usage: {self.prog}"
         opts: list[str] = []
-        chain = []
+        chain: list[Parser] = []
         p = self.main
         while p is not None:
             chain.insert(0, p)

@@ -110,7 +110,8 @@ def from_kafka(exc: BaseException, call: str = "") -> ToolError:
     """A confluent_kafka KafkaException (or KafkaError) as the Java exception Kafka's client would raise."""
     if isinstance(exc, ToolError):
         return exc
-    err = exc.args[0] if getattr(exc, "args", None) and hasattr(exc.args[0], "code") else exc
+    # a confluent_kafka KafkaError, or anything shaped like one (code(), str()): duck-typed, as librdkafka's are
+    err: Any = exc.args[0] if getattr(exc, "args", None) and hasattr(exc.args[0], "code") else exc
     if not hasattr(err, "code"):
         return ToolError("org.apache.kafka.common.KafkaException", str(exc))
     code, text = err.code(), err.str()
@@ -143,7 +144,7 @@ def exception_class(code: int) -> str:
 def java_text(exc: BaseException) -> str:
     """Throwable.toString() of whatever a tool caught: a ToolError, a confluent-kafka error, or anything else."""
     if hasattr(exc, "java"):
-        return exc.java()  # type: ignore[no-any-return]
+        return exc.java()
     if exc.args and hasattr(exc.args[0], "code"):
         return from_kafka(exc).java()
     return f"{type(exc).__name__}: {exc}"

@@ -266,10 +266,11 @@ class ConfigService:
                 print(f"Default configs for {entity_type} in the cluster are:")
             else:
                 print(f"{'All' if describe_all else 'Dynamic'} configs for {entity_type[:-1]} {entity} are:")
-            for e in self.resource_config(entity_type, entity, describe_all):
+            for entry in self.resource_config(entity_type, entity, describe_all):
                 synonyms = ", ".join(f"{source(s)}:{s.name}={value(s)}"
-                                     for s in (e.synonyms or {}).values())
-                print(f"  {e.name}={value(e)} sensitive={str(e.is_sensitive).lower()} synonyms={{{synonyms}}}")
+                                     for s in (entry.synonyms or {}).values())
+                print(f"  {entry.name}={value(entry)} sensitive={str(entry.is_sensitive).lower()} "
+                      f"synonyms={{{synonyms}}}")
 
     def alter_broker(self, name: str, old: dict[str, Any], to_add: dict[str, str], to_delete: list[str]) -> None:
         """ConfigCommand 3.9 alters brokers with AlterConfigs: the dynamic configs it found, plus the added ones,

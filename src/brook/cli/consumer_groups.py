@@ -358,15 +358,15 @@ class ConsumerGroupService:
         if top == 0:
             print(f"Request succeed for deleting offsets with topic {', '.join(topics)} group {group}")
         elif top in messages:
-            print_error(messages[top])
+            print_error(messages[top] or "")
         else:
             name = ERRORS.get(top, ("", ""))[0]
             print_error(f"Encounter some unknown error: {re.sub(r'(?<!^)(?=[A-Z])', '_', name).upper()}")
         fmt = "{:<30} {:<15} {:<15}"
         lines = [fmt.format("TOPIC", "PARTITION", "STATUS")]
-        for (t, p), error in sorted(results.items(), key=lambda kv: kv[0][0] + str(kv[0][1])):
+        for (t, p), status in sorted(results.items(), key=lambda kv: kv[0][0] + str(kv[0][1])):
             lines.append(fmt.format(t, p if p >= 0 else "Not Provided",
-                                    "Successful" if error is None else f"Error: :{error}"))
+                                    "Successful" if status is None else f"Error: :{status}"))
         print("\n" + "\n".join(lines))
 
     # --- reset offsets ---------------------------------------------------------------------------------------

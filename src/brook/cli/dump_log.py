@@ -71,9 +71,9 @@ class DumpLogSegmentsOptions:
             or o.has(self.value_decoder) or o.has(self.key_decoder)
         self.deep_iteration = o.has(self.deep) or self.print_data_log
         # DumpLogSegmentsOptions.messageParser: the first decoder option set wins, in this order
-        self.parser = next((d.name for d in decoders if o.has(d)), None)
-        self.unsupported = self.parser if self.parser in (self.cluster_metadata.name, self.remote_metadata.name) \
-            else None
+        self.message_parser = next((d.name for d in decoders if o.has(d)), None)
+        unsupported = (self.cluster_metadata.name, self.remote_metadata.name)
+        self.unsupported = self.message_parser if self.message_parser in unsupported else None
 
 
 def parse_records(data: bytes, count: int) -> list[dict]:
@@ -129,11 +129,11 @@ def _decode(cls: str, data: bytes | None) -> str | None:
 def _parse(o: DumpLogSegmentsOptions, offset: int, key: bytes | None, value: bytes | None, key_cls: str,
            value_cls: str) -> tuple[str | None, str | None]:
     """MessageParser.parse: the key and payload texts (None: not printed)."""
-    if o.parser == o.offsets.name:
+    if o.message_parser == o.offsets.name:
         from brook.cli.coordinator_decoders import parse_offsets_record
 
         return parse_offsets_record(offset, key, value)
-    if o.parser == o.txn_log.name:
+    if o.message_parser == o.txn_log.name:
         from brook.cli.coordinator_decoders import parse_txn_record
 
         return parse_txn_record(key, value)

@@ -61,8 +61,8 @@ def _library() -> ctypes.CDLL:
     return lib
 
 
-def delete_consumer_group_offsets(conf: dict[str, str], group: str, partitions: list[tuple[str, int]],
-                                  timeout_s: float) -> tuple[tuple[int, str] | None, dict[tuple[str, int], tuple]]:
+def delete_consumer_group_offsets(conf: dict[str, str], group: str, partitions: list[tuple[str, int]], timeout_s: float
+                                  ) -> tuple[tuple[int, str] | None, dict[tuple[str, int], tuple | None]]:
     """Admin.deleteConsumerGroupOffsets. Returns the group-level error (code, message) or None, and per partition
     its error (code, message) or None. A timeout is reported as librdkafka's _TIMED_OUT (-185)."""
     lib = _library()

@@ -13,9 +13,9 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import NoReturn
+from typing import NoReturn, Protocol
 
 KAFKA_VERSION = "3.9.0"
 BROOK_VERSION = "0.1.0"
@@ -339,7 +339,13 @@ def main_no_exit(execute: Callable[[Sequence[str]], object], argv: Sequence[str]
         return 1
 
 
-def entry_point(main: Callable[[Sequence[str] | None], int]) -> Callable[[Sequence[str] | None], int]:
+class Main(Protocol):
+    """A tool's main: the arguments (None: the command line's), the exit status."""
+
+    def __call__(self, argv: Sequence[str] | None = None) -> int: ...
+
+
+def entry_point(main: Main) -> Main:
     """A console script's main: Ctrl-C exits with the JVM's 130; a closed stdout (`| head`) ends quietly, as Java's
     System.out swallows write errors."""
 

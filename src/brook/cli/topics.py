@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import re
 import sys
 from collections.abc import Sequence
@@ -288,7 +289,7 @@ class TopicService:
             for future in self.admin.delete_topics(topics, request_timeout=self.timeout).values():
                 self._wait(future, "deleteTopics")
 
-    def describe_topics(self, topics: list[str]) -> list[Any]:
+    def describe_topics(self, topics: builtins.list[str]) -> builtins.list[Any]:  # list: the method above
         from confluent_kafka import TopicCollection
 
         futures = self.admin.describe_topics(TopicCollection(topics), request_timeout=self.timeout)

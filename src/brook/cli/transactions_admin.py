@@ -208,7 +208,7 @@ class TxnAdmin:
                 raise error_for_code(code, prefix + "failed due to unexpected error")
             return coordinator, state
 
-        return self.retrying(name, attempt)  # type: ignore[no-any-return]
+        return self.retrying(name, attempt)
 
     # -- describeProducers / abortTransaction (PartitionLeaderStrategy) ----------------------------------------
     def leader(self, tp: TopicPartition, api: str) -> int:
@@ -226,7 +226,7 @@ class TxnAdmin:
                 raise Retry
             return int(p.leader)
 
-        return self.retrying(name, attempt)  # type: ignore[no-any-return]
+        return self.retrying(name, attempt)
 
     def describe_producers(self, tps: list[TopicPartition], broker_id: int | None = None) -> dict[TopicPartition, list]:
         """Active producers of each partition, from its leader or from the given broker."""

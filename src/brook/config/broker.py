@@ -130,6 +130,44 @@ class BrokerConfig:
         key = BROKER_CONFIGS.keys.get(name)
         return key.default if key else None
 
+    # Typed getters: the value parsed by its ConfigKey's type (Kafka's getInt, getLong, ...). A value of another
+    # type here is a definition error, so they fail loudly instead of converting.
+    def get_int(self, name: str) -> int:
+        value = self.get(name)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"{name} is not an int: {value!r}")
+        return value
+
+    get_long = get_int  # Python ints are unbounded: Kafka's int and long read alike
+
+    def get_bool(self, name: str) -> bool:
+        value = self.get(name)
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} is not a boolean: {value!r}")
+        return value
+
+    def get_double(self, name: str) -> float:
+        value = self.get(name)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise TypeError(f"{name} is not a double: {value!r}")
+        return float(value)
+
+    def get_str(self, name: str) -> str | None:
+        """A string config, None when unset without a default."""
+        value = self.get(name)
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{name} is not a string: {value!r}")
+        return value
+
+    def get_list(self, name: str) -> list[str]:
+        """A list config, [] when unset without a default."""
+        value = self.get(name)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise TypeError(f"{name} is not a list: {value!r}")
+        return [str(v) for v in value]
+
     def set_dynamic(self, defaults: dict[str, str], per_broker: dict[str, str]) -> None:
         """Replace both dynamic layers (already validated) and recompute the effective values."""
         self.dynamic_default, self.dynamic_broker = dict(defaults), dict(per_broker)
@@ -145,8 +183,7 @@ class BrokerConfig:
 
     @property
     def log_dirs(self) -> list[str]:
-        dirs = self.get("log.dirs")
-        return list(dirs) if dirs else [str(self.get("log.dir"))]
+        return self.get_list("log.dirs") or [str(self.get_str("log.dir"))]
 
     def topic_default(self, topic_config: str) -> tuple[object, str | None]:
         """The broker-level value backing a topic config: (value, synonym name or None for Kafka's default)."""

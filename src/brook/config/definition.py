@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from brook.errors import ErrorCode, KafkaError
@@ -95,7 +95,7 @@ class ConfigDef:
     def __contains__(self, name: str) -> bool:
         return name in self.keys
 
-    def __iter__(self) -> Iterable[ConfigKey]:
+    def __iter__(self) -> Iterator[ConfigKey]:
         return iter(self.keys.values())
 
     def validate(self, values: Mapping[str, str | None]) -> dict[str, object]:

@@ -22,9 +22,9 @@ class Stage:
     negate: bool = False
 
     def apply(self, record):
-        if self.predicate is not None and self.predicate.test(record) == self.negate:  # type: ignore[attr-defined]
+        if self.predicate is not None and self.predicate.test(record) == self.negate:
             return record
-        return self.transform.apply(record)  # type: ignore[attr-defined]
+        return self.transform.apply(record)
 
 
 def _aliases(props: dict[str, str], name: str) -> list[str]:

@@ -61,7 +61,7 @@ class FileStreamSourceTask(SourceTask):
 
     def _open(self) -> bool:
         try:
-            stream = open(self.filename, "rb")  # type: ignore[arg-type]
+            stream = open(self.filename, "rb")
         except FileNotFoundError:
             log.warning("Couldn't find file %s for FileStreamSourceTask, sleeping to wait for it to be created",
                         self.filename)
@@ -83,7 +83,7 @@ class FileStreamSourceTask(SourceTask):
             self._stopping.wait(1.0)
             return None
         try:
-            chunk = self._stream.read1(65536)  # type: ignore[union-attr]
+            chunk = self._stream.read1(65536)
         except (ValueError, OSError):
             return None  # stop() closed the stream under this poll
         if not chunk:

@@ -88,7 +88,7 @@ class _Reader:
             return {}
         if tc == TC_REFERENCE:
             (h,) = struct.unpack(">I", self.take(4))
-            return self.handles[h - BASE_HANDLE]  # type: ignore[return-value]
+            return self.handles[h - BASE_HANDLE]
         if tc != TC_CLASSDESC:
             raise ValueError(f"unexpected type code 0x{tc:02x} for a class descriptor")
         desc: dict = {"name": self.utf()}

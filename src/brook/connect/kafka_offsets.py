@@ -33,7 +33,7 @@ class KafkaOffsetStore:
                 self.data[key] = value
 
     def key(self, namespace: str, partition: dict) -> bytes:
-        return self._json.from_connect_data(namespace, None, [namespace, partition])  # type: ignore[return-value]
+        return self._json.from_connect_data(namespace, None, [namespace, partition])
 
     def get(self, namespace: str, partition: dict) -> dict | None:
         self.log.read_to_end()

@@ -26,7 +26,7 @@ class FileOffsetStore:
             self.data = load_map(self.path.read_bytes())
 
     def key(self, namespace: str, partition: dict) -> bytes:
-        return self._json.from_connect_data(namespace, None, [namespace, partition])  # type: ignore[return-value]
+        return self._json.from_connect_data(namespace, None, [namespace, partition])
 
     def get(self, namespace: str, partition: dict) -> dict | None:
         with self._lock:

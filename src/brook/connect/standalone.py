@@ -82,7 +82,7 @@ async def serve(app, sock: socket.socket, stop: asyncio.Event) -> None:
     cfg.accesslog = None
     cfg.errorlog = logging.getLogger("hypercorn.error")
     cfg.graceful_timeout = 5
-    await hypercorn_serve(app, cfg, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+    await hypercorn_serve(app, cfg, shutdown_trigger=stop.wait)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -278,6 +278,14 @@ class TransactionCoordinatorRuntime:
         encoded = None if value is None else encode_txn_value(value)  # type: ignore[arg-type]
         self.log.append(self.log.partition_for(txn_id), [(encode_txn_key(key), encoded)], int(self.clock() * 1000))
 
+    def expire(self) -> None:
+        """One round of the timeout job: abort transactions past their timeout, forget idle transactional ids."""
+        txn_log = logging.getLogger("kafka.server.KafkaServer")
+        for txn_id in self.coordinator.abort_timed_out():
+            txn_log.info("Aborted transaction of %s: it exceeded its timeout", txn_id)
+        for txn_id in self.coordinator.expire_transactional_ids():
+            txn_log.info("Expired transactional id %s", txn_id)
+
     def load(self) -> None:
         t0 = self.clock()
         count = 0

@@ -165,7 +165,7 @@ def _records(h: BatchHeader, batch: memoryview) -> tuple[bytes, list]:
     return body, record_spans(body, h.records_count)
 
 
-def _zigzag(write, n: int) -> bytes:  # type: ignore[no-untyped-def]
+def _zigzag(write, n: int) -> bytes:
     buf = io.BytesIO()
     write(buf, n)
     return buf.getvalue()

@@ -46,7 +46,13 @@ _RETIRED_CLOSE_DELAY_S = 10.0  # replaced segments' descriptors stay open this l
 
 
 class _Configs(Protocol):
-    def get(self, name: str) -> object: ...
+    """The typed getters of the broker's configs."""
+
+    def get_bool(self, name: str) -> bool: ...
+
+    def get_int(self, name: str) -> int: ...
+
+    def get_double(self, name: str) -> float: ...
 
 
 class LogDirs(Protocol):
@@ -70,11 +76,11 @@ class CleanerConfig:
 
     @classmethod
     def from_broker(cls, config: _Configs) -> CleanerConfig:
-        get = config.get
-        return cls(bool(get("log.cleaner.enable")), int(get("log.cleaner.backoff.ms")),
-                   int(get("log.cleaner.dedupe.buffer.size")), int(get("log.cleaner.io.buffer.size")),
-                   float(get("log.cleaner.io.buffer.load.factor")),
-                   float(get("log.cleaner.io.max.bytes.per.second")))
+        num = config.get_int
+        return cls(config.get_bool("log.cleaner.enable"), num("log.cleaner.backoff.ms"),
+                   num("log.cleaner.dedupe.buffer.size"), num("log.cleaner.io.buffer.size"),
+                   config.get_double("log.cleaner.io.buffer.load.factor"),
+                   config.get_double("log.cleaner.io.max.bytes.per.second"))
 
 
 @dataclass(slots=True)

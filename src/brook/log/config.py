@@ -31,7 +31,7 @@ class LogConfig:
     @classmethod
     def from_values(cls, values: dict[str, object]) -> LogConfig:
         c = cls()
-        for name in cls.__slots__:  # type: ignore[attr-defined]
+        for name in cls.__slots__:
             kafka_name = name.replace("_", ".")
             if kafka_name in values and values[kafka_name] is not None:
                 v = values[kafka_name]

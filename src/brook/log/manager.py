@@ -7,6 +7,7 @@ import re
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from .checkpoint import read_offsets, write_offsets
@@ -38,7 +39,7 @@ class LogManager:
         self._dir_of: dict[tuple[str, int], Path] = {}
         self.was_clean = True
 
-    def startup(self, config_for: callable) -> None:  # type: ignore[valid-type]
+    def startup(self, config_for: Callable[[str], LogConfig]) -> None:
         """Load every partition directory; config_for(topic) gives its LogConfig."""
         start = time.monotonic()
         for d in self.dirs:
@@ -121,6 +122,12 @@ class LogManager:
 
     def dir_of(self, topic: str, partition: int) -> Path:
         return self._dir_of[(topic, partition)]
+
+    def expire_producers(self, now_ms: int, expiration_ms: int) -> None:
+        """producer.id.expiration.ms: forget producers idle that long (their dedup state) in every log."""
+        for lg in list(self.logs.values()):
+            if lg.producer_state.producers:
+                lg.producer_state.expire(now_ms, expiration_ms)
 
     def checkpoint(self) -> None:
         for d in self.dirs:

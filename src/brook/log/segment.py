@@ -158,7 +158,7 @@ class LogSegment:
             self.next_offset = next_segment_base
             self.max_timestamp = self.time_index.last_timestamp
             self.offset_of_max_timestamp = self.time_index.offsets[-1] if self.time_index.offsets else -1
-            return
+            return None
         start = self.index.positions[-1] if self.index.positions else 0
         self._bytes_since_index = 0
         self.max_timestamp = self.time_index.last_timestamp
@@ -167,6 +167,7 @@ class LogSegment:
             self._note_batch(h, pos)
         if next_segment_base is not None and self.next_offset == self.base_offset:
             self.next_offset = next_segment_base
+        return None
 
     def recover(self) -> int:
         """Scan every batch (CRC included), truncate a torn or corrupt tail, rebuild both indexes.

@@ -8,7 +8,9 @@ Kafka 3.9 writes: OffsetCommitValue v3 and GroupMetadataValue v3 (non-flexible);
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import IO, cast
 
 from kio._kio_native import (
     read_int8,
@@ -20,16 +22,17 @@ from kio._kio_native import (
     read_legacy_string,
     read_nullable_legacy_string,
 )
-from kio.serial.writers import (
-    write_int8,
-    write_int16,
-    write_int32,
-    write_int64,
-    write_legacy_array_length,
-    write_legacy_bytes,
-    write_legacy_string,
-    write_nullable_legacy_string,
-)
+from kio.serial import writers
+from kio.serial.writers import write_legacy_bytes, write_legacy_string, write_nullable_legacy_string
+
+# kio's integer writers take its range-checked phantom types (i8 ... i64); these records' fields are plain ints,
+# whose ranges the coordinators guarantee, and the writers reject an out-of-range value anyway (struct.error)
+_IntWriter = Callable[[IO[bytes], int], None]
+write_int8 = cast(_IntWriter, writers.write_int8)
+write_int16 = cast(_IntWriter, writers.write_int16)
+write_int32 = cast(_IntWriter, writers.write_int32)
+write_int64 = cast(_IntWriter, writers.write_int64)
+write_legacy_array_length = cast(_IntWriter, writers.write_legacy_array_length)
 
 OFFSET_COMMIT_KEY_VERSION = 1
 GROUP_METADATA_KEY_VERSION = 2
@@ -131,7 +134,7 @@ class _Cursor:
         self.buf = buf
         self.pos = 0
 
-    def read(self, reader):  # type: ignore[no-untyped-def]
+    def read(self, reader):
         value, size = reader(self.buf, self.pos)
         self.pos += size
         return value

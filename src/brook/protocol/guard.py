@@ -16,6 +16,7 @@ import types
 import typing
 
 from kio.serial.readers import read_int16, read_int32, read_unsigned_varint
+from kio.static.protocol import Entity
 
 _FIXED = {"bool": 1, "int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "error_code": 2, "int32": 4, "uint32": 4,
           "timedelta_i32": 4, "int64": 8, "uint64": 8, "float64": 8, "timedelta_i64": 8, "datetime_i64": 8,
@@ -27,16 +28,21 @@ class LengthError(ValueError):
     """A length prefix that cannot be right: more elements or bytes than the request holds."""
 
 
-def _op(tp: object, kafka_type: str | None) -> tuple:
+def _is_entity(tp: typing.Any) -> typing.TypeGuard[type[Entity]]:
+    """A dataclass in a kio message's field types is one of kio's nested entity classes."""
+    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
+
+
+def _op(tp: typing.Any, kafka_type: str | None) -> tuple:
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         inner = next(a for a in typing.get_args(tp) if a is not type(None))
-        if dataclasses.is_dataclass(inner):  # a nullable struct: an int8 marker (-1 null) before its fields
+        if _is_entity(inner):  # a nullable struct: an int8 marker (-1 null) before its fields
             return (_NULLABLE_ENTITY, _plan(inner))
         return _op(inner, kafka_type)
     if origin is tuple:
         return (_ARRAY, _op(typing.get_args(tp)[0], kafka_type))
-    if dataclasses.is_dataclass(tp):
+    if _is_entity(tp):
         return (_ENTITY, _plan(tp))
     if kafka_type in _FIXED:
         return (_FIXED_OP, _FIXED[kafka_type])
@@ -48,7 +54,7 @@ def _op(tp: object, kafka_type: str | None) -> tuple:
 
 
 @functools.cache
-def _plan(cls: type) -> tuple:
+def _plan(cls: type[Entity]) -> tuple:
     """(ops of the regular fields in order, {tag: op}, flexible) for a kio entity class."""
     hints = typing.get_type_hints(cls)
     regular, tagged = [], {}
@@ -61,7 +67,7 @@ def _plan(cls: type) -> tuple:
     return tuple(regular), tagged, bool(cls.__flexible__)
 
 
-def _length(buf: bytes, pos: int, flexible: bool, legacy_reader) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def _length(buf: bytes, pos: int, flexible: bool, legacy_reader) -> tuple[int, int]:
     if flexible:
         n, size = read_unsigned_varint(buf, pos)
         return n - 1, pos + size
@@ -118,7 +124,7 @@ def _entity(plan: tuple, buf: bytes, pos: int, end: int) -> int:
     return pos
 
 
-def check_lengths(cls: type, buf: bytes, offset: int) -> None:
+def check_lengths(cls: type[Entity], buf: bytes, offset: int) -> None:
     """Raise LengthError (or kio's BufferUnderflow) if a length prefix in the body at offset cannot hold."""
     try:
         plan = _plan(cls)

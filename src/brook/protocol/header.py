@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 from kio.schema.request_header.v1.header import RequestHeader as RequestHeaderV1
 from kio.schema.request_header.v2.header import RequestHeader as RequestHeaderV2
@@ -66,8 +67,9 @@ def decode_request(frame: bytes) -> tuple[RequestHeader, object]:
     return header, body
 
 
-def encode_response(header: RequestHeader, response: object) -> bytes:
-    """Frame a response: length, correlation id, tagged fields if flexible (never for ApiVersions), body."""
+def encode_response(header: RequestHeader, response: Any) -> bytes:
+    """Frame a response: length, correlation id, tagged fields if flexible (never for ApiVersions), body.
+    `response` is any kio response entity (Any: handlers build the class of the request's version)."""
     buf = io.BytesIO()
     buf.write(b"\0\0\0\0\0\0\0\0")
     if header.flexible and header.api_key != API_VERSIONS:

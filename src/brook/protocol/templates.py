@@ -23,8 +23,9 @@ class TemplateCache:
     def render(self, shape: Hashable, slots: int, build: Callable[[Sequence[int]], bytes],
                correlation_id: int, values: Sequence[int]) -> bytes | None:
         """The framed response for values, or None if this shape cannot be templated (then encode it)."""
-        entry = self._shapes.get(shape, False)
-        if entry is False:
+        if shape in self._shapes:
+            entry = self._shapes[shape]
+        else:
             entry = self._learn(slots, build)
             if len(self._shapes) >= _MAX_SHAPES:
                 self._shapes.clear()

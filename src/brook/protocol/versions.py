@@ -6,6 +6,7 @@ import functools
 
 from kio.index import load_request_schema, load_response_schema
 from kio.schema.index import api_key_map
+from kio.static.protocol import RequestPayload
 
 # Kafka 3.9's highest version per API (clients/src/main/resources/common/message/*Request.json), and the
 # lowest version Kafka 4 still accepts (KIP-896). Brook advertises the intersection with kio and its handlers.
@@ -24,7 +25,7 @@ def api_name(api_key: int) -> str:
 
 
 @functools.cache
-def request_class(api_key: int, version: int) -> type:
+def request_class(api_key: int, version: int) -> type[RequestPayload]:
     return load_request_schema(api_key, version)
 
 

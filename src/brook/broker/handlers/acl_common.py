@@ -7,7 +7,7 @@ from ..acls import AclBinding, AclBindingFilter, AclOperation, AclPermissionType
 NO_AUTHORIZER = "No Authorizer is configured."  # SecurityDisabledException's message in AclApis
 
 
-def binding(c) -> AclBinding:  # type: ignore[no-untyped-def]
+def binding(c) -> AclBinding:
     return AclBinding(from_code(ResourceType, c.resource_type), c.resource_name,  # type: ignore[arg-type]
                       from_code(PatternType, c.resource_pattern_type), c.principal, c.host,  # type: ignore[arg-type]
                       from_code(AclOperation, c.operation), from_code(AclPermissionType, c.permission_type))  # type: ignore[arg-type]
@@ -27,7 +27,7 @@ def binding_error(b: AclBinding) -> str | None:
     return None
 
 
-def binding_filter(f) -> AclBindingFilter:  # type: ignore[no-untyped-def]
+def binding_filter(f) -> AclBindingFilter:
     return AclBindingFilter(from_code(ResourceType, f.resource_type_filter), f.resource_name_filter,  # type: ignore[arg-type]
                             from_code(PatternType, f.pattern_type_filter), f.principal_filter,  # type: ignore[arg-type]
                             f.host_filter, from_code(AclOperation, f.operation),  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
 from brook.errors import ErrorCode
 from brook.internal_topics import OFFSETS_TOPIC
@@ -11,11 +12,17 @@ from brook.protocol.versions import response_class
 
 from ..acls import AclOperation, ResourceType
 from ..authz import refused
+from . import Request
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
+
 
 _ZERO = datetime.timedelta(0)
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     if broker.authorizer is not None:  # KafkaApis: WRITE on the transactional id, READ on the group
         error = ErrorCode.transactional_id_authorization_failed \
             if refused(broker, ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactional_id) \

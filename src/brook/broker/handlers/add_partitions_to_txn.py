@@ -4,6 +4,7 @@ transaction), or a broker batches several (v4+, KIP-890; verify_only answers wit
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
 from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
@@ -11,11 +12,17 @@ from brook.protocol.versions import response_class
 
 from ..acls import AclOperation, ResourceType
 from ..authz import denied, refused
+from . import Request
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
+
 
 _ZERO = datetime.timedelta(0)
 
 
-def _results(broker, ctx, txn_id, pid, epoch, topics, verify_only, topic_cls, part_cls,  # type: ignore[no-untyped-def]
+def _results(broker: Broker, ctx: RequestContext, txn_id, pid, epoch, topics, verify_only, topic_cls, part_cls,
              old_epoch_error=False):
     coordinator = broker.txns.coordinator
     wanted = [(t.name, p) for t in topics for p in t.partitions]
@@ -44,7 +51,7 @@ def _results(broker, ctx, txn_id, pid, epoch, topics, verify_only, topic_cls, pa
         part_cls(partition_index=p, partition_error_code=codes[(t.name, p)]) for p in t.partitions)) for t in topics)
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(24, ctx.api_version)
     topic_cls = nested(cls, "AddPartitionsToTxnTopicResult")
     part_cls = nested(cls, "AddPartitionsToTxnPartitionResult")

@@ -7,6 +7,7 @@ import datetime
 import ipaddress
 import math
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from brook.config.quota import CLIENT_ID, IP, IP_QUOTAS, USER, USER_CLIENT_QUOTAS
 from brook.errors import ErrorCode, KafkaError
@@ -15,12 +16,18 @@ from brook.protocol.versions import response_class
 
 from ..acls import AclOperation
 from ..authz import cluster_allowed
+from . import Request
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
+
 
 _ZERO = datetime.timedelta(0)
 _EPSILON = 1e-6
 
 
-def quota_entity(entity) -> tuple[tuple[str, str | None], ...]:  # type: ignore[no-untyped-def]
+def quota_entity(entity) -> tuple[tuple[str, str | None], ...]:
     """The stored key of a request's entity, after Kafka's checks (parseAndSanitizeQuotaEntity)."""
     if not entity:
         raise KafkaError(ErrorCode.invalid_request, "Invalid empty client quota entity")
@@ -44,7 +51,7 @@ def quota_entity(entity) -> tuple[tuple[str, str | None], ...]:  # type: ignore[
     return tuple(sorted(names.items()))
 
 
-def apply_ops(current: Mapping[str, float], ops, table) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def apply_ops(current: Mapping[str, float], ops, table) -> dict[str, float]:
     new = dict(current)
     for op in ops:
         if op.remove:
@@ -69,7 +76,7 @@ def apply_ops(current: Mapping[str, float], ops, table) -> dict[str, float]:  # 
     return new
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(49, ctx.api_version)
     entry_cls, entity_cls = nested(cls, "EntryData"), nested(cls, "EntityData")
     quotas = broker.metadata.client_quotas

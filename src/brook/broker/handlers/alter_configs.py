@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
 from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import make, nested
@@ -10,12 +11,18 @@ from brook.protocol.versions import response_class
 
 from ..acls import AclOperation
 from ..authz import config_refused
+from . import Request
 from .config_changes import apply_broker_configs, apply_topic_configs
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
+
 
 _ZERO = datetime.timedelta(0)
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(33, ctx.api_version)
     resp_cls = nested(cls, "AlterConfigsResourceResponse")
     out = []

@@ -5,6 +5,7 @@ credentials that do not exist; every other user's changes are written, one store
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
 from brook.broker.scram import MAX_ITERATIONS, MECHANISMS, MIN_ITERATIONS, credential
 from brook.errors import ErrorCode
@@ -14,12 +15,18 @@ from brook.protocol.versions import response_class
 
 from ..acls import AclOperation
 from ..authz import cluster_allowed
+from . import Request
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
+
 
 _ZERO = datetime.timedelta(0)
 UNKNOWN_MECHANISM, EMPTY_USER = "Unknown SCRAM mechanism", "Username must not be empty"
 
 
-def _illegal(request) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _illegal(request: Request) -> dict[str, str]:
     """User -> message of the first problem found (deletions first, then upsertions, later ones winning)."""
     bad: dict[str, str] = {}
     for d in request.deletions:
@@ -37,7 +44,7 @@ def _illegal(request) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return bad
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(51, ctx.api_version)
     result_cls = nested(cls, "AlterUserScramCredentialsResult")
     stored = broker.metadata.scram_credentials

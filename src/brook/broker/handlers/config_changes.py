@@ -3,12 +3,17 @@ metadata store (whose subscribers reconfigure the logs and the broker's dynamic 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from brook.config.broker import BROKER_CONFIGS
 from brook.config.topic import TOPIC_CONFIGS
 from brook.errors import ErrorCode, KafkaError
 
+if TYPE_CHECKING:
+    from ..server import Broker
 
-def apply_topic_configs(broker, topic: str, new: dict[str, str], validate_only: bool) -> None:  # type: ignore[no-untyped-def]
+
+def apply_topic_configs(broker: Broker, topic: str, new: dict[str, str], validate_only: bool) -> None:
     info = broker.topics.get(topic)
     if info is None:
         raise KafkaError(ErrorCode.unknown_topic_or_partition, f"Topic '{topic}' does not exist.")
@@ -18,7 +23,7 @@ def apply_topic_configs(broker, topic: str, new: dict[str, str], validate_only: 
     broker.metadata.set_topic_configs(topic, new)
 
 
-def apply_broker_configs(broker, name: str, new: dict[str, str], validate_only: bool) -> None:  # type: ignore[no-untyped-def]
+def apply_broker_configs(broker: Broker, name: str, new: dict[str, str], validate_only: bool) -> None:
     if name not in ("", str(broker.broker_id)):
         raise KafkaError(ErrorCode.invalid_request, f"Unexpected broker id, expected {broker.broker_id} or empty "
                          f"string, but received {name}")

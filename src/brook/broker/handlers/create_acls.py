@@ -4,6 +4,7 @@ authorizer; the CLUSTER resource must be `kafka-cluster` and names must not be e
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
 from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
@@ -11,16 +12,22 @@ from brook.protocol.versions import response_class
 
 from ..acls import CLUSTER_NAME, AclOperation, ResourceType
 from ..authz import cluster_allowed
+from . import Request
 from .acl_common import NO_AUTHORIZER, binding, binding_error
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
+
 
 _ZERO = datetime.timedelta(0)
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(30, ctx.api_version)
     result_cls = nested(cls, "AclCreationResult")
 
-    def respond(results):  # type: ignore[no-untyped-def]
+    def respond(results):
         return make(cls, throttle_time=_ZERO, results=tuple(
             result_cls(error_code=code, error_message=message) for code, message in results))
 

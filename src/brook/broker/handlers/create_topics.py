@@ -5,25 +5,38 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from typing import TYPE_CHECKING
 
 from brook.config.definition import render
 from brook.config.topic import TOPIC_CONFIGS, effective_topic_config
 from brook.errors import ErrorCode, KafkaError
-from brook.protocol.build import make, nested
+from brook.protocol.build import make, nested, nested_if_any
 from brook.protocol.versions import response_class
 
 from ..acls import AclOperation, ResourceType
 from ..authz import cluster_allowed, refused
+from . import Request
 from .describe_configs import SOURCE_DEFAULT, SOURCE_DYNAMIC_TOPIC, SOURCE_STATIC_BROKER
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
+
 
 _ZERO = datetime.timedelta(0)
 _NULL_ID = uuid.UUID(int=0)
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def _source(broker: Broker, configs: dict[str, str], name: str) -> int:
+    if name in configs:
+        return SOURCE_DYNAMIC_TOPIC
+    return SOURCE_STATIC_BROKER if broker.config.topic_default(name)[1] is not None else SOURCE_DEFAULT
+
+
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(19, ctx.api_version)
     result_cls = nested(cls, "CreatableTopicResult")
-    config_cls = nested(cls, "CreatableTopicConfigs")
+    config_cls = nested_if_any(cls, "CreatableTopicConfigs")
     results = []
     seen: dict[str, int] = {}
     for t in request.topics:
@@ -59,22 +72,16 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
                                 configs=None))
             continue
         if info is None:  # validate only
-            partitions = partitions if partitions != -1 else broker.config.get("num.partitions")
-            rf = rf if rf != -1 else broker.config.get("default.replication.factor")
+            partitions = partitions if partitions != -1 else broker.config.get_int("num.partitions")
+            rf = rf if rf != -1 else broker.config.get_int("default.replication.factor")
             topic_id = _NULL_ID
         else:
             partitions, rf, topic_id = info.partitions, info.replication_factor, info.topic_id
         values = effective_topic_config(broker.config, configs)
-        cfgs = []
-        for key in TOPIC_CONFIGS if config_cls is not None else ():
-            if key.name in configs:
-                source = SOURCE_DYNAMIC_TOPIC
-            elif broker.config.topic_default(key.name)[1] is not None:
-                source = SOURCE_STATIC_BROKER
-            else:
-                source = SOURCE_DEFAULT
-            cfgs.append(config_cls(name=key.name, value=render(values[key.name]), read_only=False,
-                                   config_source=source, is_sensitive=key.sensitive))
+        cfgs = [] if config_cls is None else [
+            config_cls(name=key.name, value=render(values[key.name]), read_only=False,
+                       config_source=_source(broker, configs, key.name), is_sensitive=key.sensitive)
+            for key in TOPIC_CONFIGS]
         results.append(make(result_cls, name=t.name, topic_id=topic_id, error_code=ErrorCode.none,
                             error_message=None, num_partitions=partitions, replication_factor=rf,
                             configs=tuple(cfgs)))

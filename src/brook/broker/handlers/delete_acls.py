@@ -4,6 +4,7 @@ SECURITY_DISABLED without an authorizer."""
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
 from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
@@ -11,16 +12,22 @@ from brook.protocol.versions import response_class
 
 from ..acls import AclOperation
 from ..authz import cluster_allowed
+from . import Request
 from .acl_common import NO_AUTHORIZER, binding_filter
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
+
 
 _ZERO = datetime.timedelta(0)
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(31, ctx.api_version)
     result_cls, acl_cls = nested(cls, "DeleteAclsFilterResult"), nested(cls, "DeleteAclsMatchingAcl")
 
-    def all_failed(code: ErrorCode, message: str | None):  # type: ignore[no-untyped-def]
+    def all_failed(code: ErrorCode, message: str | None):
         return make(cls, throttle_time=_ZERO, filter_results=tuple(
             result_cls(error_code=code, error_message=message, matching_acls=()) for _ in request.filters))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from typing import TYPE_CHECKING
 
 from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import make, nested
@@ -12,12 +13,18 @@ from brook.protocol.versions import response_class
 from ..acls import AclOperation, ResourceType
 from ..authz import refused
 from ..topics import INTERNAL_TOPICS
+from . import Request
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
+
 
 _ZERO = datetime.timedelta(0)
 _NULL_ID = uuid.UUID(int=0)
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(20, ctx.api_version)
     result_cls = nested(cls, "DeletableTopicResult")
     if ctx.api_version >= 6:
@@ -43,7 +50,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
             if name in INTERNAL_TOPICS:
                 raise KafkaError(ErrorCode.invalid_request,
                                  f"Topic {name} is an internal topic and cannot be deleted")
-            if not broker.config.get("delete.topic.enable"):
+            if not broker.config.get_bool("delete.topic.enable"):
                 raise KafkaError(ErrorCode.topic_deletion_disabled, "Topic deletion is disabled.")
             broker.admin.delete_topic(name)
             results.append(make(result_cls, name=name, topic_id=topic_id, error_code=ErrorCode.none,

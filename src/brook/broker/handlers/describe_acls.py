@@ -4,6 +4,7 @@ pattern; needs CLUSTER DESCRIBE; SECURITY_DISABLED without an authorizer."""
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
 from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
@@ -11,16 +12,22 @@ from brook.protocol.versions import response_class
 
 from ..acls import AclOperation
 from ..authz import cluster_allowed
+from . import Request
 from .acl_common import binding_filter
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
+
 
 _ZERO = datetime.timedelta(0)
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(29, ctx.api_version)
     resource_cls, acl_cls = nested(cls, "DescribeAclsResource"), nested(cls, "AclDescription")
 
-    def error(code: ErrorCode, message: str | None):  # type: ignore[no-untyped-def]
+    def error(code: ErrorCode, message: str | None):
         return make(cls, throttle_time=_ZERO, error_code=code, error_message=message, resources=())
 
     if broker.authorizer is None:
@@ -30,7 +37,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     flt = binding_filter(request)
     if flt.is_unknown():  # DescribeAclsRequest.validate (Kafka cannot parse the request and drops the connection)
         return error(ErrorCode.invalid_request, "Filter contain UNKNOWN elements")
-    grouped: dict[tuple, list] = {}  # type: ignore[type-arg]
+    grouped: dict[tuple, list] = {}
     for b in broker.authorizer.acls(flt):
         grouped.setdefault(b.pattern, []).append(b)
     resources = tuple(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from brook.config.quota import CLIENT_ID, IP, USER
 from brook.errors import ErrorCode, KafkaError
@@ -13,13 +14,19 @@ from brook.protocol.versions import response_class
 
 from ..acls import AclOperation
 from ..authz import cluster_allowed
+from . import Request
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
+
 
 _ZERO = datetime.timedelta(0)
 EXACT, DEFAULT, ANY = 0, 1, 2  # ComponentData.match_type
 _UNSET = object()  # a component the filter does not have
 
 
-def _components(request) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _components(request: Request) -> dict[str, object]:
     """Entity type -> wanted name (None: the default entity, ANY: any named or default entity)."""
     wanted: dict[str, object] = {}
     for c in request.components:
@@ -44,7 +51,7 @@ def _components(request) -> dict[str, object]:  # type: ignore[no-untyped-def]
     return wanted
 
 
-def matching(quotas: Mapping, wanted: dict[str, object], strict: bool) -> list:  # type: ignore[type-arg]
+def matching(quotas: Mapping, wanted: dict[str, object], strict: bool) -> list:
     """The stored (entity, values) pairs the filter selects."""
     out = []
     for entity, values in quotas.items():
@@ -69,7 +76,7 @@ def matching(quotas: Mapping, wanted: dict[str, object], strict: bool) -> list: 
     return out
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(48, ctx.api_version)
     entry_cls, entity_cls, value_cls = (nested(cls, n) for n in ("EntryData", "EntityData", "ValueData"))
     if not cluster_allowed(broker, ctx, AclOperation.DESCRIBE_CONFIGS):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
 from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
@@ -10,13 +11,19 @@ from brook.protocol.versions import response_class
 
 from ..acls import CLUSTER_NAME, AclOperation, ResourceType
 from ..authz import NOT_REQUESTED, authorized_operations, cluster_allowed
+from . import Request
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
+
 
 _ZERO = datetime.timedelta(0)
 BROKERS_ENDPOINT = 1
 _ENDPOINT_TYPES = {1: "BROKER", 2: "CONTROLLER"}  # EndpointType; any other id is UNKNOWN
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(60, ctx.api_version)
     broker_cls = nested(cls, "DescribeClusterBroker")
     endpoint_type = int(getattr(request, "endpoint_type", BROKERS_ENDPOINT))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from brook.config.broker import BROKER_CONFIGS, SOURCE_DEFAULT, SOURCE_DYNAMIC_BROKER, SOURCE_DYNAMIC_DEFAULT
 from brook.config.broker import SOURCE_STATIC as SOURCE_STATIC_BROKER
-from brook.config.definition import TYPE_IDS, render
+from brook.config.definition import TYPE_IDS, ConfigKey, render
 from brook.config.topic import TOPIC_CONFIGS
 from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import make, nested
@@ -15,6 +16,12 @@ from brook.protocol.versions import response_class
 
 from ..acls import AclOperation
 from ..authz import config_refused
+from . import Request
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
+
 
 _ZERO = datetime.timedelta(0)
 TOPIC, BROKER, BROKER_LOGGER = 2, 4, 8
@@ -34,13 +41,17 @@ class UndeclaredKey:
     doc: str | None = None
 
 
-def topic_entries(broker, topic: str, include_synonyms: bool):  # type: ignore[no-untyped-def]
+Synonym = tuple[str, str | None, int]  # name, value, source
+Entry = tuple["ConfigKey | UndeclaredKey", str | None, int, list[Synonym]]  # key, value, source, synonyms
+
+
+def topic_entries(broker: Broker, topic: str, include_synonyms: bool) -> list[Entry]:
     """(key, value, source, synonyms[(name, value, source)]) for every topic config."""
     info = broker.topics.get(topic)
     overrides = info.configs if info else {}
-    out = []
+    out: list[Entry] = []
     for key in TOPIC_CONFIGS:
-        synonyms = []
+        synonyms: list[Synonym] = []
         if key.name in overrides:
             synonyms.append((key.name, overrides[key.name], SOURCE_DYNAMIC_TOPIC))
         # Kafka (ConfigHelper.configSynonyms): layer by layer, each synonym in turn within a layer
@@ -59,9 +70,9 @@ def topic_entries(broker, topic: str, include_synonyms: bool):  # type: ignore[n
     return out
 
 
-def broker_entries(broker, include_synonyms: bool, per_broker: bool = True):  # type: ignore[no-untyped-def]
+def broker_entries(broker: Broker, include_synonyms: bool, per_broker: bool = True) -> list[Entry]:
     """This broker's configs (per_broker), or only the cluster-wide dynamic defaults (the resource "")."""
-    out = []
+    out: list[Entry] = []
     for key in BROKER_CONFIGS:
         layers = broker.config.layers(key.name)
         if not per_broker:  # Kafka lists the dynamic defaults alone, with their own value and synonym
@@ -72,22 +83,22 @@ def broker_entries(broker, include_synonyms: bool, per_broker: bool = True):  # 
         else:
             value = render(broker.config.get(key.name))
         source = layers[0][1] if layers else SOURCE_DEFAULT
-        synonyms = []
+        synonyms: list[Synonym] = []
         if include_synonyms:  # as Kafka: every layer that sets it, then Kafka's default
             synonyms = [(key.name, render(key.parse(v)), s) for v, s in layers]
             if per_broker and key.default is not None:
                 synonyms.append((key.name, render(key.default), SOURCE_DEFAULT))
         out.append((key, value, source, synonyms))
-    layers = (broker.config.dynamic_broker, broker.config.dynamic_default, broker.config.static) if per_broker \
+    dynamic = (broker.config.dynamic_broker, broker.config.dynamic_default, broker.config.static) if per_broker \
         else (broker.config.dynamic_default,)
-    for name in sorted({n for layer in layers for n in layer} - set(BROKER_CONFIGS.keys)):
+    for name in sorted({n for layer in dynamic for n in layer} - set(BROKER_CONFIGS.keys)):
         found = [(None, s) for _, s in broker.config.layers(name) if per_broker or s == SOURCE_DYNAMIC_DEFAULT]
         synonyms = [(name, None, s) for _, s in found] if include_synonyms else []
         out.append((UndeclaredKey(name, sensitive=True, read_only=True), None, found[0][1], synonyms))
     return out
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(32, ctx.api_version)
     result_cls = nested(cls, "DescribeConfigsResult")
     entry_cls = nested(cls, "DescribeConfigsResourceResult")

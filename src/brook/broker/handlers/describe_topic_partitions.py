@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from typing import TYPE_CHECKING
 
 from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import nested
@@ -18,12 +19,18 @@ from brook.protocol.versions import response_class
 from ..acls import AclOperation, ResourceType
 from ..authz import authorized_operations, denied
 from ..topics import INTERNAL_TOPICS, validate_topic_name
+from . import Request
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
+
 
 _ZERO = datetime.timedelta(0)
 _NULL_ID = uuid.UUID(int=0)
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(75, ctx.api_version)
     topic_cls = nested(cls, "DescribeTopicPartitionsResponseTopic")
     part_cls = nested(cls, "DescribeTopicPartitionsResponsePartition")
@@ -43,7 +50,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     # Topics the client may not DESCRIBE are not looked up: listed as refused when named, left out otherwise.
     refused = denied(broker, ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, names)
     start = cursor.partition_index if cursor is not None and after not in refused else 0
-    remaining = min(int(broker.config.get("max.request.partition.size.limit")), request.response_partition_limit)
+    remaining = min(broker.config.get_int("max.request.partition.size.limit"), request.response_partition_limit)
     me = (broker.broker_id,)
     epoch = broker.replicas.leader_epoch  # per partition
     topics = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
 from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
@@ -10,6 +11,12 @@ from brook.protocol.versions import response_class
 
 from ..acls import AclOperation, ResourceType
 from ..authz import refused
+from . import Request
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
+
 
 _ZERO = datetime.timedelta(0)
 
@@ -18,7 +25,7 @@ def _ms_time(ms: int) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC)  # -1 encodes back to -1
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(65, ctx.api_version)
     state_cls = nested(cls, "TransactionState")
     topic_cls = nested(cls, "TopicData")

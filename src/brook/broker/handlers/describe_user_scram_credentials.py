@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
 from brook.broker.scram import mechanism_id
 from brook.errors import ErrorCode
@@ -12,16 +13,22 @@ from brook.protocol.versions import response_class
 
 from ..acls import AclOperation
 from ..authz import cluster_allowed
+from . import Request
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
+
 
 _ZERO = datetime.timedelta(0)
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(50, ctx.api_version)
     result_cls, info_cls = nested(cls, "DescribeUserScramCredentialsResult"), nested(cls, "CredentialInfo")
     stored = broker.metadata.scram_credentials
 
-    def result(user: str, error: ErrorCode = ErrorCode.none, message: str | None = None):  # type: ignore[no-untyped-def]
+    def result(user: str, error: ErrorCode = ErrorCode.none, message: str | None = None):
         creds = stored.get(user, {}) if error == ErrorCode.none else {}
         infos = tuple(info_cls(mechanism=mechanism_id(name), iterations=c.iterations)
                       for name, c in sorted(creds.items(), key=lambda kv: mechanism_id(kv[0])))

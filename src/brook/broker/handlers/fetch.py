@@ -8,6 +8,7 @@ import asyncio
 import datetime
 import time
 import uuid
+from typing import TYPE_CHECKING
 
 from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import make, nested
@@ -15,13 +16,22 @@ from brook.protocol.versions import response_class
 
 from ..acls import AclOperation, ResourceType
 from ..authz import denied
-from ..fetch_sessions import FINAL_EPOCH, INITIAL_EPOCH, SessionPartition
+from ..fetch_sessions import FINAL_EPOCH, INITIAL_EPOCH, FetchSession, SessionPartition
 from ..quotas import FETCH
+from . import Request
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
+
 
 _ZERO = datetime.timedelta(0)
 READ_COMMITTED = 1
 _NULL_ID = uuid.UUID(int=0)
 _DIVERGING, _LEADER = 0, 1  # what a result's extra part holds
+# error, high watermark, last stable offset, log start offset, records, aborted transactions (producer id, first
+# offset) or None, extra part ((_DIVERGING, epoch, end offset) or (_LEADER, leader id, leader epoch)) or None
+_Result = tuple[ErrorCode, int, int, int, bytes, tuple[tuple[int, int], ...] | None, tuple[int, ...] | None]
 
 
 class _Plan:
@@ -33,19 +43,19 @@ class _Plan:
         # topic, partition, fetch offset, max bytes, current leader epoch, last fetched epoch
         self.items: list[tuple[str, int, int, int, int, int]] = []
         self.ids: dict[str, uuid.UUID] = {}
-        self.session = None
+        self.session: FetchSession | None = None
         self.incremental = False
         self.denied: frozenset[str] = frozenset()  # topics this client may not READ (authorizer only)
 
 
-def _topic_name(broker, ctx, t) -> str | None:  # type: ignore[no-untyped-def]
+def _topic_name(broker: Broker, ctx: RequestContext, t) -> str | None:
     if ctx.api_version >= 13:
         info = broker.topics.by_id.get(t.topic_id)
         return info.name if info else None
     return t.topic
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(1, ctx.api_version)
     plan = _Plan()
     unknown_ids: list[tuple[uuid.UUID, int]] = []
@@ -90,6 +100,8 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
                 sp.fetch_offset, sp.max_bytes, sp.current_leader_epoch, sp.last_fetched_epoch = off, mb, cur, last
         for ft in request.forgotten_topics_data or ():
             fname = ft.topic if ctx.api_version < 13 else getattr(broker.topics.by_id.get(ft.topic_id), "name", None)
+            if fname is None:  # a topic id no longer known: nothing of it is in the session
+                continue
             for p in ft.partitions:
                 session.partitions.pop((fname, p), None)
         session.epoch += 1
@@ -111,7 +123,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     return _delayed(broker, ctx, cls, plan, request, wait_ms / 1000, unknown_ids)
 
 
-async def _delayed(broker, ctx, cls, plan, request, timeout, unknown_ids):  # type: ignore[no-untyped-def]
+async def _delayed(broker: Broker, ctx: RequestContext, cls, plan, request: Request, timeout, unknown_ids):
     tps = [(item[0], item[1]) for item in plan.items]
     fut = broker.replicas.wait_for_data(tps)
     try:
@@ -124,9 +136,9 @@ async def _delayed(broker, ctx, cls, plan, request, timeout, unknown_ids):  # ty
     return _response(broker, ctx, cls, plan, results, unknown_ids)
 
 
-def _read(broker, plan, max_bytes, isolation_level):  # type: ignore[no-untyped-def]
+def _read(broker: Broker, plan, max_bytes, isolation_level):
     """Read every planned partition; returns (per-partition results, bytes read, any error)."""
-    results = []
+    results: list[_Result] = []
     total = 0
     errors = False
     partitions = broker.replicas.partitions
@@ -172,7 +184,7 @@ def _read(broker, plan, max_bytes, isolation_level):  # type: ignore[no-untyped-
     return results, total, errors
 
 
-def _response(broker, ctx, cls, plan, results, unknown_ids):  # type: ignore[no-untyped-def]
+def _response(broker: Broker, ctx: RequestContext, cls, plan, results, unknown_ids):
     if FETCH in broker.quotas.enabled:
         # Kafka counts the response's size; here its records, the bulk of it. Over the quota, the answer is
         # empty (getThrottledResponse) and its bytes are not counted.
@@ -228,7 +240,7 @@ def _response(broker, ctx, cls, plan, results, unknown_ids):  # type: ignore[no-
                 session_id=session.session_id if session else 0, responses=tuple(topics), **fields)
 
 
-def _extra_fields(broker, ctx, cls, extra, endpoints) -> dict:  # type: ignore[no-untyped-def]
+def _extra_fields(broker: Broker, ctx: RequestContext, cls, extra, endpoints) -> dict:
     """A diverging epoch (v12+), or the current leader on FENCED_LEADER_EPOCH with its endpoint (v16+, KIP-951)."""
     kind, a, b = extra
     if kind == _DIVERGING:
@@ -240,5 +252,5 @@ def _extra_fields(broker, ctx, cls, extra, endpoints) -> dict:  # type: ignore[n
     return {"current_leader": nested(cls, "LeaderIdAndEpoch")(leader_id=a, leader_epoch=b)}
 
 
-def _top_error(cls, code, session_id):  # type: ignore[no-untyped-def]
+def _top_error(cls, code, session_id):
     return make(cls, throttle_time=_ZERO, error_code=code, session_id=session_id, responses=())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
 from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
@@ -10,12 +11,18 @@ from brook.protocol.versions import response_class
 
 from ..acls import AclOperation, ResourceType
 from ..authz import allowed
+from . import Request
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
+
 
 _ZERO = datetime.timedelta(0)
 GROUP, TRANSACTION = 0, 1
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(10, ctx.api_version)
     adv = broker.advertised
     key_type = getattr(request, "key_type", GROUP)
@@ -38,7 +45,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
                 port=port)
 
 
-def _authorized(broker, ctx, key_type, key, error, message, node, host, port):  # type: ignore[no-untyped-def]
+def _authorized(broker: Broker, ctx: RequestContext, key_type, key, error, message, node, host, port):
     """KafkaApis: DESCRIBE on the group or transactional id, else its authorization error and no coordinator."""
     if error == ErrorCode.none and broker.authorizer is not None:
         rtype = ResourceType.GROUP if key_type == GROUP else ResourceType.TRANSACTIONAL_ID

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from brook.config.broker import BROKER_CONFIGS
 from brook.config.topic import TOPIC_CONFIGS
@@ -13,13 +14,19 @@ from brook.protocol.versions import response_class
 
 from ..acls import AclOperation
 from ..authz import config_refused
+from . import Request
 from .config_changes import apply_broker_configs, apply_topic_configs
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
+
 
 _ZERO = datetime.timedelta(0)
 SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
 
 
-def _apply_ops(current: Mapping[str, str], ops, table) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _apply_ops(current: Mapping[str, str], ops, table) -> dict[str, str]:
     new = dict(current)
     for op in ops:
         key = table.keys.get(op.name)
@@ -43,7 +50,7 @@ def _apply_ops(current: Mapping[str, str], ops, table) -> dict[str, str]:  # typ
     return new
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(44, ctx.api_version)
     resp_cls = nested(cls, "AlterConfigsResourceResponse")
     out = []

@@ -4,6 +4,7 @@ transaction coordinator's id and a bumped epoch (fencing older instances; KIP-36
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
 from brook.errors import ErrorCode
 from brook.protocol.build import make
@@ -11,11 +12,17 @@ from brook.protocol.versions import response_class
 
 from ..acls import ANONYMOUS, AclOperation, ResourceType
 from ..authz import cluster_allowed, refused
+from . import Request
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
+
 
 _ZERO = datetime.timedelta(0)
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(22, ctx.api_version)
     if broker.authorizer is not None:
         error = _refused(broker, ctx, request.transactional_id)
@@ -34,13 +41,15 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     return make(cls, throttle_time=_ZERO, error_code=error, producer_id=pid, producer_epoch=epoch)
 
 
-def _refused(broker, ctx, transactional_id):  # type: ignore[no-untyped-def]
+def _refused(broker: Broker, ctx: RequestContext, transactional_id):
     """KafkaApis: WRITE on the transactional id; an idempotent producer needs IDEMPOTENT_WRITE on the cluster or
     WRITE on some topic (authorizeByResourceType)."""
     if transactional_id is not None:
         return ErrorCode.transactional_id_authorization_failed \
             if refused(broker, ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, transactional_id) else None
-    if cluster_allowed(broker, ctx, AclOperation.IDEMPOTENT_WRITE) or broker.authorizer.authorize_by_resource_type(
-            ANONYMOUS, ctx.connection.host, AclOperation.WRITE, ResourceType.TOPIC):
+    authorizer = broker.authorizer
+    if authorizer is None or cluster_allowed(broker, ctx, AclOperation.IDEMPOTENT_WRITE) or \
+            authorizer.authorize_by_resource_type(ANONYMOUS, ctx.connection.host, AclOperation.WRITE,
+                                                  ResourceType.TOPIC):
         return None
     return ErrorCode.cluster_authorization_failed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+from typing import TYPE_CHECKING
 
 from brook.coordinator.group.membership import JoinResult
 from brook.errors import ErrorCode
@@ -12,15 +13,21 @@ from brook.protocol.versions import response_class
 
 from ..acls import AclOperation, ResourceType
 from ..authz import refused
+from . import Request
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
+
 
 _ZERO = datetime.timedelta(0)
 
 
-def _ms(value) -> int:  # type: ignore[no-untyped-def]
+def _ms(value) -> int:
     return int(value.total_seconds() * 1000) if isinstance(value, datetime.timedelta) else int(value)
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(11, ctx.api_version)
     member_cls = nested(cls, "JoinGroupResponseMember")
     session = _ms(request.session_timeout)
@@ -39,15 +46,15 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     return _response(cls, member_cls, result, ctx.api_version)
 
 
-def _error(code, member_id):  # type: ignore[no-untyped-def]
+def _error(code, member_id):
     return JoinResult(code, member_id=member_id)
 
 
-async def _later(cls, member_cls, fut, version):  # type: ignore[no-untyped-def]
+async def _later(cls, member_cls, fut, version):
     return _response(cls, member_cls, await fut, version)
 
 
-def _response(cls, member_cls, r, version=9):  # type: ignore[no-untyped-def]
+def _response(cls, member_cls, r, version=9):
     if r.skip_assignment and version < 9:
         # A replaced static leader on JoinGroup v0-v8 cannot be told to skip the assignment: like Kafka, answer
         # with the previous leader id and no members, so it acts as a follower and syncs its old assignment.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import time
+from typing import TYPE_CHECKING
 
 from brook.coordinator.txn.coordinator import TxnState
 from brook.errors import ErrorCode
@@ -12,12 +13,18 @@ from brook.protocol.versions import response_class
 
 from ..acls import AclOperation, ResourceType
 from ..authz import refused
+from . import Request
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
+
 
 _ZERO = datetime.timedelta(0)
 _NAMES = {s.kafka_name: s for s in TxnState}
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(66, ctx.api_version)
     state_cls = nested(cls, "TransactionState")
     states = set(request.state_filters)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from typing import TYPE_CHECKING
 
 from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import has_field, make, nested
@@ -11,12 +12,18 @@ from brook.protocol.versions import response_class
 
 from ..acls import CLUSTER_NAME, AclOperation, ResourceType
 from ..authz import NOT_REQUESTED, allowed, authorized_operations, cluster_allowed, denied
+from . import Request
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
+
 
 _ZERO = datetime.timedelta(0)
 _NULL_ID = uuid.UUID(int=0)
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(3, ctx.api_version)
     topic_cls = nested(cls, "MetadataResponseTopic")
     part_cls = nested(cls, "MetadataResponsePartition")
@@ -64,7 +71,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
             continue
         ops = authorized_operations(broker, ctx, ResourceType.TOPIC, name) if want_ops else NOT_REQUESTED
         if info is None and not all_topics:
-            if auto_create and auth and broker.config.get("auto.create.topics.enable") and not may_create \
+            if auto_create and auth and broker.config.get_bool("auto.create.topics.enable") and not may_create \
                     and not allowed(broker, ctx, AclOperation.CREATE, ResourceType.TOPIC, name):
                 error = ErrorCode.topic_authorization_failed  # auto-creation needs CREATE (cluster or topic)
             elif auto_create:

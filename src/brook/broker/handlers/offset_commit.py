@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
 from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
@@ -11,11 +12,17 @@ from brook.protocol.versions import response_class
 
 from ..acls import AclOperation, ResourceType
 from ..authz import denied, refused
+from . import Request
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
+
 
 _ZERO = datetime.timedelta(0)
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(8, ctx.api_version)
     topic_cls = nested(cls, "OffsetCommitResponseTopic")
     part_cls = nested(cls, "OffsetCommitResponsePartition")
@@ -55,7 +62,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     codes = tuple((t.name, tuple((p.partition_index, per_partition.get((t.name, p.partition_index), error))
                                  for p in t.partitions)) for t in request.topics)
 
-    def encode(_values):  # type: ignore[no-untyped-def]
+    def encode(_values):
         topics = tuple(topic_cls(name=name, partitions=tuple(part_cls(partition_index=i, error_code=code)
                                                              for i, code in parts)) for name, parts in codes)
         return encode_response(ctx.header, make(cls, throttle_time=_ZERO, topics=topics))

@@ -4,6 +4,7 @@ require_stable (v7+, KIP-447): UNSTABLE_OFFSET_COMMIT for a partition whose offs
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
 from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
@@ -11,11 +12,17 @@ from brook.protocol.versions import response_class
 
 from ..acls import AclOperation, ResourceType
 from ..authz import denied, refused
+from . import Request
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
+
 
 _ZERO = datetime.timedelta(0)
 
 
-def _group_topics(broker, ctx, group_id, topics, require_stable, topic_cls, part_cls):  # type: ignore[no-untyped-def]
+def _group_topics(broker: Broker, ctx: RequestContext, group_id, topics, require_stable, topic_cls, part_cls):
     wanted = None if topics is None else [(t.name, p) for t in topics for p in t.partition_indexes]
     error, found = broker.groups.fetch_offsets(group_id, wanted, require_stable)
     # KafkaApis: topics the client may not DESCRIBE are left out of "all", and fail when named
@@ -40,11 +47,11 @@ def _group_topics(broker, ctx, group_id, topics, require_stable, topic_cls, part
     return error, tuple(topic_cls(name=n, partitions=tuple(ps)) for n, ps in by_topic.items())
 
 
-def _group_denied(broker, ctx, group_id) -> bool:  # type: ignore[no-untyped-def]
+def _group_denied(broker: Broker, ctx: RequestContext, group_id) -> bool:
     return refused(broker, ctx, AclOperation.DESCRIBE, ResourceType.GROUP, group_id)
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(9, ctx.api_version)
     require_stable = getattr(request, "require_stable", False)
     if ctx.api_version >= 8:

@@ -8,9 +8,10 @@ from __future__ import annotations
 import asyncio
 import datetime
 import time
+from typing import TYPE_CHECKING
 
 from brook.errors import ErrorCode
-from brook.protocol.build import make, nested
+from brook.protocol.build import make, nested, nested_if_any
 from brook.protocol.header import encode_response
 from brook.protocol.versions import response_class
 
@@ -18,20 +19,26 @@ from ..acls import AclOperation, ResourceType
 from ..authz import allowed, denied
 from ..quotas import PRODUCE
 from ..replica_manager import ProduceResult
+from . import Request
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
+
 
 _ZERO = datetime.timedelta(0)
 _UTC = datetime.UTC
 
 
-def _append_time(ms: int):  # type: ignore[no-untyped-def]
+def _append_time(ms: int):
     return None if ms < 0 else datetime.datetime.fromtimestamp(ms / 1000, _UTC)
 
 
-def _direct(cls, **fields):  # type: ignore[no-untyped-def]
+def _direct(cls, **fields):
     return cls(**fields)
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     append = broker.replicas.append
     if broker.authorizer is not None:
         append = _authorized_append(broker, ctx, request, append)
@@ -58,7 +65,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     return _after_flush(broker, ctx, results, flushes, response) if flushes else response
 
 
-def _authorized_append(broker, ctx, request, append):  # type: ignore[no-untyped-def]
+def _authorized_append(broker: Broker, ctx: RequestContext, request: Request, append):
     """KafkaApis.handleProduceRequest: transactional records need WRITE on the transactional id (else every
     partition fails), each topic needs WRITE."""
     tid = getattr(request, "transactional_id", None)
@@ -71,16 +78,16 @@ def _authorized_append(broker, ctx, request, append):  # type: ignore[no-untyped
         else append(topic, *args)
 
 
-def _encode(ctx, results, values):  # type: ignore[no-untyped-def]
+def _encode(ctx: RequestContext, results, values):
     return encode_response(ctx.header, _response(ctx, results, values))
 
 
-def _response(ctx, results, values, throttle_ms: int = 0):  # type: ignore[no-untyped-def]
+def _response(ctx: RequestContext, results, values, throttle_ms: int = 0):
     """The kio response; values (base offset, log start offset pairs) replace the results' own if given."""
     cls = response_class(0, ctx.api_version)
     topic_cls = nested(cls, "TopicProduceResponse")
     part_cls = nested(cls, "PartitionProduceResponse")
-    err_cls = nested(cls, "BatchIndexAndErrorMessage")
+    err_cls = nested_if_any(cls, "BatchIndexAndErrorMessage")
     build = _direct if ctx.api_version >= 8 else make  # v8+ has every field: skip the filtering
     it = iter(values) if values is not None else None
     topics = []
@@ -98,12 +105,12 @@ def _response(ctx, results, values, throttle_ms: int = 0):  # type: ignore[no-un
     return make(cls, responses=tuple(topics), throttle_time=throttle)
 
 
-async def _after_flush(broker, ctx, results, logs, response):  # type: ignore[no-untyped-def]
+async def _after_flush(broker: Broker, ctx: RequestContext, results, logs, response):
     try:
         await asyncio.gather(*(broker.flusher.request(lg) for lg in logs))
     except OSError as e:  # not on disk: not acknowledged (the flusher has logged it)
         error = broker.log_dir_failures.failed(logs[0].directory.parent, "flushing records", e)
         failed = ProduceResult(error.code, message=error.message)
         return _response(ctx, [(name, [(i, failed if r.flush is not None else r) for i, r in parts])
-                               for name, parts in results])
+                               for name, parts in results], None)
     return response

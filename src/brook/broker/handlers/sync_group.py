@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
 from brook.errors import ErrorCode
 from brook.protocol.build import make
@@ -10,11 +11,17 @@ from brook.protocol.versions import response_class
 
 from ..acls import AclOperation, ResourceType
 from ..authz import refused
+from . import Request
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
+
 
 _ZERO = datetime.timedelta(0)
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(14, ctx.api_version)
     coordinator = broker.groups
     if refused(broker, ctx, AclOperation.READ, ResourceType.GROUP, request.group_id):
@@ -31,11 +38,11 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     return _response(cls, result, ptype, pname)
 
 
-async def _later(cls, fut, ptype, pname):  # type: ignore[no-untyped-def]
+async def _later(cls, fut, ptype, pname):
     return _response(cls, await fut, ptype, pname)
 
 
-def _response(cls, result, ptype, pname):  # type: ignore[no-untyped-def]
+def _response(cls, result, ptype, pname):
     error, assignment = result
     return make(cls, throttle_time=_ZERO, error_code=error, protocol_type=ptype, protocol_name=pname,
                 assignment=assignment)

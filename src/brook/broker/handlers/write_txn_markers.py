@@ -2,10 +2,12 @@
 
 Kafka's transaction coordinator sends this to partition leaders; a single Brook broker's coordinator writes its
 markers directly, so the requests come from admin clients (`kafka-transactions abort`). Both use the same path,
-`Broker.write_txn_markers`: LSO, aborted-transaction index and producer state move exactly alike.
+`TxnMarkerWriter.write`: LSO, aborted-transaction index and producer state move exactly alike.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
@@ -13,9 +15,14 @@ from brook.protocol.versions import response_class
 
 from ..acls import AclOperation
 from ..authz import cluster_allowed
+from . import Request
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(27, ctx.api_version)
     marker_cls = nested(cls, "WritableTxnMarkerResult")
     topic_cls = nested(cls, "WritableTxnMarkerTopicResult")
@@ -25,7 +32,7 @@ def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
     may_write = cluster_allowed(broker, ctx, AclOperation.CLUSTER_ACTION)  # only brokers send these
     for marker in request.markers:
         partitions = {(t.name, p) for t in marker.topics for p in t.partition_indexes}
-        errors = broker.write_txn_markers(marker.producer_id, marker.producer_epoch, marker.transaction_result,
+        errors = broker.txn_markers.write(marker.producer_id, marker.producer_epoch, marker.transaction_result,
                                           partitions, marker.coordinator_epoch) if may_write else \
             dict.fromkeys(partitions, ErrorCode.cluster_authorization_failed)
         result = by_producer.setdefault(marker.producer_id, {})

@@ -83,7 +83,7 @@ def cast_value(schema: Schema | None, value: object, target: str) -> object:
         if isinstance(value, (bytes, bytearray)):
             raise DataError(f"Unexpected type in Cast transformation: class {java_class_name(value)}")
         if target in BITS:
-            n = int(value, 10) if isinstance(value, str) else int(value)  # type: ignore[arg-type]
+            n = int(value, 10) if isinstance(value, str) else int(value)
             if isinstance(value, str) and not -(1 << (BITS[target] - 1)) <= n < 1 << (BITS[target] - 1):
                 raise ValueError
             return _wrap(n, BITS[target])

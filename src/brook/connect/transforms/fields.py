@@ -116,7 +116,7 @@ class InsertField(KeyOrValue):
             for key, sch in (("topic", STRING_SCHEMA), ("partition", INT32_SCHEMA), ("offset", INT64_SCHEMA),
                              ("timestamp", TIMESTAMP_SCHEMA), ("static", STRING_SCHEMA)):
                 if self.specs[key]:
-                    name, opt = self.specs[key]  # type: ignore[misc]
+                    name, opt = self.specs[key]
                     extra.append((name, optional[sch] if opt else sch))
             new_schema = struct_with(struct.schema, [(f.name, f.schema) for f in struct.schema.fields] + extra)
             self.cache[struct.schema] = new_schema

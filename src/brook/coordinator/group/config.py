@@ -17,10 +17,8 @@ class GroupConfig:
     num_partitions: int = 50  # offsets.topic.num.partitions, when the topic does not exist yet
 
     @classmethod
-    def from_broker(cls, get: Callable[[str], object]) -> GroupConfig:
-        def num(name: str) -> int:
-            return int(get(name))  # type: ignore[call-overload]
-
+    def from_broker(cls, num: Callable[[str], int]) -> GroupConfig:
+        """num: the broker configs\' int getter."""
         return cls(min_session_timeout_ms=num("group.min.session.timeout.ms"),
                    max_session_timeout_ms=num("group.max.session.timeout.ms"),
                    initial_rebalance_delay_ms=num("group.initial.rebalance.delay.ms"),

@@ -72,7 +72,6 @@ class Group:
     static_members: dict[str, str] = field(default_factory=dict)  # group.instance.id -> member id
     pending_members: set[str] = field(default_factory=set)  # KIP-394: ids given out, not joined yet
     pending_sync: set[str] = field(default_factory=set)  # joined this generation, no SyncGroup seen yet
-    pending_sync: set[str] = field(default_factory=set)  # joined this generation, no SyncGroup seen yet
     state_timestamp: int = -1
     # group.initial.rebalance.delay.ms (InitialDelayedJoin): (the current delay, the rebalance time left after it)
     # while a new group's first rebalance waits for members; whether a member joined during the delay.

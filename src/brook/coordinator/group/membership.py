@@ -144,12 +144,14 @@ class GroupMetadataManager:
                 group.pending_members.add(new_id)
                 self.timer.schedule(self._key("pending", group_id, new_id), now_ms + session_timeout_ms)
                 return JoinResult(ErrorCode.member_id_required, member_id=new_id)
-            return self._add_member(token, group, new_id, None, *args, now_ms=now_ms)
+            self._add_member(token, group, new_id, None, *args, now_ms=now_ms)
+            return None
 
         if member_id in group.pending_members:
             group.pending_members.discard(member_id)
             self.timer.cancel(self._key("pending", group_id, member_id))
-            return self._add_member(token, group, member_id, instance_id, *args, now_ms=now_ms)
+            self._add_member(token, group, member_id, instance_id, *args, now_ms=now_ms)
+            return None
         if fenced(group, member_id, instance_id):
             return JoinResult(ErrorCode.fenced_instance_id, member_id=member_id)
         member = group.members.get(member_id)
@@ -182,8 +184,9 @@ class GroupMetadataManager:
         old_id = group.static_members.get(instance_id)
         old = group.members.get(old_id) if old_id else None
         if old is None:
-            return self._add_member(token, group, new_id, instance_id, protocol_type, protocols, session_timeout_ms,
-                                    rebalance_timeout_ms, client_id, client_host, now_ms)
+            self._add_member(token, group, new_id, instance_id, protocol_type, protocols, session_timeout_ms,
+                             rebalance_timeout_ms, client_id, client_host, now_ms)
+            return None
         # KIP-345: a known static member restarted. Replace its id (fencing the old one), keep its assignment.
         del group.members[old.member_id]
         self.timer.cancel(self._key("heartbeat", group.group_id, old.member_id))

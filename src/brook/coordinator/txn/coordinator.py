@@ -61,10 +61,8 @@ class TxnConfig:
     num_partitions: int = 50  # transaction.state.log.num.partitions, when the topic does not exist yet
 
     @classmethod
-    def from_broker(cls, get: Callable[[str], object]) -> TxnConfig:
-        def num(name: str) -> int:
-            return int(get(name))  # type: ignore[call-overload]
-
+    def from_broker(cls, num: Callable[[str], int]) -> TxnConfig:
+        """num: the broker configs\' int getter."""
         return cls(max_timeout_ms=num("transaction.max.timeout.ms"),
                    expiration_ms=num("transactional.id.expiration.ms"),
                    abort_interval_ms=num("transaction.abort.timed.out.transaction.cleanup.interval.ms"),
@@ -73,7 +71,7 @@ class TxnConfig:
 
 class TransactionCoordinator:
     def __init__(self, config: TxnConfig, persist: Callable[[str, TransactionLogKey, TransactionLogValue | None], None],
-                 write_markers: Callable[[int, int, bool, set[tuple[str, int]]], None],
+                 write_markers: Callable[[int, int, bool, set[tuple[str, int]]], dict[tuple[str, int], ErrorCode]],
                  new_producer_id: Callable[[], int], clock: Callable[[], float]) -> None:
         """clock: the wall clock in seconds (the broker's)."""
         self.config = config

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import cast
 
 from kio.records.readers import read_record
 from kio.records.schema import Record
+from kio.static.primitive import i64
 
 from .batch import COMPRESSION_MASK, HEADER_SIZE, read_header
 from .compression import decompress
@@ -16,8 +18,10 @@ def iter_records(batch: bytes, pos: int = 0) -> Iterator[Record]:
     body = batch[pos + HEADER_SIZE : pos + h.size]
     data = decompress(h.attributes & COMPRESSION_MASK, body)
     off = 0
+    # kio's reader takes its range-checked i64; a header's fields are in range by the batch format (once per batch)
+    base_timestamp, base_offset = cast(i64, h.base_timestamp), cast(i64, h.base_offset)
     for _ in range(h.records_count):
-        record, size = read_record(data, h.base_timestamp, h.base_offset, off)
+        record, size = read_record(data, base_timestamp, base_offset, off)
         off += size
         yield record
 
