@@ -9,6 +9,7 @@ As in Kafka's ZooKeeper mode, validate_only changes nothing in the answer.
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING, Any
 
 from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
@@ -16,13 +17,19 @@ from brook.protocol.versions import response_class
 
 from ..acls import AclOperation
 from ..authz import cluster_allowed
+from . import Request
+
+if TYPE_CHECKING:
+    from ..dispatch import RequestContext
+    from ..server import Broker
 
 _ZERO = datetime.timedelta(0)
 UPGRADE, SAFE_DOWNGRADE, UNSAFE_DOWNGRADE = 1, 2, 3
 
 
-def upgrade_type(update, version: int) -> int:  # type: ignore[no-untyped-def]
-    """UpdateFeaturesRequest.getFeature: v0 carries allow_downgrade; an unknown v1 code is UNKNOWN (0)."""
+def upgrade_type(update: Any, version: int) -> int:
+    """UpdateFeaturesRequest.getFeature: v0 carries allow_downgrade; an unknown v1 code is UNKNOWN (0). `update` is
+    the FeatureUpdateKey of the request's version."""
     if version == 0:
         return SAFE_DOWNGRADE if update.allow_downgrade else UPGRADE
     code = int(update.upgrade_type)
@@ -43,7 +50,7 @@ def validate(feature: str, level: int, kind: int) -> str:
     return "Could not apply finalized feature update because the provided feature is not supported."
 
 
-def handle(broker, ctx, request):  # type: ignore[no-untyped-def]
+def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(57, ctx.api_version)
     if not cluster_allowed(broker, ctx, AclOperation.ALTER):
         return make(cls, throttle_time=_ZERO, error_code=ErrorCode.cluster_authorization_failed, error_message=None,
