@@ -127,10 +127,10 @@ def config_infos(name: str, keys: dict[str, Key], values: list[ConfigValue], gro
             configs.append({"definition": None, "value": _value_info(v, None)})
             errors += len(v.errors)
     for n, k in keys.items():
-        v = by_name.get(n)
-        if v is not None:
-            errors += len(v.errors)
-        configs.append({"definition": key_info(k), "value": None if v is None else _value_info(v, k.type)})
+        found = by_name.get(n)
+        if found is not None:
+            errors += len(found.errors)
+        configs.append({"definition": key_info(k), "value": None if found is None else _value_info(found, k.type)})
     return {"name": name, "error_count": errors, "groups": groups, "configs": configs}
 
 

@@ -32,9 +32,10 @@ def _reader_issues(reader: Parsed, writer: Parsed) -> list[str]:
         if result.compatibility is avro.compatibility.SchemaCompatibilityType.compatible:
             return []
         out = []
-        for kind, message, where in zip(result.incompatibilities, sorted(result.messages),
-                                        sorted(result.locations) * len(result.incompatibilities), strict=False):
-            name = kind.name.upper()
+        for incompatibility, message, where in zip(result.incompatibilities, sorted(result.messages),
+                                                   sorted(result.locations) * len(result.incompatibilities),
+                                                   strict=False):
+            name = incompatibility.name.upper()
             text = (f"The field '{message}' at path '{where}' in the new schema has no default value and is "
                     f"missing in the old schema" if name == "READER_FIELD_MISSING_DEFAULT_VALUE"
                     else f"{message} at path '{where}'")

@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
@@ -170,7 +171,7 @@ class KafkaStore:
 
     # --- writing
 
-    def write(self, records: list[tuple[bytes, bytes | None]]) -> None:
+    def write(self, records: Sequence[tuple[bytes, bytes | None]]) -> None:
         """Produces `records` in order and returns once the reader has applied the last one."""
         timeout = self.config.timeout_ms / 1000
         results: list = []
