@@ -1,4 +1,5 @@
-"""Shared fixtures: real Brook broker processes on 127.0.0.1 with ephemeral ports."""
+"""Shared fixtures: real Brook broker processes on 127.0.0.1 with ephemeral ports; a real ZooKeeper (Debian's,
+through zookeeper-server-start) for the cluster's tests."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -107,3 +109,66 @@ def broker_factory(tmp_path):
 @pytest.fixture
 def broker(broker_factory) -> BrokerProcess:
     return broker_factory()
+
+
+class ZooKeeperProcess:
+    """A real ZooKeeper started by `zookeeper-server-start` on a free port with its own dataDir; ready once it
+    answers the `srvr` four-letter command (allowed by ZooKeeper's default whitelist)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = 0
+        self.proc: subprocess.Popen | None = None
+        self.log_path = data_dir.parent / f"{data_dir.name}.zookeeper.log"
+
+    @property
+    def connect(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> ZooKeeperProcess:
+        with socket.socket() as s:  # ZooKeeper has no clientPort=0: take a free port and hand it over
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        props = self.data_dir.parent / f"{self.data_dir.name}.zookeeper.properties"
+        props.write_text(f"dataDir={self.data_dir}\nclientPort={self.port}\nclientPortAddress=127.0.0.1\n"
+                         "maxClientCnxns=0\nadmin.enableServer=false\n")
+        script = Path(sys.executable).parent / "zookeeper-server-start"
+        env = {**os.environ, "KAFKA_HEAP_OPTS": "-Xmx128M -Xms16M", "LOG_DIR": str(self.data_dir.parent)}
+        self.proc = subprocess.Popen([str(script), str(props)], stdout=open(self.log_path, "ab"),
+                                     stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"zookeeper exited with {self.proc.returncode}:\n{self.log_path.read_text()}")
+            if "Mode: standalone" in self.four_letter("srvr"):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise TimeoutError(f"zookeeper did not answer within {timeout}s:\n{self.log_path.read_text()}")
+
+    def four_letter(self, word: str) -> str:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+                s.sendall(word.encode())
+                return b"".join(iter(lambda: s.recv(4096), b"")).decode(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def zookeeper(tmp_path_factory) -> Iterator[ZooKeeperProcess]:
+    """One ZooKeeper for the whole run (started by the first test that asks); tests keep apart by chroot."""
+    zk = ZooKeeperProcess(tmp_path_factory.mktemp("zookeeper") / "data").start()
+    try:
+        yield zk
+    finally:
+        zk.stop()
