@@ -61,8 +61,17 @@ def main(argv: list[str] | None = None) -> int:
 async def _serve(config: BrokerConfig) -> int:
     from brook.broker.server import Broker
 
-    broker = Broker(config)
-    await broker.start()
+    broker = None
+    try:
+        broker = Broker(config)
+        await broker.start()
+    except Exception as e:  # KafkaServer.startup: a fatal error is logged, what started is shut down, exit 1
+        logging.getLogger("kafka.server.KafkaServer").error(
+            "[KafkaServer id=%s] Fatal error during KafkaServer startup. Prepare to shutdown\n%s",
+            config.get("broker.id"), e)
+        if broker is not None:
+            await broker.stop()
+        return 1
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -9,15 +9,18 @@ import base64
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from brook.cluster.registration import BrokerEndpoint, BrokerRegistry, Endpoint, get_or_create_cluster_id
 from brook.config.broker import BrokerConfig
 from brook.errors import KafkaError
 from brook.log.cleaner import CleanerConfig, LogCleaner
 from brook.log.config import LogConfig
 from brook.log.manager import LogManager
-from brook.metadata import JsonMetadataStore
+from brook.metadata import JsonMetadataStore, MetadataStore
+from brook.metadata.zookeeper import ZkMetadataStore, connect_client
 from brook.protocol.templates import TemplateCache
 
 from .authz import authorizer_from_config
@@ -64,10 +67,16 @@ class Broker:
         self.max_request_bytes = config.get_int("socket.request.max.bytes")
         self.listeners = [parse_listener(u) for u in config.get_list("listeners")]
         self.log_manager = LogManager(config.log_dirs, self.broker_id, "")
-        self.metadata = JsonMetadataStore(self.log_manager.dirs[0], self.broker_id)
+        self.cluster: BrokerRegistry | None = None  # set in a ZooKeeper cluster (zookeeper.connect)
+        self.metadata: MetadataStore
+        zookeeper_connect = config.get_str("zookeeper.connect")
+        if zookeeper_connect:
+            self.cluster_id = self._join_zookeeper(zookeeper_connect)
+        else:
+            self.metadata = JsonMetadataStore(self.log_manager.dirs[0], self.broker_id)
+            self.cluster_id = config.get_str("cluster.id") or self.log_manager.read_cluster_id() or new_cluster_id()
         self.topics = self.metadata.topics  # read-only view: name -> TopicInfo, and by_id
         self.admin = TopicAdmin(config, self.broker_id, self.metadata, self.log_manager)
-        self.cluster_id = config.get_str("cluster.id") or self.log_manager.read_cluster_id() or new_cluster_id()
         self.log_manager.cluster_id = self.cluster_id
         self.registry = build_registry()
         self.authorizer = authorizer_from_config(config, self.metadata)  # None: no authorizer, nothing checked
@@ -88,6 +97,41 @@ class Broker:
         self.txn_markers = TxnMarkerWriter(self)
         self.background = BackgroundTasks(self)
         self.started_ms = int(time.time() * 1000)
+
+    # -- the cluster ----------------------------------------------------------------------------------------
+    def _join_zookeeper(self, connect: str) -> str:
+        """KafkaServer.startup's ZooKeeper steps: connect (chroot created), the metadata store, the cluster id
+        from /cluster/id, which must be the one in meta.properties."""
+        session_ms = self.config.get_int("zookeeper.session.timeout.ms")
+        timeout_ms = session_ms  # Kafka: zookeeper.connection.timeout.ms defaults to the session timeout
+        if self.config.get("zookeeper.connection.timeout.ms") is not None:
+            timeout_ms = self.config.get_int("zookeeper.connection.timeout.ms")
+        loop = asyncio.get_event_loop()
+
+        def deliver(fn: Callable[[], None]) -> None:
+            if not loop.is_closed():  # a watch firing after the broker stopped has nobody to tell
+                loop.call_soon_threadsafe(fn)
+
+        log.info("Connecting to zookeeper on %s", connect)
+        zk = connect_client(connect, timeout_ms / 1000, session_ms / 1000)
+        self.metadata = ZkMetadataStore(zk, deliver)
+        self.cluster = BrokerRegistry(zk, deliver)
+        cluster_id = get_or_create_cluster_id(zk, new_cluster_id)
+        stored = self.log_manager.read_cluster_id()
+        if stored is not None and stored != cluster_id:
+            raise RuntimeError(f"kafka.common.InconsistentClusterIdException: The Cluster ID {cluster_id} doesn't "
+                               f"match stored clusterId Some({stored}) in meta.properties. The broker is trying to "
+                               "join the wrong cluster. Configured zookeeper.connect may be wrong.")
+        log.info("Cluster ID = %s", cluster_id)
+        return cluster_id
+
+    def live_brokers(self) -> list[BrokerEndpoint]:
+        """What Metadata and DescribeCluster list: every registered broker, or this one alone."""
+        if self.cluster is not None and self.cluster.live:
+            return list(self.cluster.live.values())
+        adv = self.advertised
+        rack = self.config.get("broker.rack")
+        return [BrokerEndpoint(self.broker_id, adv.host, adv.port, None if rack is None else str(rack))]
 
     # -- topics (delegates for the coordinators) -------------------------------------------------------
     def log_config_for(self, topic: str) -> LogConfig:
@@ -117,6 +161,12 @@ class Broker:
             self.servers.append(server)
             port = server.sockets[0].getsockname()[1]
             self.bound.append(Listener(listener.name, listener.host or "localhost", port))
+        if self.cluster is not None:  # once the listeners are bound: the registration names their ports
+            adv = self.config.get_list("advertised.listeners")
+            listeners = [parse_listener(u) for u in adv] if adv else self.bound
+            rack = self.config.get("broker.rack")
+            self.cluster.register(self.broker_id, [Endpoint(x.name, x.host, x.port, x.name) for x in listeners],
+                                  None if rack is None else str(rack))
         self.background.start()
         addrs = ",".join(f"{b.name}://{b.host}:{b.port}" for b in self.bound)
         log.info("[KafkaServer id=%d] started (kafka.server.KafkaServer) on %s in %d ms", self.broker_id, addrs,
@@ -141,4 +191,6 @@ class Broker:
             self.log_manager.shutdown()
         except OSError as e:  # a full disk: no clean-shutdown marker, so the next start recovers the logs
             self.log_dir_failures.failed(self.log_manager.dirs[0], "writing checkpoint files at shutdown", e)
+        if isinstance(self.metadata, ZkMetadataStore):  # the session's end removes /brokers/ids/<id> at once
+            self.metadata.close()
         log.info("[KafkaServer id=%d] shut down completed", self.broker_id)

@@ -88,6 +88,11 @@ BROKER_CONFIGS = ConfigDef().define(
     ConfigKey("offsets.retention.check.interval.ms", "long", 600000, "", at_least(1), read_only=True),
     ConfigKey("replica.fetch.max.bytes", "int", 1048576, "", at_least(0), read_only=True),
     ConfigKey("zookeeper.connect", "string", None, "ZooKeeper connection string (cluster mode).", read_only=True),
+    ConfigKey("zookeeper.session.timeout.ms", "int", 18000, "Zookeeper session timeout", read_only=True),
+    ConfigKey("zookeeper.connection.timeout.ms", "int", None, "The max time that the client waits to establish a "
+              "connection to ZooKeeper. If not set, the value in zookeeper.session.timeout.ms is used",
+              read_only=True),
+    ConfigKey("broker.rack", "string", None, "Rack of the broker.", read_only=True),
     ConfigKey("cluster.id", "string", None, "", read_only=True),
     ConfigKey("authorizer.class.name", "string", "", "The ACL authorizer; empty: none, ACL APIs answer "
               "SECURITY_DISABLED.", _authorizer_class, read_only=True),

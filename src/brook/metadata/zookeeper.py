@@ -24,6 +24,7 @@ from urllib.parse import quote, unquote
 
 from kazoo.client import KazooClient
 from kazoo.exceptions import BadVersionError, NodeExistsError, NoNodeError
+from kazoo.handlers.threading import KazooTimeoutError
 
 from brook.acl import AclBinding, AclOperation, AclPermissionType, PatternType, ResourceType
 from brook.errors import ErrorCode, KafkaError
@@ -154,15 +155,24 @@ def connect_client(connect: str, timeout_s: float, session_timeout_s: float = 18
     hosts, chroot = split_chroot(connect)
     if chroot:
         boot = KazooClient(hosts=hosts, timeout=session_timeout_s)
-        boot.start(timeout=timeout_s)
+        _start(boot, timeout_s)
         try:
             boot.ensure_path(chroot)
         finally:
             boot.stop()
             boot.close()
     client = KazooClient(hosts=hosts + chroot, timeout=session_timeout_s)
-    client.start(timeout=timeout_s)
+    _start(client, timeout_s)
     return client
+
+
+def _start(client: KazooClient, timeout_s: float) -> None:
+    try:
+        client.start(timeout=timeout_s)
+    except KazooTimeoutError:
+        client.close()
+        raise TimeoutError("kafka.zookeeper.ZooKeeperClientTimeoutException: Timed out waiting for connection "
+                           "while in state: CONNECTING") from None
 
 
 class ZkMetadataStore(MemoryMetadataStore):

@@ -33,12 +33,12 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
                     error_code=ErrorCode.mismatched_endpoint_type if known else ErrorCode.unsupported_endpoint_type,
                     error_message=f"The request was sent to an endpoint of type BROKER, but we wanted an endpoint of "
                     f"type {_ENDPOINT_TYPES[endpoint_type]}" if known else f"Unsupported endpoint type {endpoint_type}")
-    adv = broker.advertised
     ops = NOT_REQUESTED
     if request.include_cluster_authorized_operations:  # KafkaApis: 0 unless the client may DESCRIBE the cluster
         ops = authorized_operations(broker, ctx, ResourceType.CLUSTER, CLUSTER_NAME) \
             if cluster_allowed(broker, ctx, AclOperation.DESCRIBE) else 0
     return make(cls, throttle_time=_ZERO, error_code=ErrorCode.none, error_message=None,
                 cluster_id=broker.cluster_id, controller_id=broker.broker_id,
-                brokers=(broker_cls(broker_id=broker.broker_id, host=adv.host, port=adv.port, rack=None),),
+                brokers=tuple(broker_cls(broker_id=b.broker_id, host=b.host, port=b.port, rack=b.rack)
+                              for b in broker.live_brokers()),
                 cluster_authorized_operations=ops)

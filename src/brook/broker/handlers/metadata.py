@@ -85,14 +85,15 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
             topics.append(make(topic_cls, error_code=error, name=name, topic_id=_NULL_ID, is_internal=False,
                                partitions=(), topic_authorized_operations=ops))
             continue
-        # the store's replica assignment; on one broker every replica is in sync
-        parts = tuple(make(part_cls, error_code=ErrorCode.none, partition_index=p, leader_id=broker.broker_id,
+        # the store's replica assignment; on one broker every replica is in sync. In a cluster, until the
+        # controller writes partition states, the preferred (first) replica stands for the leader
+        parts = tuple(make(part_cls, error_code=ErrorCode.none, partition_index=p, leader_id=replicas[0],
                            leader_epoch=broker.replicas.leader_epoch(info.name, p), replica_nodes=replicas,
                            isr_nodes=replicas, offline_replicas=()) for p, replicas in enumerate(info.assignment))
         topics.append(make(topic_cls, error_code=ErrorCode.none, name=info.name, topic_id=info.topic_id,
                            is_internal=info.internal, partitions=parts, topic_authorized_operations=ops))
-    adv = broker.advertised
-    brokers = (make(broker_cls, node_id=broker.broker_id, host=adv.host, port=adv.port, rack=None),)
+    brokers = tuple(make(broker_cls, node_id=b.broker_id, host=b.host, port=b.port, rack=b.rack)
+                    for b in broker.live_brokers())
     fields = dict(throttle_time=_ZERO, brokers=brokers, cluster_id=broker.cluster_id,
                   controller_id=broker.broker_id, topics=tuple(topics))
     if has_field(cls, "cluster_authorized_operations"):

@@ -1,0 +1,100 @@
+"""Brokers on a real ZooKeeper (zookeeper.connect with a chroot): each registers /brokers/ids/<id> in Kafka's JSON,
+they share /cluster/id, Metadata and DescribeCluster list every live broker, a duplicate broker.id is refused as
+Kafka refuses it, a stopped broker leaves the list, and a topic created through one broker is known to the other."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
+from conftest import BrokerProcess
+from kazoo.client import KazooClient
+
+
+def wait_for(cond, timeout: float = 20.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def cluster(zookeeper, tmp_path_factory):
+    chroot = f"/brook-registration-{uuid.uuid4().hex[:8]}"
+    base = tmp_path_factory.mktemp("registration")
+    brokers = [BrokerProcess(base / f"b{i}", {"broker.id": str(i), "zookeeper.connect": zookeeper.connect + chroot,
+                                              "broker.rack": f"r{i}"}) for i in (1, 2)]
+    raw = KazooClient(hosts=zookeeper.connect + chroot)
+    try:
+        for b in brokers:
+            b.start()
+        raw.start(timeout=15)
+        yield brokers, raw, chroot
+    finally:
+        raw.stop()
+        raw.close()
+        for b in brokers:
+            b.stop()
+
+
+def admin(b: BrokerProcess) -> AdminClient:
+    return AdminClient({"bootstrap.servers": b.bootstrap})
+
+
+def test_registration_in_kafkas_json_and_one_cluster_id(cluster):
+    brokers, raw, _ = cluster
+    for i, b in enumerate(brokers, 1):
+        data, stat = raw.get(f"/brokers/ids/{i}")
+        d = json.loads(data)
+        assert stat.ephemeralOwner != 0
+        assert d["version"] == 5 and d["jmx_port"] == -1 and d["features"] == {} and d["rack"] == f"r{i}"
+        assert d["endpoints"] == [f"PLAINTEXT://127.0.0.1:{b.port}"]
+        assert d["listener_security_protocol_map"] == {"PLAINTEXT": "PLAINTEXT"}
+        assert (d["host"], d["port"]) == ("127.0.0.1", b.port) and int(d["timestamp"]) > 0
+    cluster_id = json.loads(raw.get("/cluster/id")[0])
+    assert cluster_id["version"] == "1"
+    for b in brokers:
+        client = admin(b)  # kept: the future fails once its client is collected
+        described = client.describe_cluster(request_timeout=10).result()
+        assert described.cluster_id == cluster_id["id"]
+        assert sorted((n.id, n.port, n.rack) for n in described.nodes) == [(1, brokers[0].port, "r1"),
+                                                                          (2, brokers[1].port, "r2")]
+        meta = client.list_topics(timeout=10)
+        assert meta.cluster_id == cluster_id["id"] and sorted(meta.brokers) == [1, 2]
+
+
+def test_a_topic_created_through_one_broker_is_known_to_the_other(cluster):
+    brokers, raw, _ = cluster
+    client = admin(brokers[0])
+    client.create_topics([NewTopic("shared", 2, 1)])["shared"].result(10)
+    assert json.loads(raw.get("/brokers/topics/shared")[0])["partitions"] == {"0": [1], "1": [1]}
+    meta = wait_for(lambda: (m := admin(brokers[1]).list_topics(timeout=10)).topics.get("shared") and m)
+    assert {p.id: p.leader for p in meta.topics["shared"].partitions.values()} == {0: 1, 1: 1}
+
+
+def test_a_duplicate_broker_id_is_refused(cluster, tmp_path):
+    brokers, _, chroot = cluster
+    dup = BrokerProcess(tmp_path / "dup", {"broker.id": "1",
+                                           "zookeeper.connect": brokers[0].overrides["zookeeper.connect"]})
+    with pytest.raises(RuntimeError, match="exited with 1"):
+        dup.start()
+    text = dup.log_text()
+    assert "Error while creating ephemeral at /brokers/ids/1, node already exists" in text
+    assert "Fatal error during KafkaServer startup. Prepare to shutdown" in text
+    assert "NodeExistsException: KeeperErrorCode = NodeExists" in text
+    assert brokers[0].alive()
+
+
+def test_a_stopped_broker_leaves_the_list(cluster):
+    brokers, raw, _ = cluster
+    brokers[1].stop()
+    assert not raw.exists("/brokers/ids/2")  # the session closed with the broker
+    wait_for(lambda: sorted(admin(brokers[0]).list_topics(timeout=10).brokers) == [1])
+    brokers[1].start()
+    wait_for(lambda: sorted(admin(brokers[0]).list_topics(timeout=10).brokers) == [1, 2])
