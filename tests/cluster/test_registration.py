@@ -73,9 +73,38 @@ def test_a_topic_created_through_one_broker_is_known_to_the_other(cluster):
     brokers, raw, _ = cluster
     client = admin(brokers[0])
     client.create_topics([NewTopic("shared", 2, 1)])["shared"].result(10)
-    assert json.loads(raw.get("/brokers/topics/shared")[0])["partitions"] == {"0": [1], "1": [1]}
+    assignment = json.loads(raw.get("/brokers/topics/shared")[0])["partitions"]
+    assert sorted(r for (r,) in assignment.values()) == [1, 2]  # AdminUtils: round-robin over the live brokers
     meta = wait_for(lambda: (m := admin(brokers[1]).list_topics(timeout=10)).topics.get("shared") and m)
-    assert {p.id: p.leader for p in meta.topics["shared"].partitions.values()} == {0: 1, 1: 1}
+    assert {p.id: p.leader for p in meta.topics["shared"].partitions.values()} == {
+        int(p): r for p, (r,) in assignment.items()}
+    for p, (r,) in assignment.items():  # each broker keeps the logs of its own replicas only
+        assert (brokers[r - 1].data_dir / f"shared-{p}").is_dir()
+        assert not (brokers[2 - r].data_dir / f"shared-{p}").exists()
+
+
+def test_the_controller_and_partition_states(cluster):
+    brokers, raw, _ = cluster
+    controller = json.loads(raw.get("/controller")[0])
+    assert controller["version"] == 1 and controller["brokerid"] in (1, 2) and int(controller["timestamp"]) > 0
+    epoch = int(raw.get("/controller_epoch")[0])
+    assert epoch >= 1
+    for b in brokers:
+        client = admin(b)
+        assert wait_for(lambda c=client: c.describe_cluster(request_timeout=10).result().controller.id
+                        == controller["brokerid"])
+    client = admin(brokers[0])
+    client.create_topics([NewTopic("replicated", 4, 2)])["replicated"].result(10)
+    assignment = json.loads(raw.get("/brokers/topics/replicated")[0])["partitions"]
+    assert all(sorted(r) == [1, 2] for r in assignment.values())
+    assert sorted(r[0] for r in assignment.values()) == [1, 1, 2, 2]  # leaders spread evenly
+    for p, replicas in assignment.items():
+        state = wait_for(lambda p=p: raw.exists(f"/brokers/topics/replicated/partitions/{p}/state")
+                         and json.loads(raw.get(f"/brokers/topics/replicated/partitions/{p}/state")[0]))
+        assert state == {"controller_epoch": epoch, "leader": replicas[0], "version": 1, "leader_epoch": 0,
+                         "isr": replicas}
+    with pytest.raises(Exception, match="Replication factor: 3 larger than available brokers: 2."):
+        client.create_topics([NewTopic("too-many", 1, 3)])["too-many"].result(10)
 
 
 def test_a_duplicate_broker_id_is_refused(cluster, tmp_path):
@@ -98,3 +127,17 @@ def test_a_stopped_broker_leaves_the_list(cluster):
     wait_for(lambda: sorted(admin(brokers[0]).list_topics(timeout=10).brokers) == [1])
     brokers[1].start()
     wait_for(lambda: sorted(admin(brokers[0]).list_topics(timeout=10).brokers) == [1, 2])
+
+
+def test_the_controller_moves_when_its_broker_stops(cluster):
+    brokers, raw, _ = cluster
+    active = json.loads(raw.get("/controller")[0])["brokerid"]
+    epoch = int(raw.get("/controller_epoch")[0])
+    victim, survivor = brokers[active - 1], brokers[2 - active]
+    victim.stop()
+    new = wait_for(lambda: raw.exists("/controller") and json.loads(raw.get("/controller")[0]))
+    assert new["brokerid"] == 3 - active and int(raw.get("/controller_epoch")[0]) == epoch + 1
+    client = admin(survivor)
+    wait_for(lambda: client.describe_cluster(request_timeout=10).result().controller.id == 3 - active)
+    victim.start()
+    assert json.loads(raw.get("/controller")[0])["brokerid"] == 3 - active  # a returning broker does not take over

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from brook.cluster.controller import Controller
 from brook.cluster.registration import BrokerEndpoint, BrokerRegistry, Endpoint, get_or_create_cluster_id
 from brook.config.broker import BrokerConfig
 from brook.errors import KafkaError
@@ -68,6 +69,7 @@ class Broker:
         self.listeners = [parse_listener(u) for u in config.get_list("listeners")]
         self.log_manager = LogManager(config.log_dirs, self.broker_id, "")
         self.cluster: BrokerRegistry | None = None  # set in a ZooKeeper cluster (zookeeper.connect)
+        self.controller: Controller | None = None
         self.metadata: MetadataStore
         zookeeper_connect = config.get_str("zookeeper.connect")
         if zookeeper_connect:
@@ -76,7 +78,8 @@ class Broker:
             self.metadata = JsonMetadataStore(self.log_manager.dirs[0], self.broker_id)
             self.cluster_id = config.get_str("cluster.id") or self.log_manager.read_cluster_id() or new_cluster_id()
         self.topics = self.metadata.topics  # read-only view: name -> TopicInfo, and by_id
-        self.admin = TopicAdmin(config, self.broker_id, self.metadata, self.log_manager)
+        self.admin = TopicAdmin(config, self.broker_id, self.metadata, self.log_manager,
+                                None if self.cluster is None else self._live_broker_ids)
         self.log_manager.cluster_id = self.cluster_id
         self.registry = build_registry()
         self.authorizer = authorizer_from_config(config, self.metadata)  # None: no authorizer, nothing checked
@@ -116,6 +119,8 @@ class Broker:
         zk = connect_client(connect, timeout_ms / 1000, session_ms / 1000)
         self.metadata = ZkMetadataStore(zk, deliver)
         self.cluster = BrokerRegistry(zk, deliver)
+        self.controller = Controller(zk, self.broker_id, lambda: [int(c) for c in zk.get_children("/brokers/ids")],
+                                     deliver)
         cluster_id = get_or_create_cluster_id(zk, new_cluster_id)
         stored = self.log_manager.read_cluster_id()
         if stored is not None and stored != cluster_id:
@@ -124,6 +129,14 @@ class Broker:
                                "join the wrong cluster. Configured zookeeper.connect may be wrong.")
         log.info("Cluster ID = %s", cluster_id)
         return cluster_id
+
+    @property
+    def controller_id(self) -> int:
+        """The active controller's id (-1 while there is none); a single broker is its own controller."""
+        return self.broker_id if self.controller is None else self.controller.active_id
+
+    def _live_broker_ids(self) -> list[int]:
+        return [b.broker_id for b in self.live_brokers()]
 
     def live_brokers(self) -> list[BrokerEndpoint]:
         """What Metadata and DescribeCluster list: every registered broker, or this one alone."""
@@ -167,6 +180,8 @@ class Broker:
             rack = self.config.get("broker.rack")
             self.cluster.register(self.broker_id, [Endpoint(x.name, x.host, x.port, x.name) for x in listeners],
                                   None if rack is None else str(rack))
+            assert self.controller is not None
+            self.controller.start()
         self.background.start()
         addrs = ",".join(f"{b.name}://{b.host}:{b.port}" for b in self.bound)
         log.info("[KafkaServer id=%d] started (kafka.server.KafkaServer) on %s in %d ms", self.broker_id, addrs,

@@ -7,7 +7,9 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Callable
 
+from brook.cluster.controller import assign_replicas
 from brook.config.broker import BrokerConfig
 from brook.config.topic import TOPIC_CONFIGS, effective_topic_config
 from brook.errors import ErrorCode, KafkaError
@@ -50,8 +52,10 @@ def validate_topic_name(name: str) -> None:
 
 
 class TopicAdmin:
-    def __init__(self, config: BrokerConfig, broker_id: int, store: MetadataStore, log_manager: LogManager) -> None:
+    def __init__(self, config: BrokerConfig, broker_id: int, store: MetadataStore, log_manager: LogManager,
+                 live_brokers: Callable[[], list[int]] | None = None) -> None:
         self.config = config
+        self.live_brokers = live_brokers  # a cluster's registered brokers; None: this broker alone
         self.broker_id = broker_id
         self.store = store
         self.log_manager = log_manager
@@ -81,17 +85,21 @@ class TopicAdmin:
             raise KafkaError(ErrorCode.invalid_partitions, "Number of partitions must be larger than 0.")
         if replication_factor <= 0:
             raise KafkaError(ErrorCode.invalid_replication_factor, "Replication factor must be larger than 0.")
-        if replication_factor > 1:
+        if self.live_brokers is not None:  # ZooKeeper mode: AdminUtils' assignment and its error
+            assignment = assign_replicas(partitions, replication_factor, self.live_brokers())
+        elif replication_factor > 1:
             raise KafkaError(ErrorCode.invalid_replication_factor,
                              f"Unable to replicate the partition {replication_factor} time(s): The target "
                              "replication factor of "
                              f"{replication_factor} cannot be reached because only 1 broker(s) are registered.")
+        else:
+            assignment = uniform_assignment(partitions, self.broker_id)
         TOPIC_CONFIGS.validate(configs)
         if 1 + partitions + len(configs) > MAX_RECORDS:
             raise KafkaError(ErrorCode.policy_violation, "Unable to perform excessively large batch operation.")
         if validate_only:
             return None
-        info = self.store.create_topic(name, uuid.uuid4(), uniform_assignment(partitions, self.broker_id), configs)
+        info = self.store.create_topic(name, uuid.uuid4(), assignment, configs)
         log.info("Created topic %s with %d partitions, topic id %s", name, partitions, info.topic_id)
         return info
 
@@ -122,7 +130,10 @@ class TopicAdmin:
         if count - info.partitions > MAX_RECORDS:
             raise KafkaError(ErrorCode.policy_violation, "Unable to perform excessively large batch operation.")
         if not validate_only:
-            self.store.add_partitions(name, uniform_assignment(count, self.broker_id, first=info.partitions))
+            replicas = uniform_assignment(count, self.broker_id, first=info.partitions) if self.live_brokers is None \
+                else assign_replicas(count - info.partitions, info.replication_factor, self.live_brokers(),
+                                     first_partition=info.partitions)
+            self.store.add_partitions(name, replicas)
 
     # -- this broker's logs follow the store -----------------------------------------------------------------
     def reconcile_logs(self) -> None:

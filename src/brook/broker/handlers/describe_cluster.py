@@ -38,7 +38,7 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
         ops = authorized_operations(broker, ctx, ResourceType.CLUSTER, CLUSTER_NAME) \
             if cluster_allowed(broker, ctx, AclOperation.DESCRIBE) else 0
     return make(cls, throttle_time=_ZERO, error_code=ErrorCode.none, error_message=None,
-                cluster_id=broker.cluster_id, controller_id=broker.broker_id,
+                cluster_id=broker.cluster_id, controller_id=broker.controller_id,
                 brokers=tuple(broker_cls(broker_id=b.broker_id, host=b.host, port=b.port, rack=b.rack)
                               for b in broker.live_brokers()),
                 cluster_authorized_operations=ops)

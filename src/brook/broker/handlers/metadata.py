@@ -95,7 +95,7 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     brokers = tuple(make(broker_cls, node_id=b.broker_id, host=b.host, port=b.port, rack=b.rack)
                     for b in broker.live_brokers())
     fields = dict(throttle_time=_ZERO, brokers=brokers, cluster_id=broker.cluster_id,
-                  controller_id=broker.broker_id, topics=tuple(topics))
+                  controller_id=broker.controller_id, topics=tuple(topics))
     if has_field(cls, "cluster_authorized_operations"):
         fields["cluster_authorized_operations"] = NOT_REQUESTED
         if getattr(request, "include_cluster_authorized_operations", False):
