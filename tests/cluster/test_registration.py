@@ -5,8 +5,11 @@ Kafka refuses it, a stopped broker leaves the list, and a topic created through 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -141,3 +144,15 @@ def test_the_controller_moves_when_its_broker_stops(cluster):
     wait_for(lambda: client.describe_cluster(request_timeout=10).result().controller.id == 3 - active)
     victim.start()
     assert json.loads(raw.get("/controller")[0])["brokerid"] == 3 - active  # a returning broker does not take over
+
+
+def test_zookeeper_shell_shows_kafkas_tree(cluster):
+    brokers, _, _ = cluster
+    shell = Path(sys.executable).parent / "zookeeper-shell"
+    r = subprocess.run([str(shell), brokers[0].overrides["zookeeper.connect"], "ls", "/"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    tree = next(line for line in r.stdout.splitlines() if line.startswith("["))
+    for znode in ("admin", "brokers", "cluster", "config", "controller", "controller_epoch",
+                  "isr_change_notification", "latest_producer_id_block"):
+        assert znode in tree, tree

@@ -112,8 +112,10 @@ class Broker:
         loop = asyncio.get_event_loop()
 
         def deliver(fn: Callable[[], None]) -> None:
-            if not loop.is_closed():  # a watch firing after the broker stopped has nobody to tell
+            try:
                 loop.call_soon_threadsafe(fn)
+            except RuntimeError:  # the loop is closed: a watch firing after the broker stopped has nobody to tell
+                pass
 
         log.info("Connecting to zookeeper on %s", connect)
         zk = connect_client(connect, timeout_ms / 1000, session_ms / 1000)

@@ -1,4 +1,5 @@
-"""zookeeper-server-start [-daemon] zookeeper.properties: Kafka's script, running Debian's ZooKeeper.
+"""zookeeper-server-start [-daemon] zookeeper.properties: Kafka's script, running Debian's ZooKeeper; and
+zookeeper-shell host:port[/path] [args...], ZooKeeper's own shell as Kafka's script runs it.
 
 Kafka's script runs org.apache.zookeeper.server.quorum.QuorumPeerMain on the properties file with its heap
 (KAFKA_HEAP_OPTS, -Xmx512M -Xms512M unless set) and KAFKA_OPTS; so does this, on the jars of Debian's `zookeeper`
@@ -21,8 +22,10 @@ CLASSPATH = [JARS / "zookeeper.jar", JARS / "slf4j-log4j12.jar", JARS / "log4j-1
 LOG4J_CONF = Path("/etc/zookeeper/conf")
 
 
-def java_command(properties: str, env: dict[str, str] | os._Environ[str] = os.environ) -> list[str]:
-    """The command line that runs ZooKeeper on `properties`."""
+def java_command(properties: str, env: dict[str, str] | os._Environ[str] = os.environ,
+                 main_class: str = MAIN_CLASS, args: list[str] | None = None,
+                 logger: str = "INFO,CONSOLE") -> list[str]:
+    """The command line that runs ZooKeeper on `properties` (or `main_class` on `args`)."""
     missing = [str(j) for j in CLASSPATH if not j.exists()]
     if missing:
         raise FileNotFoundError(f"ZooKeeper is not installed ({', '.join(missing)} missing): "
@@ -30,8 +33,9 @@ def java_command(properties: str, env: dict[str, str] | os._Environ[str] = os.en
     java = str(Path(env["JAVA_HOME"]) / "bin" / "java") if env.get("JAVA_HOME") else "java"
     heap = shlex.split(env.get("KAFKA_HEAP_OPTS") or "-Xmx512M -Xms512M")
     classpath = ":".join([str(LOG4J_CONF), *map(str, CLASSPATH)])
-    return [java, *heap, *shlex.split(env.get("KAFKA_OPTS", "")), "-Dzookeeper.root.logger=INFO,CONSOLE",
-            "-Dzookeeper.log.dir=" + env.get("LOG_DIR", "logs"), "-cp", classpath, MAIN_CLASS, properties]
+    return [java, *heap, *shlex.split(env.get("KAFKA_OPTS", "")), f"-Dzookeeper.root.logger={logger}",
+            "-Dzookeeper.log.dir=" + env.get("LOG_DIR", "logs"), "-cp", classpath, main_class,
+            *([properties] if args is None else args)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +60,21 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                              start_new_session=True)
         return 0
+    os.execvp(cmd[0], cmd)
+
+
+def shell_main(argv: list[str] | None = None) -> int:
+    """zookeeper-shell: ZooKeeperMain -server host:port[/path] [command], its log quiet (WARN) as Kafka's tools."""
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help"):
+        print("USAGE: zookeeper-shell zookeeper_host:port[/path] [args...]", file=sys.stderr)
+        return 1
+    try:
+        cmd = java_command("", {**os.environ, "KAFKA_HEAP_OPTS": os.environ.get("KAFKA_HEAP_OPTS", "-Xmx128M")},
+                           "org.apache.zookeeper.ZooKeeperMain", ["-server", *args], "WARN,CONSOLE")
+    except FileNotFoundError as e:
+        print(f"Error: {e}", file=sys.stderr)
+        return 1
     os.execvp(cmd[0], cmd)
 
 
