@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from confluent_kafka import TopicCollection
 from confluent_kafka.admin import AdminClient, NewTopic
 from conftest import BrokerProcess
 from kazoo.client import KazooClient
@@ -101,6 +102,9 @@ def test_the_controller_and_partition_states(cluster):
     assignment = json.loads(raw.get("/brokers/topics/replicated")[0])["partitions"]
     assert all(sorted(r) == [1, 2] for r in assignment.values())
     assert sorted(r[0] for r in assignment.values()) == [1, 1, 2, 2]  # leaders spread evenly
+    described = client.describe_topics(TopicCollection(["replicated"]))["replicated"].result(10)
+    assert {p.id: ([r.id for r in p.replicas], p.leader.id) for p in described.partitions} == {
+        int(p): (r, r[0]) for p, r in assignment.items()}
     for p, replicas in assignment.items():
         state = wait_for(lambda p=p: raw.exists(f"/brokers/topics/replicated/partitions/{p}/state")
                          and json.loads(raw.get(f"/brokers/topics/replicated/partitions/{p}/state")[0]))
