@@ -136,18 +136,47 @@ def test_a_stopped_broker_leaves_the_list(cluster):
     wait_for(lambda: sorted(admin(brokers[0]).list_topics(timeout=10).brokers) == [1, 2])
 
 
-def test_the_controller_moves_when_its_broker_stops(cluster):
+def state(raw: KazooClient, topic: str, p: int) -> dict:
+    return json.loads(raw.get(f"/brokers/topics/{topic}/partitions/{p}/state")[0])
+
+
+def test_the_controller_moves_when_its_broker_stops_and_leaders_follow_the_live_brokers(cluster):
     brokers, raw, _ = cluster
     active = json.loads(raw.get("/controller")[0])["brokerid"]
+    survivor_id = 3 - active
     epoch = int(raw.get("/controller_epoch")[0])
-    victim, survivor = brokers[active - 1], brokers[2 - active]
+    victim, survivor = brokers[active - 1], brokers[survivor_id - 1]
+    client = admin(survivor)
+    for topic, rf in (("failover", 2), ("single", 1)):
+        client.create_topics([NewTopic(topic, 2, rf)])[topic].result(10)
+    wait_for(lambda: all(raw.exists(f"/brokers/topics/{t}/partitions/{p}/state")
+                         for t in ("failover", "single") for p in (0, 1)))
+    before = {(t, p): state(raw, t, p) for t in ("failover", "single") for p in (0, 1)}
     victim.stop()
     new = wait_for(lambda: raw.exists("/controller") and json.loads(raw.get("/controller")[0]))
-    assert new["brokerid"] == 3 - active and int(raw.get("/controller_epoch")[0]) == epoch + 1
-    client = admin(survivor)
-    wait_for(lambda: client.describe_cluster(request_timeout=10).result().controller.id == 3 - active)
+    assert new["brokerid"] == survivor_id and int(raw.get("/controller_epoch")[0]) == epoch + 1
+    wait_for(lambda: client.describe_cluster(request_timeout=10).result().controller.id == survivor_id)
+    # failover: partitions the victim led get a new leader from the ISR, or none (-1) without a live ISR replica
+    for (t, p), old in before.items():
+        if old["leader"] != active:
+            assert state(raw, t, p) == old  # a live leader shrinks its own ISR (replication, not yet)
+        elif t == "failover":
+            assert state(raw, t, p) == {"controller_epoch": epoch + 1, "leader": survivor_id, "version": 1,
+                                        "leader_epoch": 1, "isr": [survivor_id]}
+        else:
+            assert state(raw, t, p) == {"controller_epoch": epoch + 1, "leader": -1, "version": 1,
+                                        "leader_epoch": 1, "isr": [active]}
+    (victims_single,) = [p for (t, p), old in before.items() if t == "single" and old["leader"] == active]
+    victim.start()  # its partition's only ISR replica is back: it leads again
+    wait_for(lambda: state(raw, "single", victims_single)["leader"] == active)
+    assert state(raw, "single", victims_single)["leader_epoch"] == 2
+    assert json.loads(raw.get("/controller")[0])["brokerid"] == survivor_id  # a returning broker does not take over
+    victim.stop()  # a broker that is not the controller fails: it leaves the ISRs it is in
+    (kept,) = [p for (t, p), old in before.items() if t == "failover" and old["leader"] != active]
+    wait_for(lambda: state(raw, "failover", kept)["isr"] == [survivor_id])
+    assert state(raw, "failover", kept)["leader"] == survivor_id
+    wait_for(lambda: state(raw, "single", victims_single)["leader"] == -1)
     victim.start()
-    assert json.loads(raw.get("/controller")[0])["brokerid"] == 3 - active  # a returning broker does not take over
 
 
 def test_zookeeper_shell_shows_kafkas_tree(cluster):

@@ -3,7 +3,8 @@
 /controller_epoch (a plain integer); every broker watches /controller and stands for election when it goes.
 The controller gives each new partition its first state, /brokers/topics/<t>/partitions/<p>/state
 ({"controller_epoch":..,"leader":..,"version":1,"leader_epoch":0,"isr":[..]}: the first live replica leads, the
-live replicas are the ISR), at failover for partitions that have none and then for each topic or partition added.
+live replicas are the ISR), at failover for partitions that have none and then for each topic or partition added;
+and it elects leaders again from the ISR when brokers go and return (unclean election off).
 
 Also AdminUtils.assignReplicasToBrokers without racks, what CreateTopics and CreatePartitions use on any broker."""
 
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from kazoo.client import KazooClient
-from kazoo.exceptions import NodeExistsError, NoNodeError
+from kazoo.exceptions import BadVersionError, NodeExistsError, NoNodeError
 
 from brook.errors import ErrorCode, KafkaError
 
@@ -66,6 +67,7 @@ class Controller:
         self.epoch = 0  # this broker's controller epoch while it is the controller
         self._lock = threading.RLock()
         self._watched_topics: set[str] = set()
+        self._live: set[int] = set()  # the live brokers the active controller last saw
 
     @property
     def is_active(self) -> bool:
@@ -105,7 +107,64 @@ class Controller:
             log.info("[Controller id=%d] %d successfully elected as the controller. Epoch incremented to %d",
                      self.broker_id, self.broker_id, epoch)
             self._deliver(lambda: setattr(self, "active_id", self.broker_id))
+            self._live = set(self._live_brokers())
+            self._elect_leaders(self._live, set())  # onControllerFailover: partitions whose leader is gone
+            self.zk.ChildrenWatch("/brokers/ids", self._brokers_changed)
             self.zk.ChildrenWatch("/brokers/topics", self._topics_changed)
+
+    # -- the active controller: brokers that go and come back ------------------------------------------------
+    def _brokers_changed(self, children: list[str]) -> None:
+        live = {int(c) for c in children}
+        with self._lock:
+            dead, born = self._live - live, live - self._live
+            self._live = live
+            if not dead and not born:
+                return
+            log.info("[Controller id=%d] Newly added brokers: %s, deleted brokers: %s, all live brokers: %s",
+                     self.broker_id, _ids(born), _ids(dead), _ids(live))
+            self._elect_leaders(live, dead)
+
+    def _elect_leaders(self, live: set[int], dead: set[int]) -> None:
+        """onBrokerFailure / onBrokerStartup / failover, unclean election off: a partition whose leader is not
+        live gets the first live ISR replica of its assignment, the ISR cut to the live ones; with none, no leader
+        (-1, its last ISR kept) until an ISR replica returns. A failed broker leaves the ISRs of the partitions
+        it did not lead (a last ISR member stays). Each change bumps the leader epoch; the state znode is written
+        conditionally on its version."""
+        for topic in self._children("/brokers/topics"):
+            try:
+                assignment = json.loads(self.zk.get(f"/brokers/topics/{topic}")[0])["partitions"]
+            except NoNodeError:
+                continue
+            for p, replicas in assignment.items():
+                path = f"/brokers/topics/{topic}/partitions/{p}/state"
+                try:
+                    data, stat = self.zk.get(path)
+                except NoNodeError:
+                    continue
+                state = json.loads(data)
+                leader, isr = state["leader"], state["isr"]
+                live_isr = [r for r in isr if r in live]
+                if leader not in live:
+                    if not live_isr and leader == -1:
+                        continue
+                    leader = next((r for r in replicas if r in live_isr), -1)
+                    isr = live_isr or isr
+                elif dead & set(isr) and len(isr) > 1:
+                    isr = [r for r in isr if r not in dead] or isr
+                else:
+                    continue
+                try:
+                    self.zk.set(path, partition_state_json(leader, state["leader_epoch"] + 1, isr, self.epoch),
+                                version=stat.version)
+                except (BadVersionError, NoNodeError):
+                    log.warning("[Controller id=%d] The state of %s-%s changed while electing its leader",
+                                self.broker_id, topic, p)
+
+    def _children(self, path: str) -> list[str]:
+        try:
+            return self.zk.get_children(path)
+        except NoNodeError:
+            return []
 
     # -- the active controller: first partition states ---------------------------------------------------------
     def _topics_changed(self, children: list[str]) -> bool | None:
@@ -139,3 +198,7 @@ class Controller:
             except NodeExistsError:
                 pass
         return None
+
+
+def _ids(ids: set[int]) -> str:
+    return ",".join(map(str, sorted(ids)))
