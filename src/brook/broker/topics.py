@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from brook.cluster.controller import assign_replicas
 from brook.config.broker import BrokerConfig
@@ -85,6 +85,7 @@ class TopicAdmin:
             raise KafkaError(ErrorCode.invalid_partitions, "Number of partitions must be larger than 0.")
         if replication_factor <= 0:
             raise KafkaError(ErrorCode.invalid_replication_factor, "Replication factor must be larger than 0.")
+        assignment: Sequence[Sequence[int]]
         if self.live_brokers is not None:  # ZooKeeper mode: AdminUtils' assignment and its error
             assignment = assign_replicas(partitions, replication_factor, self.live_brokers())
         elif replication_factor > 1:

@@ -333,12 +333,14 @@ class ZkMetadataStore(MemoryMetadataStore):
     def _apply_topic(self, name: str, info: TopicInfo | None) -> None:
         old = self._topics.get(name)
         if old is not None and (info is None or info.topic_id != old.topic_id):
-            self._commit([(self._topics, name, _MISSING), (self._topics_by_id, old.topic_id, _MISSING)],
-                         TopicDeleted(old))
+            removals: list[tuple[dict[Any, Any], Any, Any]] = [(self._topics, name, _MISSING),
+                                                                (self._topics_by_id, old.topic_id, _MISSING)]
+            self._commit(removals, TopicDeleted(old))
             old = None
         if info is None:
             return
-        updates = [(self._topics, name, info), (self._topics_by_id, info.topic_id, info)]
+        updates: list[tuple[dict[Any, Any], Any, Any]] = [(self._topics, name, info),
+                                                           (self._topics_by_id, info.topic_id, info)]
         if old is None:
             self._commit(updates, TopicCreated(info))
         elif info.assignment[:old.partitions] == old.assignment and info.partitions > old.partitions:
@@ -370,8 +372,8 @@ class ZkMetadataStore(MemoryMetadataStore):
             user = unquote(segments[1])
             creds = {m: _scram_parse(v) for m, v in configs.items() if m in SCRAM_MECHANISMS}
             if dict(self._scram.get(user, {})) != creds:
-                update = (self._scram, user, frozen(creds) if creds else _MISSING)
-                self._commit([update], ScramCredentialsChanged(user)) if publish else _put(*update)
+                scram_update = (self._scram, user, frozen(creds) if creds else _MISSING)
+                self._commit([scram_update], ScramCredentialsChanged(user)) if publish else _put(*scram_update)
 
     def _apply_acls(self, pattern: AclPattern, bindings: tuple[AclBinding, ...]) -> None:
         if self._acls.get(pattern, ()) != bindings:
