@@ -1,0 +1,76 @@
+"""ksql-server.properties: ksqlDB's property names and defaults (KsqlConfig, KsqlRestConfig)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from brook.config.properties import load_properties
+
+DEFAULTS = {
+    "listeners": "http://0.0.0.0:8088",
+    "bootstrap.servers": "localhost:9092",
+    "ksql.service.id": "default_",
+    "ksql.streams.state.dir": "/tmp/kafka-streams",
+    "ksql.schema.registry.url": "",
+    "ksql.streams.auto.offset.reset": "latest",
+    "ksql.streams.commit.interval.ms": "2000",
+    "ksql.streams.cache.max.bytes.buffering": "10000000",
+    "ksql.query.pull.table.scan.enabled": "true",
+    "ksql.internal.topic.replicas": "1",
+    "ksql.sink.replicas": "",
+    "ksql.persistence.default.format.key": "KAFKA",
+    "ksql.persistence.default.format.value": "",
+    "ksql.query.push.v2.enabled": "false",
+}
+
+
+class ConfigException(Exception):
+    pass
+
+
+@dataclass
+class KsqlConfig:
+    props: dict[str, str] = field(default_factory=lambda: dict(DEFAULTS))
+
+    @classmethod
+    def load(cls, path: str | None, overrides: dict[str, str]) -> KsqlConfig:
+        raw = {**(load_properties(path) if path else {}), **overrides}
+        props = {**DEFAULTS, **{k.strip(): v.strip() for k, v in raw.items()}}
+        # ksqlDB reads the Kafka cluster from bootstrap.servers or its ksql.streams. form
+        if "ksql.streams.bootstrap.servers" in raw and "bootstrap.servers" not in raw:
+            props["bootstrap.servers"] = raw["ksql.streams.bootstrap.servers"].strip()
+        c = cls(props)
+        for url in c.listeners:
+            parts = urlsplit(url)
+            if parts.scheme != "http" or parts.port is None:
+                raise ConfigException(f"Invalid listener {url}: Brook's ksqlDB server serves http://host:port")
+        return c
+
+    def get(self, name: str) -> str:
+        return self.props.get(name, "")
+
+    @property
+    def listeners(self) -> list[str]:
+        return [x.strip() for x in self.props["listeners"].split(",") if x.strip()]
+
+    @property
+    def bootstrap(self) -> str:
+        return self.props["bootstrap.servers"]
+
+    @property
+    def service_id(self) -> str:
+        return self.props["ksql.service.id"]
+
+    @property
+    def command_topic(self) -> str:
+        return f"_confluent-ksql-{self.service_id}_command_topic"
+
+    def client_props(self) -> dict[str, str]:
+        """Kafka client settings: bootstrap.servers and ksqlDB's ksql.streams.<client config> security settings."""
+        out = {"bootstrap.servers": self.bootstrap}
+        for k, v in self.props.items():
+            short = k[len("ksql.streams."):] if k.startswith("ksql.streams.") else ""
+            if short in ("security.protocol", "sasl.mechanism", "sasl.username", "sasl.password"):
+                out[short] = v
+        return out

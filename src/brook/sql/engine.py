@@ -1,0 +1,431 @@
+"""The statement executor: validates a statement, records it in the command topic (so that a restarted server
+rebuilds its streams, tables and queries, as ksqlDB's), then applies it; answers in ksqlDB's entity shapes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any
+
+from brook.sql import formats
+from brook.sql.config import KsqlConfig
+from brook.sql.expressions import Compiler, SqlError
+from brook.sql.functions import AGGREGATES, SCALARS
+from brook.sql.parser import (
+    Create,
+    Describe,
+    Drop,
+    InsertSelect,
+    InsertValues,
+    Query,
+    SetProperty,
+    Show,
+    Statement,
+    Terminate,
+    UnsetProperty,
+    parse,
+    type_str,
+)
+from brook.sql.queries import PersistentQuery, Plan, Source
+
+log = logging.getLogger("io.confluent.ksql.rest.server.computation.CommandRunner")
+
+
+class StatementError(Exception):
+    """ksqlDB's KsqlStatementErrorMessage: HTTP status error_code // 100."""
+
+    def __init__(self, code: int, message: str, statement: str = "") -> None:
+        super().__init__(message)
+        self.code, self.message, self.statement = code, message, statement
+
+
+def _schema(t: tuple) -> dict:
+    """A column type as ksqlDB's SchemaInfo JSON (DESCRIBE's fields)."""
+    kind = t[0]
+    out: dict[str, Any] = {"type": kind, "fields": None, "memberSchema": None}
+    if kind == "ARRAY":
+        out["memberSchema"] = _schema(t[1])
+    elif kind == "MAP":
+        out["memberSchema"] = _schema(t[2])
+    elif kind == "STRUCT":
+        out["fields"] = [{"name": n, "schema": _schema(ft)} for n, ft in t[1]]
+    elif kind == "DECIMAL":
+        out["parameters"] = {"precision": t[1], "scale": t[2]}
+    return out
+
+
+class Engine:
+    def __init__(self, config: KsqlConfig) -> None:
+        from confluent_kafka import Producer
+        from confluent_kafka.admin import AdminClient
+
+        from brook.cli.clients import producer_config
+
+        self.config = config
+        self.admin = AdminClient(config.client_props())
+        self.producer = Producer(producer_config({**config.client_props(), "client.id": "ksql-command-producer"}))
+        self.sources: dict[str, Source] = {}
+        self.queries: dict[str, PersistentQuery] = {}
+        self.lock = threading.RLock()  # ksqlDB runs commands one at a time
+        self.sequence = -1
+        self.cluster_id = ""
+
+    # --- start-up: the command topic -------------------------------------------------------------------------
+
+    def start(self, timeout: float = 30.0) -> None:
+        from confluent_kafka import Consumer, TopicPartition
+        from confluent_kafka.admin import NewTopic
+
+        metadata = self.admin.list_topics(timeout=timeout)
+        self.cluster_id = metadata.cluster_id or ""
+        topic = self.config.command_topic
+        if topic not in metadata.topics:
+            replicas = int(self.config.get("ksql.internal.topic.replicas") or 1)
+            fut = self.admin.create_topics([NewTopic(topic, 1, replicas, config={
+                "retention.ms": "-1", "cleanup.policy": "delete", "min.insync.replicas": "1"})])[topic]
+            try:
+                fut.result(timeout)
+            except Exception as e:  # noqa: BLE001 - another server created it first
+                if "already exists" not in str(e).lower() and "TOPIC_ALREADY_EXISTS" not in str(e):
+                    raise
+        consumer = Consumer({**self.config.client_props(), "group.id": f"_confluent-ksql-{self.config.service_id}"
+                             "command_restore", "enable.auto.commit": False})
+        try:
+            _, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=timeout)
+            consumer.assign([TopicPartition(topic, 0, 0)])
+            position = 0
+            while position < high:
+                for msg in consumer.consume(500, 1.0):
+                    if msg.error():
+                        continue
+                    position = msg.offset() + 1
+                    self._restore(msg.offset(), json.loads(msg.value()))
+        finally:
+            consumer.close()
+        log.info("Restored %d command(s) from %s", self.sequence + 1, topic)
+
+    def _restore(self, offset: int, command: dict) -> None:
+        self.sequence = offset
+        try:
+            for stmt in parse(command["statement"]):
+                self._execute(stmt, dict(command.get("streamsProperties") or {}), record=False, offset=offset)
+        except (SqlError, StatementError, ValueError) as e:
+            log.warning("Skipped command %d (%s): %s", offset, command.get("statement"), e)
+
+    def close(self) -> None:
+        for q in list(self.queries.values()):
+            q.stop()
+        self.producer.flush(5)
+
+    # --- statements ----------------------------------------------------------------------------------------------
+
+    def execute(self, text: str, props: dict[str, Any]) -> list[dict]:
+        statements = parse(text)
+        entities: list[dict] = []
+        props = dict(props)
+        for stmt in statements:
+            with self.lock:
+                try:
+                    entity = self._execute(stmt, props, record=True)
+                except SqlError as e:
+                    raise StatementError(40001, str(e), stmt.text) from None
+                except StatementError as e:
+                    e.statement = e.statement or stmt.text
+                    raise
+            if entity is not None:
+                entities.append(entity)
+        return entities
+
+    def _execute(self, stmt: Statement, props: dict, record: bool, offset: int = -1) -> dict | None:
+        node = stmt.node
+        if isinstance(node, SetProperty):
+            props[node.name] = node.value
+            return None
+        if isinstance(node, UnsetProperty):
+            props.pop(node.name, None)
+            return None
+        if isinstance(node, Query):
+            raise StatementError(40002, "The following statement types should be issued to the websocket endpoint "
+                                 "'/query':\n\t* PRINT\n\t* SELECT", stmt.text)
+        if isinstance(node, Show):
+            return self._show(stmt, node)
+        if isinstance(node, Describe):
+            return self._describe(stmt, node)
+        if isinstance(node, InsertValues):
+            self._insert_values(node)
+            return None
+        if isinstance(node, Create):
+            return self._create(stmt, node, props, record, offset)
+        if isinstance(node, Drop):
+            return self._drop(stmt, node, record, offset)
+        if isinstance(node, Terminate):
+            return self._terminate(stmt, node, record, offset)
+        if isinstance(node, InsertSelect):
+            raise SqlError("INSERT INTO ... SELECT is not yet supported by Brook's SQL engine.")
+        raise SqlError(f"Unsupported statement: {type(node).__name__}")
+
+    def _record(self, command_id: str, stmt: Statement, props: dict) -> int:
+        """Write the statement to the command topic; its offset is ksqlDB's commandSequenceNumber."""
+        done: dict[str, Any] = {}
+        value = json.dumps({"statement": stmt.text, "streamsProperties": props, "originalProperties": {}})
+        self.producer.produce(self.config.command_topic, key=command_id.encode(), value=value.encode(),
+                              on_delivery=lambda err, msg: done.update(err=err, offset=msg.offset()))
+        self.producer.flush(30)
+        if done.get("err") is not None or "offset" not in done:
+            raise StatementError(50000, f"Could not write the statement '{stmt.text}' into the command topic: "
+                                 f"{done.get('err') or 'timed out'}", stmt.text)
+        self.sequence = done["offset"]
+        return done["offset"]
+
+    def _status(self, stmt: Statement, command_id: str, seq: int, message: str, query_id: str | None = None) -> dict:
+        return {"@type": "currentStatus", "statementText": stmt.text, "commandId": command_id,
+                "commandStatus": {"status": "SUCCESS", "message": message, "queryId": query_id},
+                "commandSequenceNumber": seq, "warnings": []}
+
+    def _source(self, name: str) -> Source:
+        source = self.sources.get(name)
+        if source is None:
+            raise SqlError(f"{name} does not exist.")
+        return source
+
+    def _topic_partitions(self, topic: str) -> tuple[int, int] | None:
+        # all topics: a Metadata request naming the topic would auto-create it on a broker that allows that
+        md = self.admin.list_topics(timeout=10).topics.get(topic)
+        if md is None or md.error is not None or not md.partitions:
+            return None
+        return len(md.partitions), len(next(iter(md.partitions.values())).replicas)
+
+    def _ensure_topic(self, topic: str, partitions: int | None, replicas: int | None, kind: str) -> tuple[int, int]:
+        from confluent_kafka.admin import NewTopic
+
+        have = self._topic_partitions(topic)
+        if have is None:
+            if partitions is None:
+                raise SqlError(f"Topic '{topic}' does not exist. If you want to create a new topic for the "
+                               f"{kind.lower()} please re-run the statement providing the required 'PARTITIONS' "
+                               f"configuration in the WITH clause (and optionally 'REPLICAS'). For example: CREATE "
+                               f"{kind} FOO (ID STRING, VAL STRING) WITH (KAFKA_TOPIC='{topic}', PARTITIONS=2, "
+                               f"REPLICAS=1, FORMAT='JSON');")
+            fut = self.admin.create_topics([NewTopic(topic, partitions, replicas or -1)])[topic]
+            try:
+                fut.result(30)
+            except Exception as e:  # noqa: BLE001
+                raise SqlError(f"Could not create topic '{topic}': {e}") from None
+            return partitions, replicas or 1
+        if partitions is not None and have[0] != partitions:
+            raise SqlError(f"A Kafka topic with the name '{topic}' already exists, with different partition/replica "
+                           f"configuration than required. KSQL expects {partitions} partitions (topic has "
+                           f"{have[0]}), {replicas or have[1]} replication factor (topic has {have[1]}).")
+        return have
+
+    def _formats(self, props: dict, session: dict) -> tuple[str, str]:
+        fmt = str(props.get("FORMAT", "")).upper()
+        key = str(props.get("KEY_FORMAT", fmt or self.config.get("ksql.persistence.default.format.key"))).upper()
+        value = str(props.get("VALUE_FORMAT", fmt or session.get("ksql.persistence.default.format.value")
+                              or self.config.get("ksql.persistence.default.format.value"))).upper()
+        if not value:
+            raise SqlError("Statement is missing the 'VALUE_FORMAT' property from the WITH clause. Either provide "
+                           "one or set a default via the 'ksql.persistence.default.format.value' config.")
+        for f in (key, value):
+            if f in formats.SR_FORMATS:
+                raise SqlError(f"The {f} format needs the schema registry, which Brook's SQL engine does not use "
+                               "yet.")
+            if f not in formats.FORMATS:
+                raise SqlError(f"Unknown format: {f}")
+        return key, value
+
+    def _create(self, stmt: Statement, node: Create, session: dict, record: bool, offset: int) -> dict:
+        kind_word = node.kind.capitalize()
+        command_id = f"{node.kind.lower()}/`{node.name}`/create"
+        if node.name in self.sources and not node.or_replace:
+            if node.if_not_exists:
+                return self._status(stmt, command_id, self.sequence, f"Cannot add {node.kind.lower()} "
+                                    f"{node.name}: A {node.kind.lower()} with the same name already exists.")
+            existing = self.sources[node.name]
+            raise SqlError(f"Cannot add {node.kind.lower()} '{node.name}': A {existing.kind.lower()} with the same "
+                           "name already exists")
+        props = node.props
+        partitions = int(props["PARTITIONS"]) if "PARTITIONS" in props else None
+        replicas = int(props["REPLICAS"]) if "REPLICAS" in props else None
+        if node.query is not None:
+            return self._create_as(stmt, node, session, record, offset, partitions, replicas)
+        key_format, value_format = self._formats(props, session)
+        for name, _, ns in node.elements:
+            if node.kind == "STREAM" and ns == "PRIMARY KEY":
+                raise SqlError(f"Column `{name}` is a 'PRIMARY KEY' column: please use 'KEY' for streams.\nTables "
+                               "have PRIMARY KEYs, which are unique and NON NULL.\nStreams have KEYs, which have no "
+                               "uniqueness or NON NULL constraints.")
+            if node.kind == "TABLE" and ns == "KEY":
+                raise SqlError(f"Column `{name}` is a 'KEY' column: please use 'PRIMARY KEY' for tables.\nTables "
+                               "have PRIMARY KEYs, which are unique and NON NULL.\nStreams have KEYs, which have no "
+                               "uniqueness or NON NULL constraints.")
+        if node.kind == "TABLE" and not any(ns == "PRIMARY KEY" for _, _, ns in node.elements):
+            raise SqlError("Tables require a PRIMARY KEY. Please define the PRIMARY KEY.")
+        if not node.elements:
+            raise SqlError("The statement does not define any columns.")  # schema inference needs a registry
+        source = Source(node.name, node.kind, str(props.get("KAFKA_TOPIC", node.name)), key_format, value_format,
+                        list(node.elements), stmt.text, is_source=node.source,
+                        wrap_single=str(props.get("WRAP_SINGLE_VALUE", "true")).lower() != "false")
+        for fmt, cols in ((key_format, source.key_columns), (value_format, source.value_columns)):
+            if fmt == "KAFKA" and len(cols) > 1:
+                raise SqlError(f"The 'KAFKA' format only supports a single field. Got: "
+                               f"[{', '.join(f'`{n}` {type_str(t)}' for n, t in cols)}]")
+        if record:
+            source.partitions, source.replicas = self._ensure_topic(source.topic, partitions, replicas, node.kind)
+            offset = self._record(command_id, stmt, {})
+        self.sources[node.name] = source
+        return self._status(stmt, command_id, offset, f"{kind_word} created")
+
+    def _create_as(self, stmt: Statement, node: Create, session: dict, record: bool, offset: int,
+                   partitions: int | None, replicas: int | None) -> dict:
+        query = node.query
+        source = self._source(query.source)
+        if node.kind == "TABLE" or source.kind == "TABLE":
+            raise SqlError("CREATE TABLE AS SELECT and queries over tables are not yet supported by Brook's SQL "
+                           "engine.")
+        if query.emit == "FINAL":
+            raise SqlError("EMIT FINAL is only supported for windowed aggregations.")
+        plan = Plan(query, source)
+        props = node.props
+        key_format = str(props.get("KEY_FORMAT", props.get("FORMAT", source.key_format))).upper()
+        value_format = str(props.get("VALUE_FORMAT", props.get("FORMAT", source.value_format))).upper()
+        columns = [(n, t or ("STRING",), "KEY" if k else None) for n, t, k in plan.columns]
+        sink = Source(node.name, node.kind, str(props.get("KAFKA_TOPIC", node.name)), key_format, value_format,
+                      columns, stmt.text)
+        command_id = f"{node.kind.lower()}/`{node.name}`/create"
+        if record:
+            have = self._topic_partitions(source.topic)
+            sink.partitions, sink.replicas = self._ensure_topic(
+                sink.topic, partitions or (have[0] if have else 1),
+                replicas or int(self.config.get("ksql.sink.replicas") or 0) or None, node.kind)
+            offset = self._record(command_id, stmt, session)
+        query_id = f"CSAS_{node.name}_{offset}"
+        reset = str(session.get("auto.offset.reset") or session.get("ksql.streams.auto.offset.reset")
+                    or self.config.get("ksql.streams.auto.offset.reset"))
+        pq = PersistentQuery(query_id, stmt.text, source, sink, plan,
+                             f"_confluent-ksql-{self.config.service_id}query_{query_id}", self.config.client_props(),
+                             reset)
+        self.sources[node.name] = sink
+        self.queries[query_id] = pq
+        pq.start()
+        return self._status(stmt, command_id, offset, f"Created query with ID {query_id}", query_id)
+
+    def _drop(self, stmt: Statement, node: Drop, record: bool, offset: int) -> dict:
+        command_id = f"{node.kind.lower()}/`{node.name}`/drop"
+        source = self.sources.get(node.name)
+        if source is None:
+            if node.if_exists:
+                return self._status(stmt, command_id, self.sequence, f"Source `{node.name}` does not exist.")
+            raise SqlError(f"{node.kind.capitalize()} {node.name} does not exist.")
+        if source.kind != node.kind:
+            raise SqlError(f"Incompatible data source type is {source.kind}, but statement was DROP {node.kind}")
+        writers = [q.query_id for q in self.queries.values() if q.sink.name == node.name]
+        readers = [q.query_id for q in self.queries.values() if q.source.name == node.name]
+        if record and (writers or readers):
+            lines = [f"Cannot drop {node.name}."]
+            if readers:
+                lines.append(f"The following queries read from this source: [{', '.join(readers)}].")
+            if writers:
+                lines.append(f"The following queries write into this source: [{', '.join(writers)}].")
+            lines.append("You need to terminate them before dropping " + node.name + ".")
+            raise SqlError("\n".join(lines))
+        if record:
+            offset = self._record(command_id, stmt, {})
+            if node.delete_topic:
+                self.admin.delete_topics([source.topic])[source.topic].result(30)
+        del self.sources[node.name]
+        return self._status(stmt, command_id, offset, f"Source `{node.name}` (topic: {source.topic}) was dropped.")
+
+    def _terminate(self, stmt: Statement, node: Terminate, record: bool, offset: int) -> dict:
+        ids = list(self.queries) if node.query_id is None else [node.query_id]
+        for qid in ids:
+            if qid not in self.queries:
+                raise SqlError(f"Unknown queryId: {qid}")
+        command_id = f"terminate/{node.query_id or 'ALL'}/execute"
+        if record:
+            offset = self._record(command_id, stmt, {})
+        for qid in ids:
+            self.queries.pop(qid).stop()
+        return self._status(stmt, command_id, offset, "Query terminated.")
+
+    def _insert_values(self, node: InsertValues) -> None:
+        source = self._source(node.target)
+        if source.is_source:
+            raise SqlError(f"Cannot insert values into read-only {source.kind.lower()}: {source.name}")
+        names = node.columns or [n for n, _, ns in source.columns if ns != "HEADERS"]
+        if len(names) != len(node.values):
+            raise SqlError(f"Expected a value for each column. Expected Columns: [{', '.join(names)}]. Got "
+                           f"[{', '.join(str(v[1]) for v in node.values)}]")
+        types = {n: t for n, t, _ in source.columns}
+        compiler = Compiler({**types, "ROWTIME": ("BIGINT",)})
+        row: dict[str, Any] = {}
+        for name, expr in zip(names, node.values, strict=True):
+            if name not in types and name != "ROWTIME":
+                raise SqlError(f"Column name {name} does not exist.")
+            row[name] = formats.coerce(compiler.compile(expr)({}), types.get(name, ("BIGINT",)))
+        done: dict[str, Any] = {}
+        self.producer.produce(source.topic, key=formats.key_serialize(source.key_format, row, source.key_columns),
+                              value=formats.serialize(source.value_format, row, source.value_columns,
+                                                      source.wrap_single),
+                              timestamp=row.get("ROWTIME") or 0, on_delivery=lambda err, msg: done.update(err=err))
+        self.producer.flush(30)
+        if done.get("err") is not None or "err" not in done:
+            raise StatementError(50000, f"Failed to insert values into '{source.name}'. "
+                                 f"{done.get('err') or 'timed out'}")
+
+    # --- SHOW and DESCRIBE ----------------------------------------------------------------------------------------
+
+    def source_info(self, s: Source) -> dict:
+        return {"type": s.kind, "name": s.name, "topic": s.topic, "keyFormat": s.key_format,
+                "valueFormat": s.value_format, "isWindowed": False}
+
+    def _show(self, stmt: Statement, node: Show) -> dict:
+        base = {"statementText": stmt.text, "warnings": []}
+        if node.what in ("STREAMS", "TABLES"):
+            kind = node.what[:-1]
+            if node.extended:
+                return {"@type": "source_descriptions", **base, "sourceDescriptions": [
+                    self.description(s, True) for s in sorted(self.sources.values(), key=lambda s: s.name)
+                    if s.kind == kind]}
+            items = [self.source_info(s) for s in sorted(self.sources.values(), key=lambda s: s.name)
+                     if s.kind == kind]
+            return {"@type": node.what.lower(), **base, node.what.lower(): items}
+        if node.what == "TOPICS":
+            md = self.admin.list_topics(timeout=10)
+            topics = [{"name": name, "replicaInfo": [len(p.replicas) for _, p in sorted(t.partitions.items())]}
+                      for name, t in sorted(md.topics.items()) if not name.startswith("_")]
+            return {"@type": "kafka_topics", **base, "topics": topics}
+        if node.what == "QUERIES":
+            return {"@type": "queries", **base, "queries": [q.describe() for q in self.queries.values()]}
+        if node.what == "PROPERTIES":
+            props = [{"name": k, "scope": "KSQL" if k.startswith("ksql.") else "KSQL", "value": v}
+                     for k, v in sorted(self.config.props.items())]
+            return {"@type": "properties", **base, "properties": props, "overwrittenProperties": [],
+                    "defaultProperties": []}
+        functions = [{"name": n, "type": "SCALAR", "category": ""} for n in SCALARS] + [
+            {"name": n, "type": "AGGREGATE", "category": ""} for n in AGGREGATES]
+        return {"@type": "function_names", **base, "functions": sorted(functions, key=lambda f: f["name"])}
+
+    def description(self, s: Source, extended: bool) -> dict:
+        fields = []
+        for name, t, ns in s.columns:
+            f: dict[str, Any] = {"name": name, "schema": _schema(t)}
+            if ns in ("KEY", "PRIMARY KEY"):
+                f["type"] = "KEY"
+            fields.append(f)
+        reads = [q.describe() for q in self.queries.values() if q.source.name == s.name]
+        writes = [q.describe() for q in self.queries.values() if q.sink.name == s.name]
+        return {"name": s.name, "windowType": None, "readQueries": reads, "writeQueries": writes, "fields": fields,
+                "type": s.kind, "timestamp": "", "statistics": "", "errorStats": "", "extended": extended,
+                "keyFormat": s.key_format, "valueFormat": s.value_format, "topic": s.topic,
+                "partitions": s.partitions if extended else 0, "replication": s.replicas if extended else 0,
+                "statement": s.statement, "queryOffsetSummaries": [], "sourceConstraints": [],
+                "clusterErrorStats": [], "clusterStatistics": []}
+
+    def _describe(self, stmt: Statement, node: Describe) -> dict:
+        source = self.sources.get(node.name)
+        if source is None:
+            raise SqlError(f"Could not find STREAM/TABLE '{node.name}' in the Metastore")
+        return {"@type": "sourceDescription", "statementText": stmt.text,
+                "sourceDescription": self.description(source, node.extended), "warnings": []}

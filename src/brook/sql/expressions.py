@@ -1,0 +1,232 @@
+"""SQL expressions compiled once per query into Python closures over a row (a dict of column -> value), with
+ksqlDB's null rules (an operator over NULL gives NULL; a WHERE that is NULL drops the row) and result types."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from brook.sql import functions
+from brook.sql.parser import type_str
+
+Row = dict[str, Any]
+NUMERIC = ("INTEGER", "BIGINT", "DECIMAL", "DOUBLE")
+
+
+class SqlError(Exception):
+    """A statement that parses but cannot run (ksqlDB's KsqlStatementException): error 40001."""
+
+
+def _numeric_result(a: tuple | None, b: tuple | None) -> tuple:
+    order = {t: i for i, t in enumerate(NUMERIC)}
+    ta, tb = (a or ("INTEGER",))[0], (b or ("INTEGER",))[0]
+    return (max(ta, tb, key=lambda t: order.get(t, 3)),)
+
+
+def _like(pattern: str) -> re.Pattern:
+    return re.compile("".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern), re.S)
+
+
+class Compiler:
+    """Knows the columns in scope (name -> type) and resolves references against them."""
+
+    def __init__(self, columns: dict[str, tuple], source_alias: str | None = None, source_name: str = "") -> None:
+        self.columns = columns
+        self.qualifiers = {q for q in (source_alias, source_name) if q}
+
+    def column(self, qualifier: str | None, name: str) -> str:
+        if qualifier is not None and qualifier not in self.qualifiers:
+            # `a.b` where `a` is a struct column reads as a dereference in ksqlDB too
+            raise SqlError(f"'{qualifier}' is not a valid stream/table name or alias.")
+        if name not in self.columns:
+            raise SqlError(f"Column '{name}' cannot be resolved.")
+        return name
+
+    def type_of(self, e: tuple) -> tuple | None:
+        kind = e[0]
+        if kind == "lit":
+            return e[2]
+        if kind == "col":
+            return self.columns[self.column(e[1], e[2])]
+        if kind in ("cmp", "and", "or", "not", "isnull", "between", "like", "in"):
+            return ("BOOLEAN",)
+        if kind == "bin":
+            if e[1] == "||":
+                return ("STRING",)
+            a, b = self.type_of(e[2]), self.type_of(e[3])
+            if (a and a[0] == "STRING") or (b and b[0] == "STRING"):
+                return ("STRING",)
+            return _numeric_result(a, b)
+        if kind == "neg":
+            return self.type_of(e[1])
+        if kind == "cast":
+            return e[2]
+        if kind == "case":
+            for _, v in e[1]:
+                t = self.type_of(v)
+                if t:
+                    return t
+            return self.type_of(e[2]) if e[2] else None
+        if kind == "call":
+            return functions.return_type(e[1], [self.type_of(a) for a in e[2] if a[0] != "star"])
+        if kind == "subscript":
+            t = self.type_of(e[1])
+            return t[1] if t and t[0] == "ARRAY" else t[2] if t and t[0] == "MAP" else None
+        if kind == "deref":
+            t = self.type_of(e[1])
+            if not t or t[0] != "STRUCT":
+                raise SqlError(f"Expected STRUCT type, got: {type_str(t) if t else 'NULL'}")
+            for name, ft in t[1]:
+                if name == e[2]:
+                    return ft
+            raise SqlError(f"Could not find field '{e[2]}' in '{type_str(t)}'.")
+        raise SqlError(f"Unsupported expression: {kind}")
+
+    def compile(self, e: tuple) -> Callable[[Row], Any]:  # noqa: C901 - one branch per node kind
+        kind = e[0]
+        if kind == "lit":
+            value = e[1]
+            return lambda row: value
+        if kind == "col":
+            name = self.column(e[1], e[2])
+            return lambda row: row.get(name)
+        if kind == "cmp":
+            a, b, op = self.compile(e[2]), self.compile(e[3]), e[1]
+            self._check_comparable(e[2], e[3], op)
+            test = {"=": lambda x, y: x == y, "!=": lambda x, y: x != y, "<": lambda x, y: x < y,
+                    "<=": lambda x, y: x <= y, ">": lambda x, y: x > y, ">=": lambda x, y: x >= y}[op]
+
+            def compare(row: Row) -> bool | None:
+                x, y = a(row), b(row)
+                return None if x is None or y is None else test(x, y)
+            return compare
+        if kind == "and":
+            a, b = self.compile(e[1]), self.compile(e[2])
+
+            def and_(row: Row) -> bool | None:
+                x = a(row)
+                if x is False:
+                    return False
+                y = b(row)
+                return False if y is False else (None if x is None or y is None else True)
+            return and_
+        if kind == "or":
+            a, b = self.compile(e[1]), self.compile(e[2])
+
+            def or_(row: Row) -> bool | None:
+                x = a(row)
+                if x is True:
+                    return True
+                y = b(row)
+                return True if y is True else (None if x is None or y is None else False)
+            return or_
+        if kind == "not":
+            a = self.compile(e[1])
+            return lambda row: None if (x := a(row)) is None else not x
+        if kind == "isnull":
+            a, negate = self.compile(e[2]), e[1]
+            return lambda row: (a(row) is None) != negate
+        if kind == "between":
+            negate, a, lo, hi = e[1], self.compile(e[2]), self.compile(e[3]), self.compile(e[4])
+
+            def between(row: Row) -> bool | None:
+                x, low, high = a(row), lo(row), hi(row)
+                return None if None in (x, low, high) else (low <= x <= high) != negate
+            return between
+        if kind == "like":
+            negate, a, p = e[1], self.compile(e[2]), self.compile(e[3])
+
+            def like(row: Row) -> bool | None:
+                x, pattern = a(row), p(row)
+                return None if x is None or pattern is None else bool(_like(pattern).fullmatch(x)) != negate
+            return like
+        if kind == "in":
+            negate, a, options = e[1], self.compile(e[2]), [self.compile(x) for x in e[3]]
+
+            def in_(row: Row) -> bool | None:
+                x = a(row)
+                return None if x is None else any(x == o(row) for o in options) != negate
+            return in_
+        if kind == "bin":
+            return self._binop(e)
+        if kind == "neg":
+            a = self.compile(e[1])
+            return lambda row: None if (x := a(row)) is None else -x
+        if kind == "cast":
+            a, target = self.compile(e[1]), e[2]
+            return lambda row: functions.cast(a(row), target)
+        if kind == "case":
+            whens = [(self.compile(c), self.compile(v)) for c, v in e[1]]
+            other = self.compile(e[2]) if e[2] is not None else (lambda row: None)
+
+            def case(row: Row) -> Any:
+                for c, v in whens:
+                    if c(row) is True:
+                        return v(row)
+                return other(row)
+            return case
+        if kind == "call":
+            return self._call(e)
+        if kind == "subscript":
+            a, i, t = self.compile(e[1]), self.compile(e[2]), self.type_of(e[1])
+            if t and t[0] == "ARRAY":
+                return lambda row: functions.array_index(a(row), i(row))
+            return lambda row: None if (m := a(row)) is None else m.get(i(row))
+        if kind == "deref":
+            self.type_of(e)
+            a, name = self.compile(e[1]), e[2]
+            return lambda row: None if (s := a(row)) is None else s.get(name)
+        raise SqlError(f"Unsupported expression: {kind}")
+
+    def _check_comparable(self, x: tuple, y: tuple, op: str) -> None:
+        a, b = self.type_of(x), self.type_of(y)
+        if a is None or b is None:
+            return
+        if (a[0] in NUMERIC) != (b[0] in NUMERIC) or (a[0] not in NUMERIC and a[0] != b[0]):
+            raise SqlError(f"Error in WHERE expression: Cannot compare {type_str(a)} to {type_str(b)} with "
+                           f"{'NOT_EQUAL' if op == '!=' else op}.")
+
+    def _binop(self, e: tuple) -> Callable[[Row], Any]:
+        op, a, b = e[1], self.compile(e[2]), self.compile(e[3])
+        result = self.type_of(e)
+        integral = result[0] in ("INTEGER", "BIGINT")
+        if op in ("+", "||") and result[0] == "STRING":
+            def concat(row: Row) -> str | None:
+                x, y = a(row), b(row)
+                return None if x is None or y is None else f"{x}{y}"
+            return concat
+        if op == "/" and integral:
+            def div(row: Row) -> int | None:
+                x, y = a(row), b(row)
+                if x is None or y is None or y == 0:
+                    return None  # ksqlDB: integer division by zero is NULL
+                q = abs(x) // abs(y)
+                return q if (x >= 0) == (y >= 0) else -q
+            return div
+        if op == "%" and integral:
+            def mod(row: Row) -> int | None:
+                x, y = a(row), b(row)
+                if x is None or y is None or y == 0:
+                    return None
+                r = abs(x) % abs(y)
+                return r if x >= 0 else -r
+            return mod
+        fn = {"+": lambda x, y: x + y, "-": lambda x, y: x - y, "*": lambda x, y: x * y,
+              "/": functions.divide, "%": functions.modulo}[op]
+
+        def arith(row: Row) -> Any:
+            x, y = a(row), b(row)
+            return None if x is None or y is None else fn(x, y)
+        return arith
+
+    def _call(self, e: tuple) -> Callable[[Row], Any]:
+        name, args = e[1], e[2]
+        impl = functions.scalar(name)
+        if impl is None:
+            if name in functions.AGGREGATES:
+                raise SqlError(f"Use of aggregate function {name} requires a GROUP BY clause.")
+            raise SqlError(f"Can't find any functions with the name '{name}'")
+        compiled = [self.compile(a) for a in args]
+        functions.return_type(name, [self.type_of(a) for a in args])  # checks the argument count
+        return lambda row: impl(*[c(row) for c in compiled])

@@ -1,0 +1,111 @@
+"""ksqlDB's serialization formats for keys and values: KAFKA (Kafka's primitive serializers), JSON and DELIMITED.
+A record that does not decode raises SerdeError; the query logs it and goes on (ksqlDB's processing log)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import struct
+from typing import Any
+
+FORMATS = ("KAFKA", "JSON", "DELIMITED", "NONE")
+SR_FORMATS = ("AVRO", "JSON_SR", "PROTOBUF", "PROTOBUF_NOSR")
+
+
+class SerdeError(Exception):
+    pass
+
+
+def coerce(value: Any, t: tuple | None) -> Any:
+    """A JSON value as a column of type t (ksqlDB's JSON deserializer accepts numbers as strings and back)."""
+    if value is None or t is None:
+        return value
+    kind = t[0]
+    try:
+        if kind == "STRING":
+            if isinstance(value, (dict, list)):
+                return json.dumps(value, separators=(",", ":"))
+            return ("true" if value else "false") if isinstance(value, bool) else str(value)
+        if kind in ("INTEGER", "BIGINT", "DATE", "TIME", "TIMESTAMP"):
+            if isinstance(value, bool):
+                raise SerdeError(f"Can't convert type. sourceType: BooleanNode, requiredType: {kind}")
+            return int(value)
+        if kind in ("DOUBLE", "DECIMAL"):
+            return float(value)
+        if kind == "BOOLEAN":
+            if isinstance(value, str):
+                return value.strip().lower() == "true"
+            return bool(value)
+        if kind == "ARRAY":
+            return [coerce(v, t[1]) for v in value]
+        if kind == "MAP":
+            return {str(k): coerce(v, t[2]) for k, v in value.items()}
+        if kind == "STRUCT":
+            upper = {str(k).upper(): v for k, v in value.items()}
+            return {name: coerce(value.get(name, upper.get(name.upper())), ft) for name, ft in t[1]}
+    except (TypeError, ValueError, AttributeError) as e:
+        raise SerdeError(f"Can't convert type. sourceType: {type(value).__name__}, requiredType: {kind}") from e
+    return value
+
+
+_KAFKA = {"INTEGER": ">i", "BIGINT": ">q", "DOUBLE": ">d"}
+
+
+def deserialize(fmt: str, data: bytes | None, columns: list[tuple[str, tuple]]) -> dict[str, Any] | None:
+    """Bytes as a row of `columns`; None for a null (tombstone) value."""
+    if data is None:
+        return None
+    if not columns:
+        return {}
+    try:
+        if fmt == "KAFKA":
+            (name, t), = columns
+            code = _KAFKA.get(t[0])
+            return {name: struct.unpack(code, data)[0] if code else data.decode()}
+        if fmt == "JSON":
+            value = json.loads(data)
+            if len(columns) == 1 and not isinstance(value, dict):  # an anonymous (unwrapped) single value
+                return {columns[0][0]: coerce(value, columns[0][1])}
+            if not isinstance(value, dict):
+                raise SerdeError(f"Can't convert type. sourceType: {type(value).__name__}, requiredType: STRUCT")
+            upper = {k.upper(): v for k, v in value.items()}
+            return {n: coerce(value[n] if n in value else upper.get(n.upper()), t) for n, t in columns}
+        if fmt == "DELIMITED":
+            fields = next(csv.reader(io.StringIO(data.decode())), [])
+            if len(fields) != len(columns):
+                raise SerdeError(f"Column count mismatch on deserialization. topic: , expected: {len(columns)}, "
+                                 f"got: {len(fields)}")
+            return {n: (None if f == "" else coerce(f, t)) for (n, t), f in zip(columns, fields, strict=True)}
+    except SerdeError:
+        raise
+    except (ValueError, UnicodeDecodeError, struct.error) as e:
+        raise SerdeError(f"Failed to deserialize data from {fmt}: {e}") from e
+    raise SerdeError(f"Unsupported format: {fmt}")
+
+
+def serialize(fmt: str, row: dict[str, Any] | None, columns: list[tuple[str, tuple]],
+              wrap_single: bool = True) -> bytes | None:
+    if row is None or not columns:
+        return None
+    if fmt == "KAFKA":
+        (name, t), = columns
+        value = row.get(name)
+        if value is None:
+            return None
+        code = _KAFKA.get(t[0])
+        return struct.pack(code, value) if code else str(value).encode()
+    if fmt == "JSON":
+        if len(columns) == 1 and not wrap_single:
+            return json.dumps(row.get(columns[0][0]), separators=(",", ":")).encode()
+        return json.dumps({n: row.get(n) for n, _ in columns}, separators=(",", ":")).encode()
+    if fmt == "DELIMITED":
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="").writerow(["" if row.get(n) is None else row.get(n) for n, _ in columns])
+        return buf.getvalue().encode()
+    raise SerdeError(f"Unsupported format: {fmt}")
+
+
+def key_serialize(fmt: str, row: dict[str, Any], columns: list[tuple[str, tuple]]) -> bytes | None:
+    """Keys: a single key column is written unwrapped in JSON, as ksqlDB's key serde does."""
+    return serialize(fmt, row, columns, wrap_single=False) if columns else None

@@ -1,0 +1,83 @@
+"""ksql-server-start [ksql-server.properties] [--override key=value]...: ksqlDB's server as a process
+(KsqlServerMain): replays the command topic, then serves the REST API on hypercorn (HTTP/1.1 and HTTP/2)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+
+from brook.registry.main import _sockets, parse_args
+from brook.sql.config import ConfigException, KsqlConfig
+
+USAGE = "USAGE: ksql-server-start [-daemon] ksql-server.properties [--override property=value]*"
+LOG_FORMAT = "[%(asctime)s] %(levelname)s %(message)s (%(name)s)"
+log = logging.getLogger("io.confluent.ksql.rest.server.KsqlServerMain")
+
+
+async def serve(config: KsqlConfig) -> int:
+    from hypercorn.asyncio import serve as hypercorn_serve
+    from hypercorn.config import Config as HypercornConfig
+
+    from brook.sql.app import create_app
+    from brook.sql.engine import Engine
+
+    engine = Engine(config)
+    try:
+        await asyncio.to_thread(engine.start)
+    except Exception as e:  # noqa: BLE001 - a clear line and a non-zero exit, as ksqlDB's start-up failure
+        log.error("Failed to start KSQL: %s", e)
+        engine.close()
+        return 1
+    sockets = _sockets(config.listeners)
+    hc = HypercornConfig()
+    hc.bind = [f"fd://{s.fileno()}" for s in sockets]
+    hc.accesslog = None
+    hc.errorlog = logging.getLogger("io.confluent.ksql.api.server.Server")
+    hc.graceful_timeout = 2
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    for s in sockets:
+        host, port = s.getsockname()[:2]
+        log.info("ksqlDB API server listening on http://%s:%d", host, port)
+    log.info("Server up and running")
+    try:
+        await hypercorn_serve(create_app(engine), hc, shutdown_trigger=stop.wait)
+    finally:
+        await asyncio.to_thread(engine.close)
+        for s in sockets:
+            with contextlib.suppress(OSError):
+                s.close()
+    log.info("Server shutting down")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stdout)
+    logging.addLevelName(logging.WARNING, "WARN")
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0
+    try:
+        path, overrides = parse_args(args)
+        config = KsqlConfig.load(path, overrides)
+    except (ConfigException, OSError, ValueError) as e:
+        print(f"Error: {e}", file=sys.stderr)
+        return 1
+    except SystemExit as e:
+        print(str(e).replace("schema-registry-start", "ksql-server-start"), file=sys.stderr)
+        return 1
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        uvloop.install()
+    return asyncio.run(serve(config))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

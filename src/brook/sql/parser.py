@@ -1,0 +1,412 @@
+"""ksqlDB statements parsed with lark (grammar.lark) into small dataclasses; expressions stay tuples that
+`expressions.compile_expr` turns into closures once per query.  ksqlDB's case rules: unquoted identifiers are
+upper-cased, back-quoted or double-quoted ones kept as written."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+TYPE_ALIASES = {"INT": "INTEGER", "VARCHAR": "STRING"}
+BASE_TYPES = ("BOOLEAN", "INTEGER", "BIGINT", "DOUBLE", "DECIMAL", "STRING", "BYTES", "DATE", "TIME", "TIMESTAMP")
+
+
+class ParseError(Exception):
+    """A statement ksqlDB's parser rejects: the message reads "line L:C: Syntax Error..." as ksqlDB's."""
+
+
+@dataclass
+class Query:
+    items: list  # ("*",) | ("src*", name) | ("expr", expr, alias or None)
+    source: str
+    alias: str | None
+    where: Any = None
+    group_by: list | None = None
+    having: Any = None
+    emit: str | None = None  # CHANGES | FINAL | None (a pull query)
+    limit: int | None = None
+
+
+@dataclass
+class Create:
+    kind: str  # STREAM | TABLE
+    name: str
+    elements: list = field(default_factory=list)  # (name, type, constraint or None)
+    props: dict = field(default_factory=dict)
+    query: Query | None = None
+    or_replace: bool = False
+    if_not_exists: bool = False
+    source: bool = False
+
+
+@dataclass
+class Show:
+    what: str
+    extended: bool = False
+
+
+@dataclass
+class Describe:
+    name: str
+    extended: bool = False
+
+
+@dataclass
+class Drop:
+    kind: str
+    name: str
+    if_exists: bool = False
+    delete_topic: bool = False
+
+
+@dataclass
+class InsertValues:
+    target: str
+    columns: list | None
+    values: list
+
+
+@dataclass
+class InsertSelect:
+    target: str
+    query: Query
+    props: dict = field(default_factory=dict)
+
+
+@dataclass
+class SetProperty:
+    name: str
+    value: str
+
+
+@dataclass
+class UnsetProperty:
+    name: str
+
+
+@dataclass
+class Terminate:
+    query_id: str | None  # None: TERMINATE ALL
+
+
+@dataclass
+class Statement:
+    text: str  # as the user wrote it, semicolon included (ksqlDB's statementText)
+    node: Any
+
+
+def _unquote_string(raw: str) -> str:
+    return raw[1:-1].replace("''", "'")
+
+
+def type_str(t: tuple) -> str:
+    """A type as ksqlDB prints it (DESCRIBE, schemas): INTEGER, ARRAY<STRING>, STRUCT<`A` STRING>..."""
+    if t[0] == "ARRAY":
+        return f"ARRAY<{type_str(t[1])}>"
+    if t[0] == "MAP":
+        return f"MAP<{type_str(t[1])}, {type_str(t[2])}>"
+    if t[0] == "STRUCT":
+        return "STRUCT<" + ", ".join(f"`{n}` {type_str(ft)}" for n, ft in t[1]) + ">"
+    if t[0] == "DECIMAL":
+        return f"DECIMAL({t[1]}, {t[2]})"
+    return t[0]
+
+
+@v_args(inline=True)
+class _Build(Transformer):
+    def identifier(self, tok: Token) -> str:
+        if tok.type == "QUOTED_IDENTIFIER":
+            q = tok[0]
+            return tok[1:-1].replace(q + q, q)
+        return tok.upper()
+
+    # literals carry their SQL type so that projections and DESCRIBE know it
+    def string(self, t):
+        return ("lit", _unquote_string(t), ("STRING",))
+
+    def integer(self, t):
+        v = int(t)
+        return ("lit", v, ("INTEGER",) if v < 2**31 else ("BIGINT",))
+
+    def decimal(self, t):
+        return ("lit", float(t), ("DOUBLE",))
+
+    def true(self, _):
+        return ("lit", True, ("BOOLEAN",))
+
+    def false(self, _):
+        return ("lit", False, ("BOOLEAN",))
+
+    def null(self, _):
+        return ("lit", None, None)
+
+    def column(self, a, b=None):
+        return ("col", a, b) if b is not None else ("col", None, a)
+
+    def call(self, name, args=None):
+        if isinstance(args, Token):  # COUNT(*)
+            return ("call", name, [("star",)])
+        return ("call", name, args or [])
+
+    def expr_list(self, *items):
+        return list(items)
+
+    def binop(self, a, op, b):
+        return ("bin", str(op), a, b)
+
+    def neg(self, a):
+        return ("neg", a)
+
+    def comp_op(self, op):
+        return str(op)
+
+    def compare(self, a, op, b):
+        return ("cmp", "!=" if op == "<>" else op, a, b)
+
+    def and_(self, a, b):
+        return ("and", a, b)
+
+    def or_(self, a, b):
+        return ("or", a, b)
+
+    def not_(self, _not, a):
+        return ("not", a)
+
+    def is_null(self, a, neg=None):
+        return ("isnull", neg is not None, a)
+
+    def between(self, a, *rest):
+        neg = len(rest) == 3
+        lo, hi = rest[-2:]
+        return ("between", neg, a, lo, hi)
+
+    def like(self, a, *rest):
+        return ("like", len(rest) == 2, a, rest[-1])
+
+    def in_list(self, a, *rest):
+        return ("in", len(rest) == 2, a, rest[-1])
+
+    def when(self, cond, value):
+        return (cond, value)
+
+    def case(self, *parts):
+        whens = [p for p in parts if isinstance(p, tuple) and len(p) == 2 and not isinstance(p[0], str)]
+        other = parts[-1] if len(parts) > len(whens) else None
+        return ("case", whens, other)
+
+    def cast(self, e, t):
+        return ("cast", e, t)
+
+    def subscript(self, e, i):
+        return ("subscript", e, i)
+
+    def deref(self, e, name):
+        return ("deref", e, name)
+
+    # types
+    def base_type(self, name, *params):
+        name = TYPE_ALIASES.get(name, name)
+        if name not in BASE_TYPES:
+            raise ParseError(f"Unknown type: {name}")
+        if name == "DECIMAL":
+            if len(params) != 2:
+                raise ParseError("DECIMAL requires a precision and a scale: DECIMAL(precision, scale)")
+            return ("DECIMAL", int(params[0]), int(params[1]))
+        return (name,)
+
+    def array_type(self, _lt, t, _gt):
+        return ("ARRAY", t)
+
+    def map_type(self, _lt, k, v, _gt):
+        return ("MAP", k, v)
+
+    def field(self, name, t):
+        return (name, t)
+
+    def struct_type(self, _lt, *fields):
+        return ("STRUCT", list(fields[:-1]))
+
+    # statements
+    def key(self, _):
+        return "KEY"
+
+    def primary_key(self, _):
+        return "PRIMARY KEY"
+
+    def headers(self):
+        return "HEADERS"
+
+    def element(self, name, t, constraint=None):
+        return (name, t, constraint)
+
+    def elements(self, *els):
+        return list(els)
+
+    def prop(self, name, _eq, value):
+        return (name, value[1])
+
+    def with_props(self, *props):
+        return dict(props)
+
+    def as_query(self, q):
+        return q
+
+    def create(self, *parts):
+        c = Create(kind="", name="")
+        for p in parts:
+            if isinstance(p, Token) and p.type == "KIND":
+                c.kind = p.upper()
+            elif isinstance(p, str):
+                c.name = p
+            elif isinstance(p, list):
+                c.elements = p
+            elif isinstance(p, dict):
+                c.props = {k.upper(): v for k, v in p.items()}
+            elif isinstance(p, Query):
+                c.query = p
+            elif isinstance(p, tuple):
+                setattr(c, p[0], True)
+        return c
+
+    def or_replace(self):
+        return ("or_replace",)
+
+    def source_kw(self):
+        return ("source",)
+
+    def if_not_exists(self, _not):
+        return ("if_not_exists",)
+
+    def if_exists(self):
+        return ("if_exists",)
+
+    def delete_topic(self):
+        return ("delete_topic",)
+
+    def show(self, _kw, what, extended=None):
+        return Show(what.upper(), extended is not None)
+
+    def describe(self, *parts):
+        return Describe(parts[-1], len(parts) == 2)
+
+    def drop(self, kind, *parts):
+        names = [p for p in parts if isinstance(p, str)]
+        flags = {p[0] for p in parts if isinstance(p, tuple)}
+        return Drop(kind.upper(), names[0], "if_exists" in flags, "delete_topic" in flags)
+
+    def column_list(self, *names):
+        return list(names)
+
+    def insert_values(self, target, *rest):
+        columns = rest[0] if len(rest) == 2 else None
+        return InsertValues(target, columns, rest[-1])
+
+    def insert_select(self, target, *rest):
+        return InsertSelect(target, rest[-1], rest[0] if len(rest) == 2 else {})
+
+    def set_prop(self, name, _eq, value):
+        return SetProperty(_unquote_string(name), _unquote_string(value))
+
+    def unset_prop(self, name):
+        return UnsetProperty(_unquote_string(name))
+
+    def terminate(self, target):
+        return Terminate(None if isinstance(target, Token) else target)
+
+    # queries
+    def all_columns(self):
+        return ("*",)
+
+    def source_all_columns(self, name):
+        return ("src*", name)
+
+    def select_expr(self, e, alias=None):
+        return ("expr", e, alias)
+
+    def select_items(self, *items):
+        return list(items)
+
+    def source_ref(self, name, alias=None):
+        return (name, alias)
+
+    def where(self, e):
+        return ("where", e)
+
+    def group_by(self, exprs):
+        return ("group_by", exprs)
+
+    def having(self, e):
+        return ("having", e)
+
+    def emit(self, kind):
+        return ("emit", kind.upper())
+
+    def limit(self, n):
+        return ("limit", int(n))
+
+    def query(self, items, source, *clauses):
+        q = Query(items, source[0], source[1])
+        for name, value in clauses:
+            setattr(q, name, value)
+        return q
+
+
+@functools.cache
+def _lark() -> Lark:
+    grammar = (Path(__file__).parent / "grammar.lark").read_text()
+    return Lark(grammar, start="statements", parser="lalr", lexer="contextual", propagate_positions=True)
+
+
+def _describe_terminal(name: str) -> str:
+    try:
+        pattern = _lark().get_terminal(name).pattern
+    except KeyError:
+        return name
+    if pattern.type == "str":
+        return "'" + pattern.value.upper() + "'"
+    return {"IDENTIFIER": "IDENTIFIER", "QUOTED_IDENTIFIER": "IDENTIFIER", "STRING": "STRING"}.get(
+        name, "'" + re.sub(r"[()\\b?:]", "", pattern.value).replace("|", "', '").upper() + "'")
+
+
+def _syntax_error(text: str, e: UnexpectedInput) -> ParseError:
+    line, col = getattr(e, "line", 1), getattr(e, "column", 1)
+    if isinstance(e, UnexpectedToken):
+        got = "<EOF>" if e.token.type == "$END" else e.token
+        expected = sorted({_describe_terminal(t) for t in e.accepts or e.expected})
+        if isinstance(e, UnexpectedEOF) or e.token.type == "$END":
+            line, col = text.count("\n") + 1, len(text.rsplit("\n", 1)[-1]) + 1
+        words = ", ".join(expected[:12])
+        return ParseError(f"line {line}:{col}: Syntax Error\nmismatched input '{got}' expecting {{{words}}}")
+    if isinstance(e, UnexpectedCharacters):
+        return ParseError(f"line {line}:{col}: Syntax Error\nextraneous input '{text[e.pos_in_stream]}'")
+    return ParseError(f"line {line}:{col}: Syntax Error")
+
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def parse(text: str, variables: dict[str, str] | None = None) -> list[Statement]:
+    """Every statement of a request, each with its own text (ksqlDB parses the whole request before running any).
+    `${var}` is substituted from DEFINE'd variables first, as ksqlDB does."""
+    if variables:
+        text = _VAR.sub(lambda m: variables.get(m.group(1), m.group(0)), text)
+    try:
+        tree = _lark().parse(text)
+    except UnexpectedInput as e:
+        raise _syntax_error(text, e) from None
+    out = []
+    for stmt in tree.children:
+        try:
+            node = _Build().transform(stmt.children[0])
+        except VisitError as e:
+            if isinstance(e.orig_exc, ParseError):
+                raise ParseError(f"line {stmt.meta.line}:{stmt.meta.column}: {e.orig_exc}") from None
+            raise
+        out.append(Statement(text[stmt.meta.start_pos:stmt.meta.end_pos], node))
+    return out

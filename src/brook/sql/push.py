@@ -1,0 +1,94 @@
+"""Push queries (SELECT ... EMIT CHANGES [LIMIT n]): a transient consumer over every partition of the source,
+rows handed to the HTTP response as they are projected.  No group membership: nothing is committed."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from brook.sql.engine import Engine, StatementError
+from brook.sql.expressions import SqlError
+from brook.sql.parser import Query, parse, type_str
+from brook.sql.queries import Plan, Source
+
+
+@dataclass
+class PushQuery:
+    query_id: str
+    source: Source
+    plan: Plan
+    offset_reset: str
+
+    def metadata(self) -> dict:
+        return {"queryId": self.query_id, "columnNames": [n for n, _, _ in self.plan.columns],
+                "columnTypes": [type_str(t) if t else "STRING" for _, t, _ in self.plan.columns]}
+
+
+def prepare(engine: Engine, text: str, props: dict[str, Any]) -> PushQuery:
+    """Parse and plan a push query; every problem is a StatementError before the response starts."""
+    statements = parse(text)
+    if len(statements) != 1:
+        raise StatementError(40001, "Expected exactly one statement", text)
+    stmt = statements[0]
+    if not isinstance(stmt.node, Query):
+        raise StatementError(40001, "The following statement types should be issued to the '/ksql' endpoint: "
+                             + type(stmt.node).__name__.upper(), stmt.text)
+    query = stmt.node
+    try:
+        source = engine.sources.get(query.source)
+        if source is None:
+            raise SqlError(f"{query.source} does not exist.")
+        if query.emit is None:
+            raise SqlError("Pull queries are not yet supported by Brook's SQL engine; add EMIT CHANGES for a push "
+                           "query.")
+        if query.emit == "FINAL":
+            raise SqlError("EMIT FINAL is only supported for windowed aggregations.")
+        plan = Plan(query, source)
+    except SqlError as e:
+        raise StatementError(40001, str(e), stmt.text) from None
+    reset = str(props.get("auto.offset.reset") or props.get("ksql.streams.auto.offset.reset")
+                or engine.config.get("ksql.streams.auto.offset.reset"))
+    if reset not in ("earliest", "latest"):
+        raise StatementError(40001, f"Invalid value {reset} for configuration auto.offset.reset: String must be one "
+                             "of: latest, earliest, none", stmt.text)
+    return PushQuery(f"transient_{source.name}_{random.getrandbits(62)}", source, plan, reset)
+
+
+async def rows(engine: Engine, push: PushQuery) -> AsyncIterator[list]:
+    """Rows until LIMIT (or forever, until the client goes away and the response task is cancelled)."""
+    from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, TopicPartition
+
+    conf = {**engine.config.client_props(), "enable.auto.commit": False,
+            "group.id": f"_confluent-ksql-{engine.config.service_id}transient_{push.query_id}"}
+    consumer = Consumer(conf)
+    lock = threading.Lock()  # consume() and close() never run at once on the consumer
+
+    def start() -> None:
+        md = consumer.list_topics(timeout=10).topics.get(push.source.topic)
+        start_at = OFFSET_BEGINNING if push.offset_reset == "earliest" else OFFSET_END
+        consumer.assign([TopicPartition(push.source.topic, p, start_at) for p in (md.partitions if md else {})])
+
+    def poll() -> list:
+        with lock:
+            return consumer.consume(500, 0.2)
+
+    def close() -> None:
+        with lock:
+            consumer.close()
+
+    count = 0
+    try:
+        await asyncio.to_thread(start)
+        while True:
+            msgs = await asyncio.to_thread(poll)
+            for _, values in push.plan.run_batch(push.source, msgs):
+                yield values
+                count += 1
+                if push.plan.limit is not None and count >= push.plan.limit:
+                    return
+    finally:
+        threading.Thread(target=close, daemon=True).start()

@@ -1,0 +1,190 @@
+"""Sources (streams and tables), query plans (filter and project, compiled once), and the persistent query that
+runs a plan inside the server: a consumer group named as ksqlDB names it, a murmur2 producer, per-batch work."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from brook.sql import formats
+from brook.sql.expressions import Compiler, SqlError
+from brook.sql.functions import AGGREGATES
+from brook.sql.parser import Query, type_str
+
+PSEUDO = {"ROWTIME": ("BIGINT",), "ROWPARTITION": ("INTEGER",), "ROWOFFSET": ("BIGINT",)}
+log = logging.getLogger("processing")
+
+
+@dataclass
+class Source:
+    name: str
+    kind: str  # STREAM | TABLE
+    topic: str
+    key_format: str
+    value_format: str
+    columns: list  # (name, type, namespace: "KEY" | "PRIMARY KEY" | None)
+    statement: str
+    partitions: int = 1
+    replicas: int = 1
+    wrap_single: bool = True
+    is_source: bool = False
+
+    @property
+    def key_columns(self) -> list[tuple[str, tuple]]:
+        return [(n, t) for n, t, ns in self.columns if ns in ("KEY", "PRIMARY KEY")]
+
+    @property
+    def value_columns(self) -> list[tuple[str, tuple]]:
+        return [(n, t) for n, t, ns in self.columns if ns not in ("KEY", "PRIMARY KEY", "HEADERS")]
+
+    def decode(self, msg: Any) -> dict[str, Any] | None:
+        """A consumed record as a row with the pseudo columns; None for a tombstone."""
+        value = formats.deserialize(self.value_format, msg.value(), self.value_columns)
+        if value is None:
+            return None
+        if self.key_columns:
+            value.update(formats.deserialize(self.key_format, msg.key(), self.key_columns) or {})
+        value["ROWTIME"] = msg.timestamp()[1]
+        value["ROWPARTITION"] = msg.partition()
+        value["ROWOFFSET"] = msg.offset()
+        return value
+
+
+def _is_aggregate(e: Any) -> bool:
+    if not isinstance(e, tuple):
+        return False
+    if e[0] == "call" and e[1] in AGGREGATES:
+        return True
+    return any(_is_aggregate(x) for x in e[1:] if isinstance(x, (tuple, list))) or any(
+        _is_aggregate(x) for part in e[1:] if isinstance(part, list) for x in part)
+
+
+class Plan:
+    """SELECT ... FROM source [WHERE ...]: output columns (name, type, is key) and `apply(row)`."""
+
+    def __init__(self, query: Query, source: Source) -> None:
+        if query.group_by or query.having or any(i[0] == "expr" and _is_aggregate(i[1]) for i in query.items):
+            raise SqlError("Aggregations (GROUP BY, HAVING, aggregate functions) are not yet supported by Brook's "
+                           "SQL engine.")
+        scope = {**PSEUDO, **{n: t for n, t, _ in source.columns}}
+        self.compiler = Compiler(scope, query.alias, source.name)
+        self.where = self.compiler.compile(query.where) if query.where is not None else None
+        if query.where is not None:
+            t = self.compiler.type_of(query.where)
+            if t and t[0] != "BOOLEAN":
+                raise SqlError(f"Type error in WHERE expression: Should evaluate to boolean but is "
+                               f"{type_str(t)} instead.")
+        key_names = {n for n, _ in source.key_columns}
+        self.columns: list[tuple[str, tuple | None, bool]] = []
+        self.fns = []
+        for index, item in enumerate(query.items):
+            if item[0] in ("*", "src*"):
+                if item[0] == "src*" and item[1] not in self.compiler.qualifiers:
+                    raise SqlError(f"'{item[1]}' is not a valid stream/table name or alias.")
+                for n, t, ns in source.columns:
+                    if ns != "HEADERS":
+                        self._add(n, t, n in key_names, ("col", None, n))
+                continue
+            expr, alias = item[1], item[2]
+            name = alias or (expr[2] if expr[0] == "col" else expr[2] if expr[0] == "deref" else f"KSQL_COL_{index}")
+            is_key = expr[0] == "col" and expr[2] in key_names
+            self._add(name, self.compiler.type_of(expr), is_key, expr)
+        self.limit = query.limit
+
+    def _add(self, name: str, t: tuple | None, is_key: bool, expr: tuple) -> None:
+        if any(name == c[0] for c in self.columns):
+            raise SqlError(f"Duplicate value columns found in schema: `{name}` {type_str(t) if t else 'NULL'}")
+        self.columns.append((name, t, is_key))
+        self.fns.append(self.compiler.compile(expr))
+
+    def schema(self) -> str:
+        return ", ".join(f"`{n}` {type_str(t) if t else 'STRING'}" + (" KEY" if k else "")
+                         for n, t, k in self.columns)
+
+    def apply(self, row: dict[str, Any]) -> list | None:
+        if self.where is not None and self.where(row) is not True:
+            return None
+        return [f(row) for f in self.fns]
+
+    def run_batch(self, source: Source, msgs: list) -> list[tuple[Any, list]]:
+        """Decoded and projected rows of a batch; bad records are logged and skipped, as ksqlDB's processing log."""
+        out = []
+        for msg in msgs:
+            if msg.error():
+                continue
+            try:
+                row = source.decode(msg)
+                if row is None:
+                    continue
+                values = self.apply(row)
+            except (formats.SerdeError, TypeError, ValueError, ArithmeticError) as e:
+                log.warning("Error processing record %s-%d@%d: %s", msg.topic(), msg.partition(), msg.offset(), e)
+                continue
+            if values is not None:
+                out.append((msg, values))
+        return out
+
+
+@dataclass
+class PersistentQuery:
+    query_id: str
+    statement: str
+    source: Source
+    sink: Source
+    plan: Plan
+    group_id: str
+    client_props: dict
+    offset_reset: str
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+    state: str = "RUNNING"
+    error: str = ""
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._run, name=self.query_id, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self.thread is not None:
+            self.thread.join(30)
+
+    def describe(self) -> dict:
+        return {"queryString": self.statement, "sinks": [self.sink.name], "sinkKafkaTopics": [self.sink.topic],
+                "id": self.query_id, "statusCount": {self.state: 1}, "queryType": "PERSISTENT", "state": self.state}
+
+    def _run(self) -> None:
+        from confluent_kafka import Consumer, Producer
+
+        from brook.cli.clients import producer_config
+
+        consumer = Consumer({**self.client_props, "group.id": self.group_id, "enable.auto.commit": False,
+                             "auto.offset.reset": self.offset_reset})
+        producer = Producer(producer_config({**self.client_props, "client.id": self.group_id}))
+        sink_keys = [(n, t) for n, t, k in self.plan.columns if k]
+        sink_values = [(n, t) for n, t, k in self.plan.columns if not k]
+        names = [c[0] for c in self.plan.columns]
+        try:
+            consumer.subscribe([self.source.topic])
+            while not self.stop_event.is_set():
+                msgs = consumer.consume(500, 0.2)
+                if not msgs:
+                    continue
+                for msg, values in self.plan.run_batch(self.source, msgs):
+                    row = dict(zip(names, values, strict=True))
+                    producer.produce(self.sink.topic, value=formats.serialize(self.sink.value_format, row, sink_values,
+                                                                              self.sink.wrap_single),
+                                     key=formats.key_serialize(self.sink.key_format, row, sink_keys),
+                                     timestamp=msg.timestamp()[1])
+                    producer.poll(0)
+                # at least once: the outputs are acknowledged before the inputs' offsets are committed
+                if producer.flush(30) == 0:
+                    consumer.commit(asynchronous=False)
+        except Exception as e:  # noqa: BLE001 - a failed query is reported by SHOW QUERIES, the server goes on
+            logging.getLogger("io.confluent.ksql").error("Query %s failed: %s", self.query_id, e)
+            self.state, self.error = "ERROR", str(e)
+        finally:
+            producer.flush(5)
+            consumer.close()

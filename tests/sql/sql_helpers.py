@@ -1,0 +1,118 @@
+"""A real ksql server process (ksql-server-start) beside a real broker, on ephemeral ports, driven over HTTP as
+ksqlDB's docs drive it with curl.  Imported by the SQL tests (pytest puts each test's directory on sys.path)."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+LISTENING = re.compile(r"ksqlDB API server listening on http://([^:\s]+):(\d+)")
+
+
+class KsqlProcess:
+    def __init__(self, log_path: Path, bootstrap: str, overrides: dict[str, str] | None = None) -> None:
+        self.log_path = log_path
+        self.overrides = {"listeners": "http://127.0.0.1:0", "bootstrap.servers": bootstrap,
+                          "ksql.streams.state.dir": str(log_path.parent / "state"), **(overrides or {})}
+        self.proc: subprocess.Popen | None = None
+        self.port = 0
+
+    def start(self, timeout: float = 60.0) -> KsqlProcess:
+        exe = str(Path(sys.executable).parent / "ksql-server-start")
+        args = [exe]
+        for k, v in self.overrides.items():
+            args += ["--override", f"{k}={v}"]
+        log = open(self.log_path, "ab")
+        start = log.tell()
+        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log_path.read_text(errors="replace")[start:]
+            m = LISTENING.search(text)
+            if m and "Server up and running" in text:
+                self.port = int(m.group(2))
+                self.overrides["listeners"] = f"http://127.0.0.1:{self.port}"  # the same port after a restart
+                return self
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"ksql server exited with {self.proc.returncode}:\n{text}")
+            time.sleep(0.02)
+        raise TimeoutError(f"ksql server did not start within {timeout}s:\n{self.log_path.read_text()}")
+
+    def stop(self) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(10)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def request(self, method: str, path: str, body: object = None, raw: bytes | None = None,
+                headers: dict[str, str] | None = None, timeout: float = 30) -> tuple[int, str, bytes]:
+        """One HTTP/1.1 request as curl sends it: (status, content type, the whole body)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        conn.request(method, path, body=data, headers={
+            "Content-Type": "application/vnd.ksql.v1+json; charset=utf-8", **(headers or {})})
+        resp = conn.getresponse()
+        out = resp.status, resp.getheader("Content-Type", ""), resp.read()
+        conn.close()
+        return out
+
+    def ksql(self, statement: str, props: dict | None = None) -> tuple[int, object]:
+        status, _, body = self.request("POST", "/ksql", {"ksql": statement, "streamsProperties": props or {}})
+        return status, json.loads(body)
+
+
+@contextlib.contextmanager
+def module_ksql(tmp_path_factory, name: str, overrides: dict[str, str] | None = None
+                ) -> Iterator[tuple[object, KsqlProcess]]:
+    from conftest import module_broker
+
+    with module_broker(tmp_path_factory, name) as broker:
+        k = KsqlProcess(tmp_path_factory.mktemp(name + "-ksql") / "ksql.log", broker.bootstrap, overrides).start()
+        try:
+            yield broker, k
+        finally:
+            k.stop()
+
+
+def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None]]) -> None:
+    from confluent_kafka import Producer
+
+    from brook.cli.clients import producer_config
+
+    p = Producer(producer_config({"bootstrap.servers": bootstrap}))
+    for key, value in records:
+        p.produce(topic, key=key, value=value)
+    assert p.flush(30) == 0
+
+
+def consume(bootstrap: str, topic: str, count: int, timeout: float = 30) -> list:
+    """`count` records of `topic` from the beginning, as (key, value) bytes."""
+    from confluent_kafka import Consumer
+
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check-{topic}-{time.monotonic_ns()}",
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    c.subscribe([topic])
+    out: list = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(out) < count and time.monotonic() < deadline:
+            out += [(m.key(), m.value()) for m in c.consume(count - len(out), 0.5) if not m.error()]
+    finally:
+        c.close()
+    return out

@@ -1,0 +1,217 @@
+"""ksqlDB's REST API over HTTP as its docs drive it with curl: statements on /ksql, push queries on /query and
+/query-stream, persistent queries, errors in ksqlDB's body shape, and a restart that restores from the command
+topic."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from sql_helpers import consume, module_ksql, produce
+
+RIDERS = [(b"c2309eec", {"profileId": "c2309eec", "latitude": 37.7877, "longitude": -122.4205}),
+          (b"18f4ea86", {"profileId": "18f4ea86", "latitude": 37.3903, "longitude": -122.0643}),
+          (b"4ab5cbad", {"profileId": "4ab5cbad", "latitude": 37.3952, "longitude": -122.0813}),
+          (b"8b6eae59", {"profileId": "8b6eae59", "latitude": 37.3944, "longitude": -122.0813}),
+          (b"4a7c7b41", {"profileId": "4a7c7b41", "latitude": 37.4049, "longitude": -122.0822}),
+          (b"4ddad000", {"profileId": "4ddad000", "latitude": 37.7857, "longitude": -122.4011})]
+EARLIEST = {"ksql.streams.auto.offset.reset": "earliest"}
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    with module_ksql(tmp_path_factory, "ksql-rest") as (broker, k):
+        status, body = k.ksql("CREATE STREAM riderLocations (profileId VARCHAR, latitude DOUBLE, longitude DOUBLE)\n"
+                              "  WITH (kafka_topic='locations', value_format='json', partitions=1);")
+        assert status == 200, body
+        produce(broker.bootstrap, "locations", [(k_, json.dumps(v).encode()) for k_, v in RIDERS])
+        yield broker, k
+
+
+def query_lines(k, sql: str, props: dict | None = None) -> list:
+    status, ctype, body = k.request("POST", "/query", {"ksql": sql, "streamsProperties": props or EARLIEST})
+    assert status == 200 and ctype.startswith("application/json"), body
+    return json.loads(body)
+
+
+def test_info_and_healthcheck(env):
+    _, k = env
+    status, _, body = k.request("GET", "/info")
+    info = json.loads(body)["KsqlServerInfo"]
+    assert status == 200 and info["ksqlServiceId"] == "default_" and info["serverStatus"] == "RUNNING"
+    assert info["kafkaClusterId"] and info["version"]
+    status, _, body = k.request("GET", "/healthcheck")
+    assert status == 200 and json.loads(body) == {"isHealthy": True, "details": {
+        "metastore": {"isHealthy": True}, "kafka": {"isHealthy": True}, "commandRunner": {"isHealthy": True}}}
+
+
+def test_create_stream_answer_show_and_describe(env):
+    _, k = env
+    status, body = k.ksql("SHOW STREAMS;")
+    assert status == 200 and body == [{"@type": "streams", "statementText": "SHOW STREAMS;", "streams": [
+        {"type": "STREAM", "name": "RIDERLOCATIONS", "topic": "locations", "keyFormat": "KAFKA",
+         "valueFormat": "JSON", "isWindowed": False}], "warnings": []}]
+    status, body = k.ksql("CREATE STREAM s2 (id INT KEY, name STRING) WITH (kafka_topic='s2', format='json', "
+                          "partitions=2); list tables;")
+    assert status == 200, body
+    assert body[0]["@type"] == "currentStatus" and body[0]["commandId"] == "stream/`S2`/create"
+    assert body[0]["commandStatus"] == {"status": "SUCCESS", "message": "Stream created", "queryId": None}
+    assert isinstance(body[0]["commandSequenceNumber"], int) and body[0]["commandSequenceNumber"] > 0
+    assert body[1] == {"@type": "tables", "statementText": "list tables;", "tables": [], "warnings": []}
+    status, body = k.ksql("LIST TOPICS;")
+    names = [t["name"] for t in body[0]["topics"]]
+    assert body[0]["@type"] == "kafka_topics" and "locations" in names and "s2" in names
+    assert {"name": "s2", "replicaInfo": [1, 1]} in body[0]["topics"]
+    assert not any(n.startswith("_") for n in names)
+    status, body = k.ksql("DESCRIBE s2;")
+    desc = body[0]["sourceDescription"]
+    assert body[0]["@type"] == "sourceDescription" and desc["name"] == "S2" and desc["type"] == "STREAM"
+    assert desc["fields"] == [
+        {"name": "ID", "schema": {"type": "INTEGER", "fields": None, "memberSchema": None}, "type": "KEY"},
+        {"name": "NAME", "schema": {"type": "STRING", "fields": None, "memberSchema": None}}]
+    assert (desc["keyFormat"], desc["valueFormat"], desc["topic"]) == ("JSON", "JSON", "s2")
+    status, body = k.ksql("DROP STREAM s2 DELETE TOPIC;")
+    assert body[0]["commandStatus"]["message"] == "Source `S2` (topic: s2) was dropped."
+    assert k.ksql("SHOW STREAMS;")[1][0]["streams"][0]["name"] == "RIDERLOCATIONS"
+
+
+def test_push_query_on_query_endpoint_with_limit(env):
+    _, k = env
+    lines = query_lines(k, "SELECT * FROM riderLocations\n  WHERE GEO_DISTANCE(latitude, longitude, 37.4133, "
+                           "-122.1162) <= 5 EMIT CHANGES LIMIT 3;")
+    header = lines[0]["header"]
+    assert header["queryId"].startswith("transient_RIDERLOCATIONS_")
+    assert header["schema"] == "`PROFILEID` STRING, `LATITUDE` DOUBLE, `LONGITUDE` DOUBLE"
+    # the three riders ksqlDB's quickstart shows within 5 km of Mountain View
+    assert [r["row"]["columns"] for r in lines[1:-1]] == [["4ab5cbad", 37.3952, -122.0813],
+                                                          ["8b6eae59", 37.3944, -122.0813],
+                                                          ["4a7c7b41", 37.4049, -122.0822]]
+    assert lines[-1] == {"finalMessage": "Limit Reached"}
+
+
+def test_projection_expressions_and_functions(env):
+    _, k = env
+    lines = query_lines(k, "SELECT UCASE(profileId) AS id, ROUND(latitude, 1), latitude > 37.5 AS north, "
+                           "CASE WHEN longitude < -122.3 THEN 'sf' ELSE 'south' END AS area, "
+                           "SUBSTRING(profileId, 1, 4) || '!' FROM riderLocations EMIT CHANGES LIMIT 2;")
+    assert lines[0]["header"]["schema"] == ("`ID` STRING, `KSQL_COL_1` DOUBLE, `NORTH` BOOLEAN, `AREA` STRING, "
+                                            "`KSQL_COL_4` STRING")
+    assert [r["row"]["columns"] for r in lines[1:3]] == [["C2309EEC", 37.8, True, "sf", "c230!"],
+                                                         ["18F4EA86", 37.4, False, "south", "18f4!"]]
+
+
+def test_query_stream_delimited(env):
+    _, k = env
+    status, ctype, body = k.request("POST", "/query-stream", {
+        "sql": "SELECT profileId, latitude FROM riderLocations WHERE latitude < 37.5 EMIT CHANGES LIMIT 2;",
+        "properties": {"auto.offset.reset": "earliest"}}, headers={"Accept": "application/vnd.ksqlapi.delimited.v1"})
+    assert status == 200 and ctype.startswith("application/vnd.ksqlapi.delimited.v1")
+    lines = [json.loads(line) for line in body.decode().splitlines()]
+    assert lines[0]["columnNames"] == ["PROFILEID", "LATITUDE"] and lines[0]["columnTypes"] == ["STRING", "DOUBLE"]
+    assert lines[1:] == [["18f4ea86", 37.3903], ["4ab5cbad", 37.3952]]
+    status, ctype, body = k.request("POST", "/query-stream", {
+        "sql": "SELECT profileId FROM riderLocations EMIT CHANGES LIMIT 1;",
+        "properties": {"auto.offset.reset": "earliest"}})
+    assert status == 200 and json.loads(body)[1:] == [["c2309eec"]]
+
+
+def test_insert_values_reaches_a_running_push_query(env):
+    broker, k = env
+    status, body = k.ksql("INSERT INTO riderLocations (profileId, latitude, longitude) VALUES ('new1', 1.5, 2.5);")
+    assert (status, body) == (200, [])
+    records = consume(broker.bootstrap, "locations", len(RIDERS) + 1)
+    assert json.loads(records[-1][1]) == {"PROFILEID": "new1", "LATITUDE": 1.5, "LONGITUDE": 2.5}
+    lines = query_lines(k, "SELECT profileId FROM riderLocations WHERE profileId = 'new1' EMIT CHANGES LIMIT 1;")
+    assert lines[1] == {"row": {"columns": ["new1"]}}
+
+
+def test_persistent_query_csas(env):
+    broker, k = env
+    status, body = k.ksql("CREATE STREAM nearby AS SELECT profileId, latitude * 2 AS dbl FROM riderLocations "
+                          "WHERE latitude < 37.5 EMIT CHANGES;", EARLIEST)
+    assert status == 200, body
+    query_id = body[0]["commandStatus"]["queryId"]
+    assert query_id == f"CSAS_NEARBY_{body[0]['commandSequenceNumber']}"
+    assert body[0]["commandStatus"]["message"] == f"Created query with ID {query_id}"
+    records = consume(broker.bootstrap, "NEARBY", 4)
+    assert [json.loads(v) for _, v in records] == [{"PROFILEID": "18f4ea86", "DBL": 74.7806},
+                                                   {"PROFILEID": "4ab5cbad", "DBL": 74.7904},
+                                                   {"PROFILEID": "8b6eae59", "DBL": 74.7888},
+                                                   {"PROFILEID": "4a7c7b41", "DBL": 74.8098}]
+    status, body = k.ksql("SHOW QUERIES;")
+    q = body[0]["queries"][0]
+    assert (q["id"], q["sinks"], q["sinkKafkaTopics"], q["queryType"], q["state"]) == (
+        query_id, ["NEARBY"], ["NEARBY"], "PERSISTENT", "RUNNING")
+    # the sink is a stream like any other: a push query reads it
+    lines = query_lines(k, "SELECT * FROM nearby EMIT CHANGES LIMIT 1;")
+    assert lines[1] == {"row": {"columns": ["18f4ea86", 74.7806]}}
+    # a source a query writes into cannot be dropped until the query is terminated
+    status, body = k.ksql("DROP STREAM nearby;")
+    assert status == 400 and body["error_code"] == 40001 and query_id in body["message"]
+    assert k.ksql(f"TERMINATE {query_id};")[1][0]["commandStatus"]["message"] == "Query terminated."
+    assert k.ksql("SHOW QUERIES;")[1][0]["queries"] == []
+    assert k.ksql("DROP STREAM nearby;")[0] == 200
+
+
+@pytest.mark.parametrize("sql, code, message", [
+    ("SELEC * FROM riderLocations;", 40001, "line 1:1: Syntax Error"),
+    ("SHOW STREAMS", 40001, "line 1:13: Syntax Error"),
+    ("SELECT * FROM riderLocations EMIT CHANGES;", 40002, "should be issued to the websocket endpoint '/query'"),
+    ("CREATE STREAM x (a INT) WITH (kafka_topic='absent', value_format='JSON');", 40001,
+     "Topic 'absent' does not exist."),
+    ("CREATE STREAM x (a INT) WITH (kafka_topic='locations');", 40001, "missing the 'VALUE_FORMAT' property"),
+    ("CREATE STREAM riderLocations (a INT) WITH (kafka_topic='locations', value_format='JSON');", 40001,
+     "Cannot add stream 'RIDERLOCATIONS': A stream with the same name already exists"),
+    ("CREATE TABLE t (a INT) WITH (kafka_topic='locations', value_format='JSON');", 40001,
+     "Tables require a PRIMARY KEY."),
+    ("DESCRIBE nope;", 40001, "Could not find STREAM/TABLE 'NOPE' in the Metastore"),
+    ("DROP STREAM nope;", 40001, "Stream NOPE does not exist."),
+    ("CREATE STREAM bad AS SELECT nope FROM riderLocations EMIT CHANGES;", 40001,
+     "Column 'NOPE' cannot be resolved."),
+])
+def test_errors_in_ksqldb_shape(env, sql, code, message):
+    _, k = env
+    status, body = k.ksql(sql)
+    assert status == code // 100 and body["@type"] == "statement_error" and body["error_code"] == code, body
+    assert message in body["message"] and body["statementText"] and body["entities"] == []
+    assert k.ksql("SHOW STREAMS;")[0] == 200  # the server stays up
+
+
+def test_query_errors_and_bad_bodies(env):
+    _, k = env
+    status, _, body = k.request("POST", "/query", {"ksql": "SELECT * FROM nope EMIT CHANGES;",
+                                                   "streamsProperties": {}})
+    assert status == 400 and json.loads(body)["error_code"] == 40001 and "NOPE does not exist" in json.loads(body)[
+        "message"]
+    status, _, body = k.request("POST", "/query", {"ksql": "SELECT latitude + 'x' > 1 FROM riderLocations "
+                                                           "WHERE latitude EMIT CHANGES;"})
+    assert status == 400 and json.loads(body)["@type"] == "statement_error"
+    status, _, body = k.request("POST", "/ksql", raw=b"{not json")
+    assert status == 400 and json.loads(body)["@type"] == "generic_error" and json.loads(body)["error_code"] == 40000
+    status, _, body = k.request("GET", "/nope")
+    assert status == 404 and json.loads(body) == {"@type": "generic_error", "error_code": 40400,
+                                                  "message": "HTTP 404 Not Found"}
+
+
+def test_restart_restores_streams_and_queries_from_the_command_topic(env):
+    broker, k = env
+    status, body = k.ksql("CREATE STREAM upper_riders AS SELECT profileId, UCASE(profileId) AS up "
+                          "FROM riderLocations EMIT CHANGES;", EARLIEST)
+    assert status == 200, body
+    query_id = body[0]["commandStatus"]["queryId"]
+    before = consume(broker.bootstrap, "UPPER_RIDERS", len(RIDERS) + 1)
+    assert len(before) == len(RIDERS) + 1
+    k.stop()
+    k.start()
+    assert "UPPER_RIDERS" in [s["name"] for s in k.ksql("SHOW STREAMS;")[1][0]["streams"]]
+    assert [q["id"] for q in k.ksql("SHOW QUERIES;")[1][0]["queries"]] == [query_id]
+    # the restored query resumes from its committed offsets: a new record is processed once, old ones not again
+    produce(broker.bootstrap, "locations", [(b"z", b'{"profileId": "after", "latitude": 1, "longitude": 2}')])
+    deadline = time.monotonic() + 30
+    while True:
+        records = consume(broker.bootstrap, "UPPER_RIDERS", len(before) + 1, timeout=5)
+        if len(records) == len(before) + 1 or time.monotonic() > deadline:
+            break
+    assert json.loads(records[-1][1]) == {"PROFILEID": "after", "UP": "AFTER"}
+    assert len(consume(broker.bootstrap, "UPPER_RIDERS", len(before) + 2, timeout=2)) == len(before) + 1
