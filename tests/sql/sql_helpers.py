@@ -57,6 +57,11 @@ class KsqlProcess:
             self.proc.kill()
             return self.proc.wait(10)
 
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(10)
+
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 

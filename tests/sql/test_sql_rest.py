@@ -21,7 +21,10 @@ EARLIEST = {"ksql.streams.auto.offset.reset": "earliest"}
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    with module_ksql(tmp_path_factory, "ksql-rest") as (broker, k):
+    with module_ksql(tmp_path_factory, "ksql-rest", {
+        "ksql.streams.processing.guarantee": "exactly_once_v2",
+        "ksql.streams.session.timeout.ms": "6000"}
+                     ) as (broker, k):
         status, body = k.ksql("CREATE STREAM riderLocations (profileId VARCHAR, latitude DOUBLE, longitude DOUBLE)\n"
                               "  WITH (kafka_topic='locations', value_format='json', partitions=1);")
         assert status == 200, body
@@ -194,6 +197,49 @@ def test_query_errors_and_bad_bodies(env):
                                                   "message": "HTTP 404 Not Found"}
 
 
+RIDES = [("sf", 10), ("la", 5), ("sf", 12), ("ny", 7), ("sf", 8), ("la", 1)]
+
+
+def pull(k, sql: str) -> list:
+    lines = query_lines(k, sql, {})
+    assert "header" in lines[0] and not any("finalMessage" in line for line in lines), lines
+    return [line["row"]["columns"] for line in lines[1:]]
+
+
+def test_table_aggregate_and_pull_queries(env):
+    broker, k = env
+    assert k.ksql("CREATE STREAM rides (id STRING KEY, city STRING, fare INT) WITH (kafka_topic='rides', "
+                  "value_format='JSON', partitions=2);")[0] == 200
+    produce(broker.bootstrap, "rides", [(f"r{i}".encode(), json.dumps({"city": c, "fare": f}).encode())
+                                        for i, (c, f) in enumerate(RIDES)])
+    status, body = k.ksql("CREATE TABLE city_totals AS SELECT city, COUNT(*) AS rides, SUM(fare) AS total, "
+                          "MAX(fare) AS top FROM rides GROUP BY city EMIT CHANGES;", EARLIEST)
+    assert status == 200, body
+    query_id = body[0]["commandStatus"]["queryId"]
+    assert query_id == f"CTAS_CITY_TOTALS_{body[0]['commandSequenceNumber']}"
+    # every update reaches the table's topic, keyed by the group (KAFKA key format) with the aggregates as value
+    records = consume(broker.bootstrap, "CITY_TOTALS", len(RIDES))
+    latest = {key: json.loads(value) for key, value in records}
+    assert latest == {b"sf": {"RIDES": 3, "TOTAL": 30, "TOP": 12}, b"la": {"RIDES": 2, "TOTAL": 6, "TOP": 5},
+                      b"ny": {"RIDES": 1, "TOTAL": 7, "TOP": 7}}
+    # the store's changelog topic, named as ksqlDB names it
+    changelog = f"_confluent-ksql-default_query_{query_id}-Aggregate-Aggregate-Materialize-changelog"
+    assert len(consume(broker.bootstrap, changelog, len(RIDES))) == len(RIDES)
+    desc = k.ksql("DESCRIBE city_totals;")[1][0]["sourceDescription"]
+    assert desc["type"] == "TABLE" and [(f["name"], f["schema"]["type"], f.get("type")) for f in desc["fields"]] == [
+        ("CITY", "STRING", "KEY"), ("RIDES", "BIGINT", None), ("TOTAL", "INTEGER", None), ("TOP", "INTEGER", None)]
+    # pull queries: a key lookup and a table scan, answered from the store
+    assert pull(k, "SELECT * FROM city_totals WHERE city = 'sf';") == [["sf", 3, 30, 12]]
+    assert sorted(pull(k, "SELECT city, total FROM city_totals;")) == [["la", 6], ["ny", 7], ["sf", 30]]
+    assert pull(k, "SELECT * FROM city_totals WHERE city = 'nowhere';") == []
+    status, _, body = k.request("POST", "/query", {"ksql": "SELECT * FROM rides;", "streamsProperties": {}})
+    assert status == 400 and "not a materialized table" in json.loads(body)["message"]
+    status, body = k.ksql("CREATE STREAM bad AS SELECT city, COUNT(*) FROM rides GROUP BY city EMIT CHANGES;")
+    assert status == 400 and "Please use CREATE TABLE AS SELECT" in body["message"]
+    status, body = k.ksql("CREATE TABLE bad AS SELECT city, fare, COUNT(*) FROM rides GROUP BY city EMIT CHANGES;")
+    assert status == 400 and "Non-aggregate SELECT expression(s) not part of GROUP BY" in body["message"]
+
+
 def test_restart_restores_streams_and_queries_from_the_command_topic(env):
     broker, k = env
     status, body = k.ksql("CREATE STREAM upper_riders AS SELECT profileId, UCASE(profileId) AS up "
@@ -205,7 +251,7 @@ def test_restart_restores_streams_and_queries_from_the_command_topic(env):
     k.stop()
     k.start()
     assert "UPPER_RIDERS" in [s["name"] for s in k.ksql("SHOW STREAMS;")[1][0]["streams"]]
-    assert [q["id"] for q in k.ksql("SHOW QUERIES;")[1][0]["queries"]] == [query_id]
+    assert query_id in [q["id"] for q in k.ksql("SHOW QUERIES;")[1][0]["queries"]]
     # the restored query resumes from its committed offsets: a new record is processed once, old ones not again
     produce(broker.bootstrap, "locations", [(b"z", b'{"profileId": "after", "latitude": 1, "longitude": 2}')])
     deadline = time.monotonic() + 30
@@ -215,3 +261,52 @@ def test_restart_restores_streams_and_queries_from_the_command_topic(env):
             break
     assert json.loads(records[-1][1]) == {"PROFILEID": "after", "UP": "AFTER"}
     assert len(consume(broker.bootstrap, "UPPER_RIDERS", len(before) + 2, timeout=2)) == len(before) + 1
+
+
+def test_query_stream_over_http2(env):
+    import httpx2
+
+    _, k = env
+    with httpx2.Client(http1=False, http2=True, timeout=30) as client:  # HTTP/2 with prior knowledge, as ksqlDB's
+        resp = client.post(f"http://127.0.0.1:{k.port}/query-stream", json={
+            "sql": "SELECT profileId FROM riderLocations EMIT CHANGES LIMIT 2;",
+            "properties": {"auto.offset.reset": "earliest"}},
+            headers={"Accept": "application/vnd.ksqlapi.delimited.v1"})
+    assert resp.http_version == "HTTP/2" and resp.status_code == 200
+    lines = [json.loads(line) for line in resp.text.splitlines()]
+    assert lines[0]["columnNames"] == ["PROFILEID"] and lines[1:] == [["c2309eec"], ["18f4ea86"]]
+    # the table's store is back (from its checkpoint or its changelog): pull queries answer as before
+    deadline = time.monotonic() + 30
+    while True:
+        status, _, body = k.request("POST", "/query", {"ksql": "SELECT * FROM city_totals WHERE city = 'sf';"})
+        if status == 200 or time.monotonic() > deadline:
+            break
+    assert json.loads(body)[1:] == [{"row": {"columns": ["sf", 3, 30, 12]}}]
+
+
+def test_sigkill_mid_stream_restores_the_table_and_counts_nothing_twice(env):
+    broker, k = env
+
+    def sf_total() -> list:
+        deadline = time.monotonic() + 30
+        while True:
+            status, _, body = k.request("POST", "/query", {"ksql": "SELECT rides, total FROM city_totals "
+                                                                   "WHERE city = 'sf';"})
+            if status == 200 or time.monotonic() > deadline:
+                return json.loads(body)[1:] if status == 200 else json.loads(body)
+
+    produce(broker.bootstrap, "rides", [(f"s{i}".encode(), b'{"city": "sf", "fare": 1}') for i in range(50)])
+    target = [{"row": {"columns": [53, 80]}}]
+    deadline = time.monotonic() + 30
+    while sf_total() != target:
+        assert time.monotonic() < deadline, sf_total()
+    k.kill9()  # no clean shutdown: no checkpoint, the store is rebuilt from the committed changelog
+    k.start()
+    # an open transaction was aborted: its input records are processed again, and counted once
+    deadline = time.monotonic() + 30
+    while sf_total() != target:
+        assert time.monotonic() < deadline, sf_total()
+    produce(broker.bootstrap, "rides", [(b"last", b'{"city": "sf", "fare": 100}')])
+    deadline = time.monotonic() + 30
+    while sf_total() != [{"row": {"columns": [54, 180]}}]:
+        assert time.monotonic() < deadline, sf_total()

@@ -117,7 +117,12 @@ def create_app(engine: Engine) -> FastAPI:
         pq = await _prepare(text, props)
 
         async def chunks() -> AsyncIterator[bytes]:
-            yield ("[" + _dumps({"header": {"queryId": pq.query_id, "schema": pq.plan.schema()}}) + ",\n").encode()
+            header = _dumps({"header": {"queryId": pq.query_id, "schema": pq.plan.schema()}})
+            if pq.pull_rows is not None:  # a pull query: the header and every row, then the array's end
+                yield ("[" + ",\n".join([header, *(_dumps({"row": {"columns": v}}) for v in pq.pull_rows)])
+                       + "]\n").encode()
+                return
+            yield ("[" + header + ",\n").encode()
             async for values in push.rows(engine, pq):
                 yield (_dumps({"row": {"columns": values}}) + ",\n").encode()
             yield (_dumps({"finalMessage": "Limit Reached"}) + "]\n").encode()

@@ -15,6 +15,7 @@ DEFAULTS = {
     "ksql.schema.registry.url": "",
     "ksql.streams.auto.offset.reset": "latest",
     "ksql.streams.commit.interval.ms": "2000",
+    "ksql.streams.processing.guarantee": "at_least_once",
     "ksql.streams.cache.max.bytes.buffering": "10000000",
     "ksql.query.pull.table.scan.enabled": "true",
     "ksql.internal.topic.replicas": "1",
@@ -72,5 +73,14 @@ class KsqlConfig:
         for k, v in self.props.items():
             short = k[len("ksql.streams."):] if k.startswith("ksql.streams.") else ""
             if short in ("security.protocol", "sasl.mechanism", "sasl.username", "sasl.password"):
+                out[short] = v
+        return out
+
+    def consumer_props(self) -> dict[str, str]:
+        """client_props and the ksql.streams.<consumer config> settings librdkafka shares with Java's consumer."""
+        out = self.client_props()
+        for k, v in self.props.items():
+            short = k[len("ksql.streams."):] if k.startswith("ksql.streams.") else ""
+            if short in ("session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms"):
                 out[short] = v
         return out

@@ -9,6 +9,7 @@ import threading
 from typing import Any
 
 from brook.sql import formats
+from brook.sql.aggregates import AggregatePlan, TableQuery
 from brook.sql.config import KsqlConfig
 from brook.sql.expressions import Compiler, SqlError
 from brook.sql.functions import AGGREGATES, SCALARS
@@ -281,35 +282,72 @@ class Engine:
                    partitions: int | None, replicas: int | None) -> dict:
         query = node.query
         source = self._source(query.source)
-        if node.kind == "TABLE" or source.kind == "TABLE":
-            raise SqlError("CREATE TABLE AS SELECT and queries over tables are not yet supported by Brook's SQL "
-                           "engine.")
+        if source.kind == "TABLE":
+            raise SqlError("Queries over tables are not yet supported by Brook's SQL engine.")
         if query.emit == "FINAL":
             raise SqlError("EMIT FINAL is only supported for windowed aggregations.")
-        plan = Plan(query, source)
+        grouped = bool(query.group_by)
+        if grouped != (node.kind == "TABLE"):
+            result = "TABLE" if grouped else "STREAM"
+            raise SqlError(f"Invalid result type. Your SELECT query produces a {result}. Please use CREATE {result} "
+                           f"AS SELECT statement instead.")
+        plan: Any = AggregatePlan(query, source) if grouped else Plan(query, source)
         props = node.props
         key_format = str(props.get("KEY_FORMAT", props.get("FORMAT", source.key_format))).upper()
         value_format = str(props.get("VALUE_FORMAT", props.get("FORMAT", source.value_format))).upper()
-        columns = [(n, t or ("STRING",), "KEY" if k else None) for n, t, k in plan.columns]
+        key_ns = "PRIMARY KEY" if grouped else "KEY"
+        columns = [(n, t or ("STRING",), key_ns if k else None) for n, t, k in plan.columns]
+        if grouped:
+            projected = {n for n, _, _ in columns}
+            columns = [(n, t, key_ns) for n, t in plan.key_columns if n not in projected] + columns
+            if key_format == "KAFKA" and len(plan.key_columns) > 1:
+                raise SqlError("Key format does not support schema.\nformat: KAFKA\nschema: Persistence{columns="
+                               f"{[n for n, _ in plan.key_columns]}, features=[]}}\nreason: The 'KAFKA' format only "
+                               "supports a single field.")
         sink = Source(node.name, node.kind, str(props.get("KAFKA_TOPIC", node.name)), key_format, value_format,
                       columns, stmt.text)
         command_id = f"{node.kind.lower()}/`{node.name}`/create"
+        have = self._topic_partitions(source.topic)
         if record:
-            have = self._topic_partitions(source.topic)
             sink.partitions, sink.replicas = self._ensure_topic(
                 sink.topic, partitions or (have[0] if have else 1),
                 replicas or int(self.config.get("ksql.sink.replicas") or 0) or None, node.kind)
             offset = self._record(command_id, stmt, session)
-        query_id = f"CSAS_{node.name}_{offset}"
+        query_id = f"{'CTAS' if grouped else 'CSAS'}_{node.name}_{offset}"
         reset = str(session.get("auto.offset.reset") or session.get("ksql.streams.auto.offset.reset")
                     or self.config.get("ksql.streams.auto.offset.reset"))
-        pq = PersistentQuery(query_id, stmt.text, source, sink, plan,
-                             f"_confluent-ksql-{self.config.service_id}query_{query_id}", self.config.client_props(),
-                             reset)
+        group_id = f"_confluent-ksql-{self.config.service_id}query_{query_id}"
+        if grouped:
+            guarantee = str(session.get("processing.guarantee") or session.get("ksql.streams.processing.guarantee")
+                            or self.config.get("ksql.streams.processing.guarantee"))
+            pq: PersistentQuery = TableQuery(query_id, stmt.text, source, sink, plan, group_id,
+                                             self.config.client_props(), reset, guarantee)
+            pq.state_dir = self.config.get("ksql.streams.state.dir")
+            self._changelog_topic(pq.changelog, have[0] if have else 1)
+        else:
+            pq = PersistentQuery(query_id, stmt.text, source, sink, plan, group_id, self.config.client_props(), reset)
+        pq.consumer_props = self.config.consumer_props()
         self.sources[node.name] = sink
         self.queries[query_id] = pq
         pq.start()
         return self._status(stmt, command_id, offset, f"Created query with ID {query_id}", query_id)
+
+    def _changelog_topic(self, topic: str, partitions: int) -> None:
+        from confluent_kafka.admin import NewTopic
+
+        if self._topic_partitions(topic) is not None:
+            return
+        replicas = int(self.config.get("ksql.internal.topic.replicas") or 1)
+        fut = self.admin.create_topics([NewTopic(topic, partitions, replicas,
+                                                 config={"cleanup.policy": "compact"})])[topic]
+        try:
+            fut.result(30)
+        except Exception as e:  # noqa: BLE001
+            raise SqlError(f"Could not create the changelog topic '{topic}': {e}") from None
+
+    def materialized(self, name: str) -> Any:
+        """The aggregate query that materializes table `name` (pull queries read its store), or None."""
+        return next((q for q in self.queries.values() if q.sink.name == name and hasattr(q, "rows")), None)
 
     def _drop(self, stmt: Statement, node: Drop, record: bool, offset: int) -> dict:
         command_id = f"{node.kind.lower()}/`{node.name}`/drop"

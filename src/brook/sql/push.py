@@ -22,6 +22,7 @@ class PushQuery:
     source: Source
     plan: Plan
     offset_reset: str
+    pull_rows: list | None = None  # a pull query's whole answer, read from the table's store
 
     def metadata(self) -> dict:
         return {"queryId": self.query_id, "columnNames": [n for n, _, _ in self.plan.columns],
@@ -42,12 +43,11 @@ def prepare(engine: Engine, text: str, props: dict[str, Any]) -> PushQuery:
         source = engine.sources.get(query.source)
         if source is None:
             raise SqlError(f"{query.source} does not exist.")
-        if query.emit is None:
-            raise SqlError("Pull queries are not yet supported by Brook's SQL engine; add EMIT CHANGES for a push "
-                           "query.")
         if query.emit == "FINAL":
             raise SqlError("EMIT FINAL is only supported for windowed aggregations.")
         plan = Plan(query, source)
+        if query.emit is None:
+            return PushQuery(f"query_{random.getrandbits(62)}", source, plan, "", _pull(engine, source, plan))
     except SqlError as e:
         raise StatementError(40001, str(e), stmt.text) from None
     reset = str(props.get("auto.offset.reset") or props.get("ksql.streams.auto.offset.reset")
@@ -56,6 +56,24 @@ def prepare(engine: Engine, text: str, props: dict[str, Any]) -> PushQuery:
         raise StatementError(40001, f"Invalid value {reset} for configuration auto.offset.reset: String must be one "
                              "of: latest, earliest, none", stmt.text)
     return PushQuery(f"transient_{source.name}_{random.getrandbits(62)}", source, plan, reset)
+
+
+def _pull(engine: Engine, source: Source, plan: Plan) -> list:
+    """A pull query: the rows of a materialized table, filtered and projected (key lookups and scans alike)."""
+    materialized = engine.materialized(source.name)
+    if source.kind != "TABLE" or materialized is None:
+        raise SqlError(f"Can't pull from `{source.name}` as it's not a materialized table. Brook's SQL engine "
+                       "materializes the tables that CREATE TABLE AS SELECT ... GROUP BY builds.")
+    if not materialized.ready:
+        raise SqlError(f"The state store of `{source.name}` is not ready yet; try again.")
+    out = []
+    for row in materialized.rows():
+        values = plan.apply(row)
+        if values is not None:
+            out.append(values)
+        if plan.limit is not None and len(out) >= plan.limit:
+            break
+    return out
 
 
 async def rows(engine: Engine, push: PushQuery) -> AsyncIterator[list]:
@@ -80,6 +98,10 @@ async def rows(engine: Engine, push: PushQuery) -> AsyncIterator[list]:
         with lock:
             consumer.close()
 
+    if push.pull_rows is not None:
+        for values in push.pull_rows:
+            yield values
+        return
     count = 0
     try:
         await asyncio.to_thread(start)

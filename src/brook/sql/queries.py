@@ -137,6 +137,8 @@ class PersistentQuery:
     group_id: str
     client_props: dict
     offset_reset: str
+    guarantee: str = "at_least_once"  # processing.guarantee
+    consumer_props: dict = field(default_factory=dict)
     stop_event: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
     state: str = "RUNNING"
@@ -155,13 +157,19 @@ class PersistentQuery:
         return {"queryString": self.statement, "sinks": [self.sink.name], "sinkKafkaTopics": [self.sink.topic],
                 "id": self.query_id, "statusCount": {self.state: 1}, "queryType": "PERSISTENT", "state": self.state}
 
+    def consumer(self) -> Any:
+        """The query's consumer: its own group (ksqlDB's application id), offsets committed by the query."""
+        from confluent_kafka import Consumer
+
+        return Consumer({**self.client_props, **self.consumer_props, "group.id": self.group_id,
+                         "enable.auto.commit": False, "auto.offset.reset": self.offset_reset})
+
     def _run(self) -> None:
-        from confluent_kafka import Consumer, Producer
+        from confluent_kafka import Producer
 
         from brook.cli.clients import producer_config
 
-        consumer = Consumer({**self.client_props, "group.id": self.group_id, "enable.auto.commit": False,
-                             "auto.offset.reset": self.offset_reset})
+        consumer = self.consumer()
         producer = Producer(producer_config({**self.client_props, "client.id": self.group_id}))
         sink_keys = [(n, t) for n, t, k in self.plan.columns if k]
         sink_values = [(n, t) for n, t, k in self.plan.columns if not k]
