@@ -19,6 +19,70 @@ import pytest
 STARTED = re.compile(r"started \(kafka\.server\.KafkaServer\) on PLAINTEXT://([^:\s]+):(\d+)")
 
 
+def start_logged(args: list[str], log_path: Path, ready, what: str, timeout: float = 60.0):  # noqa: ANN001, ANN201
+    """Start a server process with its output appended to `log_path`; wait (bounded, on its log, never a fixed
+    sleep) until `ready(new log text)` returns a match. Returns (process, match)."""
+    log = open(log_path, "ab")
+    start = log.tell()
+    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = log_path.read_text(errors="replace")[start:]
+        m = ready(text)
+        if m:
+            return proc, m
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}:\n{text}")
+        time.sleep(0.02)
+    raise TimeoutError(f"{what} did not start within {timeout}s:\n{log_path.read_text()}")
+
+
+class HttpServerProcess:
+    """A server around the log (the registry, the SQL server) started with `--override`s on an ephemeral port,
+    ready when its log shows `ready_pattern` (group 2: the port) and `ready_text`; stopped by SIGTERM."""
+
+    ready_pattern: re.Pattern
+    ready_text = ""
+    what = "server"
+
+    def __init__(self, log_path: Path, overrides: dict[str, str]) -> None:
+        self.log_path = log_path
+        self.overrides = {"listeners": "http://127.0.0.1:0", **overrides}
+        self.proc: subprocess.Popen | None = None
+        self.port = 0
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def start(self, timeout: float = 60.0):  # noqa: ANN201 - the subclass
+        args = self.command()
+        for k, v in self.overrides.items():
+            args += ["--override", f"{k}={v}"]
+        self.proc, m = start_logged(args, self.log_path, lambda text: self.ready_text in text
+                                    and self.ready_pattern.search(text), self.what, timeout)
+        self.port = int(m.group(2))
+        self.overrides["listeners"] = f"http://127.0.0.1:{self.port}"  # the same port after a restart
+        return self
+
+    def stop(self) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(10)
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
 class BrokerProcess:
     """A real `python -m brook` process. Waits on its 'started' log line, never on a sleep."""
 

@@ -7,7 +7,6 @@ import contextlib
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -16,56 +15,29 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from conftest import HttpServerProcess
+
 LISTENING = re.compile(r"Listening on http://([^:\s]+):(\d+)")
 MEDIA = "application/vnd.schemaregistry.v1+json"
 
 
-class RegistryProcess:
+class RegistryProcess(HttpServerProcess):
+    ready_pattern = LISTENING
+    ready_text = "listening for requests"
+    what = "registry"
+
     def __init__(self, log_path: Path, bootstrap: str, overrides: dict[str, str] | None = None,
                  properties: Path | None = None) -> None:
-        self.log_path = log_path
+        super().__init__(log_path, {"kafkastore.bootstrap.servers": bootstrap, "kafkastore.timeout.ms": "20000",
+                                    **(overrides or {})})
         self.properties = properties
-        self.overrides = {"listeners": "http://127.0.0.1:0", "kafkastore.bootstrap.servers": bootstrap,
-                          "kafkastore.timeout.ms": "20000", **(overrides or {})}
-        self.proc: subprocess.Popen | None = None
-        self.port = 0
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60.0) -> RegistryProcess:
-        args = [sys.executable, "-m", "brook.registry.main", *([str(self.properties)] if self.properties else [])]
-        for k, v in self.overrides.items():
-            args += ["--override", f"{k}={v}"]
-        log = open(self.log_path, "ab")
-        start = log.tell()
-        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            text = self.log_path.read_text(errors="replace")[start:]
-            m = LISTENING.search(text)
-            if m and "listening for requests" in text:
-                self.port = int(m.group(2))
-                self.overrides["listeners"] = f"http://127.0.0.1:{self.port}"  # the same port after a restart
-                return self
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"registry exited with {self.proc.returncode}:\n{text}")
-            time.sleep(0.02)
-        raise TimeoutError(f"registry did not start within {timeout}s:\n{self.log_path.read_text()}")
-
-    def stop(self) -> int:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait(10)
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "brook.registry.main", *([str(self.properties)] if self.properties else [])]
 
     def call(self, method: str, path: str, body: object = None, raw: bytes | None = None,
              content_type: str = MEDIA) -> tuple[int, object]:

@@ -6,64 +6,28 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
-import os
 import re
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from conftest import HttpServerProcess
+
 LISTENING = re.compile(r"ksqlDB API server listening on http://([^:\s]+):(\d+)")
 
 
-class KsqlProcess:
+class KsqlProcess(HttpServerProcess):
+    ready_pattern = LISTENING
+    ready_text = "Server up and running"
+    what = "ksql server"
+
     def __init__(self, log_path: Path, bootstrap: str, overrides: dict[str, str] | None = None) -> None:
-        self.log_path = log_path
-        self.overrides = {"listeners": "http://127.0.0.1:0", "bootstrap.servers": bootstrap,
-                          "ksql.streams.state.dir": str(log_path.parent / "state"), **(overrides or {})}
-        self.proc: subprocess.Popen | None = None
-        self.port = 0
+        super().__init__(log_path, {"bootstrap.servers": bootstrap,
+                                    "ksql.streams.state.dir": str(log_path.parent / "state"), **(overrides or {})})
 
-    def start(self, timeout: float = 60.0) -> KsqlProcess:
-        exe = str(Path(sys.executable).parent / "ksql-server-start")
-        args = [exe]
-        for k, v in self.overrides.items():
-            args += ["--override", f"{k}={v}"]
-        log = open(self.log_path, "ab")
-        start = log.tell()
-        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            text = self.log_path.read_text(errors="replace")[start:]
-            m = LISTENING.search(text)
-            if m and "Server up and running" in text:
-                self.port = int(m.group(2))
-                self.overrides["listeners"] = f"http://127.0.0.1:{self.port}"  # the same port after a restart
-                return self
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"ksql server exited with {self.proc.returncode}:\n{text}")
-            time.sleep(0.02)
-        raise TimeoutError(f"ksql server did not start within {timeout}s:\n{self.log_path.read_text()}")
-
-    def stop(self) -> int:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait(10)
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait(10)
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+    def command(self) -> list[str]:
+        return [str(Path(sys.executable).parent / "ksql-server-start")]
 
     def request(self, method: str, path: str, body: object = None, raw: bytes | None = None,
                 headers: dict[str, str] | None = None, timeout: float = 30) -> tuple[int, str, bytes]:

@@ -6,11 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
-import socket
 import sys
-from urllib.parse import urlsplit
 
+from brook.asgi_server import bind_sockets, hypercorn_config, stop_on_signals
 from brook.registry.config import ConfigException, RegistryConfig
 from brook.registry.leader import LeaderElector
 from brook.registry.state import State
@@ -37,24 +35,8 @@ def parse_args(argv: list[str]) -> tuple[str | None, dict[str, str]]:
     return path, overrides
 
 
-def _sockets(listeners: list[str]) -> list[socket.socket]:
-    out = []
-    for url in listeners:
-        parts = urlsplit(url)
-        host = parts.hostname or "0.0.0.0"
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        s = socket.socket(family, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((host, parts.port or 0))
-        s.listen(1024)
-        s.setblocking(False)
-        out.append(s)
-    return out
-
-
 async def serve(config: RegistryConfig) -> int:
     from hypercorn.asyncio import serve as hypercorn_serve
-    from hypercorn.config import Config as HypercornConfig
 
     from brook.registry.app import create_app
     from brook.registry.registry import Registry
@@ -66,7 +48,7 @@ async def serve(config: RegistryConfig) -> int:
         log.error("Error starting the schema registry: %s", e)
         store.close()
         return 1
-    sockets = _sockets(config.listeners)
+    sockets = bind_sockets(config.listeners)
     host, port = sockets[0].getsockname()[:2]
     identity = {"version": 1, "host": config.host_name, "port": port, "master_eligibility": config.leader_eligibility,
                 "scheme": "http"}
@@ -77,15 +59,8 @@ async def serve(config: RegistryConfig) -> int:
         await asyncio.to_thread(elector.stop)
         store.close()
         return 1
-    hc = HypercornConfig()
-    hc.bind = [f"fd://{s.fileno()}" for s in sockets]
-    hc.accesslog = None
-    hc.errorlog = logging.getLogger("org.eclipse.jetty.server.Server")
-    hc.graceful_timeout = 2
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    hc = hypercorn_config(sockets, "org.eclipse.jetty.server.Server")
+    stop = stop_on_signals()
     for s in sockets:
         host, port = s.getsockname()[:2]
         log.info("Listening on http://%s:%d", host, port)

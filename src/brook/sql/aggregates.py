@@ -207,7 +207,9 @@ class TableQuery(PersistentQuery):
         # the input offsets, so a killed server restores its store from committed changelog records only
         eos = self.guarantee.startswith("exactly_once")
         producer = Producer(producer_config({**self.client_props, "client.id": self.group_id,
-                                             **({"transactional.id": self.group_id} if eos else {})}))
+                                             # Kafka Streams' EOS default: a dead instance's transaction ends soon
+                                             **({"transactional.id": self.group_id,
+                                                 "transaction.timeout.ms": "10000"} if eos else {})}))
         sink_values = [(n, t) for n, t, k in plan.columns if not k]
         clean = False
         try:

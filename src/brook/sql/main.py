@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import sys
 
-from brook.registry.main import _sockets, parse_args
+from brook.asgi_server import bind_sockets, hypercorn_config, stop_on_signals
+from brook.registry.main import parse_args
 from brook.sql.config import ConfigException, KsqlConfig
 
 USAGE = "USAGE: ksql-server-start [-daemon] ksql-server.properties [--override property=value]*"
@@ -19,7 +19,6 @@ log = logging.getLogger("io.confluent.ksql.rest.server.KsqlServerMain")
 
 async def serve(config: KsqlConfig) -> int:
     from hypercorn.asyncio import serve as hypercorn_serve
-    from hypercorn.config import Config as HypercornConfig
 
     from brook.sql.app import create_app
     from brook.sql.engine import Engine
@@ -31,16 +30,9 @@ async def serve(config: KsqlConfig) -> int:
         log.error("Failed to start KSQL: %s", e)
         engine.close()
         return 1
-    sockets = _sockets(config.listeners)
-    hc = HypercornConfig()
-    hc.bind = [f"fd://{s.fileno()}" for s in sockets]
-    hc.accesslog = None
-    hc.errorlog = logging.getLogger("io.confluent.ksql.api.server.Server")
-    hc.graceful_timeout = 2
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    sockets = bind_sockets(config.listeners)
+    hc = hypercorn_config(sockets, "io.confluent.ksql.api.server.Server")
+    stop = stop_on_signals()
     for s in sockets:
         host, port = s.getsockname()[:2]
         log.info("ksqlDB API server listening on http://%s:%d", host, port)
