@@ -4,28 +4,23 @@ Kafka refuses it, a stopped broker leaves the list, and a topic created through 
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
+import kafka_wire
 import pytest
 from confluent_kafka import TopicCollection
 from confluent_kafka.admin import AdminClient, NewTopic
 from conftest import BrokerProcess
 from kazoo.client import KazooClient
 
+# kafka_wire's bounded poll, with the default that ZooKeeper session changes need
+wait_for = functools.partial(kafka_wire.wait_for, timeout=20, interval=0.05)
 
-def wait_for(cond, timeout: float = 20.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")

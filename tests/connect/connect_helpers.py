@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -14,6 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import kafka_wire
 from conftest import BrokerProcess
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,16 +87,9 @@ def module_worker(tmp_path_factory, broker, name: str, **extra: str) -> Iterator
         assert w.stop() == 0
 
 
-def wait_for(check, timeout: float = 30, interval: float = 0.05, what: str = "condition"):
-    """Poll check() until it returns a truthy value (returned), at most timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(interval)
+# kafka_wire's bounded poll, with the longer default that worker start-ups and rebalances need
+wait_for = functools.partial(kafka_wire.wait_for, timeout=30, interval=0.05)
+
 
 
 def consume_all(bootstrap: str, topic: str, count: int, timeout: float = 30) -> list:

@@ -4,17 +4,18 @@ Imported by the registry tests (pytest puts each test's directory on sys.path)."
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import kafka_wire
 from conftest import HttpServerProcess
 
 LISTENING = re.compile(r"Listening on http://([^:\s]+):(\d+)")
@@ -74,12 +75,6 @@ def tool(name: str, *args: str, stdin: str | None = None, timeout: float = 60) -
                           env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
-def wait_for(check, timeout: float = 30):  # noqa: ANN001, ANN201
-    """Poll `check()` until it returns something truthy, which is returned; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
+# kafka_wire's bounded poll, with the longer default that registry start-ups and elections need
+wait_for = functools.partial(kafka_wire.wait_for, timeout=30, interval=0.05)
+

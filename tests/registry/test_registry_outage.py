@@ -47,7 +47,7 @@ def test_broker_goes_away_and_comes_back(broker_factory, tmp_path):
         broker.start()
         # the write waits for the clients to reconnect (and the group to elect the primary again)
         status, body = wait_for(lambda: (lambda r: r if r[0] == 200 else None)(
-            reg.call("POST", "/subjects/p-value/versions", {"schema": '"long"'})), 60)
+            reg.call("POST", "/subjects/p-value/versions", {"schema": '"long"'})), timeout=60)
         assert body["id"] >= 2
         assert reg.call("GET", "/subjects/o-value/versions") == (200, [1])
     finally:
