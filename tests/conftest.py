@@ -19,12 +19,14 @@ import pytest
 STARTED = re.compile(r"started \(kafka\.server\.KafkaServer\) on PLAINTEXT://([^:\s]+):(\d+)")
 
 
-def start_logged(args: list[str], log_path: Path, ready, what: str, timeout: float = 60.0):  # noqa: ANN001, ANN201
+def start_logged(args: list[str], log_path: Path, ready, what: str, timeout: float = 60.0,  # noqa: ANN001, ANN201
+                 cwd: Path | None = None):
     """Start a server process with its output appended to `log_path`; wait (bounded, on its log, never a fixed
     sleep) until `ready(new log text)` returns a match. Returns (process, match)."""
     log = open(log_path, "ab")
     start = log.tell()
-    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
+    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         text = log_path.read_text(errors="replace")[start:]

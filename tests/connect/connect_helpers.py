@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import os
 import re
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import kafka_wire
-from conftest import BrokerProcess
+from conftest import BrokerProcess, start_logged
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -34,6 +33,12 @@ def worker_props(path: Path, bootstrap: str, offsets: Path, **extra: str) -> Pat
     return path
 
 
+def started(text: str) -> re.Match[str] | None:
+    """The worker's REST URL once the worker says it has started."""
+    m = LISTENING.search(text)
+    return m if m and "Kafka Connect started" in text else None
+
+
 class ConnectProcess(BrokerProcess):
     """A connect-standalone or connect-distributed process; stop() and log_text() are the broker's."""
 
@@ -45,21 +50,9 @@ class ConnectProcess(BrokerProcess):
 
     def start(self, timeout: float = 60) -> ConnectProcess:
         exe = str(REPO / self.script) if "/" in self.script else str(VENV_BIN / self.script)
-        log = open(self.log_path, "ab")
-        start = log.tell()
-        self.proc = subprocess.Popen([exe, *self.args], cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            text = self.log_path.read_text(errors="replace")[start:]
-            m = LISTENING.search(text)
-            if m and "Kafka Connect started" in text:
-                self.url = m.group(1)
-                return self
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"connect-standalone exited with {self.proc.returncode}:\n{text}")
-            time.sleep(0.05)
-        raise TimeoutError(f"connect-standalone did not start:\n{self.log_text()}")
+        self.proc, m = start_logged([exe, *self.args], self.log_path, started, self.script, timeout, cwd=self.cwd)
+        self.url = m.group(1)
+        return self
 
     def request(self, method: str, path: str, body: object = None) -> tuple[int, object]:
         data = None if body is None else json.dumps(body).encode()
