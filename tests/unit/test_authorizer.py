@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from brook.broker.acls import (
+from brook.acl import (
     AclBinding,
     AclBindingFilter,
     AclOperation,

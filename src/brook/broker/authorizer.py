@@ -14,9 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from brook.metadata import AclPattern, AclsChanged, MemoryMetadataStore, MetadataStore
-
-from .acls import (
+from brook.acl import (
     WILDCARD,
     WILDCARD_PRINCIPAL,
     AclBinding,
@@ -27,6 +25,7 @@ from .acls import (
     ResourceType,
     parse_principal,
 )
+from brook.metadata import AclPattern, AclsChanged, MemoryMetadataStore, MetadataStore
 
 _IMPLIED = {AclOperation.DESCRIBE: (AclOperation.DESCRIBE, AclOperation.READ, AclOperation.WRITE,
                                     AclOperation.DELETE, AclOperation.ALTER),

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from brook.acl import ANONYMOUS, CLUSTER_NAME, SUPPORTED_OPERATIONS, AclOperation, ResourceType, bitfield
 from brook.errors import ErrorCode
 
-from .acls import ANONYMOUS, CLUSTER_NAME, SUPPORTED_OPERATIONS, AclOperation, ResourceType, bitfield
 from .authorizer import Authorizer, parse_super_users
 
 if TYPE_CHECKING:

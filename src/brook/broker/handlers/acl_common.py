@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from ..acls import AclBinding, AclBindingFilter, AclOperation, AclPermissionType, PatternType, ResourceType, from_code
+from brook.acl import (
+    AclBinding,
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
+    PatternType,
+    ResourceType,
+    from_code,
+)
 
 NO_AUTHORIZER = "No Authorizer is configured."  # SecurityDisabledException's message in AclApis
 

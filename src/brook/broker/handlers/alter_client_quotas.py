@@ -9,12 +9,12 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from brook.acl import AclOperation
 from brook.config.quota import CLIENT_ID, IP, IP_QUOTAS, USER, USER_CLIENT_QUOTAS
 from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
-from ..acls import AclOperation
 from ..authz import cluster_allowed
 from . import Request
 

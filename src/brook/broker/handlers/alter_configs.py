@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING
 
+from brook.acl import AclOperation
 from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
-from ..acls import AclOperation
 from ..authz import config_refused
 from . import Request
 from .config_changes import apply_broker_configs, apply_topic_configs

@@ -7,13 +7,13 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING
 
+from brook.acl import AclOperation
 from brook.broker.scram import MAX_ITERATIONS, MECHANISMS, MIN_ITERATIONS, credential
 from brook.errors import ErrorCode
 from brook.metadata import ScramCredential
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
-from ..acls import AclOperation
 from ..authz import cluster_allowed
 from . import Request
 

@@ -7,13 +7,13 @@ import datetime
 import uuid
 from typing import TYPE_CHECKING
 
+from brook.acl import AclOperation, ResourceType
 from brook.config.definition import render
 from brook.config.topic import TOPIC_CONFIGS, effective_topic_config
 from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import make, nested, nested_if_any
 from brook.protocol.versions import response_class
 
-from ..acls import AclOperation, ResourceType
 from ..authz import cluster_allowed, refused
 from . import Request
 from .describe_configs import SOURCE_DEFAULT, SOURCE_DYNAMIC_TOPIC, SOURCE_STATIC_BROKER

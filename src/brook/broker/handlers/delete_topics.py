@@ -6,11 +6,11 @@ import datetime
 import uuid
 from typing import TYPE_CHECKING
 
+from brook.acl import AclOperation, ResourceType
 from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
-from ..acls import AclOperation, ResourceType
 from ..authz import refused
 from ..topics import INTERNAL_TOPICS
 from . import Request

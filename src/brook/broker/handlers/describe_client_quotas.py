@@ -7,12 +7,12 @@ import datetime
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from brook.acl import AclOperation
 from brook.config.quota import CLIENT_ID, IP, USER
 from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
-from ..acls import AclOperation
 from ..authz import cluster_allowed
 from . import Request
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING
 
+from brook.acl import CLUSTER_NAME, AclOperation, ResourceType
 from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
-from ..acls import CLUSTER_NAME, AclOperation, ResourceType
 from ..authz import NOT_REQUESTED, authorized_operations, cluster_allowed
 from . import Request
 

@@ -6,6 +6,7 @@ import datetime
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from brook.acl import AclOperation
 from brook.config.broker import BROKER_CONFIGS, SOURCE_DEFAULT, SOURCE_DYNAMIC_BROKER, SOURCE_DYNAMIC_DEFAULT
 from brook.config.broker import SOURCE_STATIC as SOURCE_STATIC_BROKER
 from brook.config.definition import TYPE_IDS, ConfigKey, render
@@ -14,7 +15,6 @@ from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
-from ..acls import AclOperation
 from ..authz import config_refused
 from . import Request
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING
 
+from brook.acl import AclOperation, ResourceType
 from brook.coordinator.group.group import GroupState
 from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
-from ..acls import AclOperation, ResourceType
 from ..authz import NOT_REQUESTED, authorized_operations, refused
 from . import Request
 

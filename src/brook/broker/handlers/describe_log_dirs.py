@@ -6,11 +6,11 @@ import datetime
 import shutil
 from typing import TYPE_CHECKING
 
+from brook.acl import AclOperation
 from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
-from ..acls import AclOperation
 from ..authz import cluster_allowed
 from . import Request
 

@@ -12,11 +12,11 @@ import datetime
 import uuid
 from typing import TYPE_CHECKING
 
+from brook.acl import AclOperation, ResourceType
 from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import nested
 from brook.protocol.versions import response_class
 
-from ..acls import AclOperation, ResourceType
 from ..authz import authorized_operations, denied
 from ..topics import INTERNAL_TOPICS, validate_topic_name
 from . import Request

@@ -6,12 +6,12 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING
 
+from brook.acl import AclOperation
 from brook.broker.scram import mechanism_id
 from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
-from ..acls import AclOperation
 from ..authz import cluster_allowed
 from . import Request
 

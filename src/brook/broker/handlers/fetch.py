@@ -10,11 +10,11 @@ import time
 import uuid
 from typing import TYPE_CHECKING
 
+from brook.acl import AclOperation, ResourceType
 from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
-from ..acls import AclOperation, ResourceType
 from ..authz import denied
 from ..fetch_sessions import FINAL_EPOCH, INITIAL_EPOCH, FetchSession, SessionPartition
 from ..quotas import FETCH

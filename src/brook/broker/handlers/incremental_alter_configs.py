@@ -6,13 +6,13 @@ import datetime
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from brook.acl import AclOperation
 from brook.config.broker import BROKER_CONFIGS
 from brook.config.topic import TOPIC_CONFIGS
 from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
-from ..acls import AclOperation
 from ..authz import config_refused
 from . import Request
 from .config_changes import apply_broker_configs, apply_topic_configs

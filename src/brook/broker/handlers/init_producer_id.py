@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING
 
+from brook.acl import ANONYMOUS, AclOperation, ResourceType
 from brook.errors import ErrorCode
 from brook.protocol.build import make
 from brook.protocol.versions import response_class
 
-from ..acls import ANONYMOUS, AclOperation, ResourceType
 from ..authz import cluster_allowed, refused
 from . import Request
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING
 
+from brook.acl import AclOperation, ResourceType
 from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
-from ..acls import AclOperation, ResourceType
 from ..authz import denied
 from . import Request
 

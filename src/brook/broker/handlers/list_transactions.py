@@ -6,12 +6,12 @@ import datetime
 import time
 from typing import TYPE_CHECKING
 
+from brook.acl import AclOperation, ResourceType
 from brook.coordinator.txn.coordinator import TxnState
 from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
-from ..acls import AclOperation, ResourceType
 from ..authz import refused
 from . import Request
 

@@ -6,11 +6,11 @@ import datetime
 import uuid
 from typing import TYPE_CHECKING
 
+from brook.acl import CLUSTER_NAME, AclOperation, ResourceType
 from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import has_field, make, nested
 from brook.protocol.versions import response_class
 
-from ..acls import CLUSTER_NAME, AclOperation, ResourceType
 from ..authz import NOT_REQUESTED, allowed, authorized_operations, cluster_allowed, denied
 from . import Request
 

@@ -10,12 +10,12 @@ import datetime
 import time
 from typing import TYPE_CHECKING
 
+from brook.acl import AclOperation, ResourceType
 from brook.errors import ErrorCode
 from brook.protocol.build import make, nested, nested_if_any
 from brook.protocol.header import encode_response
 from brook.protocol.versions import response_class
 
-from ..acls import AclOperation, ResourceType
 from ..authz import allowed, denied
 from ..quotas import PRODUCE
 from ..replica_manager import ProduceResult
