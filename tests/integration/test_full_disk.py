@@ -155,6 +155,12 @@ def test_full_disk_answers_storage_errors_keeps_reads_and_resumes(tmp_path: Path
         long_ids = ["tx-" + "i" * 3000 + str(i) for i in range(4)]
         txn_codes = [init_producer_id(b, t) for t in long_ids]
         assert ErrorCode.not_coordinator in txn_codes, txn_codes
+        # admin writes too: the metadata file cannot be rewritten, so the topic is not created (Kafka's storage
+        # error, the store unchanged) and the connection stays usable
+        failed = a.create_topics([NewTopic("while-full", 1, 1)], operation_timeout=10)["while-full"].exception(TIMEOUT)
+        assert failed is not None and failed.args[0].code() == KafkaError.KAFKA_STORAGE_ERROR, failed
+        assert "No space left on device" in failed.args[0].str()
+        assert "while-full" not in a.list_topics(timeout=TIMEOUT).topics
         log = b.log_text()
         assert "Traceback" not in log
         lines = [line for line in log.splitlines() if " ERROR " in line]
@@ -170,6 +176,8 @@ def test_full_disk_answers_storage_errors_keeps_reads_and_resumes(tmp_path: Path
         after = produce(b, [b"after-%d-" % i + b"z" * 1000 for i in range(50)])
         assert all(err is None for err, _, _ in after)
         assert commit(b, 30) == ErrorCode.none
+        a = AdminClient({"bootstrap.servers": b.bootstrap})
+        a.create_topics([NewTopic("while-full", 1, 1)], operation_timeout=10)["while-full"].result(TIMEOUT)
         assert [init_producer_id(b, t) for t in long_ids] == [ErrorCode.none] * 4
         acked.update({off: v for err, off, v in after})
 

@@ -152,7 +152,10 @@ class TopicAdmin:
         cfg = self.log_config_for(info.name)
         for p in range(first, info.partitions):
             if self.broker_id in info.replicas(p) and self.log_manager.get(info.name, p) is None:
-                self.log_manager.create(info.name, p, info.topic_id, cfg)
+                try:
+                    self.log_manager.create(info.name, p, info.topic_id, cfg)
+                except OSError as e:  # a full disk: the partition stays without a log until the next start
+                    log.error("Error while creating log for %s-%d: %s", info.name, p, e)
 
     def _created(self, event: TopicCreated) -> None:
         self._create_logs(event.info, 0)

@@ -102,8 +102,15 @@ class LogManager:
             counts[d] += 1
         d = min(self.dirs, key=lambda x: counts[x])
         path = d / f"{topic}-{partition}"
-        lg = Log(path, topic, partition, config)
-        (path / "partition.metadata").write_text(partition_metadata_text(topic_id))
+        lg: Log | None = None
+        try:
+            lg = Log(path, topic, partition, config)
+            (path / "partition.metadata").write_text(partition_metadata_text(topic_id))
+        except OSError:  # a full disk: leave no half-made partition dir behind for the next start to load
+            if lg is not None:
+                lg.close()
+            shutil.rmtree(path, ignore_errors=True)
+            raise
         self.logs[tp] = lg
         self._dir_of[tp] = d
         return lg

@@ -11,18 +11,22 @@ Version 2 keeps version 1's fields (partition count, replication factor) beside 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import uuid
 from pathlib import Path
 from typing import Any
 
 from brook.acl import AclBinding
+from brook.errors import ErrorCode, KafkaError
 
 from .records import ScramCredential, TopicInfo, frozen, uniform_assignment
 from .store import MemoryMetadataStore
 
 FILE = "brook-metadata.json"
 VERSION = 2
+
+log = logging.getLogger("kafka.server.MetadataStore")
 
 
 class JsonMetadataStore(MemoryMetadataStore):
@@ -81,7 +85,17 @@ class JsonMetadataStore(MemoryMetadataStore):
         }
 
     def _persist(self) -> None:
-        data = json.dumps(self._image(), indent=1).encode()
+        """Write the image crash-safely; a write that fails (a full disk) raises KAFKA_STORAGE_ERROR, and the
+        caller's _commit puts the image in memory back, so nothing half-done is visible or acknowledged."""
+        try:
+            self._write(json.dumps(self._image(), indent=1).encode())
+        except OSError as e:
+            self._tmp.unlink(missing_ok=True)  # a partial .tmp only holds space the next write needs
+            log.warning("Error while writing the metadata file %s: %s", self.path, e)
+            raise KafkaError(ErrorCode.kafka_storage_error,
+                             f"Error while writing the metadata file {self.path}: {e.strerror or e}") from None
+
+    def _write(self, data: bytes) -> None:
         with open(self._tmp, "wb") as f:
             f.write(data)
             f.flush()
