@@ -1,8 +1,10 @@
 """Response templates: kio encodes a response shape once; later responses of that shape copy the bytes and
-patch their int64 fields in place (Produce acks: base offset and log start offset per partition).
+patch their integer fields in place (Produce acks: partition index, base offset and log start offset per
+partition).
 
-The template is found by encoding with distinct sentinel values and locating each sentinel's 8 bytes, so the
-layout always comes from kio's own writer: nothing here knows the wire format beyond "an int64 is 8 bytes".
+The template is found by encoding with distinct sentinel values and locating each sentinel's bytes, so the
+layout always comes from kio's own writer: nothing here knows the wire format beyond "an int64 is 8 bytes, an
+int32 4". A shape whose sentinels are not each found exactly once is not templated (the caller encodes it).
 """
 
 from __future__ import annotations
@@ -10,44 +12,51 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Hashable, Sequence
 
-_I64 = struct.Struct(">q")
+I64 = struct.Struct(">q")
+I32 = struct.Struct(">i")
 _CORR = struct.Struct(">i")
-_SENTINEL = 0x5EB1_0000_0000_0000  # + slot index: eight bytes that occur nowhere else in a small response
+# + slot index: bytes that occur nowhere else in a small response (and not inside each other)
+_SENTINELS = {I64.format: 0x5EB1_0000_0000_0000, I32.format: 0x7A3C_0000}
 _MAX_SHAPES = 4096
+
+Entry = tuple[bytes, tuple[tuple[Callable[[bytearray, int, int], None], int], ...]]
 
 
 class TemplateCache:
     def __init__(self) -> None:
-        self._shapes: dict[Hashable, tuple[bytes, tuple[int, ...]] | None] = {}
+        self._shapes: dict[Hashable, Entry | None] = {}
 
-    def render(self, shape: Hashable, slots: int, build: Callable[[Sequence[int]], bytes],
-               correlation_id: int, values: Sequence[int]) -> bytes | None:
-        """The framed response for values, or None if this shape cannot be templated (then encode it)."""
+    def render(self, shape: Hashable, build: Callable[[Sequence[int]], bytes], correlation_id: int,
+               values: Sequence[int], pattern: tuple[struct.Struct, ...] = (I64,)) -> bytes | None:
+        """The framed response for values, or None if this shape cannot be templated (then encode it). Slot i
+        is an integer of kind pattern[i % len(pattern)]; build encodes the response with the given values."""
         if shape in self._shapes:
             entry = self._shapes[shape]
         else:
-            entry = self._learn(slots, build)
+            entry = self._learn(len(values), pattern, build)
             if len(self._shapes) >= _MAX_SHAPES:
                 self._shapes.clear()
             self._shapes[shape] = entry
         if entry is None:
             return None
-        template, positions = entry
+        template, slots = entry
         out = bytearray(template)
         _CORR.pack_into(out, 4, correlation_id)
-        for pos, value in zip(positions, values, strict=True):
-            _I64.pack_into(out, pos, value)
+        for (pack_into, pos), value in zip(slots, values, strict=True):
+            pack_into(out, pos, value)
         return bytes(out)
 
     @staticmethod
-    def _learn(slots: int, build: Callable[[Sequence[int]], bytes]) -> tuple[bytes, tuple[int, ...]] | None:
-        sentinels = [_SENTINEL + i for i in range(slots)]
+    def _learn(count: int, pattern: tuple[struct.Struct, ...], build: Callable[[Sequence[int]], bytes]) \
+            -> Entry | None:
+        kinds = [pattern[i % len(pattern)] for i in range(count)]
+        sentinels = [_SENTINELS[k.format] + i for i, k in enumerate(kinds)]
         encoded = build(sentinels)
-        positions = []
-        for s in sentinels:
-            needle = _I64.pack(s)
+        slots = []
+        for kind, s in zip(kinds, sentinels, strict=True):
+            needle = kind.pack(s)
             pos = encoded.find(needle)
             if pos < 0 or encoded.find(needle, pos + 1) >= 0:
                 return None
-            positions.append(pos)
-        return encoded, tuple(positions)
+            slots.append((kind.pack_into, pos))
+        return encoded, tuple(slots)

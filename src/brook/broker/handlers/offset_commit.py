@@ -68,5 +68,5 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
         return encode_response(ctx.header, make(cls, throttle_time=_ZERO, topics=topics))
 
     # The answer depends only on the request's partitions and their codes: encode each shape once (kio).
-    return broker.templates.render((8, ctx.api_version, codes), 0, encode, ctx.correlation_id, ()) or \
+    return broker.templates.render((8, ctx.api_version, codes), encode, ctx.correlation_id, ()) or \
         encode(())

@@ -14,6 +14,7 @@ from brook.acl import AclOperation, ResourceType
 from brook.errors import ErrorCode
 from brook.protocol.build import make, nested, nested_if_any
 from brook.protocol.header import encode_response
+from brook.protocol.templates import I32, I64, TemplateCache
 from brook.protocol.versions import response_class
 
 from ..authz import allowed, denied
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 
 _ZERO = datetime.timedelta(0)
+_SLOTS = (I32, I64, I64)  # a partition's index, base offset and log start offset
 _UTC = datetime.UTC
 
 
@@ -55,14 +57,20 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     simple = not throttle_ms and all(r.error == ErrorCode.none and r.log_append_time < 0
                                      for _, parts in results for _, r in parts)
     if simple:  # the common case: answer from a template of this response's shape
-        shape = (ctx.api_version, tuple((name, tuple(i for i, _ in parts)) for name, parts in results))
-        values = [v for _, parts in results for _, r in parts for v in (r.base_offset, r.log_start_offset)]
-        out = broker.templates.render(shape, len(values), lambda vs: _encode(ctx, results, vs), ctx.correlation_id,
-                                      values)
+        out = templated(broker.templates, ctx, results)
         if out is not None:
             return _after_flush(broker, ctx, results, flushes, out) if flushes else out
     response = _response(ctx, results, None, throttle_ms)
     return _after_flush(broker, ctx, results, flushes, response) if flushes else response
+
+
+def templated(templates: TemplateCache, ctx: RequestContext, results) -> bytes | None:
+    """The framed response of error-free results from a template, or None if their shape cannot have one. The
+    shape counts partitions without naming them (their indexes are slots too), so that producers writing to
+    changing subsets of many partitions reuse a few templates instead of learning one per request."""
+    shape = (ctx.api_version, tuple((name, len(parts)) for name, parts in results))
+    values = [v for _, parts in results for i, r in parts for v in (i, r.base_offset, r.log_start_offset)]
+    return templates.render(shape, lambda vs: _encode(ctx, results, vs), ctx.correlation_id, values, _SLOTS)
 
 
 def _authorized_append(broker: Broker, ctx: RequestContext, request: Request, append):
@@ -83,7 +91,8 @@ def _encode(ctx: RequestContext, results, values):
 
 
 def _response(ctx: RequestContext, results, values, throttle_ms: int = 0):
-    """The kio response; values (base offset, log start offset pairs) replace the results' own if given."""
+    """The kio response; values (partition index, base offset, log start offset per partition) replace the
+    results' own if given."""
     cls = response_class(0, ctx.api_version)
     topic_cls = nested(cls, "TopicProduceResponse")
     part_cls = nested(cls, "PartitionProduceResponse")
@@ -94,7 +103,9 @@ def _response(ctx: RequestContext, results, values, throttle_ms: int = 0):
     for name, parts in results:
         out = []
         for index, r in parts:
-            base, start = (next(it), next(it)) if it is not None else (r.base_offset, r.log_start_offset)
+            base, start = r.base_offset, r.log_start_offset
+            if it is not None:
+                index, base, start = next(it), next(it), next(it)
             out.append(build(part_cls, index=index, error_code=r.error, base_offset=base,
                              log_append_time=_append_time(r.log_append_time), log_start_offset=start,
                              record_errors=tuple(err_cls(batch_index=i, batch_index_error_message=m)
