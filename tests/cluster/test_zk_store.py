@@ -16,6 +16,7 @@ from kazoo.client import KazooClient
 from brook.acl import AclBinding, AclOperation, AclPermissionType, PatternType, ResourceType
 from brook.errors import ErrorCode, KafkaError
 from brook.metadata import (
+    EVENT_TYPES,
     AclsChanged,
     BrokerConfigChanged,
     ClientQuotaChanged,
@@ -28,8 +29,6 @@ from brook.metadata import (
 )
 from brook.metadata.zookeeper import ZkMetadataStore, connect_client, topic_id_string
 
-EVENTS = (TopicCreated, TopicDeleted, PartitionsAdded, TopicConfigChanged, BrokerConfigChanged, ClientQuotaChanged,
-          ScramCredentialsChanged, AclsChanged)
 ID = uuid.UUID("6e1f5c1a-0000-4000-8000-000000000001")
 CRED = ScramCredential("c2FsdA==", "c3RvcmVk", "c2VydmVy", 4096)
 
@@ -68,7 +67,7 @@ def acl(name: str, ptype: PatternType = PatternType.LITERAL, op: AclOperation = 
 
 def recorder(store: ZkMetadataStore) -> list[object]:
     seen: list[object] = []
-    for event_type in EVENTS:
+    for event_type in EVENT_TYPES:
         store.subscribe(event_type, seen.append)
     return seen
 

@@ -18,6 +18,7 @@ from brook.errors import ErrorCode, KafkaError
 from brook.log.config import LogConfig
 from brook.log.manager import LogManager
 from brook.metadata import (
+    EVENT_TYPES,
     AclsChanged,
     BrokerConfigChanged,
     ClientQuotaChanged,
@@ -33,8 +34,6 @@ from brook.metadata import (
 )
 from brook.metadata.json_store import FILE
 
-EVENTS = (TopicCreated, TopicDeleted, PartitionsAdded, TopicConfigChanged, BrokerConfigChanged, ClientQuotaChanged,
-          ScramCredentialsChanged, AclsChanged)
 ID = uuid.UUID("6e1f5c1a-0000-4000-8000-000000000001")
 CRED = ScramCredential("c2FsdA==", "c3RvcmVk", "c2VydmVy", 4096)
 QUOTA = (("client-id", "c"), ("user", None))
@@ -46,7 +45,7 @@ def acl(name: str, op: AclOperation = AclOperation.READ, ptype: PatternType = Pa
 
 def recorder(store: MetadataStore) -> list[object]:
     seen: list[object] = []
-    for event_type in EVENTS:
+    for event_type in EVENT_TYPES:
         store.subscribe(event_type, seen.append)
     return seen
 

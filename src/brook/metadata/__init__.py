@@ -3,6 +3,7 @@
 broker's JSON store. Nothing here imports asyncio or the broker."""
 
 from .events import (
+    EVENT_TYPES,
     AclsChanged,
     BrokerConfigChanged,
     ClientQuotaChanged,
@@ -24,7 +25,7 @@ from .records import (
 )
 from .store import MemoryMetadataStore, MetadataStore, TopicsView
 
-__all__ = ["INTERNAL_TOPICS", "AclPattern", "AclsChanged", "BrokerConfigChanged", "ClientQuotaChanged",
+__all__ = ["EVENT_TYPES", "INTERNAL_TOPICS", "AclPattern", "AclsChanged", "BrokerConfigChanged", "ClientQuotaChanged",
            "JsonMetadataStore", "MemoryMetadataStore", "MetadataStore", "PartitionsAdded", "ProducerIdBlock",
            "QuotaEntity", "ScramCredential", "ScramCredentialsChanged", "TopicConfigChanged", "TopicCreated",
            "TopicDeleted", "TopicInfo", "TopicsView", "uniform_assignment"]

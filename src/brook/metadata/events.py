@@ -53,6 +53,11 @@ class AclsChanged:
     pattern: AclPattern
 
 
+# Every change a store announces (what a subscriber to all of them, or a test of all of them, walks).
+EVENT_TYPES = (TopicCreated, TopicDeleted, PartitionsAdded, TopicConfigChanged, BrokerConfigChanged,
+               ClientQuotaChanged, ScramCredentialsChanged, AclsChanged)
+
+
 class Notifier:
     """Subscribers per event type, called in subscription order once the change is durable."""
 
