@@ -123,8 +123,8 @@ def execute(args: Sequence[str]) -> int:
     logger.propagate = False
     logger.setLevel(logging.DEBUG)
     logger.addHandler(collector)
-    conf = {**props, "debug": "feature", "enable.sparse.connections": "false", "logger": logger, "log_level": 7}
-    admin = admin_client(o.opts.value_of(o.bootstrap_server), conf)
+    native = {"debug": "feature", "enable.sparse.connections": "false", "logger": logger, "log_level": 7}
+    admin = admin_client(o.opts.value_of(o.bootstrap_server), props, native)
     timeout = api_timeout_s(props)
     try:
         cluster = admin.describe_cluster(request_timeout=timeout).result()

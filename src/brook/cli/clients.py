@@ -247,12 +247,13 @@ def new_client(kind: str, conf: dict[str, Any], config_class: str) -> Any:
             raise ToolError("org.apache.kafka.common.KafkaException", text) from None
 
 
-def admin_client(bootstrap: str, props: dict[str, str]) -> Any:
-    """Admin.create(props) with bootstrap.servers set; Java validates every address has host and port."""
+def admin_client(bootstrap: str, props: dict[str, str], native: dict[str, Any] | None = None) -> Any:
+    """Admin.create(props) with bootstrap.servers set; Java validates every address has host and port. `native`:
+    librdkafka settings that are not Java properties (a logger object, debug contexts), passed as they are."""
     for address in bootstrap.split(","):
         if not re.fullmatch(r".*?\[?([0-9a-zA-Z\-%._:]*)\]?:([0-9]+)", address.strip()):
             raise ToolError("org.apache.kafka.common.KafkaException", "Failed to create new KafkaAdminClient")
-    conf = {**librdkafka_config(props), "bootstrap.servers": bootstrap}
+    conf = {**librdkafka_config(props), **(native or {}), "bootstrap.servers": bootstrap}
     return new_client("admin", conf, "org.apache.kafka.clients.admin.AdminClientConfig")
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kio.schema.alter_client_quotas.v1 import request as acq_req
 from kio.schema.alter_client_quotas.v1 import response as acq_resp
@@ -19,11 +19,17 @@ from kio.schema.describe_configs.v4 import request as dc_req
 from kio.schema.describe_configs.v4 import response as dc_resp
 from kio.schema.incremental_alter_configs.v1 import request as iac_req
 from kio.schema.incremental_alter_configs.v1 import response as iac_resp
+from kio.static.primitive import f64, i8
 
 from brook.cli.clients import ToolError, error_for_code, from_kafka
 
-BROKER, BROKER_LOGGER = 4, 8  # ConfigResource.Type
-SET, DELETE = 0, 1  # AlterConfigOp.OpType
+if TYPE_CHECKING:
+    from kio.static.protocol import RequestPayload
+
+    from brook.cli.kafka_rpc import R
+
+BROKER, BROKER_LOGGER = i8(4), i8(8)  # ConfigResource.Type
+SET, DELETE = i8(0), i8(1)  # AlterConfigOp.OpType
 EXACT, DEFAULT, ANY = 0, 1, 2  # ClientQuotaFilterComponent match types
 
 
@@ -60,8 +66,8 @@ class RpcAdmin:
             raise ToolError("java.util.concurrent.ExecutionException", from_kafka(e, call).java()) from None
         return {n.id: n for n in nodes}
 
-    def _request(self, body: object, response_cls: type, call: str, timeout_s: float,
-                 node_id: int | None = None) -> Any:
+    def _request(self, body: RequestPayload, response_cls: type[R], call: str, timeout_s: float,
+                 node_id: int | None = None) -> R:
         from brook.cli.kafka_rpc import call as rpc_call
         from brook.cli.kafka_rpc import check_plaintext, connect
 
@@ -75,7 +81,7 @@ class RpcAdmin:
         except ToolError as e:
             raise ToolError("java.util.concurrent.ExecutionException", e.java()) from None
 
-    def describe_configs(self, resource_type: int, name: str) -> list[Entry]:
+    def describe_configs(self, resource_type: i8, name: str) -> list[Entry]:
         """A broker's configs ("": the cluster-wide default) or its loggers, with every synonym: confluent-kafka's
         ConfigEntry keys synonyms by name, which loses the layers of one config (DYNAMIC_DEFAULT_BROKER_CONFIG:x=1,
         DEFAULT_CONFIG:x=2), and it cannot address the default resource or BROKER_LOGGER at all."""
@@ -114,7 +120,7 @@ class RpcAdmin:
                                strict: bool) -> list[tuple[dict[str, str | None], dict[str, float]]]:
         """(entity type -> name or None for the default, quota key -> value) per entity, as the broker lists them."""
         body = dcq_req.DescribeClientQuotasRequest(components=tuple(
-            dcq_req.ComponentData(entity_type=t, match_type=m, match=n) for t, m, n in components), strict=strict)
+            dcq_req.ComponentData(entity_type=t, match_type=i8(m), match=n) for t, m, n in components), strict=strict)
         response = self._request(body, dcq_resp.DescribeClientQuotasResponse, "describeClientQuotas", 30)
         if response.error_code:
             raise execution_error(int(response.error_code), response.error_message)
@@ -124,7 +130,7 @@ class RpcAdmin:
     def alter_client_quotas(self, entity: dict[str, str | None], ops: list[tuple[str, float | None]]) -> None:
         entry = acq_req.EntryData(
             entity=tuple(acq_req.EntityData(entity_type=t, entity_name=n) for t, n in entity.items()),
-            ops=tuple(acq_req.OpData(key=k, value=0.0 if v is None else v, remove=v is None) for k, v in ops))
+            ops=tuple(acq_req.OpData(key=k, value=f64(0.0 if v is None else v), remove=v is None) for k, v in ops))
         body = acq_req.AlterClientQuotasRequest(entries=(entry,), validate_only=False)
         (result,) = self._request(body, acq_resp.AlterClientQuotasResponse, "alterClientQuotas", 60).entries
         if result.error_code:

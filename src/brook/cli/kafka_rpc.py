@@ -14,9 +14,14 @@ import socket
 import struct
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from brook.cli.clients import ToolError
+
+if TYPE_CHECKING:
+    from kio.static.protocol import Entity, RequestPayload, ResponsePayload
+
+    R = TypeVar("R", bound=ResponsePayload)
 
 CLIENT_ID = "brook-admin"
 MAX_RESPONSE_BYTES = 100 * 1024 * 1024
@@ -26,7 +31,7 @@ MAX_RESPONSE_BYTES = 100 * 1024 * 1024
 # runs (options.entry_point has by then kept kio from loading hypothesis, a test-only package)
 
 
-def encode(entity: object) -> bytes:
+def encode(entity: Entity) -> bytes:
     from kio.serial import entity_writer
 
     buf = io.BytesIO()
@@ -34,20 +39,21 @@ def encode(entity: object) -> bytes:
     return buf.getvalue()
 
 
-def request_payload(body: object, correlation_id: int, client_id: str | None = CLIENT_ID) -> bytes:
+def request_payload(body: RequestPayload, correlation_id: int, client_id: str | None = CLIENT_ID) -> bytes:
     """Request header (the version the body's class names) and body, without the size prefix."""
+    from kio.static.primitive import i32
+
     cls = type(body)
-    header = cls.__header_schema__(request_api_key=cls.__api_key__,  # type: ignore[attr-defined]
-                                   request_api_version=cls.__version__,  # type: ignore[attr-defined]
-                                   correlation_id=correlation_id, client_id=client_id)
+    header = cls.__header_schema__(request_api_key=cls.__api_key__, request_api_version=cls.__version__,
+                                   correlation_id=i32(correlation_id), client_id=client_id)
     return encode(header) + encode(body)
 
 
-def decode_response(payload: bytes, cls: type) -> tuple[int, Any]:
+def decode_response(payload: bytes, cls: type[R]) -> tuple[int, R]:
     """(correlation id, body) of a response payload (no size prefix); the whole payload must be read."""
     from kio.serial import entity_reader
 
-    header, offset = entity_reader(cls.__header_schema__)(payload, 0)  # type: ignore[attr-defined]
+    header, offset = entity_reader(cls.__header_schema__)(payload, 0)
     body, size = entity_reader(cls)(payload, offset)
     if offset + size != len(payload):
         raise ValueError(f"{len(payload) - offset - size} bytes left after {cls.__name__}")
@@ -105,7 +111,7 @@ class BrokerConnection:
             n -= len(data)
         return b"".join(chunks)
 
-    def _call(self, body: object, response_cls: type) -> Any:
+    def _call(self, body: RequestPayload, response_cls: type[R]) -> R:
         self._next_id += 1
         payload = request_payload(body, self._next_id)
         self.sock.settimeout(self._left())
@@ -119,17 +125,17 @@ class BrokerConnection:
                             f"Correlation id {correlation_id} does not match request {self._next_id}")
         return response
 
-    def supports(self, body: object) -> bool:
+    def supports(self, body: RequestPayload) -> bool:
         cls = type(body)
-        lo, hi = self.versions.get(int(cls.__api_key__), (0, -1))  # type: ignore[attr-defined]
-        return lo <= int(cls.__version__) <= hi  # type: ignore[attr-defined]
+        lo, hi = self.versions.get(int(cls.__api_key__), (0, -1))
+        return lo <= int(cls.__version__) <= hi
 
-    def request(self, body: object, response_cls: type) -> Any:
+    def request(self, body: RequestPayload, response_cls: type[R]) -> R:
         """Send a kio request the broker's ApiVersions admits and return its decoded response."""
         if not self.supports(body):
             raise ToolError("org.apache.kafka.common.errors.UnsupportedVersionException",
                             f"The broker does not support {type(body).__name__[:-len('Request')]} "
-                            f"v{type(body).__version__}")  # type: ignore[attr-defined]
+                            f"v{type(body).__version__}")
         return self._call(body, response_cls)
 
 
@@ -156,7 +162,7 @@ def connect_to(address: str, deadline: float, call: str) -> BrokerConnection:
             time.sleep(0.1)
 
 
-def call(conn: BrokerConnection, body: object, response_cls: type, what: str) -> Any:
+def call(conn: BrokerConnection, body: RequestPayload, response_cls: type[R], what: str) -> R:
     try:
         return conn.request(body, response_cls)
     except TimeoutError:
@@ -165,17 +171,18 @@ def call(conn: BrokerConnection, body: object, response_cls: type, what: str) ->
         raise ToolError("org.apache.kafka.common.errors.NetworkException", str(e)) from None
 
 
-def call_highest(conn: BrokerConnection, api: str, versions: Iterable[int], build: Callable[[Any], object],
+def call_highest(conn: BrokerConnection, api: str, versions: Iterable[int], build: Callable[[Any], RequestPayload],
                  what: str) -> Any:
     """Build a request with kio's module `kio.schema.<api>.v<N>.request` at the highest of `versions` the broker
     admits (as the Java Admin picks the newest usable version), send it and return the response. When none fits,
     the lowest is sent through request(), which raises UnsupportedVersionException."""
-    body: object = None
+    body: RequestPayload | None = None
     for version in sorted(versions, reverse=True):
         body = build(importlib.import_module(f"kio.schema.{api}.v{version}.request"))
         if conn.supports(body):
             break
-    response_module = importlib.import_module(f"kio.schema.{api}.v{type(body).__version__}.response")  # type: ignore[attr-defined]
+    assert body is not None, "call_highest needs at least one version"
+    response_module = importlib.import_module(f"kio.schema.{api}.v{type(body).__version__}.response")
     response_cls = getattr(response_module, type(body).__name__[:-len("Request")] + "Response")
     return call(conn, body, response_cls, what)
 

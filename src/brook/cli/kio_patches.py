@@ -13,7 +13,8 @@ from kio.schema.describe_transactions.v0 import response as describe_transaction
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TransactionState(describe_transactions_v0.TransactionState):
-    transaction_start_time: int = field(metadata={"kafka_type": "int64"})  # ms, -1 when no transaction is open
+    # ms, -1 when no transaction is open; kio's field type (a timezone-aware datetime) cannot hold that value
+    transaction_start_time: int = field(metadata={"kafka_type": "int64"})  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

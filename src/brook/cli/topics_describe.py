@@ -60,6 +60,7 @@ def describe_topic_partitions(node: Any, topics: list[str], limit: int, live: se
     broker does not support the API. A topic's error is raised as Java's exception for its code."""
     from kio.schema.describe_topic_partitions.v0 import request as req
     from kio.schema.describe_topic_partitions.v0.response import DescribeTopicPartitionsResponse
+    from kio.schema.types import TopicName
     from kio.static.primitive import i32
 
     from brook.cli.clients import error_for_code
@@ -71,10 +72,11 @@ def describe_topic_partitions(node: Any, topics: list[str], limit: int, live: se
     partial: TopicDescription | None = None  # the topic a previous response's cursor cut short
     with connect(node.host, node.port, time.monotonic() + timeout_s, CALL) as conn:
         while pending:
-            cursor = None if partial is None else req.Cursor(topic_name=partial.name,
+            cursor = None if partial is None else req.Cursor(topic_name=TopicName(partial.name),
                                                              partition_index=i32(len(partial.partitions)))
-            body = req.DescribeTopicPartitionsRequest(topics=tuple(req.TopicRequest(name=t) for t in pending),
-                                                      response_partition_limit=i32(limit), cursor=cursor)
+            body = req.DescribeTopicPartitionsRequest(
+                topics=tuple(req.TopicRequest(name=TopicName(t)) for t in pending),
+                response_partition_limit=i32(limit), cursor=cursor)
             if not conn.supports(body):
                 log("WARN", "The DescribeTopicPartitions API is not supported, using Metadata API to describe "
                     "topics.", ADMIN_LOGGER)
@@ -83,6 +85,8 @@ def describe_topic_partitions(node: Any, topics: list[str], limit: int, live: se
             next_cursor = response.next_cursor
             cut: TopicDescription | None = None
             for t in response.topics:
+                if t.name is None:  # a topic named by id only: this call asks by name, so none is expected
+                    continue
                 if t.error_code:
                     errors[t.name] = int(t.error_code)
                     _drop(pending, t.name)

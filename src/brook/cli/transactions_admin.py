@@ -131,15 +131,18 @@ class TxnAdmin:
         from kio.schema.list_transactions.v0 import response as resp0
         from kio.schema.list_transactions.v1 import request as req1
         from kio.schema.list_transactions.v1 import response as resp1
+        from kio.schema.types import ProducerId
+        from kio.static.primitive import i64
 
         out: dict[int, list] = {}
         for node_id in sorted(self.metadata("listTransactions(api=METADATA)").brokers):
             conn = self.broker_conn(node_id, "listTransactions(api=LIST_TRANSACTIONS)")
-            body: Any = req1.ListTransactionsRequest(state_filters=(), producer_id_filters=producer_ids,
-                                                     duration_filter=-1 if duration is None else duration)
+            ids = tuple(ProducerId(p) for p in producer_ids)
+            body: Any = req1.ListTransactionsRequest(state_filters=(), producer_id_filters=ids,
+                                                     duration_filter=i64(-1 if duration is None else duration))
             resp_cls: Any = resp1.ListTransactionsResponse
             if duration is None and not conn.supports(body):
-                body, resp_cls = req0.ListTransactionsRequest(state_filters=(), producer_id_filters=producer_ids), \
+                body, resp_cls = req0.ListTransactionsRequest(state_filters=(), producer_id_filters=ids), \
                     resp0.ListTransactionsResponse
 
             def attempt(conn: BrokerConnection = conn, body: Any = body, resp_cls: Any = resp_cls,
@@ -163,6 +166,7 @@ class TxnAdmin:
     def find_coordinator(self, txn_id: str, name: str) -> tuple[int, BrokerConnection]:
         from kio.schema.find_coordinator.v4.request import FindCoordinatorRequest
         from kio.schema.find_coordinator.v4.response import FindCoordinatorResponse
+        from kio.static.primitive import i8
 
         lookup = f"{name}(api=FIND_COORDINATOR)"
         brokers = self.metadata(lookup).brokers
@@ -172,7 +176,7 @@ class TxnAdmin:
 
         def attempt() -> Any:
             conn = self.conn(bootstrap, brokers[bootstrap].host, brokers[bootstrap].port, lookup)
-            resp = call(conn, FindCoordinatorRequest(key_type=TRANSACTION_KEY, coordinator_keys=(txn_id,)),
+            resp = call(conn, FindCoordinatorRequest(key_type=i8(TRANSACTION_KEY), coordinator_keys=(txn_id,)),
                         FindCoordinatorResponse, lookup)
             c = resp.coordinators[0]
             if c.error_code in (COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS, NOT_COORDINATOR):
@@ -188,6 +192,7 @@ class TxnAdmin:
         """(coordinator id, the DescribeTransactions TransactionState) or DescribeTransactionsHandler's error."""
         self.new_call()
         from kio.schema.describe_transactions.v0.request import DescribeTransactionsRequest
+        from kio.schema.types import TransactionalId
 
         from brook.cli.kio_patches import DescribeTransactionsResponse
 
@@ -195,8 +200,8 @@ class TxnAdmin:
 
         def attempt() -> tuple[int, Any]:
             coordinator, conn = self.find_coordinator(txn_id, "describeTransactions")
-            state = call(conn, DescribeTransactionsRequest(transactional_ids=(txn_id,)), DescribeTransactionsResponse,
-                         name).transaction_states[0]
+            request = DescribeTransactionsRequest(transactional_ids=(TransactionalId(txn_id),))
+            state = call(conn, request, DescribeTransactionsResponse, name).transaction_states[0]
             code = int(state.error_code)
             prefix = f"DescribeTransactions request for transactionalId `{txn_id}` "
             if code == TRANSACTIONAL_ID_NOT_FOUND:
@@ -233,6 +238,8 @@ class TxnAdmin:
         self.new_call()
         from kio.schema.describe_producers.v0.request import DescribeProducersRequest, TopicRequest
         from kio.schema.describe_producers.v0.response import DescribeProducersResponse
+        from kio.schema.types import TopicName
+        from kio.static.primitive import i32
 
         name = "describeProducers(api=DESCRIBE_PRODUCERS)"
         by_node: dict[int, list[TopicPartition]] = {}
@@ -243,8 +250,8 @@ class TxnAdmin:
             topics: dict[str, list[int]] = {}
             for tp in node_tps:
                 topics.setdefault(tp.topic, []).append(tp.partition)
-            request = DescribeProducersRequest(topics=tuple(TopicRequest(name=t, partition_indexes=tuple(ps))
-                                                            for t, ps in topics.items()))
+            request = DescribeProducersRequest(topics=tuple(
+                TopicRequest(name=TopicName(t), partition_indexes=tuple(map(i32, ps))) for t, ps in topics.items()))
 
             def attempt(node: int = node, request: Any = request) -> Any:
                 resp = call(self.broker_conn(node, name), request, DescribeProducersResponse, name)
@@ -270,18 +277,20 @@ class TxnAdmin:
     def abort_transaction(self, spec: AbortSpec) -> None:
         """WriteTxnMarkers (ABORT) to the partition's leader, with AbortTransactionHandler's errors."""
         self.new_call()
+        from kio.schema.types import ProducerId, TopicName
         from kio.schema.write_txn_markers.v1.request import (
             WritableTxnMarker,
             WritableTxnMarkerTopic,
             WriteTxnMarkersRequest,
         )
         from kio.schema.write_txn_markers.v1.response import WriteTxnMarkersResponse
+        from kio.static.primitive import i16, i32
 
         name = "abortTransaction(api=WRITE_TXN_MARKERS)"
         request = WriteTxnMarkersRequest(markers=(WritableTxnMarker(
-            producer_id=spec.producer_id, producer_epoch=spec.producer_epoch, transaction_result=False,
-            coordinator_epoch=spec.coordinator_epoch,
-            topics=(WritableTxnMarkerTopic(name=spec.tp.topic, partition_indexes=(spec.tp.partition,)),)),))
+            producer_id=ProducerId(spec.producer_id), producer_epoch=i16(spec.producer_epoch), transaction_result=False,
+            coordinator_epoch=i32(spec.coordinator_epoch), topics=(WritableTxnMarkerTopic(
+                name=TopicName(spec.tp.topic), partition_indexes=(i32(spec.tp.partition),)),)),))
 
         def attempt() -> None:
             conn = self.broker_conn(self.leader(spec.tp, "abortTransaction"), name)
