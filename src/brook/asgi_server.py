@@ -7,8 +7,11 @@ import asyncio
 import logging
 import signal
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
 
 
 def bind_sockets(listeners: list[str]) -> list[socket.socket]:
@@ -44,3 +47,12 @@ def stop_on_signals() -> asyncio.Event:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     return stop
+
+
+async def serve_app(app: ASGIApp, hc: Any, stop: asyncio.Event) -> None:
+    """hypercorn's serve until `stop` is set."""
+    from hypercorn.asyncio import serve as hypercorn_serve
+
+    # hypercorn types an ASGI app with its TypedDict scopes, starlette with MutableMapping ones: the same calls at
+    # run time, but mypy unifies neither way (a TypedDict is no MutableMapping)
+    await hypercorn_serve(app, hc, shutdown_trigger=stop.wait)  # type: ignore[arg-type]

@@ -24,6 +24,12 @@ def _schema_id(data: bytes) -> int:
     return int.from_bytes(data[1:5], "big")
 
 
+def _registered_text(client: SchemaRegistryClient, schema_id: int, fmt: str | None = None) -> str:
+    text = client.get_schema(schema_id, fmt=fmt).schema_str
+    assert text is not None  # optional in confluent-kafka's Schema; the registry always sends a registered one's
+    return text
+
+
 class Format:
     schema_type = ""
 
@@ -44,7 +50,7 @@ class Format:
 
     def _schema_text(self, schema: str | None, schema_id: int | None) -> str:
         if schema_id is not None:
-            return self.client.get_schema(schema_id).schema_str
+            return _registered_text(self.client, schema_id)
         assert schema is not None
         return schema
 
@@ -83,7 +89,7 @@ class AvroFormat(Format):
 
         schema_id = _schema_id(data)
         record = AvroDeserializer(self.client)(data, self.context(is_key))
-        text = self.client.get_schema(schema_id).schema_str
+        text = _registered_text(self.client, schema_id)
         parsed = fastavro.parse_schema(json.loads(text) if text.lstrip()[:1] in "{[\"" else text)
         out = io.StringIO()
         fastavro.json_writer(out, parsed, [record])
@@ -167,13 +173,15 @@ class ProtobufFormat(Format):
 
         sid = SchemaId("PROTOBUF")
         sid.from_bytes(io.BytesIO(data))
+        if sid.id is None:  # magic byte 1 (a schema guid): the id-only wire format is what the tools speak
+            raise SerializationException("Unknown magic byte!")
         indexes = tuple(sid.message_indexes or [0])
         key = (sid.id, indexes)
         de = self._classes.get(key)
         if de is None:
             import base64
 
-            raw = self.client.get_schema(sid.id, fmt="serialized").schema_str
+            raw = _registered_text(self.client, sid.id, fmt="serialized")
             fd = descriptor_pb2.FileDescriptorProto.FromString(base64.b64decode(raw))
             pool = self._pool(fd)
             desc = pool.FindFileByName(fd.name).message_types_by_name[fd.message_type[indexes[0]].name]

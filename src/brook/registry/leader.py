@@ -12,9 +12,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from brook.cli.kafka_rpc import BrokerConnection
 from brook.registry.config import RegistryConfig
+
+if TYPE_CHECKING:
+    from kio.static.protocol import RequestPayload
+
+    from brook.cli.kafka_rpc import R
 
 log = logging.getLogger("io.confluent.kafka.schemaregistry.leaderelector.kafka.KafkaGroupLeaderElector")
 
@@ -79,7 +85,7 @@ class LeaderElector:
                     self._conn = None
         self._unassign()
 
-    def _call(self, body: object, response_cls: type, wait_s: float) -> object:
+    def _call(self, body: RequestPayload, response_cls: type[R], wait_s: float) -> R:
         assert self._conn is not None
         self._conn.deadline = time.monotonic() + wait_s
         return self._conn.request(body, response_cls)
@@ -88,10 +94,11 @@ class LeaderElector:
         from kio.schema.errors import ErrorCode
         from kio.schema.find_coordinator.v4.request import FindCoordinatorRequest
         from kio.schema.find_coordinator.v4.response import FindCoordinatorResponse
+        from kio.static.primitive import i8
 
         host, port = self._bootstrap()
         with BrokerConnection(host, port, time.monotonic() + 10) as conn:
-            r = conn.request(FindCoordinatorRequest(key_type=0, coordinator_keys=(self.config.group_id,)),
+            r = conn.request(FindCoordinatorRequest(key_type=i8(0), coordinator_keys=(self.config.group_id,)),
                              FindCoordinatorResponse)
         c = r.coordinators[0]
         if c.error_code != ErrorCode.none:
@@ -106,6 +113,7 @@ class LeaderElector:
         from kio.schema.join_group.v7.response import JoinGroupResponse
         from kio.schema.sync_group.v5.request import SyncGroupRequest, SyncGroupRequestAssignment
         from kio.schema.sync_group.v5.response import SyncGroupResponse
+        from kio.schema.types import GroupId
         from kio.static.primitive import i32, i32Timedelta
 
         host, port = self._coordinator()
@@ -113,15 +121,15 @@ class LeaderElector:
         metadata = json.dumps(self.identity, separators=(",", ":")).encode()
         while not self._stop.is_set():
             join = self._call(JoinGroupRequest(
-                group_id=self.config.group_id,
+                group_id=GroupId(self.config.group_id),
                 session_timeout=i32Timedelta.parse(datetime.timedelta(milliseconds=SESSION_TIMEOUT_MS)),
                 rebalance_timeout=i32Timedelta.parse(datetime.timedelta(milliseconds=REBALANCE_TIMEOUT_MS)),
                 member_id=self._member, protocol_type=PROTOCOL_TYPE,
                 protocols=(JoinGroupRequestProtocol(name=PROTOCOL, metadata=metadata),)),
                 JoinGroupResponse, REBALANCE_TIMEOUT_MS / 1000 + 10)
-            err = join.error_code  # type: ignore[attr-defined]
+            err = join.error_code
             if err == ErrorCode.member_id_required:
-                self._member = join.member_id  # type: ignore[attr-defined]
+                self._member = join.member_id
                 continue
             if err in (ErrorCode.unknown_member_id, ErrorCode.illegal_generation):
                 self._member = ""
@@ -130,23 +138,23 @@ class LeaderElector:
                 continue
             if err != ErrorCode.none:
                 raise RuntimeError(f"JoinGroup: {err.name}")
-            self._member = join.member_id  # type: ignore[attr-defined]
-            generation = join.generation_id  # type: ignore[attr-defined]
+            self._member = join.member_id
+            generation = join.generation_id
             assignments: tuple = ()
-            if join.leader == self._member:  # type: ignore[attr-defined]
-                members = [(m.member_id, json.loads(m.metadata)) for m in join.members]  # type: ignore[attr-defined]
+            if join.leader == self._member:
+                members = [(m.member_id, json.loads(m.metadata)) for m in join.members]
                 chosen = json.dumps(choose(members), separators=(",", ":")).encode()
                 assignments = tuple(SyncGroupRequestAssignment(member_id=m, assignment=chosen) for m, _ in members)
-            sync = self._call(SyncGroupRequest(group_id=self.config.group_id, generation_id=i32(generation),
+            sync = self._call(SyncGroupRequest(group_id=GroupId(self.config.group_id), generation_id=i32(generation),
                                                member_id=self._member, protocol_type=PROTOCOL_TYPE,
                                                protocol_name=PROTOCOL, assignments=assignments),
                               SyncGroupResponse, REBALANCE_TIMEOUT_MS / 1000 + 10)
-            err = sync.error_code  # type: ignore[attr-defined]
+            err = sync.error_code
             if err == ErrorCode.unknown_member_id:
                 self._member = ""
             if err != ErrorCode.none:
                 continue
-            self._assign(json.loads(sync.assignment))  # type: ignore[attr-defined]
+            self._assign(json.loads(sync.assignment))
             if not self._heartbeat(generation):
                 return
 
@@ -155,12 +163,13 @@ class LeaderElector:
         from kio.schema.errors import ErrorCode
         from kio.schema.heartbeat.v4.request import HeartbeatRequest
         from kio.schema.heartbeat.v4.response import HeartbeatResponse
+        from kio.schema.types import GroupId
         from kio.static.primitive import i32
 
         while not self._stop.wait(HEARTBEAT_INTERVAL_S):
-            r = self._call(HeartbeatRequest(group_id=self.config.group_id, generation_id=i32(generation),
+            r = self._call(HeartbeatRequest(group_id=GroupId(self.config.group_id), generation_id=i32(generation),
                                             member_id=self._member), HeartbeatResponse, 10)
-            err = r.error_code  # type: ignore[attr-defined]
+            err = r.error_code
             if err == ErrorCode.none:
                 continue
             if err == ErrorCode.unknown_member_id:
@@ -173,9 +182,10 @@ class LeaderElector:
     def _leave(self) -> None:
         from kio.schema.leave_group.v4.request import LeaveGroupRequest, MemberIdentity
         from kio.schema.leave_group.v4.response import LeaveGroupResponse
+        from kio.schema.types import GroupId
 
         try:
-            self._call(LeaveGroupRequest(group_id=self.config.group_id,
+            self._call(LeaveGroupRequest(group_id=GroupId(self.config.group_id),
                                          members=(MemberIdentity(member_id=self._member),)), LeaveGroupResponse, 5)
         except Exception as e:  # leaving is a courtesy: the session timeout does it otherwise
             log.info("LeaveGroup failed: %s", e)

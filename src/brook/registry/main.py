@@ -8,7 +8,7 @@ import contextlib
 import logging
 import sys
 
-from brook.asgi_server import bind_sockets, hypercorn_config, stop_on_signals
+from brook.asgi_server import bind_sockets, hypercorn_config, serve_app, stop_on_signals
 from brook.registry.config import ConfigException, RegistryConfig
 from brook.registry.leader import LeaderElector
 from brook.registry.state import State
@@ -36,8 +36,6 @@ def parse_args(argv: list[str]) -> tuple[str | None, dict[str, str]]:
 
 
 async def serve(config: RegistryConfig) -> int:
-    from hypercorn.asyncio import serve as hypercorn_serve
-
     from brook.registry.app import create_app
     from brook.registry.registry import Registry
 
@@ -66,7 +64,7 @@ async def serve(config: RegistryConfig) -> int:
         log.info("Listening on http://%s:%d", host, port)
     log.info("Server started, listening for requests...")
     try:
-        await hypercorn_serve(create_app(Registry(config, store), elector), hc, shutdown_trigger=stop.wait)
+        await serve_app(create_app(Registry(config, store), elector), hc, stop)
     finally:
         await asyncio.to_thread(elector.stop)
         await asyncio.to_thread(store.close)

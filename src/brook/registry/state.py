@@ -87,8 +87,8 @@ class State:
         if not isinstance(k, dict):
             return
         kind = k.get("keytype")
-        subject = k.get("subject")
-        if kind == "SCHEMA":
+        subject = k.get("subject")  # None only for the global CONFIG and MODE
+        if kind == "SCHEMA" and subject is not None:
             self._apply_schema(subject, int(k.get("version", 0)), v)
         elif kind == "CONFIG":
             if v is None:
@@ -100,12 +100,12 @@ class State:
                 self.modes.pop(subject, None)
             else:
                 self.modes[subject] = str(v.get("mode", "READWRITE")).upper()
-        elif kind == "DELETE_SUBJECT" and v is not None:
+        elif kind == "DELETE_SUBJECT" and v is not None and subject is not None:
             upto = int(v.get("version", 0))
             for ver in self.subjects.get(subject, {}).values():
                 if ver.version <= upto:
                     ver.deleted = True
-        elif kind == "CLEAR_SUBJECT" and v is not None:
+        elif kind == "CLEAR_SUBJECT" and v is not None and subject is not None:
             versions = self.subjects.get(subject, {})
             for n in [n for n, ver in versions.items() if ver.deleted]:
                 del versions[n]

@@ -79,7 +79,7 @@ class KafkaStore:
             self.producer.flush(5)
 
     def _create_or_verify_topic(self, deadline: float) -> None:
-        admin = AdminClient(self.config.kafka_client_props())
+        admin = AdminClient({**self.config.kafka_client_props()})  # the stub's value type is wider than str
         topic = self.config.topic
         while True:
             remaining = deadline - time.monotonic()
