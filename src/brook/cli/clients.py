@@ -7,9 +7,12 @@ confluent_kafka is imported inside the functions, so a tool pays for it only whe
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from brook.cli.options import log
+
+if TYPE_CHECKING:
+    from confluent_kafka import Message
 
 # Errors.java (Kafka 3.9): code -> (exception class under org.apache.kafka.common.errors, default message)
 ERRORS: dict[int, tuple[str, str]] = {
@@ -204,6 +207,13 @@ def producer_config(props: dict[str, str]) -> dict[str, str]:
     if "enable.idempotence" not in conf and idempotent_fit:
         conf["enable.idempotence"] = "true"  # ProducerConfig: the default unless other settings conflict with it
     return conf
+
+
+def fetched_position(m: Message) -> tuple[str, int, int]:
+    """A fetched record's topic, partition and offset: confluent-kafka types them optional for error events."""
+    topic, partition, offset = m.topic(), m.partition(), m.offset()
+    assert topic is not None and partition is not None and offset is not None
+    return topic, partition, offset
 
 
 def delivery_error(err: Any, msg: Any, timeout_ms: int) -> ToolError:

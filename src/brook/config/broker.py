@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .definition import ConfigDef, ConfigError, ConfigKey, at_least, between, one_of
+from .definition import ConfigDef, ConfigError, ConfigKey, TypedValues, at_least, between, one_of
 from .topic import TOPIC_CONFIGS
 
 MAX_LONG = 2**63 - 1
@@ -110,7 +110,7 @@ _UNIT_MS = {"log.retention.hours": 3_600_000, "log.retention.minutes": 60_000, "
 SOURCE_DYNAMIC_BROKER, SOURCE_DYNAMIC_DEFAULT, SOURCE_STATIC, SOURCE_DEFAULT = 2, 3, 4, 5
 
 
-class BrokerConfig:
+class BrokerConfig(TypedValues):
     """server.properties values (raw strings, as given) plus typed access with Kafka's defaults.
 
     `raw` is the effective layering Kafka applies (DynamicBrokerConfig): this broker's dynamic configs over the
@@ -135,43 +135,7 @@ class BrokerConfig:
         key = BROKER_CONFIGS.keys.get(name)
         return key.default if key else None
 
-    # Typed getters: the value parsed by its ConfigKey's type (Kafka's getInt, getLong, ...). A value of another
-    # type here is a definition error, so they fail loudly instead of converting.
-    def get_int(self, name: str) -> int:
-        value = self.get(name)
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise TypeError(f"{name} is not an int: {value!r}")
-        return value
-
-    get_long = get_int  # Python ints are unbounded: Kafka's int and long read alike
-
-    def get_bool(self, name: str) -> bool:
-        value = self.get(name)
-        if not isinstance(value, bool):
-            raise TypeError(f"{name} is not a boolean: {value!r}")
-        return value
-
-    def get_double(self, name: str) -> float:
-        value = self.get(name)
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise TypeError(f"{name} is not a double: {value!r}")
-        return float(value)
-
-    def get_str(self, name: str) -> str | None:
-        """A string config, None when unset without a default."""
-        value = self.get(name)
-        if value is not None and not isinstance(value, str):
-            raise TypeError(f"{name} is not a string: {value!r}")
-        return value
-
-    def get_list(self, name: str) -> list[str]:
-        """A list config, [] when unset without a default."""
-        value = self.get(name)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise TypeError(f"{name} is not a list: {value!r}")
-        return [str(v) for v in value]
+    value_of = get  # what TypedValues' getters read
 
     def set_dynamic(self, defaults: dict[str, str], per_broker: dict[str, str]) -> None:
         """Replace both dynamic layers (already validated) and recompute the effective values."""

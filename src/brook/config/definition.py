@@ -37,6 +37,50 @@ def _parse(kind: str, name: str, raw: str):
                           "or false") from None
 
 
+class TypedValues:
+    """Kafka's AbstractConfig getters (getInt, getLong, ...): the value parsed by its ConfigKey's type. A value of
+    another type here is a definition error, so they fail loudly instead of converting."""
+
+    def value_of(self, name: str) -> object:
+        raise NotImplementedError
+
+    def get_int(self, name: str) -> int:
+        value = self.value_of(name)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"{name} is not an int: {value!r}")
+        return value
+
+    get_long = get_int  # Python ints are unbounded: Kafka's int and long read alike
+
+    def get_bool(self, name: str) -> bool:
+        value = self.value_of(name)
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} is not a boolean: {value!r}")
+        return value
+
+    def get_double(self, name: str) -> float:
+        value = self.value_of(name)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise TypeError(f"{name} is not a double: {value!r}")
+        return float(value)
+
+    def get_str(self, name: str) -> str | None:
+        """A string config, None when unset without a default."""
+        value = self.value_of(name)
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{name} is not a string: {value!r}")
+        return value
+
+    def get_list(self, name: str) -> list[str]:
+        """A list config, [] when unset without a default."""
+        value = self.value_of(name)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise TypeError(f"{name} is not a list: {value!r}")
+        return [str(v) for v in value]
+
+
 def at_least(low: float) -> Callable[[str, object], None]:
     def check(name: str, v: object) -> None:
         if v < low:  # type: ignore[operator]

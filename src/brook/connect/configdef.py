@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from brook.config.definition import ConfigError, _parse, at_least, one_of  # noqa: F401 (re-exported)
+from brook.config.definition import ConfigError, TypedValues, _parse, at_least, one_of  # noqa: F401 (re-exported)
 
 NO_DEFAULT = object()
 KINDS = {"BOOLEAN": "boolean", "STRING": "string", "INT": "int", "SHORT": "short", "LONG": "long",
@@ -41,6 +41,13 @@ class Key:
         return value
 
 
+class Parsed(dict[str, object], TypedValues):
+    """ConfigDef.parse's result: every key's value, read with AbstractConfig's typed getters (get_int, ...)."""
+
+    def value_of(self, name: str) -> object:
+        return self[name]
+
+
 @dataclass
 class ConfigValue:
     name: str
@@ -66,9 +73,9 @@ class ConfigDef:
                 seen.append(k.group)
         return seen
 
-    def parse(self, props: dict[str, str]) -> dict[str, object]:
+    def parse(self, props: dict[str, str]) -> Parsed:
         """AbstractConfig: every key parsed or defaulted; raises ConfigError (Kafka's message) on the first bad one."""
-        out: dict[str, object] = {}
+        out = Parsed()
         for k in self.keys.values():
             if k.name in props:
                 out[k.name] = k.parse(props[k.name])

@@ -167,7 +167,7 @@ class JsonConverter(Converter):
             out["parameters"] = dict(schema.parameters)
         if schema.default is not None:
             out["default"] = self.to_json(schema, schema.default)
-        if len(self._schema_cache) < self.settings["schemas.cache.size"]:
+        if len(self._schema_cache) < self.settings.get_int("schemas.cache.size"):
             self._schema_cache[schema] = out
         return out
 
@@ -247,7 +247,7 @@ class JsonConverter(Converter):
         schema = self._connect_cache.get(text)
         if schema is None:
             schema = self.as_connect_schema(node)
-            if len(self._connect_cache) < self.settings["schemas.cache.size"]:
+            if len(self._connect_cache) < self.settings.get_int("schemas.cache.size"):
                 self._connect_cache[text] = schema
         return schema
 

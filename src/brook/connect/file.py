@@ -6,6 +6,7 @@ each record's value as a line (String.valueOf, as Java's PrintStream.println wri
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
 import threading
@@ -47,7 +48,7 @@ class FileStreamSourceTask(SourceTask):
     def __init__(self) -> None:
         super().__init__()
         self._stopping = threading.Event()
-        self._stream = None
+        self._stream: io.BufferedIOBase | None = None
         self._buffer = b""
         self._offset: int | None = None
 
@@ -78,10 +79,11 @@ class FileStreamSourceTask(SourceTask):
         self._stream = stream
         return True
 
-    def poll(self):
+    def poll(self) -> list[SourceRecord] | None:
         if self._stream is None and not self._open():
             self._stopping.wait(1.0)
             return None
+        assert self._stream is not None  # there already, or _open() set it
         try:
             chunk = self._stream.read1(65536)
         except (ValueError, OSError):

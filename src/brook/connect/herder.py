@@ -145,7 +145,7 @@ class StandaloneHerder:
         base = defs.SOURCE if connector.kind == "source" else defs.SINK  # type: ignore[attr-defined]
         cfg = base.parse(props)
         task_configs = connector.task_configs(cfg["tasks.max"])  # type: ignore[attr-defined]
-        if len(task_configs) > cfg["tasks.max"] and cfg["tasks.max.enforce"]:
+        if len(task_configs) > cfg.get_int("tasks.max") and cfg.get_bool("tasks.max.enforce"):
             self.status[name] = self._state("FAILED", java_trace(ConnectError(
                 f"The connector {name} has generated {len(task_configs)} tasks, which is greater than "
                 f"{cfg['tasks.max']}, the maximum number of tasks it is configured to create. ")))

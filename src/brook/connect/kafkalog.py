@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 
+from brook.cli.clients import fetched_position
 from brook.connect.data import ConnectError
 
 log = logging.getLogger("org.apache.kafka.connect.util.KafkaBasedLog")
@@ -68,8 +69,9 @@ class KafkaBasedLog:
                     self.on_record(m.key(), m.value())
                 except Exception:
                     log.exception("Unexpected exception in %s", self._thread.name)
+                _, partition, offset = fetched_position(m)
                 with self._lock:
-                    self._position[m.partition()] = m.offset() + 1
+                    self._position[partition] = offset + 1
 
     def read_to_end(self, timeout: float = 30) -> None:
         """Wait until every record written before this call has been applied."""

@@ -101,7 +101,7 @@ def create_app(herder, cluster_id: str, commit: str = "unknown") -> FastAPI:
         if state is not None and state not in ("RUNNING", "PAUSED", "STOPPED"):
             raise RestError(400, f"Invalid initial state {state}")
         _, info = await call(herder.put_connector_config, name, config, False,
-                             {"RUNNING": "STARTED"}.get(state, state))
+                             "STARTED" if state == "RUNNING" else state)
         return JSONResponse(info, status_code=201, headers={"Location": f"/connectors/{name}"})
 
     def check_name(name: str, config: dict) -> None:

@@ -115,11 +115,11 @@ def run(args: list[str], distributed: bool) -> int:
         return 2
     log.info("Scanning for plugin classes. This might take a moment ...")
     plugins = Plugins()
-    sock, url = bind(config["listeners"][0])
+    sock, url = bind(config.get_list("listeners")[0])
     rest_host = urlparse(url)
     worker_id = f"{config['rest.advertised.host.name'] or rest_host.hostname}:" \
                 f"{config['rest.advertised.port'] or rest_host.port}"
-    bootstrap = ",".join(config["bootstrap.servers"])
+    bootstrap = ",".join(config.get_list("bootstrap.servers"))
     from confluent_kafka.admin import AdminClient
 
     admin = AdminClient({"bootstrap.servers": bootstrap})  # kept: the worker's admin client from here on
@@ -130,7 +130,9 @@ def run(args: list[str], distributed: bool) -> int:
     else:
         from brook.connect.offsets import FileOffsetStore
 
-        worker = Worker(props, config, plugins, FileOffsetStore(config["offset.storage.file.filename"]), None)
+        filename = config.get_str("offset.storage.file.filename")
+        assert filename is not None  # required: parse() raised without it
+        worker = Worker(props, config, plugins, FileOffsetStore(filename), None)
         worker.admin = admin
         herder = StandaloneHerder(worker, worker_id)
     app = create_app(herder, cid)

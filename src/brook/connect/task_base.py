@@ -30,10 +30,9 @@ class WorkerTask(threading.Thread):
         self.offsets = worker.offsets
         self.errors = ErrorHandler(connector_config, connector, index, self.stopping)
         self.stages = build_chain(worker.plugins, connector_props)
-        for role in ("key", "value", "header"):
-            cls, conv = worker.converter(role, connector_props)
-            setattr(self, f"{role}_converter", conv)
-            setattr(self, f"{role}_converter_class", cls)
+        self.key_converter_class, self.key_converter = worker.converter("key", connector_props)
+        self.value_converter_class, self.value_converter = worker.converter("value", connector_props)
+        self.header_converter_class, self.header_converter = worker.converter("header", connector_props)
 
     def client_id(self, kind: str) -> str:
         return f"connector-{kind}-{self.connector}-{self.index}"

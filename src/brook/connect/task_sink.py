@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from brook.cli.clients import fetched_position
 from brook.connect.api import SinkRecord
 from brook.connect.data import ConnectError, Headers, RetriableError
 from brook.connect.errors import FAILED, Stage
@@ -37,8 +38,11 @@ class WorkerSinkTask(WorkerTask):
                 dlq, key=raw.key(), value=raw.value(), headers=(raw.headers() or []) + headers)
             self.errors.context_headers = self.cfg["errors.deadletterqueue.context.headers.enable"]
         topics = self.cfg.get("topics") or []
-        regex = self.cfg.get("topics.regex")
-        self.consumer.subscribe(topics or ["^" + regex], on_revoke=self._on_revoke)
+        if not topics:
+            regex = self.cfg.get("topics.regex")
+            assert regex is not None  # the sink's config was validated to name topics or a regex
+            topics = ["^" + regex]
+        self.consumer.subscribe(topics, on_revoke=self._on_revoke)
 
     def _on_revoke(self, consumer, partitions) -> None:
         self.commit_offsets()
@@ -55,7 +59,8 @@ class WorkerSinkTask(WorkerTask):
         first: dict[tuple[str, int], int] = {}
         for m in self.consumer.consume(num_messages=MAX_POLL_RECORDS, timeout=0):
             if m.error() is None:
-                first.setdefault((m.topic(), m.partition()), m.offset())
+                topic, partition, offset = fetched_position(m)
+                first.setdefault((topic, partition), offset)
         for (topic, partition), offset in first.items():
             self.consumer.seek(TopicPartition(topic, partition, offset))
 
@@ -69,11 +74,13 @@ class WorkerSinkTask(WorkerTask):
             msgs = self.consumer.consume(num_messages=MAX_POLL_RECORDS, timeout=0.5)
             batch, last = [], {}
             for m in msgs:
-                if m.error() is not None:
-                    if m.error().code() != -191:  # _PARTITION_EOF is not an error
-                        log.warning("%s %s", self.label, m.error().str())
+                err = m.error()
+                if err is not None:
+                    if err.code() != -191:  # _PARTITION_EOF is not an error
+                        log.warning("%s %s", self.label, err.str())
                     continue
-                last[(m.topic(), m.partition())] = m.offset() + 1
+                topic, partition, offset = fetched_position(m)
+                last[(topic, partition)] = offset + 1
                 record = self.convert(m)
                 if record is not None:
                     batch.append(record)

@@ -8,11 +8,15 @@ Brook runs: Java property names, Kafka's murmur2 partitioner, so keyed records l
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from brook.connect.configdef import ConfigError
 from brook.connect.data import ConnectError
 from brook.connect.task_sink import WorkerSinkTask
 from brook.connect.task_source import WorkerSourceTask
+
+if TYPE_CHECKING:
+    from confluent_kafka.admin import AdminClient
 
 log = logging.getLogger("org.apache.kafka.connect.runtime.Worker")
 INTERFACES = {"key": ("converter", "Converter"), "value": ("converter", "Converter"),
@@ -30,7 +34,7 @@ class Worker:
         self.props, self.config, self.plugins, self.offsets = props, config, plugins, offsets
         self.on_status = on_status
         self.tasks: dict[tuple[str, int], object] = {}
-        self.admin = None
+        self.admin: AdminClient | None = None
 
     # clients
     def bootstrap(self) -> str:

@@ -80,7 +80,7 @@ def cast_value(schema: Schema | None, value: object, target: str) -> object:
                 return int(value) != 0
         if isinstance(value, bool):
             value = int(value)
-        if isinstance(value, (bytes, bytearray)):
+        if not isinstance(value, (int, float, decimal.Decimal, str)):  # Cast.castToInt32 and friends: bytes, ...
             raise DataError(f"Unexpected type in Cast transformation: class {java_class_name(value)}")
         if target in BITS:
             n = int(value, 10) if isinstance(value, str) else int(value)
@@ -88,7 +88,7 @@ def cast_value(schema: Schema | None, value: object, target: str) -> object:
                 raise ValueError
             return _wrap(n, BITS[target])
         if target in ("float32", "float64"):
-            return float(value)  # type: ignore[arg-type]
+            return float(value)
     except ValueError:
         raise DataError(f"Value ({value}) was out of range for requested data type") from None
     raise DataError(f"{target.upper()} is not supported in the Cast transformation.")
@@ -101,9 +101,9 @@ class Cast(KeyOrValue):
             "field2:type to cast fields of Maps or Structs. A single type to cast the entire value.",
             importance="HIGH"), REPLACE_NULL)
 
-    def configure(self, props):
+    def configure(self, props: dict[str, str]) -> None:
         super().configure(props)
-        specs = self.config["spec"]
+        specs = self.config.get_list("spec")
         if not specs:
             raise ConfigError("Must specify at least one field to cast.")
         self.casts: dict[str, str] = {}
@@ -178,10 +178,13 @@ class TimestampConverter(KeyOrValue):
                                                                    "seconds"), importance="LOW"),
         REPLACE_NULL)
 
-    def configure(self, props):
+    def configure(self, props: dict[str, str]) -> None:
         super().configure(props)
-        fmt = self.config["format"]
-        if self.config["target.type"] == "string" and not fmt:
+        # read once, as Java's TimestampConverter.Config holds them (STRING keys, each required or with a default)
+        self.format = fmt = str(self.config["format"])
+        self.target = str(self.config["target.type"])
+        self.precision = PRECISION[str(self.config["unix.precision"])]
+        if self.target == "string" and not fmt:
             raise ConfigError("TimestampConverter requires format option to be specified when using string "
                               "timestamps")
         if fmt:
@@ -213,25 +216,25 @@ class TimestampConverter(KeyOrValue):
             if not isinstance(value, str):
                 raise DataError(f"Expected string timestamp to be a String, but found class {java_class_name(value)}")
             try:
-                return parse_date(self.config["format"], value)
+                return parse_date(self.format, value)
             except PatternError as e:
                 raise DataError(f"Could not parse timestamp: value ({value}) does not match pattern "
-                                f"({self.config['format']})") from e
+                                f"({self.format})") from e
         if kind == "unix":
             if not isinstance(value, int):
                 raise DataError(f"Expected Unix timestamp to be a Long, but found class {java_class_name(value)}")
-            return millis_to_timestamp(int(value * PRECISION[self.config["unix.precision"]]))
+            return millis_to_timestamp(int(value * self.precision))
         if not isinstance(value, dt.datetime):
             raise DataError(f"Expected {kind} to be a java.util.Date, but found class {java_class_name(value)}")
         return value
 
     def _from_raw(self, raw: dt.datetime) -> object:
-        target = self.config["target.type"]
+        target = self.target
         ms = timestamp_to_millis(raw)
         if target == "string":
-            return format_date(self.config["format"], raw)
+            return format_date(self.format, raw)
         if target == "unix":
-            return int(ms / PRECISION[self.config["unix.precision"]])
+            return int(ms / self.precision)
         if target == "Date":
             return millis_to_timestamp(ms - ms % 86400000)
         if target == "Time":
@@ -240,7 +243,7 @@ class TimestampConverter(KeyOrValue):
 
     def _target_schema(self, optional: bool) -> Schema:
         s = {"string": STRING_SCHEMA, "unix": INT64_SCHEMA, "Date": DATE_SCHEMA, "Time": TIME_SCHEMA,
-             "Timestamp": TIMESTAMP_SCHEMA}[self.config["target.type"]]
+             "Timestamp": TIMESTAMP_SCHEMA}[self.target]
         return s.as_optional() if optional else s
 
     def convert(self, schema: Schema | None, value: object) -> object:

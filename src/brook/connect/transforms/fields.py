@@ -66,10 +66,11 @@ class InsertField(KeyOrValue):
         Key("static.value", "STRING", None, "Static field value, if field name configured.", importance="MEDIUM"),
         REPLACE_NULL)
 
-    def configure(self, props):
+    def configure(self, props: dict[str, str]) -> None:
         super().configure(props)
         c = self.config
-        self.specs = {k: _spec(c[f"{k}.field"]) for k in ("topic", "partition", "offset", "timestamp", "static")}
+        self.specs = {k: _spec(c.get_str(f"{k}.field"))
+                      for k in ("topic", "partition", "offset", "timestamp", "static")}
         if not any(self.specs.values()):
             raise ConfigError("No field insertion configured")
         if self.specs["static"] and c["static.value"] is None:
@@ -79,7 +80,7 @@ class InsertField(KeyOrValue):
 
     def _inserts(self, record, with_schema: bool) -> list[tuple[str, bool, object, object]]:
         """(name, optional, schema, value) of each configured insertion that applies to this record."""
-        out = []
+        out: list[tuple[str, bool, object, object]] = []
         s = self.specs
         if s["topic"]:
             out.append((*s["topic"], STRING_SCHEMA, record.topic))
@@ -139,18 +140,21 @@ class ReplaceField(KeyOrValue):
         Key("renames", "LIST", [], "Field rename mappings.", importance="MEDIUM"),
         REPLACE_NULL)
 
-    def configure(self, props):
+    def configure(self, props: dict[str, str]) -> None:
         super().configure(props)
-        self.renames, self.reverse = {}, {}
-        for mapping in self.config["renames"]:
+        self.renames: dict[str, str] = {}
+        self.reverse: dict[str, str] = {}
+        renames = self.config.get_list("renames")
+        for mapping in renames:
             parts = mapping.split(":")
             if len(parts) != 2:
-                raise config_error("renames", ",".join(self.config["renames"]), f"Invalid rename mapping: {mapping}")
+                raise config_error("renames", ",".join(renames), f"Invalid rename mapping: {mapping}")
             self.renames[parts[0]] = parts[1]
         self.cache: dict = {}
+        self.exclude, self.include = self.config.get_list("exclude"), self.config.get_list("include")
 
     def keep(self, name: str) -> bool:
-        return name not in self.config["exclude"] and (not self.config["include"] or name in self.config["include"])
+        return name not in self.exclude and (not self.include or name in self.include)
 
     def apply(self, record):
         value = self.operating_value(record)

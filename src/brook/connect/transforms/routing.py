@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from brook.connect.api import ConnectRecord
 from brook.connect.configdef import NO_DEFAULT, ConfigDef, ConfigError, Key, one_of
 from brook.connect.data import (
     STRING_SCHEMA,
@@ -212,10 +213,14 @@ class Flatten(KeyOrValue):
     CONFIG_DEF = ConfigDef(Key("delimiter", "STRING", ".", "Delimiter to insert between field names from the input "
                                "record when generating field names for the output record", importance="MEDIUM"))
 
-    def name(self, prefix: str, field: str) -> str:
-        return field if not prefix else prefix + self.config["delimiter"] + field
+    def configure(self, props: dict[str, str]) -> None:
+        super().configure(props)
+        self.delimiter = self.config.get_str("delimiter") or ""
 
-    def apply(self, record):
+    def name(self, prefix: str, field: str) -> str:
+        return field if not prefix else prefix + self.delimiter + field
+
+    def apply(self, record: ConnectRecord) -> ConnectRecord:
         schema, value = self.operating_schema(record), self.operating_value(record)
         if schema is None:
             if value is None:
@@ -259,6 +264,7 @@ class Flatten(KeyOrValue):
             v = struct.get(f.name)
             if f.schema.type == "struct":
                 if v is not None:
+                    assert isinstance(v, Struct)  # a struct field's value
                     self._struct(v, name, out)
             else:
                 out.put(name, v)
