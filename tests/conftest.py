@@ -238,3 +238,111 @@ def zookeeper(tmp_path_factory) -> Iterator[ZooKeeperProcess]:
         yield zk
     finally:
         zk.stop()
+
+
+class PostgresProcess:
+    """A private PostgreSQL cluster (Debian's `postgresql` binaries): initdb into a temp dir, `postgres` on a free
+    port of 127.0.0.1 with its unix socket in that dir, trust authentication for the superuser `brook`. PostgreSQL
+    refuses to run as root, so under root (CI's bare Debian) the cluster belongs to the `postgres` account and
+    its processes run as that user (Popen's user/group)."""
+
+    USER = "brook"
+
+    def __init__(self) -> None:
+        import glob
+        import shutil
+        import tempfile
+
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+        self.bin = Path(found[-1]).parent if found else Path(shutil.which("initdb") or "initdb").parent
+        self.dir = Path(tempfile.mkdtemp(prefix="brook-pg-"))  # not under pytest's 0700 root-owned tmp tree
+        self.data = self.dir / "data"
+        self.log_path = self.dir / "postgres.log"
+        self.as_user: dict = {}
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+            self.as_user = {"user": "postgres", "group": "postgres", "extra_groups": []}
+        self.port = 0
+        self.proc: subprocess.Popen | None = None
+
+    def _run(self, *args: str) -> None:
+        subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=self.dir,
+                       **self.as_user)
+
+    def url(self, database: str = "postgres") -> str:
+        """The SQLAlchemy URL of a database of this cluster."""
+        return f"postgresql+psycopg://{self.USER}@127.0.0.1:{self.port}/{database}"
+
+    def jdbc_url(self, database: str = "postgres") -> str:
+        return f"jdbc:postgresql://127.0.0.1:{self.port}/{database}"
+
+    def start(self, timeout: float = 60.0) -> PostgresProcess:
+        if not self.data.exists():
+            self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", self.USER, "--auth=trust",
+                      "--encoding=UTF8", "--locale=C.UTF-8" if Path("/usr/lib/locale/C.utf8").exists() else
+                      "--locale=C")
+        with socket.socket() as s:  # postgres has no port 0: take a free port and hand it over
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [str(self.bin / "postgres"), "-D", str(self.data), "-p", str(self.port), "-k",
+             str(self.dir), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+             "-c", "full_page_writes=off"], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cwd=self.dir, **self.as_user)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"postgres exited with {self.proc.returncode}:\n{self.log_path.read_text()}")
+            if self.accepts():
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise TimeoutError(f"postgres did not accept connections within {timeout}s:\n{self.log_path.read_text()}")
+
+    def accepts(self) -> bool:
+        import psycopg
+
+        try:
+            psycopg.connect(host="127.0.0.1", port=self.port, user=self.USER, dbname="postgres",
+                            connect_timeout=2).close()
+            return True
+        except psycopg.OperationalError:
+            return False
+
+    def execute(self, sql: str, database: str = "postgres") -> list[tuple]:
+        """One statement in autocommit (CREATE DATABASE needs it); the rows it returned, if any."""
+        import psycopg
+
+        with psycopg.connect(host="127.0.0.1", port=self.port, user=self.USER, dbname=database,
+                             autocommit=True) as conn:
+            cur = conn.execute(sql)  # type: ignore[arg-type]
+            return cur.fetchall() if cur.description else []
+
+    def create_database(self, name: str) -> str:
+        self.execute(f'CREATE DATABASE "{name}"')
+        return name
+
+    def stop(self) -> None:
+        """Fast shutdown (SIGINT: roll back open transactions, disconnect clients)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresProcess]:
+    """One PostgreSQL cluster for the whole run (started by the first test that asks); tests keep apart by
+    database."""
+    import shutil
+
+    pg = PostgresProcess().start()
+    try:
+        yield pg
+    finally:
+        pg.stop()
+        shutil.rmtree(pg.dir, ignore_errors=True)

@@ -101,6 +101,11 @@ class OffsetStorageReader:
 class TaskContext:
     offset_storage_reader: OffsetStorageReader | None = None
     assignment: set = field(default_factory=set)
+    timeout_ms: int | None = None
+
+    def timeout(self, timeout_ms: int) -> None:
+        """SinkTaskContext.timeout: how long to wait before the records of a RetriableException come again."""
+        self.timeout_ms = timeout_ms
 
 
 class Task:

@@ -127,7 +127,9 @@ class WorkerSinkTask(WorkerTask):
                 return
             except RetriableError as e:
                 log.error("%s RetriableException from SinkTask: %s", self.label, e)
-                if self.stopping.wait(delay):
+                # the task's context.timeout() if it set one, else a growing backoff
+                wait, self.task.context.timeout_ms = self.task.context.timeout_ms, None
+                if self.stopping.wait(delay if wait is None else wait / 1000):
                     raise ConnectError("Task stopped while retrying put") from e
                 delay = min(delay * 2, 5.0)
             except Exception as e:
