@@ -1,12 +1,16 @@
 """Kafka Connect throughput: records/s through FileStreamSource -> topic -> FileStreamSink on a real
-connect-standalone worker, next to a plain confluent-kafka consumer reading the same topic.
+connect-standalone worker, through Confluent's JDBC sink into PostgreSQL, and a plain confluent-kafka consumer
+reading the same topic.
 
-    .venv/bin/python benchmarks/connect.py [--records N] [--converter json|string]
+    .venv/bin/python benchmarks/connect.py [--records N] [--converter json|string] [--no-jdbc]
 
 1. N lines (100 bytes each) in a file; a worker with Kafka's quickstart connectors (JsonConverter by default, as
    config/connect-standalone.properties) starts; the clock runs from the connectors' creation until the sink file
    holds N lines: end-to-end records/s through both connectors.
-2. A plain consumer (confluent-kafka, a fresh group, from the beginning) reads the N records of the topic.
+2. JDBC sink: a new worker with JdbcSinkConnector (HoistField$Value makes each line a Struct; insert.mode=insert,
+   auto.create, batch.size 3000) reads the same topic into a table of a private PostgreSQL cluster (tests'
+   PostgresProcess); the clock runs from the connector's creation until the table holds N rows.
+3. A plain consumer (confluent-kafka, a fresh group, from the beginning) reads the N records of the topic.
 
 A benchmark, not a test: nothing here is collected by pytest.
 """
@@ -69,6 +73,51 @@ def connect_line(bootstrap: str, work: Path, records: int, converter: str) -> fl
         proc.wait(60)
 
 
+def jdbc_line(bootstrap: str, work: Path, records: int, converter: str) -> float:
+    sys.path.insert(0, str(REPO / "tests"))
+    from conftest import PostgresProcess
+
+    pg = PostgresProcess().start()
+    try:
+        pg.create_database("bench")
+        props = work / "worker-jdbc.properties"
+        props.write_text(f"bootstrap.servers={bootstrap}\nkey.converter={CONVERTERS[converter]}\n"
+                         f"value.converter={CONVERTERS[converter]}\noffset.storage.file.filename={work}/offsets2\n"
+                         "offset.flush.interval.ms=10000\nlisteners=http://127.0.0.1:0\n")
+        (work / "jdbc.properties").write_text(
+            f"name=bench-jdbc\nconnector.class={'io.confluent.connect.jdbc.JdbcSinkConnector'}\n"
+            f"connection.url={pg.jdbc_url('bench')}\nconnection.user={pg.USER}\ntopics=connect-bench\n"
+            "table.name.format=lines\ninsert.mode=insert\nauto.create=true\ntransforms=hoist\n"
+            "transforms.hoist.type=org.apache.kafka.connect.transforms.HoistField$Value\n"
+            "transforms.hoist.field=line\n")
+        log = open(work / "connect-jdbc.log", "wb")
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "connect-standalone"), str(props),
+                                 str(work / "jdbc.properties")], stdout=log, stderr=subprocess.STDOUT, cwd=work)
+        try:
+            deadline = time.monotonic() + 60
+            while "Created connector bench-jdbc" not in (work / "connect-jdbc.log").read_text(errors="replace"):
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError((work / "connect-jdbc.log").read_text(errors="replace"))
+                time.sleep(0.01)
+            start = time.monotonic()
+            while True:
+                try:
+                    done = pg.execute("SELECT count(*) FROM lines", "bench")[0][0]
+                except Exception:  # noqa: BLE001 - the sink creates the table with its first batch
+                    done = 0
+                if done >= records:
+                    return records / (time.monotonic() - start)
+                if time.monotonic() - start > 600:
+                    raise RuntimeError(f"the table has {done} of {records} rows")
+                time.sleep(0.1)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+    finally:
+        pg.stop()
+        shutil.rmtree(pg.dir, ignore_errors=True)
+
+
 def consumer_line(bootstrap: str, records: int) -> float:
     from confluent_kafka import Consumer
 
@@ -90,6 +139,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=100_000)
     ap.add_argument("--converter", choices=sorted(CONVERTERS), default="json")
+    ap.add_argument("--no-jdbc", action="store_true", help="skip the JDBC sink line (no PostgreSQL needed)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="brook-connect-bench-"))
     broker, bootstrap, _ = _start_broker(work / "data", {})
@@ -97,6 +147,10 @@ def main() -> int:
         rate = connect_line(bootstrap, work, args.records, args.converter)
         print(f"FileStreamSource -> topic -> FileStreamSink ({args.converter}): {args.records} records, "
               f"{rate:,.0f} records/s")
+        if not args.no_jdbc:
+            rate = jdbc_line(bootstrap, work, args.records, args.converter)
+            print(f"topic -> JdbcSinkConnector -> PostgreSQL ({args.converter}, insert, batch.size 3000): "
+                  f"{args.records} records, {rate:,.0f} records/s")
         rate = consumer_line(bootstrap, args.records)
         print(f"plain consumer of the same topic: {args.records} records, {rate:,.0f} records/s")
     finally:
