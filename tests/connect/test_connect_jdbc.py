@@ -117,10 +117,15 @@ def test_sqlite_source_to_topic_and_sqlite_sink(broker, worker, tmp_path):
     with sqlite3.connect(src) as c:
         c.execute("CREATE TABLE items (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, label TEXT, qty INTEGER)")
         c.executemany("INSERT INTO items (label, qty) VALUES (?, ?)", [("a", 1), ("b", 2), ("c", None)])
+        c.execute("CREATE TABLE other (id INTEGER PRIMARY KEY NOT NULL, price REAL, day DATE)")
+        c.execute("INSERT INTO other VALUES (1, 2.5, '2026-12-01')")
     create(worker, "lite-source", {
         "connector.class": SOURCE, "connection.url": f"jdbc:sqlite:{src}", "mode": "incrementing",
-        "incrementing.column.name": "id", "table.whitelist": "items", "topic.prefix": "lite_",
-        "poll.interval.ms": "100", "batch.max.rows": "2", **KEY_ID})
+        "incrementing.column.name": "id", "table.whitelist": "items,other", "topic.prefix": "lite_",
+        "poll.interval.ms": "100", "batch.max.rows": "2", "tasks.max": "2", **KEY_ID})
+    create(worker, "lite-query", {
+        "connector.class": SOURCE, "connection.url": f"jdbc:sqlite:{src}", "mode": "bulk",
+        "query": "SELECT label, qty FROM items", "topic.prefix": "lite_query", "poll.interval.ms": "60000"})
     create(worker, "lite-sink", {
         "connector.class": SINK, "connection.url": f"jdbc:sqlite:{dst}", "topics": "lite_items",
         "insert.mode": "upsert", "pk.mode": "record_value", "pk.fields": "id", "auto.create": "true"})
@@ -128,6 +133,18 @@ def test_sqlite_source_to_topic_and_sqlite_sink(broker, worker, tmp_path):
     assert [json.loads(m.value())["payload"] for m in msgs] == [
         {"id": 1, "label": "a", "qty": 1}, {"id": 2, "label": "b", "qty": 2}, {"id": 3, "label": "c", "qty": None}]
     assert json.loads(msgs[0].value())["schema"]["name"] == "items"
+    [other] = consume_all(broker.bootstrap, "lite_other", 1)
+    assert json.loads(other.value()) == {"schema": {"type": "struct", "fields": [
+        {"type": "int32", "optional": False, "field": "id"}, {"type": "float", "optional": True, "field": "price"},
+        {"type": "int32", "optional": True, "name": "org.apache.kafka.connect.data.Date", "version": 1,
+         "field": "day"}], "optional": False, "name": "other"}, "payload": {"id": 1, "price": 2.5, "day": 20788}}
+    tasks = worker.request("GET", "/connectors/lite-source/tasks")[1]
+    assert [t["config"]["tables"] for t in tasks] == ["items", "other"]  # tables split across tasks.max tasks
+    query = consume_all(broker.bootstrap, "lite_query", 3)
+    assert [json.loads(m.value())["payload"] for m in query] == [
+        {"label": "a", "qty": 1}, {"label": "b", "qty": 2}, {"label": "c", "qty": None}]
+    assert json.loads(query[0].value())["schema"]["fields"][0] == {"type": "string", "optional": True,
+                                                                   "field": "label"}
 
     def replica():
         try:
@@ -142,7 +159,7 @@ def test_sqlite_source_to_topic_and_sqlite_sink(broker, worker, tmp_path):
     body = wait_for(lambda: [o for o in worker.request("GET", "/connectors/lite-source/offsets")[1]["offsets"]
                              if o["offset"] == {"incrementing": 4}], what="the offset")
     assert body[0]["partition"] == {"protocol": "1", "table": "items"}
-    for name in ("lite-source", "lite-sink"):
+    for name in ("lite-source", "lite-sink", "lite-query"):
         assert worker.request("DELETE", f"/connectors/{name}")[0] == 204
 
 
@@ -241,4 +258,74 @@ def test_database_going_away_fails_the_tasks_then_restart_resumes(broker, worker
     ids = [json.loads(m.key())["payload"]["id"] for m in consume_all(broker.bootstrap, "away_events", 9)]
     assert sorted(set(ids)) == [*range(1, 9), 99]  # at least once: each row on the topic, in order per run
     for name in ("away-source", "away-sink"):
+        assert worker.request("DELETE", f"/connectors/{name}")[0] == 204
+
+
+def envelope(fields: list[tuple[str, str, bool]], payload: dict | None, name: str | None = None) -> bytes:
+    schema: dict = {"type": "struct", "fields": [{"type": t, "optional": o, "field": f} for f, t, o in fields],
+                    "optional": False}
+    if name:
+        schema["name"] = name
+    return json.dumps({"schema": schema, "payload": payload}).encode()
+
+
+def test_sink_modes_evolve_and_retries_then_failure(broker, worker, postgres):
+    db = postgres.create_database("jdbc_sink_modes")
+    common = {"connector.class": SINK, "connection.url": postgres.jdbc_url(db), "connection.user": postgres.USER}
+    p = Producer({"bootstrap.servers": broker.bootstrap})
+    v1 = [("n", "int64", False), ("label", "string", False)]
+    for i in range(3):
+        p.produce("modes", value=envelope(v1, {"n": i, "label": f"l{i}"}))
+    v2 = v1 + [("extra", "double", True)]  # a new optional field: auto.evolve adds the column
+    p.produce("modes", value=envelope(v2, {"n": 3, "label": "l3", "extra": 0.5}))
+    assert p.flush(10) == 0
+    # pk.mode kafka: the Kafka coordinates are the key columns
+    create(worker, "kafka-pk", {**common, "topics": "modes", "table.name.format": "by_coords", "pk.mode": "kafka",
+                                "auto.create": "true", "auto.evolve": "true"})
+
+    def table(sql):
+        try:
+            return rows(postgres, db, sql)
+        except Exception:
+            return None
+    wait_for(lambda: table("SELECT __connect_topic, __connect_partition, __connect_offset, n, label, extra FROM "
+                           "by_coords ORDER BY __connect_offset") == [
+        ("modes", 0, 0, 0, "l0", None), ("modes", 0, 1, 1, "l1", None), ("modes", 0, 2, 2, "l2", None),
+        ("modes", 0, 3, 3, "l3", 0.5)], what="rows keyed by their coordinates, the new column added")
+    cols = table("SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = "
+                 "'by_coords' ORDER BY ordinal_position")
+    assert cols == [("__connect_topic", "text", "NO"), ("__connect_partition", "integer", "NO"),
+                    ("__connect_offset", "bigint", "NO"), ("n", "bigint", "NO"), ("label", "text", "NO"),
+                    ("extra", "double precision", "YES")]
+
+    # insert.mode update changes existing rows only, keyed by a value field
+    postgres.execute("CREATE TABLE upd (n BIGINT PRIMARY KEY, label TEXT NOT NULL)", db)
+    postgres.execute("INSERT INTO upd VALUES (1, 'old'), (2, 'old')", db)
+    p.produce("upd", value=envelope(v1, {"n": 2, "label": "new"}))
+    p.produce("upd", value=envelope(v1, {"n": 7, "label": "nowhere"}))
+    assert p.flush(10) == 0
+    create(worker, "upd-sink", {**common, "topics": "upd", "insert.mode": "update", "pk.mode": "record_value",
+                                "pk.fields": "n"})
+    wait_for(lambda: table("SELECT n, label FROM upd ORDER BY n") == [(1, "old"), (2, "new")], what="the update")
+
+    # a write the database refuses is retried max.retries times, retry.backoff.ms apart, then the task fails
+    p.produce("dup", value=envelope(v1, {"n": 1, "label": "dup"}))
+    assert p.flush(10) == 0
+    create(worker, "dup-sink", {**common, "topics": "dup", "table.name.format": "upd", "max.retries": "2",
+                                "retry.backoff.ms": "50"})
+    wait_for(lambda: states(worker, "dup-sink") == ["RUNNING", "FAILED"], what="dup-sink FAILED")
+    trace = worker.request("GET", "/connectors/dup-sink/tasks/0/status")[1]["trace"]
+    assert "duplicate key value violates unique constraint" in trace, trace
+    assert worker.log_text().count("Write of 1 records failed, remainingRetries=") >= 3
+
+    # a record without a Struct value: Confluent's RecordValidator message
+    p.produce("schemaless", value=b'{"schema": null, "payload": {"n": 1}}')
+    assert p.flush(10) == 0
+    create(worker, "schemaless-sink", {**common, "topics": "schemaless", "auto.create": "true"})
+    wait_for(lambda: states(worker, "schemaless-sink") == ["RUNNING", "FAILED"], what="schemaless-sink FAILED")
+    trace = worker.request("GET", "/connectors/schemaless-sink/tasks/0/status")[1]["trace"]
+    assert "Sink connector 'schemaless-sink' is configured with 'delete.enabled=false' and 'pk.mode=none' and " \
+           "therefore requires records with a non-null Struct value and non-null Struct schema, but found record " \
+           "at (topic='schemaless',partition=0,offset=0," in trace, trace
+    for name in ("kafka-pk", "upd-sink", "dup-sink", "schemaless-sink"):
         assert worker.request("DELETE", f"/connectors/{name}")[0] == 204

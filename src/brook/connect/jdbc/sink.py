@@ -59,6 +59,15 @@ def parse(props: dict[str, str]) -> dict:
     return cfg
 
 
+def java_type(value: object) -> str:
+    """StringUtils.valueTypeOrNull: the simple name of the value's Java class."""
+    if value is None:
+        return "null"
+    names = {dict: "HashMap", list: "ArrayList", str: "String", bool: "Boolean", int: "Long", float: "Double",
+             bytes: "byte[]"}
+    return names.get(type(value), type(value).__name__)
+
+
 class Fields:
     """FieldsMetadata: the key and value columns of records with one pair of schemas."""
 
@@ -127,6 +136,7 @@ class Fields:
 
 class JdbcSinkTask(SinkTask):
     def start(self, props):
+        self.name = props.get("name", "")
         self.cfg = parse(props)
         self.remaining_retries = self.cfg["max.retries"]
         self.engine = dialect.create_engine(self.cfg)
@@ -174,21 +184,28 @@ class JdbcSinkTask(SinkTask):
             conn.close()
 
     def check(self, record) -> None:
-        """RecordValidator: a value must be a Struct with its schema (a null one only as a delete)."""
-        if record.value is None:
-            if self.cfg["delete.enabled"]:
-                return
-        elif isinstance(record.value, Struct) and record.value_schema is not None:
-            return
+        """RecordValidator: a Struct value with its schema (a null one only as a delete); with record_key keys or
+        deletes, a key with a Struct or primitive schema."""
+        needs_key = self.cfg["pk.mode"] == "record_key" or self.cfg["delete.enabled"]
+        needs_value = self.cfg["pk.mode"] in ("none", "record_value") or not self.cfg["delete.enabled"]
+        if needs_key and (record.key is None or record.key_schema is None or record.key_schema.type in ("array",
+                                                                                                        "map")):
+            self._reject(record, "a non-null key and non-null Struct or primitive key schema", record.key,
+                         record.key_schema, "key")
+        if (needs_value or record.value is not None) and \
+                (not isinstance(record.value, Struct) or record.value_schema is None):
+            self._reject(record, "a non-null Struct value and non-null Struct schema", record.value,
+                         record.value_schema, "value")
+
+    def _reject(self, record, needs: str, value, schema: Schema | None, what: str) -> None:
         coords = f"topic='{record.topic}',partition={record.kafka_partition},offset={record.kafka_offset}," \
                  f"timestamp={record.timestamp}"
         deletes = str(self.cfg["delete.enabled"]).lower()
         raise ConnectError(
-            f"Sink connector '{self.cfg.get('name', '')}' is configured with 'delete.enabled={deletes}' and "
-            f"'pk.mode={self.cfg['pk.mode']}' and therefore requires records with a non-null Struct value and "
-            f"non-null Struct schema, but found record at ({coords}) with a "
-            f"{'null' if record.value is None else type(record.value).__name__} value and "
-            f"{'null' if record.value_schema is None else record.value_schema.type} value schema.")
+            f"Sink connector '{self.name}' is configured with 'delete.enabled={deletes}' and "
+            f"'pk.mode={self.cfg['pk.mode']}' and therefore requires records with {needs}, but found record at "
+            f"({coords}) with a {java_type(value)} {what} and "
+            f"{'null' if schema is None else schema.type.upper()} {what} schema.")
 
     def table_name(self, topic: str) -> str:
         return self.cfg["table.name.format"].replace("${topic}", topic)
