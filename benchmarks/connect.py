@@ -40,37 +40,51 @@ def count_lines(path: Path) -> int:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
 
 
-def connect_line(bootstrap: str, work: Path, records: int, converter: str) -> float:
-    src, sink = work / "bench.txt", work / "bench.sink.txt"
-    line = "x" * 99 + "\n"
-    src.write_text(line * records)
-    props = work / "worker.properties"
+def start_worker(bootstrap: str, work: Path, name: str, converter: str, connectors: dict[str, str],
+                 last: str) -> subprocess.Popen:
+    """A connect-standalone worker with these connector files (name -> properties), once `last` was created."""
+    props = work / f"{name}.properties"
     props.write_text(f"bootstrap.servers={bootstrap}\nkey.converter={CONVERTERS[converter]}\n"
-                     f"value.converter={CONVERTERS[converter]}\noffset.storage.file.filename={work}/offsets\n"
+                     f"value.converter={CONVERTERS[converter]}\noffset.storage.file.filename={work}/{name}.offsets\n"
                      "offset.flush.interval.ms=10000\nlisteners=http://127.0.0.1:0\n")
-    (work / "source.properties").write_text(f"name=bench-source\nconnector.class=FileStreamSource\nfile={src}\n"
-                                            "topic=connect-bench\n")
-    (work / "sink.properties").write_text(f"name=bench-sink\nconnector.class=FileStreamSink\nfile={sink}\n"
-                                          "topics=connect-bench\n")
-    log = open(work / "connect.log", "wb")
+    files = []
+    for connector, text in connectors.items():
+        files.append(work / f"{connector}.properties")
+        files[-1].write_text(f"name={connector}\n{text}")
+    log_path = work / f"{name}.log"
     proc = subprocess.Popen([str(Path(sys.executable).parent / "connect-standalone"), str(props),
-                             str(work / "source.properties"), str(work / "sink.properties")],
-                            stdout=log, stderr=subprocess.STDOUT, cwd=work)
+                             *map(str, files)], stdout=open(log_path, "wb"), stderr=subprocess.STDOUT, cwd=work)
+    deadline = time.monotonic() + 60
+    while f"Created connector {last}" not in log_path.read_text(errors="replace"):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise RuntimeError(log_path.read_text(errors="replace"))
+        time.sleep(0.01)
+    return proc
+
+
+def timed(proc: subprocess.Popen, records: int, done, what: str) -> float:
+    """records/s from now until done() counts every record; the worker is stopped after."""
+    start = time.monotonic()
     try:
-        deadline = time.monotonic() + 60
-        while "Created connector bench-sink" not in (work / "connect.log").read_text(errors="replace"):
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError((work / "connect.log").read_text(errors="replace"))
-            time.sleep(0.01)
-        start = time.monotonic()
-        while count_lines(sink) < records:
+        while (n := done()) < records:
             if time.monotonic() - start > 600:
-                raise RuntimeError(f"sink has {count_lines(sink)} of {records} lines")
+                raise RuntimeError(f"{what} has {n} of {records} records")
             time.sleep(0.05)
         return records / (time.monotonic() - start)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)
+
+
+def connect_line(bootstrap: str, work: Path, records: int, converter: str) -> float:
+    src, sink = work / "bench.txt", work / "bench.sink.txt"
+    line = "x" * 99 + "\n"
+    src.write_text(line * records)
+    proc = start_worker(bootstrap, work, "worker", converter, {
+        "bench-source": f"connector.class=FileStreamSource\nfile={src}\ntopic=connect-bench\n",
+        "bench-sink": f"connector.class=FileStreamSink\nfile={sink}\ntopics=connect-bench\n"}, "bench-sink")
+    return timed(proc, records, lambda: count_lines(sink), "the sink file")
 
 
 def jdbc_line(bootstrap: str, work: Path, records: int, converter: str) -> float:
@@ -80,39 +94,19 @@ def jdbc_line(bootstrap: str, work: Path, records: int, converter: str) -> float
     pg = PostgresProcess().start()
     try:
         pg.create_database("bench")
-        props = work / "worker-jdbc.properties"
-        props.write_text(f"bootstrap.servers={bootstrap}\nkey.converter={CONVERTERS[converter]}\n"
-                         f"value.converter={CONVERTERS[converter]}\noffset.storage.file.filename={work}/offsets2\n"
-                         "offset.flush.interval.ms=10000\nlisteners=http://127.0.0.1:0\n")
-        (work / "jdbc.properties").write_text(
-            f"name=bench-jdbc\nconnector.class={'io.confluent.connect.jdbc.JdbcSinkConnector'}\n"
-            f"connection.url={pg.jdbc_url('bench')}\nconnection.user={pg.USER}\ntopics=connect-bench\n"
-            "table.name.format=lines\ninsert.mode=insert\nauto.create=true\ntransforms=hoist\n"
+        proc = start_worker(bootstrap, work, "worker-jdbc", converter, {"bench-jdbc": (
+            f"connector.class=io.confluent.connect.jdbc.JdbcSinkConnector\nconnection.url={pg.jdbc_url('bench')}\n"
+            f"connection.user={pg.USER}\ntopics=connect-bench\ntable.name.format=lines\ninsert.mode=insert\n"
+            "auto.create=true\ntransforms=hoist\n"
             "transforms.hoist.type=org.apache.kafka.connect.transforms.HoistField$Value\n"
-            "transforms.hoist.field=line\n")
-        log = open(work / "connect-jdbc.log", "wb")
-        proc = subprocess.Popen([str(Path(sys.executable).parent / "connect-standalone"), str(props),
-                                 str(work / "jdbc.properties")], stdout=log, stderr=subprocess.STDOUT, cwd=work)
-        try:
-            deadline = time.monotonic() + 60
-            while "Created connector bench-jdbc" not in (work / "connect-jdbc.log").read_text(errors="replace"):
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError((work / "connect-jdbc.log").read_text(errors="replace"))
-                time.sleep(0.01)
-            start = time.monotonic()
-            while True:
-                try:
-                    done = pg.execute("SELECT count(*) FROM lines", "bench")[0][0]
-                except Exception:  # noqa: BLE001 - the sink creates the table with its first batch
-                    done = 0
-                if done >= records:
-                    return records / (time.monotonic() - start)
-                if time.monotonic() - start > 600:
-                    raise RuntimeError(f"the table has {done} of {records} rows")
-                time.sleep(0.1)
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(60)
+            "transforms.hoist.field=line\n")}, "bench-jdbc")
+
+        def rows() -> int:
+            try:
+                return pg.execute("SELECT count(*) FROM lines", "bench")[0][0]
+            except Exception:  # the sink creates the table with its first batch
+                return 0
+        return timed(proc, records, rows, "the table")
     finally:
         pg.stop()
         shutil.rmtree(pg.dir, ignore_errors=True)

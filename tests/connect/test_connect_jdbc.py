@@ -47,8 +47,12 @@ def ts(seconds: int) -> str:
     return (dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(seconds=seconds)).isoformat(sep=" ")
 
 
-def rows(postgres, db: str, sql: str) -> list[tuple]:
-    return postgres.execute(sql, db)
+def rows(postgres, db: str, sql: str) -> list[tuple] | None:
+    """The rows of a query, None while its table does not exist (a sink creates it with its first batch)."""
+    try:
+        return postgres.execute(sql, db)
+    except Exception:  # psycopg's UndefinedTable
+        return None
 
 
 def test_postgres_round_trip_with_upserts_and_deletes(broker, worker, postgres):
@@ -66,13 +70,8 @@ def test_postgres_round_trip_with_upserts_and_deletes(broker, worker, postgres):
         "topics": "pg_customers", "table.name.format": "replica_${topic}", "insert.mode": "upsert",
         "pk.mode": "record_key", "pk.fields": "id", "delete.enabled": "true", "auto.create": "true",
         "auto.evolve": "true"})
-    replica = "SELECT id, name, balance FROM replica_pg_customers ORDER BY id"
-
     def replicated():
-        try:
-            return rows(postgres, db, replica)
-        except Exception:  # the sink creates the table with its first batch
-            return None
+        return rows(postgres, db, "SELECT id, name, balance FROM replica_pg_customers ORDER BY id")
 
     wait_for(lambda: replicated() == [(1, "ann", 10.5), (2, "bob", None), (3, "cid", 3)], what="the first rows")
     [first] = consume_all(broker.bootstrap, "pg_customers", 1)
@@ -179,7 +178,8 @@ def test_bad_configs_get_confluents_messages_and_nothing_starts(worker, postgres
         "insert.mode": ["Invalid value merge for configuration insert.mode: Invalid enumerator"]}
     assert validate(worker, "JdbcSinkConnector", {"name": "s", "connector.class": SINK, "topics": "t"}) == {
         "connection.url": ['Missing required configuration "connection.url" which has no default value.']}
-    source = {"name": "bad-source", "connector.class": SOURCE, "connection.url": url, "mode": "bulk", "topic.prefix": "x-"}
+    source = {"name": "bad-source", "connector.class": SOURCE, "connection.url": url, "mode": "bulk",
+              "topic.prefix": "x-"}
     assert validate(worker, "JdbcSourceConnector", {**source, "table.whitelist": "a", "mode": ""}) == {
         "mode": ["Query mode must be specified"]}
     assert validate(worker, "JdbcSourceConnector", {**source, "mode": "sometimes"}) == {
@@ -222,13 +222,8 @@ def test_database_going_away_fails_the_tasks_then_restart_resumes(broker, worker
         "connector.class": SINK, **common, "topics": "away_events", "table.name.format": "copy",
         "insert.mode": "upsert", "pk.mode": "record_key", "auto.create": "true", "max.retries": "2",
         "retry.backoff.ms": "100"})
-    copied = "SELECT id, what FROM copy ORDER BY id"
-
     def copy():
-        try:
-            return rows(postgres, db, copied)
-        except Exception:
-            return None
+        return rows(postgres, db, "SELECT id, what FROM copy ORDER BY id")
     wait_for(lambda: copy() == [(i, f"e{i}") for i in range(1, 6)], what="the first copy")
 
     # the database refuses connections and drops the open ones: both tasks retry, then fail with the cause
@@ -284,10 +279,7 @@ def test_sink_modes_evolve_and_retries_then_failure(broker, worker, postgres):
                                 "auto.create": "true", "auto.evolve": "true"})
 
     def table(sql):
-        try:
-            return rows(postgres, db, sql)
-        except Exception:
-            return None
+        return rows(postgres, db, sql)
     wait_for(lambda: table("SELECT __connect_topic, __connect_partition, __connect_offset, n, label, extra FROM "
                            "by_coords ORDER BY __connect_offset") == [
         ("modes", 0, 0, 0, "l0", None), ("modes", 0, 1, 1, "l1", None), ("modes", 0, 2, 2, "l2", None),

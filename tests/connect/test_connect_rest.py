@@ -36,12 +36,15 @@ def test_root_and_plugins(worker):
         (200, {"status": "healthy", "message": "Worker has completed startup and is ready to handle requests."})
     code, plugins = worker.request("GET", "/connector-plugins")
     assert code == 200
-    assert plugins == [{"class": SINK, "type": "sink", "version": "3.9.0"},
+    assert plugins == [{"class": "io.confluent.connect.jdbc.JdbcSinkConnector", "type": "sink", "version": "3.9.0"},
+                       {"class": SINK, "type": "sink", "version": "3.9.0"},
+                       {"class": "io.confluent.connect.jdbc.JdbcSourceConnector", "type": "source",
+                        "version": "3.9.0"},
                        {"class": SOURCE, "type": "source", "version": "3.9.0"}]
     code, everything = worker.request("GET", "/connector-plugins?connectorsOnly=false")
     assert {"class": "org.apache.kafka.connect.json.JsonConverter", "type": "converter", "version": "3.9.0"} \
         in everything
-    assert [p["type"] for p in everything][:2] == ["sink", "source"]
+    assert [p["type"] for p in everything][:4] == ["sink", "sink", "source", "source"]
 
 
 def test_connector_walk(worker):

@@ -68,6 +68,18 @@ def java_type(value: object) -> str:
     return names.get(type(value), type(value).__name__)
 
 
+def struct_pk(table: str, part: str, schema: Schema, pk_fields: list[str]) -> list[tuple[str, Schema]]:
+    """The primary key columns taken from a key or value struct: pk.fields, or all of its fields."""
+    out = []
+    for n in pk_fields or [f.name for f in schema.fields]:
+        f = schema.field(n)
+        if f is None:
+            raise ConnectError(f"PK mode for table '{table}' is RECORD_{part.upper()} with configured PK fields "
+                               f"{pk_fields}, but record {part} schema does not contain field: {n}")
+        out.append((n, f.schema))
+    return out
+
+
 class Fields:
     """FieldsMetadata: the key and value columns of records with one pair of schemas."""
 
@@ -86,12 +98,7 @@ class Fields:
             if key_schema is None:
                 raise ConnectError(f"PK mode for table '{table}' is RECORD_KEY, but record key schema is missing")
             if key_schema.type == "struct":
-                names = pk_fields or [f.name for f in key_schema.fields]
-                for n in names:
-                    if key_schema.field(n) is None:
-                        raise ConnectError(f"PK mode for table '{table}' is RECORD_KEY with configured PK fields "
-                                           f"{pk_fields}, but record key schema does not contain field: {n}")
-                self.pk = [(n, key_schema.field(n).schema) for n in names]  # type: ignore[union-attr]
+                self.pk = struct_pk(table, "key", key_schema, pk_fields)
             else:
                 if len(pk_fields) != 1:
                     raise ConnectError("Need exactly one PK column defined since the key schema for records is a "
@@ -101,12 +108,7 @@ class Fields:
             if value_schema is None or value_schema.type != "struct":
                 raise ConnectError(f"PK mode for table '{table}' is RECORD_VALUE, but record value schema is "
                                    "missing")
-            names = pk_fields or [f.name for f in value_schema.fields]
-            for n in names:
-                if value_schema.field(n) is None:
-                    raise ConnectError(f"PK mode for table '{table}' is RECORD_VALUE with configured PK fields "
-                                       f"{pk_fields}, but record value schema does not contain field: {n}")
-            self.pk = [(n, value_schema.field(n).schema) for n in names]  # type: ignore[union-attr]
+            self.pk = struct_pk(table, "value", value_schema, pk_fields)
         pk_names = {n for n, _ in self.pk}
         white = set(cfg["fields.whitelist"])
         self.values: list[tuple[str, Schema]] = [

@@ -317,15 +317,19 @@ class Querier:
 
 
 class JdbcSourceTask(SourceTask):
+    def __init__(self) -> None:
+        super().__init__()
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()  # poll's database work; stop() closes the connection after it
+        self.engine: sa.Engine | None = None
+        self.conn: sa.Connection | None = None
+
     def start(self, props):
         try:
             self.cfg = jc.SOURCE.parse(props)
         except ConfigError as e:
             raise ConnectError(f"Couldn't start JdbcSourceTask due to configuration error: {e}") from e
-        self._stopping = threading.Event()
-        self._lock = threading.Lock()  # poll's database work; stop() closes the connection after it
         self.engine = dialect.create_engine(self.cfg)
-        self.conn: sa.Connection | None = None
         prefix = self.cfg["topic.prefix"]
         if self.cfg["query"]:
             self.queue = [Querier(self, None, {"query": "query"}, prefix)]
@@ -343,6 +347,7 @@ class JdbcSourceTask(SourceTask):
 
     def _connection(self) -> sa.Connection:
         if self.conn is None:
+            assert self.engine is not None
             self.conn = dialect.connect(self.engine, self.cfg["connection.attempts"],
                                         self.cfg["connection.backoff.ms"], self._stopping)
         return self.conn
@@ -401,6 +406,7 @@ class JdbcSourceTask(SourceTask):
         if self._lock.acquire(timeout=10):
             try:
                 self._drop_connection()
-                self.engine.dispose()
+                if self.engine is not None:
+                    self.engine.dispose()
             finally:
                 self._lock.release()
