@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from brook.connect.api import SinkConnector, SinkTask
-from brook.connect.configdef import ConfigError
+from brook.connect.configdef import ConfigError, Parsed
 from brook.connect.data import ConnectError, RetriableError, Schema, Struct
 from brook.connect.jdbc import config as jc
 from brook.connect.jdbc import dialect
@@ -37,7 +37,7 @@ class JdbcSinkConnector(SinkConnector):
                 next(v for v in values if v.name == "connection.url").errors.append(err)
         return values
 
-    def start(self, props):
+    def start(self, props: dict[str, str]) -> None:
         super().start(props)
         parse(props)
 
@@ -48,13 +48,13 @@ class JdbcSinkConnector(SinkConnector):
         return [dict(self.props) for _ in range(max_tasks)]
 
 
-def parse(props: dict[str, str]) -> dict:
+def parse(props: dict[str, str]) -> Parsed:
     try:
         cfg = jc.SINK.parse(props)
     except ConfigError as e:
         raise ConnectError(str(e)) from e
-    cfg["insert.mode"], cfg["pk.mode"] = str(cfg["insert.mode"]).lower(), str(cfg["pk.mode"]).lower()
-    if cfg["delete.enabled"] and cfg["pk.mode"] != "record_key":
+    cfg["insert.mode"], cfg["pk.mode"] = str(cfg.get_str("insert.mode")).lower(), str(cfg.get_str("pk.mode")).lower()
+    if cfg.get_bool("delete.enabled") and cfg.get_str("pk.mode") != "record_key":
         raise ConnectError("Primary key mode must be 'record_key' when delete support is enabled")
     return cfg
 
@@ -83,8 +83,8 @@ def struct_pk(table: str, part: str, schema: Schema, pk_fields: list[str]) -> li
 class Fields:
     """FieldsMetadata: the key and value columns of records with one pair of schemas."""
 
-    def __init__(self, cfg: dict, table: str, key_schema: Schema | None, value_schema: Schema | None) -> None:
-        mode, pk_fields = cfg["pk.mode"], cfg["pk.fields"]
+    def __init__(self, cfg: Parsed, table: str, key_schema: Schema | None, value_schema: Schema | None) -> None:
+        mode, pk_fields = cfg.get_str("pk.mode"), cfg.get_list("pk.fields")
         self.pk: list[tuple[str, Schema]] = []
         self.pk_source = mode
         if mode == "kafka":
@@ -110,7 +110,7 @@ class Fields:
                                    "missing")
             self.pk = struct_pk(table, "value", value_schema, pk_fields)
         pk_names = {n for n, _ in self.pk}
-        white = set(cfg["fields.whitelist"])
+        white = set(cfg.get_list("fields.whitelist"))
         self.values: list[tuple[str, Schema]] = [
             (f.name, f.schema) for f in (value_schema.fields if value_schema is not None else ())
             if f.name not in pk_names and (not white or f.name in white)]
@@ -137,10 +137,10 @@ class Fields:
 
 
 class JdbcSinkTask(SinkTask):
-    def start(self, props):
+    def start(self, props: dict[str, str]) -> None:
         self.name = props.get("name", "")
         self.cfg = parse(props)
-        self.remaining_retries = self.cfg["max.retries"]
+        self.remaining_retries = self.cfg.get_int("max.retries")
         self.engine = dialect.create_engine(self.cfg)
         self.tables: dict[str, sa.Table] = {}
 
@@ -158,15 +158,16 @@ class JdbcSinkTask(SinkTask):
             message = f"{type(e.orig).__name__}: {e.orig}".strip() if e.orig is not None else str(e)
             if self.remaining_retries > 0:
                 self.remaining_retries -= 1
-                self.context.timeout(self.cfg["retry.backoff.ms"])
+                self.context.timeout(self.cfg.get_int("retry.backoff.ms"))
                 raise RetriableError(f"java.sql.SQLException: {message}") from e
             log.error("Failing task after exhausting retries; encountered 1 exceptions on last write attempt.")
             raise ConnectError(f"java.sql.SQLException: {message}") from e
-        self.remaining_retries = self.cfg["max.retries"]
+        self.remaining_retries = self.cfg.get_int("max.retries")
 
     def write(self, records) -> None:
         """JdbcDbWriter.write: one transaction, runs of records with the same table, schemas and operation."""
-        conn = dialect.connect(self.engine, self.cfg["connection.attempts"], self.cfg["connection.backoff.ms"])
+        conn = dialect.connect(self.engine, self.cfg.get_int("connection.attempts"),
+                               self.cfg.get_long("connection.backoff.ms"))
         try:
             with conn.begin():
                 run: list = []
@@ -175,7 +176,7 @@ class JdbcSinkTask(SinkTask):
                     self.check(r)
                     delete = r.value is None
                     rid = (self.table_name(r.topic), r.key_schema, r.value_schema, delete)
-                    if run and (rid != run_id or len(run) >= self.cfg["batch.size"] > 0):
+                    if run and (rid != run_id or len(run) >= self.cfg.get_int("batch.size") > 0):
                         self.write_run(conn, run_id, run)  # type: ignore[arg-type]
                         run = []
                     run_id = rid
@@ -188,8 +189,8 @@ class JdbcSinkTask(SinkTask):
     def check(self, record) -> None:
         """RecordValidator: a Struct value with its schema (a null one only as a delete); with record_key keys or
         deletes, a key with a Struct or primitive schema."""
-        needs_key = self.cfg["pk.mode"] == "record_key" or self.cfg["delete.enabled"]
-        needs_value = self.cfg["pk.mode"] in ("none", "record_value") or not self.cfg["delete.enabled"]
+        needs_key = self.cfg.get_str("pk.mode") == "record_key" or self.cfg.get_bool("delete.enabled")
+        needs_value = self.cfg.get_str("pk.mode") in ("none", "record_value") or not self.cfg.get_bool("delete.enabled")
         if needs_key and (record.key is None or record.key_schema is None or record.key_schema.type in ("array",
                                                                                                         "map")):
             self._reject(record, "a non-null key and non-null Struct or primitive key schema", record.key,
@@ -202,15 +203,15 @@ class JdbcSinkTask(SinkTask):
     def _reject(self, record, needs: str, value, schema: Schema | None, what: str) -> None:
         coords = f"topic='{record.topic}',partition={record.kafka_partition},offset={record.kafka_offset}," \
                  f"timestamp={record.timestamp}"
-        deletes = str(self.cfg["delete.enabled"]).lower()
+        deletes = str(self.cfg.get_bool("delete.enabled")).lower()
         raise ConnectError(
             f"Sink connector '{self.name}' is configured with 'delete.enabled={deletes}' and "
-            f"'pk.mode={self.cfg['pk.mode']}' and therefore requires records with {needs}, but found record at "
+            f"'pk.mode={self.cfg.get_str('pk.mode')}' and therefore requires records with {needs}, but found record at "
             f"({coords}) with a {java_type(value)} {what} and "
             f"{'null' if schema is None else schema.type.upper()} {what} schema.")
 
     def table_name(self, topic: str) -> str:
-        return self.cfg["table.name.format"].replace("${topic}", topic)
+        return (self.cfg.get_str("table.name.format") or "${topic}").replace("${topic}", topic)
 
     def write_run(self, conn: sa.Connection, run_id: tuple, records: list) -> None:
         name, key_schema, value_schema, delete = run_id
@@ -219,7 +220,7 @@ class JdbcSinkTask(SinkTask):
         rows = [fields.row(r) for r in records]
         pk = [table.c[n] for n, _ in fields.pk]
         where = sa.and_(*[c == sa.bindparam("p_" + c.name) for c in pk])
-        mode = self.cfg["insert.mode"]
+        mode = self.cfg.get_str("insert.mode")
         if delete:
             stmt: sa.Executable = sa.delete(table).where(where)
         elif mode == "update":
@@ -247,7 +248,7 @@ class JdbcSinkTask(SinkTask):
         schema, _, short = name.rpartition(".")
         insp = sa.inspect(conn)
         if not insp.has_table(short, schema=schema or None):
-            if not self.cfg["auto.create"]:
+            if not self.cfg.get_bool("auto.create"):
                 raise ConnectError(f'Table "{name}" is missing and auto-creation is disabled')
             log.info("Creating table with sql: CREATE TABLE %s", name)
             pk_names = {n for n, _ in fields.pk}
@@ -258,7 +259,7 @@ class JdbcSinkTask(SinkTask):
         table = sa.Table(short, sa.MetaData(), schema=schema or None, autoload_with=conn)
         missing = [(n, s) for n, s in fields.all if n not in table.c]
         if missing:
-            if not self.cfg["auto.evolve"]:
+            if not self.cfg.get_bool("auto.evolve"):
                 raise ConnectError(f'Table "{name}" is missing fields ({[n for n, _ in missing]}) and '
                                    "auto-evolution is disabled")
             prep = conn.dialect.identifier_preparer
@@ -269,7 +270,7 @@ class JdbcSinkTask(SinkTask):
                 col_type = dialect.sql_type(s).compile(dialect=conn.dialect)
                 sql = f"ALTER TABLE {prep.format_table(table)} ADD {prep.quote(n)} {col_type}"
                 log.info("Amending table to add missing fields:1 maxRetries:%d with SQL: %s",
-                         self.cfg["max.retries"], sql)
+                         self.cfg.get_int("max.retries"), sql)
                 conn.execute(sa.text(sql))
             table = sa.Table(short, sa.MetaData(), schema=schema or None, autoload_with=conn)
         self.tables[name] = table

@@ -77,23 +77,24 @@ class JdbcSourceConnector(SourceConnector):
                 next(v for v in values if v.name == "connection.url").errors.append(err)
         return values
 
-    def start(self, props):
+    def start(self, props: dict[str, str]) -> None:
         super().start(props)
         try:
             self.cfg = jc.SOURCE.parse(props)
         except ConfigError as e:
             raise ConnectError(f"Couldn't start JdbcSourceConnector due to configuration error: {e}") from e
         self.tables: list[str] = []
-        if self.cfg["query"]:
+        if self.cfg.get_str("query"):
             return
         engine = dialect.create_engine(self.cfg)
         try:
-            conn = dialect.connect(engine, self.cfg["connection.attempts"], self.cfg["connection.backoff.ms"])
+            conn = dialect.connect(engine, self.cfg.get_int("connection.attempts"),
+                                   self.cfg.get_long("connection.backoff.ms"))
             conn.close()
-            found = list_tables(engine, [t.upper() for t in self.cfg["table.types"]])
+            found = list_tables(engine, [t.upper() for t in self.cfg.get_list("table.types")])
         finally:
             engine.dispose()
-        white, black = set(self.cfg["table.whitelist"]), set(self.cfg["table.blacklist"])
+        white, black = set(self.cfg.get_list("table.whitelist")), set(self.cfg.get_list("table.blacklist"))
 
         def names(t):
             return {fqn(t), t[2], fqn((None, t[1], t[2]))}
@@ -103,7 +104,7 @@ class JdbcSourceConnector(SourceConnector):
         return JdbcSourceTask
 
     def task_configs(self, max_tasks):
-        if self.cfg["query"]:
+        if self.cfg.get_str("query"):
             return [dict(self.props)]
         if not self.tables:
             logging.getLogger("io.confluent.connect.jdbc.JdbcSourceConnector").warning(
@@ -134,9 +135,9 @@ class Querier:
     def __init__(self, task: JdbcSourceTask, name: str | None, partition: dict, topic: str) -> None:
         self.task, self.name, self.partition, self.topic = task, name, partition, topic
         cfg = task.cfg
-        self.mode = cfg["mode"]
-        self.inc_col: str | None = cfg["incrementing.column.name"] or None
-        self.ts_cols: list[str] = list(cfg["timestamp.column.name"])
+        self.mode = cfg.get_str("mode")
+        self.inc_col: str | None = cfg.get_str("incrementing.column.name") or None
+        self.ts_cols: list[str] = list(cfg.get_list("timestamp.column.name"))
         self.next_update = 0.0
         self.retries = 0
         self.result: sa.CursorResult | None = None
@@ -148,10 +149,10 @@ class Querier:
         offset = offset or {}
         self.last_inc: int = offset.get("incrementing", -1)
         millis = offset.get("timestamp")
-        initial = cfg["timestamp.initial"]
+        initial = cfg["timestamp.initial"]  # a LONG without default: None when unset
         if millis is not None:
             self.last_ts = from_millis_nanos(millis, offset.get("timestamp_nanos"))
-        elif initial is not None and initial >= 0:
+        elif isinstance(initial, int) and initial >= 0:
             self.last_ts = from_millis_nanos(initial, None)
         elif initial == -1:
             self.last_ts = dt.datetime.now(dt.UTC)
@@ -180,7 +181,7 @@ class Querier:
                 raise ConnectError(f"Column {c} does not exist in table {self.name}")
         if self.ts_cols:
             self.ts_tz = bool(getattr(cols[self.ts_cols[0]].type, "timezone", False))
-        if self.task.cfg["validate.non.null"]:
+        if self.task.cfg.get_bool("validate.non.null"):
             if self.inc_col is not None and cols[self.inc_col].nullable:
                 raise ConnectError(f"Cannot make incremental queries using incrementing column {self.inc_col} on "
                                    f"{self.name} because this column is nullable.")
@@ -202,12 +203,12 @@ class Querier:
         params: dict[str, object] = {}
         if uses_ts:
             now = self.task.db_now(conn)
-            delay = dt.timedelta(milliseconds=self.task.cfg["timestamp.delay.interval.ms"])
+            delay = dt.timedelta(milliseconds=self.task.cfg.get_long("timestamp.delay.interval.ms"))
             params["end"] = self._ts_param(now - delay)
             params["last_ts"] = self._ts_param(self.last_ts)
         if self.mode in (jc.MODE_INCREMENTING, jc.MODE_TIMESTAMP_INCREMENTING):
             params["last_inc"] = self.last_inc
-        suffix = self.task.cfg["query.suffix"]
+        suffix = self.task.cfg.get_str("query.suffix")
         stmt: sa.Executable
         if self.table is not None:
             stmt = self._table_select(params)
@@ -215,7 +216,7 @@ class Querier:
                 stmt = sa.text(str(stmt.compile(conn, compile_kwargs={"literal_binds": True})) + " " + suffix)
         else:
             stmt = sa.text(self._query_sql() + (" " + suffix if suffix else "")).bindparams(**params)
-        stream = conn.execution_options(stream_results=True, max_row_buffer=self.task.cfg["batch.max.rows"])
+        stream = conn.execution_options(stream_results=True, max_row_buffer=self.task.cfg.get_int("batch.max.rows"))
         self.result = stream.execute(stmt, params if self.table is not None else {})
 
     def _table_select(self, params: dict) -> sa.Select:
@@ -238,7 +239,7 @@ class Querier:
 
     def _query_sql(self) -> str:
         """Query mode: Confluent appends the criteria to the query as written (no WHERE of its own allowed)."""
-        q = self.task.cfg["query"]
+        q = self.task.cfg.get_str("query") or ""
 
         def col(n):
             return '"' + n.replace('"', '""') + '"'
@@ -313,7 +314,7 @@ class Querier:
         self.result = None
         if self.name is None:
             self.schema = None  # query mode: the next round describes its result again
-        self.next_update = now + self.task.cfg["poll.interval.ms"] / 1000
+        self.next_update = now + self.task.cfg.get_int("poll.interval.ms") / 1000
 
 
 class JdbcSourceTask(SourceTask):
@@ -324,14 +325,14 @@ class JdbcSourceTask(SourceTask):
         self.engine: sa.Engine | None = None
         self.conn: sa.Connection | None = None
 
-    def start(self, props):
+    def start(self, props: dict[str, str]) -> None:
         try:
             self.cfg = jc.SOURCE.parse(props)
         except ConfigError as e:
             raise ConnectError(f"Couldn't start JdbcSourceTask due to configuration error: {e}") from e
         self.engine = dialect.create_engine(self.cfg)
-        prefix = self.cfg["topic.prefix"]
-        if self.cfg["query"]:
+        prefix = self.cfg.get_str("topic.prefix") or ""
+        if self.cfg.get_str("query"):
             self.queue = [Querier(self, None, {"query": "query"}, prefix)]
         else:
             tables = [t for t in props.get("tables", "").split(",") if t]
@@ -348,8 +349,8 @@ class JdbcSourceTask(SourceTask):
     def _connection(self) -> sa.Connection:
         if self.conn is None:
             assert self.engine is not None
-            self.conn = dialect.connect(self.engine, self.cfg["connection.attempts"],
-                                        self.cfg["connection.backoff.ms"], self._stopping)
+            self.conn = dialect.connect(self.engine, self.cfg.get_int("connection.attempts"),
+                                        self.cfg.get_long("connection.backoff.ms"), self._stopping)
         return self.conn
 
     def _drop_connection(self) -> None:
@@ -382,7 +383,7 @@ class JdbcSourceTask(SourceTask):
             conn = self._connection()
             if querier.result is None:
                 querier.start(conn)
-            records, done = querier.fetch(self.cfg["batch.max.rows"])
+            records, done = querier.fetch(self.cfg.get_int("batch.max.rows"))
             if done:
                 querier.reset(time.monotonic())
                 conn.commit()
@@ -390,7 +391,7 @@ class JdbcSourceTask(SourceTask):
             querier.retries = 0
             return records or None
         except sa.exc.DBAPIError as e:
-            attempts = self.cfg["query.retry.attempts"]
+            attempts = self.cfg.get_int("query.retry.attempts")
             log.error("SQL exception while running query for table: %s, %s. Attempting retry %d of %d attempts.",
                       querier, e.orig, querier.retries + 1, attempts)
             querier.result = None
