@@ -9,7 +9,8 @@ import pytest
 
 from brook.connect.data import ConnectError
 from brook.connect.jdbc.dialect import sqlalchemy_url
-from brook.connect.jdbc.source import from_millis_nanos, group_partitions, to_millis_nanos
+from brook.connect.jdbc.querier import from_millis_nanos, to_millis_nanos
+from brook.connect.jdbc.source import group_partitions
 
 
 def test_jdbc_urls_map_to_sqlalchemy_urls():
