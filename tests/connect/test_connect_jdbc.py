@@ -123,8 +123,9 @@ def test_sqlite_source_to_topic_and_sqlite_sink(broker, worker, tmp_path):
         "incrementing.column.name": "id", "table.whitelist": "items,other", "topic.prefix": "lite_",
         "poll.interval.ms": "100", "batch.max.rows": "2", "tasks.max": "2", **KEY_ID})
     create(worker, "lite-query", {
-        "connector.class": SOURCE, "connection.url": f"jdbc:sqlite:{src}", "mode": "bulk",
-        "query": "SELECT label, qty FROM items", "topic.prefix": "lite_query", "poll.interval.ms": "60000"})
+        "connector.class": SOURCE, "connection.url": f"jdbc:sqlite:{src}", "mode": "incrementing",
+        "incrementing.column.name": "id", "query": "SELECT id, label, qty FROM items", "topic.prefix": "lite_query",
+        "poll.interval.ms": "100"})
     create(worker, "lite-sink", {
         "connector.class": SINK, "connection.url": f"jdbc:sqlite:{dst}", "topics": "lite_items",
         "insert.mode": "upsert", "pk.mode": "record_value", "pk.fields": "id", "auto.create": "true"})
@@ -141,8 +142,8 @@ def test_sqlite_source_to_topic_and_sqlite_sink(broker, worker, tmp_path):
     assert [t["config"]["tables"] for t in tasks] == ["items", "other"]  # tables split across tasks.max tasks
     query = consume_all(broker.bootstrap, "lite_query", 3)
     assert [json.loads(m.value())["payload"] for m in query] == [
-        {"label": "a", "qty": 1}, {"label": "b", "qty": 2}, {"label": "c", "qty": None}]
-    assert json.loads(query[0].value())["schema"]["fields"][0] == {"type": "string", "optional": True,
+        {"id": 1, "label": "a", "qty": 1}, {"id": 2, "label": "b", "qty": 2}, {"id": 3, "label": "c", "qty": None}]
+    assert json.loads(query[0].value())["schema"]["fields"][1] == {"type": "string", "optional": True,
                                                                    "field": "label"}
 
     def replica():
@@ -155,6 +156,10 @@ def test_sqlite_source_to_topic_and_sqlite_sink(broker, worker, tmp_path):
     with sqlite3.connect(src) as c:
         c.execute("INSERT INTO items (label, qty) VALUES ('d', 4)")
     wait_for(lambda: replica() == [(1, "a", 1), (2, "b", 2), (3, "c", None), (4, "d", 4)], what="the new row")
+    [*_, fourth] = consume_all(broker.bootstrap, "lite_query", 4)  # query mode: the criteria appended to it
+    assert json.loads(fourth.value())["payload"] == {"id": 4, "label": "d", "qty": 4}
+    wait_for(lambda: worker.request("GET", "/connectors/lite-query/offsets")[1]["offsets"] == [
+        {"partition": {"query": "query"}, "offset": {"incrementing": 4}}], what="the query's offset")
     body = wait_for(lambda: [o for o in worker.request("GET", "/connectors/lite-source/offsets")[1]["offsets"]
                              if o["offset"] == {"incrementing": 4}], what="the offset")
     assert body[0]["partition"] == {"protocol": "1", "table": "items"}
