@@ -12,8 +12,8 @@ from typing import Any
 from brook.sql import formats
 from brook.sql.expressions import Compiler, SqlError
 from brook.sql.functions import AGGREGATES
-from brook.sql.parser import Query, type_str
-from brook.sql.queries import PSEUDO, PersistentQuery, Source
+from brook.sql.parser import Query
+from brook.sql.queries import PSEUDO, PersistentQuery, Source, columns_schema
 
 SUPPORTED = ("COUNT", "SUM", "AVG", "MIN", "MAX", "LATEST_BY_OFFSET", "EARLIEST_BY_OFFSET", "COLLECT_LIST",
              "COLLECT_SET")
@@ -75,7 +75,7 @@ class AggregatePlan:
         self.group_fns = [self.compiler.compile(g) for g in groups]
         self.aggs: list[tuple[str, Any, bool]] = []  # (function, argument closure, COUNT(*))
         self.outputs: list[tuple[str, int]] = []  # ("key" | "agg", index)
-        self.columns: list[tuple[str, tuple, bool]] = []
+        self.columns: list[tuple[str, tuple | None, bool]] = []  # (name, type or None for NULL, key)
         key_names = [g[2] if g[0] == "col" else f"KSQL_COL_{i}" for i, g in enumerate(groups)]
         for index, item in enumerate(query.items):
             if item[0] != "expr":
@@ -104,7 +104,7 @@ class AggregatePlan:
                 self.key_columns[[x[0] for x in self.key_columns].index(n)] = (n, t)
 
     def schema(self) -> str:
-        return ", ".join(f"`{n}` {type_str(t)}" + (" KEY" if k else "") for n, t, k in self.columns)
+        return columns_schema(self.columns)
 
     def initial(self) -> list:
         return [_initial(name) for name, _, _ in self.aggs]
@@ -260,6 +260,7 @@ class TableQuery(PersistentQuery):
                 continue  # ksqlDB drops records whose grouping key is NULL
             out_key_row = dict(zip([n for n, _ in plan.key_columns], keys, strict=True))
             key = formats.key_serialize(self.sink.key_format, out_key_row, plan.key_columns)
+            assert key is not None  # GROUP BY gives at least one key column
             old = self.store.get(key)
             state = json.loads(old)["state"] if old is not None else plan.initial()
             state = plan.update(state, row)

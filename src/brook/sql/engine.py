@@ -8,6 +8,7 @@ import logging
 import threading
 from typing import Any
 
+from brook.cli.clients import fetched_position
 from brook.sql import formats
 from brook.sql.aggregates import AggregatePlan, TableQuery
 from brook.sql.config import KsqlConfig
@@ -64,7 +65,7 @@ class Engine:
         from brook.cli.clients import producer_config
 
         self.config = config
-        self.admin = AdminClient(config.client_props())
+        self.admin = AdminClient({**config.client_props()})  # the stub's value type is wider than str
         self.producer = Producer(producer_config({**config.client_props(), "client.id": "ksql-command-producer"}))
         self.sources: dict[str, Source] = {}
         self.queries: dict[str, PersistentQuery] = {}
@@ -100,8 +101,10 @@ class Engine:
                 for msg in consumer.consume(500, 1.0):
                     if msg.error():
                         continue
-                    position = msg.offset() + 1
-                    self._restore(msg.offset(), json.loads(msg.value()))
+                    _, _, offset = fetched_position(msg)
+                    position, value = offset + 1, msg.value()
+                    if value is not None:  # ksqlDB writes no tombstones here
+                        self._restore(offset, json.loads(value))
         finally:
             consumer.close()
         log.info("Restored %d command(s) from %s", self.sequence + 1, topic)
@@ -281,6 +284,7 @@ class Engine:
     def _create_as(self, stmt: Statement, node: Create, session: dict, record: bool, offset: int,
                    partitions: int | None, replicas: int | None) -> dict:
         query = node.query
+        assert query is not None  # called for CREATE ... AS SELECT only
         source = self._source(query.source)
         if source.kind == "TABLE":
             raise SqlError("Queries over tables are not yet supported by Brook's SQL engine.")
@@ -320,10 +324,11 @@ class Engine:
         if grouped:
             guarantee = str(session.get("processing.guarantee") or session.get("ksql.streams.processing.guarantee")
                             or self.config.get("ksql.streams.processing.guarantee"))
-            pq: PersistentQuery = TableQuery(query_id, stmt.text, source, sink, plan, group_id,
-                                             self.config.client_props(), reset, guarantee)
-            pq.state_dir = self.config.get("ksql.streams.state.dir")
-            self._changelog_topic(pq.changelog, have[0] if have else 1)
+            table = TableQuery(query_id, stmt.text, source, sink, plan, group_id, self.config.client_props(), reset,
+                               guarantee)
+            table.state_dir = self.config.get("ksql.streams.state.dir")
+            self._changelog_topic(table.changelog, have[0] if have else 1)
+            pq: PersistentQuery = table
         else:
             pq = PersistentQuery(query_id, stmt.text, source, sink, plan, group_id, self.config.client_props(), reset)
         pq.consumer_props = self.config.consumer_props()

@@ -190,6 +190,7 @@ class Compiler:
     def _binop(self, e: tuple) -> Callable[[Row], Any]:
         op, a, b = e[1], self.compile(e[2]), self.compile(e[3])
         result = self.type_of(e)
+        assert result is not None  # type_of gives a binary operation STRING or a numeric type
         integral = result[0] in ("INTEGER", "BIGINT")
         if op in ("+", "||") and result[0] == "STRING":
             def concat(row: Row) -> str | None:

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import struct
+from collections.abc import Sequence
 from typing import Any
 
 FORMATS = ("KAFKA", "JSON", "DELIMITED", "NONE")
@@ -84,7 +85,7 @@ def deserialize(fmt: str, data: bytes | None, columns: list[tuple[str, tuple]]) 
     raise SerdeError(f"Unsupported format: {fmt}")
 
 
-def serialize(fmt: str, row: dict[str, Any] | None, columns: list[tuple[str, tuple]],
+def serialize(fmt: str, row: dict[str, Any] | None, columns: Sequence[tuple[str, tuple | None]],
               wrap_single: bool = True) -> bytes | None:
     if row is None or not columns:
         return None
@@ -93,7 +94,7 @@ def serialize(fmt: str, row: dict[str, Any] | None, columns: list[tuple[str, tup
         value = row.get(name)
         if value is None:
             return None
-        code = _KAFKA.get(t[0])
+        code = _KAFKA.get(t[0]) if t else None  # a NULL-typed column is written as a STRING
         return struct.pack(code, value) if code else str(value).encode()
     if fmt == "JSON":
         if len(columns) == 1 and not wrap_single:
@@ -106,6 +107,6 @@ def serialize(fmt: str, row: dict[str, Any] | None, columns: list[tuple[str, tup
     raise SerdeError(f"Unsupported format: {fmt}")
 
 
-def key_serialize(fmt: str, row: dict[str, Any], columns: list[tuple[str, tuple]]) -> bytes | None:
+def key_serialize(fmt: str, row: dict[str, Any], columns: Sequence[tuple[str, tuple | None]]) -> bytes | None:
     """Keys: a single key column is written unwrapped in JSON, as ksqlDB's key serde does."""
     return serialize(fmt, row, columns, wrap_single=False) if columns else None

@@ -8,7 +8,7 @@ import contextlib
 import logging
 import sys
 
-from brook.asgi_server import bind_sockets, hypercorn_config, stop_on_signals
+from brook.asgi_server import bind_sockets, hypercorn_config, serve_app, stop_on_signals
 from brook.registry.main import parse_args
 from brook.sql.config import ConfigException, KsqlConfig
 
@@ -18,8 +18,6 @@ log = logging.getLogger("io.confluent.ksql.rest.server.KsqlServerMain")
 
 
 async def serve(config: KsqlConfig) -> int:
-    from hypercorn.asyncio import serve as hypercorn_serve
-
     from brook.sql.app import create_app
     from brook.sql.engine import Engine
 
@@ -38,7 +36,7 @@ async def serve(config: KsqlConfig) -> int:
         log.info("ksqlDB API server listening on http://%s:%d", host, port)
     log.info("Server up and running")
     try:
-        await hypercorn_serve(create_app(engine), hc, shutdown_trigger=stop.wait)
+        await serve_app(create_app(engine), hc, stop)
     finally:
         await asyncio.to_thread(engine.close)
         for s in sockets:

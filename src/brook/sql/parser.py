@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 TYPE_ALIASES = {"INT": "INTEGER", "VARCHAR": "STRING"}
@@ -384,7 +384,7 @@ def _syntax_error(text: str, e: UnexpectedInput) -> ParseError:
         words = ", ".join(expected[:12])
         return ParseError(f"line {line}:{col}: Syntax Error\nmismatched input '{got}' expecting {{{words}}}")
     if isinstance(e, UnexpectedCharacters):
-        return ParseError(f"line {line}:{col}: Syntax Error\nextraneous input '{text[e.pos_in_stream]}'")
+        return ParseError(f"line {line}:{col}: Syntax Error\nextraneous input '{e.char}'")
     return ParseError(f"line {line}:{col}: Syntax Error")
 
 
@@ -402,6 +402,7 @@ def parse(text: str, variables: dict[str, str] | None = None) -> list[Statement]
         raise _syntax_error(text, e) from None
     out = []
     for stmt in tree.children:
+        assert isinstance(stmt, Tree) and isinstance(stmt.children[0], Tree)  # grammar.lark: stmt: statement ";"
         try:
             node = _Build().transform(stmt.children[0])
         except VisitError as e:

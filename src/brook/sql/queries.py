@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +62,11 @@ def _is_aggregate(e: Any) -> bool:
         _is_aggregate(x) for part in e[1:] if isinstance(part, list) for x in part)
 
 
+def columns_schema(columns: list[tuple[str, tuple | None, bool]]) -> str:
+    """A sink's columns as ksqlDB's schema text (a NULL-typed column is a STRING)."""
+    return ", ".join(f"`{n}` {type_str(t) if t else 'STRING'}" + (" KEY" if k else "") for n, t, k in columns)
+
+
 class Plan:
     """SELECT ... FROM source [WHERE ...]: output columns (name, type, is key) and `apply(row)`."""
 
@@ -78,7 +84,7 @@ class Plan:
                                f"{type_str(t)} instead.")
         key_names = {n for n, _ in source.key_columns}
         self.columns: list[tuple[str, tuple | None, bool]] = []
-        self.fns = []
+        self.fns: list[Callable[[dict[str, Any]], Any]] = []
         for index, item in enumerate(query.items):
             if item[0] in ("*", "src*"):
                 if item[0] == "src*" and item[1] not in self.compiler.qualifiers:
@@ -100,8 +106,7 @@ class Plan:
         self.fns.append(self.compiler.compile(expr))
 
     def schema(self) -> str:
-        return ", ".join(f"`{n}` {type_str(t) if t else 'STRING'}" + (" KEY" if k else "")
-                         for n, t, k in self.columns)
+        return columns_schema(self.columns)
 
     def apply(self, row: dict[str, Any]) -> list | None:
         if self.where is not None and self.where(row) is not True:
