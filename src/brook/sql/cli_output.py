@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from decimal import Decimal
 from typing import Any
+
+from brook.cli.java_collections import double_str
 
 MIN_CELL_WIDTH = 5
 CLIPPED = "..."
@@ -20,24 +21,12 @@ def java_str(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return _java_double(value)
+        return double_str(value)
     if isinstance(value, list):
         return "[" + ", ".join(java_str(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}={java_str(v)}" for k, v in value.items()) + "}"
     return str(value)
-
-
-def _java_double(x: float) -> str:
-    """Double.toString: plain between 10^-3 and 10^7, else d.dddE<n>."""
-    if x != x or x in (float("inf"), float("-inf")):
-        return {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}[repr(x)]
-    if x == 0 or 1e-3 <= abs(x) < 1e7:
-        text = repr(x)
-        return text if "e" not in text else format(Decimal(text), "f")
-    d = Decimal(repr(x)).normalize()
-    digits = "".join(map(str, d.as_tuple().digits))
-    return f"{'-' if x < 0 else ''}{digits[0]}.{digits[1:] or '0'}E{d.adjusted()}"
 
 
 class Table:
