@@ -131,7 +131,7 @@ class ProtobufFormat(Format):
         self._classes: dict[tuple[int, tuple[int, ...]], Any] = {}
 
     @staticmethod
-    def _pool(fd: Any) -> Any:
+    def pool(fd: Any) -> Any:
         from google.protobuf import descriptor_pb2, descriptor_pool
 
         pool = descriptor_pool.DescriptorPool()
@@ -151,7 +151,7 @@ class ProtobufFormat(Format):
         text = self._schema_text(schema, schema_id)
         fd = protobuf.parse(text, {})
         fd.name = fd.name or protobuf.MAIN_FILE
-        pool = self._pool(fd)
+        pool = self.pool(fd)
         first = f"{fd.package}.{fd.message_type[0].name}" if fd.package else fd.message_type[0].name
         cls = message_factory.GetMessageClass(pool.FindMessageTypeByName(first))
         ser = ProtobufSerializer(cls, self.client, {"use.deprecated.format": False, **self._conf(schema_id, conf)})
@@ -183,7 +183,7 @@ class ProtobufFormat(Format):
 
             raw = _registered_text(self.client, sid.id, fmt="serialized")
             fd = descriptor_pb2.FileDescriptorProto.FromString(base64.b64decode(raw))
-            pool = self._pool(fd)
+            pool = self.pool(fd)
             desc = pool.FindFileByName(fd.name).message_types_by_name[fd.message_type[indexes[0]].name]
             for i in indexes[1:]:
                 desc = desc.nested_types[i]

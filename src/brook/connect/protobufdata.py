@@ -1,0 +1,181 @@
+"""Connect schemas and values <-> Protobuf, as Confluent's ProtobufData (io.confluent.connect.protobuf) converts
+them: a struct is a proto3 message (named by the schema's name, else ConnectDefault1, ConnectDefault2, ... for nested
+structs, declared inside their parent), fields numbered from 1 in order, arrays `repeated`, string-keyed maps `map<>`,
+Timestamp `google.protobuf.Timestamp`; read back, every field is optional and carries its tag in the parameter
+`io.confluent.connect.protobuf.Tag`, as Confluent's converter reads it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from google.protobuf import descriptor_pb2, timestamp_pb2  # noqa: F401 - Timestamp in the default pool
+
+from brook.connect.data import DATE, DECIMAL, TIME, TIMESTAMP, DataError, Schema, Struct, struct_schema
+
+NAMESPACE = "io.confluent.connect.protobuf"
+TAG = NAMESPACE + ".Tag"
+TIMESTAMP_TYPE = ".google.protobuf.Timestamp"
+FDP = descriptor_pb2.FieldDescriptorProto
+_SCALARS = {"int8": FDP.TYPE_INT32, "int16": FDP.TYPE_INT32, "int32": FDP.TYPE_INT32, "int64": FDP.TYPE_INT64,
+            "float32": FDP.TYPE_FLOAT, "float64": FDP.TYPE_DOUBLE, "boolean": FDP.TYPE_BOOL,
+            "string": FDP.TYPE_STRING, "bytes": FDP.TYPE_BYTES}
+_TO_CONNECT = {FDP.TYPE_INT32: "int32", FDP.TYPE_SINT32: "int32", FDP.TYPE_SFIXED32: "int32",
+               FDP.TYPE_UINT32: "int64", FDP.TYPE_FIXED32: "int64", FDP.TYPE_INT64: "int64",
+               FDP.TYPE_SINT64: "int64", FDP.TYPE_SFIXED64: "int64", FDP.TYPE_UINT64: "int64",
+               FDP.TYPE_FIXED64: "int64", FDP.TYPE_FLOAT: "float32", FDP.TYPE_DOUBLE: "float64",
+               FDP.TYPE_BOOL: "boolean", FDP.TYPE_STRING: "string", FDP.TYPE_BYTES: "bytes", FDP.TYPE_ENUM: "int32"}
+
+
+def message_name(schema: Schema) -> tuple[str, str]:
+    """(package, message name) of the root message (ProtobufData.fromConnectData's naming)."""
+    package, _, name = (schema.name or "ConnectDefault1").rpartition(".")
+    return package, name
+
+
+def from_connect_schema(schema: Schema) -> descriptor_pb2.FileDescriptorProto:
+    if schema.type != "struct":
+        raise DataError(f"Unsupported root schema of type {schema.type.upper()}")
+    package, name = message_name(schema)
+    fd = descriptor_pb2.FileDescriptorProto(name="schema.proto", syntax="proto3", package=package)
+    counter = [1]  # the root took ConnectDefault1
+    fd.message_type.append(_message(schema, name, fd, counter))
+    return fd
+
+
+def _message(schema: Schema, name: str, fd: descriptor_pb2.FileDescriptorProto, counter: list[int]
+             ) -> descriptor_pb2.DescriptorProto:
+    msg = descriptor_pb2.DescriptorProto(name=name)
+    for f in schema.fields:
+        field = msg.field.add(name=f.name, number=f.index + 1, label=FDP.LABEL_OPTIONAL)
+        fs = f.schema
+        if fs.type == "array":
+            field.label = FDP.LABEL_REPEATED
+            assert fs.value_schema is not None
+            fs = fs.value_schema
+        elif fs.type == "map":
+            assert fs.key_schema is not None and fs.value_schema is not None
+            entry = msg.nested_type.add(name="".join(p.capitalize() for p in f.name.split("_")) + "Entry")
+            entry.options.map_entry = True
+            _typed(entry.field.add(name="key", number=1, label=FDP.LABEL_OPTIONAL), fs.key_schema, msg, fd, counter)
+            _typed(entry.field.add(name="value", number=2, label=FDP.LABEL_OPTIONAL), fs.value_schema, entry, fd,
+                   counter)
+            field.label, field.type, field.type_name = FDP.LABEL_REPEATED, FDP.TYPE_MESSAGE, entry.name
+            continue
+        _typed(field, fs, msg, fd, counter)
+    return msg
+
+
+def _typed(field: Any, fs: Schema, parent: descriptor_pb2.DescriptorProto, fd: descriptor_pb2.FileDescriptorProto,
+           counter: list[int]) -> None:
+    if fs.name == TIMESTAMP:
+        field.type, field.type_name = FDP.TYPE_MESSAGE, TIMESTAMP_TYPE
+        if "google/protobuf/timestamp.proto" not in fd.dependency:
+            fd.dependency.append("google/protobuf/timestamp.proto")
+    elif fs.name in (DATE, TIME, DECIMAL):
+        raise DataError(f"{fs.name} is not supported by Brook's ProtobufConverter")
+    elif fs.type == "struct":
+        if fs.name:
+            nested = fs.name.rpartition(".")[2]
+        else:
+            counter[0] += 1
+            nested = f"ConnectDefault{counter[0]}"
+        if not any(m.name == nested for m in parent.nested_type):
+            parent.nested_type.append(_message(fs, nested, fd, counter))
+        field.type, field.type_name = FDP.TYPE_MESSAGE, nested
+    elif fs.type in _SCALARS:
+        field.type = _SCALARS[fs.type]
+    else:
+        raise DataError(f"Unsupported type {fs.type.upper()} in a Protobuf field")
+
+
+def fill(msg: Any, schema: Schema, value: Struct) -> Any:
+    """Set the fields of a message from a Struct (ProtobufData.fromConnectData)."""
+    for f in schema.fields:
+        v = value.get(f.name)
+        if v is None:
+            continue
+        fs = f.schema
+        if fs.type == "array":
+            assert fs.value_schema is not None
+            items = getattr(msg, f.name)
+            for item in v:  # type: ignore[attr-defined]
+                _put_item(items, fs.value_schema, item)
+        elif fs.type == "map":
+            assert fs.value_schema is not None
+            entries = getattr(msg, f.name)
+            for k, item in v.items():  # type: ignore[attr-defined]
+                if fs.value_schema.type == "struct":
+                    fill(entries[k], fs.value_schema, item)
+                else:
+                    entries[k] = item
+        elif fs.name == TIMESTAMP:
+            getattr(msg, f.name).FromDatetime(v)
+        elif fs.type == "struct":
+            fill(getattr(msg, f.name), fs, v)  # type: ignore[arg-type]
+        else:
+            setattr(msg, f.name, v)
+    return msg
+
+
+def _put_item(items: Any, schema: Schema, item: object) -> None:
+    if schema.type == "struct":
+        fill(items.add(), schema, item)  # type: ignore[arg-type]
+    elif schema.name == TIMESTAMP:
+        items.add().FromDatetime(item)
+    else:
+        items.append(item)
+
+
+def to_connect_schema(desc: Any, version: int | None = None) -> Schema:
+    """ProtobufData.toConnectSchema of a message descriptor: optional fields tagged with their numbers."""
+    fields = []
+    for f in desc.fields:
+        s = _field_schema(f)
+        fields.append((f.name, Schema(**{**s.__dict__, "optional": True,
+                                         "parameters": ((TAG, str(f.number)),)})))
+    return Schema("struct", False, None, desc.name, version, None, None, struct_schema(fields).fields)
+
+
+def _field_schema(f: Any) -> Schema:
+    if f.message_type is not None and f.message_type.GetOptions().map_entry:
+        k, v = f.message_type.fields_by_name["key"], f.message_type.fields_by_name["value"]
+        return Schema("map", True, key_schema=_single(k).as_optional(), value_schema=_single(v).as_optional())
+    single = _single(f)
+    if f.is_repeated:
+        return Schema("array", True, value_schema=single.as_optional())
+    return single
+
+
+def _single(f: Any) -> Schema:
+    if f.type == FDP.TYPE_MESSAGE:
+        if f.message_type.full_name == TIMESTAMP_TYPE[1:]:
+            return Schema("int64", True, name=TIMESTAMP, version=1)
+        return to_connect_schema(f.message_type).as_optional()
+    return Schema(_TO_CONNECT[f.type], True)
+
+
+def to_connect(schema: Schema, msg: Any) -> Struct:
+    values: dict[str, object] = {}
+    for f in schema.fields:
+        fs = f.schema
+        raw = getattr(msg, f.name)
+        if fs.type == "array":
+            assert fs.value_schema is not None
+            values[f.name] = [_value(fs.value_schema, x) for x in raw]
+        elif fs.type == "map":
+            assert fs.value_schema is not None
+            values[f.name] = {k: _value(fs.value_schema, x) for k, x in raw.items()}
+        elif fs.type == "struct" or fs.name == TIMESTAMP:
+            values[f.name] = _value(fs, raw) if msg.HasField(f.name) else None
+        else:
+            values[f.name] = raw
+    return Struct(schema, values)
+
+
+def _value(schema: Schema, raw: Any) -> object:
+    if schema.name == TIMESTAMP:
+        return raw.ToDatetime(tzinfo=dt.UTC)
+    if schema.type == "struct":
+        return to_connect(schema, raw)
+    return raw

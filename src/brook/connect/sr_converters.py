@@ -1,0 +1,229 @@
+"""Confluent's schema-registry converters (io.confluent.connect.avro.AvroConverter,
+io.confluent.connect.json.JsonSchemaConverter, io.confluent.connect.protobuf.ProtobufConverter) on confluent-kafka's
+serializers: Confluent's wire format (magic byte 0, the 4-byte schema id, the payload), subjects named by Confluent's
+strategies, schemas registered (or looked up) once per Connect schema.
+
+One serializer per distinct Connect schema and one reader per schema id are kept for the life of the task's
+converter, so the registry is asked once per schema, not per record.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from brook.connect import avrodata, jsonschemadata, protobufdata
+from brook.connect.configdef import NO_DEFAULT, ConfigDef, Key
+from brook.connect.converters import Converter
+from brook.connect.data import ConnectError, DataError, RetriableError, Schema
+
+STRATEGY_PACKAGE = "io.confluent.kafka.serializers.subject."
+STRATEGIES = ("TopicNameStrategy", "RecordNameStrategy", "TopicRecordNameStrategy")
+
+SR_CONFIG = ConfigDef(
+    Key("schema.registry.url", "LIST", NO_DEFAULT, "Comma-separated list of URLs for Schema Registry instances "
+        "that can be used to register or look up schemas.", importance="HIGH"),
+    Key("auto.register.schemas", "BOOLEAN", True, "Specify if the Serializer should attempt to register the Schema "
+        "with Schema Registry", importance="MEDIUM"),
+    Key("use.latest.version", "BOOLEAN", False, "Specify if the Serializer should use the latest subject version "
+        "for serialization", importance="LOW"),
+    Key("normalize.schemas", "BOOLEAN", False, "Whether to normalize schemas, which generally ignores ordering when "
+        "it is not significant", importance="LOW"),
+    Key("key.subject.name.strategy", "CLASS", STRATEGY_PACKAGE + "TopicNameStrategy", "Determines how to construct "
+        "the subject name under which the key schema is registered with the schema registry.", importance="MEDIUM"),
+    Key("value.subject.name.strategy", "CLASS", STRATEGY_PACKAGE + "TopicNameStrategy", "Determines how to "
+        "construct the subject name under which the value schema is registered with the schema registry.",
+        importance="MEDIUM"),
+    Key("basic.auth.credentials.source", "STRING", "URL", "Specify how to pick the credentials for Basic Auth "
+        "header. The supported values are URL, USER_INFO and SASL_INHERIT", importance="MEDIUM"),
+    Key("basic.auth.user.info", "PASSWORD", "", "Specify the user info for Basic Auth in the form of "
+        "{username}:{password}", importance="MEDIUM"),
+    Key("schema.registry.basic.auth.user.info", "PASSWORD", "", "Specify the user info for Basic Auth in the form "
+        "of {username}:{password}", importance="MEDIUM"),
+    Key("connect.meta.data", "BOOLEAN", True, "Toggle for enabling/disabling connect converter to add its meta data "
+        "to the output schema or not", importance="LOW"),
+)
+
+
+def registry_client(settings: dict[str, Any]) -> Any:
+    """A SchemaRegistryClient from Confluent's serde settings (URLs, Basic Auth passed through)."""
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+
+    conf: dict[str, Any] = {"url": ",".join(settings["schema.registry.url"])}
+    user_info = settings.get("basic.auth.user.info") or settings.get("schema.registry.basic.auth.user.info")
+    if settings.get("basic.auth.credentials.source", "URL").upper() == "USER_INFO" and user_info:
+        conf["basic.auth.user.info"] = user_info
+    return SchemaRegistryClient(conf)
+
+
+def subject_strategy(class_name: str) -> Any:
+    from confluent_kafka.schema_registry import (
+        record_subject_name_strategy,
+        topic_record_subject_name_strategy,
+        topic_subject_name_strategy,
+    )
+
+    simple = class_name.rsplit(".", 1)[-1]
+    if simple not in STRATEGIES:
+        raise ConnectError(f"Invalid value {class_name} for configuration subject.name.strategy: Class {class_name} "
+                           "could not be found.")
+    return {"TopicNameStrategy": topic_subject_name_strategy, "RecordNameStrategy": record_subject_name_strategy,
+            "TopicRecordNameStrategy": topic_record_subject_name_strategy}[simple]
+
+
+class SchemaRegistryConverter(Converter):
+    CONFIG_DEF = SR_CONFIG
+    format_name = ""
+
+    def configure(self, configs: dict[str, str], is_key: bool) -> None:
+        self.is_key = is_key
+        known = {k: v for k, v in configs.items() if k in SR_CONFIG.keys}
+        self.settings = SR_CONFIG.parse(known)
+        self.client = registry_client(self.settings)
+        strategy = self.settings["key.subject.name.strategy" if is_key else "value.subject.name.strategy"]
+        self.serde_conf = {"auto.register.schemas": bool(self.settings["auto.register.schemas"]),
+                           "use.latest.version": bool(self.settings["use.latest.version"]),
+                           "normalize.schemas": bool(self.settings["normalize.schemas"]),
+                           "subject.name.strategy": subject_strategy(str(strategy))}
+        if self.serde_conf["use.latest.version"]:
+            self.serde_conf["auto.register.schemas"] = False  # Confluent ignores auto-registration then too
+        self._writers: dict[Schema, Any] = {}
+        self._readers: dict[int, tuple[Schema, Any]] = {}
+
+    def context(self, topic: str) -> Any:
+        from confluent_kafka.serialization import MessageField, SerializationContext
+
+        return SerializationContext(topic, MessageField.KEY if self.is_key else MessageField.VALUE)
+
+    # Connect -> bytes
+    def from_connect_data(self, topic, schema, value):
+        if value is None:
+            return None
+        if schema is None:
+            raise DataError(f"Brook's {self.format_name} converter needs a schema: schemaless values are not "
+                            "supported")
+        writer = self._writers.get(schema)
+        if writer is None:
+            writer = self._writers[schema] = self.writer(schema)
+        try:
+            return writer(value, self.context(topic))
+        except (DataError, ConnectError):
+            raise
+        except Exception as e:  # noqa: BLE001 - the serializer's and the registry client's errors
+            raise self._error(f"Failed to serialize {self.format_name} data from topic {topic}:", e) from e
+
+    # bytes -> Connect
+    def to_connect_data(self, topic, value):
+        if value is None:
+            return None, None
+        try:
+            if len(value) < 5 or value[0] != 0:
+                raise DataError("Unknown magic byte!")
+            schema_id = int.from_bytes(value[1:5], "big")
+            reader = self._readers.get(schema_id)
+            if reader is None:
+                reader = self._readers[schema_id] = self.reader(topic, schema_id)
+            schema, read = reader
+            return schema, read(bytes(value), self.context(topic))
+        except Exception as e:  # noqa: BLE001
+            raise self._error(f"Failed to deserialize data for topic {topic} to {self.format_name}:", e) from e
+
+    @staticmethod
+    def _error(message: str, cause: Exception) -> ConnectError:
+        from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+        if isinstance(cause, SchemaRegistryError) and cause.http_status_code in (-1, 0, 500, 502, 503, 504):
+            return RetriableError(f"{message} {cause}")
+        return DataError(f"{message} {cause}")
+
+    def version_of(self, topic: str, schema: Any, record_name: str | None) -> int | None:
+        """The writer schema's version under its subject (Confluent's converters put it in the Connect schema)."""
+        subject = self.serde_conf["subject.name.strategy"](self.context(topic), record_name)
+        try:
+            return int(self.client.lookup_schema(subject, schema).version)
+        except Exception:  # noqa: BLE001 - registered under another subject: no version, as Confluent's
+            return None
+
+    def writer(self, schema: Schema) -> Any:
+        raise NotImplementedError
+
+    def reader(self, topic: str, schema_id: int) -> tuple[Schema, Any]:
+        raise NotImplementedError
+
+
+class AvroConverter(SchemaRegistryConverter):
+    format_name = "Avro"
+
+    def writer(self, schema):
+        from confluent_kafka.schema_registry.avro import AvroSerializer
+
+        text = json.dumps(avrodata.from_connect_schema(schema, bool(self.settings["connect.meta.data"])),
+                          separators=(",", ":"))
+        ser = AvroSerializer(self.client, text, conf=self.serde_conf)
+        return lambda value, ctx: ser(avrodata.to_avro(schema, value), ctx)
+
+    def reader(self, topic, schema_id):
+        from confluent_kafka.schema_registry.avro import AvroDeserializer
+
+        registered = self.client.get_schema(schema_id)
+        avro = json.loads(registered.schema_str)
+        record = avro.get("name") if isinstance(avro, dict) else None
+        if record and avro.get("namespace") and "." not in record:
+            record = f"{avro['namespace']}.{record}"
+        schema = avrodata.to_connect_schema(avro, self.version_of(topic, registered, record))
+        de = AvroDeserializer(self.client)
+        return schema, lambda data, ctx: avrodata.to_connect(schema, de(data, ctx))
+
+
+class JsonSchemaConverter(SchemaRegistryConverter):
+    format_name = "JSON"
+
+    def writer(self, schema):
+        from confluent_kafka.schema_registry.json_schema import JSONSerializer
+
+        doc = jsonschemadata.from_connect_schema(schema)
+        ser = JSONSerializer(json.dumps(doc, separators=(",", ":")), self.client, conf=self.serde_conf)
+        return lambda value, ctx: ser(jsonschemadata.to_json(schema, value), ctx)
+
+    def reader(self, topic, schema_id):
+        from confluent_kafka.schema_registry.json_schema import JSONDeserializer
+
+        registered = self.client.get_schema(schema_id)
+        doc = json.loads(registered.schema_str)
+        title = doc.get("title") if isinstance(doc, dict) else None
+        schema = jsonschemadata.to_connect_schema(doc, self.version_of(topic, registered, title))
+        de = JSONDeserializer(None, schema_registry_client=self.client)
+        return schema, lambda data, ctx: jsonschemadata.to_connect(schema, de(data, ctx))
+
+
+class ProtobufConverter(SchemaRegistryConverter):
+    format_name = "Protobuf"
+
+    def writer(self, schema):
+        from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
+        from google.protobuf import message_factory
+
+        from brook.registry.formats import ProtobufFormat
+
+        fd = protobufdata.from_connect_schema(schema)
+        package, name = protobufdata.message_name(schema)
+        pool = ProtobufFormat.pool(fd)
+        cls = message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{package}.{name}" if package else name))
+        ser = ProtobufSerializer(cls, self.client, {"use.deprecated.format": False, **self.serde_conf})
+        return lambda value, ctx: ser(protobufdata.fill(cls(), schema, value), ctx)
+
+    def reader(self, topic, schema_id):
+        from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer
+        from google.protobuf import descriptor_pb2, message_factory
+
+        from brook.registry.formats import ProtobufFormat
+
+        raw = self.client.get_schema(schema_id, fmt="serialized").schema_str
+        fd = descriptor_pb2.FileDescriptorProto.FromString(base64.b64decode(raw))
+        desc = ProtobufFormat.pool(fd).FindFileByName(fd.name).message_types_by_name[fd.message_type[0].name]
+        registered = self.client.get_schema(schema_id)
+        schema = protobufdata.to_connect_schema(desc, self.version_of(topic, registered, desc.full_name))
+        de = ProtobufDeserializer(message_factory.GetMessageClass(desc), {"use.deprecated.format": False},
+                                  self.client)
+        return schema, lambda data, ctx: protobufdata.to_connect(schema, de(data, ctx))
