@@ -172,6 +172,12 @@ def test_persistent_query_csas(env):
     ("DROP STREAM nope;", 40001, "Stream NOPE does not exist."),
     ("CREATE STREAM bad AS SELECT nope FROM riderLocations EMIT CHANGES;", 40001,
      "Column 'NOPE' cannot be resolved."),
+    # the schema-registry formats on a server without ksql.schema.registry.url
+    ("CREATE STREAM sr WITH (kafka_topic='locations', value_format='AVRO');", 40001,
+     "Schema registry fetch for topic value request failed. Topic: locations\nCaused by: KSQL is not configured to "
+     "use a schema registry. To enable it, please set ksql.schema.registry.url"),
+    ("CREATE STREAM sr (a INT) WITH (kafka_topic='locations', value_format='PROTOBUF');", 40001,
+     "Cannot create topic 'locations' with format PROTOBUF without configuring 'ksql.schema.registry.url'"),
 ])
 def test_errors_in_ksqldb_shape(env, sql, code, message):
     _, k = env

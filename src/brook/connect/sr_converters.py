@@ -148,6 +148,10 @@ class SchemaRegistryConverter(Converter):
     def writer(self, schema: Schema) -> Any:
         raise NotImplementedError
 
+    def registry_schema(self, schema: Schema) -> Any:
+        """The schema this converter registers for a Connect schema (confluent-kafka's Schema)."""
+        raise NotImplementedError
+
     def reader(self, topic: str, schema_id: int) -> tuple[Schema, Any]:
         raise NotImplementedError
 
@@ -155,12 +159,16 @@ class SchemaRegistryConverter(Converter):
 class AvroConverter(SchemaRegistryConverter):
     format_name = "Avro"
 
+    def registry_schema(self, schema):
+        from confluent_kafka.schema_registry import Schema as RegistrySchema
+
+        return RegistrySchema(json.dumps(avrodata.from_connect_schema(schema, bool(self.settings["connect.meta.data"])),
+                                         separators=(",", ":")), "AVRO")
+
     def writer(self, schema):
         from confluent_kafka.schema_registry.avro import AvroSerializer
 
-        text = json.dumps(avrodata.from_connect_schema(schema, bool(self.settings["connect.meta.data"])),
-                          separators=(",", ":"))
-        ser = AvroSerializer(self.client, text, conf=self.serde_conf)
+        ser = AvroSerializer(self.client, self.registry_schema(schema), conf=self.serde_conf)
         return lambda value, ctx: ser(avrodata.to_avro(schema, value), ctx)
 
     def reader(self, topic, schema_id):
@@ -179,11 +187,15 @@ class AvroConverter(SchemaRegistryConverter):
 class JsonSchemaConverter(SchemaRegistryConverter):
     format_name = "JSON"
 
+    def registry_schema(self, schema):
+        from confluent_kafka.schema_registry import Schema as RegistrySchema
+
+        return RegistrySchema(json.dumps(jsonschemadata.from_connect_schema(schema), separators=(",", ":")), "JSON")
+
     def writer(self, schema):
         from confluent_kafka.schema_registry.json_schema import JSONSerializer
 
-        doc = jsonschemadata.from_connect_schema(schema)
-        ser = JSONSerializer(json.dumps(doc, separators=(",", ":")), self.client, conf=self.serde_conf)
+        ser = JSONSerializer(self.registry_schema(schema), self.client, conf=self.serde_conf)
         return lambda value, ctx: ser(jsonschemadata.to_json(schema, value), ctx)
 
     def reader(self, topic, schema_id):
@@ -199,6 +211,12 @@ class JsonSchemaConverter(SchemaRegistryConverter):
 
 class ProtobufConverter(SchemaRegistryConverter):
     format_name = "Protobuf"
+
+    def registry_schema(self, schema):
+        from confluent_kafka.schema_registry import Schema as RegistrySchema
+
+        serialized = protobufdata.from_connect_schema(schema).SerializeToString()
+        return RegistrySchema(base64.b64encode(serialized).decode(), "PROTOBUF")
 
     def writer(self, schema):
         from confluent_kafka.schema_registry.protobuf import ProtobufSerializer

@@ -166,10 +166,11 @@ class ProtobufFormat(Format):
 
         return encode
 
-    def deserialize(self, data: bytes, is_key: bool) -> tuple[str, int]:
+    def message(self, data: bytes, is_key: bool) -> tuple[Any, int]:
+        """The record's key or value as a message of its writer's schema, and the schema id."""
         from confluent_kafka.schema_registry.common.serde import SchemaId
         from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer
-        from google.protobuf import descriptor_pb2, json_format, message_factory
+        from google.protobuf import descriptor_pb2, message_factory
 
         sid = SchemaId("PROTOBUF")
         sid.from_bytes(io.BytesIO(data))
@@ -190,8 +191,13 @@ class ProtobufFormat(Format):
             de = ProtobufDeserializer(message_factory.GetMessageClass(desc), {"use.deprecated.format": False},
                                       self.client)
             self._classes[key] = de
-        msg = de(data, self.context(is_key))
-        return json.dumps(json_format.MessageToDict(msg), separators=(",", ":"), ensure_ascii=False), sid.id
+        return de(data, self.context(is_key)), sid.id
+
+    def deserialize(self, data: bytes, is_key: bool) -> tuple[str, int]:
+        from google.protobuf import json_format
+
+        msg, schema_id = self.message(data, is_key)
+        return json.dumps(json_format.MessageToDict(msg), separators=(",", ":"), ensure_ascii=False), schema_id
 
 
 FORMATS = {"avro": AvroFormat, "json-schema": JsonSchemaFormat, "protobuf": ProtobufFormat}

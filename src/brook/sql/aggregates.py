@@ -259,7 +259,7 @@ class TableQuery(PersistentQuery):
             if any(k is None for k in keys):
                 continue  # ksqlDB drops records whose grouping key is NULL
             out_key_row = dict(zip([n for n, _ in plan.key_columns], keys, strict=True))
-            key = formats.key_serialize(self.sink.key_format, out_key_row, plan.key_columns)
+            key = self.sink.encode_key(out_key_row, plan.key_columns)
             assert key is not None  # GROUP BY gives at least one key column
             old = self.store.get(key)
             state = json.loads(old)["state"] if old is not None else plan.initial()
@@ -268,7 +268,6 @@ class TableQuery(PersistentQuery):
             stored = json.dumps({"state": state, "row": out}, separators=(",", ":")).encode()
             self.store[key] = stored
             producer.produce(self.changelog, key=key, value=stored)
-            producer.produce(self.sink.topic, key=key, value=formats.serialize(self.sink.value_format, out,
-                                                                                sink_values, self.sink.wrap_single),
+            producer.produce(self.sink.topic, key=key, value=self.sink.encode_value(out, sink_values),
                              timestamp=msg.timestamp()[1])
             producer.poll(0)

@@ -9,7 +9,7 @@ import threading
 from typing import Any
 
 from brook.cli.clients import fetched_position
-from brook.sql import formats
+from brook.sql import formats, srformats
 from brook.sql.aggregates import AggregatePlan, TableQuery
 from brook.sql.config import KsqlConfig
 from brook.sql.expressions import Compiler, SqlError
@@ -232,12 +232,46 @@ class Engine:
             raise SqlError("Statement is missing the 'VALUE_FORMAT' property from the WITH clause. Either provide "
                            "one or set a default via the 'ksql.persistence.default.format.value' config.")
         for f in (key, value):
-            if f in formats.SR_FORMATS:
-                raise SqlError(f"The {f} format needs the schema registry, which Brook's SQL engine does not use "
-                               "yet.")
-            if f not in formats.FORMATS:
+            if f not in formats.FORMATS and f not in srformats.SERDES:
                 raise SqlError(f"Unknown format: {f}")
         return key, value
+
+    def _infer_columns(self, node: Create, topic: str, key_format: str, value_format: str) -> tuple[list, set]:
+        """ksqlDB's schema inference: the columns a CREATE leaves out, from the registry's schemas; and the sides
+        (True for the key) whose columns were inferred."""
+        elements, inferred = list(node.elements), set()
+        url = self.config.get("ksql.schema.registry.url")
+        keys = [e for e in elements if e[2] in ("KEY", "PRIMARY KEY")]
+        if value_format in srformats.SERDES and len(keys) == len(elements):
+            schema_id = node.props.get("VALUE_SCHEMA_ID")
+            columns, _ = srformats.infer(url, value_format, topic, False,
+                                         int(schema_id) if schema_id is not None else None)
+            elements += [(n, t, None) for n, t in columns]
+            inferred.add(False)
+        if key_format in srformats.SERDES and not keys:
+            schema_id = node.props.get("KEY_SCHEMA_ID")
+            columns, _ = srformats.infer(url, key_format, topic, True,
+                                         int(schema_id) if schema_id is not None else None)
+            ns = "PRIMARY KEY" if node.kind == "TABLE" else "KEY"
+            elements = [(n, t, ns) for n, t in columns] + elements
+            inferred.add(True)
+        return elements, inferred
+
+    def _attach_serdes(self, source: Source, register: bool, only_if_absent: bool, inferred: set = frozenset()
+                       ) -> None:
+        """The schema-registry serdes of a source's key and value, their schemas registered when asked; a side
+        whose columns came from the registry writes with the registered schema, as ksqlDB does."""
+        url = self.config.get("ksql.schema.registry.url")
+        for is_key, fmt, cols in ((True, source.key_format, source.key_columns),
+                                  (False, source.value_format, source.value_columns)):
+            if fmt not in srformats.SERDES or not cols:
+                continue
+            srformats.require_registry(url, fmt, source.topic)
+            serde = srformats.SrSerde(url, fmt, source.topic, is_key, cols, not is_key and not source.wrap_single,
+                                      use_latest=is_key in inferred)
+            if register and is_key not in inferred:
+                serde.register(only_if_absent)
+            setattr(source, "key_serde" if is_key else "value_serde", serde)
 
     def _create(self, stmt: Statement, node: Create, session: dict, record: bool, offset: int) -> dict:
         kind_word = node.kind.capitalize()
@@ -264,17 +298,21 @@ class Engine:
                 raise SqlError(f"Column `{name}` is a 'KEY' column: please use 'PRIMARY KEY' for tables.\nTables "
                                "have PRIMARY KEYs, which are unique and NON NULL.\nStreams have KEYs, which have no "
                                "uniqueness or NON NULL constraints.")
-        if node.kind == "TABLE" and not any(ns == "PRIMARY KEY" for _, _, ns in node.elements):
+        if node.kind == "TABLE" and key_format not in srformats.SERDES and \
+                not any(ns == "PRIMARY KEY" for _, _, ns in node.elements):
             raise SqlError("Tables require a PRIMARY KEY. Please define the PRIMARY KEY.")
-        if not node.elements:
-            raise SqlError("The statement does not define any columns.")  # schema inference needs a registry
-        source = Source(node.name, node.kind, str(props.get("KAFKA_TOPIC", node.name)), key_format, value_format,
-                        list(node.elements), stmt.text, is_source=node.source,
+        topic = str(props.get("KAFKA_TOPIC", node.name))
+        elements, inferred = self._infer_columns(node, topic, key_format, value_format)
+        if not elements:
+            raise SqlError("The statement does not define any columns.")
+        source = Source(node.name, node.kind, topic, key_format, value_format, elements, stmt.text,
+                        is_source=node.source,
                         wrap_single=str(props.get("WRAP_SINGLE_VALUE", "true")).lower() != "false")
         for fmt, cols in ((key_format, source.key_columns), (value_format, source.value_columns)):
             if fmt == "KAFKA" and len(cols) > 1:
                 raise SqlError(f"The 'KAFKA' format only supports a single field. Got: "
                                f"[{', '.join(f'`{n}` {type_str(t)}' for n, t in cols)}]")
+        self._attach_serdes(source, record, True, inferred)
         if record:
             source.partitions, source.replicas = self._ensure_topic(source.topic, partitions, replicas, node.kind)
             offset = self._record(command_id, stmt, {})
@@ -312,6 +350,7 @@ class Engine:
                       columns, stmt.text)
         command_id = f"{node.kind.lower()}/`{node.name}`/create"
         have = self._topic_partitions(source.topic)
+        self._attach_serdes(sink, record, False)
         if record:
             sink.partitions, sink.replicas = self._ensure_topic(
                 sink.topic, partitions or (have[0] if have else 1),
@@ -408,9 +447,11 @@ class Engine:
                 raise SqlError(f"Column name {name} does not exist.")
             row[name] = formats.coerce(compiler.compile(expr)({}), types.get(name, ("BIGINT",)))
         done: dict[str, Any] = {}
-        self.producer.produce(source.topic, key=formats.key_serialize(source.key_format, row, source.key_columns),
-                              value=formats.serialize(source.value_format, row, source.value_columns,
-                                                      source.wrap_single),
+        try:
+            key, value = source.encode_key(row, source.key_columns), source.encode_value(row, source.value_columns)
+        except formats.SerdeError as e:
+            raise SqlError(f"Failed to insert values into '{source.name}'. {e}") from None
+        self.producer.produce(source.topic, key=key, value=value,
                               timestamp=row.get("ROWTIME") or 0, on_delivery=lambda err, msg: done.update(err=err))
         self.producer.flush(30)
         if done.get("err") is not None or "err" not in done:

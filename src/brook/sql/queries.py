@@ -31,6 +31,9 @@ class Source:
     replicas: int = 1
     wrap_single: bool = True
     is_source: bool = False
+    # the schema-registry formats' serdes (srformats.SrSerde), one per source and side, set by the engine
+    key_serde: Any = field(default=None, repr=False, compare=False)
+    value_serde: Any = field(default=None, repr=False, compare=False)
 
     @property
     def key_columns(self) -> list[tuple[str, tuple]]:
@@ -40,13 +43,29 @@ class Source:
     def value_columns(self) -> list[tuple[str, tuple]]:
         return [(n, t) for n, t, ns in self.columns if ns not in ("KEY", "PRIMARY KEY", "HEADERS")]
 
+    def encode_key(self, row: dict[str, Any], columns: list[tuple[str, tuple]]) -> bytes | None:
+        if self.key_serde is not None:
+            return self.key_serde.serialize(row)
+        return formats.key_serialize(self.key_format, row, columns)
+
+    def encode_value(self, row: dict[str, Any] | None, columns: list[tuple[str, tuple]]) -> bytes | None:
+        if self.value_serde is not None:
+            return self.value_serde.serialize(row)
+        return formats.serialize(self.value_format, row, columns, self.wrap_single)
+
     def decode(self, msg: Any) -> dict[str, Any] | None:
         """A consumed record as a row with the pseudo columns; None for a tombstone."""
-        value = formats.deserialize(self.value_format, msg.value(), self.value_columns)
+        if self.value_serde is not None:
+            value = self.value_serde.deserialize(msg.value())
+        else:
+            value = formats.deserialize(self.value_format, msg.value(), self.value_columns)
         if value is None:
             return None
         if self.key_columns:
-            value.update(formats.deserialize(self.key_format, msg.key(), self.key_columns) or {})
+            if self.key_serde is not None:
+                value.update(self.key_serde.deserialize(msg.key()) or {})
+            else:
+                value.update(formats.deserialize(self.key_format, msg.key(), self.key_columns) or {})
         value["ROWTIME"] = msg.timestamp()[1]
         value["ROWPARTITION"] = msg.partition()
         value["ROWOFFSET"] = msg.offset()
@@ -187,9 +206,8 @@ class PersistentQuery:
                     continue
                 for msg, values in self.plan.run_batch(self.source, msgs):
                     row = dict(zip(names, values, strict=True))
-                    producer.produce(self.sink.topic, value=formats.serialize(self.sink.value_format, row, sink_values,
-                                                                              self.sink.wrap_single),
-                                     key=formats.key_serialize(self.sink.key_format, row, sink_keys),
+                    producer.produce(self.sink.topic, value=self.sink.encode_value(row, sink_values),
+                                     key=self.sink.encode_key(row, sink_keys),
                                      timestamp=msg.timestamp()[1])
                     producer.poll(0)
                 # at least once: the outputs are acknowledged before the inputs' offsets are committed

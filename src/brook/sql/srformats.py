@@ -1,0 +1,267 @@
+"""ksqlDB's schema-registry formats AVRO, JSON_SR and PROTOBUF: columns <-> Connect schemas (as ksqlDB's
+ConnectSchemaTranslator does) and then Confluent's converters (brook.connect.sr_converters), so records carry
+Confluent's wire format and the subjects `<topic>-value` / `<topic>-key` hold what ksqlDB registers: Avro records
+`io.confluent.ksql.avro_schemas.KsqlDataSourceSchema` (nested structs `KsqlDataSourceSchema_<FIELD>`), Protobuf
+messages `ConnectDefault1`, JSON schemas of objects, every column nullable.
+
+Columns of a CREATE without columns are inferred from the subject's latest schema (or VALUE_SCHEMA_ID /
+KEY_SCHEMA_ID), with ksqlDB's messages when the registry is not configured or the subject is absent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+from typing import Any
+
+from brook.connect import avrodata, jsonschemadata, protobufdata
+from brook.connect.data import DATE, DECIMAL, TIME, TIMESTAMP, Schema, Struct, struct_schema, timestamp_to_millis
+from brook.sql.expressions import SqlError
+from brook.sql.formats import SerdeError
+
+AVRO_NAMESPACE = "io.confluent.ksql.avro_schemas"
+AVRO_RECORD = AVRO_NAMESPACE + ".KsqlDataSourceSchema"
+SCHEMA_TYPES = {"AVRO": "AVRO", "JSON_SR": "JSON", "PROTOBUF": "PROTOBUF"}
+SERDES = tuple(SCHEMA_TYPES)
+NOT_CONFIGURED = "KSQL is not configured to use a schema registry. To enable it, please set ksql.schema.registry.url"
+DOCS = "https://docs.confluent.io/current/schema-registry/docs/"
+_SIMPLE = {"BOOLEAN": "boolean", "INTEGER": "int32", "BIGINT": "int64", "DOUBLE": "float64", "STRING": "string",
+           "BYTES": "bytes"}
+_LOGICAL = {"TIMESTAMP": Schema("int64", True, name=TIMESTAMP, version=1),
+            "DATE": Schema("int32", True, name=DATE, version=1), "TIME": Schema("int32", True, name=TIME, version=1)}
+
+
+def subject(topic: str, is_key: bool) -> str:
+    return f"{topic}-{'key' if is_key else 'value'}"
+
+
+def _connect_type(t: tuple, fmt: str, name: str | None) -> Schema:
+    """A column type as ksqlDB's Connect schema: optional, structs named after their path for Avro."""
+    kind = t[0]
+    if kind in _SIMPLE:
+        return Schema(_SIMPLE[kind], True)
+    if kind in _LOGICAL:
+        return _LOGICAL[kind]
+    if kind == "DECIMAL":
+        return Schema("bytes", True, name=DECIMAL, version=1,
+                      parameters=(("scale", str(t[2])), ("connect.decimal.precision", str(t[1]))))
+    if kind == "ARRAY":
+        return Schema("array", True, value_schema=_connect_type(t[1], fmt, name))
+    if kind == "MAP":
+        return Schema("map", True, key_schema=Schema("string"), value_schema=_connect_type(t[2], fmt, name))
+    if kind == "STRUCT":
+        fields = [(n, _connect_type(ft, fmt, f"{name}_{n}" if name else None)) for n, ft in t[1]]
+        return struct_schema(fields, name=name, optional=True)
+    raise SqlError(f"Type {kind} is not supported by the {fmt} format")
+
+
+def connect_schema(fmt: str, columns: list[tuple[str, tuple]], unwrapped: bool) -> Schema:
+    name = AVRO_RECORD if fmt == "AVRO" else None
+    if unwrapped:
+        return _connect_type(columns[0][1], fmt, name)
+    return struct_schema([(n, _connect_type(t, fmt, f"{name}_{n}" if name else None)) for n, t in columns],
+                         name=name)
+
+
+def sql_type(schema: Schema) -> tuple:
+    """ksqlDB's type for a Connect schema read from the registry (schema inference)."""
+    if schema.name == TIMESTAMP:
+        return ("TIMESTAMP",)
+    if schema.name == DATE:
+        return ("DATE",)
+    if schema.name == TIME:
+        return ("TIME",)
+    if schema.name == DECIMAL:
+        params = schema.params()
+        return ("DECIMAL", int(params.get("connect.decimal.precision", "64")), int(params.get("scale", "0")))
+    kinds = {"int8": "INTEGER", "int16": "INTEGER", "int32": "INTEGER", "int64": "BIGINT", "float32": "DOUBLE",
+             "float64": "DOUBLE", "boolean": "BOOLEAN", "string": "STRING", "bytes": "BYTES"}
+    if schema.type in kinds:
+        return (kinds[schema.type],)
+    if schema.type == "array":
+        assert schema.value_schema is not None
+        return ("ARRAY", sql_type(schema.value_schema))
+    if schema.type == "map":
+        assert schema.value_schema is not None
+        return ("MAP", ("STRING",), sql_type(schema.value_schema))
+    return ("STRUCT", [(f.name, sql_type(f.schema)) for f in schema.fields])
+
+
+def _registered_connect_schema(fmt: str, registered: Any, client: Any) -> Schema:
+    text = registered.schema_str
+    if fmt == "AVRO":
+        return avrodata.to_connect_schema(json.loads(text))
+    if fmt == "JSON_SR":
+        return jsonschemadata.to_connect_schema(json.loads(text))
+    from brook.registry import protobuf
+    from brook.registry.formats import ProtobufFormat
+
+    fd = protobuf.parse(text, {})
+    fd.name = fd.name or protobuf.MAIN_FILE
+    desc = ProtobufFormat.pool(fd).FindFileByName(fd.name).message_types_by_name[fd.message_type[0].name]
+    return protobufdata.to_connect_schema(desc)
+
+
+def infer(url: str, fmt: str, topic: str, is_key: bool, schema_id: int | None) -> tuple[list, int]:
+    """The columns of `<topic>-value` (or -key): ksqlDB's SchemaRegistryTopicSchemaSupplier."""
+    side = "key" if is_key else "value"
+    failed = f"Schema registry fetch for topic {side} request failed. Topic: {topic}"
+    if not url:
+        raise SqlError(f"{failed}\nCaused by: {NOT_CONFIGURED}")
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+    from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+    client = SchemaRegistryClient({"url": url})
+    subj = subject(topic, is_key)
+    try:
+        if schema_id is None:
+            schema_id = client.get_latest_version(subj).schema_id
+            assert schema_id is not None
+        registered = client.get_schema(schema_id)
+    except SchemaRegistryError as e:
+        if e.http_status_code in (401, 403, 404):
+            raise SqlError(_not_found(topic, is_key)) from None
+        raise SqlError(f"{failed}\nCaused by: {e}") from None
+    except Exception as e:  # noqa: BLE001 - the registry unreachable
+        raise SqlError(f"{failed}\nCaused by: {e}") from None
+    actual = registered.schema_type or "AVRO"
+    if actual != SCHEMA_TYPES[fmt]:
+        prop = "KEY_FORMAT" if is_key else "VALUE_FORMAT"
+        raise SqlError(f"{side.capitalize()} schema is not in the expected format. You may want to set {prop} to "
+                       f"'{actual}'.\ntopic: {topic}\nexpected format: {SCHEMA_TYPES[fmt]}\nactual format: {actual}")
+    schema = _registered_connect_schema(fmt, registered, client)
+    if schema.type != "struct":
+        return [("ROWKEY" if is_key else "ROWVAL", sql_type(schema))], schema_id
+    columns = [(f.name, sql_type(f.schema)) for f in schema.fields]
+    if is_key and len(columns) > 1:
+        raise SqlError(f"The key schema for topic {topic} contains multiple columns, which is not supported by "
+                       f"ksqlDB at this time.\nSchema:{registered.schema_str}")
+    return columns, schema_id
+
+
+def _not_found(topic: str, is_key: bool) -> str:
+    subj = subject(topic, is_key)
+    return (f"Schema for message {'keys' if is_key else 'values'} on topic {topic} does not exist in the Schema "
+            f"Registry.Subject: {subj}\nPossible causes include:\n- The topic itself does not exist\n"
+            "\t-> Use SHOW TOPICS; to check\n- Messages on the topic are not serialized using a format Schema "
+            f"Registry supports\n\t-> Use PRINT '{topic}' FROM BEGINNING; to verify\n- Messages on the topic have "
+            "not been serialized using a Confluent Schema Registry supported serializer\n\t-> See "
+            f"{DOCS}serializer-formatter.html\n- The schema is registered on a different instance of the Schema "
+            f"Registry\n\t-> Use the REST API to list available subjects\t{DOCS}api.html#get--subjects\n"
+            f"- You do not have permissions to access the Schema Registry.Subject: {subj}\n\t-> See "
+            f"{DOCS}security.html")
+
+
+def require_registry(url: str, fmt: str, topic: str) -> None:
+    if not url:
+        raise SqlError(f"Cannot create topic '{topic}' with format {fmt} without configuring "
+                       "'ksql.schema.registry.url'")
+
+
+class SrSerde:
+    """One source's key or value serde: a Confluent converter (its serializers and schema-id caches) per serde."""
+
+    def __init__(self, url: str, fmt: str, topic: str, is_key: bool, columns: list[tuple[str, tuple]],
+                 unwrapped: bool, use_latest: bool = False) -> None:
+        from brook.connect.sr_converters import AvroConverter, JsonSchemaConverter, ProtobufConverter
+
+        self.fmt, self.topic, self.is_key, self.columns = fmt, topic, is_key, columns
+        self.unwrapped = unwrapped or (is_key and len(columns) == 1)
+        self.schema = connect_schema(fmt, columns, self.unwrapped)
+        cls = {"AVRO": AvroConverter, "JSON_SR": JsonSchemaConverter, "PROTOBUF": ProtobufConverter}[fmt]
+        self.converter = cls()
+        settings = {"schema.registry.url": url}
+        if use_latest:  # an inferred schema: records are written with the registered schema, not re-registered
+            settings.update({"auto.register.schemas": "false", "use.latest.version": "true"})
+        self.converter.configure(settings, is_key)
+        self._upper = {n.upper(): n for n, _ in columns}
+
+    def register(self, only_if_absent: bool = False) -> None:
+        """Register the schema now, as ksqlDB does when it creates a source or a query's sink."""
+        subj = subject(self.topic, self.is_key)
+        client = self.converter.client
+        try:
+            if only_if_absent and subj in client.get_subjects():
+                return
+            client.register_schema(subj, self.converter.registry_schema(self.schema))
+        except Exception as e:  # noqa: BLE001 - the registry's errors (incompatible, unreachable)
+            raise SqlError(f"Could not register schema for topic: {e}") from None
+
+    def serialize(self, row: dict[str, Any] | None) -> bytes | None:
+        if row is None or not self.columns:
+            return None
+        try:
+            if self.unwrapped:
+                name, _ = self.columns[0]
+                value = _to_connect_value(self.schema, row.get(name))
+                return None if value is None else self.converter.from_connect_data(self.topic, self.schema, value)
+            value = Struct(self.schema, {f.name: _to_connect_value(f.schema, row.get(f.name))
+                                         for f in self.schema.fields})
+            return self.converter.from_connect_data(self.topic, self.schema, value)
+        except Exception as e:  # noqa: BLE001 - the converter's DataError, the registry's errors
+            raise SerdeError(str(e)) from e
+
+    def deserialize(self, data: bytes | None) -> dict[str, Any] | None:
+        if data is None:
+            return None
+        try:
+            schema, value = self.converter.to_connect_data(self.topic, data)
+        except Exception as e:  # noqa: BLE001
+            raise SerdeError(str(e)) from e
+        if self.unwrapped or not isinstance(value, Struct):
+            return {self.columns[0][0]: _to_sql_value(schema, value)}
+        row: dict[str, Any] = {n: None for n, _ in self.columns}
+        for f in value.schema.fields:
+            name = f.name if f.name in row else self._upper.get(f.name.upper())
+            if name is not None:
+                row[name] = _to_sql_value(f.schema, value.get(f.name))
+        return row
+
+
+def _to_connect_value(schema: Schema, v: Any) -> Any:
+    """An SQL value (ints for TIMESTAMP/DATE/TIME, floats for DECIMAL, dicts for STRUCT) as Connect's."""
+    if v is None:
+        return None
+    if schema.name == TIMESTAMP:
+        return avrodata.EPOCH + dt.timedelta(milliseconds=int(v))
+    if schema.name == DATE:
+        return avrodata.EPOCH + dt.timedelta(days=int(v))
+    if schema.name == TIME:
+        return avrodata.EPOCH + dt.timedelta(milliseconds=int(v))
+    if schema.name == DECIMAL:
+        scale = int(schema.params()["scale"])
+        return decimal.Decimal(str(v)).quantize(decimal.Decimal(1).scaleb(-scale))
+    if schema.type == "struct":
+        upper = {str(k).upper(): x for k, x in v.items()}
+        return Struct(schema, {f.name: _to_connect_value(f.schema, v.get(f.name, upper.get(f.name.upper())))
+                               for f in schema.fields})
+    if schema.type == "array":
+        assert schema.value_schema is not None
+        return [_to_connect_value(schema.value_schema, x) for x in v]
+    if schema.type == "map":
+        assert schema.value_schema is not None
+        return {str(k): _to_connect_value(schema.value_schema, x) for k, x in v.items()}
+    if schema.type == "float64":
+        return float(v)
+    return v
+
+
+def _to_sql_value(schema: Schema | None, v: Any) -> Any:
+    """A Connect value as the SQL engine's (the inverse of _to_connect_value)."""
+    if v is None or schema is None:
+        return v
+    if schema.name == TIMESTAMP:
+        return timestamp_to_millis(v)
+    if schema.name == DATE:
+        return (v - avrodata.EPOCH).days
+    if schema.name == TIME:
+        return timestamp_to_millis(v) % 86400000
+    if isinstance(v, decimal.Decimal):
+        return float(v)
+    if isinstance(v, Struct):
+        return {f.name: _to_sql_value(f.schema, v.get(f.name)) for f in v.schema.fields}
+    if schema.type == "array":
+        return [_to_sql_value(schema.value_schema, x) for x in v]
+    if schema.type == "map":
+        return {k: _to_sql_value(schema.value_schema, x) for k, x in v.items()}
+    return v

@@ -1,0 +1,148 @@
+"""ksqlDB's AVRO, JSON_SR and PROTOBUF formats through Brook's schema registry: a stream whose columns are inferred
+from a producer's registered Avro schema, DESCRIBE, push queries, persistent queries whose sinks register their
+subjects as ksqlDB names them (read back with confluent-kafka's deserializers), pull queries, INSERT VALUES, and
+ksqlDB's errors for an absent subject or a schema of another format."""
+
+from __future__ import annotations
+
+import json
+
+import kafka_wire
+import pytest
+from confluent_kafka import Producer
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+from confluent_kafka.schema_registry.json_schema import JSONDeserializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+from registry.registry_helpers import RegistryProcess
+from sql_helpers import KsqlProcess, consume
+
+EARLIEST = {"ksql.streams.auto.offset.reset": "earliest"}
+RIDER = {"type": "record", "name": "Rider", "namespace": "demo", "fields": [
+    {"name": "PROFILEID", "type": "string"}, {"name": "LATITUDE", "type": "double"},
+    {"name": "LONGITUDE", "type": "double"},
+    {"name": "TAGS", "type": ["null", {"type": "array", "items": "string"}], "default": None}]}
+RIDERS = [{"PROFILEID": "c2309eec", "LATITUDE": 37.7877, "LONGITUDE": -122.4205, "TAGS": ["a"]},
+          {"PROFILEID": "18f4ea86", "LATITUDE": 37.3903, "LONGITUDE": -122.0643, "TAGS": []},
+          {"PROFILEID": "4ab5cbad", "LATITUDE": 37.3952, "LONGITUDE": -122.0813, "TAGS": ["b", "c"]}]
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    from conftest import module_broker
+
+    with module_broker(tmp_path_factory, "ksql-sr") as broker:
+        d = tmp_path_factory.mktemp("ksql-sr")
+        registry = RegistryProcess(d / "registry.log", broker.bootstrap).start()
+        k = KsqlProcess(d / "ksql.log", broker.bootstrap, {"ksql.schema.registry.url": registry.url}).start()
+        try:
+            client = SchemaRegistryClient({"url": registry.url})
+            ser = AvroSerializer(client, json.dumps(RIDER))
+            p = Producer({"bootstrap.servers": broker.bootstrap})
+            for r in RIDERS:
+                p.produce("locations-avro", key=r["PROFILEID"].encode(),
+                          value=ser(r, SerializationContext("locations-avro", MessageField.VALUE)))
+            assert p.flush(30) == 0
+            status, body = k.ksql("CREATE STREAM riders WITH (kafka_topic='locations-avro', value_format='AVRO');")
+            assert status == 200, body
+            yield broker, registry, k, client
+        finally:
+            k.stop()
+            registry.stop()
+
+
+def stream(k, sql: str, limit_rows: int) -> list:
+    status, _, body = k.request("POST", "/query-stream", {"sql": sql, "properties": {"auto.offset.reset": "earliest"}},
+                                headers={"Accept": "application/vnd.ksqlapi.delimited.v1"})
+    assert status == 200, body
+    lines = [json.loads(line) for line in body.decode().splitlines()]
+    assert len(lines) == limit_rows + 1
+    return lines
+
+
+def test_columns_inferred_from_the_registered_schema(env):
+    _, _, k, _ = env
+    desc = k.ksql("DESCRIBE riders;")[1][0]["sourceDescription"]  # type: ignore[index]
+    assert desc["valueFormat"] == "AVRO" and desc["keyFormat"] == "KAFKA"
+    assert [(f["name"], f["schema"]["type"]) for f in desc["fields"]] == [
+        ("PROFILEID", "STRING"), ("LATITUDE", "DOUBLE"), ("LONGITUDE", "DOUBLE"), ("TAGS", "ARRAY")]
+    assert desc["fields"][3]["schema"]["memberSchema"]["type"] == "STRING"
+    lines = stream(k, "SELECT profileId, tags FROM riders WHERE latitude < 37.5 EMIT CHANGES LIMIT 2;", 2)
+    assert lines[0]["columnTypes"] == ["STRING", "ARRAY<STRING>"]
+    assert lines[1:] == [["18f4ea86", []], ["4ab5cbad", ["b", "c"]]]
+
+
+def test_csas_registers_ksqldbs_avro_schema(env):
+    broker, registry, k, client = env
+    status, body = k.ksql("CREATE STREAM nearby AS SELECT profileId, latitude FROM riders WHERE latitude < 37.5 "
+                          "EMIT CHANGES;", EARLIEST)
+    assert status == 200, body
+    status, latest = registry.call("GET", "/subjects/NEARBY-value/versions/latest")
+    assert status == 200 and json.loads(latest["schema"]) == {  # type: ignore[index]
+        "type": "record", "name": "KsqlDataSourceSchema", "namespace": "io.confluent.ksql.avro_schemas",
+        "fields": [{"name": "PROFILEID", "type": ["null", "string"], "default": None},
+                   {"name": "LATITUDE", "type": ["null", "double"], "default": None}],
+        "connect.name": "io.confluent.ksql.avro_schemas.KsqlDataSourceSchema"}
+    de = AvroDeserializer(client)
+    ctx = SerializationContext("NEARBY", MessageField.VALUE)
+    assert [de(v, ctx) for _, v in consume(broker.bootstrap, "NEARBY", 2)] == [
+        {"PROFILEID": "18f4ea86", "LATITUDE": 37.3903}, {"PROFILEID": "4ab5cbad", "LATITUDE": 37.3952}]
+    assert stream(k, "SELECT * FROM nearby EMIT CHANGES LIMIT 1;", 1)[1] == ["18f4ea86", 37.3903]
+
+
+def test_json_sr_sink_and_insert_values(env):
+    broker, registry, k, client = env
+    status, body = k.ksql("CREATE STREAM riders_json WITH (value_format='JSON_SR') AS SELECT profileId, longitude "
+                          "FROM riders EMIT CHANGES;", EARLIEST)
+    assert status == 200, body
+    status, latest = registry.call("GET", "/subjects/RIDERS_JSON-value/versions/latest")
+    assert latest["schemaType"] == "JSON"  # type: ignore[index]
+    assert json.loads(latest["schema"])["properties"]["PROFILEID"] == {  # type: ignore[index]
+        "oneOf": [{"type": "null"}, {"type": "string"}], "connect.index": 0}
+    de = JSONDeserializer(None, schema_registry_client=client)
+    first = consume(broker.bootstrap, "RIDERS_JSON", 1)[0][1]
+    assert de(first, SerializationContext("RIDERS_JSON", MessageField.VALUE)) == \
+        {"PROFILEID": "c2309eec", "LONGITUDE": -122.4205}
+    # INSERT VALUES into the inferred stream writes with the producer's registered schema
+    result = k.ksql("INSERT INTO riders (profileId, latitude, longitude) VALUES ('new1', 1.5, 2.5);")
+    assert result == (200, []), result
+    records = consume(broker.bootstrap, "locations-avro", len(RIDERS) + 1)
+    ids = {int.from_bytes(v[1:5], "big") for _, v in records}
+    assert len(ids) == 1  # no new schema was registered
+    assert AvroDeserializer(client)(records[-1][1], SerializationContext("locations-avro", MessageField.VALUE)) == \
+        {"PROFILEID": "new1", "LATITUDE": 1.5, "LONGITUDE": 2.5, "TAGS": None}
+
+
+def test_protobuf_table_and_pull_query(env):
+    _, registry, k, _ = env
+    status, body = k.ksql("CREATE TABLE rider_counts WITH (value_format='PROTOBUF') AS SELECT profileId, "
+                          "COUNT(*) AS n FROM riders GROUP BY profileId EMIT CHANGES;", EARLIEST)
+    assert status == 200, body
+    status, latest = registry.call("GET", "/subjects/RIDER_COUNTS-value/versions/latest")
+    assert latest["schemaType"] == "PROTOBUF"  # type: ignore[index]
+    assert "message ConnectDefault1 {" in latest["schema"] and "int64 N = 1;" in latest["schema"]  # type: ignore[index]
+
+    def counted():
+        status, _, body = k.request("POST", "/query", {"ksql": "SELECT * FROM rider_counts WHERE profileId = "
+                                                       "'4ab5cbad';", "streamsProperties": {}})
+        if status != 200:
+            assert b"not ready yet" in body, body
+            return None
+        rows = [x["row"]["columns"] for x in json.loads(body)[1:] if "row" in x]
+        return rows or None
+    assert kafka_wire.wait_for(counted, timeout=30) == [["4ab5cbad", 1]]
+
+
+@pytest.mark.parametrize("sql, message", [
+    ("CREATE STREAM absent WITH (kafka_topic='locations-avro', value_format='JSON_SR');",
+     "Value schema is not in the expected format. You may want to set VALUE_FORMAT to 'AVRO'."),
+    ("CREATE STREAM absent WITH (kafka_topic='nothing-here', value_format='AVRO');",
+     "Schema for message values on topic nothing-here does not exist in the Schema Registry.Subject: "
+     "nothing-here-value\nPossible causes include:"),
+    ("CREATE STREAM absent WITH (kafka_topic='locations-avro', value_format='AVRO', key_format='AVRO');",
+     "Schema for message keys on topic locations-avro does not exist in the Schema Registry."),
+])
+def test_ksqldb_errors(env, sql, message):
+    _, _, k, _ = env
+    status, body = k.ksql(sql)
+    assert status == 400 and body["error_code"] == 40001 and message in body["message"], body  # type: ignore[index]
