@@ -6,6 +6,7 @@ ksqlDB's errors for an absent subject or a schema of another format."""
 from __future__ import annotations
 
 import json
+import struct
 
 import kafka_wire
 import pytest
@@ -131,6 +132,13 @@ def test_protobuf_table_and_pull_query(env):
         rows = [x["row"]["columns"] for x in json.loads(body)[1:] if "row" in x]
         return rows or None
     assert kafka_wire.wait_for(counted, timeout=30) == [["4ab5cbad", 1]]
+    # the sink's value columns inferred back from its Protobuf schema, the key declared
+    status, body = k.ksql("CREATE TABLE counts_again (profileId STRING PRIMARY KEY) WITH (kafka_topic='RIDER_COUNTS', "
+                          "value_format='PROTOBUF');")
+    assert status == 200, body
+    desc = k.ksql("DESCRIBE counts_again;")[1][0]["sourceDescription"]  # type: ignore[index]
+    assert [(f["name"], f["schema"]["type"], f.get("type")) for f in desc["fields"]] == [
+        ("PROFILEID", "STRING", "KEY"), ("N", "BIGINT", None)]
 
 
 @pytest.mark.parametrize("sql, message", [
@@ -146,3 +154,55 @@ def test_ksqldb_errors(env, sql, message):
     _, _, k, _ = env
     status, body = k.ksql(sql)
     assert status == 400 and body["error_code"] == 40001 and message in body["message"], body  # type: ignore[index]
+
+
+def print_lines(k, sql: str) -> list[str]:
+    status, _, body = k.request("POST", "/query", {"ksql": sql, "streamsProperties": {}})
+    assert status == 200, body
+    return [line for line in body.decode().splitlines() if line]  # empty lines are ksqlDB's keep-alives
+
+
+def test_print_detects_the_formats(env):
+    _, _, k, _ = env
+    lines = print_lines(k, "PRINT 'locations-avro' FROM BEGINNING INTERVAL 2 LIMIT 2;")
+    # 8-byte string keys also read as KAFKA_BIGINT and KAFKA_DOUBLE, so ksqlDB prints them as the first: a BIGINT
+    assert lines[0] == "Key format: KAFKA_BIGINT or KAFKA_DOUBLE or KAFKA_STRING"
+    assert lines[1].startswith("Value format: AVRO")
+    assert len(lines) == 4 and all(line.startswith("rowtime: ") and line.endswith(", partition: 0")
+                                   for line in lines[2:])
+    assert ', value: {"PROFILEID": "c2309eec", "LATITUDE": 37.7877, "LONGITUDE": -122.4205, "TAGS": ["a"]}' \
+        in lines[2]
+    assert '"PROFILEID": "4ab5cbad"' in lines[3]  # INTERVAL 2: every other record
+    lines = print_lines(k, "PRINT 'RIDER_COUNTS' FROM BEGINNING LIMIT 1;")
+    assert lines[0] == "Key format: KAFKA_BIGINT or KAFKA_DOUBLE or KAFKA_STRING"
+    assert lines[1].startswith("Value format: PROTOBUF")
+    bigint = struct.unpack(">q", b"c2309eec")[0]
+    assert lines[2].endswith(f", key: {bigint}, value: N: 1, partition: 0")
+    lines = print_lines(k, "PRINT NEARBY FROM BEGINNING LIMIT 1;")  # an identifier is upper-cased
+    assert lines[:2] == ["Key format: ¯\\_(ツ)_/¯ - no data processed", "Value format: AVRO"]
+    assert ", key: <null>, value: " in lines[2]
+    status, _, body = k.request("POST", "/query", {"ksql": "PRINT nearby_nothing;", "streamsProperties": {}})
+    assert status == 400 and json.loads(body)["message"] == (
+        "Could not find topic 'NEARBY_NOTHING', or the KSQL user does not have permissions to list the topic. "
+        "Topic names are case-sensitive.")
+    status, body = k.ksql("PRINT 'locations-avro';")
+    assert status == 400 and body["error_code"] == 40002  # type: ignore[index]
+
+
+def test_explain(env):
+    _, _, k, _ = env
+    query_id = next(q["id"] for q in k.ksql("SHOW QUERIES;")[1][0]["queries"]  # type: ignore[index]
+                    if q["sinks"] == ["NEARBY"])
+    status, body = k.ksql(f"EXPLAIN {query_id};")
+    assert status == 200, body
+    d = body[0]["queryDescription"]  # type: ignore[index]
+    assert (d["id"], d["sources"], d["sinks"], d["queryType"], d["state"]) == (
+        query_id, ["RIDERS"], ["NEARBY"], "PERSISTENT", "RUNNING")
+    assert [(f["name"], f["schema"]["type"]) for f in d["fields"]] == [("PROFILEID", "STRING"), ("LATITUDE", "DOUBLE")]
+    assert d["executionPlan"].startswith(f" > [ SINK ] | Schema: PROFILEID STRING, LATITUDE DOUBLE | Logger: "
+                                         f"{query_id}.NEARBY\n")
+    assert "[ FILTER ]" in d["executionPlan"] and "[ SOURCE ]" in d["executionPlan"]
+    status, body = k.ksql("EXPLAIN SELECT profileId FROM riders EMIT CHANGES;")
+    assert status == 200 and body[0]["queryDescription"]["queryType"] == "PUSH"  # type: ignore[index]
+    status, body = k.ksql("EXPLAIN CSAS_NOPE_1;")
+    assert status == 400 and "Query with id:CSAS_NOPE_1 does not exist" in body["message"]  # type: ignore[index]

@@ -233,12 +233,11 @@ class ProtobufConverter(SchemaRegistryConverter):
 
     def reader(self, topic, schema_id):
         from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer
-        from google.protobuf import descriptor_pb2, message_factory
+        from google.protobuf import message_factory
 
         from brook.registry.formats import ProtobufFormat
 
-        raw = self.client.get_schema(schema_id, fmt="serialized").schema_str
-        fd = descriptor_pb2.FileDescriptorProto.FromString(base64.b64decode(raw))
+        fd = ProtobufFormat.file_descriptor(self.client, schema_id)
         desc = ProtobufFormat.pool(fd).FindFileByName(fd.name).message_types_by_name[fd.message_type[0].name]
         registered = self.client.get_schema(schema_id)
         schema = protobufdata.to_connect_schema(desc, self.version_of(topic, registered, desc.full_name))

@@ -166,11 +166,28 @@ class ProtobufFormat(Format):
 
         return encode
 
+    @staticmethod
+    def file_descriptor(client: SchemaRegistryClient, schema_id: int) -> Any:
+        """The FileDescriptorProto of a registered schema.  The client caches schemas by id whatever the format
+        asked, so the answer may be .proto text rather than the serialized form."""
+        import base64
+
+        from google.protobuf import descriptor_pb2
+
+        from brook.registry import protobuf
+
+        raw = _registered_text(client, schema_id, fmt="serialized")
+        if protobuf.is_serialized(raw):
+            return descriptor_pb2.FileDescriptorProto.FromString(base64.b64decode(raw))
+        fd = protobuf.parse(raw, {})
+        fd.name = fd.name or protobuf.MAIN_FILE
+        return fd
+
     def message(self, data: bytes, is_key: bool) -> tuple[Any, int]:
         """The record's key or value as a message of its writer's schema, and the schema id."""
         from confluent_kafka.schema_registry.common.serde import SchemaId
         from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer
-        from google.protobuf import descriptor_pb2, message_factory
+        from google.protobuf import message_factory
 
         sid = SchemaId("PROTOBUF")
         sid.from_bytes(io.BytesIO(data))
@@ -180,10 +197,7 @@ class ProtobufFormat(Format):
         key = (sid.id, indexes)
         de = self._classes.get(key)
         if de is None:
-            import base64
-
-            raw = _registered_text(self.client, sid.id, fmt="serialized")
-            fd = descriptor_pb2.FileDescriptorProto.FromString(base64.b64decode(raw))
+            fd = self.file_descriptor(self.client, sid.id)
             pool = self.pool(fd)
             desc = pool.FindFileByName(fd.name).message_types_by_name[fd.message_type[indexes[0]].name]
             for i in indexes[1:]:

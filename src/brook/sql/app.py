@@ -14,9 +14,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from brook.sql import push
+from brook.sql import printtopic, push
 from brook.sql.engine import Engine, StatementError
-from brook.sql.parser import ParseError
+from brook.sql.parser import ParseError, PrintTopic
 
 log = logging.getLogger("io.confluent.ksql.rest.server.KsqlRestApplication")
 VERSION = "0.29.0"
@@ -105,7 +105,7 @@ def create_app(engine: Engine) -> FastAPI:
             raise StatementError(40001, str(e), text) from None
         return KsqlResponse(entities)
 
-    async def _prepare(text: str, props: dict) -> push.PushQuery:
+    async def _prepare(text: str, props: dict) -> push.PushQuery | PrintTopic:
         try:
             return await asyncio.to_thread(push.prepare, engine, text, props)
         except ParseError as e:
@@ -115,6 +115,8 @@ def create_app(engine: Engine) -> FastAPI:
     async def query(request: Request) -> StreamingResponse:
         text, props = await _body(request, "ksql")
         pq = await _prepare(text, props)
+        if isinstance(pq, PrintTopic):
+            return StreamingResponse(_print_lines(pq), media_type="application/json")
 
         async def chunks() -> AsyncIterator[bytes]:
             header = _dumps({"header": {"queryId": pq.query_id, "schema": pq.plan.schema()}})
@@ -133,6 +135,8 @@ def create_app(engine: Engine) -> FastAPI:
     async def query_stream(request: Request) -> StreamingResponse:
         text, props = await _body(request, "sql")
         pq = await _prepare(text, props)
+        if isinstance(pq, PrintTopic):
+            raise StatementError(40001, "PRINT is served on /query, not /query-stream", text)
         delimited = DELIMITED in request.headers.get("accept", "")
 
         async def chunks() -> AsyncIterator[bytes]:
@@ -147,5 +151,11 @@ def create_app(engine: Engine) -> FastAPI:
             yield b"]"
 
         return StreamingResponse(chunks(), media_type=DELIMITED if delimited else "application/json")
+
+    async def _print_lines(p: PrintTopic) -> AsyncIterator[bytes]:
+        group = f"_confluent-ksql-{engine.config.service_id}transient_PRINT_{id(p)}"
+        async for line in printtopic.lines(engine.config.client_props(), engine.config.get("ksql.schema.registry.url"),
+                                           p.topic, p.from_beginning, p.interval, p.limit, group):
+            yield (line + "\n").encode()
 
     return app

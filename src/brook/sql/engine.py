@@ -18,8 +18,10 @@ from brook.sql.parser import (
     Create,
     Describe,
     Drop,
+    Explain,
     InsertSelect,
     InsertValues,
+    PrintTopic,
     Query,
     SetProperty,
     Show,
@@ -149,9 +151,11 @@ class Engine:
         if isinstance(node, UnsetProperty):
             props.pop(node.name, None)
             return None
-        if isinstance(node, Query):
+        if isinstance(node, (Query, PrintTopic)):
             raise StatementError(40002, "The following statement types should be issued to the websocket endpoint "
                                  "'/query':\n\t* PRINT\n\t* SELECT", stmt.text)
+        if isinstance(node, Explain):
+            return self._explain(stmt, node)
         if isinstance(node, Show):
             return self._show(stmt, node)
         if isinstance(node, Describe):
@@ -506,6 +510,39 @@ class Engine:
                 "partitions": s.partitions if extended else 0, "replication": s.replicas if extended else 0,
                 "statement": s.statement, "queryOffsetSummaries": [], "sourceConstraints": [],
                 "clusterErrorStats": [], "clusterStatistics": []}
+
+    def _explain(self, stmt: Statement, node: Explain) -> dict:
+        """EXPLAIN <query id> | <SELECT ...>: ksqlDB's queryDescription with its execution plan's shape."""
+        if node.query_id is not None:
+            pq = self.queries.get(node.query_id)
+            if pq is None:
+                raise SqlError(f"Query with id:{node.query_id} does not exist, use SHOW QUERIES to view the full set "
+                               "of queries.")
+            source, sink, plan, text, qid = pq.source, pq.sink, pq.plan, pq.statement, pq.query_id
+            kind, state = "PERSISTENT", pq.state
+        else:
+            source = self._source(node.query.source)
+            plan, sink, text, qid, kind, state = Plan(node.query, source), None, stmt.text, "", "PUSH", None
+        columns = [(n, t or ("STRING",), k) for n, t, k in plan.columns]
+        out_schema = ", ".join(f"{n} {type_str(t)}{' KEY' if k else ''}" for n, t, k in columns)
+        in_schema = ", ".join(f"{n} {type_str(t)}{' KEY' if ns in ('KEY', 'PRIMARY KEY') else ''}"
+                              for n, t, ns in source.columns)
+        logger = qid or "query"
+        steps = [("SINK", out_schema, f"{logger}.{sink.name}")] if sink is not None else []
+        steps.append(("PROJECT", out_schema, f"{logger}.Project"))
+        if getattr(plan, "where", None) is not None:
+            steps.append(("FILTER", in_schema, f"{logger}.WhereFilter"))
+        steps.append(("SOURCE", in_schema, f"{logger}.KsqlTopic.Source"))
+        execution = "".join("\t" * (2 * i) + f" > [ {step} ] | Schema: {schema} | Logger: {name}\n"
+                            for i, (step, schema, name) in enumerate(steps))
+        fields = [{"name": n, "schema": _schema(t), **({"type": "KEY"} if k else {})} for n, t, k in columns]
+        description = {"id": qid, "statementText": text, "windowType": None, "fields": fields,
+                       "sources": [source.name], "sinks": [sink.name] if sink is not None else [],
+                       "topology": "", "executionPlan": execution, "overriddenProperties": {},
+                       "ksqlHostQueryStatus": {}, "queryType": kind, "queryErrors": [], "tasksMetadata": [],
+                       "state": state, "sinkKafkaTopics": [sink.topic] if sink is not None else []}
+        return {"@type": "queryDescription", "statementText": stmt.text, "queryDescription": description,
+                "warnings": []}
 
     def _describe(self, stmt: Statement, node: Describe) -> dict:
         source = self.sources.get(node.name)

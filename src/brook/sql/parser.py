@@ -96,6 +96,21 @@ class Terminate:
 
 
 @dataclass
+class PrintTopic:
+    topic: str
+    quoted: bool  # a 'string' names the topic exactly; an identifier was upper-cased
+    from_beginning: bool = False
+    interval: int = 1
+    limit: int | None = None
+
+
+@dataclass
+class Explain:
+    query_id: str | None  # EXPLAIN <query id>
+    query: Any = None  # EXPLAIN <SELECT ...>
+
+
+@dataclass
 class Statement:
     text: str  # as the user wrote it, semicolon included (ksqlDB's statementText)
     node: Any
@@ -318,6 +333,21 @@ class _Build(Transformer):
 
     def terminate(self, target):
         return Terminate(None if isinstance(target, Token) else target)
+
+    def print_topic(self, topic, *clauses):
+        p = PrintTopic(_unquote_string(topic), True) if isinstance(topic, Token) else PrintTopic(topic, False)
+        for name, value in clauses:
+            setattr(p, name, value)
+        return p
+
+    def from_beginning(self):
+        return ("from_beginning", True)
+
+    def print_interval(self, n):
+        return ("interval", int(n))
+
+    def explain(self, target):
+        return Explain(target, None) if isinstance(target, str) else Explain(None, target)
 
     # queries
     def all_columns(self):

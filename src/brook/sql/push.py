@@ -12,7 +12,7 @@ from typing import Any
 
 from brook.sql.engine import Engine, StatementError
 from brook.sql.expressions import SqlError
-from brook.sql.parser import Query, parse, type_str
+from brook.sql.parser import PrintTopic, Query, parse, type_str
 from brook.sql.queries import Plan, Source
 
 
@@ -29,12 +29,21 @@ class PushQuery:
                 "columnTypes": [type_str(t) if t else "STRING" for _, t, _ in self.plan.columns]}
 
 
-def prepare(engine: Engine, text: str, props: dict[str, Any]) -> PushQuery:
-    """Parse and plan a push query; every problem is a StatementError before the response starts."""
+def prepare(engine: Engine, text: str, props: dict[str, Any]) -> PushQuery | PrintTopic:
+    """Parse and plan a push query (or check a PRINT's topic); every problem is a StatementError before the
+    response starts."""
     statements = parse(text)
     if len(statements) != 1:
         raise StatementError(40001, "Expected exactly one statement", text)
     stmt = statements[0]
+    if isinstance(stmt.node, PrintTopic):
+        if stmt.node.interval < 1:
+            raise StatementError(40001, f"INTERVAL must be greater than one, but was: {stmt.node.interval}",
+                                 stmt.text)
+        if engine._topic_partitions(stmt.node.topic) is None:
+            raise StatementError(40001, f"Could not find topic '{stmt.node.topic}', or the KSQL user does not have "
+                                 "permissions to list the topic. Topic names are case-sensitive.", stmt.text)
+        return stmt.node
     if not isinstance(stmt.node, Query):
         raise StatementError(40001, "The following statement types should be issued to the '/ksql' endpoint: "
                              + type(stmt.node).__name__.upper(), stmt.text)

@@ -87,17 +87,15 @@ def sql_type(schema: Schema) -> tuple:
     return ("STRUCT", [(f.name, sql_type(f.schema)) for f in schema.fields])
 
 
-def _registered_connect_schema(fmt: str, registered: Any, client: Any) -> Schema:
+def _registered_connect_schema(fmt: str, registered: Any, client: Any, schema_id: int) -> Schema:
     text = registered.schema_str
     if fmt == "AVRO":
         return avrodata.to_connect_schema(json.loads(text))
     if fmt == "JSON_SR":
         return jsonschemadata.to_connect_schema(json.loads(text))
-    from brook.registry import protobuf
     from brook.registry.formats import ProtobufFormat
 
-    fd = protobuf.parse(text, {})
-    fd.name = fd.name or protobuf.MAIN_FILE
+    fd = ProtobufFormat.file_descriptor(client, schema_id)
     desc = ProtobufFormat.pool(fd).FindFileByName(fd.name).message_types_by_name[fd.message_type[0].name]
     return protobufdata.to_connect_schema(desc)
 
@@ -129,7 +127,7 @@ def infer(url: str, fmt: str, topic: str, is_key: bool, schema_id: int | None) -
         prop = "KEY_FORMAT" if is_key else "VALUE_FORMAT"
         raise SqlError(f"{side.capitalize()} schema is not in the expected format. You may want to set {prop} to "
                        f"'{actual}'.\ntopic: {topic}\nexpected format: {SCHEMA_TYPES[fmt]}\nactual format: {actual}")
-    schema = _registered_connect_schema(fmt, registered, client)
+    schema = _registered_connect_schema(fmt, registered, client, schema_id)
     if schema.type != "struct":
         return [("ROWKEY" if is_key else "ROWVAL", sql_type(schema))], schema_id
     columns = [(f.name, sql_type(f.schema)) for f in schema.fields]
