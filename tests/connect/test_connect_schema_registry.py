@@ -23,11 +23,18 @@ CONVERTERS = {"avro": "io.confluent.connect.avro.AvroConverter",
               "protobuf": "io.confluent.connect.protobuf.ProtobufConverter"}
 
 
+LINES = {"avro": ["foo", "bar"], "json": ["foo"], "protobuf": ["foo"]}
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     with module_registry(tmp_path_factory, "connect-sr") as (broker, registry), \
-            module_worker(tmp_path_factory, broker, "connect-sr-worker") as worker:
-        yield broker, registry, worker
+            module_worker(tmp_path_factory, broker, "connect-sr-worker",
+                          **{"offset.flush.interval.ms": "500"}) as worker:  # the file sink flushes then
+        # the three pipelines start together, so that their sink groups' joins overlap
+        tmp = tmp_path_factory.mktemp("connect-sr-files")
+        pipelines = {fmt: pipeline(worker, registry, fmt, lines, tmp) for fmt, lines in LINES.items()}
+        yield broker, registry, worker, pipelines
 
 
 def pipeline(worker, registry, fmt: str, lines: list[str], tmp: Path) -> tuple[str, Path]:
@@ -64,11 +71,11 @@ def latest(registry, subject: str) -> dict:
     return body  # type: ignore[return-value]
 
 
-def test_avro_converter_registers_confluents_schema(stack, tmp_path):
+def test_avro_converter_registers_confluents_schema(stack):
     from confluent_kafka.schema_registry.avro import AvroDeserializer
 
-    broker, registry, worker = stack
-    topic, sink = pipeline(worker, registry, "avro", ["foo", "bar"], tmp_path)
+    broker, registry, _, pipelines = stack
+    topic, sink = pipelines["avro"]
     assert sink_lines(sink, 2) == ["Struct{line=foo,data_source=test-file-source}",
                                    "Struct{line=bar,data_source=test-file-source}"]
     body = latest(registry, f"{topic}-value")
@@ -86,11 +93,11 @@ def test_avro_converter_registers_confluents_schema(stack, tmp_path):
                                                   {"line": "bar", "data_source": "test-file-source"}]
 
 
-def test_json_schema_converter(stack, tmp_path):
+def test_json_schema_converter(stack):
     from confluent_kafka.schema_registry.json_schema import JSONDeserializer
 
-    broker, registry, worker = stack
-    topic, sink = pipeline(worker, registry, "json", ["foo"], tmp_path)
+    broker, registry, _, pipelines = stack
+    topic, sink = pipelines["json"]
     assert sink_lines(sink, 1) == ["Struct{line=foo,data_source=test-file-source}"]
     body = latest(registry, f"{topic}-value")
     assert body["schemaType"] == "JSON"
@@ -103,9 +110,9 @@ def test_json_schema_converter(stack, tmp_path):
         {"line": "foo", "data_source": "test-file-source"}
 
 
-def test_protobuf_converter(stack, tmp_path):
-    broker, registry, worker = stack
-    topic, sink = pipeline(worker, registry, "protobuf", ["foo"], tmp_path)
+def test_protobuf_converter(stack):
+    broker, registry, _, pipelines = stack
+    topic, sink = pipelines["protobuf"]
     assert sink_lines(sink, 1) == ["Struct{line=foo,data_source=test-file-source}"]
     body = latest(registry, f"{topic}-value")
     assert body["schemaType"] == "PROTOBUF"
@@ -122,7 +129,7 @@ def test_protobuf_converter(stack, tmp_path):
 
 
 def test_converters_in_process_strategies_and_versions(stack):
-    _, registry, _ = stack
+    _, registry, _, _ = stack
     person = struct_schema([("name", STRING_SCHEMA), ("age", prim("int32", True))], name="com.example.Person")
     value = Struct(person, {"name": "ann", "age": 7})
     for cls, strategy, subject in (
