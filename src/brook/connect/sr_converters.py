@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from brook.connect import avrodata, jsonschemadata, protobufdata
-from brook.connect.configdef import NO_DEFAULT, ConfigDef, Key
+from brook.connect.configdef import NO_DEFAULT, ConfigDef, Key, Parsed
 from brook.connect.converters import Converter
 from brook.connect.data import ConnectError, DataError, RetriableError, Schema
 
@@ -46,13 +46,13 @@ SR_CONFIG = ConfigDef(
 )
 
 
-def registry_client(settings: dict[str, Any]) -> Any:
+def registry_client(settings: Parsed) -> Any:
     """A SchemaRegistryClient from Confluent's serde settings (URLs, Basic Auth passed through)."""
     from confluent_kafka.schema_registry import SchemaRegistryClient
 
-    conf: dict[str, Any] = {"url": ",".join(settings["schema.registry.url"])}
-    user_info = settings.get("basic.auth.user.info") or settings.get("schema.registry.basic.auth.user.info")
-    if settings.get("basic.auth.credentials.source", "URL").upper() == "USER_INFO" and user_info:
+    conf: dict[str, Any] = {"url": ",".join(settings.get_list("schema.registry.url"))}
+    user_info = settings.get_str("basic.auth.user.info") or settings.get_str("schema.registry.basic.auth.user.info")
+    if (settings.get_str("basic.auth.credentials.source") or "URL").upper() == "USER_INFO" and user_info:
         conf["basic.auth.user.info"] = user_info
     return SchemaRegistryClient(conf)
 
@@ -81,10 +81,10 @@ class SchemaRegistryConverter(Converter):
         known = {k: v for k, v in configs.items() if k in SR_CONFIG.keys}
         self.settings = SR_CONFIG.parse(known)
         self.client = registry_client(self.settings)
-        strategy = self.settings["key.subject.name.strategy" if is_key else "value.subject.name.strategy"]
-        self.serde_conf = {"auto.register.schemas": bool(self.settings["auto.register.schemas"]),
-                           "use.latest.version": bool(self.settings["use.latest.version"]),
-                           "normalize.schemas": bool(self.settings["normalize.schemas"]),
+        strategy = self.settings.get_str("key.subject.name.strategy" if is_key else "value.subject.name.strategy")
+        self.serde_conf = {"auto.register.schemas": self.settings.get_bool("auto.register.schemas"),
+                           "use.latest.version": self.settings.get_bool("use.latest.version"),
+                           "normalize.schemas": self.settings.get_bool("normalize.schemas"),
                            "subject.name.strategy": subject_strategy(str(strategy))}
         if self.serde_conf["use.latest.version"]:
             self.serde_conf["auto.register.schemas"] = False  # Confluent ignores auto-registration then too
@@ -162,8 +162,8 @@ class AvroConverter(SchemaRegistryConverter):
     def registry_schema(self, schema):
         from confluent_kafka.schema_registry import Schema as RegistrySchema
 
-        return RegistrySchema(json.dumps(avrodata.from_connect_schema(schema, bool(self.settings["connect.meta.data"])),
-                                         separators=(",", ":")), "AVRO")
+        avro = avrodata.from_connect_schema(schema, self.settings.get_bool("connect.meta.data"))
+        return RegistrySchema(json.dumps(avro, separators=(",", ":")), "AVRO")
 
     def writer(self, schema):
         from confluent_kafka.schema_registry.avro import AvroSerializer
