@@ -61,6 +61,15 @@ def stream(k, sql: str, limit_rows: int) -> list:
     return lines
 
 
+def create_as(k, registry, sql: str, subject: str) -> dict:
+    """Run a CREATE ... AS SELECT from the beginning; the latest schema of its sink's subject."""
+    status, body = k.ksql(sql, EARLIEST)
+    assert status == 200, body
+    status, latest = registry.call("GET", f"/subjects/{subject}/versions/latest")
+    assert status == 200, latest
+    return latest
+
+
 def test_columns_inferred_from_the_registered_schema(env):
     _, _, k, _ = env
     desc = k.ksql("DESCRIBE riders;")[1][0]["sourceDescription"]  # type: ignore[index]
@@ -75,11 +84,9 @@ def test_columns_inferred_from_the_registered_schema(env):
 
 def test_csas_registers_ksqldbs_avro_schema(env):
     broker, registry, k, client = env
-    status, body = k.ksql("CREATE STREAM nearby AS SELECT profileId, latitude FROM riders WHERE latitude < 37.5 "
-                          "EMIT CHANGES;", EARLIEST)
-    assert status == 200, body
-    status, latest = registry.call("GET", "/subjects/NEARBY-value/versions/latest")
-    assert status == 200 and json.loads(latest["schema"]) == {  # type: ignore[index]
+    latest = create_as(k, registry, "CREATE STREAM nearby AS SELECT profileId, latitude FROM riders WHERE "
+                       "latitude < 37.5 EMIT CHANGES;", "NEARBY-value")
+    assert json.loads(latest["schema"]) == {
         "type": "record", "name": "KsqlDataSourceSchema", "namespace": "io.confluent.ksql.avro_schemas",
         "fields": [{"name": "PROFILEID", "type": ["null", "string"], "default": None},
                    {"name": "LATITUDE", "type": ["null", "double"], "default": None}],
@@ -93,12 +100,10 @@ def test_csas_registers_ksqldbs_avro_schema(env):
 
 def test_json_sr_sink_and_insert_values(env):
     broker, registry, k, client = env
-    status, body = k.ksql("CREATE STREAM riders_json WITH (value_format='JSON_SR') AS SELECT profileId, longitude "
-                          "FROM riders EMIT CHANGES;", EARLIEST)
-    assert status == 200, body
-    status, latest = registry.call("GET", "/subjects/RIDERS_JSON-value/versions/latest")
-    assert latest["schemaType"] == "JSON"  # type: ignore[index]
-    assert json.loads(latest["schema"])["properties"]["PROFILEID"] == {  # type: ignore[index]
+    latest = create_as(k, registry, "CREATE STREAM riders_json WITH (value_format='JSON_SR') AS SELECT profileId, "
+                       "longitude FROM riders EMIT CHANGES;", "RIDERS_JSON-value")
+    assert latest["schemaType"] == "JSON"
+    assert json.loads(latest["schema"])["properties"]["PROFILEID"] == {
         "oneOf": [{"type": "null"}, {"type": "string"}], "connect.index": 0}
     de = JSONDeserializer(None, schema_registry_client=client)
     first = consume(broker.bootstrap, "RIDERS_JSON", 1)[0][1]
@@ -116,12 +121,10 @@ def test_json_sr_sink_and_insert_values(env):
 
 def test_protobuf_table_and_pull_query(env):
     _, registry, k, _ = env
-    status, body = k.ksql("CREATE TABLE rider_counts WITH (value_format='PROTOBUF') AS SELECT profileId, "
-                          "COUNT(*) AS n FROM riders GROUP BY profileId EMIT CHANGES;", EARLIEST)
-    assert status == 200, body
-    status, latest = registry.call("GET", "/subjects/RIDER_COUNTS-value/versions/latest")
-    assert latest["schemaType"] == "PROTOBUF"  # type: ignore[index]
-    assert "message ConnectDefault1 {" in latest["schema"] and "int64 N = 1;" in latest["schema"]  # type: ignore[index]
+    latest = create_as(k, registry, "CREATE TABLE rider_counts WITH (value_format='PROTOBUF') AS SELECT profileId, "
+                       "COUNT(*) AS n FROM riders GROUP BY profileId EMIT CHANGES;", "RIDER_COUNTS-value")
+    assert latest["schemaType"] == "PROTOBUF"
+    assert "message ConnectDefault1 {" in latest["schema"] and "int64 N = 1;" in latest["schema"]
 
     def counted():
         status, _, body = k.request("POST", "/query", {"ksql": "SELECT * FROM rider_counts WHERE profileId = "

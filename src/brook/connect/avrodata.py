@@ -23,6 +23,7 @@ from brook.connect.data import (
     DataError,
     Schema,
     Struct,
+    convert_members,
     struct_schema,
 )
 
@@ -246,16 +247,4 @@ def to_connect(schema: Schema, value: object) -> object:
     if schema.name == DECIMAL and isinstance(value, (bytes, bytearray)):
         scale = int(schema.params().get("scale", "0"))
         return decimal.Decimal(int.from_bytes(value, "big", signed=True)).scaleb(-scale)
-    if schema.type == "struct":
-        data: dict = value  # type: ignore[assignment]
-        return Struct(schema, {f.name: to_connect(f.schema, data.get(f.name)) for f in schema.fields})
-    if schema.type == "array":
-        assert schema.value_schema is not None
-        return [to_connect(schema.value_schema, v) for v in value]  # type: ignore[attr-defined]
-    if schema.type == "map":
-        assert schema.key_schema is not None and schema.value_schema is not None
-        if isinstance(value, list):
-            return {to_connect(schema.key_schema, e["key"]): to_connect(schema.value_schema, e["value"])
-                    for e in value}
-        return {k: to_connect(schema.value_schema, v) for k, v in value.items()}  # type: ignore[attr-defined]
-    return value
+    return convert_members(schema, value, to_connect)

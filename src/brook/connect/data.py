@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 PRIMITIVES = ("int8", "int16", "int32", "int64", "float32", "float64", "boolean", "string", "bytes")
@@ -217,6 +218,24 @@ def from_logical(schema: Schema, value: object) -> object:
         unscaled = int(value.scaleb(scale))
         n = max(1, (unscaled.bit_length() + 8) // 8)
         return unscaled.to_bytes(n, "big", signed=True)
+    return value
+
+
+def convert_members(schema: Schema, value: object, convert: Callable[[Schema, object], object]) -> object:
+    """A struct (from a dict), array or map value rebuilt with convert(member schema, member) applied to its
+    members; a map may come as a list of {"key", "value"} entries (Avro's and JSON Schema's form of maps whose keys
+    are not strings). Any other value is returned as it is."""
+    if schema.type == "struct":
+        data: dict = value  # type: ignore[assignment]
+        return Struct(schema, {f.name: convert(f.schema, data.get(f.name)) for f in schema.fields})
+    if schema.type == "array":
+        assert schema.value_schema is not None
+        return [convert(schema.value_schema, v) for v in value]  # type: ignore[attr-defined]
+    if schema.type == "map":
+        assert schema.key_schema is not None and schema.value_schema is not None
+        if isinstance(value, list):
+            return {convert(schema.key_schema, e["key"]): convert(schema.value_schema, e["value"]) for e in value}
+        return {k: convert(schema.value_schema, v) for k, v in value.items()}  # type: ignore[attr-defined]
     return value
 
 

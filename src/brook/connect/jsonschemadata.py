@@ -17,6 +17,7 @@ from brook.connect.data import (
     DataError,
     Schema,
     Struct,
+    convert_members,
     from_logical,
     struct_schema,
     to_logical,
@@ -167,17 +168,5 @@ def to_connect(schema: Schema, value: object) -> object:
         return base64.b64decode(str(value))
     if schema.type in ("float32", "float64"):
         return float(value)  # type: ignore[arg-type]
-    if schema.type == "struct":
-        data: dict = value  # type: ignore[assignment]
-        return Struct(schema, {f.name: to_connect(f.schema, data.get(f.name)) for f in schema.fields})
-    if schema.type == "array":
-        assert schema.value_schema is not None
-        return [to_connect(schema.value_schema, v) for v in value]  # type: ignore[attr-defined]
-    if schema.type == "map":
-        assert schema.key_schema is not None and schema.value_schema is not None
-        if isinstance(value, list):
-            return {to_connect(schema.key_schema, e["key"]): to_connect(schema.value_schema, e["value"])
-                    for e in value}
-        return {k: to_connect(schema.value_schema, v) for k, v in value.items()}  # type: ignore[attr-defined]
-    return value
+    return convert_members(schema, value, to_connect)
 

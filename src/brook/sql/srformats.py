@@ -164,7 +164,8 @@ class SrSerde:
         from brook.connect.sr_converters import AvroConverter, JsonSchemaConverter, ProtobufConverter
 
         self.fmt, self.topic, self.is_key, self.columns = fmt, topic, is_key, columns
-        self.unwrapped = unwrapped or (is_key and len(columns) == 1)
+        # a single key (or WRAP_SINGLE_VALUE=false value) is written unwrapped; Protobuf always needs a message
+        self.unwrapped = (unwrapped or (is_key and len(columns) == 1)) and fmt != "PROTOBUF"
         self.schema = connect_schema(fmt, columns, self.unwrapped)
         cls = {"AVRO": AvroConverter, "JSON_SR": JsonSchemaConverter, "PROTOBUF": ProtobufConverter}[fmt]
         self.converter = cls()
