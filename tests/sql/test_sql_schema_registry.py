@@ -209,3 +209,16 @@ def test_explain(env):
     assert status == 200 and body[0]["queryDescription"]["queryType"] == "PUSH"  # type: ignore[index]
     status, body = k.ksql("EXPLAIN CSAS_NOPE_1;")
     assert status == 400 and "Query with id:CSAS_NOPE_1 does not exist" in body["message"]  # type: ignore[index]
+
+
+def test_avro_key_format(env):
+    broker, registry, k, client = env
+    latest = create_as(k, registry, "CREATE TABLE rider_keys WITH (format='AVRO') AS SELECT profileId, COUNT(*) AS n "
+                       "FROM riders GROUP BY profileId EMIT CHANGES;", "RIDER_KEYS-key")
+    assert json.loads(latest["schema"]) == ["null", "string"]  # a single key column is written unwrapped
+    de = AvroDeserializer(client)
+    key, value = consume(broker.bootstrap, "RIDER_KEYS", 1)[0]
+    assert de(key, SerializationContext("RIDER_KEYS", MessageField.KEY)) == "c2309eec"
+    assert de(value, SerializationContext("RIDER_KEYS", MessageField.VALUE)) == {"N": 1}
+    desc = k.ksql("DESCRIBE rider_keys;")[1][0]["sourceDescription"]  # type: ignore[index]
+    assert (desc["keyFormat"], desc["valueFormat"]) == ("AVRO", "AVRO")

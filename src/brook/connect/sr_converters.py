@@ -41,6 +41,8 @@ SR_CONFIG = ConfigDef(
         "{username}:{password}", importance="MEDIUM"),
     Key("schema.registry.basic.auth.user.info", "PASSWORD", "", "Specify the user info for Basic Auth in the form "
         "of {username}:{password}", importance="MEDIUM"),
+    Key("json.fail.invalid.schema", "BOOLEAN", False, "Whether to fail serialization if the payload is not valid "
+        "for the schema", importance="MEDIUM"),
     Key("connect.meta.data", "BOOLEAN", True, "Toggle for enabling/disabling connect converter to add its meta data "
         "to the output schema or not", importance="LOW"),
 )
@@ -195,7 +197,9 @@ class JsonSchemaConverter(SchemaRegistryConverter):
     def writer(self, schema):
         from confluent_kafka.schema_registry.json_schema import JSONSerializer
 
-        ser = JSONSerializer(self.registry_schema(schema), self.client, conf=self.serde_conf)
+        # Confluent's serializer validates only with json.fail.invalid.schema (validation is most of the cost)
+        validate = self.settings.get_bool("json.fail.invalid.schema")
+        ser = JSONSerializer(self.registry_schema(schema), self.client, conf={**self.serde_conf, "validate": validate})
         return lambda value, ctx: ser(jsonschemadata.to_json(schema, value), ctx)
 
     def reader(self, topic, schema_id):
@@ -205,7 +209,8 @@ class JsonSchemaConverter(SchemaRegistryConverter):
         doc = json.loads(registered.schema_str)
         title = doc.get("title") if isinstance(doc, dict) else None
         schema = jsonschemadata.to_connect_schema(doc, self.version_of(topic, registered, title))
-        de = JSONDeserializer(None, schema_registry_client=self.client)
+        de = JSONDeserializer(None, schema_registry_client=self.client,
+                              conf={"validate": self.settings.get_bool("json.fail.invalid.schema")})
         return schema, lambda data, ctx: jsonschemadata.to_connect(schema, de(data, ctx))
 
 
