@@ -77,6 +77,17 @@ def test_columns_inferred_from_the_registered_schema(env):
     assert [(f["name"], f["schema"]["type"]) for f in desc["fields"]] == [
         ("PROFILEID", "STRING"), ("LATITUDE", "DOUBLE"), ("LONGITUDE", "DOUBLE"), ("TAGS", "ARRAY")]
     assert desc["fields"][3]["schema"]["memberSchema"]["type"] == "STRING"
+    # VALUE_SCHEMA_ID names the schema instead of the latest
+    _, registry, _, _ = env
+    _, first = registry.call("GET", "/subjects/locations-avro-value/versions/1")
+    status, body = k.ksql(f"CREATE STREAM riders_v1 WITH (kafka_topic='locations-avro', value_format='AVRO', "
+                          f"value_schema_id={first['id']});")  # type: ignore[index]
+    assert status == 200, body
+    desc = k.ksql("DESCRIBE riders_v1;")[1][0]["sourceDescription"]  # type: ignore[index]
+    assert [f["name"] for f in desc["fields"]] == ["PROFILEID", "LATITUDE", "LONGITUDE", "TAGS"]
+    status, body = k.ksql("CREATE STREAM riders_v9 WITH (kafka_topic='locations-avro', value_format='AVRO', "
+                          "value_schema_id=9999);")
+    assert status == 400 and "does not exist in the Schema Registry" in body["message"]  # type: ignore[index]
     lines = stream(k, "SELECT profileId, tags FROM riders WHERE latitude < 37.5 EMIT CHANGES LIMIT 2;", 2)
     assert lines[0]["columnTypes"] == ["STRING", "ARRAY<STRING>"]
     assert lines[1:] == [["18f4ea86", []], ["4ab5cbad", ["b", "c"]]]

@@ -28,6 +28,7 @@ SR_CONFIG = ConfigDef(
         "with Schema Registry", importance="MEDIUM"),
     Key("use.latest.version", "BOOLEAN", False, "Specify if the Serializer should use the latest subject version "
         "for serialization", importance="LOW"),
+    Key("use.schema.id", "INT", -1, "Schema ID to use for serialization", importance="LOW"),
     Key("normalize.schemas", "BOOLEAN", False, "Whether to normalize schemas, which generally ignores ordering when "
         "it is not significant", importance="LOW"),
     Key("key.subject.name.strategy", "CLASS", STRATEGY_PACKAGE + "TopicNameStrategy", "Determines how to construct "
@@ -88,7 +89,9 @@ class SchemaRegistryConverter(Converter):
                            "use.latest.version": self.settings.get_bool("use.latest.version"),
                            "normalize.schemas": self.settings.get_bool("normalize.schemas"),
                            "subject.name.strategy": subject_strategy(str(strategy))}
-        if self.serde_conf["use.latest.version"]:
+        if self.settings.get_int("use.schema.id") >= 0:
+            self.serde_conf["use.schema.id"] = self.settings.get_int("use.schema.id")
+        if self.serde_conf["use.latest.version"] or "use.schema.id" in self.serde_conf:
             self.serde_conf["auto.register.schemas"] = False  # Confluent ignores auto-registration then too
         self._writers: dict[Schema, Any] = {}
         self._readers: dict[int, tuple[Schema, Any]] = {}

@@ -240,39 +240,39 @@ class Engine:
                 raise SqlError(f"Unknown format: {f}")
         return key, value
 
-    def _infer_columns(self, node: Create, topic: str, key_format: str, value_format: str) -> tuple[list, set]:
-        """ksqlDB's schema inference: the columns a CREATE leaves out, from the registry's schemas; and the sides
-        (True for the key) whose columns were inferred."""
-        elements, inferred = list(node.elements), set()
+    def _infer_columns(self, node: Create, topic: str, key_format: str, value_format: str) -> tuple[list, dict]:
+        """ksqlDB's schema inference: the columns a CREATE leaves out, from the registry's schemas (the latest, or
+        VALUE_SCHEMA_ID / KEY_SCHEMA_ID); and the schema id of each side (True: the key) whose columns were
+        inferred."""
+        elements, inferred = list(node.elements), {}
         url = self.config.get("ksql.schema.registry.url")
         keys = [e for e in elements if e[2] in ("KEY", "PRIMARY KEY")]
-        if value_format in srformats.SERDES and len(keys) == len(elements):
-            schema_id = node.props.get("VALUE_SCHEMA_ID")
-            columns, _ = srformats.infer(url, value_format, topic, False,
-                                         int(schema_id) if schema_id is not None else None)
-            elements += [(n, t, None) for n, t in columns]
-            inferred.add(False)
-        if key_format in srformats.SERDES and not keys:
-            schema_id = node.props.get("KEY_SCHEMA_ID")
-            columns, _ = srformats.infer(url, key_format, topic, True,
-                                         int(schema_id) if schema_id is not None else None)
-            ns = "PRIMARY KEY" if node.kind == "TABLE" else "KEY"
-            elements = [(n, t, ns) for n, t in columns] + elements
-            inferred.add(True)
+        for is_key, fmt in ((False, value_format), (True, key_format)):
+            if fmt not in srformats.SERDES or (keys if is_key else len(keys) != len(elements)):
+                continue
+            wanted = node.props.get("KEY_SCHEMA_ID" if is_key else "VALUE_SCHEMA_ID")
+            columns, inferred[is_key] = srformats.infer(url, fmt, topic, is_key,
+                                                        int(wanted) if wanted is not None else None)
+            if is_key:
+                ns = "PRIMARY KEY" if node.kind == "TABLE" else "KEY"
+                elements = [(n, t, ns) for n, t in columns] + elements
+            else:
+                elements += [(n, t, None) for n, t in columns]
         return elements, inferred
 
-    def _attach_serdes(self, source: Source, register: bool, only_if_absent: bool, inferred: set = frozenset()
-                       ) -> None:
+    def _attach_serdes(self, source: Source, register: bool, only_if_absent: bool,
+                       inferred: dict[bool, int] | None = None) -> None:
         """The schema-registry serdes of a source's key and value, their schemas registered when asked; a side
-        whose columns came from the registry writes with the registered schema, as ksqlDB does."""
+        whose columns came from the registry writes with the schema they came from, as ksqlDB does."""
         url = self.config.get("ksql.schema.registry.url")
+        inferred = inferred or {}
         for is_key, fmt, cols in ((True, source.key_format, source.key_columns),
                                   (False, source.value_format, source.value_columns)):
             if fmt not in srformats.SERDES or not cols:
                 continue
             srformats.require_registry(url, fmt, source.topic)
             serde = srformats.SrSerde(url, fmt, source.topic, is_key, cols, not is_key and not source.wrap_single,
-                                      use_latest=is_key in inferred)
+                                      schema_id=inferred.get(is_key))
             if register and is_key not in inferred:
                 serde.register(only_if_absent)
             setattr(source, "key_serde" if is_key else "value_serde", serde)

@@ -160,7 +160,7 @@ class SrSerde:
     """One source's key or value serde: a Confluent converter (its serializers and schema-id caches) per serde."""
 
     def __init__(self, url: str, fmt: str, topic: str, is_key: bool, columns: list[tuple[str, tuple]],
-                 unwrapped: bool, use_latest: bool = False) -> None:
+                 unwrapped: bool, schema_id: int | None = None) -> None:
         from brook.connect.sr_converters import AvroConverter, JsonSchemaConverter, ProtobufConverter
 
         self.fmt, self.topic, self.is_key, self.columns = fmt, topic, is_key, columns
@@ -170,8 +170,8 @@ class SrSerde:
         cls = {"AVRO": AvroConverter, "JSON_SR": JsonSchemaConverter, "PROTOBUF": ProtobufConverter}[fmt]
         self.converter = cls()
         settings = {"schema.registry.url": url}
-        if use_latest:  # an inferred schema: records are written with the registered schema, not re-registered
-            settings.update({"auto.register.schemas": "false", "use.latest.version": "true"})
+        if schema_id is not None:  # inferred columns: records are written with the schema they came from
+            settings.update({"auto.register.schemas": "false", "use.schema.id": str(schema_id)})
         self.converter.configure(settings, is_key)
         self._upper = {n.upper(): n for n, _ in columns}
 
