@@ -95,11 +95,17 @@ class SchemaRegistryConverter(Converter):
             self.serde_conf["auto.register.schemas"] = False  # Confluent ignores auto-registration then too
         self._writers: dict[Schema, Any] = {}
         self._readers: dict[int, tuple[Schema, Any]] = {}
+        self._contexts: dict[str, Any] = {}
 
     def context(self, topic: str) -> Any:
+        """The serializers' context for a topic, made once per topic."""
         from confluent_kafka.serialization import MessageField, SerializationContext
 
-        return SerializationContext(topic, MessageField.KEY if self.is_key else MessageField.VALUE)
+        ctx = self._contexts.get(topic)
+        if ctx is None:
+            field = MessageField.KEY if self.is_key else MessageField.VALUE
+            ctx = self._contexts[topic] = SerializationContext(topic, field)
+        return ctx
 
     # Connect -> bytes
     def from_connect_data(self, topic, schema, value):
