@@ -536,7 +536,7 @@ class Engine:
         execution = "".join("\t" * (2 * i) + f" > [ {step} ] | Schema: {schema} | Logger: {name}\n"
                             for i, (step, schema, name) in enumerate(steps))
         fields = [{"name": n, "schema": _schema(t), **({"type": "KEY"} if k else {})} for n, t, k in columns]
-        description = {"id": qid, "statementText": text, "windowType": None, "fields": fields,
+        description: dict[str, Any] = {"id": qid, "statementText": text, "windowType": None, "fields": fields,
                        "sources": [source.name], "sinks": [sink.name] if sink is not None else [],
                        "topology": "", "executionPlan": execution, "overriddenProperties": {},
                        "ksqlHostQueryStatus": {}, "queryType": kind, "queryErrors": [], "tasksMetadata": [],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,12 +43,13 @@ class Source:
     def value_columns(self) -> list[tuple[str, tuple]]:
         return [(n, t) for n, t, ns in self.columns if ns not in ("KEY", "PRIMARY KEY", "HEADERS")]
 
-    def encode_key(self, row: dict[str, Any], columns: list[tuple[str, tuple]]) -> bytes | None:
+    def encode_key(self, row: dict[str, Any], columns: Sequence[tuple[str, tuple | None]]) -> bytes | None:
         if self.key_serde is not None:
             return self.key_serde.serialize(row)
         return formats.key_serialize(self.key_format, row, columns)
 
-    def encode_value(self, row: dict[str, Any] | None, columns: list[tuple[str, tuple]]) -> bytes | None:
+    def encode_value(self, row: dict[str, Any] | None, columns: Sequence[tuple[str, tuple | None]]
+                     ) -> bytes | None:
         if self.value_serde is not None:
             return self.value_serde.serialize(row)
         return formats.serialize(self.value_format, row, columns, self.wrap_single)
