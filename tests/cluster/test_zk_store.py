@@ -14,6 +14,8 @@ import pytest
 from kazoo.client import KazooClient
 
 from brook.acl import AclBinding, AclOperation, AclPermissionType, PatternType, ResourceType
+from brook.cluster.controller import Controller
+from brook.config.broker import BrokerConfig
 from brook.errors import ErrorCode, KafkaError
 from brook.metadata import (
     EVENT_TYPES,
@@ -144,7 +146,7 @@ def test_writes_land_at_kafkas_znodes_in_kafkas_json(raw, chroot):
         "adding_replicas": {}, "removing_replicas": {}, "version": 3}
     assert topic_id_string(ID) == "bh9cGgAAQACAAAAAAAAAAQ"  # Kafka's Uuid.toString
     assert get(raw, f"{root}/config/topics/t") == {"version": 1, "config": {"cleanup.policy": "compact"}}
-    assert not raw.exists(f"{root}/brokers/topics/gone") and not raw.exists(f"{root}/config/topics/gone")
+    assert raw.exists(f"{root}/admin/delete_topics/gone")  # marked: without a controller the znodes stay
     assert get(raw, f"{root}/config/brokers/1") == {"version": 1, "config": {"log.retention.ms": "5"}}
     assert get(raw, f"{root}/config/brokers/<default>") == {"version": 1, "config": {"log.cleaner.threads": "2"}}
     assert get(raw, f"{root}/config/users/alice/clients/c") == {"version": 1,
@@ -171,6 +173,7 @@ def test_writes_land_at_kafkas_znodes_in_kafkas_json(raw, chroot):
 def test_a_second_store_follows_through_watches_and_a_later_one_loads(chroot):
     a, inbox_a = open_store(chroot)
     b, inbox_b = open_store(chroot)
+    Controller(a.zk, 1, BrokerConfig(), inbox_a).start()  # deletes the topics the stores mark for deletion
     try:
         seen_a, seen_b = recorder(a), recorder(b)
         fill(a)

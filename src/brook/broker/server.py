@@ -79,7 +79,7 @@ class Broker:
             self.cluster_id = config.get_str("cluster.id") or self.log_manager.read_cluster_id() or new_cluster_id()
         self.topics = self.metadata.topics  # read-only view: name -> TopicInfo, and by_id
         self.admin = TopicAdmin(config, self.broker_id, self.metadata, self.log_manager,
-                                None if self.cluster is None else self._live_broker_ids)
+                                None if self.cluster is None else self._live_broker_racks)
         self.log_manager.cluster_id = self.cluster_id
         self.registry = build_registry()
         self.authorizer = authorizer_from_config(config, self.metadata)  # None: no authorizer, nothing checked
@@ -121,8 +121,7 @@ class Broker:
         zk = connect_client(connect, timeout_ms / 1000, session_ms / 1000)
         self.metadata = ZkMetadataStore(zk, deliver)
         self.cluster = BrokerRegistry(zk, deliver)
-        self.controller = Controller(zk, self.broker_id, lambda: [int(c) for c in zk.get_children("/brokers/ids")],
-                                     deliver)
+        self.controller = Controller(zk, self.broker_id, self.config, deliver)
         cluster_id = get_or_create_cluster_id(zk, new_cluster_id)
         stored = self.log_manager.read_cluster_id()
         if stored is not None and stored != cluster_id:
@@ -137,8 +136,8 @@ class Broker:
         """The active controller's id (-1 while there is none); a single broker is its own controller."""
         return self.broker_id if self.controller is None else self.controller.active_id
 
-    def _live_broker_ids(self) -> list[int]:
-        return [b.broker_id for b in self.live_brokers()]
+    def _live_broker_racks(self) -> dict[int, str | None]:
+        return {b.broker_id: b.rack for b in self.live_brokers()}
 
     def live_brokers(self) -> list[BrokerEndpoint]:
         """What Metadata and DescribeCluster list: every registered broker, or this one alone."""

@@ -7,9 +7,9 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-from brook.cluster.controller import assign_replicas
+from brook.cluster.assignment import assign_replicas
 from brook.config.broker import BrokerConfig
 from brook.config.topic import TOPIC_CONFIGS, effective_topic_config
 from brook.errors import ErrorCode, KafkaError
@@ -53,9 +53,9 @@ def validate_topic_name(name: str) -> None:
 
 class TopicAdmin:
     def __init__(self, config: BrokerConfig, broker_id: int, store: MetadataStore, log_manager: LogManager,
-                 live_brokers: Callable[[], list[int]] | None = None) -> None:
+                 live_brokers: Callable[[], Mapping[int, str | None]] | None = None) -> None:
         self.config = config
-        self.live_brokers = live_brokers  # a cluster's registered brokers; None: this broker alone
+        self.live_brokers = live_brokers  # a cluster's brokers -> rack; None: this broker alone
         self.broker_id = broker_id
         self.store = store
         self.log_manager = log_manager
@@ -73,7 +73,8 @@ class TopicAdmin:
 
     # -- requests --------------------------------------------------------------------------------------------
     def create_topic(self, name: str, partitions: int, replication_factor: int, configs: dict[str, str],
-                     validate_only: bool = False) -> TopicInfo | None:
+                     validate_only: bool = False, explicit: Sequence[Sequence[int]] | None = None
+                     ) -> TopicInfo | None:
         validate_topic_name(name)
         if name in self.store.topics:
             raise KafkaError(ErrorCode.topic_already_exists, f"Topic '{name}' already exists.")
@@ -86,7 +87,9 @@ class TopicAdmin:
         if replication_factor <= 0:
             raise KafkaError(ErrorCode.invalid_replication_factor, "Replication factor must be larger than 0.")
         assignment: Sequence[Sequence[int]]
-        if self.live_brokers is not None:  # ZooKeeper mode: AdminUtils' assignment and its error
+        if explicit is not None:  # the request's own assignment
+            assignment = explicit
+        elif self.live_brokers is not None:  # ZooKeeper mode: AdminUtils' assignment and its error
             assignment = assign_replicas(partitions, replication_factor, self.live_brokers())
         elif replication_factor > 1:
             raise KafkaError(ErrorCode.invalid_replication_factor,
@@ -118,7 +121,8 @@ class TopicAdmin:
         self.store.delete_topic(name)
         log.info("Deleted topic %s", name)
 
-    def add_partitions(self, name: str, count: int, validate_only: bool) -> None:
+    def add_partitions(self, name: str, count: int, validate_only: bool,
+                       explicit: Sequence[Sequence[int]] | None = None) -> None:
         info = self.store.topics.get(name)
         if info is None:
             raise KafkaError(ErrorCode.unknown_topic_or_partition, f"The topic '{name}' does not exist.")
@@ -130,10 +134,18 @@ class TopicAdmin:
             raise KafkaError(ErrorCode.invalid_partitions, f"Topic already has {info.partitions} partitions.")
         if count - info.partitions > MAX_RECORDS:
             raise KafkaError(ErrorCode.policy_violation, "Unable to perform excessively large batch operation.")
+        if explicit is not None and len(explicit) != count - info.partitions:
+            raise KafkaError(ErrorCode.invalid_replica_assignment,
+                             f"Increasing the number of partitions by {count - info.partitions} but "
+                             f"{len(explicit)} assignments provided.")
         if not validate_only:
-            replicas = uniform_assignment(count, self.broker_id, first=info.partitions) if self.live_brokers is None \
-                else assign_replicas(count - info.partitions, info.replication_factor, self.live_brokers(),
-                                     first_partition=info.partitions)
+            if explicit is not None:
+                replicas: Sequence[Sequence[int]] = explicit
+            elif self.live_brokers is None:
+                replicas = uniform_assignment(count, self.broker_id, first=info.partitions)
+            else:
+                replicas = assign_replicas(count - info.partitions, info.replication_factor, self.live_brokers(),
+                                           first_partition=info.partitions)
             self.store.add_partitions(name, replicas)
 
     # -- this broker's logs follow the store -----------------------------------------------------------------

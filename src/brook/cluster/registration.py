@@ -4,7 +4,9 @@
 As in KafkaZkClient: the cluster id is read from /cluster/id and created when absent (the first broker's wins a
 race); registering an id another live session holds fails with ZooKeeper's NodeExists, which ends the broker's
 start-up. The ephemeral znode goes when the session does (a clean stop closes it at once; a killed broker's lasts
-until zookeeper.session.timeout.ms)."""
+until zookeeper.session.timeout.ms). When the session expires (a broker paused longer than the timeout), the
+broker registers again on its new session, as KafkaController's RegisterBrokerAndReelect does; the broker epoch
+(the czxid of its znode, which ControlledShutdown carries) is the new znode's."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
-from kazoo.client import KazooClient
+from kazoo.client import KazooClient, KazooState
 from kazoo.exceptions import NodeExistsError, NoNodeError
 
 log = logging.getLogger("kafka.zk.KafkaZkClient")
@@ -95,8 +97,31 @@ class BrokerRegistry:
         self._deliver = deliver
         self.live: Mapping[int, BrokerEndpoint] = {}
         self.on_change: list[Callable[[], None]] = []
+        self.broker_epoch = -1
+        self._registration: tuple[int, Sequence[Endpoint], str | None] | None = None
+        self._expired = False
 
     def register(self, broker_id: int, endpoints: Sequence[Endpoint], rack: str | None) -> None:
+        self._create(broker_id, endpoints, rack)
+        self._registration = (broker_id, endpoints, rack)
+        self.zk.add_listener(self._session_state)
+        self.zk.ChildrenWatch("/brokers/ids", self._ids_changed)
+
+    def _session_state(self, state: str) -> None:
+        if state == KazooState.LOST:
+            self._expired = True
+        elif state == KazooState.CONNECTED and self._expired:
+            self._expired = False
+            self.zk.handler.spawn(self._register_again)
+
+    def _register_again(self) -> None:
+        assert self._registration is not None
+        try:
+            self._create(*self._registration)
+        except DuplicateBrokerId:
+            pass  # the old session's znode is still there: it goes when ZooKeeper expires it
+
+    def _create(self, broker_id: int, endpoints: Sequence[Endpoint], rack: str | None) -> None:
         path = f"/brokers/ids/{broker_id}"
         try:
             self.zk.create(path, broker_json(endpoints, rack, int(time.time() * 1000)), ephemeral=True,
@@ -108,7 +133,8 @@ class BrokerRegistry:
             raise DuplicateBrokerId(path) from None
         log.info("Registered broker %d at path %s with addresses: %s", broker_id, path,
                  ",".join(f"{e.listener}://{e.host}:{e.port}" for e in endpoints))
-        self.zk.ChildrenWatch("/brokers/ids", self._ids_changed)
+        stat = self.zk.exists(path)
+        self.broker_epoch = stat.czxid if stat is not None else -1
 
     def _ids_changed(self, children: list[str]) -> None:
         live: dict[int, BrokerEndpoint] = {}

@@ -8,8 +8,8 @@ which reads the new state there and hands the image change to `deliver` (the bro
 call_soon_threadsafe), so the image changes and subscribers run only on the thread that owns them. A change that
 is already in the image (this store's own write coming back) notifies nobody.
 
-Until the controller exists, delete_topic also does the controller's part (removes the topic's znodes after
-marking /admin/delete_topics/<name>); docs/cluster.md says what is left."""
+delete_topic marks /admin/delete_topics/<name> as Kafka's DeleteTopics does; the controller removes the topic's
+znodes, and `when_deleted` tells the request when they are gone."""
 
 from __future__ import annotations
 
@@ -183,6 +183,7 @@ class ZkMetadataStore(MemoryMetadataStore):
         self._lock = threading.Lock()  # the watches' bookkeeping (kazoo's thread)
         self._watched: set[str] = set()
         self._seen: dict[str, int] = {}  # notification path -> the last sequence number processed
+        self._deletion_waiters: dict[str, list[Callable[[], None]]] = {}  # topic -> called once its znode is gone
         for path in PERSISTENT_PATHS:
             self.zk.ensure_path(path)
         self._load()
@@ -288,6 +289,9 @@ class ZkMetadataStore(MemoryMetadataStore):
         if data is None:
             with self._lock:
                 self._watched.discard(name)
+                waiters = self._deletion_waiters.pop(name, [])
+            for waiter in waiters:
+                self._deliver(waiter)
             return False  # a topic created again gets a new watch
         return None
 
@@ -402,12 +406,18 @@ class ZkMetadataStore(MemoryMetadataStore):
 
     def delete_topic(self, name: str) -> TopicInfo:
         self._topic(name)
-        self._set_or_create(f"/admin/delete_topics/{name}", b"")
-        # the controller's part (TopicDeletionManager's last step), until the controller exists
-        self.zk.delete(f"/brokers/topics/{name}", recursive=True)
-        self._delete_if_exists(f"/config/topics/{name}")
-        self._delete_if_exists(f"/admin/delete_topics/{name}")
+        self._set_or_create(f"/admin/delete_topics/{name}", b"")  # the controller does the rest
         return super().delete_topic(name)
+
+    def when_deleted(self, name: str, callback: Callable[[], None]) -> None:
+        """`callback` on the owner's thread once /brokers/topics/<name> is gone (at once when it is)."""
+        with self._lock:
+            self._deletion_waiters.setdefault(name, []).append(callback)
+        if self.zk.exists(f"/brokers/topics/{name}") is None:
+            with self._lock:
+                waiters = self._deletion_waiters.pop(name, [])
+            for waiter in waiters:
+                self._deliver(waiter)
 
     def set_topic_configs(self, name: str, configs: Mapping[str, str]) -> None:
         self._topic(name)

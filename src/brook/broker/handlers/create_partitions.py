@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from brook.acl import AclOperation, ResourceType
 from brook.errors import ErrorCode, KafkaError
@@ -31,13 +32,22 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
                                       error_message="The topic authorization is failed."))
             continue
         try:
-            if t.assignments:
-                for a in t.assignments:
-                    if any(b != broker.broker_id for b in a.broker_ids):
-                        raise KafkaError(ErrorCode.invalid_replica_assignment,
-                                         f"Unknown broker(s) in replica assignment: {list(a.broker_ids)}.")
-            broker.admin.add_partitions(t.name, t.count, request.validate_only)
+            explicit = explicit_assignment(broker, t.assignments)
+            broker.admin.add_partitions(t.name, t.count, request.validate_only, explicit)
             results.append(result_cls(name=t.name, error_code=ErrorCode.none, error_message=None))
         except KafkaError as e:
             results.append(result_cls(name=t.name, error_code=e.code, error_message=e.message))
     return make(cls, throttle_time=_ZERO, results=tuple(results))
+
+
+def explicit_assignment(broker: Broker, assignments: Sequence[Any]) -> list[list[int]] | None:
+    """A request's replica assignment (None without one), its brokers checked against the live ones."""
+    if not assignments:
+        return None
+    live = {b.broker_id for b in broker.live_brokers()}
+    out = [list(a.broker_ids) for a in assignments]
+    for replicas in out:
+        if any(b not in live for b in replicas):
+            raise KafkaError(ErrorCode.invalid_replica_assignment,
+                             f"Unknown broker(s) in replica assignment: {replicas}.")
+    return out

@@ -16,6 +16,7 @@ from brook.protocol.versions import response_class
 
 from ..authz import cluster_allowed, refused
 from . import Request
+from .create_partitions import explicit_assignment
 from .describe_configs import SOURCE_DEFAULT, SOURCE_DYNAMIC_TOPIC, SOURCE_STATIC_BROKER
 
 if TYPE_CHECKING:
@@ -61,11 +62,8 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
                                      "replicasAssignments were set. Both cannot be used at the same time.")
                 partitions = len(t.assignments)
                 rf = len(t.assignments[0].broker_ids)
-                for a in t.assignments:
-                    if any(b != broker.broker_id for b in a.broker_ids):
-                        raise KafkaError(ErrorCode.invalid_replica_assignment,
-                                         f"Unknown broker(s) in replica assignment: {list(a.broker_ids)}.")
-            info = broker.admin.create_topic(t.name, partitions, rf, configs, request.validate_only)
+            explicit = explicit_assignment(broker, t.assignments)
+            info = broker.admin.create_topic(t.name, partitions, rf, configs, request.validate_only, explicit)
         except KafkaError as e:
             results.append(make(result_cls, name=t.name, topic_id=_NULL_ID, error_code=e.code,
                                 error_message=e.message, num_partitions=-1, replication_factor=-1,

@@ -1,13 +1,19 @@
-"""DeleteTopics (key 20), v1-v6: by name, or (v6) by topic id."""
+"""DeleteTopics (key 20), v1-v6: by name, or (v6) by topic id.
+
+In a ZooKeeper cluster the broker marks /admin/delete_topics/<t> and the controller deletes the topic; the answer
+waits (Kafka's DelayedDeleteTopics) until the topic znode is gone, or REQUEST_TIMED_OUT after the request's timeout."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
+import functools
 import uuid
 from typing import TYPE_CHECKING
 
 from brook.acl import AclOperation, ResourceType
 from brook.errors import ErrorCode, KafkaError
+from brook.metadata.zookeeper import ZkMetadataStore
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
@@ -58,4 +64,27 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
         except KafkaError as e:
             results.append(make(result_cls, name=name, topic_id=topic_id, error_code=e.code,
                                 error_message=e.message))
+    deleted = [r.name for r in results if r.error_code == ErrorCode.none]
+    if isinstance(broker.metadata, ZkMetadataStore) and deleted:
+        return _after_deletion(broker.metadata, cls, results, deleted, request.timeout)
+    return make(cls, throttle_time=_ZERO, responses=tuple(results))
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+async def _after_deletion(store: ZkMetadataStore, cls: type, results: list, names: list[str],
+                          timeout: datetime.timedelta) -> object:
+    loop = asyncio.get_running_loop()
+    waits = {}
+    for name in names:
+        done = loop.create_future()
+        store.when_deleted(name, functools.partial(_resolve, done))
+        waits[name] = done
+    await asyncio.wait(waits.values(), timeout=max(timeout.total_seconds(), 0))
+    pending = {n for n, f in waits.items() if not f.done()}
+    results = [make(type(r), name=r.name, topic_id=r.topic_id, error_code=ErrorCode.request_timed_out,
+                    error_message=None) if r.name in pending else r for r in results]
     return make(cls, throttle_time=_ZERO, responses=tuple(results))
