@@ -1,9 +1,11 @@
-# Sourced by run.sh and test.sh: idempotent set-up of the venv (and, for tests, Debian's kcat, zookeeper and
-# postgresql).
+# Sourced by run.sh, run-cluster.sh and test.sh: idempotent set-up of the venv (and, for tests, Debian's kcat,
+# zookeeper and postgresql; zookeeper for run-cluster.sh too).
 need_apt=()
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then need_apt+=(python3-venv); fi
 if [ "${BROOK_TEST_DEPS:-0}" = 1 ] && ! command -v kcat >/dev/null 2>&1; then need_apt+=(kcat); fi
-if [ "${BROOK_TEST_DEPS:-0}" = 1 ] && [ ! -f /usr/share/java/zookeeper.jar ]; then need_apt+=(zookeeper); fi
+if { [ "${BROOK_TEST_DEPS:-0}" = 1 ] || [ "${BROOK_ZOOKEEPER:-0}" = 1 ]; } && [ ! -f /usr/share/java/zookeeper.jar ]; then
+  need_apt+=(zookeeper)
+fi
 if [ "${BROOK_TEST_DEPS:-0}" = 1 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   need_apt+=(postgresql)  # the JDBC connectors' tests run a private cluster (tests/conftest.py)
 fi
