@@ -106,7 +106,7 @@ class Cluster:
         print(f"Cluster ready: --bootstrap-server {servers}. Ctrl-C stops it.", flush=True)
 
     def stop(self) -> None:
-        for i, proc, _ in self.brokers:
+        for _, proc, _ in self.brokers:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
         for i, proc, _ in self.brokers:
