@@ -6,6 +6,7 @@ ZooKeeper. The processes' logs go to files beside their data; this prints where 
 from __future__ import annotations
 
 import argparse
+import functools
 import signal
 import socket
 import subprocess
@@ -53,6 +54,10 @@ def _wait(proc: subprocess.Popen[bytes], check: Callable[[], bool], what: str, t
     raise RuntimeError(f"{what} did not start within {timeout:.0f}s")
 
 
+def _logged(path: Path, start: int, text: str) -> bool:
+    return text in path.read_bytes()[start:].decode(errors="replace")
+
+
 class Cluster:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
@@ -98,8 +103,7 @@ class Cluster:
             start = log_path.stat().st_size if log_path.exists() else 0
             proc = self._spawn(cmd, log_path)
             self.brokers.append((i, proc, log_path))
-            _wait(proc, lambda p=log_path, s=start: STARTED in p.read_bytes()[s:].decode(errors="replace"),
-                  f"broker {i}")
+            _wait(proc, functools.partial(_logged, log_path, start, STARTED), f"broker {i}")
             print(f"Broker {i} on localhost:{port} (data in {self.data / f'broker-{i}'}, log {log_path})",
                   flush=True)
         servers = ",".join(f"localhost:{self.args.port + i}" for i in range(n))
