@@ -92,6 +92,8 @@ class BrokerProcess:
         self.data_dir = data_dir
         self.overrides = {"listeners": "PLAINTEXT://127.0.0.1:0", "log.dirs": str(data_dir),
                           "group.initial.rebalance.delay.ms": "0", **(overrides or {})}
+        if "zookeeper.connect" in self.overrides:  # a cluster's last broker cannot hand its leadership on: retry soon
+            self.overrides.setdefault("controlled.shutdown.retry.backoff.ms", "100")
         self.proc: subprocess.Popen | None = None
         self.port = 0
         self.log_path = data_dir.parent / f"{data_dir.name}.broker.log"

@@ -1,7 +1,7 @@
 """The controller's reactions on a real ZooKeeper with three real brokers (racks a, a, b): rack-aware assignment,
 topic deletion through /admin/delete_topics and partitions added across the brokers, unclean leader election
 only where enabled, fencing by the controller epoch, and a broker whose session expires registering again while
-the controller moves away from it."""
+the controller moves away from it; the automatic leader rebalance."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ def cluster(zookeeper, tmp_path_factory):
     chroot = f"/brook-controller-{uuid.uuid4().hex[:8]}"
     base = tmp_path_factory.mktemp("controller")
     brokers = {i: BrokerProcess(base / f"b{i}", {"broker.id": str(i), "zookeeper.connect": zookeeper.connect + chroot,
-                                                 "broker.rack": RACKS[i], "zookeeper.session.timeout.ms": "6000"})
+                                                 "broker.rack": RACKS[i], "zookeeper.session.timeout.ms": "6000",
+                                                 "leader.imbalance.check.interval.seconds": "1"})
                for i in RACKS}
     raw = KazooClient(hosts=zookeeper.connect + chroot)
     try:
@@ -175,3 +176,18 @@ def test_a_broker_whose_session_expires_registers_again(cluster):
     wait_for(lambda: client.describe_cluster(request_timeout=10).result().controller.id == new)
     assert controller_id(raw) == new and paused.alive()
     assert "Resigned" in paused.log_text()
+
+
+def test_auto_leader_rebalance_gives_preferred_replicas_their_leadership_back(cluster):
+    brokers, raw = cluster
+    preferred, other = (i for i in brokers if i != controller_id(raw))
+    client = admin(brokers[controller_id(raw)])
+    client.create_topics([NewTopic("rebalanced", 1, replica_assignment=[[preferred, other]])])["rebalanced"].result(15)
+    wait_for(lambda: raw.exists("/brokers/topics/rebalanced/partitions/0/state"))
+    data, stat = raw.get("/brokers/topics/rebalanced/partitions/0/state")
+    d = json.loads(data)  # the other replica leads, as after a failover: 100% imbalance for the preferred broker
+    raw.set("/brokers/topics/rebalanced/partitions/0/state", json.dumps({**d, "leader": other}).encode(),
+            version=stat.version)
+    wait_for(lambda: state(raw, "rebalanced", 0)["leader"] == preferred)
+    assert state(raw, "rebalanced", 0)["leader_epoch"] == d["leader_epoch"] + 1
+    assert "rebalanced-0 triggered by AutoTriggered" in brokers[controller_id(raw)].log_text()

@@ -28,7 +28,9 @@ def cluster(zookeeper, tmp_path_factory):
     chroot = f"/brook-registration-{uuid.uuid4().hex[:8]}"
     base = tmp_path_factory.mktemp("registration")
     brokers = [BrokerProcess(base / f"b{i}", {"broker.id": str(i), "zookeeper.connect": zookeeper.connect + chroot,
-                                              "broker.rack": f"r{i}"}) for i in (1, 2)]
+                                              "broker.rack": f"r{i}",
+                                              # a stop is a broker loss here (controlled shutdown: test_leadership)
+                                              "controlled.shutdown.enable": "false"}) for i in (1, 2)]
     raw = KazooClient(hosts=zookeeper.connect + chroot)
     try:
         for b in brokers:

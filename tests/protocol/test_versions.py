@@ -68,6 +68,8 @@ KIP_896_FLOOR = {
     57: 0,  # UpdateFeatures
     60: 0,  # DescribeCluster
     75: 0,  # DescribeTopicPartitions
+    7: 3,  # ControlledShutdown: gone in Kafka 4 (ZooKeeper mode only); Brook's brokers send v3, the one served
+    43: 0,  # ElectLeaders
 }
 
 REGISTRY = build_registry()

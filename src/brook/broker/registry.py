@@ -6,9 +6,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kio.schema.index import api_key_map, schema_name_map
-
-from brook.protocol.versions import KAFKA_39_MAX, KIP_896_MIN
+from brook.protocol.versions import KAFKA_39_MAX, KIP_896_MIN, schema_versions
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +63,13 @@ HANDLERS: tuple[tuple[int, str, int], ...] = (
     (65, "describe_transactions", 0),
     (66, "list_transactions", 1),
     (75, "describe_topic_partitions", 0),
+    (7, "controlled_shutdown", 3),
+    (43, "elect_leaders", 2),
 )
 
 
 def kio_versions(api_key: int) -> tuple[int, int]:
-    versions = schema_name_map[api_key_map[api_key]].keys()
-    return min(versions), max(versions)
+    return schema_versions(api_key)
 
 
 def build_registry() -> dict[int, ApiHandler]:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from brook.cluster import leadership, shutdown
 from brook.cluster.controller import Controller
 from brook.cluster.registration import BrokerEndpoint, BrokerRegistry, Endpoint, get_or_create_cluster_id
 from brook.config.broker import BrokerConfig
@@ -70,6 +71,7 @@ class Broker:
         self.log_manager = LogManager(config.log_dirs, self.broker_id, "")
         self.cluster: BrokerRegistry | None = None  # set in a ZooKeeper cluster (zookeeper.connect)
         self.controller: Controller | None = None
+        self.rebalance: leadership.AutoRebalance | None = None
         self.metadata: MetadataStore
         zookeeper_connect = config.get_str("zookeeper.connect")
         if zookeeper_connect:
@@ -122,6 +124,7 @@ class Broker:
         self.metadata = ZkMetadataStore(zk, deliver)
         self.cluster = BrokerRegistry(zk, deliver)
         self.controller = Controller(zk, self.broker_id, self.config, deliver)
+        self.rebalance = leadership.install(self.controller)
         cluster_id = get_or_create_cluster_id(zk, new_cluster_id)
         stored = self.log_manager.read_cluster_id()
         if stored is not None and stored != cluster_id:
@@ -188,6 +191,19 @@ class Broker:
         log.info("[KafkaServer id=%d] started (kafka.server.KafkaServer) on %s in %d ms", self.broker_id, addrs,
                  (time.monotonic() - t0) * 1000)
 
+    def _controlled_shutdown(self) -> None:
+        """KafkaServer.controlledShutdown, before anything stops (on an executor thread)."""
+        assert self.cluster is not None and self.controller is not None
+        cluster, controller = self.cluster, self.controller
+
+        def address() -> tuple[str, int] | None:
+            found = cluster.live.get(controller.active_id)
+            return None if found is None else (found.host, found.port)
+
+        shutdown.controlled_shutdown(address, self.broker_id, lambda: cluster.broker_epoch,
+                                     self.config.get_int("controlled.shutdown.max.retries"),
+                                     self.config.get_int("controlled.shutdown.retry.backoff.ms"))
+
     @property
     def advertised(self) -> Listener:
         adv = self.config.get_list("advertised.listeners")
@@ -197,6 +213,9 @@ class Broker:
 
     async def stop(self) -> None:
         log.info("[KafkaServer id=%d] shutting down", self.broker_id)
+        if self.cluster is not None and self.cluster.broker_epoch != -1 \
+                and self.config.get_bool("controlled.shutdown.enable"):
+            await asyncio.get_running_loop().run_in_executor(None, self._controlled_shutdown)
         self.background.stop()
         for s in self.servers:
             s.close()
@@ -208,5 +227,7 @@ class Broker:
         except OSError as e:  # a full disk: no clean-shutdown marker, so the next start recovers the logs
             self.log_dir_failures.failed(self.log_manager.dirs[0], "writing checkpoint files at shutdown", e)
         if isinstance(self.metadata, ZkMetadataStore):  # the session's end removes /brokers/ids/<id> at once
+            if self.rebalance is not None:
+                self.rebalance.stop()
             self.metadata.close()
         log.info("[KafkaServer id=%d] shut down completed", self.broker_id)

@@ -93,6 +93,17 @@ BROKER_CONFIGS = ConfigDef().define(
               "connection to ZooKeeper. If not set, the value in zookeeper.session.timeout.ms is used",
               read_only=True),
     ConfigKey("broker.rack", "string", None, "Rack of the broker.", read_only=True),
+    ConfigKey("controlled.shutdown.enable", "boolean", True, "Enable controlled shutdown of the server.",
+              read_only=True),
+    ConfigKey("controlled.shutdown.max.retries", "int", 3, "Controlled shutdown can fail for multiple reasons. "
+              "This determines the number of retries when such failure happens", read_only=True),
+    ConfigKey("controlled.shutdown.retry.backoff.ms", "long", 5000, "Before each retry, the system needs time to "
+              "recover from the state that caused the previous failure", read_only=True),
+    ConfigKey("auto.leader.rebalance.enable", "boolean", True, "Enables auto leader balancing.", read_only=True),
+    ConfigKey("leader.imbalance.check.interval.seconds", "long", 300, "The frequency with which the partition "
+              "rebalance check is triggered by the controller", at_least(1), read_only=True),
+    ConfigKey("leader.imbalance.per.broker.percentage", "int", 10, "The ratio of leader imbalance allowed per "
+              "broker.", read_only=True),
     ConfigKey("cluster.id", "string", None, "", read_only=True),
     ConfigKey("authorizer.class.name", "string", "", "The ACL authorizer; empty: none, ACL APIs answer "
               "SECURITY_DISABLED.", _authorizer_class, read_only=True),
