@@ -70,6 +70,8 @@ KIP_896_FLOOR = {
     75: 0,  # DescribeTopicPartitions
     7: 3,  # ControlledShutdown: gone in Kafka 4 (ZooKeeper mode only); Brook's brokers send v3, the one served
     43: 0,  # ElectLeaders
+    45: 0,  # AlterPartitionReassignments
+    46: 0,  # ListPartitionReassignments
 }
 
 REGISTRY = build_registry()

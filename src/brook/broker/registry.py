@@ -65,6 +65,8 @@ HANDLERS: tuple[tuple[int, str, int], ...] = (
     (75, "describe_topic_partitions", 0),
     (7, "controlled_shutdown", 3),
     (43, "elect_leaders", 2),
+    (45, "alter_partition_reassignments", 0),
+    (46, "list_partition_reassignments", 0),
 )
 
 

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from brook.cluster import leadership, shutdown
 from brook.cluster.controller import Controller
+from brook.cluster.reassignment import Reassignments
 from brook.cluster.registration import BrokerEndpoint, BrokerRegistry, Endpoint, get_or_create_cluster_id
 from brook.config.broker import BrokerConfig
 from brook.errors import KafkaError
@@ -72,6 +73,7 @@ class Broker:
         self.cluster: BrokerRegistry | None = None  # set in a ZooKeeper cluster (zookeeper.connect)
         self.controller: Controller | None = None
         self.rebalance: leadership.AutoRebalance | None = None
+        self.reassignments: Reassignments | None = None
         self.metadata: MetadataStore
         zookeeper_connect = config.get_str("zookeeper.connect")
         if zookeeper_connect:
@@ -125,6 +127,7 @@ class Broker:
         self.cluster = BrokerRegistry(zk, deliver)
         self.controller = Controller(zk, self.broker_id, self.config, deliver)
         self.rebalance = leadership.install(self.controller)
+        self.reassignments = Reassignments(self.controller)
         cluster_id = get_or_create_cluster_id(zk, new_cluster_id)
         stored = self.log_manager.read_cluster_id()
         if stored is not None and stored != cluster_id:

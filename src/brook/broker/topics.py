@@ -20,6 +20,7 @@ from brook.metadata import (
     BrokerConfigChanged,
     MetadataStore,
     PartitionsAdded,
+    ReplicasReassigned,
     TopicConfigChanged,
     TopicCreated,
     TopicDeleted,
@@ -62,6 +63,7 @@ class TopicAdmin:
         self._apply_dynamic_configs()
         store.subscribe(TopicCreated, self._created)
         store.subscribe(PartitionsAdded, self._partitions_added)
+        store.subscribe(ReplicasReassigned, self._reassigned)
         store.subscribe(TopicDeleted, self._deleted)
         store.subscribe(TopicConfigChanged, lambda e: self._reconfigure(e.name))
         store.subscribe(BrokerConfigChanged, self._broker_config_changed)
@@ -174,6 +176,13 @@ class TopicAdmin:
 
     def _partitions_added(self, event: PartitionsAdded) -> None:
         self._create_logs(event.info, event.previous)
+
+    def _reassigned(self, event: ReplicasReassigned) -> None:
+        """A replica added here gets its (empty) log; a replica removed from here loses it."""
+        self._create_logs(event.info, 0)
+        for p in range(event.info.partitions):
+            if self.broker_id not in event.info.replicas(p) and self.broker_id in event.previous.replicas(p):
+                self.log_manager.delete(event.info.name, p)
 
     def _deleted(self, event: TopicDeleted) -> None:
         for p in range(event.info.partitions):

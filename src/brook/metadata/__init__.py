@@ -8,6 +8,7 @@ from .events import (
     BrokerConfigChanged,
     ClientQuotaChanged,
     PartitionsAdded,
+    ReplicasReassigned,
     ScramCredentialsChanged,
     TopicConfigChanged,
     TopicCreated,
@@ -27,5 +28,5 @@ from .store import MemoryMetadataStore, MetadataStore, TopicsView
 
 __all__ = ["EVENT_TYPES", "INTERNAL_TOPICS", "AclPattern", "AclsChanged", "BrokerConfigChanged", "ClientQuotaChanged",
            "JsonMetadataStore", "MemoryMetadataStore", "MetadataStore", "PartitionsAdded", "ProducerIdBlock",
-           "QuotaEntity", "ScramCredential", "ScramCredentialsChanged", "TopicConfigChanged", "TopicCreated",
-           "TopicDeleted", "TopicInfo", "TopicsView", "uniform_assignment"]
+           "QuotaEntity", "ReplicasReassigned", "ScramCredential", "ScramCredentialsChanged", "TopicConfigChanged",
+           "TopicCreated", "TopicDeleted", "TopicInfo", "TopicsView", "uniform_assignment"]

@@ -29,6 +29,14 @@ class PartitionsAdded:
 
 
 @dataclass(frozen=True)
+class ReplicasReassigned:
+    """The controller changed partitions' replicas (a reassignment starting, completing or cancelled)."""
+
+    info: TopicInfo
+    previous: TopicInfo
+
+
+@dataclass(frozen=True)
 class TopicConfigChanged:
     name: str
 
@@ -54,8 +62,8 @@ class AclsChanged:
 
 
 # Every change a store announces (what a subscriber to all of them, or a test of all of them, walks).
-EVENT_TYPES = (TopicCreated, TopicDeleted, PartitionsAdded, TopicConfigChanged, BrokerConfigChanged,
-               ClientQuotaChanged, ScramCredentialsChanged, AclsChanged)
+EVENT_TYPES = (TopicCreated, TopicDeleted, PartitionsAdded, ReplicasReassigned, TopicConfigChanged,
+               BrokerConfigChanged, ClientQuotaChanged, ScramCredentialsChanged, AclsChanged)
 
 
 class Notifier:

@@ -34,6 +34,7 @@ from .events import (
     BrokerConfigChanged,
     ClientQuotaChanged,
     PartitionsAdded,
+    ReplicasReassigned,
     ScramCredentialsChanged,
     TopicConfigChanged,
     TopicCreated,
@@ -349,6 +350,8 @@ class ZkMetadataStore(MemoryMetadataStore):
             self._commit(updates, TopicCreated(info))
         elif info.assignment[:old.partitions] == old.assignment and info.partitions > old.partitions:
             self._commit(updates, PartitionsAdded(info, old.partitions))
+        elif info.assignment != old.assignment:  # the controller reassigned replicas
+            self._commit(updates, ReplicasReassigned(info, old))
 
     def _apply_topic_configs(self, name: str, configs: dict[str, str]) -> None:
         old = self._topics.get(name)

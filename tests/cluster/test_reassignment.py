@@ -1,0 +1,193 @@
+"""Partition reassignment on a real ZooKeeper with three real brokers: kafka-reassign-partitions (--generate,
+--execute with --throttle, --verify, --list, --cancel), AlterPartitionReassignments' errors,
+/admin/reassign_partitions. A replica added by a reassignment joins the ISR through replication; until brokers
+replicate, the tests write the ISR expansion into the state znode as the leader's AlterPartition would."""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import kafka_wire
+import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
+from conftest import BrokerProcess
+from kazoo.client import KazooClient
+
+from brook.cli.reassign_partitions import Cluster
+
+wait_for = functools.partial(kafka_wire.wait_for, timeout=30, interval=0.05)
+TOOL = str(Path(sys.executable).parent / "kafka-reassign-partitions")
+
+
+@pytest.fixture(scope="module")
+def cluster(zookeeper, tmp_path_factory):
+    chroot = f"/brook-reassign-{uuid.uuid4().hex[:8]}"
+    base = tmp_path_factory.mktemp("reassign")
+    brokers = {i: BrokerProcess(base / f"b{i}", {"broker.id": str(i), "zookeeper.connect": zookeeper.connect + chroot,
+                                                 "auto.leader.rebalance.enable": "false"}) for i in (1, 2, 3)}
+    raw = KazooClient(hosts=zookeeper.connect + chroot)
+    try:
+        for b in brokers.values():
+            b.start()
+        raw.start(timeout=15)
+        wait_for(lambda: sorted(raw.get_children("/brokers/ids")) == ["1", "2", "3"] and raw.exists("/controller"))
+        yield brokers, raw, base
+    finally:
+        raw.stop()
+        raw.close()
+        for b in brokers.values():
+            b.stop()
+
+
+def topic_znode(raw: KazooClient, topic: str) -> dict:
+    return json.loads(raw.get(f"/brokers/topics/{topic}")[0])
+
+
+def state(raw: KazooClient, topic: str, p: int) -> dict:
+    return json.loads(raw.get(f"/brokers/topics/{topic}/partitions/{p}/state")[0])
+
+
+def create(brokers: dict[int, BrokerProcess], raw: KazooClient, topic: str, assignment: list[list[int]]) -> None:
+    client = AdminClient({"bootstrap.servers": brokers[1].bootstrap})
+    client.create_topics([NewTopic(topic, len(assignment), replica_assignment=assignment)])[topic].result(15)
+    wait_for(lambda: all(raw.exists(f"/brokers/topics/{topic}/partitions/{p}/state") for p in range(len(assignment))))
+
+
+def tool(brokers: dict[int, BrokerProcess], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([TOOL, "--bootstrap-server", brokers[2].bootstrap, *args], capture_output=True, text=True,
+                          timeout=60)
+
+
+def plan(path: Path, parts: dict[tuple[str, int], list[int]]) -> str:
+    path.write_text(json.dumps({"version": 1, "partitions": [{"topic": t, "partition": p, "replicas": r}
+                                                             for (t, p), r in parts.items()]}))
+    return str(path)
+
+
+def config(raw: KazooClient, path: str) -> dict:
+    return json.loads(raw.get(path)[0])["config"] if raw.exists(path) else {}
+
+
+def test_shrinking_completes_at_once_and_verify_reports_it(cluster):
+    brokers, raw, base = cluster
+    create(brokers, raw, "shrink", [[1, 2, 3]])
+    file = plan(base / "shrink.json", {("shrink", 0): [1, 2]})
+    r = tool(brokers, "--execute", "--reassignment-json-file", file)
+    assert r.returncode == 0, r.stdout
+    assert r.stdout == ("Current partition replica assignment\n\n"
+                        '{"version":1,"partitions":[{"topic":"shrink","partition":0,"replicas":[1,2,3],'
+                        '"log_dirs":["any","any","any"]}]}\n\n'
+                        "Save this to use as the --reassignment-json-file option during rollback\n"
+                        "Successfully started partition reassignment for shrink-0\n")
+    # every target replica is in the ISR: done at once, the removed replica out of the ISR and its log gone
+    data = topic_znode(raw, "shrink")
+    assert data["partitions"] == {"0": [1, 2]} and data["adding_replicas"] == {} and data["removing_replicas"] == {}
+    assert state(raw, "shrink", 0)["isr"] == [1, 2] and state(raw, "shrink", 0)["leader"] == 1
+    wait_for(lambda: not (brokers[3].data_dir / "shrink-0").exists())
+    r = tool(brokers, "--verify", "--reassignment-json-file", file)
+    assert r.returncode == 0, r.stdout
+    assert r.stdout == ("Status of partition reassignment:\nReassignment of partition shrink-0 is completed.\n\n"
+                        "Clearing broker-level throttles on brokers 1,2,3\n"
+                        "Clearing topic-level throttles on topic shrink\n")
+
+
+def test_moving_waits_for_the_isr_with_throttles_then_completes(cluster):
+    brokers, raw, base = cluster
+    create(brokers, raw, "move", [[1], [1]])
+    r = tool(brokers, "--generate", "--topics-to-move-json-file",
+             str((base / "topics.json").write_text('{"topics":[{"topic":"move"}],"version":1}') and
+                 base / "topics.json"), "--broker-list", "2,3")
+    assert r.returncode == 0, r.stdout
+    lines = r.stdout.splitlines()
+    assert lines[:2] == ["Current partition replica assignment",
+                         '{"version":1,"partitions":[{"topic":"move","partition":0,"replicas":[1],"log_dirs":["any"]},'
+                         '{"topic":"move","partition":1,"replicas":[1],"log_dirs":["any"]}]}']
+    assert lines[3] == "Proposed partition reassignment configuration"
+    proposed = json.loads(lines[4])["partitions"]
+    assert sorted(p["replicas"][0] for p in proposed) == [2, 3]
+    file = plan(base / "move.json", {("move", 0): [2]})
+    r = tool(brokers, "--execute", "--reassignment-json-file", file, "--throttle", "1000")
+    assert r.returncode == 0, r.stdout
+    assert "Warning: You must run --verify periodically, until the reassignment completes, to ensure the throttle " \
+           "is removed.\nThe inter-broker throttle limit was set to 1000 B/s\n" in r.stdout
+    data = topic_znode(raw, "move")
+    assert data["partitions"]["0"] == [2, 1] and data["adding_replicas"] == {"0": [2]}
+    assert data["removing_replicas"] == {"0": [1]}
+    wait_for(lambda: (brokers[2].data_dir / "move-0").is_dir())  # the new replica's log, to replicate into
+    assert config(raw, "/config/topics/move") == {"leader.replication.throttled.replicas": "0:1",
+                                                  "follower.replication.throttled.replicas": "0:2"}
+    for b in (1, 2):
+        assert config(raw, f"/config/brokers/{b}") == {"leader.replication.throttled.rate": "1000",
+                                                       "follower.replication.throttled.rate": "1000"}
+    r = tool(brokers, "--list")
+    assert r.stdout == "Current partition reassignments:\nmove-0: replicas: 2,1. adding: 2. removing: 1.\n"
+    r = tool(brokers, "--execute", "--reassignment-json-file", file)
+    assert r.returncode == 1 and r.stdout.startswith("Cannot execute because there is an existing partition")
+    r = tool(brokers, "--verify", "--reassignment-json-file", file)
+    assert r.stdout == "Status of partition reassignment:\nReassignment of partition move-0 is still in progress.\n\n"
+    assert config(raw, "/config/brokers/1")  # throttles stay while anything moves
+    # the new replica caught up: its leader adds it to the ISR (AlterPartition); the controller completes
+    raw_state, stat = raw.get("/brokers/topics/move/partitions/0/state")
+    s = json.loads(raw_state)
+    raw.set("/brokers/topics/move/partitions/0/state", json.dumps({**s, "isr": [1, 2]}).encode(),
+            version=stat.version)
+    wait_for(lambda: topic_znode(raw, "move")["partitions"]["0"] == [2])
+    assert topic_znode(raw, "move")["adding_replicas"] == {} and topic_znode(raw, "move")["removing_replicas"] == {}
+    assert state(raw, "move", 0)["leader"] == 2 and state(raw, "move", 0)["isr"] == [2]
+    wait_for(lambda: not (brokers[1].data_dir / "move-0").exists())
+    r = tool(brokers, "--verify", "--reassignment-json-file", file)
+    assert r.stdout.startswith("Status of partition reassignment:\nReassignment of partition move-0 is completed.")
+    assert r.stdout.endswith("Clearing broker-level throttles on brokers 1,2,3\n"
+                             "Clearing topic-level throttles on topic move\n")
+    assert config(raw, "/config/topics/move") == {} and config(raw, "/config/brokers/1") == {}
+
+
+def test_cancel_and_errors(cluster):
+    brokers, raw, base = cluster
+    create(brokers, raw, "cancelled", [[1, 2]])
+    file = plan(base / "cancel.json", {("cancelled", 0): [1, 2, 3]})
+    assert tool(brokers, "--execute", "--reassignment-json-file", file).returncode == 0
+    assert topic_znode(raw, "cancelled")["adding_replicas"] == {"0": [3]}
+    wait_for(lambda: (brokers[3].data_dir / "cancelled-0").is_dir())
+    r = tool(brokers, "--cancel", "--reassignment-json-file", file)
+    assert r.returncode == 0, r.stdout
+    assert r.stdout.startswith("Successfully cancelled partition reassignment for: cancelled-0\n"
+                               "None of the specified partition moves are active.")
+    data = topic_znode(raw, "cancelled")
+    assert data["partitions"] == {"0": [1, 2]} and data["adding_replicas"] == {}
+    wait_for(lambda: not (brokers[3].data_dir / "cancelled-0").exists())
+    assert tool(brokers, "--list").stdout == "No partition reassignments found.\n"
+    c = Cluster(brokers[1].bootstrap, {})
+    assert c.alter_reassignments({("cancelled", 0): None}) == {
+        ("cancelled", 0): "No partition reassignment is in progress."}
+    assert c.alter_reassignments({("cancelled", 0): []}) == {
+        ("cancelled", 0): "Empty replica list specified in partition reassignment."}
+    assert c.alter_reassignments({("cancelled", 0): [1, 1], ("cancelled", 1): [1]}) == {
+        ("cancelled", 0): "Duplicate replica ids in partition reassignment replica list: List(1, 1)",
+        ("cancelled", 1): "The partition does not exist."}
+    assert c.alter_reassignments({("cancelled", 0): [1, 7]}) == {
+        ("cancelled", 0): "Replica assignment has brokers that are not alive. Replica list: List(7), live broker "
+                          "list: Set(1, 2, 3)"}
+    r = tool(brokers, "--execute", "--reassignment-json-file", plan(base / "bad.json", {("cancelled", 0): [1, 9]}))
+    assert r.returncode == 1 and r.stdout == "Error: Unknown broker id 9\n"
+    r = subprocess.run([TOOL, "--bootstrap-server", brokers[1].bootstrap, "--list", "--execute"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert r.stderr.startswith("Command must include exactly one action: --generate, --execute, --verify, "
+                               "--cancel, --list\n")
+
+
+def test_reassign_partitions_znode(cluster):
+    brokers, raw, _ = cluster
+    create(brokers, raw, "zk-moved", [[1, 2, 3], [2, 3, 1]])
+    raw.create("/admin/reassign_partitions", json.dumps({"version": 1, "partitions": [
+        {"topic": "zk-moved", "partition": 0, "replicas": [3, 1]},
+        {"topic": "zk-moved", "partition": 1, "replicas": [2, 3]}]}).encode())
+    wait_for(lambda: not raw.exists("/admin/reassign_partitions"))  # both completed (targets in the ISR)
+    assert topic_znode(raw, "zk-moved")["partitions"] == {"0": [3, 1], "1": [2, 3]}
+    assert state(raw, "zk-moved", 0)["leader"] == 1  # the leader stays while it is a target replica
