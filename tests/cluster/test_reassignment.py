@@ -126,6 +126,13 @@ def test_moving_waits_for_the_isr_with_throttles_then_completes(cluster):
                                                        "follower.replication.throttled.rate": "1000"}
     r = tool(brokers, "--list")
     assert r.stdout == "Current partition reassignments:\nmove-0: replicas: 2,1. adding: 2. removing: 1.\n"
+    r = subprocess.run([str(Path(sys.executable).parent / "kafka-topics"), "--bootstrap-server", brokers[3].bootstrap,
+                        "--describe", "--topic", "move"], capture_output=True, text=True, timeout=60)
+    lines = r.stdout.splitlines()  # the reassignment's columns; the replication factor without adding replicas
+    assert "\tReplicationFactor: 1\t" in lines[0], r.stdout + r.stderr
+    assert lines[1].startswith("\tTopic: move\tPartition: 0\tLeader: ") and "\tReplicas: 2,1\t" in lines[1]
+    assert lines[1].endswith("\tAdding Replicas: 2\tRemoving Replicas: 1\tElr: \tLastKnownElr: ")
+    assert "Adding Replicas" not in lines[2]
     r = tool(brokers, "--execute", "--reassignment-json-file", file)
     assert r.returncode == 1 and r.stdout.startswith("Cannot execute because there is an existing partition")
     r = tool(brokers, "--verify", "--reassignment-json-file", file)

@@ -247,42 +247,14 @@ class Cluster:
         return out
 
     def _controller(self, call: str) -> Any:
-        from brook.cli.kafka_rpc import check_plaintext, connect
+        from brook.cli.kafka_rpc import check_plaintext
 
         check_plaintext(self.props)
-        controller = self.describe_cluster().controller
-        return connect(controller.host, controller.port, time.monotonic() + self.timeout, call)
+        return controller_connection(self.admin, self.timeout, call)
 
     def list_reassignments(self, partitions: Iterable[TopicPartition] | None = None
                            ) -> dict[TopicPartition, tuple[list[int], list[int], list[int]]]:
-        from kio.schema.list_partition_reassignments.v0.request import (
-            ListPartitionReassignmentsRequest,
-            ListPartitionReassignmentsTopics,
-        )
-        from kio.schema.list_partition_reassignments.v0.response import ListPartitionReassignmentsResponse
-        from kio.schema.types import TopicName
-        from kio.static.primitive import i32, i32Timedelta
-
-        from brook.cli.clients import error_for_code
-        from brook.cli.kafka_rpc import call
-
-        topics = None
-        if partitions is not None:
-            by_topic: dict[str, list[int]] = {}
-            for t, p in partitions:
-                by_topic.setdefault(t, []).append(p)
-            topics = tuple(ListPartitionReassignmentsTopics(name=TopicName(t), partition_indexes=tuple(
-                i32(p) for p in ps)) for t, ps in sorted(by_topic.items()))
-        timeout = i32Timedelta.parse(datetime.timedelta(seconds=self.timeout))
-        request = ListPartitionReassignmentsRequest(timeout=timeout, topics=topics)
-        with self._controller("listPartitionReassignments") as conn:
-            response = call(conn, request, ListPartitionReassignmentsResponse, "listPartitionReassignments")
-        if response.error_code:
-            raise error_for_code(int(response.error_code), response.error_message or "")
-        return {(str(t.name), int(p.partition_index)): ([int(r) for r in p.replicas],
-                                                        [int(r) for r in p.adding_replicas],
-                                                        [int(r) for r in p.removing_replicas])
-                for t in response.topics for p in t.partitions}
+        return list_partition_reassignments(self.admin, self.timeout, partitions)
 
     def alter_reassignments(self, targets: dict[TopicPartition, list[int] | None]) -> dict[TopicPartition, str]:
         """Each failed partition's error message (Throwable.getMessage())."""
@@ -322,6 +294,51 @@ class Cluster:
         for batch in batches:
             for future in self.admin.incremental_alter_configs(batch, request_timeout=self.timeout).values():
                 self._result(future, "incrementalAlterConfigs")
+
+
+def controller_connection(admin: Any, timeout_s: float, call: str) -> Any:
+    """A kafka_rpc connection to the controller DescribeCluster names (where the Java Admin sends these calls)."""
+    from brook.cli.clients import from_kafka
+    from brook.cli.kafka_rpc import connect
+
+    try:
+        controller = admin.describe_cluster(request_timeout=timeout_s).result().controller
+    except Exception as e:
+        raise from_kafka(e, "describeCluster") from None
+    return connect(controller.host, controller.port, time.monotonic() + timeout_s, call)
+
+
+def list_partition_reassignments(admin: Any, timeout_s: float, partitions: Iterable[TopicPartition] | None = None
+                                 ) -> dict[TopicPartition, tuple[list[int], list[int], list[int]]]:
+    """Admin.listPartitionReassignments: (replicas, adding, removing) of each ongoing reassignment."""
+    from kio.schema.list_partition_reassignments.v0.request import (
+        ListPartitionReassignmentsRequest,
+        ListPartitionReassignmentsTopics,
+    )
+    from kio.schema.list_partition_reassignments.v0.response import ListPartitionReassignmentsResponse
+    from kio.schema.types import TopicName
+    from kio.static.primitive import i32, i32Timedelta
+
+    from brook.cli.clients import error_for_code
+    from brook.cli.kafka_rpc import call
+
+    topics = None
+    if partitions is not None:
+        by_topic: dict[str, list[int]] = {}
+        for t, p in partitions:
+            by_topic.setdefault(t, []).append(p)
+        topics = tuple(ListPartitionReassignmentsTopics(name=TopicName(t), partition_indexes=tuple(
+            i32(p) for p in ps)) for t, ps in sorted(by_topic.items()))
+    timeout = i32Timedelta.parse(datetime.timedelta(seconds=timeout_s))
+    request = ListPartitionReassignmentsRequest(timeout=timeout, topics=topics)
+    with controller_connection(admin, timeout_s, "listPartitionReassignments") as conn:
+        response = call(conn, request, ListPartitionReassignmentsResponse, "listPartitionReassignments")
+    if response.error_code:
+        raise error_for_code(int(response.error_code), response.error_message or "")
+    return {(str(t.name), int(p.partition_index)): ([int(r) for r in p.replicas],
+                                                    [int(r) for r in p.adding_replicas],
+                                                    [int(r) for r in p.removing_replicas])
+            for t in response.topics for p in t.partitions}
 
 
 def _config_resource(kind: str, name: str, entries: dict[str, str | None]) -> Any:

@@ -332,6 +332,7 @@ class TopicService:
         if cluster is None:
             cluster = self._wait(self.admin.describe_cluster(request_timeout=self.timeout), "describeCluster")
         live = {n.id for n in cluster.nodes}
+        reassignments = self.reassignments([(td.name, p.id) for td in descriptions for p in td.partitions])
         reports = [opts.has(s) for s in (o.unavailable, o.under_replicated, o.under_min_isr, o.at_min_isr)]
         describe_configs, describe_partitions = not any(reports), not opts.has(o.with_overrides)
         for td in descriptions:
@@ -339,24 +340,51 @@ class TopicService:
             overrides = ",".join(f"{e.name}={e.value}" for e in config.values() if not e.is_default)
             parts = sorted(td.partitions, key=lambda p: p.id)
             if describe_configs and (not opts.has(o.with_overrides) or overrides):
+                rf = replication_factor(parts[0].replicas, reassignments.get((td.name, parts[0].id)))
                 print(f"Topic: {td.name}"
                       + (f"\tTopicId: {td.topic_id}" if td.topic_id != "AAAAAAAAAAAAAAAAAAAAAA" else "")
-                      + f"\tPartitionCount: {len(parts)}\tReplicationFactor: {len(parts[0].replicas)}"
+                      + f"\tPartitionCount: {len(parts)}\tReplicationFactor: {rf}"
                       + f"\tConfigs: {overrides}")
             if not describe_partitions:
                 continue
             min_isr = int(config["min.insync.replicas"].value) if "min.insync.replicas" in config else 1
             for part in parts:
                 leader = part.leader
+                moving = reassignments.get((td.name, part.id))
                 show = describe_configs or (
                     (reports[0] and (leader is None or leader not in live))
-                    or (reports[1] and len(part.replicas) > len(part.isr))
+                    or (reports[1] and replication_factor(part.replicas, moving) > len(part.isr))
                     or (reports[2] and (leader is None or len(part.isr) < min_isr))
                     or (reports[3] and len(part.isr) == min_isr))
                 if show:
                     print(f"\tTopic: {td.name}\tPartition: {part.id}\tLeader: {'none' if leader is None else leader}"
                           f"\tReplicas: {_ids(part.replicas)}\tIsr: {_ids(part.isr)}"
-                          f"\tElr: {_ids(part.elr)}\tLastKnownElr: {_ids(part.last_known_elr)}")
+                          + ("" if moving is None else
+                             f"\tAdding Replicas: {_ids(moving[1])}\tRemoving Replicas: {_ids(moving[2])}")
+                          + f"\tElr: {_ids(part.elr)}\tLastKnownElr: {_ids(part.last_known_elr)}")
+
+    def reassignments(self, partitions: builtins.list[tuple[str, int]]
+                      ) -> dict[tuple[str, int], tuple[builtins.list[int], ...]]:
+        """TopicService.listAllReassignments: none when the cluster cannot say (not PLAINTEXT here, an old or
+        refusing broker)."""
+        from brook.cli.clients import ToolError
+        from brook.cli.reassign_partitions import list_partition_reassignments
+
+        if not self.plaintext or not partitions:
+            return {}
+        try:
+            return dict(list_partition_reassignments(self.admin, self.timeout, partitions))
+        except ToolError as e:
+            if e.java_class.endswith(("UnsupportedVersionException", "ClusterAuthorizationException")):
+                return {}
+            raise
+
+
+def replication_factor(replicas: list[int], reassignment: tuple[list[int], ...] | None) -> int:
+    """getReplicationFactor: while a reassignment is in progress, its replicas less the ones being added."""
+    if reassignment is not None and set(replicas) & (set(reassignment[1]) | set(reassignment[2])):
+        return len(reassignment[0]) - len(reassignment[1])
+    return len(replicas)
 
 
 def _ids(nodes: list[int] | None) -> str:
