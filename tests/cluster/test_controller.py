@@ -5,71 +5,27 @@ the controller moves away from it; the automatic leader rebalance."""
 
 from __future__ import annotations
 
-import functools
 import json
 import signal
-import uuid
 
-import kafka_wire
 import pytest
-from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
+from cluster_helpers import all_running, assignment, controller_id, create, set_state, state, three_brokers, wait_for
+from confluent_kafka.admin import AdminClient, NewPartitions
 from conftest import BrokerProcess
-from kazoo.client import KazooClient
 
-wait_for = functools.partial(kafka_wire.wait_for, timeout=30, interval=0.05)
 RACKS = {1: "a", 2: "a", 3: "b"}
 
 
 @pytest.fixture(scope="module")
 def cluster(zookeeper, tmp_path_factory):
-    chroot = f"/brook-controller-{uuid.uuid4().hex[:8]}"
-    base = tmp_path_factory.mktemp("controller")
-    brokers = {i: BrokerProcess(base / f"b{i}", {"broker.id": str(i), "zookeeper.connect": zookeeper.connect + chroot,
-                                                 "broker.rack": RACKS[i], "zookeeper.session.timeout.ms": "6000",
-                                                 "leader.imbalance.check.interval.seconds": "1"})
-               for i in RACKS}
-    raw = KazooClient(hosts=zookeeper.connect + chroot)
-    try:
-        for b in brokers.values():
-            b.start()
-        raw.start(timeout=15)
-        wait_for(lambda: sorted(raw.get_children("/brokers/ids")) == ["1", "2", "3"] and raw.exists("/controller"))
+    with three_brokers(zookeeper, tmp_path_factory.mktemp("controller"),
+                       {"zookeeper.session.timeout.ms": "6000", "leader.imbalance.check.interval.seconds": "1"},
+                       {i: {"broker.rack": rack} for i, rack in RACKS.items()}) as (brokers, raw):
         yield brokers, raw
-    finally:
-        raw.stop()
-        raw.close()
-        for b in brokers.values():
-            b.stop()
 
 
 def admin(b: BrokerProcess) -> AdminClient:
     return AdminClient({"bootstrap.servers": b.bootstrap})
-
-
-def controller_id(raw: KazooClient) -> int:
-    return json.loads(raw.get("/controller")[0])["brokerid"]
-
-
-def state(raw: KazooClient, topic: str, p: int) -> dict:
-    return json.loads(raw.get(f"/brokers/topics/{topic}/partitions/{p}/state")[0])
-
-
-def assignment(raw: KazooClient, topic: str) -> dict[int, list[int]]:
-    return {int(p): r for p, r in json.loads(raw.get(f"/brokers/topics/{topic}")[0])["partitions"].items()}
-
-
-def create(client: AdminClient, raw: KazooClient, topic: str, partitions: int, rf: int,
-           config: dict[str, str] | None = None) -> dict[int, list[int]]:
-    client.create_topics([NewTopic(topic, partitions, rf, config=config or {})])[topic].result(15)
-    wait_for(lambda: all(raw.exists(f"/brokers/topics/{topic}/partitions/{p}/state") for p in range(partitions)))
-    return assignment(raw, topic)
-
-
-def all_running(brokers: dict[int, BrokerProcess], raw: KazooClient) -> None:
-    for b in brokers.values():
-        if not b.alive():
-            b.start()
-    wait_for(lambda: sorted(raw.get_children("/brokers/ids")) == ["1", "2", "3"] and raw.exists("/controller"))
 
 
 def test_rack_aware_assignment_spreads_replicas_over_racks(cluster):
@@ -107,18 +63,11 @@ def test_unclean_leader_election_only_where_enabled(cluster):
     client = admin(brokers[1])
     victim, follower = (i for i in brokers if i != controller_id(raw))
     for topic, unclean in (("clean", None), ("unclean", "true")):
-        client.create_topics([NewTopic(topic, 1, replica_assignment=[[victim, follower]],
-                                       config={"unclean.leader.election.enable": unclean} if unclean else {})
-                              ])[topic].result(15)
-    for topic in ("clean", "unclean"):
-        wait_for(lambda t=topic: raw.exists(f"/brokers/topics/{t}/partitions/0/state"))
+        create(client, raw, topic, [[victim, follower]], config={"unclean.leader.election.enable": unclean}
+               if unclean else {})
         # the leader shrank the ISR to itself (what AlterPartition writes): the follower is out of sync
-        s, stat = raw.get(f"/brokers/topics/{topic}/partitions/0/state")
-        d = json.loads(s)
-        assert d["leader"] == victim
-        raw.set(f"/brokers/topics/{topic}/partitions/0/state",
-                json.dumps({**d, "leader_epoch": d["leader_epoch"] + 1, "isr": [victim]}).encode(),
-                version=stat.version)
+        old = set_state(raw, topic, 0, isr=[victim])
+        assert old["leader"] == victim
     brokers[victim].stop()
     wait_for(lambda: state(raw, "unclean", 0)["leader"] == follower)
     assert state(raw, "unclean", 0)["isr"] == [follower]  # the unclean leader alone makes the new ISR
@@ -182,12 +131,8 @@ def test_auto_leader_rebalance_gives_preferred_replicas_their_leadership_back(cl
     brokers, raw = cluster
     preferred, other = (i for i in brokers if i != controller_id(raw))
     client = admin(brokers[controller_id(raw)])
-    client.create_topics([NewTopic("rebalanced", 1, replica_assignment=[[preferred, other]])])["rebalanced"].result(15)
-    wait_for(lambda: raw.exists("/brokers/topics/rebalanced/partitions/0/state"))
-    data, stat = raw.get("/brokers/topics/rebalanced/partitions/0/state")
-    d = json.loads(data)  # the other replica leads, as after a failover: 100% imbalance for the preferred broker
-    raw.set("/brokers/topics/rebalanced/partitions/0/state", json.dumps({**d, "leader": other}).encode(),
-            version=stat.version)
+    create(client, raw, "rebalanced", [[preferred, other]])
+    d = set_state(raw, "rebalanced", 0, leader=other)  # as after a failover: 100% imbalance for the preferred one
     wait_for(lambda: state(raw, "rebalanced", 0)["leader"] == preferred)
     assert state(raw, "rebalanced", 0)["leader_epoch"] == d["leader_epoch"] + 1
     assert "rebalanced-0 triggered by AutoTriggered" in brokers[controller_id(raw)].log_text()

@@ -5,64 +5,24 @@ kafka-leader-election tool; /admin/preferred_replica_election."""
 
 from __future__ import annotations
 
-import functools
 import json
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
-import kafka_wire
 import pytest
+from cluster_helpers import all_running, controller_id, create, set_state, state, three_brokers, wait_for
 from confluent_kafka import ElectionType, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
-from conftest import BrokerProcess
-from kazoo.client import KazooClient
+from confluent_kafka.admin import AdminClient
 
-wait_for = functools.partial(kafka_wire.wait_for, timeout=30, interval=0.05)
 TOOL = str(Path(sys.executable).parent / "kafka-leader-election")
 
 
 @pytest.fixture(scope="module")
 def cluster(zookeeper, tmp_path_factory):
-    chroot = f"/brook-leadership-{uuid.uuid4().hex[:8]}"
-    base = tmp_path_factory.mktemp("leadership")
-    brokers = {i: BrokerProcess(base / f"b{i}", {"broker.id": str(i), "zookeeper.connect": zookeeper.connect + chroot,
-                                                 "auto.leader.rebalance.enable": "false",
-                                                 "controlled.shutdown.max.retries": "2"})
-               for i in (1, 2, 3)}
-    raw = KazooClient(hosts=zookeeper.connect + chroot)
-    try:
-        for b in brokers.values():
-            b.start()
-        raw.start(timeout=15)
-        wait_for(lambda: sorted(raw.get_children("/brokers/ids")) == ["1", "2", "3"] and raw.exists("/controller"))
-        yield brokers, raw
-    finally:
-        raw.stop()
-        raw.close()
-        for b in brokers.values():
-            b.stop()
-
-
-def controller_id(raw: KazooClient) -> int:
-    return json.loads(raw.get("/controller")[0])["brokerid"]
-
-
-def state(raw: KazooClient, topic: str, p: int) -> dict:
-    return json.loads(raw.get(f"/brokers/topics/{topic}/partitions/{p}/state")[0])
-
-
-def create(client: AdminClient, raw: KazooClient, topic: str, assignment: list[list[int]]) -> None:
-    client.create_topics([NewTopic(topic, len(assignment), replica_assignment=assignment)])[topic].result(15)
-    wait_for(lambda: all(raw.exists(f"/brokers/topics/{topic}/partitions/{p}/state") for p in range(len(assignment))))
-
-
-def all_running(brokers: dict[int, BrokerProcess], raw: KazooClient) -> None:
-    for b in brokers.values():
-        if not b.alive():
-            b.start()
-    wait_for(lambda: sorted(raw.get_children("/brokers/ids")) == ["1", "2", "3"])
+    with three_brokers(zookeeper, tmp_path_factory.mktemp("leadership"),
+                       {"auto.leader.rebalance.enable": "false", "controlled.shutdown.max.retries": "2"}) as found:
+        yield found
 
 
 def tool(*args: str) -> subprocess.CompletedProcess:
@@ -91,10 +51,7 @@ def test_controlled_shutdown_moves_leadership_then_elections_bring_it_back(clust
     assert state(raw, "moving", 0)["leader"] == other  # no automatic rebalance here
     # the returning broker re-enters the ISRs through its leaders (replication); here as AlterPartition would
     for p in (0, 2):
-        data, stat = raw.get(f"/brokers/topics/moving/partitions/{p}/state")
-        s = json.loads(data)
-        raw.set(f"/brokers/topics/moving/partitions/{p}/state",
-                json.dumps({**s, "isr": s["isr"] + [b]}).encode(), version=stat.version)
+        set_state(raw, "moving", p, isr=state(raw, "moving", p)["isr"] + [b])
     r = tool("--bootstrap-server", brokers[other].bootstrap, "--election-type", "preferred", "--topic", "moving",
              "--partition", "0")
     assert r.returncode == 0, r.stderr
@@ -149,10 +106,7 @@ def test_preferred_replica_election_znode_and_bad_input(cluster):
     b, other = [i for i in brokers if i != ctl]
     client = AdminClient({"bootstrap.servers": brokers[ctl].bootstrap})
     create(client, raw, "zk-elected", [[b, other]])
-    data, stat = raw.get("/brokers/topics/zk-elected/partitions/0/state")
-    s = json.loads(data)  # another replica leads, as after a failover
-    raw.set("/brokers/topics/zk-elected/partitions/0/state", json.dumps({**s, "leader": other}).encode(),
-            version=stat.version)
+    set_state(raw, "zk-elected", 0, leader=other)  # another replica leads, as after a failover
     raw.create("/admin/preferred_replica_election",
                json.dumps({"version": 1, "partitions": [{"topic": "zk-elected", "partition": 0}]}).encode())
     wait_for(lambda: not raw.exists("/admin/preferred_replica_election"))

@@ -5,57 +5,37 @@ replicate, the tests write the ISR expansion into the state znode as the leader'
 
 from __future__ import annotations
 
-import functools
 import json
+import signal
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
-import kafka_wire
 import pytest
-from confluent_kafka.admin import AdminClient, NewTopic
+from cluster_helpers import create, set_state, state, three_brokers, wait_for
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
 from conftest import BrokerProcess
 from kazoo.client import KazooClient
 
 from brook.cli.reassign_partitions import Cluster
 
-wait_for = functools.partial(kafka_wire.wait_for, timeout=30, interval=0.05)
 TOOL = str(Path(sys.executable).parent / "kafka-reassign-partitions")
 
 
 @pytest.fixture(scope="module")
 def cluster(zookeeper, tmp_path_factory):
-    chroot = f"/brook-reassign-{uuid.uuid4().hex[:8]}"
     base = tmp_path_factory.mktemp("reassign")
-    brokers = {i: BrokerProcess(base / f"b{i}", {"broker.id": str(i), "zookeeper.connect": zookeeper.connect + chroot,
-                                                 "auto.leader.rebalance.enable": "false"}) for i in (1, 2, 3)}
-    raw = KazooClient(hosts=zookeeper.connect + chroot)
-    try:
-        for b in brokers.values():
-            b.start()
-        raw.start(timeout=15)
-        wait_for(lambda: sorted(raw.get_children("/brokers/ids")) == ["1", "2", "3"] and raw.exists("/controller"))
+    with three_brokers(zookeeper, base, {"auto.leader.rebalance.enable": "false"}) as (brokers, raw):
         yield brokers, raw, base
-    finally:
-        raw.stop()
-        raw.close()
-        for b in brokers.values():
-            b.stop()
 
 
 def topic_znode(raw: KazooClient, topic: str) -> dict:
     return json.loads(raw.get(f"/brokers/topics/{topic}")[0])
 
 
-def state(raw: KazooClient, topic: str, p: int) -> dict:
-    return json.loads(raw.get(f"/brokers/topics/{topic}/partitions/{p}/state")[0])
-
-
-def create(brokers: dict[int, BrokerProcess], raw: KazooClient, topic: str, assignment: list[list[int]]) -> None:
-    client = AdminClient({"bootstrap.servers": brokers[1].bootstrap})
-    client.create_topics([NewTopic(topic, len(assignment), replica_assignment=assignment)])[topic].result(15)
-    wait_for(lambda: all(raw.exists(f"/brokers/topics/{topic}/partitions/{p}/state") for p in range(len(assignment))))
+def create_topic(brokers: dict[int, BrokerProcess], raw: KazooClient, topic: str, replicas: list[list[int]]) -> None:
+    create(AdminClient({"bootstrap.servers": brokers[1].bootstrap}), raw, topic, replicas)
 
 
 def tool(brokers: dict[int, BrokerProcess], *args: str) -> subprocess.CompletedProcess:
@@ -75,7 +55,7 @@ def config(raw: KazooClient, path: str) -> dict:
 
 def test_shrinking_completes_at_once_and_verify_reports_it(cluster):
     brokers, raw, base = cluster
-    create(brokers, raw, "shrink", [[1, 2, 3]])
+    create_topic(brokers, raw, "shrink", [[1, 2, 3]])
     file = plan(base / "shrink.json", {("shrink", 0): [1, 2]})
     r = tool(brokers, "--execute", "--reassignment-json-file", file)
     assert r.returncode == 0, r.stdout
@@ -98,7 +78,7 @@ def test_shrinking_completes_at_once_and_verify_reports_it(cluster):
 
 def test_moving_waits_for_the_isr_with_throttles_then_completes(cluster):
     brokers, raw, base = cluster
-    create(brokers, raw, "move", [[1], [1]])
+    create_topic(brokers, raw, "move", [[1], [1]])
     r = tool(brokers, "--generate", "--topics-to-move-json-file",
              str((base / "topics.json").write_text('{"topics":[{"topic":"move"}],"version":1}') and
                  base / "topics.json"), "--broker-list", "2,3")
@@ -139,10 +119,7 @@ def test_moving_waits_for_the_isr_with_throttles_then_completes(cluster):
     assert r.stdout == "Status of partition reassignment:\nReassignment of partition move-0 is still in progress.\n\n"
     assert config(raw, "/config/brokers/1")  # throttles stay while anything moves
     # the new replica caught up: its leader adds it to the ISR (AlterPartition); the controller completes
-    raw_state, stat = raw.get("/brokers/topics/move/partitions/0/state")
-    s = json.loads(raw_state)
-    raw.set("/brokers/topics/move/partitions/0/state", json.dumps({**s, "isr": [1, 2]}).encode(),
-            version=stat.version)
+    set_state(raw, "move", 0, isr=[1, 2])
     wait_for(lambda: topic_znode(raw, "move")["partitions"]["0"] == [2])
     assert topic_znode(raw, "move")["adding_replicas"] == {} and topic_znode(raw, "move")["removing_replicas"] == {}
     assert state(raw, "move", 0)["leader"] == 2 and state(raw, "move", 0)["isr"] == [2]
@@ -156,7 +133,7 @@ def test_moving_waits_for_the_isr_with_throttles_then_completes(cluster):
 
 def test_cancel_and_errors(cluster):
     brokers, raw, base = cluster
-    create(brokers, raw, "cancelled", [[1, 2]])
+    create_topic(brokers, raw, "cancelled", [[1, 2]])
     file = plan(base / "cancel.json", {("cancelled", 0): [1, 2, 3]})
     assert tool(brokers, "--execute", "--reassignment-json-file", file).returncode == 0
     assert topic_znode(raw, "cancelled")["adding_replicas"] == {"0": [3]}
@@ -191,10 +168,37 @@ def test_cancel_and_errors(cluster):
 
 def test_reassign_partitions_znode(cluster):
     brokers, raw, _ = cluster
-    create(brokers, raw, "zk-moved", [[1, 2, 3], [2, 3, 1]])
+    create_topic(brokers, raw, "zk-moved", [[1, 2, 3], [2, 3, 1]])
     raw.create("/admin/reassign_partitions", json.dumps({"version": 1, "partitions": [
         {"topic": "zk-moved", "partition": 0, "replicas": [3, 1]},
         {"topic": "zk-moved", "partition": 1, "replicas": [2, 3]}]}).encode())
     wait_for(lambda: not raw.exists("/admin/reassign_partitions"))  # both completed (targets in the ISR)
     assert topic_znode(raw, "zk-moved")["partitions"] == {"0": [3, 1], "1": [2, 3]}
     assert state(raw, "zk-moved", 0)["leader"] == 1  # the leader stays while it is a target replica
+
+
+def test_replica_verification_reports_the_lag(cluster, tmp_path):
+    """kafka-replica-verification on a single-replica topic: its batches up to the high watermark verify, the lag
+    falls to 0. (Several replicas agree only once brokers replicate: that is re-checked with replication.)"""
+    brokers, raw, _ = cluster
+    create_topic(brokers, raw, "verified", [[2]])
+    producer = Producer({"bootstrap.servers": brokers[2].bootstrap})
+    for i in range(3):
+        producer.produce("verified", f"v{i}".encode(), partition=0)
+    assert producer.flush(15) == 0
+    out = tmp_path / "verification.out"
+    with open(out, "wb") as f:
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "kafka-replica-verification"), "--broker-list",
+                                 brokers[1].bootstrap, "--topics-include", "verified", "--time", "-2",
+                                 "--report-interval-ms", "0", "--max-wait-ms", "100"], stdout=f,
+                                stderr=subprocess.PIPE)
+    try:
+        line = wait_for(lambda: next((x for x in out.read_text().splitlines() if "max lag is 0" in x), None))
+        assert line.endswith(": max lag is 0 for partition verified-0 at offset 3 among 1 partitions")
+        assert out.read_text().splitlines()[0].endswith(": verification process is started")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+    r = subprocess.run([str(Path(sys.executable).parent / "kafka-replica-verification")], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 1 and r.stderr.startswith("Validate that all replicas for a set of topics have the same")
