@@ -239,14 +239,14 @@ class Controller:
         the offline election, or none (-1, its last ISR kept) until an ISR replica returns (or, unclean election
         enabled, any replica). Brokers that are not live leave the ISRs of the partitions they do not lead (a
         last ISR member stays). Each change bumps the leader epoch."""
-        live = self.eligible()
+        live, online = self.eligible(), self.live  # a broker in controlled shutdown still serves what it leads
         for topic, p, replicas in list(self.partitions()):
             found = self.state(topic, p)
             if found is None:
                 continue
             state, stat = found
             leader, isr = state["leader"], state["isr"]
-            if leader not in live:
+            if leader not in online:
                 elected = elections.offline(replicas, isr, live, self.unclean_enabled(topic))
                 if elected is None:
                     if leader == -1:
@@ -258,8 +258,8 @@ class Controller:
                         log.warning("[Controller id=%d] Unclean leader election. Partition %s-%d has been "
                                     "assigned leader %d from deposed leader %d.", self.broker_id, topic, p,
                                     new_leader, leader)
-            elif len(isr) > 1 and any(r not in live for r in isr):
-                new_leader, new_isr = leader, [r for r in isr if r in live]
+            elif len(isr) > 1 and any(r not in online for r in isr):
+                new_leader, new_isr = leader, [r for r in isr if r in online]
             else:
                 continue
             self.set_state(topic, p, new_leader, state["leader_epoch"] + 1, new_isr, stat.version)
