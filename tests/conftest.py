@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-STARTED = re.compile(r"started \(kafka\.server\.KafkaServer\) on PLAINTEXT://([^:\s]+):(\d+)")
+STARTED = re.compile(r"started \(kafka\.server\.KafkaServer\) on (\S+) in")
+ENDPOINT = re.compile(r"(\w+)://\[?([^\],\s]*?)\]?:(\d+)")
 
 
 def start_logged(args: list[str], log_path: Path, ready, what: str, timeout: float = 60.0,  # noqa: ANN001, ANN201
@@ -95,7 +96,8 @@ class BrokerProcess:
         if "zookeeper.connect" in self.overrides:  # a cluster's last broker cannot hand its leadership on: retry soon
             self.overrides.setdefault("controlled.shutdown.retry.backoff.ms", "100")
         self.proc: subprocess.Popen | None = None
-        self.port = 0
+        self.port = 0  # the first listener's
+        self.ports: dict[str, int] = {}  # every listener's, by name
         self.log_path = data_dir.parent / f"{data_dir.name}.broker.log"
 
     @property
@@ -114,10 +116,12 @@ class BrokerProcess:
             text = self.log_path.read_text(errors="replace")[start_pos:]
             m = STARTED.search(text)
             if m:
-                self.port = int(m.group(2))
-                if "listeners" in self.overrides and self.overrides["listeners"].endswith(":0"):
-                    # keep the port across restarts so clients can reconnect
-                    self.overrides["listeners"] = f"PLAINTEXT://127.0.0.1:{self.port}"
+                endpoints = ENDPOINT.findall(m.group(1))
+                self.ports = {name: int(port) for name, _, port in endpoints}
+                self.port = int(endpoints[0][2])
+                if "listeners" in self.overrides and ":0" in self.overrides["listeners"]:
+                    # keep the ports across restarts so clients can reconnect
+                    self.overrides["listeners"] = ",".join(f"{name}://{host}:{port}" for name, host, port in endpoints)
                 return self
             if self.proc.poll() is not None:
                 raise RuntimeError(f"broker exited with {self.proc.returncode}:\n{text}")

@@ -255,6 +255,11 @@ def valid_requests(draw: st.DrawFn, topic_ids: tuple[uuid.UUID, ...]) -> tuple[i
 # -- Broker.dispatch ----------------------------------------------------------------------------------------
 class StubConnection:
     peer = "127.0.0.1:54321"
+    host = "127.0.0.1"
+    listener = "PLAINTEXT"
+    principal = "User:ANONYMOUS"
+    security = types.SimpleNamespace(sasl=False)  # a PLAINTEXT listener's
+    sasl_mechanism = None
 
     def throttle(self, ms: int) -> None:  # a client over a quota the fuzzer set
         pass

@@ -37,6 +37,7 @@ KIP_896_FLOOR = {
     14: 0,  # SyncGroup
     15: 0,  # DescribeGroups
     16: 0,  # ListGroups
+    17: 0,  # SaslHandshake
     18: 0,  # ApiVersions
     22: 0,  # InitProducerId
     24: 0,  # AddPartitionsToTxn
@@ -57,6 +58,7 @@ KIP_896_FLOOR = {
     32: 1,  # DescribeConfigs: v0 removed
     33: 0,  # AlterConfigs
     35: 1,  # DescribeLogDirs: v0 removed
+    36: 0,  # SaslAuthenticate
     37: 0,  # CreatePartitions
     42: 0,  # DeleteGroups
     44: 0,  # IncrementalAlterConfigs

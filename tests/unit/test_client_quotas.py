@@ -20,10 +20,10 @@ def test_rate_window_is_at_least_ten_full_windows_and_old_samples_expire() -> No
 
 def test_throttle_time_brings_the_rate_back_to_the_bound() -> None:
     quotas = ClientQuotas({(("client-id", "c"),): {PRODUCE: 1000.0}})
-    assert quotas.record(PRODUCE, "c", 10_000, 0) == 0  # exactly the bound over 10 s
+    assert quotas.record(PRODUCE, "User:ANONYMOUS", "c", 10_000, 0) == 0  # exactly the bound over 10 s
     # (O - T) / T * W: O = 15000 B / 10 s
-    assert quotas.record(PRODUCE, "c", 5_000, 0) == 5_000
-    assert quotas.record(PRODUCE, "other", 1_000_000, 0) == 0  # no quota for this client id
+    assert quotas.record(PRODUCE, "User:ANONYMOUS", "c", 5_000, 0) == 5_000
+    assert quotas.record(PRODUCE, "User:ANONYMOUS", "other", 1_000_000, 0) == 0  # no quota for this client id
 
 
 def test_entity_precedence_for_the_anonymous_user() -> None:
@@ -39,7 +39,7 @@ def test_entity_precedence_for_the_anonymous_user() -> None:
     stored[(("client-id", "c"), ("user", "ANONYMOUS"))] = {PRODUCE: 5.0}
     assert quotas._bound(PRODUCE, "ANONYMOUS", "c") == (("ANONYMOUS", "c"), 5.0)
     quotas.refresh()
-    assert quotas.record("consumer_byte_rate", "c", 1e9, 0) == 0  # no consumer quota anywhere
+    assert quotas.record("consumer_byte_rate", "User:ANONYMOUS", "c", 1e9, 0) == 0  # no consumer quota anywhere
 
 
 def test_java_double_and_hash_map_order() -> None:

@@ -5,11 +5,13 @@ an authorizer pays one attribute check per request."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from brook.acl import ANONYMOUS, CLUSTER_NAME, SUPPORTED_OPERATIONS, AclOperation, ResourceType, bitfield
+from brook.acl import CLUSTER_NAME, SUPPORTED_OPERATIONS, AclOperation, ResourceType, bitfield
 from brook.errors import ErrorCode
+from brook.protocol.versions import api_name
 
 from .authorizer import Authorizer, parse_super_users
 
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from .server import Broker
 
 NOT_REQUESTED = -2147483648  # authorized operations a client did not ask for (Int.MinValue)
+audit = logging.getLogger("kafka.authorizer.logger")
 
 
 def authorizer_from_config(config: BrokerConfig, store: MetadataStore) -> Authorizer | None:
@@ -32,9 +35,24 @@ def authorizer_from_config(config: BrokerConfig, store: MetadataStore) -> Author
 
 def allowed(broker: Broker, ctx: RequestContext, operation: AclOperation, resource_type: ResourceType,
             name: str) -> bool:
-    """Whether this request's principal (always User:ANONYMOUS on PLAINTEXT) may do `operation`."""
+    """Whether this request's principal (its SASL user or certificate DN; User:ANONYMOUS otherwise) may do
+    `operation`. Denials are audited at INFO, grants at DEBUG, in AclAuthorizer.logAuditMessage's words."""
     authorizer = broker.authorizer
-    return authorizer is None or authorizer.authorize(ANONYMOUS, ctx.connection.host, operation, resource_type, name)
+    if authorizer is None:
+        return True
+    conn = ctx.connection
+    ok = authorizer.authorize(conn.principal, conn.host, operation, resource_type, name)
+    if audit.isEnabledFor(logging.DEBUG if ok else logging.INFO):
+        audit.log(logging.DEBUG if ok else logging.INFO, "Principal = %s is %s Operation = %s from host = %s on "
+                  "resource = %s:LITERAL:%s for request = %s with resourceRefCount = 1", conn.principal,
+                  "Allowed" if ok else "Denied", _camel(operation.name), conn.host, _camel(resource_type.name), name,
+                  _camel(api_name(ctx.api_key)))
+    return ok
+
+
+def _camel(name: str) -> str:
+    """TRANSACTIONAL_ID / describe_configs -> TransactionalId / DescribeConfigs (SecurityUtils' names)."""
+    return "".join(w.capitalize() for w in name.lower().split("_"))
 
 
 def cluster_allowed(broker: Broker, ctx: RequestContext, operation: AclOperation) -> bool:
@@ -47,7 +65,8 @@ def authorized_operations(broker: Broker, ctx: RequestContext, resource_type: Re
     authorizer = broker.authorizer
     if authorizer is None:
         return bitfield(list(supported))
-    return bitfield(authorizer.authorized_operations(ANONYMOUS, ctx.connection.host, resource_type, name, supported))
+    return bitfield(authorizer.authorized_operations(ctx.connection.principal, ctx.connection.host, resource_type,
+                                                     name, supported))
 
 
 def denied(broker: Broker, ctx: RequestContext, operation: AclOperation, resource_type: ResourceType,

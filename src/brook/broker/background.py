@@ -31,7 +31,7 @@ class BackgroundTasks:
     def start(self) -> None:
         loops: list[Coroutine[Any, Any, None]] = [
             self._checkpoint_loop(), self._flush_ms_loop(), self.broker.groups.expire_offsets_loop(),
-            self._retention_loop(), self._txn_timeout_loop()]
+            self._retention_loop(), self._txn_timeout_loop(), self._idle_connections_loop()]
         if self.broker.cleaner.config.enable:
             loops.append(self._cleaner_loop())
         self._tasks = [asyncio.ensure_future(c) for c in loops]
@@ -51,6 +51,24 @@ class BackgroundTasks:
                 broker.log_manager.checkpoint()
             except OSError as e:  # a full disk: the next round tries again (recovery replays what is missing)
                 broker.log_dir_failures.failed(broker.log_manager.dirs[0], "writing checkpoint files", e)
+
+    async def _idle_connections_loop(self) -> None:
+        """connections.max.idle.ms: close connections that received nothing for that long. A connection counts
+        the sweeps since its last bytes (reset on receipt), so nothing is timed per request; ten sweeps per idle
+        period close it between 1 and 1.1 times connections.max.idle.ms (Kafka's check is as approximate)."""
+        broker = self.broker
+        idle_ms = broker.config.get_long("connections.max.idle.ms")
+        if idle_ms < 0:
+            return
+        while True:
+            await asyncio.sleep(idle_ms / 10_000)
+            for conn in list(broker.connections):
+                if conn.busy:  # a delayed request (a long poll) in flight
+                    continue
+                conn.idle_sweeps += 1
+                if conn.idle_sweeps > 10:
+                    log.debug("Closing idle connection %s (connections.max.idle.ms=%d)", conn.peer, idle_ms)
+                    conn.close()
 
     async def _txn_timeout_loop(self) -> None:
         """transaction.abort.timed.out.transaction.cleanup.interval.ms: abort transactions past their timeout;

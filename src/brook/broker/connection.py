@@ -6,11 +6,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from brook.acl import ANONYMOUS
 from brook.protocol.framing import FrameDecoder, FrameTooLarge
 
 if TYPE_CHECKING:
+    from .dispatch import DispatchResult
+    from .listeners import ListenerSecurity
     from .server import Broker
 
 log = logging.getLogger("kafka.network.Processor")
@@ -20,9 +24,19 @@ _MAX_QUEUED = 256
 
 
 class KafkaConnection(asyncio.Protocol):
-    def __init__(self, broker: Broker) -> None:
+    def __init__(self, broker: Broker, security: ListenerSecurity) -> None:
         self.broker = broker
+        self.security = security
+        self.listener = security.endpoint.name
+        self.principal = ANONYMOUS  # set by the TLS handshake (client certificate) or the SASL exchange
+        self.sasl_mechanism: str | None = None
+        self.reauthenticates = False  # the client used SaslAuthenticate v1+ (KIP-368: it can re-authenticate)
+        self.session = 0  # SASL sessions so far: a timer of an older one does not expire a renewed one
+        # what handles a frame: the broker's dispatcher, or the SASL authenticator until the client has logged in
+        self.dispatch: Callable[[KafkaConnection, bytes], DispatchResult] = broker.dispatcher.dispatch
         self.decoder = FrameDecoder(broker.max_request_bytes)
+        self.idle_sweeps = 0  # sweeps of connections.max.idle.ms since this connection last received bytes
+        self.admitted = False
         self.queue: deque[bytes] = deque()
         self.busy = False
         self.paused = False
@@ -37,13 +51,54 @@ class KafkaConnection(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
         self.host = peer[0] if peer else "?"
+        if not self.broker.connection_quotas.admit(self, self.security.max_connections):
+            self.close()
+            return
+        self.admitted = True
         self.broker.connections.add(self)
+        security = self.security
+        if security.principal_mapper is not None:
+            try:
+                self.principal = security.certificate_principal(transport.get_extra_info("peercert"))
+            except ValueError as e:  # no ssl.principal.mapping.rules rule applies: Kafka fails the handshake
+                log.info("Failed authentication with /%s (%s)", self.host, e)
+                self.close()
+                return
+        if security.sasl:
+            self.dispatch = security.authenticator(self).dispatch
+            self.decoder = FrameDecoder(security.max_receive, "sasl.server.max.receive.size")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.admitted:
+            self.admitted = False
+            self.broker.connection_quotas.release(self)
         self.broker.connections.discard(self)
 
+    def authenticated(self, principal: str, mechanism: str, lifetime_ms: int | None) -> None:
+        """The SASL exchange succeeded: requests go to the broker's dispatcher from now on. With a session
+        lifetime (KIP-368), the session expires then unless the client re-authenticates."""
+        self.principal = principal
+        self.sasl_mechanism = mechanism
+        self.session += 1
+        self.dispatch = self.broker.dispatcher.dispatch
+        self.decoder.limit = self.broker.max_request_bytes
+        if lifetime_ms is not None:
+            asyncio.get_running_loop().call_later(lifetime_ms / 1000, self._expire, self.session)
+
+    def _expire(self, session: int) -> None:
+        if not self.closed and self.session == session and self.dispatch == self.broker.dispatcher.dispatch:
+            self.dispatch = self._expired
+
+    def _expired(self, conn: KafkaConnection, frame: bytes) -> DispatchResult:
+        """KIP-368: past its session lifetime a connection may only re-authenticate (SaslHandshake, key 17)."""
+        if frame[:2] == b"\x00\x11":
+            return self.broker.dispatcher.dispatch(conn, frame)
+        log.info("Disconnecting expired channel: %s : %s", self.peer, self.principal)
+        return CLOSE
+
     def data_received(self, data: bytes) -> None:
+        self.idle_sweeps = 0
         try:
             frames = self.decoder.feed(data)
         except FrameTooLarge as e:
@@ -62,9 +117,8 @@ class KafkaConnection(asyncio.Protocol):
     def _run(self) -> None:
         out: list[bytes] = []
         queue = self.queue
-        dispatch = self.broker.dispatcher.dispatch
         while queue and not self.closed:
-            result = dispatch(self, queue.popleft())
+            result = self.dispatch(self, queue.popleft())
             if result is None:
                 if self.throttle_ms:
                     break

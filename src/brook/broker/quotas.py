@@ -3,8 +3,8 @@ a rate over `quota.window.num` (11) windows of `quota.window.size.seconds` (1 s)
 request takes the rate over the bound, the time needed to bring it back (QuotaUtils.throttleTime). The broker
 puts that time in the response's throttle_time_ms and mutes the connection for it (KIP-219).
 
-Every listener is PLAINTEXT, so every client's principal is User:ANONYMOUS, as in Kafka. Nothing is recorded
-until a quota of the type exists (Kafka's quotasEnabled)."""
+The user of an entity is the connection's principal name (User:alice -> alice; ANONYMOUS without SASL or a
+client certificate), as in Kafka. Nothing is recorded until a quota of the type exists (Kafka's quotasEnabled)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from brook.config.quota import CLIENT_ID, USER
 from brook.metadata import ClientQuotaChanged, MetadataStore, QuotaEntity
 
 PRODUCE, FETCH = "producer_byte_rate", "consumer_byte_rate"
-ANONYMOUS = "ANONYMOUS"
 SAMPLES, WINDOW_MS = 11, 1000
 
 
@@ -88,11 +87,11 @@ class ClientQuotas:
                 return tags, bound
         return None
 
-    def record(self, quota: str, client_id: str | None, value: float, now_ms: int) -> int:
+    def record(self, quota: str, principal: str, client_id: str | None, value: float, now_ms: int) -> int:
         """Record `value` bytes and return the throttle time in ms (0 within the quota)."""
         if quota not in self.enabled:
             return 0
-        found = self._bound(quota, ANONYMOUS, client_id or "")
+        found = self._bound(quota, principal.partition(":")[2], client_id or "")
         if found is None:
             return 0
         tags, bound = found
@@ -103,8 +102,8 @@ class ClientQuotas:
             return 0
         return round((observed - bound) / bound * rate.window_ms(now_ms)) if bound > 0 else 2**31 - 1
 
-    def unrecord(self, quota: str, client_id: str | None, value: float, now_ms: int) -> None:
+    def unrecord(self, quota: str, principal: str, client_id: str | None, value: float, now_ms: int) -> None:
         """A throttled fetch returns no data: take its bytes back out (ClientQuotaManager.unrecordQuotaSensor)."""
-        found = self._bound(quota, ANONYMOUS, client_id or "")
+        found = self._bound(quota, principal.partition(":")[2], client_id or "")
         if found is not None:
             self.rates[(quota, *found[0])].record(-value, now_ms)

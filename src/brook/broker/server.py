@@ -10,14 +10,13 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from brook.cluster import leadership, shutdown
 from brook.cluster.controller import Controller
 from brook.cluster.reassignment import Reassignments
 from brook.cluster.registration import BrokerEndpoint, BrokerRegistry, Endpoint, get_or_create_cluster_id
 from brook.config.broker import BrokerConfig
+from brook.config.listeners import ListenerEndpoint, read_listeners
 from brook.errors import KafkaError
 from brook.log.cleaner import CleanerConfig, LogCleaner
 from brook.log.config import LogConfig
@@ -33,6 +32,7 @@ from .coordinators import build_coordinators
 from .dispatch import Dispatcher, RequestContext
 from .fetch_sessions import FetchSessionCache
 from .flusher import GroupFlusher
+from .listeners import ConnectionQuotas, ListenerSecurity, inter_broker_client, listener_security
 from .log_dir_failures import LogDirFailures
 from .log_levels import RuntimeLoggerManager
 from .producer_ids import ProducerIdManager
@@ -42,21 +42,9 @@ from .replica_manager import ReplicaManager
 from .topics import TopicAdmin, TopicInfo
 from .txn_markers import TxnMarkerWriter
 
-__all__ = ["Broker", "Listener", "RequestContext"]
+__all__ = ["Broker", "RequestContext"]
 
 log = logging.getLogger("kafka.server.KafkaServer")
-
-
-@dataclass(slots=True)
-class Listener:
-    name: str
-    host: str
-    port: int
-
-
-def parse_listener(uri: str) -> Listener:
-    parts = urlsplit(uri)
-    return Listener(parts.scheme.upper(), parts.hostname or "", 9092 if parts.port is None else parts.port)
 
 
 def new_cluster_id() -> str:
@@ -68,7 +56,9 @@ class Broker:
         self.config = config
         self.broker_id = config.get_int("broker.id")
         self.max_request_bytes = config.get_int("socket.request.max.bytes")
-        self.listeners = [parse_listener(u) for u in config.get_list("listeners")]
+        self.listener_config = read_listeners(config)  # listeners, advertised.listeners, the inter-broker one
+        self.listeners = self.listener_config.listeners
+        self.connection_quotas = ConnectionQuotas(config)
         self.log_manager = LogManager(config.log_dirs, self.broker_id, "")
         self.cluster: BrokerRegistry | None = None  # set in a ZooKeeper cluster (zookeeper.connect)
         self.controller: Controller | None = None
@@ -87,6 +77,8 @@ class Broker:
         self.log_manager.cluster_id = self.cluster_id
         self.registry = build_registry()
         self.authorizer = authorizer_from_config(config, self.metadata)  # None: no authorizer, nothing checked
+        self.security: dict[str, ListenerSecurity] = {
+            e.name: listener_security(config, e, self.metadata) for e in self.listeners}
         self.loggers = RuntimeLoggerManager(self.broker_id)
         self.replicas = ReplicaManager(self)
         self.flusher = GroupFlusher()
@@ -99,7 +91,7 @@ class Broker:
         self.txns, self.groups = build_coordinators(self)
         self.connections: set[KafkaConnection] = set()
         self.servers: list[asyncio.base_events.Server] = []
-        self.bound: list[Listener] = []
+        self.bound: list[ListenerEndpoint] = []  # the listeners with the ports they got
         self.dispatcher = Dispatcher(self)
         self.txn_markers = TxnMarkerWriter(self)
         self.background = BackgroundTasks(self)
@@ -145,13 +137,40 @@ class Broker:
     def _live_broker_racks(self) -> dict[int, str | None]:
         return {b.broker_id: b.rack for b in self.live_brokers()}
 
-    def live_brokers(self) -> list[BrokerEndpoint]:
-        """What Metadata and DescribeCluster list: every registered broker, or this one alone."""
+    def live_brokers(self, listener: str | None = None) -> list[BrokerEndpoint]:
+        """What Metadata and DescribeCluster list: every registered broker (or this one alone) with its endpoint on
+        `listener` (the client's); brokers without that listener are left out, as Kafka's MetadataCache does."""
         if self.cluster is not None and self.cluster.live:
-            return list(self.cluster.live.values())
-        adv = self.advertised
-        rack = self.config.get("broker.rack")
-        return [BrokerEndpoint(self.broker_id, adv.host, adv.port, None if rack is None else str(rack))]
+            brokers = list(self.cluster.live.values())
+        else:
+            rack = self.config.get("broker.rack")
+            ends = tuple((e.name, e.host, e.port) for e in self.advertised_endpoints())
+            brokers = [BrokerEndpoint(self.broker_id, ends[0][1], ends[0][2], None if rack is None else str(rack),
+                                      ends)]
+        if listener is None:
+            return brokers
+        return [b for b in (x.on(listener) for x in brokers) if b is not None]
+
+    def advertised_endpoints(self) -> list[ListenerEndpoint]:
+        """advertised.listeners (or the bound listeners), a port of 0 replaced by the one the listener got."""
+        bound = {b.name: b for b in self.bound}
+        out = []
+        for e in self.listener_config.advertised:
+            b = bound.get(e.name)
+            if b is not None and (e.port == 0 or not e.host):
+                e = ListenerEndpoint(e.name, e.host or b.host, e.port or b.port, e.protocol)
+            out.append(e)
+        return out
+
+    def advertised_for(self, listener: str) -> ListenerEndpoint:
+        """This broker's advertised endpoint on a listener (the one a client connected on)."""
+        ends = self.advertised_endpoints()
+        return next((e for e in ends if e.name == listener), ends[0])
+
+    def inter_broker_client(self) -> dict[str, str]:
+        """The seam for broker-to-broker connections: client security settings for inter.broker.listener.name
+        (the peer's endpoint is `live_brokers(self.listener_config.inter_broker)`)."""
+        return inter_broker_client(self.config, self.listener_config)
 
     # -- topics (delegates for the coordinators) -------------------------------------------------------
     def log_config_for(self, topic: str) -> LogConfig:
@@ -176,21 +195,22 @@ class Broker:
         self.txns.load()
         loop = asyncio.get_running_loop()
         for listener in self.listeners:
-            server = await loop.create_server(lambda: KafkaConnection(self), listener.host or None,
-                                              listener.port, reuse_address=True, backlog=512)
+            security = self.security[listener.name]
+            server = await loop.create_server(lambda s=security: KafkaConnection(self, s),
+                                              listener.host or None, listener.port, reuse_address=True,
+                                              backlog=512, ssl=security.ssl_context)
             self.servers.append(server)
             port = server.sockets[0].getsockname()[1]
-            self.bound.append(Listener(listener.name, listener.host or "localhost", port))
+            self.bound.append(ListenerEndpoint(listener.name, listener.host or "localhost", port, listener.protocol))
         if self.cluster is not None:  # once the listeners are bound: the registration names their ports
-            adv = self.config.get_list("advertised.listeners")
-            listeners = [parse_listener(u) for u in adv] if adv else self.bound
             rack = self.config.get("broker.rack")
-            self.cluster.register(self.broker_id, [Endpoint(x.name, x.host, x.port, x.name) for x in listeners],
+            self.cluster.register(self.broker_id, [Endpoint(x.name, x.host, x.port, x.protocol)
+                                                   for x in self.advertised_endpoints()],
                                   None if rack is None else str(rack))
             assert self.controller is not None
             self.controller.start()
         self.background.start()
-        addrs = ",".join(f"{b.name}://{b.host}:{b.port}" for b in self.bound)
+        addrs = ",".join(b.connection_string() for b in self.bound)
         log.info("[KafkaServer id=%d] started (kafka.server.KafkaServer) on %s in %d ms", self.broker_id, addrs,
                  (time.monotonic() - t0) * 1000)
 
@@ -198,21 +218,16 @@ class Broker:
         """KafkaServer.controlledShutdown, before anything stops (on an executor thread)."""
         assert self.cluster is not None and self.controller is not None
         cluster, controller = self.cluster, self.controller
+        inter_broker = self.listener_config.inter_broker
 
         def address() -> tuple[str, int] | None:
             found = cluster.live.get(controller.active_id)
-            return None if found is None else (found.host, found.port)
+            endpoint = None if found is None else found.on(inter_broker) or found  # the inter-broker listener's
+            return None if endpoint is None else (endpoint.host, endpoint.port)
 
         shutdown.controlled_shutdown(address, self.broker_id, lambda: cluster.broker_epoch,
                                      self.config.get_int("controlled.shutdown.max.retries"),
                                      self.config.get_int("controlled.shutdown.retry.backoff.ms"))
-
-    @property
-    def advertised(self) -> Listener:
-        adv = self.config.get_list("advertised.listeners")
-        if adv:
-            return parse_listener(adv[0])
-        return self.bound[0]
 
     async def stop(self) -> None:
         log.info("[KafkaServer id=%d] shutting down", self.broker_id)

@@ -25,12 +25,20 @@ BROKER_ZNODE_VERSION = 5
 
 
 class BrokerEndpoint(NamedTuple):
-    """A live broker as Metadata and DescribeCluster list it: its first advertised endpoint."""
+    """A live broker as Metadata and DescribeCluster list it: its first advertised endpoint, and every one by
+    listener name (Kafka answers each client with the endpoints of the listener it connected on)."""
 
     broker_id: int
     host: str
     port: int
     rack: str | None
+    listeners: tuple[tuple[str, str, int], ...] = ()  # (listener name, host, port)
+
+    def on(self, listener: str) -> BrokerEndpoint | None:
+        """This broker's endpoint on `listener` (None: it has no such listener); without a list, the first."""
+        if not self.listeners:
+            return self
+        return next((self._replace(host=h, port=p) for n, h, p in self.listeners if n == listener), None)
 
 
 class Endpoint(NamedTuple):
@@ -68,10 +76,13 @@ def broker_json(endpoints: Sequence[Endpoint], rack: str | None, timestamp_ms: i
 
 def parse_broker(broker_id: int, data: bytes) -> BrokerEndpoint:
     d = json.loads(data)
-    endpoint = d["endpoints"][0]  # "NAME://host:port"
-    hostport = endpoint.split("://", 1)[1]
-    host, _, port = hostport.rpartition(":")
-    return BrokerEndpoint(broker_id, host.strip("[]"), int(port), d.get("rack"))
+    listeners = []
+    for endpoint in d["endpoints"]:  # "NAME://host:port"
+        name, _, hostport = endpoint.partition("://")
+        host, _, port = hostport.rpartition(":")
+        listeners.append((name, host.strip("[]"), int(port)))
+    first = listeners[0]
+    return BrokerEndpoint(broker_id, first[1], first[2], d.get("rack"), tuple(listeners))
 
 
 def get_or_create_cluster_id(zk: KazooClient, new_id: Callable[[], str]) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from .definition import ConfigDef, ConfigError, ConfigKey, TypedValues, at_least, between, one_of
+from .listeners import DEFAULT_PROTOCOL_MAP, listener_value
 from .topic import TOPIC_CONFIGS
 
 MAX_LONG = 2**63 - 1
+MAX_INT = 2**31 - 1
 # Kafka's authorizers (ZooKeeper mode, KRaft mode): Brook serves both with its own ACL authorizer
 AUTHORIZER_CLASSES = ("kafka.security.authorizer.AclAuthorizer",
                       "org.apache.kafka.metadata.authorizer.StandardAuthorizer")
@@ -110,6 +112,49 @@ BROKER_CONFIGS = ConfigDef().define(
     ConfigKey("super.users", "string", None, "Semicolon-separated principals allowed everything.", read_only=True),
     ConfigKey("allow.everyone.if.no.acl.found", "boolean", False, "Allow access to resources without ACLs.",
               read_only=True),
+    # listeners and security (docs/security.md); listener.name.<l>.<config> overrides are read from the raw values
+    ConfigKey("listener.security.protocol.map", "string", DEFAULT_PROTOCOL_MAP, "Listener name -> security "
+              "protocol.", read_only=True),
+    ConfigKey("inter.broker.listener.name", "string", None, "The listener brokers use between themselves.",
+              read_only=True),
+    ConfigKey("security.inter.broker.protocol", "string", "PLAINTEXT", "The inter-broker security protocol (when "
+              "inter.broker.listener.name is unset).", read_only=True),
+    ConfigKey("max.connections", "int", MAX_INT, "Connections the broker accepts at once.", at_least(0)),
+    ConfigKey("max.connections.per.ip", "int", MAX_INT, "Connections accepted from one address.", at_least(0)),
+    ConfigKey("max.connections.per.ip.overrides", "string", "", "host:count overrides of max.connections.per.ip."),
+    ConfigKey("connections.max.idle.ms", "long", 600000, "Idle connections are closed after this.", read_only=True),
+    ConfigKey("connections.max.reauth.ms", "long", 0, "SASL session lifetime (KIP-368); 0: unlimited.",
+              at_least(0), read_only=True),
+    ConfigKey("connection.failed.authentication.delay.ms", "int", 100, "Delay of the close after a failed "
+              "authentication.", at_least(0), read_only=True),
+    ConfigKey("sasl.enabled.mechanisms", "list", ["GSSAPI"], "SASL mechanisms the broker accepts.", read_only=True),
+    ConfigKey("sasl.mechanism.inter.broker.protocol", "string", "GSSAPI", "SASL mechanism between brokers.",
+              read_only=True),
+    ConfigKey("sasl.server.max.receive.size", "int", 524288, "Largest request before authentication.",
+              at_least(1), read_only=True),
+    ConfigKey("sasl.jaas.config", "password", None, "JAAS login context (prefix it with listener and mechanism).",
+              sensitive=True, read_only=True),
+    ConfigKey("ssl.keystore.type", "string", "JKS", "Keystore format (Brook: PEM).", read_only=True),
+    ConfigKey("ssl.keystore.location", "string", None, "Keystore file.", read_only=True),
+    ConfigKey("ssl.keystore.password", "password", None, "Keystore password.", sensitive=True, read_only=True),
+    ConfigKey("ssl.keystore.certificate.chain", "password", None, "PEM certificate chain.", sensitive=True,
+              read_only=True),
+    ConfigKey("ssl.keystore.key", "password", None, "PEM private key.", sensitive=True, read_only=True),
+    ConfigKey("ssl.key.password", "password", None, "Private key password.", sensitive=True, read_only=True),
+    ConfigKey("ssl.truststore.type", "string", "JKS", "Truststore format (Brook: PEM).", read_only=True),
+    ConfigKey("ssl.truststore.location", "string", None, "Truststore file.", read_only=True),
+    ConfigKey("ssl.truststore.password", "password", None, "Truststore password.", sensitive=True, read_only=True),
+    ConfigKey("ssl.truststore.certificates", "password", None, "PEM trusted certificates.", sensitive=True,
+              read_only=True),
+    ConfigKey("ssl.client.auth", "string", "none", "Client certificates: required, requested or none.",
+              one_of("required", "requested", "none"), read_only=True),
+    ConfigKey("ssl.enabled.protocols", "list", ["TLSv1.2", "TLSv1.3"], "TLS versions accepted.", read_only=True),
+    ConfigKey("ssl.protocol", "string", "TLSv1.3", "The TLS protocol.", read_only=True),
+    ConfigKey("ssl.cipher.suites", "list", None, "Cipher suites (TLS 1.2).", read_only=True),
+    ConfigKey("ssl.principal.mapping.rules", "string", "DEFAULT", "Certificate DN -> principal name rules.",
+              read_only=True),
+    ConfigKey("ssl.endpoint.identification.algorithm", "string", "https", "Server host name verification "
+              "(clients).", read_only=True),
 )
 
 # log.retention.{hours,minutes} and log.roll.hours are in other units than the topic configs they back.
@@ -147,6 +192,13 @@ class BrokerConfig(TypedValues):
         return key.default if key else None
 
     value_of = get  # what TypedValues' getters read
+
+    def for_listener(self, listener: str, name: str, mechanism: str | None = None) -> object:
+        """A config as a listener sees it: `listener.name.<l>.[<mechanism>.]<name>` over `<name>` (parsed, with
+        Kafka's default)."""
+        raw = listener_value(self, listener, name, mechanism)
+        key = BROKER_CONFIGS.keys[name]
+        return key.default if raw is None else key.parse(raw)
 
     def set_dynamic(self, defaults: dict[str, str], per_broker: dict[str, str]) -> None:
         """Replace both dynamic layers (already validated) and recompute the effective values."""

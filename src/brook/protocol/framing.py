@@ -14,11 +14,12 @@ class FrameTooLarge(Exception):
 class FrameDecoder:
     """Feeds bytes in, yields complete frames (without their 4-byte length prefix)."""
 
-    __slots__ = ("_buf", "_max")
+    __slots__ = ("_buf", "limit", "setting")
 
-    def __init__(self, max_frame_bytes: int) -> None:
+    def __init__(self, max_frame_bytes: int, setting: str = "socket.request.max.bytes") -> None:
         self._buf = bytearray()
-        self._max = max_frame_bytes
+        self.limit = max_frame_bytes  # raised once a SASL client has logged in
+        self.setting = setting
 
     def feed(self, data: bytes) -> list[bytes]:
         buf = self._buf
@@ -28,8 +29,8 @@ class FrameDecoder:
         end = len(buf)
         while end - pos >= 4:
             (size,) = _LEN.unpack_from(buf, pos)
-            if size < 0 or size > self._max:
-                raise FrameTooLarge(f"frame of {size} bytes exceeds socket.request.max.bytes={self._max}")
+            if size < 0 or size > self.limit:
+                raise FrameTooLarge(f"frame of {size} bytes exceeds {self.setting}={self.limit}")
             if end - pos - 4 < size:
                 break
             frames.append(bytes(buf[pos + 4 : pos + 4 + size]))

@@ -40,5 +40,5 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     return make(cls, throttle_time=_ZERO, error_code=ErrorCode.none, error_message=None,
                 cluster_id=broker.cluster_id, controller_id=broker.controller_id,
                 brokers=tuple(broker_cls(broker_id=b.broker_id, host=b.host, port=b.port, rack=b.rack)
-                              for b in broker.live_brokers()),
+                              for b in broker.live_brokers(ctx.connection.listener)),
                 cluster_authorized_operations=ops)

@@ -189,9 +189,9 @@ def _response(broker: Broker, ctx: RequestContext, cls, plan, results, unknown_i
         # Kafka counts the response's size; here its records, the bulk of it. Over the quota, the answer is
         # empty (getThrottledResponse) and its bytes are not counted.
         size, now_ms = sum(len(r[4]) for r in results), int(time.time() * 1000)
-        throttle_ms = broker.quotas.record(FETCH, ctx.client_id, size, now_ms)
+        throttle_ms = broker.quotas.record(FETCH, ctx.connection.principal, ctx.client_id, size, now_ms)
         if throttle_ms:
-            broker.quotas.unrecord(FETCH, ctx.client_id, size, now_ms)
+            broker.quotas.unrecord(FETCH, ctx.connection.principal, ctx.client_id, size, now_ms)
             ctx.connection.throttle(throttle_ms)
             return make(cls, throttle_time=datetime.timedelta(milliseconds=throttle_ms), error_code=ErrorCode.none,
                         session_id=plan.session.session_id if plan.session else 0, responses=())
@@ -247,7 +247,7 @@ def _extra_fields(broker: Broker, ctx: RequestContext, cls, extra, endpoints) ->
         return {"diverging_epoch": nested(cls, "EpochEndOffset")(epoch=a, end_offset=b)}
     if ctx.api_version < 16:
         return {}
-    adv = broker.advertised
+    adv = broker.advertised_for(ctx.connection.listener)
     endpoints[a] = nested(cls, "NodeEndpoint")(node_id=a, host=adv.host, port=adv.port, rack=None)
     return {"current_leader": nested(cls, "LeaderIdAndEpoch")(leader_id=a, leader_epoch=b)}
 

@@ -24,7 +24,7 @@ GROUP, TRANSACTION = 0, 1
 
 def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     cls = response_class(10, ctx.api_version)
-    adv = broker.advertised
+    adv = broker.advertised_for(ctx.connection.listener)
     key_type = getattr(request, "key_type", GROUP)
     if key_type not in (GROUP, TRANSACTION):
         error, message = ErrorCode.invalid_request, f"Invalid coordinator key type {key_type}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING
 
-from brook.acl import ANONYMOUS, AclOperation, ResourceType
+from brook.acl import AclOperation, ResourceType
 from brook.errors import ErrorCode
 from brook.protocol.build import make
 from brook.protocol.versions import response_class
@@ -49,7 +49,7 @@ def _refused(broker: Broker, ctx: RequestContext, transactional_id):
             if refused(broker, ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, transactional_id) else None
     authorizer = broker.authorizer
     if authorizer is None or cluster_allowed(broker, ctx, AclOperation.IDEMPOTENT_WRITE) or \
-            authorizer.authorize_by_resource_type(ANONYMOUS, ctx.connection.host, AclOperation.WRITE,
+            authorizer.authorize_by_resource_type(ctx.connection.principal, ctx.connection.host, AclOperation.WRITE,
                                                   ResourceType.TOPIC):
         return None
     return ErrorCode.cluster_authorization_failed

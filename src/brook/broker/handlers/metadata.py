@@ -93,7 +93,7 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
         topics.append(make(topic_cls, error_code=ErrorCode.none, name=info.name, topic_id=info.topic_id,
                            is_internal=info.internal, partitions=parts, topic_authorized_operations=ops))
     brokers = tuple(make(broker_cls, node_id=b.broker_id, host=b.host, port=b.port, rack=b.rack)
-                    for b in broker.live_brokers())
+                    for b in broker.live_brokers(ctx.connection.listener))
     fields = dict(throttle_time=_ZERO, brokers=brokers, cluster_id=broker.cluster_id,
                   controller_id=broker.controller_id, topics=tuple(topics))
     if has_field(cls, "cluster_authorized_operations"):

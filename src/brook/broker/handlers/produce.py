@@ -47,8 +47,8 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     acks = request.acks
     results = [(t.name, [(p.index, append(t.name, p.index, p.records, acks)) for p in t.partition_data])
                for t in request.topic_data]
-    throttle_ms = broker.quotas.record(PRODUCE, ctx.client_id, ctx.size, int(time.time() * 1000)) \
-        if PRODUCE in broker.quotas.enabled else 0
+    throttle_ms = broker.quotas.record(PRODUCE, ctx.connection.principal, ctx.client_id, ctx.size,
+                                       int(time.time() * 1000)) if PRODUCE in broker.quotas.enabled else 0
     if throttle_ms:  # the response goes out now; the connection is muted afterwards (even with acks=0)
         ctx.connection.throttle(throttle_ms)
     if acks == 0:
