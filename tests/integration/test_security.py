@@ -258,3 +258,30 @@ def test_sasl_handshake_on_a_plaintext_listener_is_illegal(secure) -> None:
         response = conn.request(SaslHandshakeRequest(mechanism="PLAIN"), SaslHandshakeResponse)
     assert response.error_code.name == "illegal_sasl_state"
 
+
+
+def _tool(module: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", f"brook.cli.{module}", *args], input=stdin, capture_output=True,
+                          text=True, timeout=90)
+
+
+def test_tools_take_client_security_from_their_config_files(secure, tmp_path) -> None:
+    """--command-config (kafka-topics), --producer.config and --consumer.config (the console tools) with Java's
+    client settings: SASL_SSL with SCRAM and a PEM trust store."""
+    config = tmp_path / "client.properties"
+    config.write_text("security.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-512\n"
+                      "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+                      'username="admin" password="admin-secret";\n'
+                      f"ssl.truststore.type=PEM\nssl.truststore.location={secure.pki.ca}\n")
+    bootstrap = f"127.0.0.1:{secure.ports['SASL_SSL']}"
+    done = _tool("topics", "--bootstrap-server", bootstrap, "--command-config", str(config), "--create", "--topic",
+                 "sec-tools", "--partitions", "1")
+    assert done.returncode == 0 and "Created topic sec-tools." in done.stdout, done.stderr
+    done = _tool("topics", "--bootstrap-server", bootstrap, "--command-config", str(config), "--list")
+    assert "sec-tools" in done.stdout.split(), done.stderr
+    done = _tool("console_producer", "--bootstrap-server", bootstrap, "--producer.config", str(config), "--topic",
+                 "sec-tools", stdin="one\ntwo\n")
+    assert done.returncode == 0, done.stderr
+    done = _tool("console_consumer", "--bootstrap-server", bootstrap, "--consumer.config", str(config), "--topic",
+                 "sec-tools", "--from-beginning", "--max-messages", "2")
+    assert done.stdout.split() == ["one", "two"], done.stderr

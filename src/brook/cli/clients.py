@@ -167,24 +167,26 @@ _RENAMED = {"send.buffer.bytes": "socket.send.buffer.bytes", "receive.buffer.byt
 _JAVA_ONLY = {"key.serializer", "value.serializer", "key.deserializer", "value.deserializer", "max.block.ms",
               "default.api.timeout.ms", "interceptor.classes", "metric.reporters", "max.poll.records",
               "partitioner.class", "exclude.internal.topics", "reconnect.backoff.max.ms", "retries.backoff.ms"}
-_JAAS = re.compile(r'(username|password)\s*=\s*"([^"]*)"')
 
 
 def librdkafka_config(props: dict[str, str]) -> dict[str, str]:
     """Java client properties (as in --command-config or --producer.config files) in librdkafka's names."""
+    from brook.cli.client_security import UnsupportedStore, security_config
+
     out: dict[str, str] = {}
     for key, value in props.items():
-        if key in _JAVA_ONLY:
+        if key in _JAVA_ONLY or key.startswith(("ssl.", "sasl.")):
             continue
         if key == "buffer.memory":
             out["queue.buffering.max.kbytes"] = str(max(1, int(value) // 1024))
         elif key == "partition.assignment.strategy":
             out[key] = ",".join(_ASSIGNORS.get(c.strip().rsplit(".", 1)[-1], c.strip()) for c in value.split(","))
-        elif key == "sasl.jaas.config":
-            for field, val in _JAAS.findall(value):
-                out[f"sasl.{field}"] = val
         else:
             out[_RENAMED.get(key, key)] = value
+    try:
+        out.update(security_config(props))
+    except UnsupportedStore as e:
+        raise ToolError("org.apache.kafka.common.KafkaException", str(e)) from None
     return out
 
 
