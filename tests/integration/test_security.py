@@ -5,8 +5,11 @@ four listeners; kafka-acls allows one user and denies another."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import random
 import shutil
 import ssl
+import struct
 import subprocess
 import sys
 import uuid
@@ -15,7 +18,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
 from conftest import module_broker
-from kafka_wire import Conn, wait_for
+from kafka_wire import Conn, request_frame, wait_for
 from kio.schema.sasl_handshake.v1.request import SaslHandshakeRequest
 from kio.schema.sasl_handshake.v1.response import SaslHandshakeResponse
 from security_helpers import CLIENT_DN, USERS, make_pki, secure_broker_overrides
@@ -285,3 +288,65 @@ def test_tools_take_client_security_from_their_config_files(secure, tmp_path) ->
     done = _tool("console_consumer", "--bootstrap-server", bootstrap, "--consumer.config", str(config), "--topic",
                  "sec-tools", "--from-beginning", "--max-messages", "2")
     assert done.stdout.split() == ["one", "two"], done.stderr
+
+
+def _malformed_exchanges() -> list[tuple[str, bytes]]:
+    """(listener, bytes) pairs: SASL exchanges out of order, huge or garbage tokens, and TLS garbage."""
+    from kio.schema.metadata.v12.request import MetadataRequest
+    from kio.schema.sasl_authenticate.v2.request import SaslAuthenticateRequest
+
+    metadata = request_frame(MetadataRequest(topics=None, allow_auto_topic_creation=False,
+                                             include_topic_authorized_operations=False))
+    handshake = request_frame(SaslHandshakeRequest(mechanism="SCRAM-SHA-256"))
+    rng = random.Random(16)
+    out = []
+    for i in range(1200):
+        garbage = rng.randbytes(rng.randrange(1, 200))
+        kind = i % 6
+        if kind == 0:  # a request before authentication
+            out.append(("SASL_PLAINTEXT", metadata))
+        elif kind == 1:  # a huge token (over sasl.server.max.receive.size)
+            out.append(("SASL_PLAINTEXT", handshake + struct.pack(">i", 1 << 24) + b"x" * 100))
+        elif kind == 2:  # garbage SCRAM messages
+            out.append(("SASL_PLAINTEXT", handshake + request_frame(SaslAuthenticateRequest(auth_bytes=garbage))))
+        elif kind == 3:  # SaslAuthenticate without a handshake
+            out.append(("SASL_PLAINTEXT", request_frame(SaslAuthenticateRequest(auth_bytes=garbage))))
+        elif kind == 4:  # a PLAINTEXT client's request, then garbage, where a TLS ClientHello belongs
+            out.append(("SSL", metadata + garbage))
+        else:  # a whole TLS handshake record of an unknown message type (a partial ClientHello would wait)
+            body = b"\xff" + garbage
+            out.append(("SASL_SSL", b"\x16\x03\x01" + struct.pack(">H", len(body)) + body))
+    return out
+
+
+def test_malformed_sasl_and_tls_exchanges_are_closed_while_a_good_client_is_served(secure) -> None:
+    good = Producer(librdkafka_conf(secure, "SASL_SSL", "SCRAM-SHA-256"))
+    delivered: list = []
+    exchanges = _malformed_exchanges()
+    for start in range(0, len(exchanges), 60):
+        conns = []
+        for listener, data in exchanges[start:start + 60]:
+            c = Conn(secure.ports[listener])
+            c.send(data)
+            conns.append(c)
+        for c in conns:
+            with contextlib.suppress(AssertionError):  # a TLS alert or a failure response may come first
+                c.closed_by_peer(10)
+            assert _drained(c), "the broker kept a malformed connection open"
+            c.close()
+        good.produce("sec-fuzz-good", f"{start}".encode(), on_delivery=lambda err, msg: delivered.append(err))
+        good.poll(0)
+    assert good.flush(30) == 0
+    assert delivered == [None] * len(range(0, len(exchanges), 60))
+    assert secure.alive()
+
+
+def _drained(c: Conn) -> bool:
+    """True once the peer has closed: whatever it still sends is read and dropped (bounded)."""
+    c.sock.settimeout(10)
+    try:
+        while c.sock.recv(65536):
+            pass
+    except (ConnectionResetError, TimeoutError):
+        pass
+    return True
