@@ -12,7 +12,7 @@ from typing import NamedTuple
 WILDCARD = "*"  # ResourcePattern.WILDCARD_RESOURCE and AclEntry.WILDCARD_HOST
 WILDCARD_PRINCIPAL = "User:*"
 CLUSTER_NAME = "kafka-cluster"
-ANONYMOUS = "User:ANONYMOUS"  # every PLAINTEXT client's principal
+ANONYMOUS = "User:ANONYMOUS"  # the principal without SASL or a client certificate
 
 
 class ResourceType(IntEnum):

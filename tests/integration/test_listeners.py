@@ -1,16 +1,22 @@
 """Listeners and connection limits with real sockets and a real client: max.connections.per.ip refuses a third
-connection, connections.max.idle.ms closes quiet ones, advertised.listeners are what Metadata returns."""
+connection, connections.max.idle.ms closes quiet ones, Metadata answers per listener; KIP-368 session lifetimes
+and re-authentication."""
 
 from __future__ import annotations
 
 import time
 
 import pytest
+from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 from conftest import module_broker
-from kafka_wire import Conn, wait_for
+from kafka_wire import Conn, request_frame, wait_for
 from kio.schema.api_versions.v3.request import ApiVersionsRequest
 from kio.schema.api_versions.v3.response import ApiVersionsResponse
+from kio.schema.sasl_authenticate.v2.request import SaslAuthenticateRequest
+from kio.schema.sasl_authenticate.v2.response import SaslAuthenticateResponse
+from kio.schema.sasl_handshake.v1.request import SaslHandshakeRequest
+from kio.schema.sasl_handshake.v1.response import SaslHandshakeResponse
 
 
 @pytest.fixture(scope="module")
@@ -55,3 +61,59 @@ def test_bad_listener_config_stops_the_start(tmp_path) -> None:
     b = BrokerProcess(tmp_path / "data", {"listeners": "PLAINTEXT://127.0.0.1:0,FOO://127.0.0.1:0"})
     with pytest.raises(RuntimeError, match="No security protocol defined for listener FOO"):
         b.start()
+
+
+@pytest.fixture(scope="module")
+def reauth(tmp_path_factory):
+    jaas = 'org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="alice-secret";'
+    with module_broker(tmp_path_factory, "reauth", {
+            "listeners": "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0", "sasl.enabled.mechanisms": "PLAIN",
+            "listener.name.sasl_plaintext.plain.sasl.jaas.config": jaas,
+            "connections.max.reauth.ms": "1000"}) as b:
+        yield b
+
+
+def _login(conn: Conn) -> SaslAuthenticateResponse:
+    conn.request(SaslHandshakeRequest(mechanism="PLAIN"), SaslHandshakeResponse)
+    response = conn.request(SaslAuthenticateRequest(auth_bytes=b"\x00alice\x00alice-secret"),
+                            SaslAuthenticateResponse)
+    assert isinstance(response, SaslAuthenticateResponse)
+    return response
+
+
+def test_session_lifetime_and_expiry(reauth) -> None:
+    """KIP-368: SaslAuthenticate v1+ carries connections.max.reauth.ms; past it only a new handshake is served."""
+    with Conn(reauth.ports["SASL_PLAINTEXT"]) as conn:
+        response = _login(conn)
+        assert response.error_code.name == "none" and response.session_lifetime.total_seconds() == 1.0
+        started = time.monotonic()
+        _api_versions(conn)  # authenticated: served
+        wait_for(lambda: time.monotonic() - started > 1.2, 5, what="the session's end")
+        conn.send(request_frame(ApiVersionsRequest(client_software_name="t", client_software_version="1")))
+        assert conn.closed_by_peer(10)
+    wait_for(lambda: "Disconnecting expired channel" in reauth.log_text(), 10, what="the expiry's log line")
+
+
+def test_clients_reauthenticate_on_the_same_connection(reauth) -> None:
+    with Conn(reauth.ports["SASL_PLAINTEXT"]) as conn:
+        _login(conn)
+        for _ in range(3):  # a new exchange before the lifetime ends renews the session
+            assert _login(conn).error_code.name == "none"
+        _api_versions(conn)
+    conf = {"bootstrap.servers": f"127.0.0.1:{reauth.ports['SASL_PLAINTEXT']}", "security.protocol": "SASL_PLAINTEXT",
+            "sasl.mechanism": "PLAIN", "sasl.username": "alice", "sasl.password": "alice-secret"}
+    before = reauth.log_text().count("Disconnecting expired channel")
+    p = Producer(conf)
+    started = time.monotonic()
+    sent = 0
+
+    def produce_for_three_lifetimes() -> bool:
+        nonlocal sent
+        p.produce("reauth", f"{sent}".encode())
+        sent += 1
+        p.flush(5)
+        return time.monotonic() - started > 3.5
+
+    wait_for(produce_for_three_lifetimes, 20, interval=0.2, what="three session lifetimes of producing")
+    assert p.flush(10) == 0
+    assert reauth.log_text().count("Disconnecting expired channel") == before  # librdkafka re-authenticated

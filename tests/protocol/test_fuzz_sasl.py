@@ -136,3 +136,14 @@ def test_the_right_password_authenticates_then_requests_flow(sasl_broker) -> Non
         sizes.append(size)
         pos += 4 + size
     assert len(sizes) == 4  # ApiVersions, SaslHandshake, SaslAuthenticate and Metadata all answered
+
+
+def test_v0_handshake_then_raw_tokens(sasl_broker) -> None:
+    """SaslHandshake v0: the token follows size-prefixed without a Kafka header, and so does the (empty) answer."""
+    loop, broker = sasl_broker
+    handshake = request_frame(SaslHandshakeRequestV0(mechanism="PLAIN"))
+    conn, written = _run(loop, broker, [handshake, struct.pack(">i", len(GOOD_PLAIN)) + GOOD_PLAIN])
+    assert conn.principal == "User:alice"
+    assert written.endswith(b"\x00\x00\x00\x00")  # the empty final PLAIN challenge
+    conn, written = _run(loop, broker, [handshake, struct.pack(">i", 14) + b"\x00alice\x00wrong"])
+    assert conn.principal == ANONYMOUS

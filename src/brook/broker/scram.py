@@ -1,6 +1,6 @@
 """SCRAM credentials as Kafka keeps them (ScramFormatter.generateCredential): salt, stored key, server key and
-iterations per user and mechanism, derived from the salted password the client sends. Brook has no SASL yet,
-so they are stored and described, never used to authenticate."""
+iterations per user and mechanism, derived from the salted password the client sends. SCRAM logins
+(broker/sasl_mechanisms.py) check against them."""
 
 from __future__ import annotations
 
