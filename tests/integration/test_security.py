@@ -288,6 +288,17 @@ def test_tools_take_client_security_from_their_config_files(secure, tmp_path) ->
     done = _tool("console_consumer", "--bootstrap-server", bootstrap, "--consumer.config", str(config), "--topic",
                  "sec-tools", "--from-beginning", "--max-messages", "2")
     assert done.stdout.split() == ["one", "two"], done.stderr
+    # the tools whose requests librdkafka lacks (kafka_rpc) speak TLS and SASL too
+    done = _tool("log_dirs", "--bootstrap-server", bootstrap, "--command-config", str(config), "--describe",
+                 "--topic-list", "sec-tools")
+    assert done.returncode == 0 and '"partition":"sec-tools-0"' in done.stdout, done.stdout + done.stderr
+    done = _tool("transactions", "--bootstrap-server", bootstrap, "--command-config", str(config), "list")
+    assert done.returncode == 0 and "TransactionalId" in done.stdout, done.stdout + done.stderr
+    done = _tool("features", "--bootstrap-server", bootstrap, "--command-config", str(config), "describe")
+    assert done.returncode == 0, done.stdout + done.stderr
+    config.write_text(config.read_text().replace("SCRAM-SHA-512", "GSSAPI"))
+    done = _tool("log_dirs", "--bootstrap-server", bootstrap, "--command-config", str(config), "--describe")
+    assert done.returncode != 0 and "sasl.mechanism=GSSAPI is not supported" in done.stdout + done.stderr
 
 
 def _malformed_exchanges() -> list[tuple[str, bytes]]:

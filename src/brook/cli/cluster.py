@@ -59,11 +59,12 @@ def _rpc(servers: str, props: dict[str, str], call: str, api: str, version: int,
     import time
 
     from brook.cli.clients import ToolError, api_timeout_s, error_for_code
-    from brook.cli.kafka_rpc import call_highest, check_plaintext, connect_to
+    from brook.cli.kafka_rpc import call_highest, connect_to
+    from brook.cli.rpc_security import check_security
 
-    check_plaintext(props)
+    check_security(props)
     try:
-        with connect_to(servers.split(",")[0], time.monotonic() + api_timeout_s(props), call) as conn:
+        with connect_to(servers.split(",")[0], time.monotonic() + api_timeout_s(props), call, props) as conn:
             if api_key is not None and api_key not in conn.versions:
                 return None
             response = call_highest(conn, api, [version], build, call)

@@ -69,14 +69,15 @@ class RpcAdmin:
     def _request(self, body: RequestPayload, response_cls: type[R], call: str, timeout_s: float,
                  node_id: int | None = None) -> R:
         from brook.cli.kafka_rpc import call as rpc_call
-        from brook.cli.kafka_rpc import check_plaintext, connect
+        from brook.cli.kafka_rpc import connect
+        from brook.cli.rpc_security import check_security
 
-        check_plaintext(self.props)
+        check_security(self.props)
         deadline = time.monotonic() + timeout_s
         nodes = self.nodes(call, timeout_s)  # any broker answers, unless the resource is one broker's
         node = nodes[min(nodes) if node_id is None else node_id]
         try:
-            with connect(node.host, node.port, deadline, call) as conn:
+            with connect(node.host, node.port, deadline, call, self.props) as conn:
                 return rpc_call(conn, body, response_cls, call)
         except ToolError as e:
             raise ToolError("java.util.concurrent.ExecutionException", e.java()) from None

@@ -138,16 +138,16 @@ class FeatureAdmin:
 
     def __init__(self, props: dict[str, str]) -> None:
         from brook.cli.clients import api_timeout_s
-        from brook.cli.kafka_rpc import check_plaintext
+        from brook.cli.rpc_security import check_security
 
-        check_plaintext(props)
+        check_security(props)
         self.props = props
         self.deadline = time.monotonic() + api_timeout_s(props)
 
     def _connect(self, address: str, call: str) -> Any:
         from brook.cli.kafka_rpc import connect_to
 
-        return connect_to(address, self.deadline, call)
+        return connect_to(address, self.deadline, call, self.props)
 
     def _bootstrap(self) -> str:
         return (self.props.get("bootstrap.servers") or self.props["bootstrap.controllers"]).split(",")[0]

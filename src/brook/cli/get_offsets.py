@@ -156,11 +156,11 @@ def fetch_offsets(o: GetOffsetShellOptions) -> list[tuple[str, int, int]]:
     if isinstance(spec, int):
         import time
 
-        from brook.cli.kafka_rpc import check_plaintext
         from brook.cli.list_offsets_rpc import list_offsets
+        from brook.cli.rpc_security import check_security
 
-        check_plaintext(props)
-        results.update(list_offsets(metadata, partitions, spec, time.monotonic() + timeout))
+        check_security(props)
+        results.update(list_offsets(metadata, partitions, spec, time.monotonic() + timeout, props))
     else:
         futures = admin.list_offsets({TopicPartition(t, p): spec for t, p in partitions}, request_timeout=timeout)
         for tp, future in futures.items():

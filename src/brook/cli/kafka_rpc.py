@@ -68,11 +68,16 @@ def timeout_error(what: str) -> ToolError:
 class BrokerConnection:
     """A blocking connection to one broker; every wait is bounded by the deadline given at connect time."""
 
-    def __init__(self, host: str, port: int, deadline: float) -> None:
+    def __init__(self, host: str, port: int, deadline: float, security: dict[str, str] | None = None) -> None:
+        """`security`: the tool's Java client properties; security.protocol other than PLAINTEXT brings TLS and
+        SASL (rpc_security)."""
+        from brook.cli import rpc_security
+
         self.deadline = deadline
         self._next_id = 0
         try:
             self.sock = socket.create_connection((host, port), timeout=self._left())
+            self.sock = rpc_security.wrap(self.sock, host, security or {})
         except OSError as e:
             raise ToolError("org.apache.kafka.common.errors.NetworkException",
                             f"Connection to {host}:{port} could not be established: {e.strerror or e}") from None
@@ -83,6 +88,7 @@ class BrokerConnection:
         response = self._call(ApiVersionsRequest(client_software_name="brook-cli", client_software_version="0.1.0"),
                               ApiVersionsResponse)
         self.versions = {int(k.api_key): (int(k.min_version), int(k.max_version)) for k in response.api_keys}
+        rpc_security.authenticate(self._call, security or {})
 
     def __enter__(self) -> BrokerConnection:
         return self
@@ -139,21 +145,24 @@ class BrokerConnection:
         return self._call(body, response_cls)
 
 
-def connect(host: str, port: int, deadline: float, call: str) -> BrokerConnection:
-    """A connection whose waits end at `deadline`; running out of time is Java's TimeoutException for `call`."""
+def connect(host: str, port: int, deadline: float, call: str,
+            security: dict[str, str] | None = None) -> BrokerConnection:
+    """A connection whose waits end at `deadline`; running out of time is Java's TimeoutException for `call`.
+    `security`: the tool's client properties (TLS and SASL when security.protocol asks for them)."""
     try:
-        return BrokerConnection(host, port, deadline)
+        return BrokerConnection(host, port, deadline, security)
     except TimeoutError:
         raise timeout_error(call) from None
 
 
-def connect_to(address: str, deadline: float, call: str) -> BrokerConnection:
+def connect_to(address: str, deadline: float, call: str, security: dict[str, str] | None = None
+               ) -> BrokerConnection:
     """connect() to a `host:port` (an IPv6 host may be bracketed) as bootstrap lists spell it; an unreachable node
     is retried every retry.backoff.ms (100) until the deadline, then the call times out, as the Java Admin's do."""
     host, _, port = address.strip().rpartition(":")
     while True:
         try:
-            return connect(host.strip("[]"), int(port), deadline, call)
+            return connect(host.strip("[]"), int(port), deadline, call, security)
         except ToolError as e:
             if not e.java_class.endswith(".NetworkException"):
                 raise
@@ -185,11 +194,3 @@ def call_highest(conn: BrokerConnection, api: str, versions: Iterable[int], buil
     response_module = importlib.import_module(f"kio.schema.{api}.v{type(body).__version__}.response")
     response_cls = getattr(response_module, type(body).__name__[:-len("Request")] + "Response")
     return call(conn, body, response_cls, what)
-
-
-def check_plaintext(props: dict[str, str]) -> None:
-    """The helper speaks PLAINTEXT only (as Brook's listeners do); say so rather than send bytes a TLS port drops."""
-    protocol = props.get("security.protocol", "PLAINTEXT").upper()
-    if protocol != "PLAINTEXT":
-        raise ToolError("org.apache.kafka.common.KafkaException",
-                        f"security.protocol={protocol} is not supported by this tool (PLAINTEXT only)")

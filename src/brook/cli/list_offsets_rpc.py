@@ -24,8 +24,8 @@ def _request(module: Any, timestamp: int, partitions: list[tuple[str, int]]) -> 
         for t, ps in topics.items()))
 
 
-def list_offsets(metadata: Any, partitions: list[tuple[str, int]], timestamp: int, deadline: float
-                 ) -> dict[tuple[str, int], int | ToolError]:
+def list_offsets(metadata: Any, partitions: list[tuple[str, int]], timestamp: int, deadline: float,
+                 security: dict[str, str] | None = None) -> dict[tuple[str, int], int | ToolError]:
     """(topic, partition) -> the offset answered (-1: none), or the error the partition's lookup ended with."""
     out: dict[tuple[str, int], int | ToolError] = {}
     by_leader: dict[int, list[tuple[str, int]]] = {}
@@ -37,7 +37,7 @@ def list_offsets(metadata: Any, partitions: list[tuple[str, int]], timestamp: in
             by_leader.setdefault(leader, []).append((t, p))
     for leader, tps in by_leader.items():
         broker = metadata.brokers[leader]
-        with connect(broker.host, broker.port, deadline, "listOffsets") as conn:
+        with connect(broker.host, broker.port, deadline, "listOffsets", security) as conn:
             response = call_highest(conn, "list_offsets", range(_MIN_VERSION[timestamp], 10),
                                     functools.partial(_request, timestamp=timestamp, partitions=tps), "listOffsets")
         for t in response.topics:

@@ -49,11 +49,11 @@ class LogDirsCommandOptions:
         return {int(b) for b in self.opts.value_of(self.broker_list).split(",") if b}
 
 
-def describe_log_dirs(host: str, port: int, deadline: float) -> Any:
+def describe_log_dirs(host: str, port: int, deadline: float, props: dict[str, str]) -> Any:
     """One broker's DescribeLogDirs answer for all topics, at the highest version both sides know (v1-v4)."""
     from brook.cli.kafka_rpc import call_highest, connect
 
-    with connect(host, port, deadline, "describeLogDirs") as conn:
+    with connect(host, port, deadline, "describeLogDirs", props) as conn:
         return call_highest(conn, "describe_log_dirs", range(1, 5), lambda m: m.DescribeLogDirsRequest(topics=None),
                             "describeLogDirs")
 
@@ -88,9 +88,9 @@ def execute(args: Sequence[str]) -> None:
     topics, input_brokers = o.topics(), o.brokers()
     from brook.cli.clients import admin_client, api_timeout_s, error_for_code, from_kafka
     from brook.cli.java_collections import int_order
-    from brook.cli.kafka_rpc import check_plaintext
+    from brook.cli.rpc_security import check_security
 
-    check_plaintext(props)
+    check_security(props)
     props.setdefault("client.id", "log-dirs-tool")
     admin = admin_client(o.opts.value_of(o.bootstrap_server), props)
     timeout = api_timeout_s(props)
@@ -106,7 +106,7 @@ def execute(args: Sequence[str]) -> None:
                              f"{','.join(map(str, int_order(missing)))}. Current existent brokers: "
                              f"{','.join(map(str, int_order(nodes)))}")
     print("Querying brokers for log directories information")
-    answers = {b: describe_log_dirs(nodes[b].host, nodes[b].port, deadline) for b in int_order(existing)}
+    answers = {b: describe_log_dirs(nodes[b].host, nodes[b].port, deadline, props) for b in int_order(existing)}
     for answer in answers.values():
         if answer.error_code:
             raise error_for_code(int(answer.error_code))

@@ -194,11 +194,13 @@ class StreamsResetter:
         import time
 
         from brook.cli.clients import error_for_code
-        from brook.cli.kafka_rpc import call_highest, check_plaintext, connect
+        from brook.cli.kafka_rpc import call_highest, connect
+        from brook.cli.rpc_security import check_security
 
-        check_plaintext(self.props)
+        check_security(self.props)
         node = desc.coordinator
-        with connect(node.host, node.port, time.monotonic() + self.timeout, "removeMembersFromConsumerGroup") as conn:
+        with connect(node.host, node.port, time.monotonic() + self.timeout, "removeMembersFromConsumerGroup",
+                     self.props) as conn:
             response = call_highest(conn, "leave_group", [5, 4, 3], lambda m: m.LeaveGroupRequest(
                 group_id=self.o.app_id, members=tuple(m.MemberIdentity(
                     member_id=x.member_id, group_instance_id=x.group_instance_id, **(

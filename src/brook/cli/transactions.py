@@ -157,14 +157,14 @@ def execute(args: Sequence[str]) -> int:
         except OSError as e:
             print_error_and_exit("Failed to load admin client properties", e)
     from brook.cli.clients import admin_client, api_timeout_s
-    from brook.cli.kafka_rpc import check_plaintext
+    from brook.cli.rpc_security import check_security
     from brook.cli.transactions_admin import TxnAdmin
     from brook.cli.transactions_hanging import find_hanging
 
     commands = {"list": list_transactions, "describe": describe, "describe-producers": describe_producers,
                 "abort": abort, "find-hanging": find_hanging}
-    check_plaintext(props)
-    admin = TxnAdmin(admin_client(ns["bootstrap_server"], props), api_timeout_s(props))
+    check_security(props)
+    admin = TxnAdmin(admin_client(ns["bootstrap_server"], props), api_timeout_s(props), props)
     try:
         commands[ns["command"]](admin, ns)
     finally:

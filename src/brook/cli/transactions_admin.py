@@ -77,8 +77,9 @@ def to_ms(value: Any) -> int:
 
 
 class TxnAdmin:
-    def __init__(self, admin: Any, timeout_s: float) -> None:
+    def __init__(self, admin: Any, timeout_s: float, security: dict[str, str] | None = None) -> None:
         self.admin = admin
+        self.security = security  # the tool's client properties, for kafka_rpc's TLS and SASL
         self.timeout_s = timeout_s
         self.deadline = time.monotonic() + timeout_s
         self.conns: dict[int, BrokerConnection] = {}
@@ -115,7 +116,7 @@ class TxnAdmin:
 
     def conn(self, node_id: int, host: str, port: int, name: str) -> BrokerConnection:
         if node_id not in self.conns:
-            self.conns[node_id] = connect(host, port, self.deadline, name)
+            self.conns[node_id] = connect(host, port, self.deadline, name, self.security)
         return self.conns[node_id]
 
     def broker_conn(self, node_id: int, name: str) -> BrokerConnection:
