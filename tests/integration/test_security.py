@@ -282,6 +282,9 @@ def test_tools_take_client_security_from_their_config_files(secure, tmp_path) ->
     assert done.returncode == 0 and "Created topic sec-tools." in done.stdout, done.stderr
     done = _tool("topics", "--bootstrap-server", bootstrap, "--command-config", str(config), "--list")
     assert "sec-tools" in done.stdout.split(), done.stderr
+    done = _tool("topics", "--bootstrap-server", bootstrap, "--command-config", str(config), "--describe", "--topic",
+                 "sec-tools")
+    assert "\tElr: \tLastKnownElr: " in done.stdout, done.stdout + done.stderr  # DescribeTopicPartitions' answer
     done = _tool("console_producer", "--bootstrap-server", bootstrap, "--producer.config", str(config), "--topic",
                  "sec-tools", stdin="one\ntwo\n")
     assert done.returncode == 0, done.stderr

@@ -186,10 +186,10 @@ def parse_topic_configs(values: list[str]) -> dict[str, str]:
 
 
 class TopicService:
-    def __init__(self, admin: Any, timeout_s: float, plaintext: bool = True) -> None:
+    def __init__(self, admin: Any, timeout_s: float, security: dict[str, str] | None = None) -> None:
         self.admin = admin
         self.timeout = timeout_s
-        self.plaintext = plaintext  # DescribeTopicPartitions goes through kafka_rpc, which speaks PLAINTEXT only
+        self.security = security  # the client properties: DescribeTopicPartitions goes through kafka_rpc
 
     def _wait(self, future: Any, call: str) -> Any:
         from confluent_kafka import KafkaException
@@ -319,9 +319,9 @@ class TopicService:
                 cluster = self._wait(self.admin.describe_cluster(request_timeout=self.timeout), "describeCluster")
                 limit = opts.value_of(o.partition_size_limit)
                 described = None
-                if self.plaintext and cluster.nodes:
+                if cluster.nodes:
                     described = describe_topic_partitions(cluster.nodes[0], topics, 2000 if limit is None else limit,
-                                                          {n.id for n in cluster.nodes}, self.timeout)
+                                                          {n.id for n in cluster.nodes}, self.timeout, self.security)
                 descriptions = [described[t] for t in topics] if described is not None \
                     else list(map(from_admin, self.describe_topics(topics)))
         if not descriptions:
@@ -403,8 +403,7 @@ def execute(args: Sequence[str]) -> int:
     props = load_props(o.opts.value_of(o.command_config)) if o.opts.has(o.command_config) else {}
     from brook.cli.clients import ToolError, admin_client, api_timeout_s
 
-    service = TopicService(admin_client(o.opts.value_of(o.bootstrap_server), props), api_timeout_s(props),
-                           props.get("security.protocol", "PLAINTEXT").upper() == "PLAINTEXT")
+    service = TopicService(admin_client(o.opts.value_of(o.bootstrap_server), props), api_timeout_s(props), props)
     action = next(a for a in ("create", "alter", "list", "describe", "delete") if o.opts.has(getattr(o, a)))
     try:
         getattr(service, action)(o)

@@ -54,8 +54,8 @@ def _from_response(topic: Any, live: set[int]) -> TopicDescription:
         for p in topic.partitions])
 
 
-def describe_topic_partitions(node: Any, topics: list[str], limit: int, live: set[int],
-                              timeout_s: float) -> dict[str, TopicDescription] | None:
+def describe_topic_partitions(node: Any, topics: list[str], limit: int, live: set[int], timeout_s: float,
+                              security: dict[str, str] | None = None) -> dict[str, TopicDescription] | None:
     """Every topic's description through DescribeTopicPartitions on `node`, following NextCursor; None when the
     broker does not support the API. A topic's error is raised as Java's exception for its code."""
     from kio.schema.describe_topic_partitions.v0 import request as req
@@ -70,7 +70,7 @@ def describe_topic_partitions(node: Any, topics: list[str], limit: int, live: se
     done: dict[str, TopicDescription] = {}
     errors: dict[str, int] = {}
     partial: TopicDescription | None = None  # the topic a previous response's cursor cut short
-    with connect(node.host, node.port, time.monotonic() + timeout_s, CALL) as conn:
+    with connect(node.host, node.port, time.monotonic() + timeout_s, CALL, security) as conn:
         while pending:
             cursor = None if partial is None else req.Cursor(topic_name=TopicName(partial.name),
                                                              partition_index=i32(len(partial.partitions)))
