@@ -364,3 +364,31 @@ def _drained(c: Conn) -> bool:
     except (ConnectionResetError, TimeoutError):
         pass
     return True
+
+
+def test_quotas_follow_the_authenticated_user_and_client_id(secure) -> None:
+    """A producer_byte_rate quota on (user carol, client-id slow) throttles carol's 'slow' producer, not her 'fast'
+    one: the quota entity is the SASL principal's name."""
+    admin = AdminClient({"bootstrap.servers": secure.bootstrap})
+    upsert = UserScramCredentialUpsertion("carol", ScramCredentialInfo(ScramMechanism.SCRAM_SHA_256, 4096), b"c-pw")
+    for f in admin.alter_user_scram_credentials([upsert]).values():
+        f.result(30)
+    done = _tool("configs", "--bootstrap-server", secure.bootstrap, "--alter", "--add-config",
+                 "producer_byte_rate=512", "--entity-type", "users", "--entity-name", "carol", "--entity-type",
+                 "clients", "--entity-name", "slow")
+    assert done.returncode == 0, done.stderr
+
+    def throttled(client_id: str) -> list[int]:
+        events: list[int] = []
+        conf = librdkafka_conf(secure, "SASL_PLAINTEXT", "SCRAM-SHA-256", password="c-pw") | {
+            "sasl.username": "carol", "client.id": client_id, "linger.ms": 0,
+            "throttle_cb": lambda e: events.append(e.throttle_time)}
+        p = Producer(conf)
+        for _ in range(2):  # 8 KiB over Kafka's 11-second window: over 512 B/s
+            p.produce("sec-quota", b"x" * 4096)
+            p.flush(30)
+        wait_for(lambda: p.poll(0.1) is not None and (events or client_id == "fast"), 10, what="a throttle event")
+        return events
+
+    assert throttled("slow"), "carol's 'slow' producer was not throttled"
+    assert not throttled("fast")

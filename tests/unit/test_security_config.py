@@ -173,3 +173,22 @@ def test_client_security_settings_for_librdkafka() -> None:
     assert oauth == {"sasl.oauthbearer.config": "principal=carol", "enable.sasl.oauthbearer.unsecure.jwt": "true"}
     with pytest.raises(UnsupportedStore, match="ssl.truststore.type=JKS"):
         security_config({"ssl.truststore.location": "/ts.jks"})
+
+
+def test_inter_broker_client_settings() -> None:
+    """The seam for broker-to-broker connections: inter.broker.listener.name's protocol and credentials."""
+    from brook.broker.listeners import inter_broker_client
+
+    config = BrokerConfig({
+        "listeners": "CLIENT://:9092,REPLICATION://:9093",
+        "listener.security.protocol.map": "CLIENT:SASL_SSL,REPLICATION:SASL_SSL",
+        "inter.broker.listener.name": "REPLICATION", "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+        "listener.name.replication.scram-sha-512.sasl.jaas.config":
+            'org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="b-pw";',
+        "ssl.truststore.location": "/ca.pem", "listener.name.replication.ssl.keystore.location": "/broker.pem"})
+    assert inter_broker_client(config, read_listeners(config)) == {
+        "security.protocol": "SASL_SSL", "sasl.mechanism": "SCRAM-SHA-512", "sasl.username": "broker",
+        "sasl.password": "b-pw", "ssl.ca.location": "/ca.pem", "ssl.certificate.location": "/broker.pem",
+        "ssl.key.location": "/broker.pem"}
+    plain = BrokerConfig({"listeners": "PLAINTEXT://:9092"})
+    assert inter_broker_client(plain, read_listeners(plain)) == {"security.protocol": "PLAINTEXT"}
