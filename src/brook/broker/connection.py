@@ -51,7 +51,7 @@ class KafkaConnection(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
         self.host = peer[0] if peer else "?"
-        if not self.broker.connection_quotas.admit(self, self.security.max_connections):
+        if not self.broker.connection_quotas.admit(self):
             self.close()
             return
         self.admitted = True

@@ -49,7 +49,6 @@ class ListenerSecurity:
     max_receive: int = 524288  # sasl.server.max.receive.size
     failed_delay_ms: int = 100  # connection.failed.authentication.delay.ms
     reauth_ms: int = 0  # connections.max.reauth.ms
-    max_connections: int = 2**31 - 1
 
     @property
     def sasl(self) -> bool:
@@ -70,8 +69,7 @@ def listener_security(config: BrokerConfig, endpoint: ListenerEndpoint, store: M
     def get(setting: str) -> object:
         return config.for_listener(name, setting)
 
-    sec = ListenerSecurity(endpoint, max_connections=int(get("max.connections")),  # type: ignore[call-overload]
-                           max_receive=int(get("sasl.server.max.receive.size")),  # type: ignore[call-overload]
+    sec = ListenerSecurity(endpoint, max_receive=int(get("sasl.server.max.receive.size")),  # type: ignore[call-overload]
                            failed_delay_ms=int(get("connection.failed.authentication.delay.ms")),  # type: ignore
                            reauth_ms=int(get("connections.max.reauth.ms")))  # type: ignore[call-overload]
     if endpoint.uses_tls:
@@ -104,27 +102,30 @@ def _server_factory(config: BrokerConfig, listener: str, mechanism: str,
 
 class ConnectionQuotas:
     """Counts connections per listener and per address; refuses one past a limit (Kafka stops accepting at
-    max.connections; Brook accepts and closes at once, see docs/security.md)."""
+    max.connections; Brook accepts and closes at once, see docs/security.md). The limits are read at each new
+    connection, so dynamic changes (kafka-configs --entity-type brokers) apply to the next one."""
 
     def __init__(self, config: BrokerConfig) -> None:
-        self.max_total = config.get_int("max.connections")
-        self.max_per_ip = config.get_int("max.connections.per.ip")
-        self.per_ip_overrides: dict[str, int] = {}
-        for entry in (config.get_str("max.connections.per.ip.overrides") or "").split(","):
-            host, sep, count = entry.strip().rpartition(":")
-            if sep:
-                self.per_ip_overrides[host] = int(count)
+        self.config = config
         self.total = 0
         self.per_ip: Counter[str] = Counter()
         self.per_listener: Counter[str] = Counter()
 
-    def admit(self, conn: KafkaConnection, listener_max: int) -> bool:
-        limit = self.per_ip_overrides.get(conn.host, self.max_per_ip)
+    def _per_ip_limit(self, host: str) -> int:
+        for entry in (self.config.get_str("max.connections.per.ip.overrides") or "").split(","):
+            name, sep, count = entry.strip().rpartition(":")
+            if sep and name == host:
+                return int(count)
+        return self.config.get_int("max.connections.per.ip")
+
+    def admit(self, conn: KafkaConnection) -> bool:
+        limit = self._per_ip_limit(conn.host)
         if self.per_ip[conn.host] >= limit:
             log.info("Rejected connection from /%s, address already has the configured maximum of %d connections.",
                      conn.host, limit)
             return False
-        if self.total >= self.max_total or self.per_listener[conn.listener] >= listener_max:
+        listener_max = int(self.config.for_listener(conn.listener, "max.connections"))  # type: ignore[call-overload]
+        if self.total >= self.config.get_int("max.connections") or self.per_listener[conn.listener] >= listener_max:
             log.info("Rejected connection from /%s on listener %s: max.connections reached", conn.host,
                      conn.listener)
             return False
