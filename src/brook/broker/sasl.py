@@ -63,6 +63,9 @@ class SaslAuthenticator:
         except IllegalSaslState as e:
             log.info("Failed authentication with /%s (channelId=%s) (%s)", conn.host, conn.peer, e)
             return self.fail(None)
+        except Exception:  # a bug must cost this connection only, as the dispatcher's guard does for requests
+            log.exception("Error during SASL authentication of %s", conn.peer)
+            return CLOSE
 
     def _kafka_request(self, frame: bytes) -> DispatchResult:
         try:

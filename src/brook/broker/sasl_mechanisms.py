@@ -153,7 +153,9 @@ class ScramServer:
                 self.step = 2
                 self.complete = True
                 return self.server.get_server_final().encode()
-        except (scramp.ScramException, UnicodeDecodeError) as e:
+        except SaslError:
+            raise
+        except Exception as e:  # scramp's ScramException, or anything else a malformed message provokes
             raise SaslError(str(e)) from e
         raise SaslError("Unexpected SCRAM message after the exchange completed")
 
