@@ -247,14 +247,14 @@ class Cluster:
         return out
 
     def _controller(self, call: str) -> Any:
-        from brook.cli.kafka_rpc import check_plaintext
+        from brook.cli.rpc_security import check_security
 
-        check_plaintext(self.props)
-        return controller_connection(self.admin, self.timeout, call)
+        check_security(self.props)
+        return controller_connection(self.admin, self.timeout, call, self.props)
 
     def list_reassignments(self, partitions: Iterable[TopicPartition] | None = None
                            ) -> dict[TopicPartition, tuple[list[int], list[int], list[int]]]:
-        return list_partition_reassignments(self.admin, self.timeout, partitions)
+        return list_partition_reassignments(self.admin, self.timeout, partitions, self.props)
 
     def alter_reassignments(self, targets: dict[TopicPartition, list[int] | None]) -> dict[TopicPartition, str]:
         """Each failed partition's error message (Throwable.getMessage())."""
@@ -296,8 +296,9 @@ class Cluster:
                 self._result(future, "incrementalAlterConfigs")
 
 
-def controller_connection(admin: Any, timeout_s: float, call: str) -> Any:
-    """A kafka_rpc connection to the controller DescribeCluster names (where the Java Admin sends these calls)."""
+def controller_connection(admin: Any, timeout_s: float, call: str, security: dict[str, str] | None = None) -> Any:
+    """A kafka_rpc connection to the controller DescribeCluster names (where the Java Admin sends these calls);
+    `security`: the tool's client properties (TLS and SASL)."""
     from brook.cli.clients import from_kafka
     from brook.cli.kafka_rpc import connect
 
@@ -305,10 +306,11 @@ def controller_connection(admin: Any, timeout_s: float, call: str) -> Any:
         controller = admin.describe_cluster(request_timeout=timeout_s).result().controller
     except Exception as e:
         raise from_kafka(e, "describeCluster") from None
-    return connect(controller.host, controller.port, time.monotonic() + timeout_s, call)
+    return connect(controller.host, controller.port, time.monotonic() + timeout_s, call, security)
 
 
-def list_partition_reassignments(admin: Any, timeout_s: float, partitions: Iterable[TopicPartition] | None = None
+def list_partition_reassignments(admin: Any, timeout_s: float, partitions: Iterable[TopicPartition] | None = None,
+                                 security: dict[str, str] | None = None
                                  ) -> dict[TopicPartition, tuple[list[int], list[int], list[int]]]:
     """Admin.listPartitionReassignments: (replicas, adding, removing) of each ongoing reassignment."""
     from kio.schema.list_partition_reassignments.v0.request import (
@@ -331,7 +333,7 @@ def list_partition_reassignments(admin: Any, timeout_s: float, partitions: Itera
             i32(p) for p in ps)) for t, ps in sorted(by_topic.items()))
     timeout = i32Timedelta.parse(datetime.timedelta(seconds=timeout_s))
     request = ListPartitionReassignmentsRequest(timeout=timeout, topics=topics)
-    with controller_connection(admin, timeout_s, "listPartitionReassignments") as conn:
+    with controller_connection(admin, timeout_s, "listPartitionReassignments", security) as conn:
         response = call(conn, request, ListPartitionReassignmentsResponse, "listPartitionReassignments")
     if response.error_code:
         raise error_for_code(int(response.error_code), response.error_message or "")

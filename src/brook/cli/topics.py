@@ -365,15 +365,14 @@ class TopicService:
 
     def reassignments(self, partitions: builtins.list[tuple[str, int]]
                       ) -> dict[tuple[str, int], tuple[builtins.list[int], ...]]:
-        """TopicService.listAllReassignments: none when the cluster cannot say (not PLAINTEXT here, an old or
-        refusing broker)."""
+        """TopicService.listAllReassignments: none when the cluster cannot say (an old or refusing broker)."""
         from brook.cli.clients import ToolError
         from brook.cli.reassign_partitions import list_partition_reassignments
 
-        if not self.plaintext or not partitions:
+        if not partitions:
             return {}
         try:
-            return dict(list_partition_reassignments(self.admin, self.timeout, partitions))
+            return dict(list_partition_reassignments(self.admin, self.timeout, partitions, self.security))
         except ToolError as e:
             if e.java_class.endswith(("UnsupportedVersionException", "ClusterAuthorizationException")):
                 return {}
