@@ -129,6 +129,7 @@ def test_a_broker_whose_session_expires_registers_again(cluster):
 
 def test_auto_leader_rebalance_gives_preferred_replicas_their_leadership_back(cluster):
     brokers, raw = cluster
+    all_running(brokers, raw)  # the broker the session test paused is seen again by all (it may be a replica here)
     preferred, other = (i for i in brokers if i != controller_id(raw))
     client = admin(brokers[controller_id(raw)])
     create(client, raw, "rebalanced", [[preferred, other]])
