@@ -98,8 +98,9 @@ def test_projection_expressions_and_functions(env):
     lines = query_lines(k, "SELECT UCASE(profileId) AS id, ROUND(latitude, 1), latitude > 37.5 AS north, "
                            "CASE WHEN longitude < -122.3 THEN 'sf' ELSE 'south' END AS area, "
                            "SUBSTRING(profileId, 1, 4) || '!' FROM riderLocations EMIT CHANGES LIMIT 2;")
-    assert lines[0]["header"]["schema"] == ("`ID` STRING, `KSQL_COL_1` DOUBLE, `NORTH` BOOLEAN, `AREA` STRING, "
-                                            "`KSQL_COL_4` STRING")
+    # unaliased expressions are numbered in order (explode.json "udfs with table functions and no aliases")
+    assert lines[0]["header"]["schema"] == ("`ID` STRING, `KSQL_COL_0` DOUBLE, `NORTH` BOOLEAN, `AREA` STRING, "
+                                            "`KSQL_COL_1` STRING")
     assert [r["row"]["columns"] for r in lines[1:3]] == [["C2309EEC", 37.8, True, "sf", "c230!"],
                                                          ["18F4EA86", 37.4, False, "south", "18f4!"]]
 
@@ -230,7 +231,8 @@ def test_table_aggregate_and_pull_queries(env):
                       b"ny": {"RIDES": 1, "TOTAL": 7, "TOP": 7}}
     # the store's changelog topic, named as ksqlDB names it
     changelog = f"_confluent-ksql-default_query_{query_id}-Aggregate-Aggregate-Materialize-changelog"
-    assert len(consume(broker.bootstrap, changelog, len(RIDES))) == len(RIDES)
+    # written once per batch and key (the last value), as Kafka Streams' cache writes it
+    assert {key for key, _ in consume(broker.bootstrap, changelog, 3)} == {b"sf", b"la", b"ny"}
     desc = k.ksql("DESCRIBE city_totals;")[1][0]["sourceDescription"]
     assert desc["type"] == "TABLE" and [(f["name"], f["schema"]["type"], f.get("type")) for f in desc["fields"]] == [
         ("CITY", "STRING", "KEY"), ("RIDES", "BIGINT", None), ("TOTAL", "INTEGER", None), ("TOP", "INTEGER", None)]

@@ -1,273 +1,358 @@
-"""CREATE TABLE AS SELECT ... GROUP BY: aggregates kept per key in a RocksDB store (rocksdict) backed by a compacted
-changelog topic named as ksqlDB names it, so that a restarted server restores the store and pull queries read it."""
+"""CREATE TABLE AS SELECT ... [WINDOW ...] GROUP BY ... [HAVING ...]: aggregates kept per group (and window) in a
+RocksDB store backed by ksqlDB's changelog topic.  A table source's changes retract: the old row leaves its group
+(the aggregate's undo) before the new row joins its group.  Windows follow Kafka Streams: records later than the
+grace period are dropped, sessions merge, EMIT FINAL holds a window's row until stream time closes it."""
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
-import shutil
-from pathlib import Path
 from typing import Any
 
 from brook.sql import formats
-from brook.sql.expressions import Compiler, SqlError
+from brook.sql.expressions import (
+    Compiler,
+    SqlError,
+    columns_of,
+    expr_text,
+    generated_names,
+    rewrite,
+    unqualified,
+)
 from brook.sql.functions import AGGREGATES
 from brook.sql.parser import Query
-from brook.sql.queries import PSEUDO, PersistentQuery, Source, columns_schema
+from brook.sql.queries import PSEUDO, Source, columns_schema
+from brook.sql.streams import ERRORS, SOURCE_STORE, Output, Topology, decode_change
+from brook.sql.udafs import ARITY, TABLE_UDAFS, UDAFS, result_type
 
-SUPPORTED = ("COUNT", "SUM", "AVG", "MIN", "MAX", "LATEST_BY_OFFSET", "EARLIEST_BY_OFFSET", "COLLECT_LIST",
-             "COLLECT_SET")
-log = logging.getLogger("io.confluent.ksql.execution")
-
-
-def _agg_type(name: str, arg: tuple | None) -> tuple:
-    if name == "COUNT":
-        return ("BIGINT",)
-    if name == "AVG":
-        return ("DOUBLE",)
-    if name in ("COLLECT_LIST", "COLLECT_SET"):
-        return ("ARRAY", arg or ("STRING",))
-    return arg or ("STRING",)
+log = logging.getLogger("processing")
+STORE = "Aggregate-Aggregate-Materialize"
+WINDOW_BOUNDS = {"WINDOWSTART": ("BIGINT",), "WINDOWEND": ("BIGINT",)}
 
 
-def _update(name: str, state: Any, value: Any, star: bool) -> Any:
-    if name == "COUNT":
-        return state + (1 if star or value is not None else 0)
-    if value is None:
-        return state
-    if name == "SUM":
-        return state + value
-    if name == "AVG":
-        return [state[0] + value, state[1] + 1]
-    if name == "MIN":
-        return value if state is None or value < state else state
-    if name == "MAX":
-        return value if state is None or value > state else state
-    if name == "LATEST_BY_OFFSET":
-        return value
-    if name == "EARLIEST_BY_OFFSET":
-        return value if state is None else state
-    if name == "COLLECT_LIST":
-        return [*state, value]
-    return state if value in state else [*state, value]  # COLLECT_SET
-
-
-def _initial(name: str) -> Any:
-    return {"COUNT": 0, "SUM": 0, "AVG": [0, 0], "COLLECT_LIST": [], "COLLECT_SET": []}.get(name)
-
-
-def _result(name: str, state: Any) -> Any:
-    if name == "AVG":
-        return state[0] / state[1] if state[1] else None
-    return state
-
-
-class AggregatePlan:
-    """GROUP BY keys, aggregate calls, and where each output column comes from."""
-
-    def __init__(self, query: Query, source: Source) -> None:
-        if query.having is not None:
-            raise SqlError("HAVING is not yet supported by Brook's SQL engine.")
+class AggregateTopology(Topology):
+    def __init__(self, query: Query, source: Source, key_format: str, app_id: str) -> None:
+        if query.having is not None and not query.group_by:
+            raise SqlError("HAVING requires GROUP BY")
+        self.source = source
+        self.table_source = source.kind == "TABLE"
+        self.window = query.window
+        self.emit_final = query.emit == "FINAL"
+        if self.window is not None and self.table_source:
+            raise SqlError("Windowing not supported for table aggregations.")
+        if self.emit_final and self.window is None:
+            raise SqlError("EMIT FINAL is only supported for windowed aggregations.")
         scope = {**PSEUDO, **{n: t for n, t, _ in source.columns}}
+        if self.window is not None:
+            scope.update(WINDOW_BOUNDS)
         self.compiler = Compiler(scope, query.alias, source.name)
         self.where = self.compiler.compile(query.where) if query.where is not None else None
-        groups = query.group_by or []
+        groups = [unqualified(g) for g in query.group_by or []]
         self.group_fns = [self.compiler.compile(g) for g in groups]
-        self.aggs: list[tuple[str, Any, bool]] = []  # (function, argument closure, COUNT(*))
-        self.outputs: list[tuple[str, int]] = []  # ("key" | "agg", index)
-        self.columns: list[tuple[str, tuple | None, bool]] = []  # (name, type or None for NULL, key)
-        key_names = [g[2] if g[0] == "col" else f"KSQL_COL_{i}" for i, g in enumerate(groups)]
+        self.aggs: list[tuple[str, Any, bool, Any]] = []  # (name, argument closure, COUNT(*), Udaf)
+        calls: list[Any] = []
+        out_scope: dict[str, tuple] = dict(WINDOW_BOUNDS) if self.window else {}
+
+        def replace(e: Any) -> Any:
+            if not isinstance(e, tuple) or not e or not isinstance(e[0], str):
+                return None
+            if e in groups:
+                return ("col", None, f"KSQL_GRP_{groups.index(e)}")
+            if e[0] == "call" and e[1] in AGGREGATES:
+                if e not in calls:
+                    calls.append(e)
+                    self._add_aggregate(e, len(calls) - 1, out_scope)
+                return ("col", None, f"KSQL_AGG_VARIABLE_{calls.index(e)}")
+            return None
+
+        for i, g in enumerate(groups):
+            out_scope[f"KSQL_GRP_{i}"] = self.compiler.type_of(g) or ("STRING",)
+        key_names: list[str | None] = [g[2] if g[0] == "col" else None for g in groups]
+        self.columns: list[tuple[str, tuple | None, bool]] = []
+        value_exprs: list[tuple[str, Any]] = []
+        bad: list[str] = []
+        generated = generated_names(query.items)
         for index, item in enumerate(query.items):
             if item[0] != "expr":
                 raise SqlError("SELECT * is not supported with GROUP BY: name the key and the aggregates.")
-            expr, alias = item[1], item[2]
+            expr, alias = unqualified(item[1]), item[2]
             if expr in groups:
                 i = groups.index(expr)
-                self.outputs.append(("key", i))
-                self.columns.append((alias or key_names[i], self.compiler.type_of(expr), True))
+                key_names[i] = alias or key_names[i] or generated[index]
                 continue
-            if expr[0] != "call" or expr[1] not in AGGREGATES:
-                raise SqlError(f"Non-aggregate SELECT expression(s) not part of GROUP BY: {_text(expr)}")
-            name, args = expr[1], expr[2]
-            if name not in SUPPORTED:
-                raise SqlError(f"The aggregate function {name} is not yet supported by Brook's SQL engine.")
-            star = bool(args) and args[0][0] == "star"
-            if len(args) != 1:
-                raise SqlError(f"Function '{name}' does not accept parameters of this number.")
-            arg_type = None if star else self.compiler.type_of(args[0])
-            self.aggs.append((name, None if star else self.compiler.compile(args[0]), star))
-            self.outputs.append(("agg", len(self.aggs) - 1))
-            self.columns.append((alias or f"KSQL_COL_{index}", _agg_type(name, arg_type), False))
-        self.key_columns = [(key_names[i], self.compiler.type_of(g)) for i, g in enumerate(groups)]
-        for n, t, k in self.columns:
-            if k and (n, t) not in self.key_columns:
-                self.key_columns[[x[0] for x in self.key_columns].index(n)] = (n, t)
+            if expr[0] == "col" and expr[2] in WINDOW_BOUNDS and self.window is not None:
+                value_exprs.append((alias or expr[2], expr))
+                continue
+            replaced = rewrite(expr, replace)
+            stray = columns_of(replaced) - set(out_scope) - set(WINDOW_BOUNDS)
+            if stray:
+                bad.append(expr_text(item[1]))
+            value_exprs.append((alias or (expr[2] if expr[0] == "col" else generated[index]), replaced))
+        having = rewrite(unqualified(query.having), replace) if query.having is not None else None
+        if not calls:
+            raise SqlError("GROUP BY requires aggregate functions in either the SELECT or HAVING clause.")
+        if bad:
+            raise SqlError(f"Non-aggregate SELECT expression(s) not part of GROUP BY: {', '.join(bad)}")
+        not_table = [n for n, _, _, _ in self.aggs if n not in TABLE_UDAFS]
+        if self.table_source and not_table:
+            names = sorted(set(not_table), key=not_table.index)
+            listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            raise SqlError(f"The aggregation function{'s' if len(names) > 1 else ''} {listed} cannot be applied "
+                           "to a table source, only to a stream source.")
+        self.key_columns = [(key_names[i] or f"KSQL_COL_{len(generated) + i}",
+                             self.compiler.type_of(g) or ("STRING",)) for i, g in enumerate(groups)]
+        out = Compiler(out_scope)
+        self.key_names = [n for n, _ in self.key_columns]
+        self.columns = [(n, t, True) for n, t in self.key_columns]
+        self.value_fns = []
+        for name, e in value_exprs:
+            if any(name == c[0] for c in self.columns):
+                raise SqlError(f"Duplicate value columns found in schema: `{name}`")
+            self.columns.append((name, out.type_of(e), False))
+            self.value_fns.append((name, out.compile(e)))
+        self.having = out.compile(having) if having is not None else None
+        self.store_names = (STORE, SOURCE_STORE) if self.table_source else (STORE,)
+        self.key_format = key_format
+        self.encode_key: Any = None  # set by the engine to the sink's encode_key
+        by_key = groups == [("col", None, n) for n, _ in source.key_columns]
+        # KTable.groupBy always re-keys; a stream grouped by exactly its key needs no repartition
+        self.repartition = None if by_key and not self.table_source else f"{app_id}-Aggregate-GroupBy-repartition"
+        self.stream_time: dict[int, int] = {}
+        self.timers: dict[int, list[tuple[int, int, bytes]]] = {}  # partition -> heap of (when, what, store key)
+
+    def _add_aggregate(self, call: tuple, index: int, out_scope: dict) -> None:
+        name, args = call[1], call[2]
+        if name not in UDAFS:
+            raise SqlError(f"The aggregate function {name} is not yet supported by Brook's SQL engine.")
+        star = bool(args) and args[0][0] == "star"
+        if len(args) != ARITY.get(name, 1):
+            raise SqlError(f"Function '{name}' does not accept parameters of this number.")
+        extra = [a[1] for a in args[1:]]
+        if any(a[0] != "lit" for a in args[1:]):
+            raise SqlError(f"The second parameter of {name} must be a literal.")
+        arg_type = None if star else self.compiler.type_of(args[0])
+        fn = None if star else self.compiler.compile(args[0])
+        self.aggs.append((name, fn, star, UDAFS[name](extra)))
+        out_scope[f"KSQL_AGG_VARIABLE_{index}"] = result_type(name, arg_type)
 
     def schema(self) -> str:
         return columns_schema(self.columns)
 
-    def initial(self) -> list:
-        return [_initial(name) for name, _, _ in self.aggs]
+    def topics(self) -> list[str]:
+        return [self.source.topic] + ([self.repartition] if self.repartition else [])
 
-    def update(self, state: list, row: dict) -> list:
-        return [_update(name, s, None if star else fn(row), star)
-                for (name, fn, star), s in zip(self.aggs, state, strict=True)]
+    # --- the aggregate itself ---------------------------------------------------------------------------------
 
-    def output(self, keys: list, state: list) -> dict:
-        out = {}
-        for (name, _, _k), (where, i) in zip(self.columns, self.outputs, strict=True):
-            out[name] = keys[i] if where == "key" else _result(self.aggs[i][0], state[i])
-        for (name, _), value in zip(self.key_columns, keys, strict=True):
-            out.setdefault(name, value)
+    def _fold(self, states: list, row: dict, undo: bool) -> list:
+        out = []
+        for (name, fn, star, udaf), s in zip(self.aggs, states, strict=True):
+            v = 1 if star else fn(row)
+            if name in ("LATEST_BY_OFFSET", "EARLIEST_BY_OFFSET") and v is not None:
+                v = [row.get("ROWOFFSET", 0), v]
+            if v is None:
+                out.append(s)
+            elif undo:
+                out.append(udaf.undo(s, v))
+            else:
+                out.append(udaf.add(s, v))
         return out
 
+    def _output(self, keys: list, states: list, window: tuple[int, int] | None) -> dict | None:
+        """The table's row for a group, or None when HAVING rejects it."""
+        scope: dict[str, Any] = {f"KSQL_GRP_{i}": k for i, k in enumerate(keys)}
+        for i, ((_, _, _, udaf), s) in enumerate(zip(self.aggs, states, strict=True)):
+            scope[f"KSQL_AGG_VARIABLE_{i}"] = udaf.result(s)
+        if window is not None:
+            scope["WINDOWSTART"], scope["WINDOWEND"] = window
+        if self.having is not None and self.having(scope) is not True:
+            return None
+        row = dict(zip(self.key_names, keys, strict=True))
+        if window is not None:
+            row["WINDOWSTART"], row["WINDOWEND"] = window
+        for name, fn in self.value_fns:
+            row[name] = fn(scope)
+        return row
 
-def _text(e: tuple) -> str:
-    return e[2] if e[0] == "col" else e[0]
+    def _groups(self, row: dict | None, msg: Any) -> list | None:
+        if row is None:
+            return None
+        try:
+            if self.where is not None and self.where(row) is not True:
+                return None
+            keys = [f(row) for f in self.group_fns]
+        except ERRORS as e:
+            log.warning("Error processing record %s-%d@%d: %s", msg.topic(), msg.partition(), msg.offset(), e)
+            return None
+        return None if any(k is None for k in keys) else keys  # ksqlDB drops rows whose group is NULL
 
+    def process(self, msg: Any, out: Output) -> None:
+        ts, p = msg.timestamp()[1], msg.partition()
+        if msg.topic() == self.repartition:
+            change = json.loads(msg.value())
+            keys = change["k"]
+            old, new = change.get("o"), change.get("n")
+            self._apply(keys if old is not None else None, old, keys if new is not None else None, new, ts, p, out)
+            return
+        try:
+            old, new = decode_change(self.source, msg, self.stores.get(SOURCE_STORE))
+        except ERRORS as e:
+            log.warning("Error processing record %s-%d@%d: %s", msg.topic(), msg.partition(), msg.offset(), e)
+            return
+        old_keys, new_keys = self._groups(old, msg), self._groups(new, msg)
+        if self.repartition is None:
+            self._apply(old_keys, old, new_keys, new, ts, p, out)
+            return
+        # re-keyed by the group through ksqlDB's -GroupBy-repartition topic: a change that stays in its group
+        # travels as one record (undone and redone at once), one that moves as two
+        records = []
+        if old_keys is not None and old_keys == new_keys:
+            records.append((new_keys, {"k": new_keys, "o": old, "n": new}))
+        else:
+            if old_keys is not None:
+                records.append((old_keys, {"k": old_keys, "o": old}))
+            if new_keys is not None:
+                records.append((new_keys, {"k": new_keys, "n": new}))
+        for keys, change in records:
+            out.producer.produce(self.repartition, key=self._store_key(keys), timestamp=max(ts, 0),
+                                 value=json.dumps(change, separators=(",", ":"), default=str).encode())
 
-class TableQuery(PersistentQuery):
-    """The aggregate's loop: per batch, update the store, write changelog and sink records, flush, commit."""
+    def _apply(self, old_keys: list | None, old: dict | None, new_keys: list | None, new: dict | None, ts: int,
+               p: int, out: Output) -> None:
+        if self.window is not None:
+            st = self.stream_time[p] = max(self.stream_time.get(p, -1), ts)
+            if new_keys is not None and new is not None:
+                if self.window.kind == "SESSION":
+                    self._session(new_keys, new, ts, p, st, out)
+                else:
+                    self._time_windows(new_keys, new, ts, p, st, out)
+            self._timers(p, st, out)
+            return
+        if old_keys is not None and old_keys == new_keys:
+            self._update(old_keys, [(old, True), (new, False)], ts, p, out)
+            return
+        if old_keys is not None:
+            self._update(old_keys, [(old, True)], ts, p, out)
+        if new_keys is not None:
+            self._update(new_keys, [(new, False)], ts, p, out)
 
-    state_dir: str = ""
-    ready: bool = False
+    def _store_key(self, keys: list) -> bytes:
+        row = dict(zip(self.key_names, keys, strict=True))
+        if self.encode_key is not None:  # the sink's serde (a schema-registry key format)
+            return self.encode_key(row, self.key_columns) or b""
+        return formats.key_serialize(self.key_format, row, self.key_columns) or b""
 
-    @property
-    def changelog(self) -> str:
-        return f"{self.group_id}-Aggregate-Aggregate-Materialize-changelog"
+    def _emit(self, out: Output, key: bytes, before: dict | None, row: dict | None, ts: int) -> None:
+        if row is not None:
+            out.send(key, row, ts)
+        elif before is not None:
+            out.send(key, None, ts)  # HAVING no longer holds: the row leaves the table
 
-    def store_path(self) -> Path:
-        return Path(self.state_dir) / self.group_id / "Aggregate-Aggregate-Materialize"
+    def _update(self, keys: list, changes: list, ts: int, p: int, out: Output) -> None:
+        store = self.stores[STORE]
+        key = self._store_key(keys)
+        entry = store.get(key) or {"s": [udaf.initial() for *_, udaf in self.aggs], "r": None, "t": ts, "p": p}
+        states = entry["s"]
+        for row, undo in changes:
+            states = self._fold(states, row, undo)
+        row = self._output(keys, states, None)
+        ts = max(ts, entry["t"])
+        store.put(key, {"s": states, "r": row, "t": ts, "p": p}, p)
+        self._emit(out, key, entry["r"], row, ts)
 
-    def open_store(self) -> Any:
-        from rocksdict import Rdict
+    # --- windows ----------------------------------------------------------------------------------------------
 
-        self.store = Rdict(str(self.store_path()))
-        return self.store
+    def _time_windows(self, keys: list, row: dict, ts: int, p: int, st: int, out: Output) -> None:
+        assert self.window is not None
+        store, grace = self.stores[STORE], self.window.grace_ms
+        base = self._store_key(keys)
+        for start, end in self.window.windows_for(ts):
+            if end <= st - grace:
+                log.debug("Skipping record for expired window. start=%d end=%d streamTime=%d", start, end, st)
+                continue
+            key = self.window.key(base, start, end)
+            entry = store.get(key)
+            if entry is None:
+                entry = {"s": [udaf.initial() for *_, udaf in self.aggs], "r": None, "t": ts, "w": [start, end], "p": p}
+                self._timer(p, start + self.window.retention_ms + 1, 0, key)
+                if self.emit_final:
+                    self._timer(p, end + grace, 1, key)
+            states = self._fold(entry["s"], row, False)
+            result = self._output(keys, states, (start, end))
+            t = max(ts, entry["t"])
+            store.put(key, {**entry, "s": states, "r": result, "t": t}, p)
+            if not self.emit_final:
+                self._emit(out, key, entry["r"], result, t)
+
+    def _session(self, keys: list, row: dict, ts: int, p: int, st: int, out: Output) -> None:
+        assert self.window is not None
+        store, gap, grace = self.stores[STORE], self.window.size, self.window.grace_ms
+        base = self._store_key(keys)
+        merged = []
+        for k, entry in store.items(base):
+            if not k.startswith(base):
+                break
+            if len(k) != len(base) + 16:
+                continue
+            start, end = entry["w"]
+            if start - gap <= ts <= end + gap:
+                merged.append((k, entry))
+        start = min([ts] + [e["w"][0] for _, e in merged])
+        end = max([ts] + [e["w"][1] for _, e in merged])
+        if end < st - grace - gap:
+            log.debug("Skipping record for expired session. start=%d end=%d streamTime=%d", start, end, st)
+            return
+        states = [udaf.initial() for *_, udaf in self.aggs]
+        for _, entry in sorted(merged, key=lambda x: x[1]["w"][0]):
+            states = [udaf.merge(a, b) for (*_, udaf), a, b in zip(self.aggs, states, entry["s"], strict=True)]
+        states = self._fold(states, row, False)
+        for k, entry in merged:
+            store.put(k, None, p)
+            if not self.emit_final and entry["r"] is not None:
+                out.send(k, None, entry["w"][1])
+        key = self.window.key(base, start, end)
+        result = self._output(keys, states, (start, end))
+        store.put(key, {"s": states, "r": result, "t": end, "w": [start, end], "p": p}, p)
+        if self.emit_final:
+            self._timer(p, end + gap + grace + 1, 1, key)
+        else:
+            self._emit(out, key, None, result, end)
+
+    def _timer(self, p: int, when: int, what: int, key: bytes) -> None:
+        """what 0: the window leaves the store (retention); 1: EMIT FINAL writes it (the window closed)."""
+        heapq.heappush(self.timers.setdefault(p, []), (when, what, key))
+
+    def _timers(self, p: int, st: int, out: Output) -> None:
+        heap, store = self.timers.get(p), self.stores[STORE]
+        while heap and heap[0][0] <= st:
+            _, what, key = heapq.heappop(heap)
+            entry = store.get(key)
+            if entry is None or entry.get("f"):
+                continue
+            assert self.window is not None
+            expired = self.window.kind != "SESSION" and entry["w"][0] + self.window.retention_ms < st
+            if expired:
+                store.delete_local(key)  # past its retention: gone, even before EMIT FINAL could write it
+            elif what == 1:
+                if entry["r"] is not None:
+                    out.send(key, entry["r"], entry["t"])
+                store.put(key, {**entry, "f": True}, p)
+
+    def restored(self) -> None:
+        """Stream time and the windows' timers come back from the store."""
+        if self.window is None:
+            return
+        for key, entry in self.stores[STORE].items():
+            p = entry.get("p", 0)
+            start, end = entry["w"]
+            self.stream_time[p] = max(self.stream_time.get(p, -1), entry["t"])
+            if entry.get("f"):
+                continue
+            if self.window.kind != "SESSION":
+                self._timer(p, start + self.window.retention_ms + 1, 0, key)
+            if self.emit_final:
+                gap = self.window.size if self.window.kind == "SESSION" else 0
+                self._timer(p, end + gap + self.window.grace_ms + (1 if gap else 0), 1, key)
 
     def rows(self) -> list[dict]:
-        """Every current row of the table (pull queries); the store is read while the query writes it."""
-        return [json.loads(v)["row"] for _, v in self.store.items()]
-
-    def restore(self, consumer_conf: dict) -> None:
-        """Rebuild the store from the changelog unless a clean shutdown left a checkpoint at its end."""
-        from confluent_kafka import Consumer, TopicPartition
-
-        path = self.store_path()
-        checkpoint = path.parent / ".checkpoint"
-        c = Consumer({**consumer_conf, "group.id": self.group_id + "-restore", "enable.auto.commit": False})
-        try:
-            md = c.list_topics(timeout=10).topics.get(self.changelog)
-            parts = sorted(md.partitions) if md else []
-            ends = {p: c.get_watermark_offsets(TopicPartition(self.changelog, p), timeout=10)[1] for p in parts}
-            if checkpoint.exists() and json.loads(checkpoint.read_text()) == {str(p): e for p, e in ends.items()}:
-                self.open_store()
-                return
-            shutil.rmtree(path, ignore_errors=True)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            store = self.open_store()
-            for p, end in ends.items():
-                if end <= 0:
-                    continue
-                tp = TopicPartition(self.changelog, p, 0)
-                c.assign([tp])
-                # the position, not the last record's offset: transaction markers take offsets too
-                while c.position([tp])[0].offset < end and not self.stop_event.is_set():
-                    for msg in c.consume(500, 0.5):
-                        if msg.error():
-                            continue
-                        if msg.value() is None:
-                            store.delete(msg.key())
-                        else:
-                            store[msg.key()] = msg.value()
-            checkpoint.unlink(missing_ok=True)
-        finally:
-            c.close()
-
-    def _checkpoint(self, consumer_conf: dict) -> None:
-        from confluent_kafka import Consumer, TopicPartition
-
-        c = Consumer({**consumer_conf, "group.id": self.group_id + "-restore"})
-        try:
-            md = c.list_topics(timeout=10).topics.get(self.changelog)
-            ends = {str(p): c.get_watermark_offsets(TopicPartition(self.changelog, p), timeout=10)[1]
-                    for p in (md.partitions if md else {})}
-        finally:
-            c.close()
-        (self.store_path().parent / ".checkpoint").write_text(json.dumps(ends))
-
-    def _run(self) -> None:
-        from confluent_kafka import Producer
-
-        from brook.cli.clients import producer_config
-
-        plan: AggregatePlan = self.plan  # type: ignore[assignment]
-        consumer = self.consumer()
-        # exactly_once(_v2): store updates reach the changelog and the sink in the transaction that also commits
-        # the input offsets, so a killed server restores its store from committed changelog records only
-        eos = self.guarantee.startswith("exactly_once")
-        producer = Producer(producer_config({**self.client_props, "client.id": self.group_id,
-                                             # Kafka Streams' EOS default: a dead instance's transaction ends soon
-                                             **({"transactional.id": self.group_id,
-                                                 "transaction.timeout.ms": "10000"} if eos else {})}))
-        sink_values = [(n, t) for n, t, k in plan.columns if not k]
-        clean = False
-        try:
-            if eos:
-                producer.init_transactions(30)
-            self.restore(self.client_props)
-            self.ready = True  # pull queries wait for the restored store
-            consumer.subscribe([self.source.topic])
-            while not self.stop_event.is_set():
-                msgs = consumer.consume(500, 0.2)
-                if not msgs:
-                    continue
-                if eos:
-                    producer.begin_transaction()
-                self._batch(plan, msgs, producer, sink_values)
-                if eos:
-                    producer.send_offsets_to_transaction(consumer.position(consumer.assignment()),
-                                                         consumer.consumer_group_metadata(), 30)
-                    producer.commit_transaction(30)
-                elif producer.flush(30) == 0:
-                    consumer.commit(asynchronous=False)
-            clean = True
-        except Exception as e:  # noqa: BLE001 - a failed query is reported by SHOW QUERIES, the server goes on
-            log.error("Query %s failed: %s", self.query_id, e)
-            self.state, self.error = "ERROR", str(e)
-        finally:
-            producer.flush(5)
-            consumer.close()
-            if getattr(self, "store", None) is not None:
-                self.store.flush()
-                if clean:
-                    self._checkpoint(self.client_props)
-                self.store.close()
-
-    def _batch(self, plan: AggregatePlan, msgs: list, producer: Any, sink_values: list) -> None:
-        for msg in msgs:
-            if msg.error():
-                continue
-            try:
-                row = self.source.decode(msg)
-                if row is None or (plan.where is not None and plan.where(row) is not True):
-                    continue
-                keys = [f(row) for f in plan.group_fns]
-            except (formats.SerdeError, TypeError, ValueError, ArithmeticError) as e:
-                log.warning("Error processing record %s-%d@%d: %s", msg.topic(), msg.partition(), msg.offset(), e)
-                continue
-            if any(k is None for k in keys):
-                continue  # ksqlDB drops records whose grouping key is NULL
-            out_key_row = dict(zip([n for n, _ in plan.key_columns], keys, strict=True))
-            key = self.sink.encode_key(out_key_row, plan.key_columns)
-            assert key is not None  # GROUP BY gives at least one key column
-            old = self.store.get(key)
-            state = json.loads(old)["state"] if old is not None else plan.initial()
-            state = plan.update(state, row)
-            out = plan.output(keys, state)
-            stored = json.dumps({"state": state, "row": out}, separators=(",", ":")).encode()
-            self.store[key] = stored
-            producer.produce(self.changelog, key=key, value=stored)
-            producer.produce(self.sink.topic, key=key, value=self.sink.encode_value(out, sink_values),
-                             timestamp=msg.timestamp()[1])
-            producer.poll(0)
+        return [entry["r"] for _, entry in self.stores[STORE].items() if entry["r"] is not None]

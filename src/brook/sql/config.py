@@ -50,7 +50,6 @@ class KsqlConfig:
 
     def get(self, name: str) -> str:
         return self.props.get(name, "")
-
     @property
     def listeners(self) -> list[str]:
         return [x.strip() for x in self.props["listeners"].split(",") if x.strip()]

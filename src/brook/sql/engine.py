@@ -10,10 +10,11 @@ from typing import Any
 
 from brook.cli.clients import fetched_position
 from brook.sql import formats, srformats
-from brook.sql.aggregates import AggregatePlan, TableQuery
+from brook.sql.aggregates import AggregateTopology
 from brook.sql.config import KsqlConfig
 from brook.sql.expressions import Compiler, SqlError
 from brook.sql.functions import AGGREGATES, SCALARS
+from brook.sql.joins import JoinTopology
 from brook.sql.parser import (
     Create,
     Describe,
@@ -31,7 +32,8 @@ from brook.sql.parser import (
     parse,
     type_str,
 )
-from brook.sql.queries import PersistentQuery, Plan, Source
+from brook.sql.queries import Plan, Source
+from brook.sql.streams import ProjectTopology, StreamsQuery
 
 log = logging.getLogger("io.confluent.ksql.rest.server.computation.CommandRunner")
 
@@ -70,7 +72,7 @@ class Engine:
         self.admin = AdminClient({**config.client_props()})  # the stub's value type is wider than str
         self.producer = Producer(producer_config({**config.client_props(), "client.id": "ksql-command-producer"}))
         self.sources: dict[str, Source] = {}
-        self.queries: dict[str, PersistentQuery] = {}
+        self.queries: dict[str, StreamsQuery] = {}
         self.lock = threading.RLock()  # ksqlDB runs commands one at a time
         self.sequence = -1
         self.cluster_id = ""
@@ -170,7 +172,7 @@ class Engine:
         if isinstance(node, Terminate):
             return self._terminate(stmt, node, record, offset)
         if isinstance(node, InsertSelect):
-            raise SqlError("INSERT INTO ... SELECT is not yet supported by Brook's SQL engine.")
+            return self._insert_select(stmt, node, props, record, offset)
         raise SqlError(f"Unsupported statement: {type(node).__name__}")
 
     def _record(self, command_id: str, stmt: Statement, props: dict) -> int:
@@ -323,35 +325,92 @@ class Engine:
         self.sources[node.name] = source
         return self._status(stmt, command_id, offset, f"{kind_word} created")
 
-    def _create_as(self, stmt: Statement, node: Create, session: dict, record: bool, offset: int,
-                   partitions: int | None, replicas: int | None) -> dict:
-        query = node.query
-        assert query is not None  # called for CREATE ... AS SELECT only
+    def _plan(self, query: Query, kind: str, props: dict, name: str) -> tuple[Any, Source, Source]:
+        """The topology of a persistent query and its sink (not yet in the metastore)."""
         source = self._source(query.source)
-        if source.kind == "TABLE":
-            raise SqlError("Queries over tables are not yet supported by Brook's SQL engine.")
-        if query.emit == "FINAL":
-            raise SqlError("EMIT FINAL is only supported for windowed aggregations.")
         grouped = bool(query.group_by)
-        if grouped != (node.kind == "TABLE"):
-            result = "TABLE" if grouped else "STREAM"
-            raise SqlError(f"Invalid result type. Your SELECT query produces a {result}. Please use CREATE {result} "
-                           f"AS SELECT statement instead.")
-        plan: Any = AggregatePlan(query, source) if grouped else Plan(query, source)
-        props = node.props
         key_format = str(props.get("KEY_FORMAT", props.get("FORMAT", source.key_format))).upper()
         value_format = str(props.get("VALUE_FORMAT", props.get("FORMAT", source.value_format))).upper()
-        key_ns = "PRIMARY KEY" if grouped else "KEY"
-        columns = [(n, t or ("STRING",), key_ns if k else None) for n, t, k in plan.columns]
-        if grouped:
-            projected = {n for n, _, _ in columns}
-            columns = [(n, t, key_ns) for n, t in plan.key_columns if n not in projected] + columns
-            if key_format == "KAFKA" and len(plan.key_columns) > 1:
+        if query.joins:
+            if grouped:
+                raise SqlError("GROUP BY over a join is not yet supported by Brook's SQL engine.")
+            right = self._source(query.joins[0].source)
+            partitions = {s.topic: (self._topic_partitions(s.topic) or (1, 1))[0] for s in (source, right)}
+            app_id = f"_confluent-ksql-{self.config.service_id}query_"
+            topology: Any = JoinTopology(query, source, right, kind, app_id + "{query_id}", partitions)
+            result = "TABLE" if topology.kind == "TT" else "STREAM"
+        elif grouped:
+            app_id = f"_confluent-ksql-{self.config.service_id}query_"
+            topology = AggregateTopology(query, source, key_format, app_id + "{query_id}")
+            result = "TABLE"
+            if key_format == "KAFKA" and len(topology.key_columns) > 1:
                 raise SqlError("Key format does not support schema.\nformat: KAFKA\nschema: Persistence{columns="
-                               f"{[n for n, _ in plan.key_columns]}, features=[]}}\nreason: The 'KAFKA' format only "
-                               "supports a single field.")
-        sink = Source(node.name, node.kind, str(props.get("KAFKA_TOPIC", node.name)), key_format, value_format,
-                      columns, stmt.text)
+                               f"{[n for n, _ in topology.key_columns]}, features=[]}}\nreason: The 'KAFKA' format "
+                               "only supports a single field.")
+        else:
+            plan = Plan(query, source)
+            if query.emit == "FINAL":
+                raise SqlError("EMIT FINAL is only supported for windowed aggregations.")
+            if query.window is not None:
+                raise SqlError("WINDOW clause requires a GROUP BY clause.")
+            if query.partition_by and source.kind == "TABLE":
+                raise SqlError("Invalid result type. Your SELECT query produces a TABLE. PARTITION BY is only "
+                               "supported on streams.")
+            topology = ProjectTopology(plan, source, kind)
+            result = source.kind
+        if result != kind:
+            raise SqlError(f"Invalid result type. Your SELECT query produces a {result}. Please use CREATE {result} "
+                           f"AS SELECT statement instead.")
+        key_ns = "PRIMARY KEY" if kind == "TABLE" else "KEY"
+        columns = [(n, t or ("STRING",), key_ns if k else None) for n, t, k in topology.columns
+                   if n not in ("WINDOWSTART", "WINDOWEND") or not k]
+        if kind == "TABLE" and not any(k for _, _, k in topology.columns):
+            keys = ", ".join(n for n, _ in source.key_columns)
+            raise SqlError(f"Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used "
+                           f"to build `{name}` must include the key columns {keys} in its projection (eg, SELECT "
+                           f"{keys}...).")
+        sink = Source(name, kind, str(props.get("KAFKA_TOPIC", name)), key_format, value_format, columns, "",
+                      window=topology.window)
+        sink.columns = [c for c in columns if not (c[0] in ("WINDOWSTART", "WINDOWEND") and c[2])]
+        return topology, source, sink
+
+    def _start_query(self, query_id: str, stmt: Statement, session: dict, topology: Any, source: Source,
+                     sink: Source) -> StreamsQuery:
+        reset = str(session.get("auto.offset.reset") or session.get("ksql.streams.auto.offset.reset")
+                    or self.config.get("ksql.streams.auto.offset.reset"))
+        guarantee = str(session.get("processing.guarantee") or session.get("ksql.streams.processing.guarantee")
+                        or self.config.get("ksql.streams.processing.guarantee"))
+        group_id = f"_confluent-ksql-{self.config.service_id}query_{query_id}"
+        pq = StreamsQuery(query_id, stmt.text, source, sink, topology, group_id, self.config.client_props(), reset,
+                          guarantee)
+        pq.topology = topology
+        pq.state_dir = self.config.get("ksql.streams.state.dir")
+        pq.commit_interval_ms = int(session.get("commit.interval.ms") or session.get("ksql.streams.commit.interval.ms")
+                                    or self.config.get("ksql.streams.commit.interval.ms") or 2000)
+        pq.consumer_props = self.config.consumer_props()
+        have = self._topic_partitions(source.topic)
+        if isinstance(topology, JoinTopology):
+            pq.inputs = [s.source.name for s in topology.sides]
+            for side in topology.sides:
+                if side.repartition:
+                    side.repartition = side.repartition.replace("{query_id}", query_id)
+                    self._changelog_topic(side.repartition, have[0] if have else 1, "delete")
+        if isinstance(topology, AggregateTopology):
+            topology.encode_key = sink.encode_key
+        if isinstance(topology, AggregateTopology) and topology.repartition:
+            topology.repartition = topology.repartition.replace("{query_id}", query_id)
+            self._changelog_topic(topology.repartition, have[0] if have else 1, "delete")
+        for changelog in pq.changelogs():
+            self._changelog_topic(changelog, have[0] if have else 1)
+        self.queries[query_id] = pq
+        pq.start()
+        return pq
+
+    def _create_as(self, stmt: Statement, node: Create, session: dict, record: bool, offset: int,
+                   partitions: int | None, replicas: int | None) -> dict:
+        assert node.query is not None
+        topology, source, sink = self._plan(node.query, node.kind, node.props, node.name)
+        sink.statement = stmt.text
         command_id = f"{node.kind.lower()}/`{node.name}`/create"
         have = self._topic_partitions(source.topic)
         self._attach_serdes(sink, record, False)
@@ -360,34 +419,40 @@ class Engine:
                 sink.topic, partitions or (have[0] if have else 1),
                 replicas or int(self.config.get("ksql.sink.replicas") or 0) or None, node.kind)
             offset = self._record(command_id, stmt, session)
-        query_id = f"{'CTAS' if grouped else 'CSAS'}_{node.name}_{offset}"
-        reset = str(session.get("auto.offset.reset") or session.get("ksql.streams.auto.offset.reset")
-                    or self.config.get("ksql.streams.auto.offset.reset"))
-        group_id = f"_confluent-ksql-{self.config.service_id}query_{query_id}"
-        if grouped:
-            guarantee = str(session.get("processing.guarantee") or session.get("ksql.streams.processing.guarantee")
-                            or self.config.get("ksql.streams.processing.guarantee"))
-            table = TableQuery(query_id, stmt.text, source, sink, plan, group_id, self.config.client_props(), reset,
-                               guarantee)
-            table.state_dir = self.config.get("ksql.streams.state.dir")
-            self._changelog_topic(table.changelog, have[0] if have else 1)
-            pq: PersistentQuery = table
-        else:
-            pq = PersistentQuery(query_id, stmt.text, source, sink, plan, group_id, self.config.client_props(), reset)
-        pq.consumer_props = self.config.consumer_props()
+        query_id = f"{'CTAS' if node.kind == 'TABLE' else 'CSAS'}_{node.name}_{offset}"
         self.sources[node.name] = sink
-        self.queries[query_id] = pq
-        pq.start()
+        self._start_query(query_id, stmt, session, topology, source, sink)
         return self._status(stmt, command_id, offset, f"Created query with ID {query_id}", query_id)
 
-    def _changelog_topic(self, topic: str, partitions: int) -> None:
+    def _insert_select(self, stmt: Statement, node: InsertSelect, session: dict, record: bool, offset: int) -> dict:
+        target = self._source(node.target)
+        if target.kind != "STREAM":
+            raise SqlError(f"INSERT INTO can only be used to insert into a stream. {target.name} is a table.")
+        if target.is_source:
+            raise SqlError(f"Cannot insert into read-only stream: {target.name}")
+        props = {"KAFKA_TOPIC": target.topic, "KEY_FORMAT": target.key_format, "VALUE_FORMAT": target.value_format}
+        topology, source, sink = self._plan(node.query, "STREAM", props, target.name)
+        if [(n, t, bool(k)) for n, t, k in sink.columns] != [(n, t, bool(k)) for n, t, k in target.columns
+                                                             if k != "HEADERS"]:
+            raise SqlError("Incompatible schema between results and sink.\nResult schema is "
+                           + ", ".join(f"`{n}` {type_str(t)}{' KEY' if k else ''}" for n, t, k in sink.columns)
+                           + "\nSink schema is " + ", ".join(f"`{n}` {type_str(t)}{' KEY' if k else ''}"
+                                                             for n, t, k in target.columns))
+        command_id = f"stream/`{target.name}`/create"
+        if record:
+            offset = self._record(command_id, stmt, session)
+        query_id = f"INSERTQUERY_{offset}"
+        self._start_query(query_id, stmt, session, topology, source, target)
+        return self._status(stmt, command_id, offset, f"Created query with ID {query_id}", query_id)
+
+    def _changelog_topic(self, topic: str, partitions: int, policy: str = "compact") -> None:
         from confluent_kafka.admin import NewTopic
 
         if self._topic_partitions(topic) is not None:
             return
         replicas = int(self.config.get("ksql.internal.topic.replicas") or 1)
         fut = self.admin.create_topics([NewTopic(topic, partitions, replicas,
-                                                 config={"cleanup.policy": "compact"})])[topic]
+                                                 config={"cleanup.policy": policy})])[topic]
         try:
             fut.result(30)
         except Exception as e:  # noqa: BLE001
@@ -395,7 +460,8 @@ class Engine:
 
     def materialized(self, name: str) -> Any:
         """The aggregate query that materializes table `name` (pull queries read its store), or None."""
-        return next((q for q in self.queries.values() if q.sink.name == name and hasattr(q, "rows")), None)
+        return next((q for q in self.queries.values() if q.sink.name == name
+                     and isinstance(q.topology, AggregateTopology)), None)
 
     def _drop(self, stmt: Statement, node: Drop, record: bool, offset: int) -> dict:
         command_id = f"{node.kind.lower()}/`{node.name}`/drop"
@@ -407,7 +473,7 @@ class Engine:
         if source.kind != node.kind:
             raise SqlError(f"Incompatible data source type is {source.kind}, but statement was DROP {node.kind}")
         writers = [q.query_id for q in self.queries.values() if q.sink.name == node.name]
-        readers = [q.query_id for q in self.queries.values() if q.source.name == node.name]
+        readers = [q.query_id for q in self.queries.values() if node.name in (q.inputs or [q.source.name])]
         if record and (writers or readers):
             lines = [f"Cannot drop {node.name}."]
             if readers:
@@ -466,7 +532,7 @@ class Engine:
 
     def source_info(self, s: Source) -> dict:
         return {"type": s.kind, "name": s.name, "topic": s.topic, "keyFormat": s.key_format,
-                "valueFormat": s.value_format, "isWindowed": False}
+                "valueFormat": s.value_format, "isWindowed": s.window is not None}
 
     def _show(self, stmt: Statement, node: Show) -> dict:
         base = {"statementText": stmt.text, "warnings": []}
@@ -504,7 +570,8 @@ class Engine:
             fields.append(f)
         reads = [q.describe() for q in self.queries.values() if q.source.name == s.name]
         writes = [q.describe() for q in self.queries.values() if q.sink.name == s.name]
-        return {"name": s.name, "windowType": None, "readQueries": reads, "writeQueries": writes, "fields": fields,
+        return {"name": s.name, "windowType": s.window.kind if s.window else None, "readQueries": reads,
+                "writeQueries": writes, "fields": fields,
                 "type": s.kind, "timestamp": "", "statistics": "", "errorStats": "", "extended": extended,
                 "keyFormat": s.key_format, "valueFormat": s.value_format, "topic": s.topic,
                 "partitions": s.partitions if extended else 0, "replication": s.replicas if extended else 0,

@@ -231,3 +231,63 @@ class Compiler:
         compiled = [self.compile(a) for a in args]
         functions.return_type(name, [self.type_of(a) for a in args])  # checks the argument count
         return lambda row: impl(*[c(row) for c in compiled])
+
+
+def rewrite(e: Any, fn: Any) -> Any:
+    """`e` with every sub-expression for which fn returns something replaced by that."""
+    r = fn(e)
+    if r is not None:
+        return r
+    if isinstance(e, tuple):
+        return tuple(rewrite(x, fn) if isinstance(x, (tuple, list)) else x for x in e)
+    if isinstance(e, list):
+        return [rewrite(x, fn) for x in e]
+    return e
+
+
+def unqualified(e: Any) -> Any:
+    return rewrite(e, lambda x: ("col", None, x[2]) if isinstance(x, tuple) and x[:1] == ("col",) else None)
+
+
+def column_refs(e: Any) -> list[tuple]:
+    """Every ("col", qualifier, name) in `e`."""
+    found: list[tuple] = []
+
+    def visit(x: Any) -> None:
+        if isinstance(x, tuple) and x[:1] == ("col",):
+            found.append(x)
+
+    rewrite(e, visit)
+    return found
+
+
+def columns_of(e: Any) -> set[str]:
+    return {c[2] for c in column_refs(e)}
+
+
+def expr_text(e: Any) -> str:
+    kind = e[0]
+    if kind == "col":
+        return e[2] if e[1] is None else f"{e[1]}.{e[2]}"
+    if kind == "lit":
+        return f"'{e[1]}'" if isinstance(e[1], str) else str(e[1]).upper() if e[1] is None else str(e[1])
+    if kind == "call":
+        return f"{e[1]}({', '.join('*' if a[0] == 'star' else expr_text(a) for a in e[2])})"
+    if kind in ("bin", "cmp"):
+        return f"({expr_text(e[2])} {e[1]} {expr_text(e[3])})"
+    return kind.upper()
+
+
+def generated_names(items: list) -> dict[int, str]:
+    """ksqlDB's names for unaliased expressions of a SELECT: KSQL_COL_0, KSQL_COL_1, ... in order, skipping the
+    aliases the query gives itself (the index of each item -> its generated name)."""
+    taken = {i[2] for i in items if i[0] == "expr" and i[2]}
+    out, n = {}, 0
+    for index, item in enumerate(items):
+        if item[0] != "expr" or item[2] or item[1][0] in ("col", "deref"):
+            continue
+        while f"KSQL_COL_{n}" in taken:
+            n += 1
+        out[index] = f"KSQL_COL_{n}"
+        n += 1
+    return out

@@ -13,7 +13,7 @@ from typing import Any
 from brook.sql.parser import type_str
 
 AGGREGATES = ("COUNT", "SUM", "AVG", "MIN", "MAX", "LATEST_BY_OFFSET", "EARLIEST_BY_OFFSET", "COLLECT_LIST",
-              "COLLECT_SET", "TOPK", "HISTOGRAM", "COUNT_DISTINCT")
+              "COLLECT_SET", "TOPK", "TOPKDISTINCT", "HISTOGRAM", "COUNT_DISTINCT")
 STRING, INTEGER, BIGINT, DOUBLE, BOOLEAN = ("STRING",), ("INTEGER",), ("BIGINT",), ("DOUBLE",), ("BOOLEAN",)
 
 
@@ -148,6 +148,8 @@ SCALARS: dict[str, tuple[Callable, Any, tuple[int, int]]] = {
     "EXTRACTJSONFIELD": (_nulls(_extract_json_field), STRING, (2, 2)),
     "ARRAY_LENGTH": (_nulls(len), INTEGER, (1, 1)),
     "MAP_KEYS": (_nulls(lambda m: sorted(m)), lambda t: ("ARRAY", t[0][1]) if t[0] else None, (1, 1)),
+    # a table function: the projection makes one row per element (queries.Plan.apply_all)
+    "EXPLODE": (lambda a: a, lambda t: t[0][1] if t[0] and t[0][0] == "ARRAY" else None, (1, 1)),
 }
 
 

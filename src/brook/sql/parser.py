@@ -13,6 +13,8 @@ from typing import Any
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
+from brook.sql.windows import WindowSpec, duration_ms
+
 TYPE_ALIASES = {"INT": "INTEGER", "VARCHAR": "STRING"}
 BASE_TYPES = ("BOOLEAN", "INTEGER", "BIGINT", "DOUBLE", "DECIMAL", "STRING", "BYTES", "DATE", "TIME", "TIMESTAMP")
 
@@ -22,12 +24,25 @@ class ParseError(Exception):
 
 
 @dataclass
+class Join:
+    kind: str  # INNER | LEFT | RIGHT | FULL
+    source: str
+    alias: str | None
+    on: Any
+    within: tuple[int, int] | None = None  # (before, after) in ms
+    grace: int | None = None
+
+
+@dataclass
 class Query:
     items: list  # ("*",) | ("src*", name) | ("expr", expr, alias or None)
     source: str
     alias: str | None
     where: Any = None
     group_by: list | None = None
+    joins: list[Join] = field(default_factory=list)
+    window: WindowSpec | None = None
+    partition_by: list | None = None
     having: Any = None
     emit: str | None = None  # CHANGES | FINAL | None (a pull query)
     limit: int | None = None
@@ -380,9 +395,65 @@ class _Build(Transformer):
     def limit(self, n):
         return ("limit", int(n))
 
+    def partition_by(self, exprs):
+        return ("partition_by", exprs)
+
+    def duration(self, amount, unit):
+        try:
+            return duration_ms(int(amount), unit)
+        except ValueError as e:
+            raise ParseError(str(e)) from None
+
+    def grace(self, ms):
+        return ms
+
+    def within_pair(self, before, after):
+        return (before, after)
+
+    def within(self, span, grace=None):
+        return ("within", span if isinstance(span, tuple) else (span, span), grace)
+
+    def join_type(self, *words):
+        return ("join_type", str(words[0]).upper())
+
+    def join(self, *parts):
+        kind = "INNER"
+        if isinstance(parts[0], tuple) and parts[0][0] == "join_type":
+            kind, parts = parts[0][1], parts[1:]
+        (source, alias), within, on = parts[0], None, parts[-1]
+        if len(parts) == 3:
+            within = parts[1]
+        return Join(kind, source, alias, on, within[1] if within else None, within[2] if within else None)
+
+    def w_size(self, ms):
+        return ("size", ms)
+
+    def w_advance(self, ms):
+        return ("advance", ms)
+
+    def w_retention(self, ms):
+        return ("retention", ms)
+
+    def w_grace(self, ms):
+        return ("grace", ms)
+
+    def w_gap(self, ms):
+        return ("size", ms)
+
+    def window(self, kind, *params):
+        p = dict(params)
+        kind = kind.upper()
+        if kind == "HOPPING" and "advance" not in p:
+            raise ParseError("HOPPING windows require an ADVANCE BY")
+        return ("window", WindowSpec(kind, p["size"], p.get("advance", 0), p.get("grace"), p.get("retention")))
+
     def query(self, items, source, *clauses):
         q = Query(items, source[0], source[1])
-        for name, value in clauses:
+        for clause in clauses:
+            if isinstance(clause, Join):
+                q.joins.append(clause)
+                continue
+            name, value = clause
             setattr(q, name, value)
         return q
 

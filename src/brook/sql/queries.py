@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from brook.sql import formats
-from brook.sql.expressions import Compiler, SqlError
+from brook.sql.expressions import Compiler, SqlError, expr_text, generated_names
 from brook.sql.functions import AGGREGATES
 from brook.sql.parser import Query, type_str
+from brook.sql.windows import WindowSpec
 
 PSEUDO = {"ROWTIME": ("BIGINT",), "ROWPARTITION": ("INTEGER",), "ROWOFFSET": ("BIGINT",)}
+TABLE_FUNCTIONS = ("EXPLODE",)
 log = logging.getLogger("processing")
 
 
@@ -34,6 +36,12 @@ class Source:
     # the schema-registry formats' serdes (srformats.SrSerde), one per source and side, set by the engine
     key_serde: Any = field(default=None, repr=False, compare=False)
     value_serde: Any = field(default=None, repr=False, compare=False)
+    window: WindowSpec | None = None  # a windowed table: its key holds the window's bounds
+
+    def scope(self) -> dict[str, tuple]:
+        """The columns a query over this source can name: pseudo columns, window bounds, the source's own."""
+        bounds = {"WINDOWSTART": ("BIGINT",), "WINDOWEND": ("BIGINT",)} if self.window else {}
+        return {**PSEUDO, **bounds, **{n: t for n, t, _ in self.columns}}
 
     @property
     def key_columns(self) -> list[tuple[str, tuple]]:
@@ -62,11 +70,14 @@ class Source:
             value = formats.deserialize(self.value_format, msg.value(), self.value_columns)
         if value is None:
             return None
+        key = msg.key()
+        if self.window is not None and key is not None:
+            key, value["WINDOWSTART"], value["WINDOWEND"] = self.window.split_key(key)
         if self.key_columns:
             if self.key_serde is not None:
-                value.update(self.key_serde.deserialize(msg.key()) or {})
+                value.update(self.key_serde.deserialize(key) or {})
             else:
-                value.update(formats.deserialize(self.key_format, msg.key(), self.key_columns) or {})
+                value.update(formats.deserialize(self.key_format, key, self.key_columns) or {})
         value["ROWTIME"] = msg.timestamp()[1]
         value["ROWPARTITION"] = msg.partition()
         value["ROWOFFSET"] = msg.offset()
@@ -91,32 +102,53 @@ class Plan:
     """SELECT ... FROM source [WHERE ...]: output columns (name, type, is key) and `apply(row)`."""
 
     def __init__(self, query: Query, source: Source) -> None:
-        if query.group_by or query.having or any(i[0] == "expr" and _is_aggregate(i[1]) for i in query.items):
-            raise SqlError("Aggregations (GROUP BY, HAVING, aggregate functions) are not yet supported by Brook's "
-                           "SQL engine.")
-        scope = {**PSEUDO, **{n: t for n, t, _ in source.columns}}
-        self.compiler = Compiler(scope, query.alias, source.name)
+        aggregates = [i for i in query.items if i[0] == "expr" and _is_aggregate(i[1])]
+        if aggregates or query.having:
+            plain = [expr_text(i[1]) for i in query.items if i[0] == "expr" and not _is_aggregate(i[1])]
+            if plain:
+                raise SqlError(f"Non-aggregate SELECT expression(s) not part of GROUP BY: {', '.join(plain)}")
+            raise SqlError("CREATE TABLE AS SELECT statement does not support aggregate function "
+                           f"[{', '.join(expr_text(i[1]) for i in aggregates)}] without a GROUP BY clause.")
+        self.compiler = Compiler(source.scope(), query.alias, source.name)
         self.where = self.compiler.compile(query.where) if query.where is not None else None
         if query.where is not None:
             t = self.compiler.type_of(query.where)
             if t and t[0] != "BOOLEAN":
                 raise SqlError(f"Type error in WHERE expression: Should evaluate to boolean but is "
                                f"{type_str(t)} instead.")
-        key_names = {n for n, _ in source.key_columns}
+        key_exprs = [("col", None, n) for n, _ in source.key_columns]
+        if query.partition_by:  # PARTITION BY: its expressions are the new key, the old key a value column
+            key_exprs = [("col", None, e[2]) if e[0] == "col" else e for e in query.partition_by]
+            for e in key_exprs:
+                self.compiler.type_of(e)
         self.columns: list[tuple[str, tuple | None, bool]] = []
         self.fns: list[Callable[[dict[str, Any]], Any]] = []
+        self.table_functions: list[int] = []
+        self.exprs: list = []
+        generated = generated_names(query.items)
         for index, item in enumerate(query.items):
             if item[0] in ("*", "src*"):
                 if item[0] == "src*" and item[1] not in self.compiler.qualifiers:
                     raise SqlError(f"'{item[1]}' is not a valid stream/table name or alias.")
-                for n, t, ns in source.columns:
-                    if ns != "HEADERS":
-                        self._add(n, t, n in key_names, ("col", None, n))
+                keys = [(n, t) for n, t, ns in source.columns if ns in ("KEY", "PRIMARY KEY")]
+                bounds = [("WINDOWSTART", ("BIGINT",)), ("WINDOWEND", ("BIGINT",))] if source.window else []
+                values = [(n, t) for n, t, ns in source.columns if ns not in ("KEY", "PRIMARY KEY", "HEADERS")]
+                for n, t in keys + bounds + values:
+                    self._add(n, t, ("col", None, n) in key_exprs, ("col", None, n))
                 continue
             expr, alias = item[1], item[2]
-            name = alias or (expr[2] if expr[0] == "col" else expr[2] if expr[0] == "deref" else f"KSQL_COL_{index}")
-            is_key = expr[0] == "col" and expr[2] in key_names
-            self._add(name, self.compiler.type_of(expr), is_key, expr)
+            name = alias or (expr[2] if expr[0] in ("col", "deref") else generated[index])
+            unqualified = ("col", None, expr[2]) if expr[0] == "col" else expr
+            if expr[0] == "call" and expr[1] in TABLE_FUNCTIONS:
+                self.table_functions.append(len(self.fns))
+            self._add(name, self.compiler.type_of(expr), unqualified in key_exprs, expr)
+        if query.partition_by:
+            missing = [e for e in key_exprs if e not in self.exprs]
+            if missing:
+                names = ", ".join(expr_text(e) for e in missing)
+                raise SqlError(f"Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query "
+                               f"used to build the sink must include the partitioning expression {names} in its "
+                               f"projection (eg, SELECT {names}...).")
         self.limit = query.limit
 
     def _add(self, name: str, t: tuple | None, is_key: bool, expr: tuple) -> None:
@@ -124,6 +156,7 @@ class Plan:
             raise SqlError(f"Duplicate value columns found in schema: `{name}` {type_str(t) if t else 'NULL'}")
         self.columns.append((name, t, is_key))
         self.fns.append(self.compiler.compile(expr))
+        self.exprs.append(("col", None, expr[2]) if expr[0] == "col" else expr)
 
     def schema(self) -> str:
         return columns_schema(self.columns)
@@ -132,6 +165,23 @@ class Plan:
         if self.where is not None and self.where(row) is not True:
             return None
         return [f(row) for f in self.fns]
+
+    def apply_all(self, row: dict[str, Any]) -> list[list]:
+        """The rows a record gives: none (filtered), one, or one per element of the table functions' arrays (the
+        shorter arrays padded with NULL, as ksqlDB's EXPLODE)."""
+        values = self.apply(row)
+        if values is None:
+            return []
+        if not self.table_functions:
+            return [values]
+        arrays = [values[i] or [] for i in self.table_functions]
+        out = []
+        for n in range(max(len(a) for a in arrays)):
+            exploded = list(values)
+            for i, a in zip(self.table_functions, arrays, strict=True):
+                exploded[i] = a[n] if n < len(a) else None
+            out.append(exploded)
+        return out
 
     def run_batch(self, source: Source, msgs: list) -> list[tuple[Any, list]]:
         """Decoded and projected rows of a batch; bad records are logged and skipped, as ksqlDB's processing log."""
@@ -143,12 +193,11 @@ class Plan:
                 row = source.decode(msg)
                 if row is None:
                     continue
-                values = self.apply(row)
+                results = self.apply_all(row)
             except (formats.SerdeError, TypeError, ValueError, ArithmeticError) as e:
                 log.warning("Error processing record %s-%d@%d: %s", msg.topic(), msg.partition(), msg.offset(), e)
                 continue
-            if values is not None:
-                out.append((msg, values))
+            out += [(msg, values) for values in results]
         return out
 
 
@@ -168,6 +217,7 @@ class PersistentQuery:
     thread: threading.Thread | None = None
     state: str = "RUNNING"
     error: str = ""
+    inputs: list[str] = field(default_factory=list)  # the sources a join reads (DROP refuses them)
 
     def start(self) -> None:
         self.thread = threading.Thread(target=self._run, name=self.query_id, daemon=True)
@@ -182,41 +232,13 @@ class PersistentQuery:
         return {"queryString": self.statement, "sinks": [self.sink.name], "sinkKafkaTopics": [self.sink.topic],
                 "id": self.query_id, "statusCount": {self.state: 1}, "queryType": "PERSISTENT", "state": self.state}
 
-    def consumer(self) -> Any:
+    def consumer(self, eos: bool = False) -> Any:
         """The query's consumer: its own group (ksqlDB's application id), offsets committed by the query."""
         from confluent_kafka import Consumer
 
         return Consumer({**self.client_props, **self.consumer_props, "group.id": self.group_id,
-                         "enable.auto.commit": False, "auto.offset.reset": self.offset_reset})
+                         "enable.auto.commit": False, "auto.offset.reset": self.offset_reset,
+                         "isolation.level": "read_committed" if eos else "read_uncommitted"})
 
     def _run(self) -> None:
-        from confluent_kafka import Producer
-
-        from brook.cli.clients import producer_config
-
-        consumer = self.consumer()
-        producer = Producer(producer_config({**self.client_props, "client.id": self.group_id}))
-        sink_keys = [(n, t) for n, t, k in self.plan.columns if k]
-        sink_values = [(n, t) for n, t, k in self.plan.columns if not k]
-        names = [c[0] for c in self.plan.columns]
-        try:
-            consumer.subscribe([self.source.topic])
-            while not self.stop_event.is_set():
-                msgs = consumer.consume(500, 0.2)
-                if not msgs:
-                    continue
-                for msg, values in self.plan.run_batch(self.source, msgs):
-                    row = dict(zip(names, values, strict=True))
-                    producer.produce(self.sink.topic, value=self.sink.encode_value(row, sink_values),
-                                     key=self.sink.encode_key(row, sink_keys),
-                                     timestamp=msg.timestamp()[1])
-                    producer.poll(0)
-                # at least once: the outputs are acknowledged before the inputs' offsets are committed
-                if producer.flush(30) == 0:
-                    consumer.commit(asynchronous=False)
-        except Exception as e:  # noqa: BLE001 - a failed query is reported by SHOW QUERIES, the server goes on
-            logging.getLogger("io.confluent.ksql").error("Query %s failed: %s", self.query_id, e)
-            self.state, self.error = "ERROR", str(e)
-        finally:
-            producer.flush(5)
-            consumer.close()
+        raise NotImplementedError

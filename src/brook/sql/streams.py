@@ -1,0 +1,259 @@
+"""Kafka Streams' processing model for persistent queries: a topology reads its input topics in one consumer group
+(ksqlDB's application id), turns each record into a change (old row, new row) -- a stream record is (None, row), a
+table record carries the row it replaces -- and writes sink records, store updates and changelogs per batch, with
+the input offsets committed after the batch is acknowledged (at_least_once) or in its transaction
+(exactly_once_v2)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from typing import Any
+
+from brook.sql import formats
+from brook.sql.queries import PersistentQuery, Plan, Source
+from brook.sql.stores import Store, Stores
+from brook.sql.windows import WindowSpec
+
+log = logging.getLogger("processing")
+SOURCE_STORE = "KsqlTopic-Reduce"  # ksqlDB's store of a materialized source table
+ERRORS = (formats.SerdeError, TypeError, ValueError, ArithmeticError, KeyError, AttributeError)
+
+
+class Output:
+    """The sink of a topology: rows serialized in the sink's formats, keyed (and windowed) as ksqlDB writes them."""
+
+    def __init__(self, producer: Any, sink: Source) -> None:
+        self.producer = producer
+        self.sink = sink
+        self.topic = sink.topic
+        self.values = sink.value_columns
+        self.keys = sink.key_columns
+        self.count = 0
+
+    def key(self, row: dict) -> bytes | None:
+        return self.sink.encode_key(row, self.keys)
+
+    def send(self, key: bytes | None, row: dict | None, ts: int) -> None:
+        value = None if row is None else self.sink.encode_value(row, self.values)
+        self.producer.produce(self.topic, key=key, value=value, timestamp=max(ts, 0))
+        self.count += 1
+        if self.count % 1000 == 0:
+            self.producer.poll(0)
+
+
+class Topology:
+    """One query's processing: input topics, stores, per-record work and per-batch work."""
+
+    columns: list[tuple[str, tuple | None, bool]]
+    window: WindowSpec | None = None
+    store_names: tuple[str, ...] = ()
+    stores: dict[str, Store]
+
+    def topics(self) -> list[str]:
+        raise NotImplementedError
+
+    def open(self, stores: Stores) -> None:
+        self.stores = {name: stores.add(name) for name in self.store_names}
+
+    def restored(self) -> None:
+        """Called once the stores hold their changelogs' contents."""
+
+    def process(self, msg: Any, out: Output) -> None:
+        raise NotImplementedError
+
+    def rows(self) -> list[dict]:
+        raise NotImplementedError
+
+
+def decode_change(source: Source, msg: Any, store: Store | None) -> tuple[dict | None, dict | None]:
+    """A record as (old, new): a stream record replaces nothing; a table record replaces the row its key had
+    (kept in the source's store when the query needs it), a tombstone deletes it."""
+    new = source.decode(msg)
+    if source.kind == "STREAM" or store is None:
+        return None, new
+    key = msg.key()
+    if key is None:
+        return None, None  # ksqlDB: a table row needs a key
+    old = store.get(key)
+    store.put(key, new, msg.partition())
+    return old, new
+
+
+class ProjectTopology(Topology):
+    """SELECT ... FROM stream|table [WHERE] [PARTITION BY]: a filter and a projection (table functions explode a
+    row into several).  Over a table, a row that no longer passes the filter becomes a tombstone."""
+
+    def __init__(self, plan: Plan, source: Source, sink_kind: str) -> None:
+        self.plan = plan
+        self.source = source
+        self.columns = plan.columns
+        self.names = [c[0] for c in plan.columns]
+        self.table = source.kind == "TABLE" and sink_kind == "TABLE"
+        self.window = source.window
+
+    def topics(self) -> list[str]:
+        return [self.source.topic]
+
+    def process(self, msg: Any, out: Output) -> None:
+        ts = msg.timestamp()[1]
+        try:
+            row = self.source.decode(msg)
+            if row is None:
+                if self.table and msg.key() is not None:
+                    out.send(msg.key(), None, ts)  # a tombstone deletes the key downstream too
+                return
+            results = self.plan.apply_all(row)
+        except ERRORS as e:
+            log.warning("Error processing record %s-%d@%d: %s", msg.topic(), msg.partition(), msg.offset(), e)
+            return
+        if not results:
+            if self.table and msg.key() is not None:
+                out.send(msg.key(), None, ts)
+            return
+        for values in results:
+            projected = dict(zip(self.names, values, strict=True))
+            key = out.key(projected)
+            if self.window is not None and key is not None:
+                key = self.window.key(key, row["WINDOWSTART"], row["WINDOWEND"])
+            out.send(key, projected, ts)
+
+
+class PartitionGroups:
+    """Kafka Streams' partition groups: a task (one partition number) reading several topics takes the record with
+    the lowest timestamp among its partitions' heads, and waits (a bounded time) while a partition that has no
+    buffered record is not yet caught up, so that a join sees both sides in time order."""
+
+    IDLE_S = 2.0
+
+    def __init__(self, topics: list[str]) -> None:
+        self.topics = topics
+        self.queues: dict[int, dict[str, deque]] = {}
+        self.waiting: dict[int, float] = {}
+
+    def add(self, msgs: list) -> None:
+        for m in msgs:
+            if not m.error():
+                self.queues.setdefault(m.partition(), {}).setdefault(m.topic(), deque()).append(m)
+
+    def pending(self) -> bool:
+        return any(q for queues in self.queues.values() for q in queues.values())
+
+    def _caught_up(self, consumer: Any, topic: str, p: int) -> bool:
+        from confluent_kafka import TopicPartition
+
+        tp = TopicPartition(topic, p)
+        if not any(a.topic == topic and a.partition == p for a in consumer.assignment()):
+            return True
+        _, high = consumer.get_watermark_offsets(tp, cached=True)
+        position = consumer.position([tp])[0].offset
+        return high == 0 or (high > 0 and position >= high)
+
+    def ready(self, consumer: Any) -> list:
+        out = []
+        for p, queues in self.queues.items():
+            while True:
+                heads = [(q[0].timestamp()[1], i, t) for i, (t, q) in enumerate(queues.items()) if q]
+                if not heads:
+                    break
+                empty = [t for t in self.topics if not queues.get(t)]
+                if not empty:
+                    self.waiting.pop(p, None)
+                elif not all(self._caught_up(consumer, t, p) for t in empty):
+                    # waited long enough once: go on until the empty partition has data again
+                    since = self.waiting.setdefault(p, time.monotonic())
+                    if time.monotonic() - since < self.IDLE_S:
+                        break
+                _, _, topic = min(heads)
+                out.append(queues[topic].popleft())
+        return out
+
+
+class StreamsQuery(PersistentQuery):
+    """A persistent query driven by a topology; its stores live under ksql.streams.state.dir."""
+
+    state_dir: str = ""
+    ready: bool = False
+    commit_interval_ms: int = 2000  # ksql.streams.commit.interval.ms
+    topology: Topology
+
+    def rows(self) -> list[dict]:
+        return self.topology.rows()
+
+    def changelogs(self) -> list[str]:
+        return [f"{self.group_id}-{name}-changelog" for name in self.topology.store_names]
+
+    def _run(self) -> None:
+        from confluent_kafka import Producer, TopicPartition
+
+        from brook.cli.clients import producer_config
+
+        eos = self.guarantee.startswith("exactly_once")
+        consumer = self.consumer(eos)
+        # exactly_once(_v2): store updates reach the changelog and the sink in the transaction that also commits
+        # the input offsets, so a killed server restores its stores from committed changelog records only
+        producer = Producer(producer_config({**self.client_props, "client.id": self.group_id,
+                                             "linger.ms": "5",
+                                             # Kafka Streams' EOS default: a dead instance's transaction ends soon
+                                             **({"transactional.id": self.group_id,
+                                                 "transaction.timeout.ms": "10000"} if eos else {})}))
+        stores = Stores(self.state_dir, self.group_id)
+        topology = self.topology
+        out = Output(producer, self.sink)
+        clean = False
+        try:
+            if eos:
+                producer.init_transactions(30)
+            topology.open(stores)
+            stores.restore(self.client_props, self.stop_event)
+            topology.restored()
+            self.ready = True  # pull queries wait for the restored stores
+            topics = topology.topics()
+            consumer.subscribe(topics)
+            groups = PartitionGroups(topics) if len(topics) > 1 else None
+            # Kafka Streams commits every commit.interval.ms (ksqlDB's default: 2000), not per batch
+            interval = self.commit_interval_ms / 1000
+            done: dict[tuple[str, int], int] = {}  # the offsets processed since the last commit
+            in_txn, last_commit = False, time.monotonic()
+
+            def commit() -> None:
+                # what was processed (records still buffered in a partition group are not)
+                offsets = [TopicPartition(t, p, o) for (t, p), o in done.items()]
+                if eos:
+                    producer.send_offsets_to_transaction(offsets, consumer.consumer_group_metadata(), 30)
+                    producer.commit_transaction(30)
+                elif producer.flush(30) == 0:
+                    # at least once: the outputs are acknowledged before the inputs' offsets are committed
+                    consumer.commit(offsets=offsets, asynchronous=False)
+                done.clear()
+
+            while not self.stop_event.is_set():
+                msgs = consumer.consume(500, 0.2)
+                if groups is not None:
+                    groups.add(msgs)
+                    msgs = groups.ready(consumer)
+                msgs = [m for m in msgs if not m.error()]
+                if msgs:
+                    if eos and not in_txn:
+                        producer.begin_transaction()
+                        in_txn = True
+                    for msg in msgs:
+                        topology.process(msg, out)
+                        done[(msg.topic(), msg.partition())] = msg.offset() + 1
+                    for store in stores.stores.values():
+                        store.flush_changelog(producer)
+                if done and time.monotonic() - last_commit >= interval:
+                    commit()
+                    in_txn, last_commit = False, time.monotonic()
+            if done:
+                commit()
+            clean = True
+        except Exception as e:  # noqa: BLE001 - a failed query is reported by SHOW QUERIES, the server goes on
+            logging.getLogger("io.confluent.ksql").error("Query %s failed: %s", self.query_id, e)
+            self.state, self.error = "ERROR", str(e)
+        finally:
+            self.ready = False
+            producer.flush(5)
+            consumer.close()
+            stores.close(self.client_props if clean else None)

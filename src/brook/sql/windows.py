@@ -1,0 +1,77 @@
+"""WINDOW TUMBLING | HOPPING | SESSION as Kafka Streams assigns records to windows, and windowed keys as Kafka
+Streams serializes them on a topic: the key's bytes then the window start (time windows) or the end and the start
+(session windows), 8 bytes big-endian each."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+UNITS = {"MILLISECOND": 1, "SECOND": 1000, "MINUTE": 60_000, "HOUR": 3_600_000, "DAY": 86_400_000}
+# Kafka Streams' grace period when none is given (ksqlDB 0.29 keeps the 24 hours of the deprecated default)
+DEFAULT_GRACE_MS = 86_400_000
+_LONG = struct.Struct(">q")
+
+
+def duration_ms(amount: int, unit: str) -> int:
+    u = unit.upper()
+    factor = UNITS.get(u[:-1] if u.endswith("S") else u)
+    if factor is None:
+        raise ValueError(f"Unknown time unit: {unit}. Valid values are: DAYS, HOURS, MINUTES, SECONDS, "
+                         "MILLISECONDS.")
+    return amount * factor
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    kind: str  # TUMBLING | HOPPING | SESSION
+    size: int  # SESSION: the inactivity gap
+    advance: int = 0
+    grace: int | None = None
+    retention: int | None = None
+
+    @property
+    def grace_ms(self) -> int:
+        return DEFAULT_GRACE_MS if self.grace is None else self.grace
+
+    @property
+    def retention_ms(self) -> int:
+        """How long a window stays in the store after it starts (Kafka Streams: size + grace by default)."""
+        return self.retention if self.retention is not None else self.size + self.grace_ms
+
+    @property
+    def window_type(self) -> str:
+        return "SESSION" if self.kind == "SESSION" else "TIME"
+
+    def sql(self) -> str:
+        def d(ms: int) -> str:
+            return f"{ms} MILLISECONDS"
+        parts = [d(self.size)] if self.kind == "SESSION" else [f"SIZE {d(self.size)}"]
+        if self.kind == "HOPPING":
+            parts.append(f"ADVANCE BY {d(self.advance)}")
+        if self.retention is not None:
+            parts.append(f"RETENTION {d(self.retention)}")
+        if self.grace is not None:
+            parts.append(f"GRACE PERIOD {d(self.grace)}")
+        return f"{self.kind} ( {', '.join(parts)} )"
+
+    def windows_for(self, ts: int) -> list[tuple[int, int]]:
+        """The (start, end) of every time window holding `ts`, earliest first (Kafka Streams' TimeWindows: starts
+        are multiples of the advance, none before 0)."""
+        advance = self.advance if self.kind == "HOPPING" else self.size
+        last = ts - ts % advance
+        first = max(0, -(-(ts - self.size + 1) // advance) * advance)  # the first multiple past ts - size
+        return [(s, s + self.size) for s in range(first, last + 1, advance)]
+
+    def key(self, key: bytes, start: int, end: int) -> bytes:
+        if self.kind == "SESSION":
+            return key + _LONG.pack(end) + _LONG.pack(start)
+        return key + _LONG.pack(start)
+
+    def split_key(self, data: bytes) -> tuple[bytes, int, int]:
+        """A windowed key as (the key's bytes, window start, window end)."""
+        if self.kind == "SESSION":
+            end, start = _LONG.unpack_from(data, len(data) - 16)[0], _LONG.unpack_from(data, len(data) - 8)[0]
+            return data[:-16], start, end
+        start = _LONG.unpack_from(data, len(data) - 8)[0]
+        return data[:-8], start, start + self.size
