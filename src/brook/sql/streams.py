@@ -92,6 +92,7 @@ class ProjectTopology(Topology):
         self.names = [c[0] for c in plan.columns]
         self.table = source.kind == "TABLE" and sink_kind == "TABLE"
         self.window = source.window
+        self.where = plan.where  # EXPLAIN shows a FILTER step when there is one
 
     def topics(self) -> list[str]:
         return [self.source.topic]
@@ -122,20 +123,22 @@ class ProjectTopology(Topology):
 
 class PartitionGroups:
     """Kafka Streams' partition groups: a task (one partition number) reading several topics takes the record with
-    the lowest timestamp among its partitions' heads, and waits (a bounded time) while a partition that has no
+    the lowest timestamp among its partitions' heads, and waits (at most 5 s) while a partition that has no
     buffered record is not yet caught up, so that a join sees both sides in time order."""
 
-    IDLE_S = 2.0
+    IDLE_S = 5.0
 
     def __init__(self, topics: list[str]) -> None:
         self.topics = topics
         self.queues: dict[int, dict[str, deque]] = {}
         self.waiting: dict[int, float] = {}
+        self.arrivals = 0  # equal timestamps: the record that arrived first goes first
 
     def add(self, msgs: list) -> None:
         for m in msgs:
             if not m.error():
-                self.queues.setdefault(m.partition(), {}).setdefault(m.topic(), deque()).append(m)
+                self.arrivals += 1
+                self.queues.setdefault(m.partition(), {}).setdefault(m.topic(), deque()).append((self.arrivals, m))
 
     def pending(self) -> bool:
         return any(q for queues in self.queues.values() for q in queues.values())
@@ -154,7 +157,7 @@ class PartitionGroups:
         out = []
         for p, queues in self.queues.items():
             while True:
-                heads = [(q[0].timestamp()[1], i, t) for i, (t, q) in enumerate(queues.items()) if q]
+                heads = [(q[0][1].timestamp()[1], q[0][0], t) for t, q in queues.items() if q]
                 if not heads:
                     break
                 empty = [t for t in self.topics if not queues.get(t)]
@@ -166,7 +169,7 @@ class PartitionGroups:
                     if time.monotonic() - since < self.IDLE_S:
                         break
                 _, _, topic = min(heads)
-                out.append(queues[topic].popleft())
+                out.append(queues[topic].popleft()[1])
         return out
 
 
