@@ -4,6 +4,8 @@ through zookeeper-server-start) for the cluster's tests."""
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import os
 import re
 import signal
@@ -11,10 +13,13 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import kafka_wire
 import pytest
+from kazoo.client import KazooClient
 
 STARTED = re.compile(r"started \(kafka\.server\.KafkaServer\) on (\S+) in")
 ENDPOINT = re.compile(r"(\w+)://\[?([^\],\s]*?)\]?:(\d+)")
@@ -202,8 +207,11 @@ class ZooKeeperProcess:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         props = self.data_dir.parent / f"{self.data_dir.name}.zookeeper.properties"
+        # a short tick lets cluster tests use second-long sessions (ZooKeeper allows 2 to 20 ticks by default);
+        # the maximum stays above Kafka's 18 s default
         props.write_text(f"dataDir={self.data_dir}\nclientPort={self.port}\nclientPortAddress=127.0.0.1\n"
-                         "maxClientCnxns=0\nadmin.enableServer=false\n")
+                         "maxClientCnxns=0\nadmin.enableServer=false\ntickTime=500\nminSessionTimeout=1000\n"
+                         "maxSessionTimeout=40000\n")
         script = Path(sys.executable).parent / "zookeeper-server-start"
         env = {**os.environ, "KAFKA_HEAP_OPTS": "-Xmx128M -Xms16M", "LOG_DIR": str(self.data_dir.parent)}
         self.proc = subprocess.Popen([str(script), str(props)], stdout=open(self.log_path, "ab"),
@@ -352,3 +360,66 @@ def postgres() -> Iterator[PostgresProcess]:
     finally:
         pg.stop()
         shutil.rmtree(pg.dir, ignore_errors=True)
+
+
+# -- a ZooKeeper cluster -----------------------------------------------------------------------------------------
+cluster_wait = functools.partial(kafka_wire.wait_for, timeout=30, interval=0.05)  # session changes take seconds
+
+# short sessions (the fixture's ZooKeeper ticks every 500 ms) so that a killed broker leaves within seconds;
+# quick fetcher retries so that followers find a new leader at once; a dead follower leaves the ISR in seconds
+CLUSTER_SETTINGS = {"zookeeper.session.timeout.ms": "3000", "replica.fetch.backoff.ms": "100",
+                    "replica.lag.time.max.ms": "5000",
+                    "default.replication.factor": "3", "offsets.topic.replication.factor": "3",
+                    "transaction.state.log.replication.factor": "3", "min.insync.replicas": "2"}
+
+
+class Cluster:
+    """Brokers 1..n by id, and a kazoo client on the chroot to read the znodes the brokers write."""
+
+    def __init__(self, brokers: dict[int, BrokerProcess], raw: KazooClient, chroot: str) -> None:
+        self.brokers = brokers
+        self.raw = raw
+        self.chroot = chroot
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(b.bootstrap for b in self.brokers.values() if b.alive())
+
+    def state(self, topic: str, partition: int) -> dict:
+        return json.loads(self.raw.get(f"/brokers/topics/{topic}/partitions/{partition}/state")[0])
+
+    def controller_id(self) -> int:
+        return int(json.loads(self.raw.get("/controller")[0])["brokerid"])
+
+    def live_ids(self) -> list[int]:
+        return sorted(int(c) for c in self.raw.get_children("/brokers/ids"))
+
+    def wait_state(self, topic: str, partition: int, predicate, what: str = "partition state") -> dict:  # noqa: ANN001
+        def check() -> dict | None:
+            if not self.raw.exists(f"/brokers/topics/{topic}/partitions/{partition}/state"):
+                return None
+            s = self.state(topic, partition)
+            return s if predicate(s) else None
+        return cluster_wait(check, what=what)
+
+
+@pytest.fixture(scope="module")
+def three_brokers(zookeeper, tmp_path_factory) -> Iterator[Cluster]:
+    """Three brokers (ids 1, 2, 3) with CLUSTER_SETTINGS, started one after the other, stopped however the module
+    ends (a test may kill and restart them: the fixture stops whatever runs)."""
+    chroot = f"/brook-{uuid.uuid4().hex[:8]}"
+    base = tmp_path_factory.mktemp("cluster")
+    brokers = {i: BrokerProcess(base / f"broker-{i}", {"broker.id": str(i),
+                                                       "zookeeper.connect": zookeeper.connect + chroot,
+                                                       **CLUSTER_SETTINGS}) for i in (1, 2, 3)}
+    raw = KazooClient(hosts=zookeeper.connect + chroot)
+    try:
+        for b in brokers.values():
+            b.start()
+        raw.start(timeout=15)
+        yield Cluster(brokers, raw, chroot)
+    finally:
+        raw.stop()
+        raw.close()
+        for b in brokers.values():
+            b.stop()

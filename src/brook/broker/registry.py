@@ -59,6 +59,7 @@ HANDLERS: tuple[tuple[int, str, int], ...] = (
     (49, "alter_client_quotas", 1),
     (50, "describe_user_scram_credentials", 0),
     (51, "alter_user_scram_credentials", 0),
+    (56, "alter_partition", 3),
     (57, "update_features", 1),
     (60, "describe_cluster", 1),
     (61, "describe_producers", 0),

@@ -1,5 +1,6 @@
 """Local partitions (Partition objects, one per log): produce appends (acks, min.insync.replicas, flush policy),
-coordinator appends and transaction markers, plus the wake-ups that complete delayed fetches when data arrives."""
+coordinator appends and transaction markers, plus the wake-ups that complete delayed fetches when data arrives
+and, in a cluster, delayed acks=all produces when the high watermark reaches them (Kafka's DelayedProduce)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ class ProduceResult:
     message: str | None = None
     flush: Log | None = None  # set when the ack must wait for an fsync
     record_errors: tuple[tuple[int, str], ...] = ()  # (batch index, message) of the records that failed
+    required_offset: int = -1  # acks=all in a cluster: the high watermark this answer waits for
+    partition: Partition | None = None  # ... on this partition
 
 
 def _null_keys(records: bytes) -> list[int]:
@@ -45,6 +48,9 @@ class ReplicaManager:
         self.logs = broker.log_manager
         self.partitions: dict[tuple[str, int], Partition] = {}
         self._watchers: dict[tuple[str, int], list[asyncio.Future]] = {}
+        # acks=all produces waiting for the ISR: (required offset, future of their error code)
+        self._acks: dict[tuple[str, int], list[tuple[int, asyncio.Future]]] = {}
+        self.cluster = broker.cluster is not None  # partitions wait for their state from the controller
         # Subscribed after the TopicAdmin, whose handlers create and delete the logs these partitions hold.
         store = broker.metadata
         store.subscribe(TopicCreated, lambda e: self._follow(e.info))
@@ -59,7 +65,8 @@ class ReplicaManager:
                 self._add(topic, p, lg)
 
     def _add(self, topic: str, index: int, lg: Log) -> None:
-        self.partitions[(topic, index)] = Partition.lone_leader(topic, index, lg, self.broker.broker_id)
+        self.partitions[(topic, index)] = Partition(topic, index, lg, self.broker.broker_id) if self.cluster \
+            else Partition.lone_leader(topic, index, lg, self.broker.broker_id)
 
     def _follow(self, info: TopicInfo) -> None:
         for p in range(info.partitions):
@@ -69,7 +76,16 @@ class ReplicaManager:
 
     def _forget(self, info: TopicInfo) -> None:
         for p in range(info.partitions):
-            self.partitions.pop((info.name, p), None)
+            part = self.partitions.pop((info.name, p), None)
+            if part is not None:
+                self._answer_acks(part, ErrorCode.not_leader_or_follower)
+
+    def missing_error(self, topic: str, partition: int) -> ErrorCode:
+        """Kafka's getPartitionOrError for a partition with no local replica: known to the cluster, this broker
+        is neither its leader nor a follower."""
+        info = self.broker.topics.get(topic)
+        return ErrorCode.not_leader_or_follower if info is not None and partition < info.partitions \
+            else ErrorCode.unknown_topic_or_partition
 
     def get_partition(self, topic: str, index: int) -> Partition | None:
         return self.partitions.get((topic, index))
@@ -86,9 +102,10 @@ class ReplicaManager:
             return ProduceResult(e.code, message=e.message)
         part = self.partitions.get((topic, partition))
         if part is None:
+            code = self.missing_error(topic, partition)
             self.broker.log_bad_produce(topic, partition, KafkaError(
-                ErrorCode.unknown_topic_or_partition, "This server does not host this topic-partition."))
-            return ProduceResult(ErrorCode.unknown_topic_or_partition)
+                code, "This server does not host this topic-partition."))
+            return ProduceResult(code)
         if records is None:
             return ProduceResult(ErrorCode.corrupt_message, message="null records")
         lg = part.log
@@ -105,7 +122,10 @@ class ReplicaManager:
                                          record_errors=tuple((i, msg) for i in failed))
             info = part.append_records_to_leader(records, h, int(time.time() * 1000))
             if info.duplicate:  # a retry: acknowledge with the original offset, write nothing
-                return ProduceResult(ErrorCode.none, info.base_offset, info.log_append_time, lg.log_start_offset)
+                result = ProduceResult(ErrorCode.none, info.base_offset, info.log_append_time, lg.log_start_offset)
+                if acks == -1 and lg.high_watermark <= info.base_offset + h.last_offset_delta:
+                    result.required_offset, result.partition = info.base_offset + h.last_offset_delta + 1, part
+                return result
         except KafkaError as e:
             self.broker.log_bad_produce(topic, partition, e)
             return ProduceResult(e.code, message=e.message)
@@ -116,8 +136,78 @@ class ReplicaManager:
         if self.broker.log_dir_failures.failing:
             self.broker.log_dir_failures.succeeded(lg.directory.parent)
         self.notify(topic, partition)
-        return ProduceResult(ErrorCode.none, info.base_offset, info.log_append_time, lg.log_start_offset,
-                             flush=lg if lg.needs_flush else None)
+        result = ProduceResult(ErrorCode.none, info.base_offset, info.log_append_time, lg.log_start_offset,
+                               flush=lg if lg.needs_flush else None)
+        if acks == -1 and lg.high_watermark <= info.base_offset + h.last_offset_delta:  # followers to wait for
+            result.required_offset, result.partition = info.base_offset + h.last_offset_delta + 1, part
+        return result
+
+    # -- the cluster: acks=all, followers, leadership ------------------------------------------------------
+    async def wait_for_acks(self, results: list[ProduceResult], timeout_s: float) -> None:
+        """Delayed produce: each result waiting on its partition's high watermark gets its final error code, or
+        REQUEST_TIMED_OUT after the request's timeout (Kafka's DelayedProduce.onExpire)."""
+        waits: list[tuple[ProduceResult, asyncio.Future]] = []
+        loop = asyncio.get_running_loop()
+        for r in results:
+            part = r.partition
+            assert part is not None
+            fut = loop.create_future()
+            code = part.enough_replicas_reached(r.required_offset)
+            if code is not None:
+                fut.set_result(code)
+            else:
+                self._acks.setdefault((part.topic, part.index), []).append((r.required_offset, fut))
+            waits.append((r, fut))
+        done, _ = await asyncio.wait([f for _, f in waits], timeout=timeout_s)
+        for r, fut in waits:
+            if fut in done:
+                code = fut.result()
+            else:
+                code = ErrorCode.request_timed_out
+                fut.cancel()
+                part = r.partition
+                assert part is not None
+                pending = self._acks.get((part.topic, part.index))
+                if pending:
+                    pending[:] = [w for w in pending if w[1] is not fut]
+            if code != ErrorCode.none:
+                r.error, r.base_offset, r.log_append_time, r.log_start_offset = code, -1, -1, -1
+            r.partition = None
+
+    def high_watermark_moved(self, part: Partition) -> None:
+        """Wake the consumers' delayed fetches and answer the acks=all produces the high watermark now covers."""
+        self.notify(part.topic, part.index)
+        waiting = self._acks.get((part.topic, part.index))
+        if not waiting:
+            return
+        keep = []
+        for required, fut in waiting:
+            code = part.enough_replicas_reached(required)
+            if code is None:
+                keep.append((required, fut))
+            elif not fut.done():
+                fut.set_result(code)
+        if keep:
+            waiting[:] = keep
+        else:
+            del self._acks[(part.topic, part.index)]
+
+    def leadership_lost(self, part: Partition) -> None:
+        self._answer_acks(part, ErrorCode.not_leader_or_follower)
+
+    def _answer_acks(self, part: Partition, code: ErrorCode) -> None:
+        for _, fut in self._acks.pop((part.topic, part.index), ()):
+            if not fut.done():
+                fut.set_result(code)
+
+    def follower_fetched(self, part: Partition, replica_id: int, fetch_offset: int) -> None:
+        """A follower's Fetch from fetch_offset (its log end offset): its position, the high watermark, and an
+        ISR expansion once it caught up."""
+        if part.update_follower_fetch_state(replica_id, fetch_offset, int(time.time() * 1000)):
+            self.high_watermark_moved(part)
+        replication = self.broker.replication
+        if replication is not None and replica_id not in part.isr:
+            replication.follower_fetched(part, replica_id)
 
     def append_coordinator_records(self, topic: str, partition: int, records: bytes) -> int:
         """A coordinator's batch (built by the broker itself) on its internal topic; returns its base offset."""

@@ -13,11 +13,13 @@ from collections.abc import Callable
 
 from brook.cluster import leadership, shutdown
 from brook.cluster.controller import Controller
+from brook.cluster.partition_states import PartitionView, partition_view
 from brook.cluster.reassignment import Reassignments
 from brook.cluster.registration import BrokerEndpoint, BrokerRegistry, Endpoint, get_or_create_cluster_id
+from brook.cluster.replication import Replication
 from brook.config.broker import BrokerConfig
 from brook.config.listeners import ListenerEndpoint, read_listeners
-from brook.errors import KafkaError
+from brook.errors import ErrorCode, KafkaError
 from brook.log.cleaner import CleanerConfig, LogCleaner
 from brook.log.config import LogConfig
 from brook.log.manager import LogManager
@@ -64,6 +66,8 @@ class Broker:
         self.controller: Controller | None = None
         self.rebalance: leadership.AutoRebalance | None = None
         self.reassignments: Reassignments | None = None
+        self.replication: Replication | None = None  # the data plane of a cluster (partition states, fetchers)
+        self._deliver: Callable[[Callable[[], None]], None] | None = None
         self.metadata: MetadataStore
         zookeeper_connect = config.get_str("zookeeper.connect")
         if zookeeper_connect:
@@ -81,6 +85,8 @@ class Broker:
             e.name: listener_security(config, e, self.metadata) for e in self.listeners}
         self.loggers = RuntimeLoggerManager(self.broker_id)
         self.replicas = ReplicaManager(self)
+        if isinstance(self.metadata, ZkMetadataStore) and self._deliver is not None:
+            self.replication = Replication(self, self.metadata.zk, self._deliver)
         self.flusher = GroupFlusher()
         self.log_dir_failures = LogDirFailures()  # dirs whose writes fail (a full disk): one log line each
         self.fetch_sessions = FetchSessionCache()
@@ -113,6 +119,7 @@ class Broker:
             except RuntimeError:  # the loop is closed: a watch firing after the broker stopped has nobody to tell
                 pass
 
+        self._deliver = deliver
         log.info("Connecting to zookeeper on %s", connect)
         zk = connect_client(connect, timeout_ms / 1000, session_ms / 1000)
         self.metadata = ZkMetadataStore(zk, deliver)
@@ -136,6 +143,17 @@ class Broker:
 
     def _live_broker_racks(self) -> dict[int, str | None]:
         return {b.broker_id: b.rack for b in self.live_brokers()}
+
+    def partition_viewer(self) -> Callable[[str, int, tuple[int, ...]], PartitionView]:
+        """For Metadata and DescribeTopicPartitions: (topic, partition, replicas) -> (error, leader, leader epoch,
+        ISR, offline replicas). A single broker leads everything, alone in the ISR of its one replica; a cluster
+        answers from the partition states and the live brokers (read once per request)."""
+        replication = self.replication
+        if replication is None:
+            epoch = self.replicas.leader_epoch
+            return lambda topic, p, replicas: (ErrorCode.none, replicas[0], epoch(topic, p), replicas, ())
+        live, states = replication.live_ids(), replication.states
+        return lambda topic, p, replicas: partition_view(states.get(topic, p), replicas, live)
 
     def live_brokers(self, listener: str | None = None) -> list[BrokerEndpoint]:
         """What Metadata and DescribeCluster list: every registered broker (or this one alone) with its endpoint on
@@ -207,7 +225,8 @@ class Broker:
             self.cluster.register(self.broker_id, [Endpoint(x.name, x.host, x.port, x.protocol)
                                                    for x in self.advertised_endpoints()],
                                   None if rack is None else str(rack))
-            assert self.controller is not None
+            assert self.controller is not None and self.replication is not None
+            self.replication.start()
             self.controller.start()
         self.background.start()
         addrs = ",".join(b.connection_string() for b in self.bound)
@@ -235,6 +254,8 @@ class Broker:
                 and self.config.get_bool("controlled.shutdown.enable"):
             await asyncio.get_running_loop().run_in_executor(None, self._controlled_shutdown)
         self.background.stop()
+        if self.replication is not None:
+            self.replication.stop()
         for s in self.servers:
             s.close()
         for c in list(self.connections):

@@ -89,6 +89,13 @@ BROKER_CONFIGS = ConfigDef().define(
     ConfigKey("group.max.size", "int", 2147483647, "", at_least(1), read_only=True),
     ConfigKey("offsets.retention.check.interval.ms", "long", 600000, "", at_least(1), read_only=True),
     ConfigKey("replica.fetch.max.bytes", "int", 1048576, "", at_least(0), read_only=True),
+    ConfigKey("replica.fetch.response.max.bytes", "int", 10485760, "", at_least(0), read_only=True),
+    ConfigKey("replica.fetch.wait.max.ms", "int", 500, "", at_least(0), read_only=True),
+    ConfigKey("replica.fetch.min.bytes", "int", 1, "", read_only=True),
+    ConfigKey("replica.fetch.backoff.ms", "int", 1000, "", at_least(0), read_only=True),
+    ConfigKey("replica.socket.timeout.ms", "int", 30000, "", read_only=True),
+    ConfigKey("replica.lag.time.max.ms", "long", 30000, "", read_only=True),
+    ConfigKey("num.replica.fetchers", "int", 1, "", read_only=True),
     ConfigKey("zookeeper.connect", "string", None, "ZooKeeper connection string (cluster mode).", read_only=True),
     ConfigKey("zookeeper.session.timeout.ms", "int", 18000, "Zookeeper session timeout", read_only=True),
     ConfigKey("zookeeper.connection.timeout.ms", "int", None, "The max time that the client waits to establish a "

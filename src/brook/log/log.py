@@ -17,13 +17,16 @@ from crc32c import crc32c
 from brook.errors import ErrorCode, KafkaError
 from brook.protocol.records.batch import (
     ATTRIBUTES_OFFSET,
+    HEADER_SIZE,
     TIMESTAMP_TYPE_FLAG,
     BatchHeader,
     assigned_prefix,
+    crc_ok,
     iter_batch_positions,
     read_header,
 )
-from brook.protocol.records.control import marker_batch
+from brook.protocol.records.control import COMMIT, marker_batch, marker_type
+from brook.protocol.records.records import iter_records
 
 from . import swap
 from .config import LogConfig
@@ -209,6 +212,75 @@ class Log:
         self.unflushed_messages += h.records_count
         return AppendInfo(base, append_time, pos)
 
+    def append_as_follower(self, records: bytes) -> int:
+        """A follower's append of the batches its leader sent, as they are (offsets, leader epochs, compression
+        kept; Kafka's appendAsFollower): per batch its header and CRC are checked, the producer state and the epoch
+        cache follow. A batch that does not continue this log ends the append. Returns the new log end offset."""
+        pos, end = 0, len(records)
+        while end - pos >= HEADER_SIZE:
+            h = read_header(records, pos)
+            if h.size > end - pos:
+                break  # a partial batch at the end of a fetch: the next fetch starts with it
+            if h.base_offset < self.log_end_offset or not crc_ok(records, pos, h.size, h.crc):
+                raise KafkaError(ErrorCode.corrupt_message, f"batch at offset {h.base_offset} does not continue "
+                                                            f"{self.topic}-{self.partition} at {self.log_end_offset}")
+            batch = records[pos:pos + h.size]
+            seg = self.active
+            if seg.size and seg.size + h.size > self.config.segment_bytes:
+                seg = self.roll_at(h.base_offset)
+            if h.partition_leader_epoch > self.leader_epochs.latest_epoch:
+                self.leader_epochs.assign(h.partition_leader_epoch, h.base_offset)
+            if h.producer_id >= 0:
+                if h.is_control:
+                    lso = self.last_stable_offset
+                    first = self.producer_state.complete_txn(h.producer_id, h.producer_epoch)
+                    if first >= 0 and not _is_commit(batch):
+                        seg.txn_index.append(AbortedTxn(h.producer_id, first, h.base_offset, lso))
+                else:
+                    self.producer_state.update(h, h.base_offset)
+            seg.append(b"", batch, h, h.base_offset)
+            self.unflushed_messages += h.records_count
+            pos += h.size
+        return self.log_end_offset
+
+    def truncate_to(self, offset: int) -> None:
+        """Drop everything at or after offset (a follower's divergent tail; Kafka's UnifiedLog.truncateTo): the
+        segments, the epoch cache, the producer state (rebuilt from the snapshots below offset), the high
+        watermark and the recovery point follow."""
+        if offset >= self.log_end_offset:
+            return
+        if offset <= self.log_start_offset:
+            self.truncate_fully_and_start_at(max(offset, self.log_start_offset))
+            return
+        while len(self.segments) > 1 and self.segments[-1].base_offset >= offset:
+            self._bases.pop()
+            self.segments.pop().delete()
+        self.active.truncate_to(offset)
+        for seg in self.segments:
+            seg.txn_index.truncate_to(offset)
+        self._truncated(offset)
+
+    def truncate_fully_and_start_at(self, offset: int) -> None:
+        """Kafka's truncateFullyAndStartAt: every segment goes, the log starts empty at offset."""
+        for seg in self.segments:
+            seg.delete()
+        self.segments.clear()
+        self._bases.clear()
+        seg = LogSegment(self.directory, offset, self.config.index_interval_bytes)
+        seg.index.open()
+        seg.time_index.open()
+        seg.next_offset = offset
+        self._add(seg)
+        self.log_start_offset = offset
+        self.leader_epochs.truncate_from_start(offset)
+        self._truncated(offset)
+
+    def _truncated(self, offset: int) -> None:
+        self.leader_epochs.truncate_from_end(offset)
+        self._high_watermark = min(self._high_watermark, self.log_end_offset)
+        self.recovery_point = min(self.recovery_point, self.log_end_offset)
+        self._load_producer_state()  # the snapshots past the end go first
+
     def _check_timestamps(self, h: BatchHeader, now_ms: int) -> None:
         """KIP-937's bounds (message.timestamp.before/after.max.ms; the deprecated difference.max.ms stands in for
         both when they are unset), checked on the batch's first and largest timestamps, not per record."""
@@ -393,3 +465,8 @@ class Log:
         for p in self.directory.iterdir():
             p.unlink()
         os.rmdir(self.directory)
+
+
+def _is_commit(control_batch: bytes) -> bool:
+    """A control batch's one record says COMMIT or ABORT (markers only: read once per transaction)."""
+    return any(marker_type(r.key or b"") == COMMIT for r in iter_records(control_batch))

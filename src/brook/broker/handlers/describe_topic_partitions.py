@@ -51,7 +51,7 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     refused = denied(broker, ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, names)
     start = cursor.partition_index if cursor is not None and after not in refused else 0
     remaining = min(broker.config.get_int("max.request.partition.size.limit"), request.response_partition_limit)
-    epoch = broker.replicas.leader_epoch  # per partition
+    view = broker.partition_viewer()
     topics = []
     next_cursor = None
     for name in sorted(names - refused):
@@ -70,11 +70,12 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
             continue
         first = start if name == after else 0
         upper = min(info.partitions, first + remaining)
-        # as Metadata: the assignment's replicas, the first standing for the leader until partition states are read
-        parts = tuple(part_cls(error_code=ErrorCode.none, partition_index=p, leader_id=info.replicas(p)[0],
-                               leader_epoch=epoch(name, p), replica_nodes=info.replicas(p), isr_nodes=info.replicas(p),
-                               eligible_leader_replicas=(), last_known_elr=(), offline_replicas=())
-                      for p in range(max(first, 0), upper))
+        # as Metadata: the assignment's replicas with the partition's leader, epoch, ISR and offline replicas
+        parts = tuple(part_cls(error_code=err, partition_index=p, leader_id=leader, leader_epoch=epoch,
+                               replica_nodes=info.replicas(p), isr_nodes=isr, eligible_leader_replicas=(),
+                               last_known_elr=(), offline_replicas=offline)
+                      for p in range(max(first, 0), upper)
+                      for err, leader, epoch, isr, offline in (view(name, p, info.replicas(p)),))
         topics.append(topic_cls(error_code=ErrorCode.none, name=name, topic_id=info.topic_id,
                                 is_internal=info.internal, partitions=parts, topic_authorized_operations=ops))
         if upper < info.partitions:

@@ -1,6 +1,10 @@
 """Fetch (key 1), v4-v17: byte ranges of segment files, min/max bytes, max wait, per-partition limits,
 isolation level, topic ids (v13+), fetch sessions (v7+, KIP-227), the client's leader epoch (v9+, KIP-320:
-FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH) and a follower's last fetched epoch (v12+: the diverging epoch)."""
+FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH) and a follower's last fetched epoch (v12+: the diverging epoch).
+
+A fetch with a replica id (v15+: in ReplicaState) is a follower's: it reads up to the leader's log end, and its
+fetch offset is the follower's log end offset (ReplicaManager.follower_fetched: the high watermark, the ISR);
+consumers read below the high watermark (the last stable offset for read_committed), from the leader only."""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
-from ..authz import denied
+from ..authz import cluster_allowed, denied
 from ..fetch_sessions import FINAL_EPOCH, INITIAL_EPOCH, FetchSession, SessionPartition
 from ..quotas import FETCH
 from . import Request
@@ -37,7 +41,7 @@ _Result = tuple[ErrorCode, int, int, int, bytes, tuple[tuple[int, int], ...] | N
 class _Plan:
     """The partitions one fetch reads, in order, with their offsets and limits."""
 
-    __slots__ = ("items", "ids", "session", "incremental", "denied")
+    __slots__ = ("items", "ids", "session", "incremental", "denied", "replica_id")
 
     def __init__(self) -> None:
         # topic, partition, fetch offset, max bytes, current leader epoch, last fetched epoch
@@ -46,6 +50,7 @@ class _Plan:
         self.session: FetchSession | None = None
         self.incremental = False
         self.denied: frozenset[str] = frozenset()  # topics this client may not READ (authorizer only)
+        self.replica_id = -1  # a follower's broker id
 
 
 def _topic_name(broker: Broker, ctx: RequestContext, t) -> str | None:
@@ -114,8 +119,14 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
             if info is not None:
                 plan.ids.setdefault(name, info.topic_id)
 
+    plan.replica_id = request.replica_state.replica_id if ctx.api_version >= 15 else request.replica_id
     if broker.authorizer is not None:
-        plan.denied = frozenset(denied(broker, ctx, AclOperation.READ, ResourceType.TOPIC, (n for n, *_ in plan.items)))
+        if plan.replica_id >= 0:  # KafkaApis: a follower needs CLUSTER_ACTION, else every partition is refused
+            if not cluster_allowed(broker, ctx, AclOperation.CLUSTER_ACTION):
+                plan.denied = frozenset(n for n, *_ in plan.items)
+        else:
+            plan.denied = frozenset(denied(broker, ctx, AclOperation.READ, ResourceType.TOPIC,
+                                           (n for n, *_ in plan.items)))
     results, total, errors = _read(broker, plan, request.max_bytes, request.isolation_level)
     wait_ms = request.max_wait.total_seconds() * 1000
     if total >= request.min_bytes or wait_ms <= 0 or errors or not plan.items:
@@ -143,6 +154,7 @@ def _read(broker: Broker, plan, max_bytes, isolation_level):
     errors = False
     partitions = broker.replicas.partitions
     denied = plan.denied
+    replica_id = plan.replica_id
     for name, p, offset, part_max, current_epoch, last_epoch in plan.items:
         if denied and name in denied:
             results.append((ErrorCode.topic_authorization_failed, -1, -1, -1, b"", None, None))
@@ -150,7 +162,7 @@ def _read(broker: Broker, plan, max_bytes, isolation_level):
             continue
         part = partitions.get((name, p))
         if part is None:
-            results.append((ErrorCode.unknown_topic_or_partition, -1, -1, -1, b"", None, None))
+            results.append((broker.replicas.missing_error(name, p), -1, -1, -1, b"", None, None))
             errors = True
             continue
         if current_epoch >= 0 and current_epoch != part.leader_epoch:  # Kafka: -1 for every offset then
@@ -159,20 +171,27 @@ def _read(broker: Broker, plan, max_bytes, isolation_level):
                             if err == ErrorCode.fenced_leader_epoch else None))
             errors = True
             continue
+        if part.leader_id != part.broker_id:
+            results.append((ErrorCode.not_leader_or_follower, -1, -1, -1, b"", None, None))
+            errors = True
+            continue
         lg = part.log
-        hw = lg.high_watermark
-        lso = lg.last_stable_offset
-        limit = lso if isolation_level == READ_COMMITTED else hw
         try:
             if last_epoch >= 0:
                 diverging = part.diverging_epoch(current_epoch, last_epoch, offset)
                 if diverging is not None:
-                    results.append((ErrorCode.none, hw, lso, lg.log_start_offset, b"", None, (_DIVERGING, *diverging)))
+                    results.append((ErrorCode.none, lg.high_watermark, lg.last_stable_offset, lg.log_start_offset,
+                                    b"", None, (_DIVERGING, *diverging)))
                     continue
+            if replica_id >= 0:  # after the divergence check: a diverging log end is no position
+                broker.replicas.follower_fetched(part, replica_id, offset)
+            hw = lg.high_watermark
+            lso = lg.last_stable_offset
+            limit = lg.log_end_offset if replica_id >= 0 else lso if isolation_level == READ_COMMITTED else hw
             budget = min(part_max, max_bytes - total)
             data = lg.read(offset, budget if total else part_max, limit) if budget > 0 or not total else b""
         except KafkaError as e:
-            results.append((e.code, hw, lso, lg.log_start_offset, b"", None, None))
+            results.append((e.code, lg.high_watermark, lg.last_stable_offset, lg.log_start_offset, b"", None, None))
             errors = True
             continue
         total += len(data)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 _ZERO = datetime.timedelta(0)
 LATEST, EARLIEST, MAX_TIMESTAMP = -1, -2, -3
 EARLIEST_LOCAL, LATEST_TIERED = -4, -5
+DEBUGGING_REPLICA_ID = -2  # may read a follower's offsets
 
 
 def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
@@ -29,6 +30,7 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     topic_cls = nested(cls, "ListOffsetsTopicResponse")
     part_cls = nested(cls, "ListOffsetsPartitionResponse")
     read_committed = getattr(request, "isolation_level", 0) == 1
+    leader_only = request.replica_id != DEBUGGING_REPLICA_ID
     topics = []
     refused = denied(broker, ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, (t.name for t in request.topics))
     for t in request.topics:
@@ -41,9 +43,12 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
             part = broker.replicas.get_partition(t.name, p.partition_index)
             if part is None:
                 parts.append(make(part_cls, partition_index=p.partition_index,
-                                  error_code=ErrorCode.unknown_topic_or_partition, timestamp=-1, offset=-1))
+                                  error_code=broker.replicas.missing_error(t.name, p.partition_index), timestamp=-1,
+                                  offset=-1))
                 continue
             err = part.check_leader_epoch(getattr(p, "current_leader_epoch", -1))
+            if err == ErrorCode.none and not part.is_leader and leader_only:  # only the leader answers (Kafka)
+                err = ErrorCode.not_leader_or_follower
             if err != ErrorCode.none:
                 parts.append(make(part_cls, partition_index=p.partition_index, error_code=err, timestamp=-1,
                                   offset=-1))

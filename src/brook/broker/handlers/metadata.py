@@ -61,6 +61,7 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
             wanted = [w for w in wanted if w[0] not in refused]
         may_create = cluster_allowed(broker, ctx, AclOperation.CREATE)
     want_ops = getattr(request, "include_topic_authorized_operations", False)
+    view = broker.partition_viewer()
     for name, tid in wanted:
         info = broker.topics.get(name)
         error = ErrorCode.none
@@ -85,11 +86,11 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
             topics.append(make(topic_cls, error_code=error, name=name, topic_id=_NULL_ID, is_internal=False,
                                partitions=(), topic_authorized_operations=ops))
             continue
-        # the store's replica assignment; on one broker every replica is in sync. In a cluster, until the
-        # controller writes partition states, the preferred (first) replica stands for the leader
-        parts = tuple(make(part_cls, error_code=ErrorCode.none, partition_index=p, leader_id=replicas[0],
-                           leader_epoch=broker.replicas.leader_epoch(info.name, p), replica_nodes=replicas,
-                           isr_nodes=replicas, offline_replicas=()) for p, replicas in enumerate(info.assignment))
+        # the store's replica assignment with each partition's leader, epoch, ISR and offline replicas
+        parts = tuple(make(part_cls, error_code=err, partition_index=p, leader_id=leader, leader_epoch=epoch,
+                           replica_nodes=replicas, isr_nodes=isr, offline_replicas=offline)
+                      for p, replicas in enumerate(info.assignment)
+                      for err, leader, epoch, isr, offline in (view(info.name, p, replicas),))
         topics.append(make(topic_cls, error_code=ErrorCode.none, name=info.name, topic_id=info.topic_id,
                            is_internal=info.internal, partitions=parts, topic_authorized_operations=ops))
     brokers = tuple(make(broker_cls, node_id=b.broker_id, host=b.host, port=b.port, rack=b.rack)

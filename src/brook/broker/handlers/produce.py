@@ -1,7 +1,8 @@
 """Produce (key 0), v3-v11: one v2 batch per partition, validated by header and CRC, stored as received.
 
 acks=0 sends no response; acks=1 and acks=-1 answer once the bytes are in the kernel (a single broker is
-its own ISR), or, when the topic's flush.messages is reached, after a shared fsync (group commit)."""
+its own ISR), or, when the topic's flush.messages is reached, after a shared fsync (group commit). In a cluster,
+acks=-1 answers once the ISR has the batch (the high watermark passed it), within the request's timeout."""
 
 from __future__ import annotations
 
@@ -53,6 +54,9 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
         ctx.connection.throttle(throttle_ms)
     if acks == 0:
         return None
+    waits = [r for _, parts in results for _, r in parts if r.required_offset >= 0] if acks == -1 else None
+    if waits:
+        return _after_isr(broker, ctx, request, results, waits, throttle_ms)
     flushes = [r.flush for _, parts in results for _, r in parts if r.flush is not None]
     simple = not throttle_ms and all(r.error == ErrorCode.none and r.log_append_time < 0
                                      for _, parts in results for _, r in parts)
@@ -114,6 +118,14 @@ def _response(ctx: RequestContext, results, values, throttle_ms: int = 0):
         topics.append(topic_cls(name=name, partition_responses=tuple(out)))
     throttle = datetime.timedelta(milliseconds=throttle_ms) if throttle_ms else _ZERO
     return make(cls, responses=tuple(topics), throttle_time=throttle)
+
+
+async def _after_isr(broker: Broker, ctx: RequestContext, request: Request, results, waits, throttle_ms: int):
+    """acks=all in a cluster: the answer waits for the ISR (and for the fsync the flush policy asks)."""
+    await broker.replicas.wait_for_acks(waits, request.timeout.total_seconds())
+    flushes = [r.flush for _, parts in results for _, r in parts if r.flush is not None and r.error == ErrorCode.none]
+    response = _response(ctx, results, None, throttle_ms)
+    return await _after_flush(broker, ctx, results, flushes, response) if flushes else response
 
 
 async def _after_flush(broker: Broker, ctx: RequestContext, results, logs, response):
