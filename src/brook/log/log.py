@@ -271,8 +271,8 @@ class Log:
         seg.time_index.open()
         seg.next_offset = offset
         self._add(seg)
-        self.log_start_offset = offset
-        self.leader_epochs.truncate_from_start(offset)
+        self.log_start_offset = self._high_watermark = self.recovery_point = offset
+        self.leader_epochs.truncate_from_end(0)  # cleared, as Kafka's: the next fetched batch names its epoch
         self._truncated(offset)
 
     def _truncated(self, offset: int) -> None:

@@ -54,7 +54,8 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
         ctx.connection.throttle(throttle_ms)
     if acks == 0:
         return None
-    waits = [r for _, parts in results for _, r in parts if r.required_offset >= 0] if acks == -1 else None
+    waits = [r for _, parts in results for _, r in parts if r.required_offset >= 0] \
+        if acks == -1 and broker.replication is not None else None
     if waits:
         return _after_isr(broker, ctx, request, results, waits, throttle_ms)
     flushes = [r.flush for _, parts in results for _, r in parts if r.flush is not None]
