@@ -67,6 +67,7 @@ KIP_896_FLOOR = {
     49: 0,  # AlterClientQuotas
     50: 0,  # DescribeUserScramCredentials
     51: 0,  # AlterUserScramCredentials
+    56: 2,  # AlterPartition: v0-v1 removed (topic names; v2 has topic ids)
     57: 0,  # UpdateFeatures
     60: 0,  # DescribeCluster
     75: 0,  # DescribeTopicPartitions

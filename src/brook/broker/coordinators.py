@@ -19,8 +19,11 @@ from brook.coordinator.output import CoordinatorResult
 from brook.coordinator.runtime import GroupCoordinatorRuntime, TransactionCoordinatorRuntime
 from brook.coordinator.txn.coordinator import TxnConfig
 from brook.errors import ErrorCode, KafkaError
+from brook.internal_topics import OFFSETS_TOPIC
 from brook.protocol.coordinator_records import OffsetCommitValue
 from brook.protocol.records.batch import read_header
+
+from .replica_manager import ProduceResult
 
 if TYPE_CHECKING:
     from .server import Broker
@@ -44,7 +47,13 @@ class BrokerPartitions:
         return None if info is None else info.partitions
 
     def create_internal_topic(self, topic: str, partitions: int, configs: dict[str, str]) -> None:
-        self.broker.create_topic(topic, partitions, 1, configs)
+        """A single broker's internal topics have one replica; a cluster's, offsets.topic.replication.factor or
+        transaction.state.log.replication.factor (too few live brokers: KafkaError, as Kafka's creation fails)."""
+        rf = 1
+        if self.broker.cluster is not None:
+            rf = self.broker.config.get_int("offsets.topic.replication.factor" if topic == OFFSETS_TOPIC
+                                            else "transaction.state.log.replication.factor")
+        self.broker.create_topic(topic, partitions, rf, configs)
 
     def append(self, topic: str, partition: int, batch: bytes, now_ms: int) -> int:
         """Through the partition, which owns the high watermark and the leader epoch."""
@@ -229,6 +238,35 @@ class GroupCoordinatorDriver:
 
     def complete_txn(self, producer_id: int, commit: bool, partitions: list[int]) -> None:
         self._settle(self.runtime.complete_txn(producer_id, commit, partitions, now_ms()))
+
+
+_REPLICATION_ERRORS = {ErrorCode.not_leader_or_follower: ErrorCode.not_coordinator,
+                       ErrorCode.not_enough_replicas_after_append: ErrorCode.coordinator_not_available}
+
+
+async def offsets_replicated(broker: Broker, group_id: str) -> ErrorCode:
+    """In a cluster, an offset commit is answered once its __consumer_offsets partition's ISR has it (Kafka appends
+    it with acks=-1, bounded by offsets.commit.timeout.ms), its errors mapped as GroupMetadataManager.storeOffsets."""
+    part = broker.replicas.get_partition(OFFSETS_TOPIC, broker.groups.partition_for(group_id))
+    if part is None:
+        return ErrorCode.not_coordinator
+    result = ProduceResult(ErrorCode.none, required_offset=part.log.log_end_offset, partition=part)
+    await broker.replicas.wait_for_acks([result], broker.config.get_int("offsets.commit.timeout.ms") / 1000)
+    return _REPLICATION_ERRORS.get(result.error, result.error)
+
+
+def follow_leadership(broker: Broker, topic: str, partition: int, leader: bool) -> None:
+    """In a cluster, the group coordinator of a __consumer_offsets partition is its leader's broker (Kafka's
+    onLeadershipChange -> onElection / onResignation): it loads the partition's groups on becoming leader and
+    unloads them (waiting requests answered NOT_COORDINATOR) when leadership moves away."""
+    if topic != OFFSETS_TOPIC:
+        return
+    if leader:
+        broker.groups.load_partition(partition)
+        log.info("Elected as the group coordinator for partition %d of %s", partition, OFFSETS_TOPIC)
+    elif partition in broker.groups.runtime.shards:
+        broker.groups.unload_partition(partition)
+        log.info("Resigned as the group coordinator for partition %d of %s", partition, OFFSETS_TOPIC)
 
 
 def build_coordinators(broker: Broker) -> tuple[TransactionCoordinatorRuntime, GroupCoordinatorDriver]:

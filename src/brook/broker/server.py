@@ -209,7 +209,8 @@ class Broker:
         self.admin.reconcile_logs()
         self.replicas.load()
         self.log_manager.checkpoint()
-        self.groups.load()
+        if self.replication is None:  # in a cluster, groups load with their partition's leadership
+            self.groups.load()
         self.txns.load()
         loop = asyncio.get_running_loop()
         for listener in self.listeners:

@@ -19,6 +19,7 @@ from kazoo.client import KazooClient
 from kio.schema.alter_partition.v2 import request as alter_req
 from kio.schema.alter_partition.v2.response import AlterPartitionResponse
 
+from brook.broker.coordinators import follow_leadership
 from brook.broker.partition import Partition
 from brook.errors import ErrorCode
 from brook.metadata import PartitionsAdded, TopicCreated, TopicDeleted
@@ -103,6 +104,7 @@ class Replication:
                              now_ms())
             if not was_leader:
                 self.fetchers.remove(tp)
+                follow_leadership(self.broker, part.topic, part.index, True)
                 log.info("[Partition %s-%d broker=%d] %s starts at leader epoch %d from offset %d with partition "
                          "epoch %d, high watermark %d, ISR %s", part.topic, part.index, me, tp[0],
                          state.leader_epoch, part.log.log_end_offset, state.partition_epoch,
@@ -114,6 +116,7 @@ class Replication:
                               state.partition_epoch):
             self._proposals.pop(tp, None)
             self.broker.replicas.leadership_lost(part)
+            follow_leadership(self.broker, part.topic, part.index, False)
             self.fetchers.remove(tp)
             if state.leader >= 0:
                 self.fetchers.add(part)

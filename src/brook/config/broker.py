@@ -75,6 +75,7 @@ BROKER_CONFIGS = ConfigDef().define(
     ConfigKey("offsets.topic.num.partitions", "int", 50, "", at_least(1), read_only=True),
     ConfigKey("offsets.topic.replication.factor", "short", 3, "", at_least(1), read_only=True),
     ConfigKey("offsets.retention.minutes", "int", 10080, "", at_least(1), read_only=True),
+    ConfigKey("offsets.commit.timeout.ms", "int", 5000, "", at_least(1), read_only=True),
     ConfigKey("transaction.state.log.num.partitions", "int", 50, "", at_least(1), read_only=True),
     ConfigKey("transaction.state.log.replication.factor", "short", 3, "", at_least(1), read_only=True),
     ConfigKey("transaction.state.log.min.isr", "int", 2, "", at_least(1), read_only=True),

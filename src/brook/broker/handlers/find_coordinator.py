@@ -1,4 +1,7 @@
-"""FindCoordinator (key 10), v0-v6: this broker coordinates every group and transactional id; v4+ batches."""
+"""FindCoordinator (key 10), v0-v6; v4+ batches. A single broker coordinates every group and transactional id;
+in a cluster a group's coordinator is the leader of its __consumer_offsets partition (COORDINATOR_NOT_AVAILABLE
+while it has none, or while the topic cannot be created); transactional ids stay with the broker asked
+(docs/cluster.md)."""
 
 from __future__ import annotations
 
@@ -6,7 +9,8 @@ import datetime
 from typing import TYPE_CHECKING
 
 from brook.acl import AclOperation, ResourceType
-from brook.errors import ErrorCode
+from brook.errors import ErrorCode, KafkaError
+from brook.internal_topics import OFFSETS_TOPIC
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
@@ -31,18 +35,31 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     else:
         error, message = ErrorCode.none, None
         if key_type == GROUP:
-            broker.groups.ensure_topic()
+            try:
+                broker.groups.ensure_topic()
+            except KafkaError as e:  # too few brokers for offsets.topic.replication.factor
+                error, message = ErrorCode.coordinator_not_available, e.message
     node, host, port = (broker.broker_id, adv.host, adv.port) if error == ErrorCode.none else (-1, "", -1)
+    locate = _group_leader if key_type == GROUP and error == ErrorCode.none and broker.replication is not None \
+        else lambda broker, key: (error, message, node, host, port)
     if ctx.api_version >= 4:
         coord_cls = nested(cls, "Coordinator")
-        answers = [(k, *_authorized(broker, ctx, key_type, k, error, message, node, host, port))
-                   for k in request.coordinator_keys]
+        answers = [(k, *_authorized(broker, ctx, key_type, k, *locate(broker, k))) for k in request.coordinator_keys]
         return make(cls, throttle_time=_ZERO, coordinators=tuple(
             coord_cls(key=k, node_id=n, host=h, port=p, error_code=e, error_message=m) for k, e, m, n, h, p in answers))
-    error, message, node, host, port = _authorized(broker, ctx, key_type, request.key, error, message, node, host,
-                                                   port)
+    error, message, node, host, port = _authorized(broker, ctx, key_type, request.key, *locate(broker, request.key))
     return make(cls, throttle_time=_ZERO, error_code=error, error_message=message, node_id=node, host=host,
                 port=port)
+
+
+def _group_leader(broker: Broker, group_id: str):
+    """The live leader of the group's __consumer_offsets partition, from the partition states."""
+    assert broker.replication is not None and broker.cluster is not None
+    state = broker.replication.states.get(OFFSETS_TOPIC, broker.groups.partition_for(group_id))
+    endpoint = broker.cluster.live.get(state.leader) if state is not None else None
+    if endpoint is None:
+        return ErrorCode.coordinator_not_available, None, -1, "", -1
+    return ErrorCode.none, None, endpoint.broker_id, endpoint.host, endpoint.port
 
 
 def _authorized(broker: Broker, ctx: RequestContext, key_type, key, error, message, node, host, port):

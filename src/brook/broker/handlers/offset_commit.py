@@ -12,6 +12,7 @@ from brook.protocol.header import encode_response
 from brook.protocol.versions import response_class
 
 from ..authz import denied, refused
+from ..coordinators import offsets_replicated
 from . import Request
 
 if TYPE_CHECKING:
@@ -23,9 +24,6 @@ _ZERO = datetime.timedelta(0)
 
 
 def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
-    cls = response_class(8, ctx.api_version)
-    topic_cls = nested(cls, "OffsetCommitResponseTopic")
-    part_cls = nested(cls, "OffsetCommitResponsePartition")
     generation = getattr(request, "generation_id_or_member_epoch", getattr(request, "generation_id", -1))
     per_partition: dict[tuple[str, int], ErrorCode] = {}
     offsets = {}
@@ -59,6 +57,20 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
                                                          getattr(request, "group_instance_id", None), offsets)
         if error == ErrorCode.group_id_not_found and ctx.api_version < 9:
             error = ErrorCode.illegal_generation  # no such group: GROUP_ID_NOT_FOUND only from v9 (Kafka)
+    if error == ErrorCode.none and offsets and broker.replication is not None:
+        return _after_replication(broker, ctx, request, per_partition)
+    return _answer(broker, ctx, request, per_partition, error)
+
+
+async def _after_replication(broker: Broker, ctx: RequestContext, request: Request, per_partition):
+    error = await offsets_replicated(broker, request.group_id)
+    return _answer(broker, ctx, request, per_partition, error)
+
+
+def _answer(broker: Broker, ctx: RequestContext, request: Request, per_partition, error):
+    cls = response_class(8, ctx.api_version)
+    topic_cls = nested(cls, "OffsetCommitResponseTopic")
+    part_cls = nested(cls, "OffsetCommitResponsePartition")
     codes = tuple((t.name, tuple((p.partition_index, per_partition.get((t.name, p.partition_index), error))
                                  for p in t.partitions)) for t in request.topics)
 
