@@ -76,7 +76,9 @@ def test_a_topic_created_through_one_broker_is_known_to_the_other(cluster):
     client.create_topics([NewTopic("shared", 2, 1)])["shared"].result(10)
     assignment = json.loads(raw.get("/brokers/topics/shared")[0])["partitions"]
     assert sorted(r for (r,) in assignment.values()) == [1, 2]  # AdminUtils: round-robin over the live brokers
-    meta = wait_for(lambda: (m := admin(brokers[1]).list_topics(timeout=10)).topics.get("shared") and m)
+    # known once the controller's partition states reached the other broker too (its leaders)
+    meta = wait_for(lambda: (m := admin(brokers[1]).list_topics(timeout=10)).topics.get("shared")
+                    and all(p.leader >= 0 for p in m.topics["shared"].partitions.values()) and m)
     assert {p.id: p.leader for p in meta.topics["shared"].partitions.values()} == {
         int(p): r for p, (r,) in assignment.items()}
     for p, (r,) in assignment.items():  # each broker keeps the logs of its own replicas only
@@ -99,7 +101,10 @@ def test_the_controller_and_partition_states(cluster):
     assignment = json.loads(raw.get("/brokers/topics/replicated")[0])["partitions"]
     assert all(sorted(r) == [1, 2] for r in assignment.values())
     assert sorted(r[0] for r in assignment.values()) == [1, 1, 2, 2]  # leaders spread evenly
-    described = client.describe_topics(TopicCollection(["replicated"]))["replicated"].result(10)
+    def led():  # every partition's leader known (the controller's states reached the broker)
+        d = client.describe_topics(TopicCollection(["replicated"]))["replicated"].result(10)
+        return all(p.leader is not None for p in d.partitions) and d
+    described = wait_for(led)
     assert {p.id: ([r.id for r in p.replicas], p.leader.id) for p in described.partitions} == {
         int(p): (r, r[0]) for p, r in assignment.items()}
     for p, replicas in assignment.items():

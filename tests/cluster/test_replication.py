@@ -157,8 +157,8 @@ def test_a_dead_replica_is_offline_and_out_of_the_isr_until_it_catches_up_again(
     produce(c.bootstrap, "r3", [b"while-away"] * 50)  # min.insync.replicas=2: two are enough
     c.brokers[victim].start()
     c.wait_state("r3", 1, lambda s: len(s["isr"]) == 3, what="the follower back in the ISR")
-    p = cluster_wait(lambda: not (m := _metadata(c.brokers[alive].port, "r3")[1]).offline_replicas and m)
-    assert sorted(p.isr_nodes) == [1, 2, 3]
+    cluster_wait(lambda: not (m := _metadata(c.brokers[alive].port, "r3")[1]).offline_replicas
+                 and sorted(m.isr_nodes) == [1, 2, 3], what="Metadata with the follower back")
     cluster_wait(lambda: len(set(segments(c, "r3", 0).values())) == 1, what="the returned follower caught up")
 
 
