@@ -182,8 +182,8 @@ class Partition:
         Replica.updateFetchState (caught up with this fetch's leader end, else with the previous fetch's)."""
         f = self.followers.get(replica_id)
         if f is None:
-            if replica_id not in self.replicas and self.replicas != (self.broker_id,):
-                return False
+            if replica_id not in self.replicas or replica_id == self.broker_id:
+                return False  # not an assigned follower (Kafka: logged, nothing recorded)
             f = self.followers[replica_id] = FollowerState(0)
         leader_end = self.log.log_end_offset
         if log_end_offset >= leader_end:
