@@ -2,7 +2,8 @@
 steadily to a replication-factor-3 topic (min.insync.replicas=2) while the partition leader's broker (every other
 round the controller's) is killed with SIGKILL and started again; every acknowledged record is read back at its
 acknowledged offset, in order; each round a new leader takes writes within seconds and the restarted broker rejoins
-the ISR. With two of three brokers down, acks=all is refused, never acknowledged.
+the ISR. The same once with the controller's broker leading the partition. With two of three brokers down,
+acks=all is refused, never acknowledged.
 
 BROOK_FAILOVER_ROUNDS sets the rounds (3 by default, to keep the suite short; the issue asks for ten)."""
 
@@ -23,8 +24,9 @@ ROUNDS = int(os.environ.get("BROOK_FAILOVER_ROUNDS", "3"))
 class SteadyProducer(threading.Thread):
     """Writes 0, 1, 2, ... (as the value) until stopped; keeps (value, offset) of every acknowledged record."""
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, bootstrap: str, topic: str = TOPIC) -> None:
         super().__init__(daemon=True)
+        self.topic = topic
         self.producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
                                   "linger.ms": 2, "message.timeout.ms": 120000, "retry.backoff.ms": 50,
                                   "retry.backoff.max.ms": 200, "topic.metadata.refresh.interval.ms": 1000})
@@ -42,7 +44,7 @@ class SteadyProducer(threading.Thread):
     def run(self) -> None:
         while not self.stopping.is_set():
             try:
-                self.producer.produce(TOPIC, str(self.sent).encode(), partition=0, on_delivery=self._report)
+                self.producer.produce(self.topic, str(self.sent).encode(), partition=0, on_delivery=self._report)
                 self.sent += 1
             except BufferError:
                 pass
@@ -80,15 +82,45 @@ def test_no_acknowledged_write_is_lost_while_leaders_are_killed(three_brokers: C
     assert max(takeovers) < 20, takeovers
     acked = sorted(producer.acked)
     assert len(acked) > 100 * (ROUNDS + 1)
+    check_read_back(c.bootstrap, TOPIC, acked)
+
+
+def test_the_controllers_broker_leading_the_partition_is_killed(three_brokers: Cluster) -> None:
+    """The same bar when the victim is both the controller and the partition leader (a manual assignment puts the
+    controller first, so that the controller's first state makes it the leader)."""
+    c = three_brokers
+    controller = c.controller_id()
+    order = [controller] + [i for i in c.brokers if i != controller]
+    admin = AdminClient({"bootstrap.servers": c.bootstrap})
+    admin.create_topics([NewTopic("controller-led", 1, replica_assignment=[order])])["controller-led"].result(10)
+    assert c.wait_state("controller-led", 0, lambda s: len(s["isr"]) == 3)["leader"] == controller
+    producer = SteadyProducer(c.bootstrap, "controller-led")
+    producer.start()
+    cluster_wait(lambda: producer.acked_since(100), what="first writes")
+    before = len(producer.acked)
+    c.brokers[controller].kill9()
+    c.wait_state("controller-led", 0, lambda s: s["leader"] not in (controller, -1), what="a new leader")
+    cluster_wait(lambda: c.controller_id() != controller, what="a new controller")
+    cluster_wait(lambda: producer.acked_since(before + 100), what="writes on the new leader")
+    c.brokers[controller].start()
+    c.wait_state("controller-led", 0, lambda s: len(s["isr"]) == 3, what="the old controller back in the ISR")
+    producer.stopping.set()
+    producer.join(150)
+    assert not producer.errors, producer.errors[:5]
+    check_read_back(c.bootstrap, "controller-led", sorted(producer.acked))
+
+
+def check_read_back(bootstrap: str, topic: str, acked: list[tuple[int, int]]) -> None:
+    """Every acknowledged (value, offset) is in the log at its offset, and offsets follow the order of writing."""
     offsets = [o for _, o in acked]
-    assert offsets == sorted(offsets) and len(set(offsets)) == len(offsets)  # in order of writing
-    log = read_back(c.bootstrap, offsets[-1] + 1)
+    assert offsets == sorted(offsets) and len(set(offsets)) == len(offsets)
+    log = read_back(bootstrap, topic, offsets[-1] + 1)
     assert all(log.get(o) == v for v, o in acked), [(v, o, log.get(o)) for v, o in acked if log.get(o) != v][:5]
 
 
-def read_back(bootstrap: str, end: int) -> dict[int, int]:
+def read_back(bootstrap: str, topic: str, end: int) -> dict[int, int]:
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused", "enable.auto.commit": False})
-    consumer.assign([TopicPartition(TOPIC, 0, 0)])
+    consumer.assign([TopicPartition(topic, 0, 0)])
     out: dict[int, int] = {}
     try:
         def done() -> bool:
