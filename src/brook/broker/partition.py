@@ -65,8 +65,8 @@ class Partition:
     def make_leader(self, leader_epoch: int, replicas: tuple[int, ...] | None = None,
                     isr: frozenset[int] | None = None, partition_epoch: int = -1, now_ms: int = 0) -> None:
         """Kafka's makeLeader: a new epoch starts at the log end offset (written to leader-epoch-checkpoint before
-        anything is appended in it), then the high watermark moves as far as the ISR allows. A new leadership
-        starts its followers' positions unknown, the ISR members counted as caught up now."""
+        anything is appended in it), then the high watermark moves as far as the ISR allows (Kafka's
+        resetReplicaState for the followers)."""
         me = (self.broker_id,)
         self.replicas = replicas if replicas is not None else me
         self.isr = isr if isr is not None else frozenset(me)
@@ -74,9 +74,15 @@ class Partition:
         self.pending_isr = None
         if leader_epoch > self.leader_epoch:
             self.log.maybe_assign_epoch_start_offset(leader_epoch, self.log.log_end_offset)
-        if leader_epoch > self.leader_epoch or not self.is_leader:
+        if not self.is_leader:  # a new leader: followers' positions unknown, the ISR caught up now
             self.followers = {r: FollowerState(now_ms if r in self.isr else 0) for r in self.replicas
                               if r != self.broker_id}
+        elif leader_epoch > self.leader_epoch:  # the same leader in a new epoch keeps what it knows (Kafka)
+            old = self.followers
+            self.followers = {r: old.get(r) or FollowerState(0) for r in self.replicas if r != self.broker_id}
+            for r in self.isr:
+                if r in self.followers:
+                    self.followers[r].last_caught_up_ms = now_ms
         self.leader_epoch = leader_epoch
         self.leader_id = self.broker_id
         self.maybe_increment_high_watermark()

@@ -48,6 +48,8 @@ class Replication:
         self.fetchers = ReplicaFetcherManager(broker)
         self.max_lag_ms = broker.config.get_int("replica.lag.time.max.ms")
         self._proposals: dict[tuple[str, int], tuple[Partition, frozenset[int]]] = {}
+        self._refused: dict[tuple[str, int], float] = {}  # partition -> when its next expansion may be proposed
+        self._backoff = broker.config.get_int("replica.fetch.backoff.ms") / 1000 or 0.1
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._controller_conn: tuple[int, BrokerConnection] | None = None
@@ -79,6 +81,7 @@ class Replication:
         for tp in [tp for tp in self.states.states if tp[0] == topic]:
             self.fetchers.remove(tp)
             self._proposals.pop(tp, None)
+            self._refused.pop(tp, None)
         self.states.forget(topic)
 
     def _state_changed(self, tp: tuple[str, int], state: PartitionState | None) -> None:
@@ -123,9 +126,10 @@ class Replication:
 
     # -- ISR changes (AlterPartition) ------------------------------------------------------------------------
     def follower_fetched(self, part: Partition, replica_id: int) -> None:
-        """After a follower's fetch: propose it into the ISR once it caught up."""
+        """After a follower's fetch: propose it into the ISR once it caught up (not again within the backoff of a
+        refusal, so that a follower fetching fast does not turn into as many AlterPartition requests)."""
         isr = part.isr_expansion(replica_id)
-        if isr is not None:
+        if isr is not None and self._refused.get((part.topic, part.index), 0) <= time.monotonic():
             self._propose(part, isr)
 
     def _propose(self, part: Partition, isr: frozenset[int]) -> None:
@@ -150,7 +154,7 @@ class Replication:
     async def _alter_partition_loop(self) -> None:
         """Sends the proposed ISRs in one AlterPartition to the controller's broker, as Kafka's
         AlterPartitionManager batches them; answers apply, failures are proposed again after a backoff."""
-        backoff = self.broker.config.get_int("replica.fetch.backoff.ms") / 1000 or 0.1
+        backoff = self._backoff
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -215,7 +219,9 @@ class Replication:
                     log.info("[Partition %s-%d broker=%d] Failed to alter partition to ISR %s: %s", part.topic,
                              part.index, part.broker_id, sorted(isr), ErrorCode(r.error_code).name)
                     part.pending_isr = None
+                    self._refused[(part.topic, part.index)] = time.monotonic() + self._backoff
                     continue
+                self._refused.pop((part.topic, part.index), None)
                 log.info("[Partition %s-%d broker=%d] ISR updated to %s and version updated to %d", part.topic,
                          part.index, part.broker_id, ",".join(map(str, r.isr)), r.partition_epoch)
                 part.isr_changed(frozenset(r.isr), r.partition_epoch)

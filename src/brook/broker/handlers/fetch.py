@@ -183,7 +183,8 @@ def _read(broker: Broker, plan, max_bytes, isolation_level):
                     results.append((ErrorCode.none, lg.high_watermark, lg.last_stable_offset, lg.log_start_offset,
                                     b"", None, (_DIVERGING, *diverging)))
                     continue
-            if replica_id >= 0:  # after the divergence check: a diverging log end is no position
+            if replica_id >= 0:  # after the divergence and range checks: only a log end that matches is a position
+                lg.check_offset(offset)
                 broker.replicas.follower_fetched(part, replica_id, offset)
             hw = lg.high_watermark
             lso = lg.last_stable_offset
