@@ -148,7 +148,8 @@ def _topic_id(c: Cluster, topic: str):  # noqa: ANN202
 def test_a_dead_replica_is_offline_and_out_of_the_isr_until_it_catches_up_again(three_brokers: Cluster) -> None:
     c = three_brokers
     state = c.wait_state("r3", 1, lambda s: len(s["isr"]) == 3)
-    victim = next(i for i in state["isr"] if i != state["leader"])
+    # a follower that is not the controller: the controller takes a dead broker out of the ISRs
+    victim = next(i for i in state["isr"] if i not in (state["leader"], c.controller_id()))
     alive = next(i for i in c.brokers if i != victim)
     c.brokers[victim].kill9()
     c.wait_state("r3", 1, lambda s: victim not in s["isr"], what="the dead follower out of the ISR")
