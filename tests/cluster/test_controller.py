@@ -65,10 +65,14 @@ def test_unclean_leader_election_only_where_enabled(cluster):
     for topic, unclean in (("clean", None), ("unclean", "true")):
         create(client, raw, topic, [[victim, follower]], config={"unclean.leader.election.enable": unclean}
                if unclean else {})
-        # the leader shrank the ISR to itself (what AlterPartition writes): the follower is out of sync
-        old = set_state(raw, topic, 0, isr=[victim])
-        assert old["leader"] == victim
+        assert state(raw, topic, 0)["leader"] == victim
+    # the follower stops (controlled shutdown takes it out of the ISRs), then the leader: no ISR replica is live
+    # when the follower comes back, out of sync (with replication a live follower would rejoin the ISR at once)
+    brokers[follower].stop()
+    for topic in ("clean", "unclean"):
+        wait_for(lambda t=topic: state(raw, t, 0)["isr"] == [victim])
     brokers[victim].stop()
+    brokers[follower].start()
     wait_for(lambda: state(raw, "unclean", 0)["leader"] == follower)
     assert state(raw, "unclean", 0)["isr"] == [follower]  # the unclean leader alone makes the new ISR
     assert state(raw, "clean", 0)["leader"] == -1 and state(raw, "clean", 0)["isr"] == [victim]

@@ -77,7 +77,11 @@ class Partition:
         if not self.is_leader:  # a new leader: followers' positions unknown, the ISR caught up now
             self.followers = {r: FollowerState(now_ms if r in self.isr else 0) for r in self.replicas
                               if r != self.broker_id}
-        elif leader_epoch > self.leader_epoch:  # the same leader in a new epoch keeps what it knows (Kafka)
+        elif set(self.followers) != set(self.replicas) - {self.broker_id}:  # a reassignment changed the replicas
+            old_followers = self.followers
+            self.followers = {r: old_followers.get(r) or FollowerState(0) for r in self.replicas
+                              if r != self.broker_id}
+        if self.is_leader and leader_epoch > self.leader_epoch:  # the same leader in a new epoch keeps its followers
             old = self.followers
             self.followers = {r: old.get(r) or FollowerState(0) for r in self.replicas if r != self.broker_id}
             for r in self.isr:
@@ -203,7 +207,8 @@ class Partition:
     def isr_expansion(self, replica_id: int) -> frozenset[int] | None:
         """Kafka's maybeExpandIsr: a follower out of the ISR that reached the high watermark and this epoch's
         start joins it (the ISR to propose, or None)."""
-        if replica_id in self.isr or self.pending_isr is not None or not self.is_leader:
+        if replica_id in self.isr or self.pending_isr is not None or not self.is_leader \
+                or replica_id not in self.replicas:
             return None
         f = self.followers.get(replica_id)
         if f is None or f.log_end_offset < self.log.high_watermark:

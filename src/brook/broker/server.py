@@ -251,6 +251,8 @@ class Broker:
 
     async def stop(self) -> None:
         log.info("[KafkaServer id=%d] shutting down", self.broker_id)
+        if self.replication is not None:  # Kafka's StopReplica to a stopping broker: it follows no more, so that
+            self.replication.stop_following()  # its leaders do not take it back into the ISRs meanwhile
         if self.cluster is not None and self.cluster.broker_epoch != -1 \
                 and self.config.get_bool("controlled.shutdown.enable"):
             await asyncio.get_running_loop().run_in_executor(None, self._controlled_shutdown)

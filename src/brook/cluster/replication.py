@@ -53,6 +53,7 @@ class Replication:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._controller_conn: tuple[int, BrokerConnection] | None = None
+        self._following = True
         store = broker.metadata  # after the ReplicaManager's subscriptions: the partitions exist by then
         store.subscribe(TopicCreated, lambda e: self.states.watch(e.info.name, e.info.partitions))
         store.subscribe(PartitionsAdded, lambda e: self.states.watch(e.info.name, e.info.partitions))
@@ -64,6 +65,11 @@ class Replication:
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._shrink_loop(), name="isr-expiration"),
                        loop.create_task(self._alter_partition_loop(), name="alter-partition")]
+
+    def stop_following(self) -> None:
+        """The broker is stopping: its followers fetch no more (states applied from now on start no fetcher)."""
+        self._following = False
+        self.fetchers.stop()
 
     def stop(self) -> None:
         for t in self._tasks:
@@ -121,7 +127,7 @@ class Replication:
             self.broker.replicas.leadership_lost(part)
             follow_leadership(self.broker, part.topic, part.index, False)
             self.fetchers.remove(tp)
-            if state.leader >= 0:
+            if state.leader >= 0 and self._following:
                 self.fetchers.add(part)
 
     # -- ISR changes (AlterPartition) ------------------------------------------------------------------------
