@@ -140,4 +140,5 @@ def test_auto_leader_rebalance_gives_preferred_replicas_their_leadership_back(cl
     d = set_state(raw, "rebalanced", 0, leader=other)  # as after a failover: 100% imbalance for the preferred one
     wait_for(lambda: state(raw, "rebalanced", 0)["leader"] == preferred)
     assert state(raw, "rebalanced", 0)["leader_epoch"] == d["leader_epoch"] + 1
-    assert "rebalanced-0 triggered by AutoTriggered" in brokers[controller_id(raw)].log_text()
+    # logged by the controller of that moment (under load a session can expire and the controller move on)
+    assert any("rebalanced-0 triggered by AutoTriggered" in b.log_text() for b in brokers.values())
