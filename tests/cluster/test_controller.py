@@ -141,4 +141,4 @@ def test_auto_leader_rebalance_gives_preferred_replicas_their_leadership_back(cl
     wait_for(lambda: state(raw, "rebalanced", 0)["leader"] == preferred)
     assert state(raw, "rebalanced", 0)["leader_epoch"] == d["leader_epoch"] + 1
     # logged by the controller of that moment (under load a session can expire and the controller move on)
-    assert any("rebalanced-0 triggered by AutoTriggered" in b.log_text() for b in brokers.values())
+    wait_for(lambda: any("rebalanced-0 triggered by AutoTriggered" in b.log_text() for b in brokers.values()))

@@ -327,11 +327,37 @@ def two_sides(env, left_kind: str, right_kind: str, query: str, partitions: tupl
                      f"(kafka_topic='right_topic{{s}}', value_format='JSON', partitions={partitions[1]});", query])
 
 
+def committed_by_a_query(bootstrap: str, topic: str, offset: int) -> bool:
+    """Some query's group has committed past `offset` of partition 0 of `topic` (its record is processed)."""
+    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    groups = [g.group_id for g in admin.list_consumer_groups(request_timeout=10).result().valid
+              if g.group_id.startswith("_confluent-ksql-")]
+    for g in groups:
+        request = [ConsumerGroupTopicPartitions(g, [TopicPartition(topic, 0)])]
+        for future in admin.list_consumer_group_offsets(request, request_timeout=10).values():
+            if any(tp.offset > offset for tp in future.result().topic_partitions):
+                return True
+    return False
+
+
 def feed(env, s: str, inputs: list) -> None:
     broker, _ = env
     produce_at(broker.bootstrap, f"left_topic{s}", [])
+    produced = {"left": 0, "right": 0}
+    previous = None
     for side, key, value, ts in inputs:  # one record at a time, in order across both topics
+        if previous is not None and previous[0] != side and previous[1] == ts:
+            # equal timestamps on both sides: Kafka Streams' order between them is whichever it fetched first
+            # (ksqlDB's test driver feeds one record at a time); wait until the earlier one is processed
+            topic, offset = f"{previous[0]}_topic{s}", produced[previous[0]] - 1
+            wait_for(lambda t=topic, o=offset: committed_by_a_query(broker.bootstrap, t, o), timeout=60,
+                     interval=0.2, what=f"{topic} offset {offset} processed")
         produce_at(broker.bootstrap, f"{side}_topic{s}", [(bigint(key), js(value), ts)])
+        produced[side] += 1
+        previous = (side, ts)
 
 
 def test_stream_stream_inner_join(env):
