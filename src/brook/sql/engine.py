@@ -9,11 +9,10 @@ import threading
 from typing import Any
 
 from brook.cli.clients import fetched_position
-from brook.sql import formats, srformats
+from brook.sql import formats, introspection, srformats
 from brook.sql.aggregates import AggregateTopology
 from brook.sql.config import KsqlConfig
 from brook.sql.expressions import Compiler, SqlError
-from brook.sql.functions import AGGREGATES, SCALARS
 from brook.sql.joins import JoinTopology
 from brook.sql.parser import (
     Create,
@@ -44,21 +43,6 @@ class StatementError(Exception):
     def __init__(self, code: int, message: str, statement: str = "") -> None:
         super().__init__(message)
         self.code, self.message, self.statement = code, message, statement
-
-
-def _schema(t: tuple) -> dict:
-    """A column type as ksqlDB's SchemaInfo JSON (DESCRIBE's fields)."""
-    kind = t[0]
-    out: dict[str, Any] = {"type": kind, "fields": None, "memberSchema": None}
-    if kind == "ARRAY":
-        out["memberSchema"] = _schema(t[1])
-    elif kind == "MAP":
-        out["memberSchema"] = _schema(t[2])
-    elif kind == "STRUCT":
-        out["fields"] = [{"name": n, "schema": _schema(ft)} for n, ft in t[1]]
-    elif kind == "DECIMAL":
-        out["parameters"] = {"precision": t[1], "scale": t[2]}
-    return out
 
 
 class Engine:
@@ -157,11 +141,11 @@ class Engine:
             raise StatementError(40002, "The following statement types should be issued to the websocket endpoint "
                                  "'/query':\n\t* PRINT\n\t* SELECT", stmt.text)
         if isinstance(node, Explain):
-            return self._explain(stmt, node)
+            return introspection.explain(self, stmt, node)
         if isinstance(node, Show):
-            return self._show(stmt, node)
+            return introspection.show(self, stmt, node)
         if isinstance(node, Describe):
-            return self._describe(stmt, node)
+            return introspection.describe(self, stmt, node)
         if isinstance(node, InsertValues):
             self._insert_values(node)
             return None
@@ -527,93 +511,3 @@ class Engine:
         if done.get("err") is not None or "err" not in done:
             raise StatementError(50000, f"Failed to insert values into '{source.name}'. "
                                  f"{done.get('err') or 'timed out'}")
-
-    # --- SHOW and DESCRIBE ----------------------------------------------------------------------------------------
-
-    def source_info(self, s: Source) -> dict:
-        return {"type": s.kind, "name": s.name, "topic": s.topic, "keyFormat": s.key_format,
-                "valueFormat": s.value_format, "isWindowed": s.window is not None}
-
-    def _show(self, stmt: Statement, node: Show) -> dict:
-        base = {"statementText": stmt.text, "warnings": []}
-        if node.what in ("STREAMS", "TABLES"):
-            kind = node.what[:-1]
-            if node.extended:
-                return {"@type": "source_descriptions", **base, "sourceDescriptions": [
-                    self.description(s, True) for s in sorted(self.sources.values(), key=lambda s: s.name)
-                    if s.kind == kind]}
-            items = [self.source_info(s) for s in sorted(self.sources.values(), key=lambda s: s.name)
-                     if s.kind == kind]
-            return {"@type": node.what.lower(), **base, node.what.lower(): items}
-        if node.what == "TOPICS":
-            md = self.admin.list_topics(timeout=10)
-            topics = [{"name": name, "replicaInfo": [len(p.replicas) for _, p in sorted(t.partitions.items())]}
-                      for name, t in sorted(md.topics.items()) if not name.startswith("_")]
-            return {"@type": "kafka_topics", **base, "topics": topics}
-        if node.what == "QUERIES":
-            return {"@type": "queries", **base, "queries": [q.describe() for q in self.queries.values()]}
-        if node.what == "PROPERTIES":
-            props = [{"name": k, "scope": "KSQL" if k.startswith("ksql.") else "KSQL", "value": v}
-                     for k, v in sorted(self.config.props.items())]
-            return {"@type": "properties", **base, "properties": props, "overwrittenProperties": [],
-                    "defaultProperties": []}
-        functions = [{"name": n, "type": "SCALAR", "category": ""} for n in SCALARS] + [
-            {"name": n, "type": "AGGREGATE", "category": ""} for n in AGGREGATES]
-        return {"@type": "function_names", **base, "functions": sorted(functions, key=lambda f: f["name"])}
-
-    def description(self, s: Source, extended: bool) -> dict:
-        fields = []
-        for name, t, ns in s.columns:
-            f: dict[str, Any] = {"name": name, "schema": _schema(t)}
-            if ns in ("KEY", "PRIMARY KEY"):
-                f["type"] = "KEY"
-            fields.append(f)
-        reads = [q.describe() for q in self.queries.values() if q.source.name == s.name]
-        writes = [q.describe() for q in self.queries.values() if q.sink.name == s.name]
-        return {"name": s.name, "windowType": s.window.kind if s.window else None, "readQueries": reads,
-                "writeQueries": writes, "fields": fields,
-                "type": s.kind, "timestamp": "", "statistics": "", "errorStats": "", "extended": extended,
-                "keyFormat": s.key_format, "valueFormat": s.value_format, "topic": s.topic,
-                "partitions": s.partitions if extended else 0, "replication": s.replicas if extended else 0,
-                "statement": s.statement, "queryOffsetSummaries": [], "sourceConstraints": [],
-                "clusterErrorStats": [], "clusterStatistics": []}
-
-    def _explain(self, stmt: Statement, node: Explain) -> dict:
-        """EXPLAIN <query id> | <SELECT ...>: ksqlDB's queryDescription with its execution plan's shape."""
-        if node.query_id is not None:
-            pq = self.queries.get(node.query_id)
-            if pq is None:
-                raise SqlError(f"Query with id:{node.query_id} does not exist, use SHOW QUERIES to view the full set "
-                               "of queries.")
-            source, sink, plan, text, qid = pq.source, pq.sink, pq.plan, pq.statement, pq.query_id
-            kind, state = "PERSISTENT", pq.state
-        else:
-            source = self._source(node.query.source)
-            plan, sink, text, qid, kind, state = Plan(node.query, source), None, stmt.text, "", "PUSH", None
-        columns = [(n, t or ("STRING",), k) for n, t, k in plan.columns]
-        out_schema = ", ".join(f"{n} {type_str(t)}{' KEY' if k else ''}" for n, t, k in columns)
-        in_schema = ", ".join(f"{n} {type_str(t)}{' KEY' if ns in ('KEY', 'PRIMARY KEY') else ''}"
-                              for n, t, ns in source.columns)
-        logger = qid or "query"
-        steps = [("SINK", out_schema, f"{logger}.{sink.name}")] if sink is not None else []
-        steps.append(("PROJECT", out_schema, f"{logger}.Project"))
-        if getattr(plan, "where", None) is not None:
-            steps.append(("FILTER", in_schema, f"{logger}.WhereFilter"))
-        steps.append(("SOURCE", in_schema, f"{logger}.KsqlTopic.Source"))
-        execution = "".join("\t" * (2 * i) + f" > [ {step} ] | Schema: {schema} | Logger: {name}\n"
-                            for i, (step, schema, name) in enumerate(steps))
-        fields = [{"name": n, "schema": _schema(t), **({"type": "KEY"} if k else {})} for n, t, k in columns]
-        description: dict[str, Any] = {"id": qid, "statementText": text, "windowType": None, "fields": fields,
-                       "sources": [source.name], "sinks": [sink.name] if sink is not None else [],
-                       "topology": "", "executionPlan": execution, "overriddenProperties": {},
-                       "ksqlHostQueryStatus": {}, "queryType": kind, "queryErrors": [], "tasksMetadata": [],
-                       "state": state, "sinkKafkaTopics": [sink.topic] if sink is not None else []}
-        return {"@type": "queryDescription", "statementText": stmt.text, "queryDescription": description,
-                "warnings": []}
-
-    def _describe(self, stmt: Statement, node: Describe) -> dict:
-        source = self.sources.get(node.name)
-        if source is None:
-            raise SqlError(f"Could not find STREAM/TABLE '{node.name}' in the Metastore")
-        return {"@type": "sourceDescription", "statementText": stmt.text,
-                "sourceDescription": self.description(source, node.extended), "warnings": []}
