@@ -327,12 +327,10 @@ def two_sides(env, left_kind: str, right_kind: str, query: str, partitions: tupl
                      f"(kafka_topic='right_topic{{s}}', value_format='JSON', partitions={partitions[1]});", query])
 
 
-def committed_by_a_query(bootstrap: str, topic: str, offset: int) -> bool:
+def committed_by_a_query(admin, topic: str, offset: int) -> bool:  # noqa: ANN001
     """Some query's group has committed past `offset` of partition 0 of `topic` (its record is processed)."""
     from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
-    from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient({"bootstrap.servers": bootstrap})
     groups = [g.group_id for g in admin.list_consumer_groups(request_timeout=10).result().valid
               if g.group_id.startswith("_confluent-ksql-")]
     for g in groups:
@@ -344,7 +342,10 @@ def committed_by_a_query(bootstrap: str, topic: str, offset: int) -> bool:
 
 
 def feed(env, s: str, inputs: list) -> None:
+    from confluent_kafka.admin import AdminClient
+
     broker, _ = env
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
     produce_at(broker.bootstrap, f"left_topic{s}", [])
     produced = {"left": 0, "right": 0}
     previous = None
@@ -353,7 +354,7 @@ def feed(env, s: str, inputs: list) -> None:
             # equal timestamps on both sides: Kafka Streams' order between them is whichever it fetched first
             # (ksqlDB's test driver feeds one record at a time); wait until the earlier one is processed
             topic, offset = f"{previous[0]}_topic{s}", produced[previous[0]] - 1
-            wait_for(lambda t=topic, o=offset: committed_by_a_query(broker.bootstrap, t, o), timeout=60,
+            wait_for(lambda t=topic, o=offset: committed_by_a_query(admin, t, o), timeout=60,
                      interval=0.2, what=f"{topic} offset {offset} processed")
         produce_at(broker.bootstrap, f"{side}_topic{s}", [(bigint(key), js(value), ts)])
         produced[side] += 1
