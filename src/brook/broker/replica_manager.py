@@ -122,10 +122,8 @@ class ReplicaManager:
                                          record_errors=tuple((i, msg) for i in failed))
             info = part.append_records_to_leader(records, h, int(time.time() * 1000))
             if info.duplicate:  # a retry: acknowledge with the original offset, write nothing
-                result = ProduceResult(ErrorCode.none, info.base_offset, info.log_append_time, lg.log_start_offset)
-                if acks == -1 and lg.high_watermark <= info.base_offset + h.last_offset_delta:
-                    result.required_offset, result.partition = info.base_offset + h.last_offset_delta + 1, part
-                return result
+                return self._awaiting_isr(ProduceResult(ErrorCode.none, info.base_offset, info.log_append_time,
+                                                        lg.log_start_offset), acks, part, h.last_offset_delta)
         except KafkaError as e:
             self.broker.log_bad_produce(topic, partition, e)
             return ProduceResult(e.code, message=e.message)
@@ -136,10 +134,17 @@ class ReplicaManager:
         if self.broker.log_dir_failures.failing:
             self.broker.log_dir_failures.succeeded(lg.directory.parent)
         self.notify(topic, partition)
-        result = ProduceResult(ErrorCode.none, info.base_offset, info.log_append_time, lg.log_start_offset,
-                               flush=lg if lg.needs_flush else None)
-        if acks == -1 and lg.high_watermark <= info.base_offset + h.last_offset_delta:  # followers to wait for
-            result.required_offset, result.partition = info.base_offset + h.last_offset_delta + 1, part
+        return self._awaiting_isr(ProduceResult(ErrorCode.none, info.base_offset, info.log_append_time,
+                                                lg.log_start_offset, flush=lg if lg.needs_flush else None),
+                                  acks, part, h.last_offset_delta)
+
+    @staticmethod
+    def _awaiting_isr(result: ProduceResult, acks: int, part: Partition, last_offset_delta: int) -> ProduceResult:
+        """acks=all with the batch above the high watermark: the answer waits for the followers (a retried
+        duplicate too, until the ISR has its original)."""
+        end = result.base_offset + last_offset_delta + 1
+        if acks == -1 and part.log.high_watermark < end:
+            result.required_offset, result.partition = end, part
         return result
 
     # -- the cluster: acks=all, followers, leadership ------------------------------------------------------
