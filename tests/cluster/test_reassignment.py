@@ -1,7 +1,7 @@
 """Partition reassignment on a real ZooKeeper with three real brokers: kafka-reassign-partitions (--generate,
 --execute with --throttle, --verify, --list, --cancel), AlterPartitionReassignments' errors,
-/admin/reassign_partitions. A replica added by a reassignment joins the ISR through replication; until brokers
-replicate, the tests write the ISR expansion into the state znode as the leader's AlterPartition would."""
+/admin/reassign_partitions. A replica added by a reassignment catches up through replication and joins the ISR
+through its leader's AlterPartition; the throttles --throttle sets hold the copy to their rate."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
-from cluster_helpers import create, set_state, state, three_brokers, wait_for
-from confluent_kafka import Producer
+from cluster_helpers import create, state, three_brokers, wait_for
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from conftest import BrokerProcess
 from kazoo.client import KazooClient
@@ -26,7 +27,10 @@ TOOL = str(Path(sys.executable).parent / "kafka-reassign-partitions")
 @pytest.fixture(scope="module")
 def cluster(zookeeper, tmp_path_factory):
     base = tmp_path_factory.mktemp("reassign")
-    with three_brokers(zookeeper, base, {"auto.leader.rebalance.enable": "false"}) as (brokers, raw):
+    # two 1 s quota windows: a throttle's rate is measured over 1-2 s (Kafka's 11 would let 10 s of it through
+    # first); fetches of 16 KiB per partition: a throttle over its rate holds a copy back after one fetch
+    with three_brokers(zookeeper, base, {"auto.leader.rebalance.enable": "false", "replication.quota.window.num": "2",
+                                         "replica.fetch.max.bytes": "16384"}) as (brokers, raw):
         yield brokers, raw, base
 
 
@@ -76,9 +80,33 @@ def test_shrinking_completes_at_once_and_verify_reports_it(cluster):
                         "Clearing topic-level throttles on topic shrink\n")
 
 
+def produce(bootstrap: str, topic: str, p: int, values: list[bytes]) -> None:
+    # small batches: a fetch of 16 KiB takes 16 KiB (a bigger first batch would come whole)
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5, "batch.size": 8192})
+    for v in values:
+        producer.produce(topic, v, partition=p)
+    assert producer.flush(30) == 0
+
+
+def read_back(bootstrap: str, topic: str, p: int, count: int) -> list[bytes]:
+    """The partition's first `count` values, from its current leader."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"read-{topic}", "enable.auto.commit": False})
+    consumer.assign([TopicPartition(topic, p, 0)])
+    values: list[bytes] = []
+    deadline = time.monotonic() + 30
+    try:
+        while len(values) < count and time.monotonic() < deadline:
+            values += [m.value() for m in consumer.consume(count - len(values), 1) if not m.error()]
+    finally:
+        consumer.close()
+    return values
+
+
 def test_moving_waits_for_the_isr_with_throttles_then_completes(cluster):
     brokers, raw, base = cluster
     create_topic(brokers, raw, "move", [[1], [1]])
+    values = [bytes([i % 256]) * 1024 for i in range(160)]  # 160 KiB: 10 fetches, one per 1-2 s at 1000 B/s
+    produce(brokers[1].bootstrap, "move", 0, values)
     r = tool(brokers, "--generate", "--topics-to-move-json-file",
              str((base / "topics.json").write_text('{"topics":[{"topic":"move"}],"version":1}') and
                  base / "topics.json"), "--broker-list", "2,3")
@@ -118,8 +146,10 @@ def test_moving_waits_for_the_isr_with_throttles_then_completes(cluster):
     r = tool(brokers, "--verify", "--reassignment-json-file", file)
     assert r.stdout == "Status of partition reassignment:\nReassignment of partition move-0 is still in progress.\n\n"
     assert config(raw, "/config/brokers/1")  # throttles stay while anything moves
-    # the new replica caught up: its leader adds it to the ISR (AlterPartition); the controller completes
-    set_state(raw, "move", 0, isr=[1, 2])
+    # a higher throttle (--additional resubmits the plan): the new replica catches up, its leader adds it to the
+    # ISR (AlterPartition) and the controller completes the move
+    r = tool(brokers, "--execute", "--additional", "--reassignment-json-file", file, "--throttle", "100000000")
+    assert r.returncode == 0, r.stdout
     wait_for(lambda: topic_znode(raw, "move")["partitions"]["0"] == [2])
     assert topic_znode(raw, "move")["adding_replicas"] == {} and topic_znode(raw, "move")["removing_replicas"] == {}
     assert state(raw, "move", 0)["leader"] == 2 and state(raw, "move", 0)["isr"] == [2]
@@ -129,13 +159,34 @@ def test_moving_waits_for_the_isr_with_throttles_then_completes(cluster):
     assert r.stdout.endswith("Clearing broker-level throttles on brokers 1,2,3\n"
                              "Clearing topic-level throttles on topic move\n")
     assert config(raw, "/config/topics/move") == {} and config(raw, "/config/brokers/1") == {}
+    assert read_back(brokers[3].bootstrap, "move", 0, len(values)) == values  # from the new leader, broker 2
+
+
+def test_a_throttled_move_copies_at_the_throttled_rate(cluster):
+    """160 KiB to copy at 40,000 B/s (both sides throttled): at least 2-3 s, where an unthrottled copy takes a
+    fraction of a second; every record arrives."""
+    brokers, raw, base = cluster
+    create_topic(brokers, raw, "slow", [[1]])
+    values = [bytes([i % 256]) * 1024 for i in range(160)]
+    produce(brokers[1].bootstrap, "slow", 0, values)
+    file = plan(base / "slow.json", {("slow", 0): [3]})
+    started = time.monotonic()
+    r = tool(brokers, "--execute", "--reassignment-json-file", file, "--throttle", "40000")
+    assert r.returncode == 0, r.stdout
+    wait_for(lambda: topic_znode(raw, "slow")["partitions"]["0"] == [3])
+    took = time.monotonic() - started
+    assert took >= 2.0, f"a 160 KiB copy throttled at 40,000 B/s finished in {took:.2f} s"
+    assert tool(brokers, "--verify", "--reassignment-json-file", file).returncode == 0  # clears the throttles
+    assert read_back(brokers[2].bootstrap, "slow", 0, len(values)) == values
 
 
 def test_cancel_and_errors(cluster):
     brokers, raw, base = cluster
     create_topic(brokers, raw, "cancelled", [[1, 2]])
+    produce(brokers[1].bootstrap, "cancelled", 0, [bytes([i % 256]) * 1024 for i in range(160)])
     file = plan(base / "cancel.json", {("cancelled", 0): [1, 2, 3]})
-    assert tool(brokers, "--execute", "--reassignment-json-file", file).returncode == 0
+    # throttled to 16 KiB per 1-2 s: the copy to broker 3 is still under way when it is cancelled
+    assert tool(brokers, "--execute", "--reassignment-json-file", file, "--throttle", "1000").returncode == 0
     assert topic_znode(raw, "cancelled")["adding_replicas"] == {"0": [3]}
     wait_for(lambda: (brokers[3].data_dir / "cancelled-0").is_dir())
     r = tool(brokers, "--cancel", "--reassignment-json-file", file)
@@ -178,11 +229,11 @@ def test_reassign_partitions_znode(cluster):
 
 
 def test_replica_verification_reports_the_lag(cluster, tmp_path):
-    """kafka-replica-verification on a single-replica topic: its batches up to the high watermark verify, the lag
-    falls to 0. (Several replicas agree only once brokers replicate: that is re-checked with replication.)"""
+    """kafka-replica-verification on a topic with three replicas: it reads each replica (followers too, as the
+    debugging consumer), their batches up to the high watermark agree, the lag falls to 0."""
     brokers, raw, _ = cluster
-    create_topic(brokers, raw, "verified", [[2]])
-    producer = Producer({"bootstrap.servers": brokers[2].bootstrap})
+    create_topic(brokers, raw, "verified", [[2, 3, 1]])
+    producer = Producer({"bootstrap.servers": brokers[2].bootstrap, "acks": "all"})
     for i in range(3):
         producer.produce("verified", f"v{i}".encode(), partition=0)
     assert producer.flush(15) == 0

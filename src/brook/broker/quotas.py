@@ -20,16 +20,18 @@ SAMPLES, WINDOW_MS = 11, 1000
 class Rate:
     """org.apache.kafka.common.metrics.stats.Rate over a SampledTotal: [window start ms, total] samples."""
 
-    def __init__(self) -> None:
+    def __init__(self, samples: int = SAMPLES, window_ms: int = WINDOW_MS) -> None:
         self.samples: list[list[float]] = []
         self.current = 0
+        self.num = samples
+        self.window = window_ms
 
     def record(self, value: float, now_ms: int) -> None:
         if not self.samples:
             self.samples.append([now_ms, 0.0])
         sample = self.samples[self.current]
-        if now_ms - sample[0] >= WINDOW_MS:  # complete: advance to the next sample, reusing the oldest
-            self.current = (self.current + 1) % SAMPLES
+        if now_ms - sample[0] >= self.window:  # complete: advance to the next sample, reusing the oldest
+            self.current = (self.current + 1) % self.num
             if self.current >= len(self.samples):
                 self.samples.append([now_ms, 0.0])
             else:
@@ -40,14 +42,16 @@ class Rate:
     def window_ms(self, now_ms: int) -> int:
         """Rate.windowSize: the time the samples span, never less than SAMPLES - 1 full windows."""
         elapsed = now_ms - min(s[0] for s in self.samples)
-        full = elapsed // WINDOW_MS
-        if full < SAMPLES - 1:
-            elapsed += (SAMPLES - 1 - full) * WINDOW_MS
+        full = elapsed // self.window
+        if full < self.num - 1:
+            elapsed += (self.num - 1 - full) * self.window
         return int(elapsed)
 
     def per_second(self, now_ms: int) -> float:
+        if not self.samples:
+            return 0.0
         for s in self.samples:  # purgeObsoleteSamples
-            if now_ms - s[0] >= SAMPLES * WINDOW_MS:
+            if now_ms - s[0] >= self.num * self.window:
                 s[:] = [now_ms, 0.0]
         return sum(s[1] for s in self.samples) / (self.window_ms(now_ms) / 1000)
 

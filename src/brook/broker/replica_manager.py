@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from brook.errors import ErrorCode, KafkaError
 from brook.log.log import Log
-from brook.metadata import PartitionsAdded, TopicCreated, TopicDeleted, TopicInfo
+from brook.metadata import PartitionsAdded, ReplicasReassigned, TopicCreated, TopicDeleted, TopicInfo
 from brook.protocol.records.batch import read_header, validate_produced
 from brook.protocol.records.records import null_key_indexes
 
@@ -56,6 +56,7 @@ class ReplicaManager:
         store.subscribe(TopicCreated, lambda e: self._follow(e.info))
         store.subscribe(PartitionsAdded, lambda e: self._follow(e.info))
         store.subscribe(TopicDeleted, lambda e: self._forget(e.info))
+        store.subscribe(ReplicasReassigned, self._reassigned)
 
     # -- partitions ----------------------------------------------------------------------------------------
     def load(self) -> None:
@@ -73,6 +74,17 @@ class ReplicaManager:
             lg = self.logs.get(info.name, p)
             if lg is not None and (info.name, p) not in self.partitions:
                 self._add(info.name, p, lg)
+
+    def _reassigned(self, event: ReplicasReassigned) -> None:
+        """A replica added here by a reassignment becomes a partition (its log exists by now), a removed one
+        goes (Kafka's StopReplica with deletion)."""
+        self._follow(event.info)
+        me = self.broker.broker_id
+        for p in range(event.info.partitions):
+            if me not in event.info.replicas(p) and me in event.previous.replicas(p):
+                part = self.partitions.pop((event.info.name, p), None)
+                if part is not None:
+                    self._answer_acks(part, ErrorCode.not_leader_or_follower)
 
     def _forget(self, info: TopicInfo) -> None:
         for p in range(info.partitions):

@@ -41,6 +41,7 @@ from .producer_ids import ProducerIdManager
 from .quotas import ClientQuotas
 from .registry import build_registry
 from .replica_manager import ReplicaManager
+from .replication_quotas import ReplicationQuotas
 from .topics import TopicAdmin, TopicInfo
 from .txn_markers import TxnMarkerWriter
 
@@ -91,6 +92,7 @@ class Broker:
         self.log_dir_failures = LogDirFailures()  # dirs whose writes fail (a full disk): one log line each
         self.fetch_sessions = FetchSessionCache()
         self.quotas = ClientQuotas.following(self.metadata)
+        self.replication_quotas = ReplicationQuotas(config, self.metadata, self.broker_id)
         self.templates = TemplateCache()
         self.producer_ids = ProducerIdManager(self.metadata, self.broker_id)
         self.cleaner = LogCleaner(self.log_manager, CleanerConfig.from_broker(config))

@@ -39,12 +39,17 @@ _SESSIONLESS = -1  # FINAL_EPOCH with session id 0: a fetch without a session
 
 
 class FetchState:
-    __slots__ = ("partition", "truncating", "delayed_until")
+    __slots__ = ("partition", "truncating", "delayed_until", "lag")
 
     def __init__(self, partition: Partition) -> None:
         self.partition = partition
         self.truncating = True
         self.delayed_until = 0.0
+        self.lag = -1  # the leader's high watermark minus our log end after the last fetch; -1 before one
+
+    def in_sync(self) -> bool:
+        """PartitionFetchState.isReplicaInSync: caught up with the leader's high watermark."""
+        return self.lag == 0
 
 
 class ReplicaFetcher:
@@ -160,6 +165,9 @@ class ReplicaFetcher:
         """One Fetch for the partitions that are ready; False when none is."""
         now = time.monotonic()
         ready = [s for s in self.partitions.values() if not s.truncating and s.delayed_until <= now]
+        quota = self.broker.replication_quotas.follower
+        if ready and quota.exceeded(int(time.time() * 1000)):  # shouldFollowerThrottle: leave them out for now
+            ready = [s for s in ready if s.in_sync() or not quota.is_throttled(s.partition.topic, s.partition.index)]
         if not ready:
             return False
         by_topic: dict[str, list] = {}
@@ -196,9 +204,13 @@ class ReplicaFetcher:
             if diverging is not None and diverging.epoch >= 0:
                 self._truncate_to_epoch_end(part, diverging.epoch, diverging.end_offset)
                 return
+            records = bytes(r.records) if r.records else b""
+            quota = self.broker.replication_quotas.follower
+            if records and quota.is_throttled(part.topic, part.index):
+                quota.record(len(records), int(time.time() * 1000))
             try:
-                part.append_records_as_follower(bytes(r.records) if r.records else b"", r.high_watermark,
-                                                r.log_start_offset)
+                part.append_records_as_follower(records, r.high_watermark, r.log_start_offset)
+                state.lag = max(0, r.high_watermark - lg.log_end_offset)
             except Exception as e:  # noqa: BLE001 - a batch that does not fit: fetch it again after the backoff
                 log.error("[%s]: Unexpected error appending to %s-%d: %s", self.name, part.topic, part.index, e)
                 state.delayed_until = time.monotonic() + self.backoff

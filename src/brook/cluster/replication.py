@@ -22,7 +22,7 @@ from kio.schema.alter_partition.v2.response import AlterPartitionResponse
 from brook.broker.coordinators import follow_leadership
 from brook.broker.partition import Partition
 from brook.errors import ErrorCode
-from brook.metadata import PartitionsAdded, TopicCreated, TopicDeleted
+from brook.metadata import PartitionsAdded, ReplicasReassigned, TopicCreated, TopicDeleted
 from brook.protocol.build import make
 
 from .inter_broker import BrokerConnection
@@ -58,6 +58,7 @@ class Replication:
         store.subscribe(TopicCreated, lambda e: self.states.watch(e.info.name, e.info.partitions))
         store.subscribe(PartitionsAdded, lambda e: self.states.watch(e.info.name, e.info.partitions))
         store.subscribe(TopicDeleted, lambda e: self._topic_deleted(e.info.name))
+        store.subscribe(ReplicasReassigned, self._reassigned)
 
     def start(self) -> None:
         for info in list(self.broker.topics.values()):
@@ -89,6 +90,20 @@ class Replication:
             self._proposals.pop(tp, None)
             self._refused.pop(tp, None)
         self.states.forget(topic)
+
+    def _reassigned(self, event: ReplicasReassigned) -> None:
+        """A replica added here follows (or leads) by the partition's current state, whichever of the assignment
+        and the state change arrived first; a replica removed from here stops fetching."""
+        me = self.broker.broker_id
+        for p in range(event.info.partitions):
+            tp = (event.info.name, p)
+            if me in event.info.replicas(p):
+                part, state = self.broker.replicas.partitions.get(tp), self.states.get(*tp)
+                if part is not None and state is not None:
+                    self.apply(part, state)
+            elif me in event.previous.replicas(p):
+                self.fetchers.remove(tp)
+                self._proposals.pop(tp, None)
 
     def _state_changed(self, tp: tuple[str, int], state: PartitionState | None) -> None:
         part = self.broker.replicas.partitions.get(tp)

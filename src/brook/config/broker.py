@@ -97,6 +97,10 @@ BROKER_CONFIGS = ConfigDef().define(
     ConfigKey("replica.socket.timeout.ms", "int", 30000, "", read_only=True),
     ConfigKey("replica.lag.time.max.ms", "long", 30000, "", read_only=True),
     ConfigKey("num.replica.fetchers", "int", 1, "", read_only=True),
+    ConfigKey("replication.quota.window.num", "int", 11, "The number of samples to retain in memory for "
+              "replication quotas", at_least(1), read_only=True),
+    ConfigKey("replication.quota.window.size.seconds", "int", 1, "The time span of each sample for replication "
+              "quotas", at_least(1), read_only=True),
     ConfigKey("zookeeper.connect", "string", None, "ZooKeeper connection string (cluster mode).", read_only=True),
     ConfigKey("zookeeper.session.timeout.ms", "int", 18000, "Zookeeper session timeout", read_only=True),
     ConfigKey("zookeeper.connection.timeout.ms", "int", None, "The max time that the client waits to establish a "

@@ -33,6 +33,8 @@ _ZERO = datetime.timedelta(0)
 READ_COMMITTED = 1
 _NULL_ID = uuid.UUID(int=0)
 _DIVERGING, _LEADER = 0, 1  # what a result's extra part holds
+# Kafka's Request.DebuggingConsumerId (kafka-replica-verification): a consumer that may read a follower's replica
+DEBUGGING_CONSUMER_ID = -2
 # error, high watermark, last stable offset, log start offset, records, aborted transactions (producer id, first
 # offset) or None, extra part ((_DIVERGING, epoch, end offset) or (_LEADER, leader id, leader epoch)) or None
 _Result = tuple[ErrorCode, int, int, int, bytes, tuple[tuple[int, int], ...] | None, tuple[int, ...] | None]
@@ -171,7 +173,7 @@ def _read(broker: Broker, plan, max_bytes, isolation_level):
                             if err == ErrorCode.fenced_leader_epoch else None))
             errors = True
             continue
-        if part.leader_id != part.broker_id:
+        if part.leader_id != part.broker_id and replica_id != DEBUGGING_CONSUMER_ID:
             results.append((ErrorCode.not_leader_or_follower, -1, -1, -1, b"", None, None))
             errors = True
             continue
@@ -183,14 +185,22 @@ def _read(broker: Broker, plan, max_bytes, isolation_level):
                     results.append((ErrorCode.none, lg.high_watermark, lg.last_stable_offset, lg.log_start_offset,
                                     b"", None, (_DIVERGING, *diverging)))
                     continue
+            throttled = False
             if replica_id >= 0:  # after the divergence and range checks: only a log end that matches is a position
                 lg.check_offset(offset)
                 broker.replicas.follower_fetched(part, replica_id, offset)
+                # ReplicaManager.shouldLeaderThrottle: an out-of-sync follower of a throttled partition
+                throttled = replica_id not in part.isr and broker.replication_quotas.leader.is_throttled(name, p)
             hw = lg.high_watermark
             lso = lg.last_stable_offset
             limit = lg.log_end_offset if replica_id >= 0 else lso if isolation_level == READ_COMMITTED else hw
             budget = min(part_max, max_bytes - total)
-            data = lg.read(offset, budget if total else part_max, limit) if budget > 0 or not total else b""
+            if throttled and broker.replication_quotas.leader.exceeded(int(time.time() * 1000)):
+                data = b""  # over the throttle: an empty answer for this partition, the follower asks again
+            else:
+                data = lg.read(offset, budget if total else part_max, limit) if budget > 0 or not total else b""
+                if throttled:
+                    broker.replication_quotas.leader.record(len(data), int(time.time() * 1000))
         except KafkaError as e:
             results.append((e.code, lg.high_watermark, lg.last_stable_offset, lg.log_start_offset, b"", None, None))
             errors = True
