@@ -125,16 +125,23 @@ def test_alter_partition_goes_to_the_controller_only(three_brokers: Cluster) -> 
     other = next(i for i in c.brokers if i != controller)
     state = c.state("r3", 0)
     topic_id = _topic_id(c, "r3")
-    body = ap_req.AlterPartitionRequest(broker_id=state["leader"], broker_epoch=-1, topics=(ap_req.TopicData(
-        topic_id=topic_id, partitions=(ap_req.PartitionData(
-            partition_index=0, leader_epoch=state["leader_epoch"] - 1 if state["leader_epoch"] else -1,
-            new_isr=tuple(state["isr"]), leader_recovery_state=0, partition_epoch=0),)),))
+    # the broker epoch is the czxid of the leader's registration znode
+    epoch = c.raw.exists(f"/brokers/ids/{state['leader']}").czxid
+
+    def request(broker_epoch: int) -> ap_req.AlterPartitionRequest:
+        return ap_req.AlterPartitionRequest(broker_id=state["leader"], broker_epoch=broker_epoch, topics=(
+            ap_req.TopicData(topic_id=topic_id, partitions=(ap_req.PartitionData(
+                partition_index=0, leader_epoch=state["leader_epoch"] - 1 if state["leader_epoch"] else -1,
+                new_isr=tuple(state["isr"]), leader_recovery_state=0, partition_epoch=0),)),))
     with Conn(c.brokers[other].port) as conn:
-        assert conn.request(body, ap_resp.AlterPartitionResponse).error_code == ErrorCode.not_controller
+        assert conn.request(request(epoch), ap_resp.AlterPartitionResponse).error_code == ErrorCode.not_controller
     with Conn(c.brokers[controller].port) as conn:
-        r = conn.request(body, ap_resp.AlterPartitionResponse)
-    assert r.error_code == ErrorCode.none
-    assert r.topics[0].partitions[0].error_code == ErrorCode.fenced_leader_epoch  # an older leader's proposal
+        r = conn.request(request(epoch), ap_resp.AlterPartitionResponse)
+        assert r.error_code == ErrorCode.none
+        assert r.topics[0].partitions[0].error_code == ErrorCode.fenced_leader_epoch  # an older leader's proposal
+        for stale in (epoch - 1, -1):  # an older registration's epoch, or none
+            r = conn.request(request(stale), ap_resp.AlterPartitionResponse)
+            assert r.error_code == ErrorCode.stale_broker_epoch and r.topics == ()
 
 
 def _topic_id(c: Cluster, topic: str):  # noqa: ANN202

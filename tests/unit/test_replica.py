@@ -31,11 +31,11 @@ def _segment_bytes(part: Partition) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(part.log.directory.glob("*.log")))
 
 
-def _copy(leader: Partition, follower: Partition) -> None:
+def _copy(leader: Partition, follower: Partition, now_ms: int = NOW) -> None:
     """One follower fetch: the leader's batches from the follower's log end, appended as they are."""
     lg = leader.log
     data = lg.read(follower.log.log_end_offset, 1 << 20, lg.log_end_offset)
-    follower.append_records_as_follower(data, lg.high_watermark, lg.log_start_offset)
+    follower.append_records_as_follower(data, lg.high_watermark, lg.log_start_offset, now_ms)
 
 
 def test_a_follower_appends_its_leaders_batches_as_they_are(tmp_path: Path) -> None:
@@ -50,6 +50,22 @@ def test_a_follower_appends_its_leaders_batches_as_they_are(tmp_path: Path) -> N
     assert follower.log.high_watermark == 3  # the leader's (alone in its ISR)
     _copy(leader, follower)  # nothing new: nothing changes
     assert _segment_bytes(follower) == _segment_bytes(leader)
+
+
+def test_a_followers_segments_roll_by_segment_ms_too(tmp_path: Path) -> None:
+    """LocalLog.maybeRoll applies to a follower's appends as to the leader's: a segment older than segment.ms
+    rolls before the next batch."""
+    leader = _partition(tmp_path / "l" / "t-0", LEADER)
+    follower = _partition(tmp_path / "f" / "t-0", F1, segment_ms=60_000)
+    leader.make_leader(3, (LEADER, F1), frozenset({LEADER}), 0, NOW)
+    follower.make_follower(LEADER, 3, (LEADER, F1), frozenset({LEADER}), 0)
+    _append(leader, b"a", b"b")
+    created = follower.log.active.created_ms
+    _copy(leader, follower, created + 1_000)
+    _append(leader, b"c")
+    _copy(leader, follower, created + 61_000)
+    assert [seg.base_offset for seg in follower.log.segments] == [0, 2]
+    assert follower.log.log_end_offset == 3
 
 
 def test_a_returning_replica_truncates_its_divergent_tail_by_leader_epoch(tmp_path: Path) -> None:

@@ -164,12 +164,12 @@ class Partition:
         return self.log.log_start_offset
 
     # -- followers as data -------------------------------------------------------------------------------
-    def append_records_as_follower(self, records: bytes, leader_high_watermark: int,
-                                   leader_log_start_offset: int) -> None:
+    def append_records_as_follower(self, records: bytes, leader_high_watermark: int, leader_log_start_offset: int,
+                                   now_ms: int) -> None:
         """Fetched batches from the leader, as they are; the high watermark and log start follow the leader's."""
         lg = self.log
         if records:
-            lg.append_as_follower(records)
+            lg.append_as_follower(records, now_ms)
         if lg.log_start_offset < leader_log_start_offset <= lg.high_watermark:
             lg.advance_log_start_offset(leader_log_start_offset)
         lg.update_high_watermark(leader_high_watermark)

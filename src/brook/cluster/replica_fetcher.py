@@ -209,7 +209,7 @@ class ReplicaFetcher:
             if records and quota.is_throttled(part.topic, part.index):
                 quota.record(len(records), int(time.time() * 1000))
             try:
-                part.append_records_as_follower(records, r.high_watermark, r.log_start_offset)
+                part.append_records_as_follower(records, r.high_watermark, r.log_start_offset, int(time.time() * 1000))
                 state.lag = max(0, r.high_watermark - lg.log_end_offset)
             except Exception as e:  # noqa: BLE001 - a batch that does not fit: fetch it again after the backoff
                 log.error("[%s]: Unexpected error appending to %s-%d: %s", self.name, part.topic, part.index, e)

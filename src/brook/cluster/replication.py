@@ -219,8 +219,11 @@ class Replication:
                 partition_index=part.index, leader_epoch=part.leader_epoch, new_isr=tuple(sorted(isr)),
                 leader_recovery_state=0, partition_epoch=part.partition_epoch))
         ids = {name: info.topic_id for name in topics if (info := self.broker.topics.get(name)) is not None}
-        request = make(alter_req.AlterPartitionRequest, broker_id=self.broker.broker_id, broker_epoch=-1, topics=tuple(
-            make(alter_req.TopicData, topic_id=ids[t], partitions=tuple(ps)) for t, ps in topics.items() if t in ids))
+        cluster = self.broker.cluster
+        epoch = cluster.broker_epoch if cluster is not None else -1  # the czxid of our /brokers/ids znode
+        request = make(alter_req.AlterPartitionRequest, broker_id=self.broker.broker_id, broker_epoch=epoch,
+                       topics=tuple(make(alter_req.TopicData, topic_id=ids[t], partitions=tuple(ps))
+                                    for t, ps in topics.items() if t in ids))
         return await self._controller_conn[1].call(request, AlterPartitionResponse, 30)
 
     def _answered(self, batch: dict[tuple[str, int], tuple[Partition, frozenset[int]]], response) -> None:  # noqa: ANN001

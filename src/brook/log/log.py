@@ -212,7 +212,7 @@ class Log:
         self.unflushed_messages += h.records_count
         return AppendInfo(base, append_time, pos)
 
-    def append_as_follower(self, records: bytes) -> int:
+    def append_as_follower(self, records: bytes, now_ms: int) -> int:
         """A follower's append of the batches its leader sent, as they are (offsets, leader epochs, compression
         kept; Kafka's appendAsFollower): per batch its header and CRC are checked, the producer state and the epoch
         cache follow. A batch that does not continue this log ends the append. Returns the new log end offset."""
@@ -226,7 +226,8 @@ class Log:
                                                             f"{self.topic}-{self.partition} at {self.log_end_offset}")
             batch = records[pos:pos + h.size]
             seg = self.active
-            if seg.size and seg.size + h.size > self.config.segment_bytes:
+            if seg.size and (seg.size + h.size > self.config.segment_bytes
+                             or now_ms - seg.created_ms >= self.config.segment_ms):  # LocalLog.maybeRoll, as the leader
                 seg = self.roll_at(h.base_offset)
             if h.partition_leader_epoch > self.leader_epochs.latest_epoch:
                 self.leader_epochs.assign(h.partition_leader_epoch, h.base_offset)

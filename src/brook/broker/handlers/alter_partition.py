@@ -1,8 +1,9 @@
 """AlterPartition (key 56), v2-v3: a partition leader's ISR change, answered by the controller's broker
 (cluster/alter_partition.py checks and writes the state znode). Kafka's ZooKeeper-mode top-level errors: another
 broker is the controller (or this is a single broker), NOT_CONTROLLER; the caller may not CLUSTER_ACTION,
-CLUSTER_AUTHORIZATION_FAILED; a topic id the controller does not know, UNKNOWN_TOPIC_ID per partition. The broker
-epoch is not checked (Kafka compares it with the czxid of /brokers/ids/<id>; docs/cluster.md)."""
+CLUSTER_AUTHORIZATION_FAILED; a broker epoch other than the czxid of the caller's /brokers/ids/<id> znode (a
+broker that is not registered, or a request from before it registered again), STALE_BROKER_EPOCH; a topic id
+the controller does not know, UNKNOWN_TOPIC_ID per partition."""
 
 from __future__ import annotations
 
@@ -46,13 +47,18 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
             proposals.append(IsrProposal(info.name, p.partition_index, p.leader_epoch, tuple(isr),
                                          p.partition_epoch))
     replicas = {(x.topic, x.partition): broker.topics[x.topic].replicas(x.partition) for x in proposals}
-    return _answer(broker, cls, request.broker_id, controller.epoch, proposals, replicas, unknown)
+    return _answer(broker, cls, request.broker_id, int(request.broker_epoch), controller.epoch, proposals, replicas,
+                   unknown)
 
 
-async def _answer(broker: Broker, cls, broker_id, controller_epoch, proposals, replicas, unknown):
+async def _answer(broker: Broker, cls, broker_id, broker_epoch, controller_epoch, proposals, replicas, unknown):
     assert broker.replication is not None
+    zk = broker.replication.states.zk
+    registered = await asyncio.to_thread(zk.exists, f"/brokers/ids/{broker_id}")
+    if registered is None or registered.czxid != broker_epoch:  # KafkaController.processAlterPartition
+        return make(cls, throttle_time=_ZERO, error_code=ErrorCode.stale_broker_epoch, topics=())
     live = broker.replication.live_ids()
-    results = await asyncio.to_thread(alter_partitions, broker.replication.states.zk, broker_id, controller_epoch,
+    results = await asyncio.to_thread(alter_partitions, zk, broker_id, controller_epoch,
                                       live, replicas, proposals)
     topic_cls = nested(cls, "TopicData")
     part_cls = nested(cls, "PartitionData")
