@@ -1,5 +1,6 @@
-"""What the HTTP servers around the log (the schema registry, the SQL server) share: listener sockets bound before
-hypercorn starts (so that an ephemeral port is known and logged), hypercorn's config, and a stop on SIGTERM/SIGINT."""
+"""What the HTTP servers around the log (Connect, the schema registry, the SQL server) share: listener sockets bound
+before hypercorn starts (so that an ephemeral port is known and logged), hypercorn's config with the https
+listeners' TLS (rest_tls) beside the plain ones, and a stop on SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import logging
 import signal
 import socket
+import ssl
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -14,7 +16,11 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
 
-def bind_sockets(listeners: list[str]) -> list[socket.socket]:
+def is_https(listener: str) -> bool:
+    return urlsplit(listener).scheme.lower() == "https"
+
+
+def bind_sockets(listeners: list[str], default_port: int = 0) -> list[socket.socket]:
     out = []
     for url in listeners:
         parts = urlsplit(url)
@@ -22,22 +28,50 @@ def bind_sockets(listeners: list[str]) -> list[socket.socket]:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         s = socket.socket(family, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((host, parts.port or 0))
+        s.bind((host, default_port if parts.port is None else parts.port))
         s.listen(1024)
         s.setblocking(False)
         out.append(s)
     return out
 
 
-def hypercorn_config(sockets: list[socket.socket], errorlog: str) -> Any:
-    """HTTP/1.1 and HTTP/2 (h2c) on the bound sockets, no access log, a short graceful stop."""
+def listener_url(listener: str, sock: socket.socket) -> str:
+    """scheme://host:port of a bound listener (the port an ephemeral bind got)."""
+    host, port = sock.getsockname()[:2]
+    return f"{'https' if is_https(listener) else 'http'}://{host}:{port}"
+
+
+def hypercorn_config(sockets: list[socket.socket], errorlog: str, listeners: list[str] | None = None,
+                     tls: ssl.SSLContext | None = None, graceful_timeout: float = 2) -> Any:
+    """HTTP/1.1 and HTTP/2 (h2c, or h2 over TLS) on the bound sockets, no access log, a short graceful stop; the
+    sockets of https `listeners` speak TLS with `tls`."""
     from hypercorn.config import Config
 
-    hc = Config()
-    hc.bind = [f"fd://{s.fileno()}" for s in sockets]
+    class TlsConfig(Config):
+        """hypercorn builds its context from files; this one serves the context rest_tls built."""
+
+        context: ssl.SSLContext | None = None
+
+        @property
+        def ssl_enabled(self) -> bool:
+            return self.context is not None
+
+        def create_ssl_context(self) -> ssl.SSLContext | None:
+            return self.context
+
+    hc = TlsConfig()
+    secure = [is_https(u) for u in listeners] if listeners else [False] * len(sockets)
+    if any(secure):
+        if tls is None:
+            raise ValueError("https listeners need a TLS context")
+        hc.context = tls
+        hc.bind = [f"fd://{s.fileno()}" for s, https in zip(sockets, secure, strict=True) if https]
+        hc.insecure_bind = [f"fd://{s.fileno()}" for s, https in zip(sockets, secure, strict=True) if not https]
+    else:
+        hc.bind = [f"fd://{s.fileno()}" for s in sockets]
     hc.accesslog = None
     hc.errorlog = logging.getLogger(errorlog)
-    hc.graceful_timeout = 2
+    hc.graceful_timeout = graceful_timeout
     return hc
 
 

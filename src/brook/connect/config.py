@@ -35,6 +35,9 @@ WORKER = ConfigDef(
     Key("rest.advertised.host.name", "STRING", None, importance="LOW"),
     Key("rest.advertised.port", "INT", None, importance="LOW"),
     Key("rest.advertised.listener", "STRING", None, importance="LOW"),
+    Key("rest.extension.classes", "LIST", [], "Comma-separated names of ConnectRestExtension classes; Brook "
+        "provides org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension.",
+        importance="LOW"),
     Key("plugin.path", "LIST", None, "Tolerated: Brook finds plugins through Python entry points.",
         importance="LOW"),
     Key("client.id", "STRING", "", importance="LOW"),

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 import threading
+import urllib.error
 import urllib.request
 
 from brook.connect import config as defs
@@ -51,6 +53,8 @@ class DistributedHerder(StandaloneHerder):
         self._stopping = threading.Event()
         self._refresh = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.rest_scheme = "http"  # the advertised listener's: the other workers are reached the same way
+        self.rest_tls: ssl.SSLContext | None = None
 
     # the config topic: connector-<c>, task-<c>-<n>, commit-<c>, target-state-<c>, restart-connector-<c>
     def _apply_config(self, key: bytes | None, value: bytes | None) -> None:
@@ -327,8 +331,9 @@ class DistributedHerder(StandaloneHerder):
             self.config_log.read_to_end()
             return report
 
-    def restart_task(self, name, index):
-        """Restarted by the worker that runs it; another worker forwards the request there, as Kafka does."""
+    def restart_task(self, name, index, authorization=None):
+        """Restarted by the worker that runs it; another worker forwards the request there, as Kafka does (with the
+        caller's Authorization header, which the other worker's Basic auth checks again)."""
         with self.lock:
             self._require(name)
             if index >= len(self.task_configs.get(name, [])):
@@ -341,9 +346,13 @@ class DistributedHerder(StandaloneHerder):
             owner = self.task_status.get((name, index), {}).get("worker_id")
         if not owner:
             raise RestError(409, "Cannot complete request because of a conflicting operation (e.g. worker rebalance)")
-        req = urllib.request.Request(f"http://{owner}/connectors/{name}/tasks/{index}/restart", method="POST")
-        with urllib.request.urlopen(req, timeout=30):
-            pass
+        req = urllib.request.Request(f"{self.rest_scheme}://{owner}/connectors/{name}/tasks/{index}/restart",
+                                     method="POST", headers={"Authorization": authorization} if authorization else {})
+        try:
+            with urllib.request.urlopen(req, timeout=30, context=self.rest_tls):
+                pass
+        except urllib.error.HTTPError as e:  # the owner's answer is the answer
+            raise RestError(e.code, e.read().decode(errors="replace")) from None
 
     def stop(self) -> None:
         self._stopping.set()

@@ -293,7 +293,7 @@ class StandaloneHerder:
             self.worker.start_task(name, i, props, base.parse(props), t, connector.kind, task_class,  # type: ignore[attr-defined]
                                    self.target[name] == "PAUSED")
 
-    def restart_task(self, name: str, index: int) -> None:
+    def restart_task(self, name: str, index: int, authorization: str | None = None) -> None:
         with self.lock:
             self._require(name)
             if index >= len(self.task_configs.get(name, [])):

@@ -155,8 +155,8 @@ def create_app(herder, cluster_id: str, commit: str = "unknown") -> FastAPI:
         return herder.one_task_status(name, task)
 
     @app.post("/connectors/{name}/tasks/{task}/restart")
-    async def restart_task(name: str, task: int):
-        await call(herder.restart_task, name, task)
+    async def restart_task(name: str, task: int, request: Request):
+        await call(herder.restart_task, name, task, request.headers.get("authorization"))
         return Response(status_code=204)
 
     @app.post("/connectors/{name}/restart")

@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from brook.connect import avrodata, jsonschemadata, protobufdata
-from brook.connect.configdef import NO_DEFAULT, ConfigDef, Key, Parsed
+from brook.connect.configdef import NO_DEFAULT, ConfigDef, Key
 from brook.connect.converters import Converter
 from brook.connect.data import ConnectError, DataError, RetriableError, Schema
 
@@ -42,22 +42,25 @@ SR_CONFIG = ConfigDef(
         "{username}:{password}", importance="MEDIUM"),
     Key("schema.registry.basic.auth.user.info", "PASSWORD", "", "Specify the user info for Basic Auth in the form "
         "of {username}:{password}", importance="MEDIUM"),
+    Key("schema.registry.ssl.truststore.location", "STRING", None, "The location of the trust store file.",
+        importance="HIGH"),
+    Key("schema.registry.ssl.truststore.password", "PASSWORD", None, "The password for the trust store file.",
+        importance="HIGH"),
+    Key("schema.registry.ssl.truststore.type", "STRING", "JKS", "The file format of the trust store file.",
+        importance="MEDIUM"),
+    Key("schema.registry.ssl.keystore.location", "STRING", None, "The location of the key store file.",
+        importance="HIGH"),
+    Key("schema.registry.ssl.keystore.password", "PASSWORD", None, "The store password for the key store file.",
+        importance="HIGH"),
+    Key("schema.registry.ssl.keystore.type", "STRING", "JKS", "The file format of the key store file.",
+        importance="MEDIUM"),
+    Key("schema.registry.ssl.key.password", "PASSWORD", None, "The password of the private key in the key store "
+        "file.", importance="HIGH"),
     Key("json.fail.invalid.schema", "BOOLEAN", False, "Whether to fail serialization if the payload is not valid "
         "for the schema", importance="MEDIUM"),
     Key("connect.meta.data", "BOOLEAN", True, "Toggle for enabling/disabling connect converter to add its meta data "
         "to the output schema or not", importance="LOW"),
 )
-
-
-def registry_client(settings: Parsed) -> Any:
-    """A SchemaRegistryClient from Confluent's serde settings (URLs, Basic Auth passed through)."""
-    from confluent_kafka.schema_registry import SchemaRegistryClient
-
-    conf: dict[str, Any] = {"url": ",".join(settings.get_list("schema.registry.url"))}
-    user_info = settings.get_str("basic.auth.user.info") or settings.get_str("schema.registry.basic.auth.user.info")
-    if (settings.get_str("basic.auth.credentials.source") or "URL").upper() == "USER_INFO" and user_info:
-        conf["basic.auth.user.info"] = user_info
-    return SchemaRegistryClient(conf)
 
 
 def subject_strategy(class_name: str) -> Any:
@@ -83,7 +86,10 @@ class SchemaRegistryConverter(Converter):
         self.is_key = is_key
         known = {k: v for k, v in configs.items() if k in SR_CONFIG.keys}
         self.settings = SR_CONFIG.parse(known)
-        self.client = registry_client(self.settings)
+        from brook.registry.client import registry_client
+
+        # the raw settings: schema.registry.ssl.* pass to the client as they are
+        self.client = registry_client({**configs, "schema.registry.url": self.settings.get_list("schema.registry.url")})
         strategy = self.settings.get_str("key.subject.name.strategy" if is_key else "value.subject.name.strategy")
         self.serde_conf = {"auto.register.schemas": self.settings.get_bool("auto.register.schemas"),
                            "use.latest.version": self.settings.get_bool("use.latest.version"),

@@ -11,11 +11,18 @@ import asyncio
 import logging
 import signal
 import socket
+import ssl
 import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
+from brook.asgi_server import bind_sockets, hypercorn_config, is_https, serve_app
 from brook.config.properties import load_properties
 from brook.connect.configdef import ConfigError
+
+if TYPE_CHECKING:
+    from brook.rest_auth import BasicAuth
 
 log = logging.getLogger("org.apache.kafka.connect.cli.ConnectStandalone")
 USAGE = "Usage: ConnectStandalone worker.properties [connector1.properties connector2.json ...]"
@@ -61,28 +68,45 @@ def cluster_id(admin) -> str:
     return admin.describe_cluster(request_timeout=30).result(60).cluster_id
 
 
-def bind(listener: str) -> tuple[socket.socket, str]:
-    u = urlparse(listener)
-    if (u.scheme or "http").lower() != "http":
-        raise ConfigError(f"Listener protocol must be either \"http\" or \"https\", but {listener} was specified.")
-    host = u.hostname or ""
-    sock = socket.create_server((host or "0.0.0.0", u.port if u.port is not None else 8083), reuse_port=False)
-    sock.set_inheritable(True)
-    port = sock.getsockname()[1]
-    advertised = host or socket.getfqdn()
-    return sock, f"http://{advertised}:{port}/"
+def rest_server(props: dict[str, str], config) -> RestServer:
+    """Kafka's RestServer set-up: every listener bound (http and https, the port 8083 when none is given), the
+    advertised URL (rest.advertised.listener picks the scheme, rest.advertised.host.name / port override the
+    rest), TLS from listeners.https.ssl.* (or ssl.*) and the Basic auth extension of rest.extension.classes."""
+    from brook import rest_auth, rest_tls
+
+    listeners = config.get_list("listeners")
+    for listener in listeners:
+        if (urlparse(listener).scheme or "http").lower() not in ("http", "https"):
+            raise ConfigError(f"Listener protocol must be either \"http\" or \"https\", but {listener} was "
+                              "specified.")
+    sockets = bind_sockets(listeners, default_port=8083)
+    for sock in sockets:
+        sock.set_inheritable(True)
+    wanted = (config["rest.advertised.listener"] or "").lower()
+    chosen = next((i for i, u in enumerate(listeners) if wanted and is_https(u) == (wanted == "https")), 0)
+    scheme = "https" if is_https(listeners[chosen]) else "http"
+    host = config["rest.advertised.host.name"] or urlparse(listeners[chosen]).hostname or socket.getfqdn()
+    port = config["rest.advertised.port"] or sockets[chosen].getsockname()[1]
+    get = rest_tls.connect_getter(props)
+    tls = rest_tls.server_context(get, get("ssl.client.auth") or "none") if any(map(is_https, listeners)) else None
+    client_tls = rest_tls.client_context(get) if scheme == "https" else None
+    return RestServer(listeners, sockets, f"{scheme}://{host}:{port}/", tls, client_tls, rest_auth.connect_auth(props))
 
 
-async def serve(app, sock: socket.socket, stop: asyncio.Event) -> None:
-    from hypercorn.asyncio import serve as hypercorn_serve
-    from hypercorn.config import Config
+@dataclass
+class RestServer:
+    listeners: list[str]
+    sockets: list[socket.socket]
+    url: str  # the advertised URL
+    tls: ssl.SSLContext | None
+    client_tls: ssl.SSLContext | None  # for requests to the other workers (they share the scheme)
+    auth: BasicAuth | None
 
-    cfg = Config()
-    cfg.bind = [f"fd://{sock.fileno()}"]
-    cfg.accesslog = None
-    cfg.errorlog = logging.getLogger("hypercorn.error")
-    cfg.graceful_timeout = 5
-    await hypercorn_serve(app, cfg, shutdown_trigger=stop.wait)
+    async def serve(self, app, stop: asyncio.Event) -> None:
+        from brook.rest_auth import BasicAuthMiddleware
+
+        hc = hypercorn_config(self.sockets, "hypercorn.error", self.listeners, self.tls, graceful_timeout=5)
+        await serve_app(BasicAuthMiddleware(app, self.auth) if self.auth else app, hc, stop)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,7 +139,12 @@ def run(args: list[str], distributed: bool) -> int:
         return 2
     log.info("Scanning for plugin classes. This might take a moment ...")
     plugins = Plugins()
-    sock, url = bind(config.get_list("listeners")[0])
+    try:
+        rest = rest_server(props, config)
+    except ConfigError as e:
+        log.error("Stopping due to error\n%s", e)
+        return 2
+    url = rest.url
     rest_host = urlparse(url)
     worker_id = f"{config['rest.advertised.host.name'] or rest_host.hostname}:" \
                 f"{config['rest.advertised.port'] or rest_host.port}"
@@ -127,6 +156,7 @@ def run(args: list[str], distributed: bool) -> int:
     log.info("Kafka cluster ID: %s", cid)
     if distributed:
         herder = start_distributed(props, config, plugins, worker_id, admin)
+        herder.rest_scheme, herder.rest_tls = rest_host.scheme, rest.client_tls
     else:
         from brook.connect.offsets import FileOffsetStore
 
@@ -142,7 +172,7 @@ def run(args: list[str], distributed: bool) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        server = asyncio.create_task(serve(app, sock, stop))
+        server = asyncio.create_task(rest.serve(app, stop))
         log.info("REST server listening at %s, advertising URL %s", url, url)
         log.info("Kafka Connect started")
         code = 0

@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import re
+import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -98,18 +99,20 @@ def _writes(method: str, path: str) -> bool:
 _REGISTER = re.compile(r"/subjects/[^/]+/versions/?")
 
 
-def _forward(url: str, method: str, body: bytes, content_type: str | None) -> tuple[int, bytes, str]:
-    req = urllib.request.Request(url, data=body or None, method=method)
-    if content_type:
-        req.add_header("Content-Type", content_type)
+def _forward(url: str, method: str, body: bytes, headers: dict[str, str],
+             tls: ssl.SSLContext | None) -> tuple[int, bytes, str]:
+    """The request as the primary should see it: its body, Content-Type and Authorization (Confluent's
+    forwarding passes the caller's credentials on)."""
+    req = urllib.request.Request(url, data=body or None, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
+        with urllib.request.urlopen(req, timeout=30, context=tls) as resp:
             return resp.status, resp.read(), resp.headers.get("Content-Type", MEDIA_TYPE)
     except urllib.error.HTTPError as e:
         return e.code, e.read(), e.headers.get("Content-Type", MEDIA_TYPE)
 
 
-def create_app(registry: Registry, elector: LeaderElector | None = None) -> FastAPI:
+def create_app(registry: Registry, elector: LeaderElector | None = None,
+               forward_tls: ssl.SSLContext | None = None) -> FastAPI:
     app = FastAPI(title="Brook Schema Registry", openapi_url=None, docs_url=None, redoc_url=None,
                   default_response_class=RegistryResponse)
     state = registry.state
@@ -123,9 +126,11 @@ def create_app(registry: Registry, elector: LeaderElector | None = None) -> Fast
             return _error(500, 50004, "Leader not known.")
         target = primary + request.url.path + (f"?{request.url.query}" if request.url.query else "")
         body = await request.body()
+        headers = {k: v for k, v in (("Content-Type", request.headers.get("content-type")),
+                                     ("Authorization", request.headers.get("authorization"))) if v}
         try:
-            status, content, ctype = await asyncio.to_thread(_forward, target, request.method, body,
-                                                             request.headers.get("content-type"))
+            status, content, ctype = await asyncio.to_thread(_forward, target, request.method, body, headers,
+                                                             forward_tls)
         except OSError as e:
             return _error(500, 50003, f"Error while forwarding the request to the leader {primary}: {e}")
         return Response(content, status_code=status, media_type=ctype)

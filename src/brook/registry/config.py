@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import socket
+import ssl
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from brook.config.properties import load_properties
+
+if TYPE_CHECKING:
+    from brook.rest_auth import BasicAuth
 
 COMPATIBILITY_LEVELS = ("NONE", "BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL",
                         "FULL_TRANSITIVE")
@@ -34,6 +39,7 @@ class RegistryConfig:
     init_timeout_ms: int = 60000
     timeout_ms: int = 500
     mode_mutability: bool = True
+    inter_instance_protocol: str = "http"  # the scheme the registries reach each other with (and the URL elected)
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -64,14 +70,31 @@ class RegistryConfig:
                                   "default value.")
         for url in c.listeners:
             parts = urlsplit(url)
-            if parts.scheme != "http" or parts.port is None:
-                raise ConfigException(f"Invalid listener {url}: Brook's registry serves http://host:port")
+            if parts.scheme not in ("http", "https") or parts.port is None:
+                raise ConfigException(f"Invalid listener {url}: Brook's registry serves http://host:port and "
+                                      "https://host:port")
+        c.inter_instance_protocol = c.extra.get("inter.instance.protocol", "http").strip().lower()
+        if c.inter_instance_protocol not in ("http", "https"):
+            raise ConfigException(f"Invalid inter.instance.protocol {c.inter_instance_protocol}: http or https")
         return c
 
     @classmethod
     def load(cls, path: str | None, overrides: dict[str, str]) -> RegistryConfig:
         props = load_properties(path) if path else {}
         return cls.from_props({**props, **overrides})
+
+    def rest_security(self) -> tuple[ssl.SSLContext | None, ssl.SSLContext | None, BasicAuth | None]:
+        """The https listeners' server context, the client context for forwarding to the primary, and Basic
+        authentication (authentication.method=BASIC with SCHEMA_REGISTRY_OPTS' JAAS file)."""
+        from brook import rest_auth, rest_tls
+
+        get = rest_tls.getter(self.extra)
+        server = None
+        if any(urlsplit(u).scheme == "https" for u in self.listeners):
+            server = rest_tls.server_context(get, rest_tls.rest_utils_client_auth(get))
+        client = rest_tls.client_context(get) if self.inter_instance_protocol == "https" else None
+        auth = rest_auth.rest_utils_auth(self.extra, "SCHEMA_REGISTRY_OPTS", rest_auth.confluent_reject)
+        return server, client, auth
 
     def kafka_client_props(self) -> dict[str, str]:
         """kafkastore.* settings passed to the Kafka clients (Confluent's kafkastore.<client config>)."""

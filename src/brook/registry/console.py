@@ -19,13 +19,14 @@ SCHEMA_PROPS = ("schema.registry.url", "value.schema", "value.schema.id", "value
 
 
 def _client(props: dict[str, str]) -> Any:
-    from confluent_kafka.schema_registry import SchemaRegistryClient
+    """The registry client of the --property settings (URL, basic.auth.*, schema.registry.ssl.*)."""
+    from brook.config.definition import ConfigError
+    from brook.registry.client import registry_client
 
-    url = props.get("schema.registry.url")
-    if not url:
-        raise SerializationException("Missing required configuration \"schema.registry.url\" which has no default "
-                                     "value.")
-    return SchemaRegistryClient({"url": url})
+    try:
+        return registry_client(props)
+    except ConfigError as e:
+        raise SerializationException(str(e)) from None
 
 
 def _schema(props: dict[str, str], side: str) -> tuple[str | None, int | None]:

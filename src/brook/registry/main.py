@@ -8,7 +8,8 @@ import contextlib
 import logging
 import sys
 
-from brook.asgi_server import bind_sockets, hypercorn_config, serve_app, stop_on_signals
+from brook.asgi_server import bind_sockets, hypercorn_config, listener_url, serve_app, stop_on_signals
+from brook.config.definition import ConfigError
 from brook.registry.config import ConfigException, RegistryConfig
 from brook.registry.leader import LeaderElector
 from brook.registry.state import State
@@ -38,6 +39,13 @@ def parse_args(argv: list[str]) -> tuple[str | None, dict[str, str]]:
 async def serve(config: RegistryConfig) -> int:
     from brook.registry.app import create_app
     from brook.registry.registry import Registry
+    from brook.rest_auth import BasicAuthMiddleware
+
+    try:
+        server_tls, client_tls, auth = config.rest_security()
+    except ConfigError as e:
+        log.error("Error starting the schema registry: %s", e)
+        return 1
 
     store = KafkaStore(config, State())
     try:
@@ -47,9 +55,11 @@ async def serve(config: RegistryConfig) -> int:
         store.close()
         return 1
     sockets = bind_sockets(config.listeners)
-    host, port = sockets[0].getsockname()[:2]
-    identity = {"version": 1, "host": config.host_name, "port": port, "master_eligibility": config.leader_eligibility,
-                "scheme": "http"}
+    # the listener of inter.instance.protocol is the one the other registries forward to
+    urls = [listener_url(u, s) for u, s in zip(config.listeners, sockets, strict=True)]
+    own = next((u for u in urls if u.startswith(config.inter_instance_protocol + "://")), urls[0])
+    identity = {"version": 1, "host": config.host_name, "port": int(own.rsplit(":", 1)[1]),
+                "master_eligibility": config.leader_eligibility, "scheme": config.inter_instance_protocol}
     elector = LeaderElector(config, identity, lambda: store.catch_up(config.init_timeout_ms / 1000))
     elector.start()
     if not await asyncio.to_thread(elector.elected.wait, config.init_timeout_ms / 1000):
@@ -57,14 +67,14 @@ async def serve(config: RegistryConfig) -> int:
         await asyncio.to_thread(elector.stop)
         store.close()
         return 1
-    hc = hypercorn_config(sockets, "org.eclipse.jetty.server.Server")
+    hc = hypercorn_config(sockets, "org.eclipse.jetty.server.Server", config.listeners, server_tls)
     stop = stop_on_signals()
-    for s in sockets:
-        host, port = s.getsockname()[:2]
-        log.info("Listening on http://%s:%d", host, port)
+    for url in urls:
+        log.info("Listening on %s", url)
     log.info("Server started, listening for requests...")
+    app = create_app(Registry(config, store), elector, client_tls)
     try:
-        await serve_app(create_app(Registry(config, store), elector), hc, stop)
+        await serve_app(BasicAuthMiddleware(app, auth) if auth else app, hc, stop)
     finally:
         await asyncio.to_thread(elector.stop)
         await asyncio.to_thread(store.close)

@@ -154,7 +154,7 @@ def create_app(engine: Engine) -> FastAPI:
 
     async def _print_lines(p: PrintTopic) -> AsyncIterator[bytes]:
         group = f"_confluent-ksql-{engine.config.service_id}transient_PRINT_{id(p)}"
-        async for line in printtopic.lines(engine.config.client_props(), engine.config.get("ksql.schema.registry.url"),
+        async for line in printtopic.lines(engine.config.client_props(), engine.config.schema_registry_settings(),
                                            p.topic, p.from_beginning, p.interval, p.limit, group):
             yield (line + "\n").encode()
 

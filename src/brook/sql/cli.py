@@ -9,12 +9,14 @@ commands (`help`, `exit`, `output`, `server`, `version`, `run script`), a histor
 from __future__ import annotations
 
 import argparse
+import base64
 import http.client
 import json
 import os
 import re
 import shutil
 import signal
+import ssl
 import sys
 import textwrap
 import time
@@ -80,20 +82,40 @@ class RestClient:
     def __init__(self, server: str) -> None:
         self.server = server
         self.properties: dict[str, str] = {}
+        self.authorization: str | None = None  # Basic credentials of -u / -p
+        self.tls: ssl.SSLContext | None = None  # the --config-file's ssl.* for an https server
 
     def _connection(self, timeout: float | None) -> http.client.HTTPConnection:
         parts = urlsplit(self.server)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("Server URL must begin with protocol (e.g., http:// or https://)")
-        cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        return cls(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), timeout=timeout)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        if parts.scheme == "https":
+            return http.client.HTTPSConnection(parts.hostname, port, timeout=timeout, context=self.tls)
+        return http.client.HTTPConnection(parts.hostname, port, timeout=timeout)
+
+    def login(self, user: str, password: str) -> None:
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        self.authorization = f"Basic {token}"
+
+    def configure_tls(self, props: dict[str, str]) -> None:
+        """ksqlDB's CLI reads ssl.truststore.*, ssl.keystore.*, ssl.key.password from --config-file;
+        ssl.verify.host=false (or an empty ssl.endpoint.identification.algorithm) skips the host name check."""
+        from brook import rest_tls
+
+        settings = dict(props)
+        if settings.get("ssl.verify.host", "true").strip().lower() == "false":
+            settings["ssl.endpoint.identification.algorithm"] = ""
+        self.tls = rest_tls.client_context(rest_tls.getter(settings))
 
     def open(self, method: str, path: str, body: dict | None = None,
              timeout: float | None = 60) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
         conn = self._connection(timeout)
         try:
-            conn.request(method, path, body=None if body is None else json.dumps(body).encode(),
-                         headers={"Content-Type": "application/vnd.ksql.v1+json", "Accept": "application/json"})
+            headers = {"Content-Type": "application/vnd.ksql.v1+json", "Accept": "application/json"}
+            if self.authorization:
+                headers["Authorization"] = self.authorization
+            conn.request(method, path, body=None if body is None else json.dumps(body).encode(), headers=headers)
             return conn, conn.getresponse()
         except OSError as e:
             conn.close()
@@ -542,13 +564,37 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--query-row-limit", type=int, help="An optional maximum number of rows to read from streamed "
                    "queries")
     p.add_argument("--query-timeout", type=int, help="An optional time limit (in milliseconds) for streamed queries")
-    p.add_argument("--config-file", help="A file of properties sent with every request (as SET would)")
+    p.add_argument("--config-file", help="A file of properties: ssl.* configure the connection to an https server, "
+                   "the others are sent with every request (as SET would)")
+    p.add_argument("-u", "--user", help="If your KSQL server is configured for authentication, then provide your "
+                   "user name here. The password must be specified separately with the -p/--password flag")
+    p.add_argument("-p", "--password", help="If your KSQL server is configured for authentication, then provide "
+                   "your password here. The username must be specified separately with the -u/--user flag")
     args = p.parse_args(argv)
     client = RestClient(args.server)
+    if args.password is not None and args.user is None:
+        print("You must specify the username (-u/--user) when specifying a password (-p/--password).",
+              file=sys.stderr)
+        return 1
+    if args.user is not None:
+        password = args.password
+        if password is None:  # ksqlDB prompts, without echo
+            import getpass
+
+            password = getpass.getpass("Enter password: ")
+        client.login(args.user, password)
+    config: dict[str, str] = {}
     if args.config_file:
         from brook.config.properties import load_properties
 
-        client.properties.update(load_properties(args.config_file))
+        config = load_properties(args.config_file)
+    try:
+        if urlsplit(args.server).scheme == "https":
+            client.configure_tls({k: v for k, v in config.items() if k.startswith("ssl.")})
+    except (ValueError, OSError, ssl.SSLError) as e:
+        print(f"Error: could not set up TLS from {args.config_file}: {e}", file=sys.stderr)
+        return 1
+    client.properties.update({k: v for k, v in config.items() if not k.startswith("ssl.")})
     cli = Cli(client, sys.stdout, args.output, args.query_row_limit, args.query_timeout)
     for definition in args.define:
         name, sep, value = definition.partition("=")

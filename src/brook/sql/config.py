@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from brook.config.properties import load_properties
+
+if TYPE_CHECKING:
+    from brook.rest_auth import BasicAuth
 
 DEFAULTS = {
     "listeners": "http://0.0.0.0:8088",
@@ -44,8 +49,9 @@ class KsqlConfig:
         c = cls(props)
         for url in c.listeners:
             parts = urlsplit(url)
-            if parts.scheme != "http" or parts.port is None:
-                raise ConfigException(f"Invalid listener {url}: Brook's ksqlDB server serves http://host:port")
+            if parts.scheme not in ("http", "https") or parts.port is None:
+                raise ConfigException(f"Invalid listener {url}: Brook's ksqlDB server serves http://host:port and "
+                                      "https://host:port")
         return c
 
     def get(self, name: str) -> str:
@@ -65,6 +71,30 @@ class KsqlConfig:
     @property
     def command_topic(self) -> str:
         return f"_confluent-ksql-{self.service_id}_command_topic"
+
+    def rest_security(self) -> tuple[ssl.SSLContext | None, BasicAuth | None]:
+        """The https listeners' TLS (ssl.keystore.*, ssl.client.authentication) and Basic authentication
+        (authentication.method=BASIC, the realm's JAAS section in KSQL_OPTS' file)."""
+        from brook import rest_auth, rest_tls
+
+        get = rest_tls.getter(self.props)
+        tls = None
+        if any(urlsplit(u).scheme == "https" for u in self.listeners):
+            tls = rest_tls.server_context(get, rest_tls.rest_utils_client_auth(get))
+        return tls, rest_auth.rest_utils_auth(self.props, "KSQL_OPTS", rest_auth.ksql_reject)
+
+    def schema_registry_settings(self) -> dict[str, str]:
+        """The registry client's settings in the serde names (schema.registry.url, basic.auth.*,
+        schema.registry.ssl.*): ksqlDB's ksql.schema.registry.<client config>."""
+        prefix = "ksql.schema.registry."
+        out = {"schema.registry.url": self.get("ksql.schema.registry.url")}
+        for k, v in self.props.items():
+            short = k[len(prefix):] if k.startswith(prefix) else ""
+            if short.startswith("basic.auth."):
+                out[short] = v
+            elif short.startswith("ssl."):
+                out["schema.registry." + short] = v
+        return out
 
     def client_props(self) -> dict[str, str]:
         """Kafka client settings: bootstrap.servers and ksqlDB's ksql.streams.<client config> security settings."""

@@ -231,13 +231,13 @@ class Engine:
         VALUE_SCHEMA_ID / KEY_SCHEMA_ID); and the schema id of each side (True: the key) whose columns were
         inferred."""
         elements, inferred = list(node.elements), {}
-        url = self.config.get("ksql.schema.registry.url")
+        registry = self.config.schema_registry_settings()
         keys = [e for e in elements if e[2] in ("KEY", "PRIMARY KEY")]
         for is_key, fmt in ((False, value_format), (True, key_format)):
             if fmt not in srformats.SERDES or (keys if is_key else len(keys) != len(elements)):
                 continue
             wanted = node.props.get("KEY_SCHEMA_ID" if is_key else "VALUE_SCHEMA_ID")
-            columns, inferred[is_key] = srformats.infer(url, fmt, topic, is_key,
+            columns, inferred[is_key] = srformats.infer(registry, fmt, topic, is_key,
                                                         int(wanted) if wanted is not None else None)
             if is_key:
                 ns = "PRIMARY KEY" if node.kind == "TABLE" else "KEY"
@@ -250,14 +250,14 @@ class Engine:
                        inferred: dict[bool, int] | None = None) -> None:
         """The schema-registry serdes of a source's key and value, their schemas registered when asked; a side
         whose columns came from the registry writes with the schema they came from, as ksqlDB does."""
-        url = self.config.get("ksql.schema.registry.url")
+        registry = self.config.schema_registry_settings()
         inferred = inferred or {}
         for is_key, fmt, cols in ((True, source.key_format, source.key_columns),
                                   (False, source.value_format, source.value_columns)):
             if fmt not in srformats.SERDES or not cols:
                 continue
-            srformats.require_registry(url, fmt, source.topic)
-            serde = srformats.SrSerde(url, fmt, source.topic, is_key, cols, not is_key and not source.wrap_single,
+            srformats.require_registry(registry["schema.registry.url"], fmt, source.topic)
+            serde = srformats.SrSerde(registry, fmt, source.topic, is_key, cols, not is_key and not source.wrap_single,
                                       schema_id=inferred.get(is_key))
             if register and is_key not in inferred:
                 serde.register(only_if_absent)

@@ -8,7 +8,8 @@ import contextlib
 import logging
 import sys
 
-from brook.asgi_server import bind_sockets, hypercorn_config, serve_app, stop_on_signals
+from brook.asgi_server import bind_sockets, hypercorn_config, listener_url, serve_app, stop_on_signals
+from brook.config.definition import ConfigError
 from brook.registry.main import parse_args
 from brook.sql.config import ConfigException, KsqlConfig
 
@@ -18,9 +19,15 @@ log = logging.getLogger("io.confluent.ksql.rest.server.KsqlServerMain")
 
 
 async def serve(config: KsqlConfig) -> int:
+    from brook.rest_auth import BasicAuthMiddleware
     from brook.sql.app import create_app
     from brook.sql.engine import Engine
 
+    try:
+        tls, auth = config.rest_security()
+    except ConfigError as e:
+        log.error("Failed to start KSQL: %s", e)
+        return 1
     engine = Engine(config)
     try:
         await asyncio.to_thread(engine.start)
@@ -29,14 +36,14 @@ async def serve(config: KsqlConfig) -> int:
         engine.close()
         return 1
     sockets = bind_sockets(config.listeners)
-    hc = hypercorn_config(sockets, "io.confluent.ksql.api.server.Server")
+    hc = hypercorn_config(sockets, "io.confluent.ksql.api.server.Server", config.listeners, tls)
     stop = stop_on_signals()
-    for s in sockets:
-        host, port = s.getsockname()[:2]
-        log.info("ksqlDB API server listening on http://%s:%d", host, port)
+    for url, s in zip(config.listeners, sockets, strict=True):
+        log.info("ksqlDB API server listening on %s", listener_url(url, s))
     log.info("Server up and running")
+    app = create_app(engine)
     try:
-        await serve_app(create_app(engine), hc, stop)
+        await serve_app(BasicAuthMiddleware(app, auth) if auth else app, hc, stop)
     finally:
         await asyncio.to_thread(engine.close)
         for s in sockets:

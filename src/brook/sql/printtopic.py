@@ -184,16 +184,16 @@ class Tracker:
         return out
 
 
-async def lines(bootstrap_props: dict, registry_url: str, topic: str, from_beginning: bool, interval: int,
+async def lines(bootstrap_props: dict, registry: dict[str, str], topic: str, from_beginning: bool, interval: int,
                 limit: int | None, group_id: str) -> AsyncIterator[str]:
     """The output lines of PRINT; an empty line when a poll brings nothing (ksqlDB's keep-alive)."""
     from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, TopicPartition
 
     client = None
-    if registry_url:
-        from confluent_kafka.schema_registry import SchemaRegistryClient
+    if registry.get("schema.registry.url"):
+        from brook.registry.client import registry_client
 
-        client = SchemaRegistryClient({"url": registry_url})
+        client = registry_client(registry)
     keys, values, tracker = Formats(client, topic, True), Formats(client, topic, False), Tracker()
     consumer = Consumer({**bootstrap_props, "group.id": group_id, "enable.auto.commit": False})
     lock = threading.Lock()

@@ -100,16 +100,17 @@ def _registered_connect_schema(fmt: str, registered: Any, client: Any, schema_id
     return protobufdata.to_connect_schema(desc)
 
 
-def infer(url: str, fmt: str, topic: str, is_key: bool, schema_id: int | None) -> tuple[list, int]:
+def infer(registry: dict[str, str], fmt: str, topic: str, is_key: bool, schema_id: int | None) -> tuple[list, int]:
     """The columns of `<topic>-value` (or -key): ksqlDB's SchemaRegistryTopicSchemaSupplier."""
     side = "key" if is_key else "value"
     failed = f"Schema registry fetch for topic {side} request failed. Topic: {topic}"
-    if not url:
+    if not registry.get("schema.registry.url"):
         raise SqlError(f"{failed}\nCaused by: {NOT_CONFIGURED}")
-    from confluent_kafka.schema_registry import SchemaRegistryClient
     from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-    client = SchemaRegistryClient({"url": url})
+    from brook.registry.client import registry_client
+
+    client = registry_client(registry)
     subj = subject(topic, is_key)
     try:
         if schema_id is None:
@@ -159,7 +160,7 @@ def require_registry(url: str, fmt: str, topic: str) -> None:
 class SrSerde:
     """One source's key or value serde: a Confluent converter (its serializers and schema-id caches) per serde."""
 
-    def __init__(self, url: str, fmt: str, topic: str, is_key: bool, columns: list[tuple[str, tuple]],
+    def __init__(self, registry: dict[str, str], fmt: str, topic: str, is_key: bool, columns: list[tuple[str, tuple]],
                  unwrapped: bool, schema_id: int | None = None) -> None:
         from brook.connect.sr_converters import AvroConverter, JsonSchemaConverter, ProtobufConverter
 
@@ -169,7 +170,7 @@ class SrSerde:
         self.schema = connect_schema(fmt, columns, self.unwrapped)
         cls = {"AVRO": AvroConverter, "JSON_SR": JsonSchemaConverter, "PROTOBUF": ProtobufConverter}[fmt]
         self.converter = cls()
-        settings = {"schema.registry.url": url}
+        settings = dict(registry)  # the URL, basic.auth.* and schema.registry.ssl.* of ksql.schema.registry.*
         if schema_id is not None:  # inferred columns: records are written with the schema they came from
             settings.update({"auto.register.schemas": "false", "use.schema.id": str(schema_id)})
         self.converter.configure(settings, is_key)
