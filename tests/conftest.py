@@ -26,13 +26,14 @@ ENDPOINT = re.compile(r"(\w+)://\[?([^\],\s]*?)\]?:(\d+)")
 
 
 def start_logged(args: list[str], log_path: Path, ready, what: str, timeout: float = 60.0,  # noqa: ANN001, ANN201
-                 cwd: Path | None = None):
-    """Start a server process with its output appended to `log_path`; wait (bounded, on its log, never a fixed
-    sleep) until `ready(new log text)` returns a match. Returns (process, match)."""
+                 cwd: Path | None = None, env: dict[str, str] | None = None):
+    """Start a server process with its output appended to `log_path` (and `env` added to its environment); wait
+    (bounded, on its log, never a fixed sleep) until `ready(new log text)` returns a match. Returns (process,
+    match)."""
     log = open(log_path, "ab")
     start = log.tell()
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         text = log_path.read_text(errors="replace")[start:]
@@ -58,6 +59,7 @@ class HttpServerProcess:
         self.overrides = {"listeners": "http://127.0.0.1:0", **overrides}
         self.proc: subprocess.Popen | None = None
         self.port = 0
+        self.env: dict[str, str] = {}  # added to the process's environment (SCHEMA_REGISTRY_OPTS, KSQL_OPTS)
 
     def command(self) -> list[str]:
         raise NotImplementedError
@@ -67,9 +69,10 @@ class HttpServerProcess:
         for k, v in self.overrides.items():
             args += ["--override", f"{k}={v}"]
         self.proc, m = start_logged(args, self.log_path, lambda text: self.ready_text in text
-                                    and self.ready_pattern.search(text), self.what, timeout)
+                                    and self.ready_pattern.search(text), self.what, timeout, env=self.env)
         self.port = int(m.group(2))
-        self.overrides["listeners"] = f"http://127.0.0.1:{self.port}"  # the same port after a restart
+        scheme = self.overrides["listeners"].split("://")[0]
+        self.overrides["listeners"] = f"{scheme}://127.0.0.1:{self.port}"  # the same port after a restart
         return self
 
     def stop(self) -> int:

@@ -19,7 +19,7 @@ from conftest import BrokerProcess, start_logged
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
-LISTENING = re.compile(r"REST server listening at (http://[^/\s]+)/")
+LISTENING = re.compile(r"REST server listening at (https?://[^/\s]+)/")
 
 
 def worker_props(path: Path, bootstrap: str, offsets: Path, **extra: str) -> Path:
@@ -42,15 +42,17 @@ def started(text: str) -> re.Match[str] | None:
 class ConnectProcess(BrokerProcess):
     """A connect-standalone or connect-distributed process; stop() and log_text() are the broker's."""
 
-    def __init__(self, cwd: Path, *args: str, script: str = "connect-standalone") -> None:
-        self.cwd, self.args, self.script = cwd, args, script
+    def __init__(self, cwd: Path, *args: str, script: str = "connect-standalone",
+                 env: dict[str, str] | None = None) -> None:
+        self.cwd, self.args, self.script, self.env = cwd, args, script, env
         self.log_path = cwd / "connect.log"
         self.proc: subprocess.Popen | None = None
         self.url = ""
 
     def start(self, timeout: float = 60) -> ConnectProcess:
         exe = str(REPO / self.script) if "/" in self.script else str(VENV_BIN / self.script)
-        self.proc, m = start_logged([exe, *self.args], self.log_path, started, self.script, timeout, cwd=self.cwd)
+        self.proc, m = start_logged([exe, *self.args], self.log_path, started, self.script, timeout, cwd=self.cwd,
+                                    env=self.env)
         self.url = m.group(1)
         return self
 

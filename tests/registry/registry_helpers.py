@@ -18,7 +18,7 @@ from pathlib import Path
 import kafka_wire
 from conftest import HttpServerProcess
 
-LISTENING = re.compile(r"Listening on http://([^:\s]+):(\d+)")
+LISTENING = re.compile(r"Listening on https?://([^:\s]+):(\d+)")
 MEDIA = "application/vnd.schemaregistry.v1+json"
 
 
@@ -35,7 +35,7 @@ class RegistryProcess(HttpServerProcess):
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.overrides['listeners'].split('://')[0]}://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "brook.registry.main", *([str(self.properties)] if self.properties else [])]

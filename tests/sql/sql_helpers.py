@@ -14,7 +14,7 @@ from pathlib import Path
 
 from conftest import HttpServerProcess
 
-LISTENING = re.compile(r"ksqlDB API server listening on http://([^:\s]+):(\d+)")
+LISTENING = re.compile(r"ksqlDB API server listening on https?://([^:\s]+):(\d+)")
 
 
 class KsqlProcess(HttpServerProcess):
