@@ -44,6 +44,7 @@ def server_context(get: Get, client_auth: str) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     _protocols(ctx, get)
+    _ciphers(ctx, get)
     location = get("ssl.keystore.location")
     if not location:
         raise ConfigError("An https listener needs a key store: ssl.keystore.location")
@@ -90,6 +91,20 @@ def _protocols(ctx: ssl.SSLContext, get: Get) -> None:
                           f"{', '.join(_VERSIONS)}")
     versions = sorted(_VERSIONS[p] for p in enabled)
     ctx.minimum_version, ctx.maximum_version = versions[0], versions[-1]
+
+
+def _ciphers(ctx: ssl.SSLContext, get: Get) -> None:
+    """ssl.cipher.suites: Java (IANA) or OpenSSL names, as the broker reads them; TLS 1.3 suites stay as they are."""
+    from brook.broker.tls import openssl_cipher
+
+    raw = get("ssl.cipher.suites")
+    names = [n for n in (openssl_cipher(s.strip()) for s in (raw or "").split(",") if s.strip()) if n]
+    if not names:
+        return
+    try:
+        ctx.set_ciphers(":".join(names))
+    except ssl.SSLError as e:
+        raise ConfigError(f"Invalid value {raw} for configuration ssl.cipher.suites: {e}") from e
 
 
 def store_kind(get: Get, store: str) -> str:
