@@ -285,3 +285,50 @@ def test_jks_stores_and_unknown_login_modules_stop_with_a_message(tmp_path):
         rest_auth.UserStore.load("com.example.LdapLoginModule", {"file": "x"})
     assert rest_auth.credential_matches("MD5:5f4dcc3b5aa765d61d8327deb882cf99", "password")
     assert not rest_auth.credential_matches("MD5:5f4dcc3b5aa765d61d8327deb882cf99", "Password")
+
+
+def test_distributed_workers_forward_a_task_restart_over_https_with_the_callers_credentials(stack, tmp_path):
+    """Two connect-distributed workers on https with Basic auth: a task restart sent to the worker that does not
+    run the task is forwarded to the one that does (Kafka's forwarding), over TLS, with the caller's login."""
+    from connect.connect_helpers import REPO
+
+    pki, d, _, _, ksql, _ = stack
+    text = (REPO / "config" / "connect-distributed.properties").read_text()
+    text = text.replace("bootstrap.servers=localhost:9092", f"bootstrap.servers={ksql.overrides['bootstrap.servers']}")
+    extra = {"group.id": "secure-cluster", "config.storage.topic": "sec-configs", "offset.storage.topic": "sec-offsets",
+             "status.storage.topic": "sec-status", "offset.storage.partitions": "1", "status.storage.partitions": "1",
+             "listeners": "https://127.0.0.1:0", "rest.extension.classes": rest_auth.CONNECT_EXTENSION,
+             "ssl.keystore.location": str(pki.server), "ssl.keystore.type": "PEM",
+             "ssl.truststore.location": str(pki.ca), "session.timeout.ms": "6000", "heartbeat.interval.ms": "1000"}
+    props = tmp_path / "distributed.properties"
+    props.write_text(text + "".join(f"\n{k}={v}" for k, v in extra.items()) + "\n")
+    env = {"KAFKA_OPTS": f"-Djava.security.auth.login.config={d / 'connect.jaas'}"}
+    workers = {}
+    try:
+        for name in ("a", "b"):
+            (tmp_path / name).mkdir()
+            w = ConnectProcess(tmp_path / name, str(props), script="connect-distributed", env=env).start()
+            workers[w.url.removeprefix("https://")] = w
+        wait_for(lambda: all(f"members {sorted(workers)}" in w.log_text() for w in workers.values()),
+                 timeout=60, what="both workers in the group")
+        any_worker = next(iter(workers.values()))
+        config = {"connector.class": "FileStreamSink", "file": str(tmp_path / "out.txt"), "topics": "sec-dist",
+                  "tasks.max": "2"}
+        status, _, body = curl(pki, "-u", "admin:admin-secret", "-X", "POST", "-H", "Content-Type: application/json",
+                               "-d", json.dumps({"name": "sec-sink", "config": config}), any_worker.url + "/connectors")
+        assert status == 201, body
+
+        def task_owners():
+            status, _, body = curl(pki, "-u", "admin:admin-secret", any_worker.url + "/connectors/sec-sink/status")
+            tasks = json.loads(body).get("tasks", []) if status == 200 else []
+            return [t["worker_id"] for t in tasks] if len(tasks) == 2 else None
+        owner = wait_for(task_owners, timeout=30, what="both tasks placed")[0]
+        [other] = [w for wid, w in workers.items() if wid != owner]
+        restart = other.url + "/connectors/sec-sink/tasks/0/restart"
+        status, _, body = curl(pki, "-u", "admin:wrong", "-X", "POST", restart)
+        assert (status, body) == (401, "User cannot access the resource.")
+        status, _, body = curl(pki, "-u", "admin:admin-secret", "-X", "POST", restart)
+        assert status == 204, body  # forwarded to the owner over https, which let the caller in too
+    finally:
+        for w in workers.values():
+            w.stop()
