@@ -112,6 +112,8 @@ def test_broker_values_are_typed() -> None:
     ("log.cleanup.policy", "delete,shred",
      "Invalid value shred for configuration log.cleanup.policy: String must be one of: compact, delete"),
     ("log.segment.bytes", "13", "Value must be at least 14"),
+    ("replica.selector.class", "com.example.Nearest", "Invalid value com.example.Nearest for configuration "
+     "replica.selector.class: Brook supports org.apache.kafka.common.replica.RackAwareReplicaSelector"),
 ])
 def test_invalid_broker_values_are_rejected_with_kafkas_message(name: str, raw: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):

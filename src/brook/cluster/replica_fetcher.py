@@ -211,6 +211,7 @@ class ReplicaFetcher:
             try:
                 part.append_records_as_follower(records, r.high_watermark, r.log_start_offset, int(time.time() * 1000))
                 state.lag = max(0, r.high_watermark - lg.log_end_offset)
+                self.broker.replicas.notify(part.topic, part.index)  # consumers waiting on this follower (KIP-392)
             except Exception as e:  # noqa: BLE001 - a batch that does not fit: fetch it again after the backoff
                 log.error("[%s]: Unexpected error appending to %s-%d: %s", self.name, part.topic, part.index, e)
                 state.delayed_until = time.monotonic() + self.backoff

@@ -13,6 +13,17 @@ AUTHORIZER_CLASSES = ("kafka.security.authorizer.AclAuthorizer",
                       "org.apache.kafka.metadata.authorizer.StandardAuthorizer")
 
 
+# KIP-392's replica selectors: the rack-aware one, and Kafka's behaviour without one (read from the leader)
+RACK_AWARE_SELECTOR = "org.apache.kafka.common.replica.RackAwareReplicaSelector"
+REPLICA_SELECTORS = (RACK_AWARE_SELECTOR, "org.apache.kafka.common.replica.LeaderSelector")
+
+
+def _replica_selector_class(name: str, value: object) -> None:
+    if value and value not in REPLICA_SELECTORS:
+        raise ConfigError(f"Invalid value {value} for configuration {name}: Brook supports "
+                          + " and ".join(REPLICA_SELECTORS))
+
+
 def _authorizer_class(name: str, value: object) -> None:
     if value and value not in AUTHORIZER_CLASSES:
         raise ConfigError(f"Invalid value {value} for configuration {name}: Brook supports only "
@@ -107,6 +118,9 @@ BROKER_CONFIGS = ConfigDef().define(
               "connection to ZooKeeper. If not set, the value in zookeeper.session.timeout.ms is used",
               read_only=True),
     ConfigKey("broker.rack", "string", None, "Rack of the broker.", read_only=True),
+    ConfigKey("replica.selector.class", "string", None, "The fully qualified class name that implements "
+              "ReplicaSelector. This is used by the broker to find the preferred read replica. By default, we use "
+              "an implementation that returns the leader.", _replica_selector_class, read_only=True),
     ConfigKey("controlled.shutdown.enable", "boolean", True, "Enable controlled shutdown of the server.",
               read_only=True),
     ConfigKey("controlled.shutdown.max.retries", "int", 3, "Controlled shutdown can fail for multiple reasons. "

@@ -22,6 +22,7 @@ from brook.protocol.versions import response_class
 from ..authz import cluster_allowed, denied
 from ..fetch_sessions import FINAL_EPOCH, INITIAL_EPOCH, FetchSession, SessionPartition
 from ..quotas import FETCH
+from ..replica_selector import preferred_read_replica, rack_aware
 from . import Request
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 _ZERO = datetime.timedelta(0)
 READ_COMMITTED = 1
 _NULL_ID = uuid.UUID(int=0)
-_DIVERGING, _LEADER = 0, 1  # what a result's extra part holds
+_DIVERGING, _LEADER, _PREFERRED = 0, 1, 2  # what a result's extra part holds
 # Kafka's Request.DebuggingConsumerId (kafka-replica-verification): a consumer that may read a follower's replica
 DEBUGGING_CONSUMER_ID = -2
 # error, high watermark, last stable offset, log start offset, records, aborted transactions (producer id, first
@@ -43,7 +44,7 @@ _Result = tuple[ErrorCode, int, int, int, bytes, tuple[tuple[int, int], ...] | N
 class _Plan:
     """The partitions one fetch reads, in order, with their offsets and limits."""
 
-    __slots__ = ("items", "ids", "session", "incremental", "denied", "replica_id")
+    __slots__ = ("items", "ids", "session", "incremental", "denied", "replica_id", "from_any_replica", "rack")
 
     def __init__(self) -> None:
         # topic, partition, fetch offset, max bytes, current leader epoch, last fetched epoch
@@ -53,6 +54,8 @@ class _Plan:
         self.incremental = False
         self.denied: frozenset[str] = frozenset()  # topics this client may not READ (authorizer only)
         self.replica_id = -1  # a follower's broker id
+        self.from_any_replica = False  # a consumer's v11+ fetch (ClientMetadata): a follower may answer it
+        self.rack = ""  # that consumer's client.rack, when the leader picks replicas by rack (KIP-392)
 
 
 def _topic_name(broker: Broker, ctx: RequestContext, t) -> str | None:
@@ -122,6 +125,10 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
                 plan.ids.setdefault(name, info.topic_id)
 
     plan.replica_id = request.replica_state.replica_id if ctx.api_version >= 15 else request.replica_id
+    if ctx.api_version >= 11 and plan.replica_id == -1:
+        plan.from_any_replica = True
+        if request.rack_id and rack_aware(broker.config):
+            plan.rack = request.rack_id
     if broker.authorizer is not None:
         if plan.replica_id >= 0:  # KafkaApis: a follower needs CLUSTER_ACTION, else every partition is refused
             if not cluster_allowed(broker, ctx, AclOperation.CLUSTER_ACTION):
@@ -150,13 +157,16 @@ async def _delayed(broker: Broker, ctx: RequestContext, cls, plan, request: Requ
 
 
 def _read(broker: Broker, plan, max_bytes, isolation_level):
-    """Read every planned partition; returns (per-partition results, bytes read, any error)."""
+    """Read every planned partition; returns (per-partition results, bytes read, whether to answer at once: an
+    error, or a preferred read replica)."""
     results: list[_Result] = []
     total = 0
     errors = False
     partitions = broker.replicas.partitions
     denied = plan.denied
     replica_id = plan.replica_id
+    any_replica = plan.from_any_replica or replica_id == DEBUGGING_CONSUMER_ID
+    racks = {b.broker_id: b.rack for b in broker.live_brokers()} if plan.rack else None
     for name, p, offset, part_max, current_epoch, last_epoch in plan.items:
         if denied and name in denied:
             results.append((ErrorCode.topic_authorization_failed, -1, -1, -1, b"", None, None))
@@ -173,11 +183,18 @@ def _read(broker: Broker, plan, max_bytes, isolation_level):
                             if err == ErrorCode.fenced_leader_epoch else None))
             errors = True
             continue
-        if part.leader_id != part.broker_id and replica_id != DEBUGGING_CONSUMER_ID:
+        if part.leader_id != part.broker_id and not (any_replica and part.leader_id >= 0):
             results.append((ErrorCode.not_leader_or_follower, -1, -1, -1, b"", None, None))
             errors = True
             continue
         lg = part.log
+        if racks is not None and part.leader_id == part.broker_id:
+            preferred = preferred_read_replica(part, offset, plan.rack, racks, int(time.time() * 1000))
+            if preferred >= 0:  # no records: the consumer reads from the replica in its rack
+                results.append((ErrorCode.none, lg.high_watermark, lg.last_stable_offset, lg.log_start_offset, b"",
+                                None, (_PREFERRED, preferred, 0)))
+                errors = True  # answered at once, as Kafka's hasPreferredReadReplica
+                continue
         try:
             if last_epoch >= 0:
                 diverging = part.diverging_epoch(current_epoch, last_epoch, offset)
@@ -271,14 +288,18 @@ def _response(broker: Broker, ctx: RequestContext, cls, plan, results, unknown_i
 
 
 def _extra_fields(broker: Broker, ctx: RequestContext, cls, extra, endpoints) -> dict:
-    """A diverging epoch (v12+), or the current leader on FENCED_LEADER_EPOCH with its endpoint (v16+, KIP-951)."""
+    """A diverging epoch (v12+), a preferred read replica (v11+, KIP-392), or the current leader on
+    FENCED_LEADER_EPOCH with its endpoint (v16+, KIP-951)."""
     kind, a, b = extra
     if kind == _DIVERGING:
         return {"diverging_epoch": nested(cls, "EpochEndOffset")(epoch=a, end_offset=b)}
+    if kind == _PREFERRED:
+        return {"preferred_read_replica": a}
     if ctx.api_version < 16:
         return {}
-    adv = broker.advertised_for(ctx.connection.listener)
-    endpoints[a] = nested(cls, "NodeEndpoint")(node_id=a, host=adv.host, port=adv.port, rack=None)
+    node = next((n for n in broker.live_brokers(ctx.connection.listener) if n.broker_id == a), None)
+    if node is not None:
+        endpoints[a] = nested(cls, "NodeEndpoint")(node_id=a, host=node.host, port=node.port, rack=node.rack)
     return {"current_leader": nested(cls, "LeaderIdAndEpoch")(leader_id=a, leader_epoch=b)}
 
 
