@@ -13,6 +13,8 @@ from conftest import Cluster, cluster_wait
 from kafka_wire import Conn, record_batch
 from kio.schema.alter_partition.v2 import request as ap_req
 from kio.schema.alter_partition.v2 import response as ap_resp
+from kio.schema.fetch.v10 import request as v10_req
+from kio.schema.fetch.v10 import response as v10_resp
 from kio.schema.fetch.v12.request import FetchPartition, FetchRequest, FetchTopic
 from kio.schema.fetch.v12.response import FetchResponse
 from kio.schema.metadata.v12 import request as md_req
@@ -109,11 +111,19 @@ def test_a_broker_that_does_not_lead_refuses_reads_and_writes_as_kafka(three_bro
                              FetchPartition(partition=0, current_leader_epoch=-1, fetch_offset=0,
                                             last_fetched_epoch=-1, log_start_offset=-1,
                                             partition_max_bytes=1 << 20),)),), forgotten_topics_data=(), rack_id="")
+    # a consumer's fetch before v11 (no ClientMetadata) reads from the leader only; v11+ may read from a follower
+    old_fetch = v10_req.FetchRequest(replica_id=-1, max_wait=datetime.timedelta(0), min_bytes=1, max_bytes=1 << 20,
+                                     isolation_level=0, session_id=0, session_epoch=-1, topics=(v10_req.FetchTopic(
+                                         topic="r3", partitions=(v10_req.FetchPartition(
+                                             partition=0, fetch_offset=0, partition_max_bytes=1 << 20),)),),
+                                     forgotten_topics_data=())
     with Conn(c.brokers[follower].port) as conn:
         (p,) = conn.request(produce, ProduceResponse).responses[0].partition_responses
         assert p.error_code == ErrorCode.not_leader_or_follower
-        (f,) = conn.request(fetch, FetchResponse).responses[0].partitions
+        (f,) = conn.request(old_fetch, v10_resp.FetchResponse).responses[0].partitions
         assert f.error_code == ErrorCode.not_leader_or_follower
+        (f,) = conn.request(fetch, FetchResponse).responses[0].partitions
+        assert f.error_code == ErrorCode.none  # KIP-392: up to the follower's high watermark
     with Conn(c.brokers[state["leader"]].port) as conn:
         (f,) = conn.request(fetch, FetchResponse).responses[0].partitions
         assert f.error_code == ErrorCode.none and f.records
