@@ -6,6 +6,7 @@ FileStream sink reads them through the same converter."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from connect_helpers import consume_all, module_worker, wait_for
 from registry.registry_helpers import module_registry
 
-from brook.connect.data import STRING_SCHEMA, DataError, Struct, prim, struct_schema
+from brook.connect.data import STRING_SCHEMA, DataError, RetriableError, Struct, prim, struct_schema
 from brook.connect.sr_converters import AvroConverter, JsonSchemaConverter, ProtobufConverter
 
 T = "org.apache.kafka.connect.transforms."
@@ -34,7 +35,23 @@ def stack(tmp_path_factory):
         # the three pipelines start together, so that their sink groups' joins overlap
         tmp = tmp_path_factory.mktemp("connect-sr-files")
         pipelines = {fmt: pipeline(worker, registry, fmt, lines, tmp) for fmt, lines in LINES.items()}
+        pipelines["plain"] = plain_pipeline(worker, registry, tmp)
         yield broker, registry, worker, pipelines
+
+
+def plain_pipeline(worker, registry, tmp: Path) -> tuple[str, Path]:
+    """FileStream lines as they are (Connect strings) through the AvroConverter; a sink reading schemaless values
+    (Confluent's Anything record) from another topic."""
+    src, sink = tmp / "plain.txt", tmp / "anything.sink.txt"
+    src.write_text("foo\nbar\n")
+    avro = {"value.converter": CONVERTERS["avro"], "value.converter.schema.registry.url": registry.url}
+    for name, config in (("plain-source", {"connector.class": "FileStreamSource", "file": str(src),
+                                           "topic": "connect-plain"}),
+                         ("anything-sink", {"connector.class": "FileStreamSink", "file": str(sink),
+                                            "topics": "connect-anything"})):
+        status, body = worker.request("POST", "/connectors", {"name": name, "config": {**config, **avro}})
+        assert status == 201, body
+    return "connect-plain", sink
 
 
 def pipeline(worker, registry, fmt: str, lines: list[str], tmp: Path) -> tuple[str, Path]:
@@ -161,3 +178,59 @@ def test_converters_in_process_strategies_and_versions(stack):
     pb.configure({"schema.registry.url": registry.url}, False)
     schema, back = pb.to_connect_data("people-pb", pb.from_connect_data("people-pb", person, value))
     assert back.get("name") == "ann" and back.get("age") == 7 and schema.name == "Person"
+
+
+def test_avro_converter_primitive_strings_and_schemaless_values(stack):
+    """FileStream lines are Connect strings: the AvroConverter registers "string" as Confluent's does. A value with
+    no Connect schema is written in Confluent's Anything record and read back as the bare value."""
+    from confluent_kafka import Producer
+    from confluent_kafka.schema_registry.avro import AvroDeserializer
+
+    broker, registry, _, pipelines = stack
+    topic, sink = pipelines["plain"]
+    client = SchemaRegistryClient({"url": registry.url})
+    msgs = consume_all(broker.bootstrap, topic, 2)
+    assert latest(registry, f"{topic}-value")["schema"] == '"string"'
+    de = AvroDeserializer(client)
+    assert [de(m.value(), SerializationContext(topic, MessageField.VALUE)) for m in msgs] == ["foo", "bar"]
+
+    conv = AvroConverter()
+    conv.configure({"schema.registry.url": registry.url}, False)
+    values = ["plain", 42, {"k": [1.5, True, None]}]
+    data = [conv.from_connect_data("connect-anything", None, v) for v in values]
+    anything = json.loads(latest(registry, "connect-anything-value")["schema"])
+    assert (anything["namespace"], anything["name"]) == ("io.confluent.connect.avro", "Anything")
+    assert [f["name"] for f in anything["fields"]] == ["boolean", "bytes", "double", "float", "int", "long",
+                                                       "string", "array", "map"]
+    ctx = SerializationContext("connect-anything", MessageField.VALUE)
+    read = [de(d, ctx) for d in data]  # Confluent's deserializer sees the records Confluent's converter writes
+    assert read[0]["string"] == "plain" and read[1]["long"] == 42
+    [entry] = read[2]["map"]
+    assert entry["key"]["string"] == "k" and [e["double"] for e in entry["value"]["array"]][0] == 1.5
+    assert [conv.to_connect_data("connect-anything", d) for d in data] == [(None, v) for v in values]
+
+    # a sink with the AvroConverter reads the schemaless records (the values without a Connect schema)
+    producer = Producer({"bootstrap.servers": broker.bootstrap})
+    for d in data:
+        producer.produce("connect-anything", d)
+    assert producer.flush(10) == 0
+    assert sink_lines(sink, 3) == ["plain", "42", "{k=[1.5, true, null]}"]
+
+    # the JSON Schema and Protobuf converters have no schema for such a value: a DataError, as Confluent's fail
+    for cls, text in ((JsonSchemaConverter, "Converting Kafka Connect data to byte[] failed due to serialization "
+                                            "error of topic t: a schemaless value has no JSON schema"),
+                      (ProtobufConverter, "Failed to serialize Protobuf data from topic t: a schemaless value has "
+                                          "no Protobuf schema")):
+        c = cls()
+        c.configure({"schema.registry.url": registry.url}, False)
+        with pytest.raises(DataError, match=re.escape(text)):
+            c.from_connect_data("t", None, "x")
+
+
+def test_an_unreachable_registry_is_a_retriable_error():
+    c = AvroConverter()
+    c.configure({"schema.registry.url": "http://127.0.0.1:1"}, False)
+    with pytest.raises(RetriableError, match="Network connection error while serializing Avro data for topic t: "):
+        c.from_connect_data("t", STRING_SCHEMA, "x")
+    with pytest.raises(RetriableError, match="Network connection error while deserializing Avro data for topic t"):
+        c.to_connect_data("t", b"\x00\x00\x00\x00\x07payload")

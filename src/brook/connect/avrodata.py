@@ -248,3 +248,65 @@ def to_connect(schema: Schema, value: object) -> object:
         scale = int(schema.params().get("scale", "0"))
         return decimal.Decimal(int.from_bytes(value, "big", signed=True)).scaleb(-scale)
     return convert_members(schema, value, to_connect)
+
+
+# --- schemaless values (AvroData's ANYTHING_SCHEMA) ---------------------------------------------------------------
+
+ANYTHING_NAME = f"{NAMESPACE}.Anything"
+_ANYTHING_KINDS = ("boolean", "bytes", "double", "float", "int", "long", "string")
+# Confluent's record for a value without a Connect schema, as Avro prints it: one optional field per kind, arrays
+# of Anything, and maps as arrays of Anything key/value entries (Avro cannot name a union, so a record it is)
+ANYTHING: dict = {"type": "record", "name": "Anything", "namespace": NAMESPACE, "fields": [
+    *({"name": k, "type": ["null", k], "default": None} for k in _ANYTHING_KINDS),
+    {"name": "array", "type": ["null", {"type": "array", "items": "Anything"}], "default": None},
+    {"name": "map", "type": ["null", {"type": "array", "items": {"type": "record", "name": "MapEntry", "fields": [
+        {"name": "key", "type": "Anything"}, {"name": "value", "type": "Anything"}]}}], "default": None}]}
+
+
+def is_anything(avro: Any) -> bool:
+    """True for Confluent's Anything record (the writer schema of schemaless values)."""
+    if not isinstance(avro, dict) or avro.get("type") != "record":
+        return False
+    name = avro.get("name", "")
+    return (name if "." in name else f"{avro.get('namespace', '')}.{name}") == ANYTHING_NAME
+
+
+def to_anything(value: object) -> dict:
+    """A schemaless Connect value wrapped in an Anything record (AvroData.maybeWrapSchemaless); schemaless integers
+    are Connect's INT64 (what JsonConverter reads them as), floats FLOAT64."""
+    out: dict[str, object] = {k: None for k in (*_ANYTHING_KINDS, "array", "map")}
+    if value is None:
+        return out
+    if isinstance(value, bool):
+        out["boolean"] = value
+    elif isinstance(value, int):
+        out["long"] = value
+    elif isinstance(value, float):
+        out["double"] = value
+    elif isinstance(value, str):
+        out["string"] = value
+    elif isinstance(value, (bytes, bytearray)):
+        out["bytes"] = bytes(value)
+    elif isinstance(value, (list, tuple)):
+        out["array"] = [to_anything(v) for v in value]
+    elif isinstance(value, dict):
+        out["map"] = [{"key": to_anything(k), "value": to_anything(v)} for k, v in value.items()]
+    else:
+        raise DataError(f"Unknown Java type for schemaless data: {type(value).__name__}")
+    return out
+
+
+def from_anything(datum: object) -> object:
+    """The schemaless Connect value inside an Anything record (the first kind set, in the record's order)."""
+    if datum is None:
+        return None
+    if not isinstance(datum, dict):
+        raise DataError("Invalid Avro data for schemaless Connect data")
+    for kind in _ANYTHING_KINDS:
+        if datum.get(kind) is not None:
+            return datum[kind]
+    if datum.get("array") is not None:
+        return [from_anything(v) for v in datum["array"]]
+    if datum.get("map") is not None:
+        return {from_anything(e["key"]): from_anything(e["value"]) for e in datum["map"]}
+    return None

@@ -81,6 +81,8 @@ def subject_strategy(class_name: str) -> Any:
 class SchemaRegistryConverter(Converter):
     CONFIG_DEF = SR_CONFIG
     format_name = ""
+    schemaless = False  # whether values without a Connect schema can be written (Avro's Anything record)
+    schemaless_error = "Failed to serialize data from topic {topic}:"
 
     def configure(self, configs: dict[str, str], is_key: bool) -> None:
         self.is_key = is_key
@@ -117,18 +119,20 @@ class SchemaRegistryConverter(Converter):
     def from_connect_data(self, topic, schema, value):
         if value is None:
             return None
-        if schema is None:
-            raise DataError(f"Brook's {self.format_name} converter needs a schema: schemaless values are not "
-                            "supported")
-        writer = self._writers.get(schema)
-        if writer is None:
-            writer = self._writers[schema] = self.writer(schema)
+        if schema is None and not self.schemaless:
+            # Confluent's JSON Schema and Protobuf converters have no schema for it either (theirs fail on the null)
+            raise DataError(f"{self.schemaless_error.format(topic=topic)} a schemaless value has no "
+                            f"{self.format_name} schema")
         try:
+            writer = self._writers.get(schema)
+            if writer is None:
+                writer = self._writers[schema] = self.writer(schema)
             return writer(value, self.context(topic))
         except (DataError, ConnectError):
             raise
         except Exception as e:  # noqa: BLE001 - the serializer's and the registry client's errors
-            raise self._error(f"Failed to serialize {self.format_name} data from topic {topic}:", e) from e
+            raise self._error(f"Failed to serialize {self.format_name} data from topic {topic}:", e, topic,
+                              "serializing") from e
 
     # bytes -> Connect
     def to_connect_data(self, topic, value):
@@ -144,12 +148,16 @@ class SchemaRegistryConverter(Converter):
             schema, read = reader
             return schema, read(bytes(value), self.context(topic))
         except Exception as e:  # noqa: BLE001
-            raise self._error(f"Failed to deserialize data for topic {topic} to {self.format_name}:", e) from e
+            raise self._error(f"Failed to deserialize data for topic {topic} to {self.format_name}:", e, topic,
+                              "deserializing") from e
 
-    @staticmethod
-    def _error(message: str, cause: Exception) -> ConnectError:
+    def _error(self, message: str, cause: Exception, topic: str, verb: str) -> ConnectError:
+        from confluent_kafka.schema_registry.common._httpx_compat import httpx
         from confluent_kafka.schema_registry.error import SchemaRegistryError
 
+        if isinstance(cause, httpx.TransportError):  # Confluent's NetworkException: the registry is unreachable
+            return RetriableError(f"Network connection error while {verb} {self.format_name} data for topic {topic}: "
+                                  f"{cause}")
         if isinstance(cause, SchemaRegistryError) and cause.http_status_code in (-1, 0, 500, 502, 503, 504):
             return RetriableError(f"{message} {cause}")
         return DataError(f"{message} {cause}")
@@ -175,17 +183,27 @@ class SchemaRegistryConverter(Converter):
 
 class AvroConverter(SchemaRegistryConverter):
     format_name = "Avro"
+    schemaless = True
 
     def registry_schema(self, schema):
         from confluent_kafka.schema_registry import Schema as RegistrySchema
 
-        avro = avrodata.from_connect_schema(schema, self.settings.get_bool("connect.meta.data"))
+        if schema is None:  # AvroData.fromConnectSchema(null): Confluent's Anything record
+            avro = avrodata.ANYTHING
+        else:
+            avro = avrodata.from_connect_schema(schema, self.settings.get_bool("connect.meta.data"))
+        if isinstance(avro, str):
+            # a bare primitive ("string") in its object form: confluent-kafka's serializer reads the schema text as
+            # an object, and registries store both forms as the same canonical "string"
+            avro = {"type": avro}
         return RegistrySchema(json.dumps(avro, separators=(",", ":")), "AVRO")
 
     def writer(self, schema):
         from confluent_kafka.schema_registry.avro import AvroSerializer
 
         ser = AvroSerializer(self.client, self.registry_schema(schema), conf=self.serde_conf)
+        if schema is None:
+            return lambda value, ctx: ser(avrodata.to_anything(value), ctx)
         return lambda value, ctx: ser(avrodata.to_avro(schema, value), ctx)
 
     def reader(self, topic, schema_id):
@@ -193,6 +211,9 @@ class AvroConverter(SchemaRegistryConverter):
 
         registered = self.client.get_schema(schema_id)
         avro = json.loads(registered.schema_str)
+        if avrodata.is_anything(avro):  # a schemaless value: no Connect schema, the value unwrapped
+            anything = AvroDeserializer(self.client)
+            return None, lambda data, ctx: avrodata.from_anything(anything(data, ctx))
         record = avro.get("name") if isinstance(avro, dict) else None
         if record and avro.get("namespace") and "." not in record:
             record = f"{avro['namespace']}.{record}"
@@ -203,6 +224,7 @@ class AvroConverter(SchemaRegistryConverter):
 
 class JsonSchemaConverter(SchemaRegistryConverter):
     format_name = "JSON"
+    schemaless_error = "Converting Kafka Connect data to byte[] failed due to serialization error of topic {topic}:"
 
     def registry_schema(self, schema):
         from confluent_kafka.schema_registry import Schema as RegistrySchema
@@ -231,6 +253,7 @@ class JsonSchemaConverter(SchemaRegistryConverter):
 
 class ProtobufConverter(SchemaRegistryConverter):
     format_name = "Protobuf"
+    schemaless_error = "Failed to serialize Protobuf data from topic {topic}:"
 
     def registry_schema(self, schema):
         from confluent_kafka.schema_registry import Schema as RegistrySchema
