@@ -315,6 +315,26 @@ def test_sink_modes_evolve_and_retries_then_failure(broker, worker, postgres):
     assert "duplicate key value violates unique constraint" in trace, trace
     assert worker.log_text().count("Write of 1 records failed, remainingRetries=") >= 3
 
+    # with a dead letter queue the worker gives the task an errant record reporter: after the retries the records
+    # go one by one, and the one the database refuses is dead-lettered (stage TASK_PUT) while the others are written
+    for n, label in ((5, "five"), (1, "dup"), (6, "six")):
+        p.produce("dup-dlq-in", value=envelope(v1, {"n": n, "label": label}))
+    assert p.flush(10) == 0
+    create(worker, "dup-tolerant", {**common, "topics": "dup-dlq-in", "table.name.format": "upd", "max.retries": "0",
+                                    "errors.tolerance": "all", "errors.deadletterqueue.topic.name": "dup-dlq",
+                                    "errors.deadletterqueue.topic.replication.factor": "1",
+                                    "errors.deadletterqueue.context.headers.enable": "true"})
+    wait_for(lambda: table("SELECT n, label FROM upd ORDER BY n") == [(1, "old"), (2, "new"), (5, "five"),
+                                                                      (6, "six")], what="the records around it")
+    [dead] = consume_all(broker.bootstrap, "dup-dlq", 1)
+    assert json.loads(dead.value())["payload"] == {"n": 1, "label": "dup"}
+    headers = dict(dead.headers())
+    assert (headers["__connect.errors.stage"], headers["__connect.errors.class.name"],
+            headers["__connect.errors.exception.class.name"], headers["__connect.errors.offset"]) == \
+        (b"TASK_PUT", b"org.apache.kafka.connect.sink.SinkTask", b"java.sql.SQLException", b"1")
+    assert b"duplicate key value violates unique constraint" in headers["__connect.errors.exception.message"]
+    assert states(worker, "dup-tolerant") == ["RUNNING", "RUNNING"]
+
     # a record without a Struct value: Confluent's RecordValidator message
     p.produce("schemaless", value=b'{"schema": null, "payload": {"n": 1}}')
     assert p.flush(10) == 0
@@ -324,5 +344,5 @@ def test_sink_modes_evolve_and_retries_then_failure(broker, worker, postgres):
     assert "Sink connector 'schemaless-sink' is configured with 'delete.enabled=false' and 'pk.mode=none' and " \
            "therefore requires records with a non-null Struct value and non-null Struct schema, but found record " \
            "at (topic='schemaless',partition=0,offset=0," in trace, trace
-    for name in ("kafka-pk", "upd-sink", "dup-sink", "schemaless-sink"):
+    for name in ("kafka-pk", "upd-sink", "dup-sink", "dup-tolerant", "schemaless-sink"):
         assert worker.request("DELETE", f"/connectors/{name}")[0] == 204

@@ -97,11 +97,22 @@ class OffsetStorageReader:
         return self._store.get(self._namespace, partition)
 
 
+class ErrantRecordReporter:
+    """SinkTaskContext.errantRecordReporter (KIP-610): a sink task reports a record its put() cannot write; the
+    worker handles it as the convert and transform stages' errors (stage TASK_PUT): logged, sent to the dead letter
+    queue, or the task fails with "Tolerance exceeded in error handler" under errors.tolerance=none."""
+
+    def report(self, record: SinkRecord, error: BaseException) -> None:
+        raise NotImplementedError
+
+
 @dataclass
 class TaskContext:
     offset_storage_reader: OffsetStorageReader | None = None
     assignment: set = field(default_factory=set)
     timeout_ms: int | None = None
+    # set for sink tasks whose connector has a dead letter queue or errors.log.enable, as Kafka provides it
+    errant_record_reporter: ErrantRecordReporter | None = None
 
     def timeout(self, timeout_ms: int) -> None:
         """SinkTaskContext.timeout: how long to wait before the records of a RetriableException come again."""

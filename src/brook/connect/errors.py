@@ -80,7 +80,11 @@ class ErrorHandler:
             except Exception as e:  # a plugin's own error is tolerated as Kafka tolerates any Exception
                 return self._failed(stage, executing_class, e, raw)
 
-    def _failed(self, stage: str, executing_class: str, e: Exception, raw) -> Failed:
+    def report_failed(self, stage: str, executing_class: str, e: BaseException, raw) -> None:
+        """RetryWithToleranceOperator.executeFailed: an error the task reports itself (the errant record reporter)."""
+        self._failed(stage, executing_class, e, raw)
+
+    def _failed(self, stage: str, executing_class: str, e: BaseException, raw) -> Failed:
         self.error_count += 1
         if self.log_enable or not self.tolerate_all:
             where = f"Error encountered in task {self.connector}-{self.task}. Executing stage '{stage}' with class " \
@@ -97,7 +101,7 @@ class ErrorHandler:
             self.dlq_send(raw, self.error_headers(stage, executing_class, e, raw) if self.context_headers else [])
         return FAILED
 
-    def error_headers(self, stage: str, executing_class: str, e: Exception, raw) -> list[tuple[str, bytes]]:
+    def error_headers(self, stage: str, executing_class: str, e: BaseException, raw) -> list[tuple[str, bytes]]:
         """DeadLetterQueueReporter.populateContextHeaders."""
         h = [("topic", raw.topic()), ("partition", str(raw.partition())), ("offset", str(raw.offset())),
              ("connector.name", self.connector), ("task.id", str(self.task)), ("stage", stage),

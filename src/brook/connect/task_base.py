@@ -94,7 +94,8 @@ class WorkerTask(threading.Thread):
         failed = False
         try:
             self.setup()
-            self.task.initialize(TaskContext(OffsetStorageReader(self.offsets, self.connector)))
+            self.task.initialize(TaskContext(OffsetStorageReader(self.offsets, self.connector),
+                                             errant_record_reporter=self.errant_record_reporter()))
             self.task.start(self.task_props)
             log.info("%s Executing source task" if hasattr(self, "producer") else "%s Executing sink task",
                      self.label)
@@ -120,6 +121,9 @@ class WorkerTask(threading.Thread):
 
     def setup(self) -> None:
         raise NotImplementedError
+
+    def errant_record_reporter(self):
+        return None
 
     def execute(self) -> None:
         raise NotImplementedError

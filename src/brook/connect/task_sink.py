@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from brook.cli.clients import fetched_position
-from brook.connect.api import SinkRecord
+from brook.connect.api import ErrantRecordReporter, SinkRecord
 from brook.connect.data import ConnectError, Headers, RetriableError
 from brook.connect.errors import FAILED, Stage
 from brook.connect.task_base import WorkerTask
@@ -44,6 +44,12 @@ class WorkerSinkTask(WorkerTask):
             topics = ["^" + regex]
         self.consumer.subscribe(topics, on_revoke=self._on_revoke)
 
+    def errant_record_reporter(self):
+        """Kafka gives sink tasks a reporter when the connector has a dead letter queue or logs its errors."""
+        if (self.cfg.get("errors.deadletterqueue.topic.name") or "").strip() or self.cfg["errors.log.enable"]:
+            return WorkerErrantRecordReporter(self)
+        return None
+
     def _on_revoke(self, consumer, partitions) -> None:
         self.commit_offsets()
         for p in partitions:
@@ -73,6 +79,7 @@ class WorkerSinkTask(WorkerTask):
                 self._paused_parts = False
             msgs = self.consumer.consume(num_messages=MAX_POLL_RECORDS, timeout=0.5)
             batch, last = [], {}
+            self.consumed = {}  # the batch's messages as consumed, for the errant record reporter
             for m in msgs:
                 err = m.error()
                 if err is not None:
@@ -81,6 +88,7 @@ class WorkerSinkTask(WorkerTask):
                     continue
                 topic, partition, offset = fetched_position(m)
                 last[(topic, partition)] = offset + 1
+                self.consumed[(m.topic(), m.partition(), m.offset())] = m
                 record = self.convert(m)
                 if record is not None:
                     batch.append(record)
@@ -157,3 +165,50 @@ class WorkerSinkTask(WorkerTask):
             self.consumer.close()
             if getattr(self, "dlq_producer", None) is not None:
                 self.dlq_producer.flush(self.worker.config["offset.flush.timeout.ms"] / 1000)
+
+
+class Reconverted:
+    """A record a task reports that is not one the worker consumed, converted back as a consumed message."""
+
+    def __init__(self, task: WorkerSinkTask, record: SinkRecord) -> None:
+        t = record.topic
+        self._record = record
+        self._key = task.key_converter.from_connect_data(t, record.key_schema, record.key)
+        self._value = task.value_converter.from_connect_data(t, record.value_schema, record.value)
+        self._headers = [(h.key, task.header_converter.from_connect_header(t, h.key, h.schema, h.value))
+                         for h in record.headers]
+
+    def topic(self) -> str:
+        return self._record.topic
+
+    def partition(self) -> int | None:
+        return self._record.kafka_partition
+
+    def offset(self) -> int:
+        return self._record.kafka_offset
+
+    def timestamp(self) -> tuple[int, int | None]:
+        return 1, self._record.timestamp
+
+    def key(self) -> bytes | None:
+        return self._key
+
+    def value(self) -> bytes | None:
+        return self._value
+
+    def headers(self) -> list:
+        return self._headers
+
+
+class WorkerErrantRecordReporter(ErrantRecordReporter):
+    """Kafka's WorkerErrantRecordReporter: the record as it was consumed (or converted back) goes through the task's
+    error handler as a failure of stage TASK_PUT of class SinkTask."""
+
+    def __init__(self, task: WorkerSinkTask) -> None:
+        self.task = task
+
+    def report(self, record: SinkRecord, error: BaseException) -> None:
+        consumed = getattr(self.task, "consumed", {})
+        raw = consumed.get((record.original_topic, record.original_partition, record.original_offset)) \
+            or Reconverted(self.task, record)
+        self.task.errors.report_failed(Stage.TASK_PUT, "org.apache.kafka.connect.sink.SinkTask", error, raw)

@@ -5,7 +5,9 @@ schema and operation, each run one executemany statement per batch.size records 
 CONFLICT (pk) DO UPDATE on PostgreSQL and SQLite), UPDATE ... WHERE pk, or DELETE ... WHERE pk for tombstones
 (delete.enabled). The worker commits the consumer offsets only after put() returned, so only after the database
 committed. A database error rolls the transaction back and, while max.retries lasts, asks for the same records
-again after retry.backoff.ms (RetriableException with context.timeout); then the task fails with the cause.
+again after retry.backoff.ms (RetriableException with context.timeout); then, if the worker gave the task an errant
+record reporter (a dead letter queue or errors.log.enable), the records are written one by one and those refused
+are reported; else the task fails with the cause.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ from brook.connect.jdbc import dialect
 log = logging.getLogger("io.confluent.connect.jdbc.sink.JdbcSinkTask")
 KAFKA_PK_NAMES = ["__connect_topic", "__connect_partition", "__connect_offset"]
 KAFKA_PK_SCHEMAS = [Schema("string"), Schema("int32"), Schema("int64")]
+
+
+class SQLException(ConnectError):
+    """The database's error as Confluent's connector reports it (java.sql.SQLException)."""
+
+    java_class = "java.sql.SQLException"
 
 
 class JdbcSinkConnector(SinkConnector):
@@ -160,9 +168,24 @@ class JdbcSinkTask(SinkTask):
                 self.remaining_retries -= 1
                 self.context.timeout(self.cfg.get_int("retry.backoff.ms"))
                 raise RetriableError(f"java.sql.SQLException: {message}") from e
-            log.error("Failing task after exhausting retries; encountered 1 exceptions on last write attempt.")
-            raise ConnectError(f"java.sql.SQLException: {message}") from e
+            reporter = self.context.errant_record_reporter
+            if reporter is None:
+                log.error("Failing task after exhausting retries; encountered 1 exceptions on last write attempt.")
+                raise ConnectError(f"java.sql.SQLException: {message}") from e
+            self.unroll_and_retry(records, reporter)
         self.remaining_retries = self.cfg.get_int("max.retries")
+
+    def unroll_and_retry(self, records, reporter) -> None:
+        """Confluent's unrollAndRetry: each record on its own; those the database refuses go to the errant record
+        reporter (the dead letter queue), the others are written."""
+        for record in records:
+            try:
+                self.write([record])
+            except sa.exc.DBAPIError as e:
+                log.debug("Error writing a record: %s", e)
+                self.tables.clear()
+                reporter.report(record, SQLException(f"{type(e.orig).__name__}: {e.orig}".strip()
+                                                     if e.orig is not None else str(e)))
 
     def write(self, records) -> None:
         """JdbcDbWriter.write: one transaction, runs of records with the same table, schemas and operation."""
