@@ -96,3 +96,27 @@ def test_without_tolerance_the_task_fails_and_restarts(broker, worker):
     assert [t["state"] for t in body["tasks"]] == ["RESTARTING"]
     wait_for(lambda: task_state(worker, "strict") == "FAILED", what="FAILED again on the same record")
     assert worker.request("DELETE", "/connectors/strict") == (204, None)
+
+
+def test_retriable_errors_are_retried_for_errors_retry_timeout(broker, worker):
+    """A converter whose schema registry is unreachable fails retriably: the stage is retried with backoff for
+    errors.retry.timeout (delays capped by errors.retry.delay.max.ms), then the record is tolerated."""
+    config = sink_config(worker, "retry-in", "retry.out.txt", **{
+        "value.converter": "io.confluent.connect.avro.AvroConverter",
+        "value.converter.schema.registry.url": "http://127.0.0.1:1", "errors.tolerance": "all",
+        "errors.retry.timeout": "1500", "errors.retry.delay.max.ms": "200",
+        "errors.deadletterqueue.topic.name": "retry-dlq", "errors.deadletterqueue.topic.replication.factor": "1",
+        "errors.deadletterqueue.context.headers.enable": "true"})
+    assert worker.request("POST", "/connectors", {"name": "retrying", "config": config})[0] == 201
+    wait_for(lambda: task_state(worker, "retrying") == "RUNNING", what="RUNNING")
+    produce(broker.bootstrap, "retry-in", [b"\x00\x00\x00\x00\x01avro"])
+    [sent] = consume_all(broker.bootstrap, "retry-in", 1)
+    [dead] = consume_all(broker.bootstrap, "retry-dlq", 1)
+    headers = dict(dead.headers())
+    assert headers["__connect.errors.exception.class.name"] == b"org.apache.kafka.connect.errors.RetriableException"
+    assert headers["__connect.errors.exception.message"].startswith(
+        b"Network connection error while deserializing Avro data for topic retry-in: ")
+    # tolerated only once the retries ran out, the last attempt at the deadline
+    assert dead.timestamp()[1] - sent.timestamp()[1] >= 1500
+    assert task_state(worker, "retrying") == "RUNNING"
+    assert worker.request("DELETE", "/connectors/retrying") == (204, None)

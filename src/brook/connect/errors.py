@@ -65,13 +65,15 @@ class ErrorHandler:
     def execute(self, stage: str, executing_class: str, fn, raw=None):
         """fn() with retries and tolerance; FAILED if the record is to be skipped."""
         deadline = None if self.retry_timeout_ms < 0 else time.monotonic() + self.retry_timeout_ms / 1000
-        delay = INITIAL_BACKOFF_S
+        delay = min(INITIAL_BACKOFF_S, self.max_delay_ms / 1000)
         while True:
             try:
                 return fn()
             except RetriableError as e:
-                if (deadline is None or time.monotonic() + delay < deadline) and not self.stopping.is_set():
-                    self.stopping.wait(delay)
+                now = time.monotonic()
+                if (deadline is None or now < deadline) and not self.stopping.is_set():
+                    # the last wait ends at the deadline, for one more attempt there (Kafka's backoff)
+                    self.stopping.wait(delay if deadline is None else min(delay, deadline - now))
                     delay = min(delay * 2, self.max_delay_ms / 1000)
                     continue
                 return self._failed(stage, executing_class, e, raw)
