@@ -199,6 +199,12 @@ def test_bad_configs_get_confluents_messages_and_nothing_starts(worker, postgres
     assert validate(worker, "JdbcSourceConnector", {**source, "topic.prefix": "a b", "table.whitelist": "a"}) == {
         "topic.prefix": ["Invalid value a b for configuration topic.prefix: Topic prefix must not contain any "
                          "character other than ASCII alphanumerics, '.', '_' and '-'."]}
+    # a PASSWORD value is masked in the validate response
+    code, body = worker.request("PUT", "/connector-plugins/JdbcSinkConnector/config/validate",
+                                {**sink, "connection.password": "s3cret"})
+    [password] = [c for c in body["configs"] if c["definition"]["name"] == "connection.password"]
+    assert code == 200 and password["definition"]["type"] == "PASSWORD" and password["value"]["value"] == "[hidden]"
+    assert "s3cret" not in json.dumps(body)
     bad_url = {**source, "table.whitelist": "a", "connection.url": "jdbc:postgresql://127.0.0.1:1/none"}
     [err] = validate(worker, "JdbcSourceConnector", bad_url)["connection.url"]
     assert err.startswith("Could not connect to database. ")

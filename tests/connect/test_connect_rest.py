@@ -80,6 +80,25 @@ def test_connector_walk(worker):
     assert worker.request("PUT", "/connectors/walk/resume") == (202, None)
     wait_for(lambda: states(worker, "walk") == ("RUNNING", ["RUNNING"]), what="RUNNING again")
 
+    assert worker.request("GET", "/connectors/walk") == (200, {"name": "walk", "config": {**config, "name": "walk"},
+                                                               "tasks": [{"connector": "walk", "task": 0}],
+                                                               "type": "source"})
+    assert worker.request("GET", "/connectors/walk/tasks/7/status") == \
+        (404, {"error_code": 404, "message": "No status found for task walk-7"})
+    # PATCH /config (KIP-477) merges into the stored config; a null removes the key
+    code, body = worker.request("PATCH", "/connectors/walk/config", {"batch.size": "5"})
+    assert code == 200 and body["config"] == {**config, "name": "walk", "batch.size": "5"}
+    code, body = worker.request("PATCH", "/connectors/walk/config", {"batch.size": None})
+    assert code == 200 and body["config"] == {**config, "name": "walk"}
+    assert worker.request("PATCH", "/connectors/nope/config", {"batch.size": "5"}) == \
+        (404, {"error_code": 404, "message": "Connector nope not found"})
+    # initial_state (KIP-980): a connector created STOPPED runs no task
+    code, body = worker.request("POST", "/connectors", {"name": "walk3", "config": {**config, "topic": "walk3"},
+                                                        "initial_state": "STOPPED"})
+    assert code == 201 and body["tasks"] == []
+    assert states(worker, "walk3") == ("STOPPED", [])
+    assert worker.request("DELETE", "/connectors/walk3") == (204, None)
+
     # PUT /config updates an existing connector (200) and creates a new one (201)
     code, body = worker.request("PUT", "/connectors/walk/config", {**config, "batch.size": "10"})
     assert code == 200 and body["config"]["batch.size"] == "10"
