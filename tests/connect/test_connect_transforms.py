@@ -89,6 +89,8 @@ def test_replace_mask_extract_value_to_key(plugins):
     props = {"transforms": "r", "transforms.r.type": T + "ReplaceField$Value", "transforms.r.exclude": "age",
              "transforms.r.renames": "foo:c1,bar:c2"}
     assert run(plugins, props, source(value)).value == {"c1": 1, "c2": "x", "ssn": "123-45-6789"}
+    props = {"transforms": "r", "transforms.r.type": T + "ReplaceField$Key", "transforms.r.include": "foo,age"}
+    assert run(plugins, props, source("v", key=value)).key == {"foo": 1, "age": 33}
     props = {"transforms": "m", "transforms.m.type": T + "MaskField$Value", "transforms.m.fields": "ssn,age"}
     assert run(plugins, props, source(value)).value == {**value, "ssn": "", "age": 0}
     props["transforms.m.replacement"] = "***"
@@ -203,6 +205,8 @@ def test_header_transforms(plugins):
     assert [(h.key, h.value) for h in out.headers] == [("record_id", 1), ("ts", 2)]
     assert [f.name for f in out.value_schema.fields] == ["v"] and out.value.get("v") == "x"
     assert rec.headers.items == []  # the original record is unchanged
+    copied = run(plugins, {**props, "transforms.h.operation": "copy"}, rec)
+    assert [h.key for h in copied.headers] == ["record_id", "ts"] and copied.value == rec.value
     with pytest.raises(ConnectError, match="'fields' config must have the same number of elements as 'headers'"):
         build_chain(plugins, {**props, "transforms.h.headers": "a"})
     props = {"transforms": "i,d", "transforms.i.type": T + "InsertHeader", "transforms.i.header": "app.id",
