@@ -65,6 +65,10 @@ def test_postgres_round_trip_with_upserts_and_deletes(broker, worker, postgres):
         "connector.class": SOURCE, "connection.url": postgres.jdbc_url(db), "connection.user": postgres.USER,
         "mode": "timestamp+incrementing", "incrementing.column.name": "id", "timestamp.column.name": "updated_at",
         "table.whitelist": "customers", "topic.prefix": "pg_", "poll.interval.ms": "100", **KEY_ID})
+    create(worker, "pg-ts", {  # timestamp mode alone: rows whose timestamp moved past the last one
+        "connector.class": SOURCE, "connection.url": postgres.jdbc_url(db), "connection.user": postgres.USER,
+        "mode": "timestamp", "timestamp.column.name": "updated_at", "table.whitelist": "customers",
+        "topic.prefix": "pgts_", "poll.interval.ms": "100"})
     create(worker, "pg-sink", {
         "connector.class": SINK, "connection.url": postgres.jdbc_url(db), "connection.user": postgres.USER,
         "topics": "pg_customers", "table.name.format": "replica_${topic}", "insert.mode": "upsert",
@@ -91,6 +95,9 @@ def test_postgres_round_trip_with_upserts_and_deletes(broker, worker, postgres):
     wait_for(lambda: replicated() == [(1, "ann", 10.5), (2, "bobby", 7.25), (3, "cid", 3), (4, "dee", 1)],
              what="the upserts")
 
+    names = [json.loads(m.value())["payload"]["name"] for m in consume_all(broker.bootstrap, "pgts_customers", 5)]
+    assert names == ["ann", "bob", "cid", "bobby", "dee"]
+
     # a tombstone for id 1 deletes its row (the JDBC source never writes tombstones: a producer does)
     key = {"schema": {"type": "struct", "fields": [{"type": "int32", "optional": False, "field": "id"}],
                       "optional": False}, "payload": {"id": 1}}
@@ -107,7 +114,7 @@ def test_postgres_round_trip_with_upserts_and_deletes(broker, worker, postgres):
     assert entry["partition"] == {"protocol": "1", "table": f"{db}.public.customers"}
     assert set(entry["offset"]) == {"incrementing", "timestamp", "timestamp_nanos"}
     assert states(worker, "pg-source") == ["RUNNING", "RUNNING"] and states(worker, "pg-sink") == ["RUNNING"] * 2
-    for name in ("pg-source", "pg-sink"):
+    for name in ("pg-source", "pg-ts", "pg-sink"):
         assert worker.request("DELETE", f"/connectors/{name}")[0] == 204
 
 
@@ -126,6 +133,9 @@ def test_sqlite_source_to_topic_and_sqlite_sink(broker, worker, tmp_path):
         "connector.class": SOURCE, "connection.url": f"jdbc:sqlite:{src}", "mode": "incrementing",
         "incrementing.column.name": "id", "query": "SELECT id, label, qty FROM items", "topic.prefix": "lite_query",
         "poll.interval.ms": "100"})
+    create(worker, "lite-bulk", {  # bulk: the whole table at every poll
+        "connector.class": SOURCE, "connection.url": f"jdbc:sqlite:{src}", "mode": "bulk",
+        "table.whitelist": "other", "topic.prefix": "bulk_", "poll.interval.ms": "100"})
     create(worker, "lite-sink", {
         "connector.class": SINK, "connection.url": f"jdbc:sqlite:{dst}", "topics": "lite_items",
         "insert.mode": "upsert", "pk.mode": "record_value", "pk.fields": "id", "auto.create": "true"})
@@ -163,7 +173,10 @@ def test_sqlite_source_to_topic_and_sqlite_sink(broker, worker, tmp_path):
     body = wait_for(lambda: [o for o in worker.request("GET", "/connectors/lite-source/offsets")[1]["offsets"]
                              if o["offset"] == {"incrementing": 4}], what="the offset")
     assert body[0]["partition"] == {"protocol": "1", "table": "items"}
-    for name in ("lite-source", "lite-sink", "lite-query"):
+    bulk = consume_all(broker.bootstrap, "bulk_other", 2)
+    assert [json.loads(m.value())["payload"]["id"] for m in bulk] == [1, 1]
+    assert worker.request("GET", "/connectors/lite-bulk/offsets")[1]["offsets"] == []  # bulk keeps no offset
+    for name in ("lite-source", "lite-sink", "lite-query", "lite-bulk"):
         assert worker.request("DELETE", f"/connectors/{name}")[0] == 204
 
 
