@@ -44,7 +44,10 @@ def test_poison_record_goes_to_the_dead_letter_queue(broker, worker):
     config = sink_config(worker, "dlq-in", "dlq.out.txt", **{
         "errors.tolerance": "all", "errors.log.enable": "true", "errors.log.include.messages": "true",
         "errors.deadletterqueue.topic.name": "dlq", "errors.deadletterqueue.topic.replication.factor": "1",
-        "errors.deadletterqueue.context.headers.enable": "true"})
+        "errors.deadletterqueue.context.headers.enable": "true",
+        # a transformation that fails on values that are not maps: the TRANSFORMATION stage's errors
+        "transforms": "cast", "transforms.cast.type": "org.apache.kafka.connect.transforms.Cast$Value",
+        "transforms.cast.spec": "a:int32"})
     code, body = worker.request("POST", "/connectors", {"name": "dlq-sink", "config": config})
     assert code == 201, body
     out = worker.dir / "dlq.out.txt"
@@ -67,9 +70,15 @@ def test_poison_record_goes_to_the_dead_letter_queue(broker, worker):
 
     # the task keeps running: later records still arrive, and a second poison record is dead-lettered too
     assert task_state(worker, "dlq-sink") == "RUNNING"
-    produce(broker.bootstrap, "dlq-in", [b"{broken", b'{"a":3}'])
+    produce(broker.bootstrap, "dlq-in", [b"{broken", b"7", b'{"a":3}'])
     wait_for(lambda: out.read_text() == "{a=1}\n{a=2}\n{a=3}\n", what="the record after the second poison one")
-    assert [m.value() for m in consume_all(broker.bootstrap, "dlq", 2)] == [b"not json", b"{broken"]
+    dead = consume_all(broker.bootstrap, "dlq", 3)
+    assert [m.value() for m in dead] == [b"not json", b"{broken", b"7"]
+    headers = dict(dead[2].headers())
+    assert (headers["__connect.errors.stage"], headers["__connect.errors.class.name"],
+            headers["__connect.errors.exception.message"]) == (
+        b"TRANSFORMATION", b"org.apache.kafka.connect.transforms.Cast$Value",
+        b"Only Map objects supported in absence of schema for [cast types], found: java.lang.Long")
     assert "Error encountered in task dlq-sink-0. Executing stage 'VALUE_CONVERTER' with class " \
            "'org.apache.kafka.connect.json.JsonConverter', where consumed record is {topic='dlq-in', partition=0, " \
            "offset=1" in worker.log_text()
