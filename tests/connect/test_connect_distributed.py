@@ -100,6 +100,16 @@ def test_two_workers_share_tasks_and_survive_a_sigkill(broker, tmp_path):
         want = {"offsets": [{"partition": {"filename": str(src)}, "offset": {"position": 15}}]}
         wait_for(lambda: survivor.request("GET", "/connectors/src/offsets") == (200, want), what="committed offsets")
 
+        # the internal topics as Kafka creates them: compacted; 1, 25 and 5 partitions
+        from confluent_kafka.admin import AdminClient, ConfigResource
+
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+        topics = admin.list_topics(timeout=10).topics
+        for topic, partitions in (("connect-configs", 1), ("connect-offsets", 25), ("connect-status", 5)):
+            resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+            assert admin.describe_configs([resource])[resource].result(10)["cleanup.policy"].value == "compact"
+            assert len(topics[topic].partitions) == partitions, topic
+
         assert survivor.request("DELETE", "/connectors/src") == (204, None)
         assert survivor.request("GET", "/connectors") == (200, ["sink"])
         assert survivor.stop() == 0
