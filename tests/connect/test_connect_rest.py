@@ -140,7 +140,7 @@ def test_offsets(worker, broker):
                      "can be modified. This can be done for the specified connector by issuing a 'PUT' request to "
                      "the '/connectors/offs/stop' endpoint"})
     assert worker.request("DELETE", "/connectors/offs/offsets") == running
-    sink = {"connector.class": "FileStreamSink", "file": str(worker.dir / "offsets.out"), "topics": "offsets-walk"}
+    sink = {"connector.class": "FileStreamSink", "file": str(worker.dir / "offsets.out"), "topics.regex": "offsets-w.*"}
     assert worker.request("POST", "/connectors", {"name": "offs-sink", "config": sink})[0] == 201
     out = worker.dir / "offsets.out"
     wait_for(lambda: out.exists() and out.read_text() == "one\ntwo\n", what="the sink file")
