@@ -64,6 +64,19 @@ def test_json_logical_types_and_bytes():
         b'{"schema":{"type":"bytes","optional":false},"payload":"' + base64.b64encode(b"\x00\x01") + b'"}'
 
 
+def test_json_converter_settings():
+    numeric = JsonConverter()
+    numeric.configure({"decimal.format": "NUMERIC"}, False)
+    out = numeric.from_connect_data("t", decimal_schema(2), decimal.Decimal("1.50"))
+    assert out.endswith(b'"payload":1.50}')  # Jackson's BigDecimal text, the scale kept
+    assert str(numeric.to_connect_data("t", out)[1]) == "1.50"
+    with_default = Schema("int32", optional=True, default=7)
+    assert json_converter(False).from_connect_data("t", with_default, None) == b"7"
+    keep_null = JsonConverter()
+    keep_null.configure({"schemas.enable": "false", "replace.null.with.default": "false"}, False)
+    assert keep_null.from_connect_data("t", with_default, None) == b"null"
+
+
 def test_json_schemaless():
     c = json_converter(False)
     assert c.from_connect_data("t", None, {"a": [1, 2.5, True, None]}) == b'{"a":[1,2.5,true,null]}'
@@ -86,6 +99,11 @@ def test_string_and_byte_array_converters():
     assert s.from_connect_data("t", None, 42) == b"42"
     assert s.to_connect_data("t", b"x") == (OPTIONAL_STRING_SCHEMA, "x")
     assert s.to_connect_data("t", None) == (OPTIONAL_STRING_SCHEMA, None)
+    utf16 = StringConverter()
+    utf16.configure({"converter.encoding": "UTF-16"}, False)
+    assert utf16.from_connect_data("t", STRING_SCHEMA, "hé") == b"\xfe\xff\x00h\x00\xe9"  # as Java's UTF-16
+    assert utf16.to_connect_data("t", b"\xfe\xff\x00h\x00\xe9")[1] == "hé"
+    assert utf16.to_connect_data("t", b"\x00h")[1] == "h"
     b = ByteArrayConverter()
     b.configure({}, True)
     assert b.from_connect_data("t", prim("bytes", True), b"\x01") == b"\x01"

@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import decimal
 import json
+import re
+import secrets
 
 from brook.connect.configdef import ConfigDef, Key, one_of
 from brook.connect.data import (
@@ -61,10 +63,18 @@ class StringConverter(Converter):
     def from_connect_data(self, topic, schema, value):
         if value is None:
             return None
-        return (value if isinstance(value, str) else java_str(value)).encode(self._encoding())
+        text = value if isinstance(value, str) else java_str(value)
+        if self._encoding().upper().replace("_", "-") == "UTF-16":  # Java's UTF-16: a big-endian BOM, big-endian
+            return b"\xfe\xff" + text.encode("utf-16-be")
+        return text.encode(self._encoding())
 
     def to_connect_data(self, topic, value):
-        return OPTIONAL_STRING_SCHEMA, None if value is None else bytes(value).decode(self._encoding())
+        if value is None:
+            return OPTIONAL_STRING_SCHEMA, None
+        data = bytes(value)
+        if self._encoding().upper().replace("_", "-") == "UTF-16" and data[:2] not in (b"\xfe\xff", b"\xff\xfe"):
+            return OPTIONAL_STRING_SCHEMA, data.decode("utf-16-be")  # no BOM: Java reads big-endian
+        return OPTIONAL_STRING_SCHEMA, data.decode(self._encoding())
 
     def _encoding(self) -> str:
         return str(getattr(self, "settings", {}).get("converter.encoding", "UTF-8"))
@@ -112,9 +122,35 @@ JSON_CONFIG = ConfigDef(
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # stateless, shared
 
 
+# A Decimal written as a JSON number (decimal.format=NUMERIC) keeps its exact text, as Jackson writes a BigDecimal
+# (1.50, not 1.5): to_json puts it in a string marked with NUL and a random token, which dumps() unquotes.
+_TOKEN = secrets.token_hex(8)
+_NUMBER = re.compile(r'"\\u0000' + _TOKEN + r'([-+0-9.eE]+)\\u0000"')
+
+
+def exact_number(value: decimal.Decimal) -> str:
+    return f"\x00{_TOKEN}{value}\x00"
+
+
+class ExactFloat(float):
+    """A JSON number read as a float that keeps its text, for a Decimal schema to read it exactly (Jackson's
+    USE_BIG_DECIMAL_FOR_FLOATS)."""
+
+    text = ""
+
+
+def _exact_float(text: str) -> float:
+    f = ExactFloat(text)
+    f.text = text
+    return f
+
+
 def dumps(node: object) -> bytes:
     """Jackson's compact output."""
-    return _ENCODER.encode(node).encode()
+    text = _ENCODER.encode(node)
+    if _TOKEN in text:
+        text = _NUMBER.sub(r"\1", text)
+    return text.encode()
 
 
 class JsonConverter(Converter):
@@ -184,7 +220,7 @@ class JsonConverter(Converter):
             physical = from_logical(schema, value)
             if schema.name == DECIMAL:
                 if self.settings["decimal.format"] == "NUMERIC":
-                    return float(value) if isinstance(value, decimal.Decimal) else value
+                    return exact_number(value) if isinstance(value, decimal.Decimal) else value
                 return base64.b64encode(physical).decode()  # type: ignore[arg-type]
             return physical
         kind = schema.type if schema is not None else infer_type(value)
@@ -227,7 +263,7 @@ class JsonConverter(Converter):
         if value is None:
             return None, None
         try:
-            node = json.loads(bytes(value))
+            node = json.loads(bytes(value), parse_float=_exact_float)
         except (ValueError, UnicodeDecodeError) as e:
             raise DataError("Converting byte[] to Kafka Connect data failed due to serialization error: ") from e
         if self.settings["schemas.enable"]:
@@ -304,7 +340,7 @@ class JsonConverter(Converter):
         if schema is not None and schema.name in (TIMESTAMP, DATE, TIME, DECIMAL):
             if schema.name == DECIMAL:
                 if isinstance(node, (int, float)):
-                    return decimal.Decimal(str(node))
+                    return decimal.Decimal(getattr(node, "text", "") or str(node))
                 return to_logical(schema, base64.b64decode(str(node)))
             if not isinstance(node, int):
                 raise DataError(f"Invalid type for {schema.name.rsplit('.', 1)[1]}, underlying representation "
@@ -315,7 +351,7 @@ class JsonConverter(Converter):
                 return [self.to_connect(None, v) for v in node]
             if isinstance(node, dict):
                 return {k: self.to_connect(None, v) for k, v in node.items()}
-            return node
+            return float(node) if isinstance(node, ExactFloat) else node
         kind = schema.type
         checks = {"boolean": bool, "string": str, "bytes": str, "array": list, "struct": dict}
         if kind in ("int8", "int16", "int32", "int64") and (not isinstance(node, int) or isinstance(node, bool)):
