@@ -116,6 +116,36 @@ def test_replace_mask_extract_value_to_key(plugins):
         run(plugins, props, source("plain"))
 
 
+def test_extract_nested_fields_with_field_syntax_v2(plugins):
+    # KIP-821 as Kafka 3.9's ExtractField reads it: dotted steps, backticks around names with dots
+    props = {"transforms": "e", "transforms.e.type": T + "ExtractField$Value",
+             "transforms.e.field": "parent.child.k2", "transforms.e.field.syntax.version": "v2"}
+    value = {"k1": 1, "parent": {"child": {"k2": "123"}}, "a.b": {"c": 5}}
+    assert run(plugins, props, source(value)).value == "123"
+    assert run(plugins, {**props, "transforms.e.field": "`a.b`.c"}, source(value)).value == 5
+    assert run(plugins, {**props, "transforms.e.field": "parent.none.k2"}, source(value)).value is None
+    assert run(plugins, {**props, "transforms.e.field.syntax.version": "V1"}, source(value)).value is None
+    with pytest.raises(DataError, match=r"Only Map objects supported in absence of schema for \[nested field "
+                                        r"access\], found: java.lang.Long"):
+        run(plugins, {**props, "transforms.e.field": "k1.x"}, source(value))
+    inner = struct_schema([("k2", STRING_SCHEMA)])
+    child = struct_schema([("child", inner)], optional=True)
+    schema = struct_schema([("k1", INT64_SCHEMA), ("parent", child)])
+    rec = source(Struct(schema, {"k1": 1, "parent": Struct(child, {"child": Struct(inner, {"k2": "x"})})}), schema)
+    out = run(plugins, props, rec)
+    assert (out.value_schema, out.value) == (STRING_SCHEMA, "x")
+    out = run(plugins, props, source(Struct(schema, {"k1": 1, "parent": None}), schema))
+    assert (out.value_schema, out.value) == (STRING_SCHEMA, None)
+    with pytest.raises(DataError, match="Unknown field: parent.child.nope"):
+        run(plugins, {**props, "transforms.e.field": "parent.child.nope"}, rec)
+    with pytest.raises(ConnectError, match=r"Incomplete backtick pair in path: \[`a.b\], consider adding a "
+                                           r"backslash before backtick at position 0 to escape it"):
+        build_chain(plugins, {**props, "transforms.e.field": "`a.b"})
+    with pytest.raises(ConnectError, match=r"Invalid value V3 for configuration field.syntax.version: String must "
+                                           r"be one of \(case insensitive\): V1, V2"):
+        build_chain(plugins, {**props, "transforms.e.field.syntax.version": "V3"})
+
+
 def test_cast(plugins):
     props = {"transforms": "c", "transforms.c.type": T + "Cast$Value", "transforms.c.spec": "ID:string,score:float64"}
     assert run(plugins, props, source({"ID": 7, "score": 3, "x": True})).value == {"ID": "7", "score": 3.0, "x": True}

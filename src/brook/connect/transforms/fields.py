@@ -25,10 +25,12 @@ from brook.connect.data import (
 from brook.connect.transforms.util import (
     KeyOrValue,
     config_error,
+    field_path,
     java_class_name,
     require_map,
     require_struct,
     struct_with,
+    syntax_version,
     variants,
 )
 
@@ -260,25 +262,47 @@ class ValueToKey(KeyOrValue):
 class ExtractField(KeyOrValue):
     PURPOSE = "field extraction"
     CONFIG_DEF = ConfigDef(
-        Key("field", "STRING", NO_DEFAULT, "Field name to extract.", importance="MEDIUM"), REPLACE_NULL)
+        Key("field", "STRING", NO_DEFAULT, "Field name to extract.", importance="MEDIUM"), REPLACE_NULL,
+        Key("field.syntax.version", "STRING", "V1", "Defines the version of the syntax to access fields. If set to "
+            "`V1`, then the field paths are limited to access the elements at the root level of the struct or map. "
+            "If set to `V2`, the syntax will support accessing nested elements. To access nested elements, dotted "
+            "notation is used. If dots are already included in the field name, then backtick pairs can be used to "
+            "wrap field names containing dots.", syntax_version))
+
+    def configure(self, props):
+        super().configure(props)
+        self.path = field_path(self.config["field"], str(self.config["field.syntax.version"]))
 
     def apply(self, record):
-        name = self.config["field"]
         value = self.operating_value(record)
         schema = self.operating_schema(record)
+        *parents, last = self.path
         if schema is None:
-            if value is None:
-                return self.new_record(record, None, None)
-            return self.new_record(record, None, require_map(value, self.PURPOSE).get(name))
+            current = None if value is None else require_map(value, self.PURPOSE)
+            for step in parents:  # SingleFieldPath.valueFrom(Map)
+                if current is None:
+                    break
+                current = current.get(step)
+                current = None if current is None else require_map(current, "nested field access")
+            return self.new_record(record, None, None if current is None else current.get(last))
         if value is not None:
             require_struct(value, self.PURPOSE)
-        field = schema.field(name)
+        struct, field_schema = value, schema
+        for step in parents:  # SingleFieldPath.fieldFrom / valueFrom(Struct)
+            field = field_schema.field(step)
+            if field is None:
+                raise DataError(f"Unknown field: {self.config['field']}")
+            field_schema = field.schema
+            struct = None if struct is None else struct.get(step)
+            if struct is not None:
+                require_struct(struct, "nested field access")
+        field = field_schema.field(last)
         if field is None:
-            raise DataError(f"Unknown field: {name}")
-        if value is None:
+            raise DataError(f"Unknown field: {self.config['field']}")
+        if struct is None:
             return self.new_record(record, field.schema, None)
-        return self.new_record(record, field.schema, value.get(name) if self.config["replace.null.with.default"]
-                               else value.values.get(name))
+        return self.new_record(record, field.schema, struct.get(last) if self.config["replace.null.with.default"]
+                               else struct.values.get(last))
 
 
 class HoistField(KeyOrValue):

@@ -77,3 +77,58 @@ def variants(base: type) -> tuple[type, type]:
     value = type("Value", (base,), {"key": False, "__module__": base.__module__,
                                     "__qualname__": f"{base.__name__}.Value"})
     return key, value
+
+
+# --- field paths (KIP-821's field.syntax.version, which Kafka 3.9's ExtractField reads) ---------------------------
+
+def syntax_version(name: str, value: object) -> None:
+    """CaseInsensitiveValidString.in("V1", "V2")."""
+    if str(value).upper() not in ("V1", "V2"):
+        raise ConfigError(f"Invalid value {value} for configuration {name}: String must be one of (case "
+                          "insensitive): V1, V2")
+
+
+def field_path(text: str, version: str) -> list[str]:
+    """The steps of a path (SingleFieldPath): V1 one step, the whole text; V2 dot-separated steps, a step wrapped in
+    backticks when its name holds dots (a backtick followed by a dot closes the pair unless a backslash escapes it)."""
+    if version.upper() == "V1":
+        return [text]
+    steps: list[str] = []
+    i = 0
+    while 0 <= i < len(text):
+        if text[i] != "`":
+            dot = text.find(".", i)
+            steps.append(text[i:] if dot < 0 else text[i:dot])
+            i = -1 if dot < 0 else dot + 1
+            continue
+        opened, i, start, name = i, i + 1, i + 1, ""
+        while True:
+            i = text.find("`", i)
+            if i < 0:
+                raise _incomplete(text, opened)
+            escaped = text[i - 1] == "\\"
+            if i >= len(text) - 1:  # the closing backtick ends the path
+                if escaped:
+                    raise _incomplete(text, opened)
+                steps.append(name + text[start:i])
+                i += 1
+                break
+            if text[i + 1] != ".":  # a backtick inside the name
+                i += 1
+                continue
+            if escaped:  # an escaped backtick before a dot: part of the name
+                name += text[start:i - 1] + "`"
+                i += 1
+                start = i
+                continue
+            steps.append(name + text[start:i])
+            i += 2
+            break
+    if text.endswith("."):
+        steps.append("")
+    return steps
+
+
+def _incomplete(path: str, at: int) -> ConfigError:
+    return ConfigError(f"Incomplete backtick pair in path: [{path}], consider adding a backslash before backtick at "
+                       f"position {at} to escape it")
