@@ -46,6 +46,17 @@ def test_root_and_plugins(worker):
         in everything
     assert [p["type"] for p in everything][:4] == ["sink", "sink", "source", "source"]
 
+    # GET /connector-plugins/{plugin}/config (KIP-769): the framework's definitions, then the plugin's own
+    code, keys = worker.request("GET", f"/connector-plugins/{SINK}/config")
+    names = [k["name"] for k in keys]
+    assert code == 200 and names[:2] == ["name", "connector.class"] and "topics" in names and names[-1] == "file"
+    assert worker.request("GET", "/connector-plugins/FileStreamSink/config")[1] == keys  # an alias too
+    code, keys = worker.request("GET", "/connector-plugins/org.apache.kafka.connect.transforms.Cast$Value/config")
+    assert code == 200 and [k["name"] for k in keys] == ["spec", "replace.null.with.default"]
+    assert keys[0]["type"] == "LIST" and keys[0]["importance"] == "HIGH"
+    assert worker.request("GET", "/connector-plugins/com.example.Nope/config") == \
+        (404, {"error_code": 404, "message": "Unknown plugin com.example.Nope."})
+
 
 def test_connector_walk(worker):
     src = str(worker.dir / "walk.txt")

@@ -63,6 +63,29 @@ class Plugins:
         return (f"PluginDesc{{klass=class {name}, name='{name}', version='{VERSION}', encodedVersion={VERSION}, "
                 f"type={kind}, typeName='{kind}', location='classpath'}}")
 
+    def config_keys(self, name: str) -> list[dict] | None:
+        """GET /connector-plugins/{plugin}/config (KIP-769): a plugin's config definitions, a connector's after the
+        framework's (SourceConnectorConfig / SinkConnectorConfig), the plugin's own winning a shared name; None for
+        an unknown plugin."""
+        from brook.connect import config as defs
+        from brook.connect.configdef import key_info
+
+        for kind in KINDS:
+            try:
+                cls = self.load(kind, self.connector_class_name(name) if kind == "connector" else name)
+            except (KeyError, ConnectError):
+                continue
+            plugin = cls()
+            keys = {}
+            if kind == "connector":
+                keys.update((defs.SOURCE if plugin.kind == "source" else defs.SINK).keys)  # type: ignore[attr-defined]
+                keys.update(plugin.config().keys)  # type: ignore[attr-defined]
+            else:
+                own = plugin.config() if kind in ("converter", "header_converter") else plugin.config_def()  # type: ignore[attr-defined]
+                keys.update(own.keys)
+            return [key_info(k) for k in keys.values()]
+        return None
+
     def infos(self, connectors_only: bool) -> list[dict]:
         """GET /connector-plugins in Kafka's order: sinks, sources, transformations, predicates, converters,
         header converters; each group sorted by class name."""

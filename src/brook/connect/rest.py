@@ -205,6 +205,13 @@ def create_app(herder, cluster_id: str, commit: str = "unknown") -> FastAPI:
     async def plugins(connectorsOnly: str = "true"):  # noqa: N803
         return herder.plugins.infos(connectorsOnly.lower() != "false")
 
+    @app.get("/connector-plugins/{plugin}/config")
+    async def plugin_config(plugin: str):
+        keys = herder.plugins.config_keys(plugin)
+        if keys is None:
+            raise RestError(404, f"Unknown plugin {plugin}.")
+        return keys
+
     @app.put("/connector-plugins/{plugin}/config/validate")
     async def validate(plugin: str, request: Request):
         config = {k: None if v is None else str(v) for k, v in (await body(request)).items()}
