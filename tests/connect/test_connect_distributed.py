@@ -67,6 +67,12 @@ def test_two_workers_share_tasks_and_survive_a_sigkill(broker, tmp_path):
                   src_status["tasks"][0]["worker_id"]} | {t["worker_id"] for t in sink_status["tasks"]}
         assert owners == set(workers)
 
+        # the active topics (KIP-558) travel in the status topic: every worker answers for every connector
+        for w in (a, b):
+            wait_for(lambda w=w: w.request("GET", "/connectors/sink/topics") == (200, {"sink": {"topics": ["dist"]}})
+                     and w.request("GET", "/connectors/src/topics") == (200, {"src": {"topics": ["dist"]}}),
+                     what="the active topics on every worker")
+
         # Kafka's key formats in the config topic
         configs = {m.key().decode(): json.loads(m.value()) for m in consume_all(broker.bootstrap,
                                                                                 "connect-configs", 7)}

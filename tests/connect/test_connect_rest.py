@@ -156,6 +156,13 @@ def test_offsets(worker, broker):
     out = worker.dir / "offsets.out"
     wait_for(lambda: out.exists() and out.read_text() == "one\ntwo\n", what="the sink file")
 
+    # the topics each connector used (KIP-558): produced to by the source, consumed by the sink
+    assert worker.request("GET", "/connectors/offs/topics") == (200, {"offs": {"topics": ["offsets-walk"]}})
+    assert worker.request("GET", "/connectors/offs-sink/topics") == \
+        (200, {"offs-sink": {"topics": ["offsets-walk"]}})
+    assert worker.request("PUT", "/connectors/offs/topics/reset") == (202, None)
+    assert worker.request("GET", "/connectors/offs/topics") == (200, {"offs": {"topics": []}})
+
     # stopping commits: the source's position, the sink group's offsets
     assert worker.request("PUT", "/connectors/offs/stop") == (204, None)
     assert worker.request("PUT", "/connectors/offs-sink/stop") == (204, None)

@@ -42,6 +42,10 @@ WORKER = ConfigDef(
         importance="LOW"),
     Key("client.id", "STRING", "", importance="LOW"),
     Key("topic.creation.enable", "BOOLEAN", True, importance="LOW"),
+    Key("topic.tracking.enable", "BOOLEAN", True, "Enable tracking the set of active topics per connector during "
+        "runtime.", importance="LOW"),
+    Key("topic.tracking.allow.reset", "BOOLEAN", True, "If set to true, it allows user requests to reset the set of "
+        "active topics per connector.", importance="LOW"),
     Key("connector.client.config.override.policy", "STRING", "All", importance="MEDIUM"),
 )
 

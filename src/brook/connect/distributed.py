@@ -20,6 +20,7 @@ import json
 import logging
 import ssl
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -29,6 +30,9 @@ from brook.connect.herder import RestError, StandaloneHerder
 from brook.connect.kafkalog import KafkaBasedLog
 
 log = logging.getLogger("org.apache.kafka.connect.runtime.distributed.DistributedHerder")
+
+
+TOPIC_PREFIX, TOPIC_SEPARATOR = "status-topic-", ":connector-"  # KafkaStatusBackingStore's topic status keys
 
 
 def dumps(value: object) -> bytes:
@@ -89,12 +93,21 @@ class DistributedHerder(StandaloneHerder):
                 self.restarts.append((k[len("restart-connector-"):], data["include-tasks"], data["only-failed"]))
         self._wake.set()
 
-    # the status topic: status-connector-<c>, status-task-<c>-<n>
+    # the status topic: status-connector-<c>, status-task-<c>-<n>, status-topic-<topic>:connector-<c>
     def _apply_status(self, key: bytes | None, value: bytes | None) -> None:
         if key is None:
             return
         k = key.decode()
         data = json.loads(value) if value is not None else None
+        if k.startswith(TOPIC_PREFIX):
+            topic, _, name = k[len(TOPIC_PREFIX):].partition(TOPIC_SEPARATOR)  # a topic name has no ':'
+            with self.status_lock:
+                if data is None:
+                    self.topics.get(name, {}).pop(topic, None)
+                else:
+                    entry = data["topic"]
+                    self.topics.setdefault(name, {})[topic] = (entry["task"], entry["discoverTimestamp"])
+            return
         state = None if data is None else {"state": data["state"], "worker_id": data["worker_id"],
                                            **({"trace": data["trace"]} if data.get("trace") else {})}
         with self.status_lock:
@@ -105,6 +118,25 @@ class DistributedHerder(StandaloneHerder):
                 name, index = k[len("status-task-"):].rsplit("-", 1)
                 tid = (name, int(index))
                 self.task_status.pop(tid, None) if state is None else self.task_status.__setitem__(tid, state)
+
+    def record_topic(self, connector: str, index: int, topic: str) -> None:
+        if topic in self.topics.get(connector, ()):
+            return
+        now = int(time.time() * 1000)
+        with self.status_lock:
+            if connector not in self.configs or topic in self.topics.get(connector, ()):
+                return
+            self.topics.setdefault(connector, {})[topic] = (index, now)  # until read back from the topic
+        value = {"topic": {"name": topic, "connector": connector, "task": index, "discoverTimestamp": now}}
+        self.status_log.send(f"{TOPIC_PREFIX}{topic}{TOPIC_SEPARATOR}{connector}".encode(), dumps(value),
+                             wait=False)
+
+    def reset_topics(self, name: str) -> None:
+        with self.status_lock:
+            topics = list(self.topics.pop(name, {}))
+        for topic in topics:
+            self.status_log.send(f"{TOPIC_PREFIX}{topic}{TOPIC_SEPARATOR}{name}".encode(), None, wait=False)
+        self.status_log.producer.flush(10)
 
     def _put_status(self, key: str, state: str | None, trace: str | None = None) -> None:
         value = None if state is None else dumps({"state": state, "trace": trace, "worker_id": self.worker_id,
@@ -303,7 +335,7 @@ class DistributedHerder(StandaloneHerder):
             for i in range(tasks):
                 self._put_status(f"status-task-{name}-{i}", None)
             self._put_status(f"status-connector-{name}", None)
-            self.status_log.producer.flush(10)
+            self.reset_topics(name)
             self.status_log.read_to_end()
 
     def set_target(self, name, state):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from brook.connect import config as defs
 from brook.connect.configdef import config_infos
@@ -44,7 +45,10 @@ class StandaloneHerder:
         self.status: dict[str, dict] = {}
         self.task_status: dict[tuple[str, int], dict] = {}
         self.ready = False  # set once the command line's connectors exist (Herder.ready)
+        # KIP-558: connector -> topic -> (task, discoverTimestamp), kept in memory as Kafka's standalone worker does
+        self.topics: dict[str, dict[str, tuple[int, int]]] = {}
         worker.on_status = self.on_task_status
+        worker.on_topic = self.record_topic
 
     # status
     def on_task_status(self, task_id: tuple[str, int], state: str, trace: str | None) -> None:
@@ -59,6 +63,23 @@ class StandaloneHerder:
         if trace:
             out["trace"] = trace
         return out
+
+    # active topics (KIP-558)
+    def record_topic(self, connector: str, index: int, topic: str) -> None:
+        if topic in self.topics.get(connector, ()):  # the common case, without the lock
+            return
+        with self.status_lock:
+            if connector in self.configs:
+                self.topics.setdefault(connector, {})[topic] = (index, int(time.time() * 1000))
+
+    def active_topics(self, name: str) -> dict:
+        """GET /connectors/{name}/topics: {name: {"topics": [...]}} (an unknown connector has none, as in Kafka)."""
+        with self.status_lock:
+            return {name: {"topics": sorted(self.topics.get(name, {}))}}
+
+    def reset_topics(self, name: str) -> None:
+        with self.status_lock:
+            self.topics.pop(name, None)
 
     # validation
     def validate(self, props: dict[str, str]) -> dict:
@@ -180,6 +201,7 @@ class StandaloneHerder:
             self._stop_connector(name)
             for d in (self.configs, self.target, self.task_configs, self.status):
                 d.pop(name, None)
+            self.reset_topics(name)  # a deleted connector's active topics go with it (AbstractHerder.onDeletion)
 
     def _require(self, name: str, text: str = "Connector {} not found") -> dict[str, str]:
         props = self.configs.get(name)

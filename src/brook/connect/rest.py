@@ -186,6 +186,23 @@ def create_app(herder, cluster_id: str, commit: str = "unknown") -> FastAPI:
         await call(herder.delete, name)
         return Response(status_code=204)
 
+    def tracking(reset: bool = False) -> None:
+        if not herder.worker.config["topic.tracking.enable"]:
+            raise RestError(403, "Topic tracking is disabled.")
+        if reset and not herder.worker.config["topic.tracking.allow.reset"]:
+            raise RestError(403, "Topic tracking reset is disabled.")
+
+    @app.get("/connectors/{name}/topics")
+    async def active_topics(name: str):
+        tracking()
+        return herder.active_topics(name)
+
+    @app.put("/connectors/{name}/topics/reset")
+    async def reset_topics(name: str):
+        tracking(reset=True)
+        await call(herder.reset_topics, name)
+        return Response(status_code=202)
+
     @app.get("/connectors/{name}/offsets")
     async def get_offsets(name: str):
         return await call(herder.get_offsets, name)

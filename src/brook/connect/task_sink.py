@@ -89,6 +89,7 @@ class WorkerSinkTask(WorkerTask):
                 topic, partition, offset = fetched_position(m)
                 last[(topic, partition)] = offset + 1
                 self.consumed[(m.topic(), m.partition(), m.offset())] = m
+                self.worker.record_active_topic(self.connector, self.index, topic)
                 record = self.convert(m)
                 if record is not None:
                     batch.append(record)

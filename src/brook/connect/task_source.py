@@ -103,6 +103,7 @@ class WorkerSourceTask(WorkerTask):
                 return
             if entry is not None:
                 entry[1] = True
+            self.worker.record_active_topic(self.connector, self.index, msg.topic())
             self.task.commit_record(record)
         return cb
 

@@ -33,6 +33,7 @@ class Worker:
     def __init__(self, props: dict[str, str], config: dict, plugins, offsets, on_status) -> None:
         self.props, self.config, self.plugins, self.offsets = props, config, plugins, offsets
         self.on_status = on_status
+        self.on_topic = None  # the herder's record of a connector's active topics (KIP-558)
         self.tasks: dict[tuple[str, int], object] = {}
         self.admin: AdminClient | None = None
 
@@ -150,3 +151,8 @@ class Worker:
 
     def task_status(self, connector: str, index: int, state: str, trace: str | None = None) -> None:
         self.on_status((connector, index), state, trace)
+
+    def record_active_topic(self, connector: str, index: int, topic: str) -> None:
+        """WorkerTask.recordActiveTopic: a topic a task produced to or consumed from (topic.tracking.enable)."""
+        if self.on_topic is not None and self.config["topic.tracking.enable"]:
+            self.on_topic(connector, index, topic)
