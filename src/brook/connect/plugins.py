@@ -78,10 +78,10 @@ class Plugins:
             plugin = cls()
             keys = {}
             if kind == "connector":
-                keys.update((defs.SOURCE if plugin.kind == "source" else defs.SINK).keys)  # type: ignore[attr-defined]
-                keys.update(plugin.config().keys)  # type: ignore[attr-defined]
+                keys.update((defs.SOURCE if plugin.kind == "source" else defs.SINK).keys)
+                keys.update(plugin.config().keys)
             else:
-                own = plugin.config() if kind in ("converter", "header_converter") else plugin.config_def()  # type: ignore[attr-defined]
+                own = plugin.config() if kind in ("converter", "header_converter") else plugin.config_def()
                 keys.update(own.keys)
             return [key_info(k) for k in keys.values()]
         return None
