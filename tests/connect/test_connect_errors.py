@@ -129,3 +129,29 @@ def test_retriable_errors_are_retried_for_errors_retry_timeout(broker, worker):
     assert dead.timestamp()[1] - sent.timestamp()[1] >= 1500
     assert task_state(worker, "retrying") == "RUNNING"
     assert worker.request("DELETE", "/connectors/retrying") == (204, None)
+
+
+def test_source_offsets_are_committed_only_for_acknowledged_records(broker, worker):
+    """A record the broker refuses (larger than the topic's max.message.bytes) fails the source task, and the
+    committed offset stays at the last record Kafka acknowledged: the refused line is read again after a restart."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    admin.create_topics([NewTopic("small-only", 1, 1, config={"max.message.bytes": "300"})])["small-only"].result(10)
+    src = worker.dir / "acks.txt"
+    src.write_text("small\n")
+    config = {"connector.class": "FileStreamSource", "file": str(src), "topic": "small-only",
+              "value.converter": "org.apache.kafka.connect.storage.StringConverter"}
+    assert worker.request("POST", "/connectors", {"name": "acks", "config": config})[0] == 201
+    committed = {"offsets": [{"partition": {"filename": str(src)}, "offset": {"position": 6}}]}
+    wait_for(lambda: worker.request("GET", "/connectors/acks/offsets") == (200, committed), what="the first offset")
+    with open(src, "a") as f:
+        f.write("x" * 1000 + "\n")
+    wait_for(lambda: task_state(worker, "acks") == "FAILED", what="FAILED on the refused record")
+    trace = worker.request("GET", "/connectors/acks/tasks/0/status")[1]["trace"]
+    assert trace.startswith("org.apache.kafka.connect.errors.ConnectException: Unrecoverable exception from "
+                            "producer send callback"), trace
+    assert "Failed to send record to topic small-only" in trace
+    assert worker.request("GET", "/connectors/acks/offsets") == (200, committed)  # not past the refused line
+    assert [m.value() for m in consume_all(broker.bootstrap, "small-only", 2, timeout=2)] == [b"small"]
+    assert worker.request("DELETE", "/connectors/acks") == (204, None)
