@@ -112,7 +112,8 @@ def test_retriable_errors_are_retried_for_errors_retry_timeout(broker, worker):
     errors.retry.timeout (delays capped by errors.retry.delay.max.ms), then the record is tolerated."""
     config = sink_config(worker, "retry-in", "retry.out.txt", **{
         "value.converter": "io.confluent.connect.avro.AvroConverter",
-        "value.converter.schema.registry.url": "http://127.0.0.1:1", "errors.tolerance": "all",
+        "value.converter.schema.registry.url": "http://127.0.0.1:1", "value.converter.max.retries": "0",
+        "errors.tolerance": "all",
         "errors.retry.timeout": "1500", "errors.retry.delay.max.ms": "200",
         "errors.deadletterqueue.topic.name": "retry-dlq", "errors.deadletterqueue.topic.replication.factor": "1",
         "errors.deadletterqueue.context.headers.enable": "true"})

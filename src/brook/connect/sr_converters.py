@@ -56,6 +56,12 @@ SR_CONFIG = ConfigDef(
         importance="MEDIUM"),
     Key("schema.registry.ssl.key.password", "PASSWORD", None, "The password of the private key in the key store "
         "file.", importance="HIGH"),
+    Key("max.retries", "INT", 3, "Maximum number of retries for a failed request to the schema registry",
+        importance="LOW"),
+    Key("retries.wait.ms", "INT", 1000, "Initial wait between retries of a request to the schema registry",
+        importance="LOW"),
+    Key("retries.max.wait.ms", "INT", 20000, "Maximum wait between retries of a request to the schema registry",
+        importance="LOW"),
     Key("json.fail.invalid.schema", "BOOLEAN", False, "Whether to fail serialization if the payload is not valid "
         "for the schema", importance="MEDIUM"),
     Key("connect.meta.data", "BOOLEAN", True, "Toggle for enabling/disabling connect converter to add its meta data "

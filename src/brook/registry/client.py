@@ -1,7 +1,8 @@
 """A confluent-kafka SchemaRegistryClient from Confluent's serde settings, as every client of the registry in
 Brook names them (the Connect converters, the console tools, the SQL server's ksql.schema.registry.* stripped):
 schema.registry.url, basic.auth.credentials.source (URL: user info in the URL; USER_INFO: basic.auth.user.info
-or schema.registry.basic.auth.user.info) and schema.registry.ssl.* (trust and key stores, PEM or PKCS12)."""
+or schema.registry.basic.auth.user.info), schema.registry.ssl.* (trust and key stores, PEM or PKCS12) and the
+retries max.retries, retries.wait.ms, retries.max.wait.ms."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from brook import rest_tls
 from brook.config.definition import ConfigError
 
 SSL_PREFIX = "schema.registry."
+RETRY_KEYS = ("max.retries", "retries.wait.ms", "retries.max.wait.ms")
 
 
 def client_conf(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -23,6 +25,9 @@ def client_conf(settings: Mapping[str, Any]) -> dict[str, Any]:
     if not url:
         raise ConfigError("Missing required configuration \"schema.registry.url\" which has no default value.")
     conf: dict[str, Any] = {"url": str(url)}
+    for key in RETRY_KEYS:  # SchemaRegistryClientConfig's retries of a failed request, with Confluent's names
+        if settings.get(key) is not None:
+            conf[key] = int(settings[key])
     source = str(settings.get("basic.auth.credentials.source") or "URL").strip().upper()
     user_info = settings.get("basic.auth.user.info") or settings.get("schema.registry.basic.auth.user.info")
     if source == "USER_INFO":
