@@ -156,3 +156,24 @@ def test_source_offsets_are_committed_only_for_acknowledged_records(broker, work
     assert worker.request("GET", "/connectors/acks/offsets") == (200, committed)  # not past the refused line
     assert [m.value() for m in consume_all(broker.bootstrap, "small-only", 2, timeout=2)] == [b"small"]
     assert worker.request("DELETE", "/connectors/acks") == (204, None)
+
+    # with errors.tolerance=all the refused record is skipped (KIP-779) and the task goes on past it
+    src = worker.dir / "tolerant-acks.txt"
+    src.write_text("ok1\n")
+    assert worker.request("POST", "/connectors", {"name": "tolerant-acks", "config": {
+        **config, "file": str(src), "errors.tolerance": "all", "errors.log.enable": "true"}})[0] == 201
+
+    def position():
+        offsets = worker.request("GET", "/connectors/tolerant-acks/offsets")[1]["offsets"]
+        return offsets[0]["offset"]["position"] if offsets else None
+    wait_for(lambda: position() == 4, what="ok1 acknowledged")
+    for line, end in (("y" * 1000, 1005), ("ok2", 1009)):  # one at a time: a refused batch refuses all it holds
+        with open(src, "a") as f:
+            f.write(line + "\n")
+        wait_for(lambda end=end: position() == end, what=f"the offset past {line[:3]}")
+    assert [m.value() for m in consume_all(broker.bootstrap, "small-only", 3, timeout=2)] == [b"small", b"ok1",
+                                                                                            b"ok2"]
+    assert task_state(worker, "tolerant-acks") == "RUNNING"
+    assert "Executing stage 'KAFKA_PRODUCE' with class 'org.apache.kafka.connect.runtime.WorkerSourceTask'" \
+        in worker.log_text()
+    assert worker.request("DELETE", "/connectors/tolerant-acks") == (204, None)

@@ -99,11 +99,18 @@ class WorkerSourceTask(WorkerTask):
     def _delivered(self, entry, record):
         def cb(err, msg):
             if err is not None:
-                self.send_error = ConnectError(f"Failed to send record to topic {msg.topic()}: {err.str()}")
-                return
+                error = ConnectError(f"Failed to send record to topic {msg.topic()}: {err.str()}")
+                if not self.errors.tolerate_all:
+                    self.send_error = error
+                    return
+                # KIP-779: with errors.tolerance=all a record Kafka refused is reported and skipped, its offset
+                # committed as if it had been sent
+                self.errors.report_failed(Stage.KAFKA_PRODUCE, "org.apache.kafka.connect.runtime.WorkerSourceTask",
+                                          error, None)
             if entry is not None:
                 entry[1] = True
-            self.worker.record_active_topic(self.connector, self.index, msg.topic())
+            if err is None:
+                self.worker.record_active_topic(self.connector, self.index, msg.topic())
             self.task.commit_record(record)
         return cb
 
