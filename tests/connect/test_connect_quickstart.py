@@ -55,7 +55,9 @@ def test_quickstart_file_source_to_topic_to_file_sink(broker, tmp_path):
 
 
 def test_an_invalid_connector_file_stops_the_worker(broker, tmp_path):
-    props = worker_props(tmp_path / "w.properties", broker.bootstrap, tmp_path / "connect.offsets")
+    # plugin.path is tolerated (Brook finds plugins through entry points): the worker starts with it
+    props = worker_props(tmp_path / "w.properties", broker.bootstrap, tmp_path / "connect.offsets",
+                         **{"plugin.path": "/usr/local/share/java,/usr/share/java"})
     bad = tmp_path / "bad-sink.properties"
     bad.write_text("name=bad-sink\nconnector.class=FileStreamSink\ntasks.max=0\n")
     worker = ConnectProcess(tmp_path, str(props), str(bad)).start()
