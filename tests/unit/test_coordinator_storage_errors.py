@@ -28,7 +28,7 @@ class Markers:
         self.full = False
         self.written: list[tuple] = []
 
-    def __call__(self, pid: int, epoch: int, commit: bool, partitions: set) -> dict:
+    def __call__(self, pid: int, epoch: int, commit: bool, partitions: set, *_: object) -> dict:
         if self.full:
             return {tp: ErrorCode.kafka_storage_error for tp in partitions}
         self.written.append((pid, commit, frozenset(partitions)))

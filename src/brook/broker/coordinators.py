@@ -19,7 +19,7 @@ from brook.coordinator.output import CoordinatorResult
 from brook.coordinator.runtime import GroupCoordinatorRuntime, TransactionCoordinatorRuntime
 from brook.coordinator.txn.coordinator import TxnConfig
 from brook.errors import ErrorCode, KafkaError
-from brook.internal_topics import OFFSETS_TOPIC
+from brook.internal_topics import OFFSETS_TOPIC, TRANSACTION_TOPIC
 from brook.protocol.coordinator_records import OffsetCommitValue
 from brook.protocol.records.batch import read_header
 
@@ -53,6 +53,9 @@ class BrokerPartitions:
         if self.broker.cluster is not None:
             rf = self.broker.config.get_int("offsets.topic.replication.factor" if topic == OFFSETS_TOPIC
                                             else "transaction.state.log.replication.factor")
+            if topic == TRANSACTION_TOPIC:  # Kafka's transactionTopicConfigs
+                configs = {**configs, "min.insync.replicas": str(self.broker.config.get_int(
+                    "transaction.state.log.min.isr"))}
         self.broker.create_topic(topic, partitions, rf, configs)
 
     def append(self, topic: str, partition: int, batch: bytes, now_ms: int) -> int:
@@ -62,8 +65,11 @@ class BrokerPartitions:
         except KafkaError as e:
             # a full disk (KAFKA_STORAGE_ERROR, logged once per episode) or no local replica: nothing was appended.
             # GroupMetadataManager and TransactionStateManager answer an append error from their log as
-            # NOT_COORDINATOR (the client finds the coordinator again, retries)
-            raise KafkaError(ErrorCode.not_coordinator, e.message) from None
+            # NOT_COORDINATOR (the client finds the coordinator again, retries), too small an ISR as
+            # COORDINATOR_NOT_AVAILABLE
+            code = ErrorCode.coordinator_not_available if e.code == ErrorCode.not_enough_replicas \
+                else ErrorCode.not_coordinator
+            raise KafkaError(code, e.message) from None
         return base + read_header(batch).last_offset_delta + 1
 
     def read(self, topic: str, partition: int, offset: int, max_bytes: int) -> bytes:
@@ -73,9 +79,14 @@ class BrokerPartitions:
         offset = max(offset, lg.log_start_offset)
         return lg.read(offset, max_bytes, lg.log_end_offset) if offset < lg.log_end_offset else b""
 
-    def write_txn_markers(self, producer_id: int, producer_epoch: int, commit: bool,
-                          partitions: set[tuple[str, int]]) -> dict[tuple[str, int], ErrorCode]:
-        return self.broker.txn_markers.write(producer_id, producer_epoch, commit, partitions)
+    def write_txn_markers(self, producer_id: int, producer_epoch: int, commit: bool, partitions: set[tuple[str, int]],
+                          transactional_id: str, coordinator_epoch: int) -> dict[tuple[str, int], ErrorCode] | None:
+        """A single broker writes them here and now; a cluster's go to the partitions' leaders (marker channel)."""
+        if self.broker.replication is None:
+            return self.broker.txn_markers.write(producer_id, producer_epoch, commit, partitions, coordinator_epoch)
+        self.broker.marker_channel.send(transactional_id, producer_id, producer_epoch, commit, partitions,
+                                        coordinator_epoch)
+        return None
 
     def new_producer_id(self) -> int:
         return self.broker.producer_ids.generate()
@@ -240,25 +251,47 @@ class GroupCoordinatorDriver:
         self._settle(self.runtime.complete_txn(producer_id, commit, partitions, now_ms()))
 
 
+# Kafka's mapping of a coordinator's acks=-1 append errors (GroupMetadataManager.storeOffsets,
+# TransactionStateManager.appendTransactionToLog)
 _REPLICATION_ERRORS = {ErrorCode.not_leader_or_follower: ErrorCode.not_coordinator,
-                       ErrorCode.not_enough_replicas_after_append: ErrorCode.coordinator_not_available}
+                       ErrorCode.not_enough_replicas_after_append: ErrorCode.coordinator_not_available,
+                       ErrorCode.request_timed_out: ErrorCode.coordinator_not_available}
+REQUEST_TIMEOUT_MS = 30000  # Kafka's request.timeout.ms, which bounds the transaction coordinator's appends
 
 
-async def offsets_replicated(broker: Broker, group_id: str) -> ErrorCode:
-    """In a cluster, an offset commit is answered once its __consumer_offsets partition's ISR has it (Kafka appends
-    it with acks=-1, bounded by offsets.commit.timeout.ms), its errors mapped as GroupMetadataManager.storeOffsets."""
-    part = broker.replicas.get_partition(OFFSETS_TOPIC, broker.groups.partition_for(group_id))
-    if part is None:
+async def replicated(broker: Broker, topic: str, partition: int, timeout_ms: int) -> ErrorCode:
+    """Once the partition's ISR has everything this broker's log holds of it now (a coordinator's write just
+    appended): NONE, or the error the coordinator answers."""
+    part = broker.replicas.get_partition(topic, partition)
+    if part is None or not part.is_leader:
         return ErrorCode.not_coordinator
     result = ProduceResult(ErrorCode.none, required_offset=part.log.log_end_offset, partition=part)
-    await broker.replicas.wait_for_acks([result], broker.config.get_int("offsets.commit.timeout.ms") / 1000)
+    await broker.replicas.wait_for_acks([result], timeout_ms / 1000)
     return _REPLICATION_ERRORS.get(result.error, result.error)
 
 
+async def offsets_replicated(broker: Broker, group_id: str) -> ErrorCode:
+    """In a cluster, an offset commit (or group metadata) is answered once its __consumer_offsets partition's ISR
+    has it (Kafka appends it with acks=-1, bounded by offsets.commit.timeout.ms)."""
+    return await replicated(broker, OFFSETS_TOPIC, broker.groups.partition_for(group_id),
+                            broker.config.get_int("offsets.commit.timeout.ms"))
+
+
+async def txn_log_replicated(broker: Broker, txn_id: str) -> ErrorCode:
+    """In a cluster, a transaction state change is answered once its __transaction_state partition's ISR has it."""
+    return await replicated(broker, TRANSACTION_TOPIC, broker.txns.partition_for(txn_id), REQUEST_TIMEOUT_MS)
+
+
 def follow_leadership(broker: Broker, topic: str, partition: int, leader: bool) -> None:
-    """In a cluster, the group coordinator of a __consumer_offsets partition is its leader's broker (Kafka's
-    onLeadershipChange -> onElection / onResignation): it loads the partition's groups on becoming leader and
-    unloads them (waiting requests answered NOT_COORDINATOR) when leadership moves away."""
+    """In a cluster, the coordinator of a __consumer_offsets or __transaction_state partition is its leader's broker
+    (Kafka's onLeadershipChange -> onElection / onResignation): it loads the partition's groups or transactional ids
+    on becoming leader and unloads them (waiting requests answered NOT_COORDINATOR) when leadership moves away."""
+    if topic == TRANSACTION_TOPIC:
+        if leader:
+            broker.txns.load_partition(partition, broker.replicas.leader_epoch(topic, partition))
+        elif partition in broker.txns.coordinator.loaded:
+            broker.txns.unload_partition(partition)
+        return
     if topic != OFFSETS_TOPIC:
         return
     if leader:

@@ -227,11 +227,14 @@ class ReplicaManager:
             replication.follower_fetched(part, replica_id)
 
     def append_coordinator_records(self, topic: str, partition: int, records: bytes) -> int:
-        """A coordinator's batch (built by the broker itself) on its internal topic; returns its base offset."""
+        """A coordinator's batch (built by the broker itself) on its internal topic; returns its base offset. In a
+        cluster it is an acks=-1 append (Kafka's coordinators'): min.insync.replicas is checked first."""
         part = self.partitions.get((topic, partition))
         if part is None:
             raise KafkaError(ErrorCode.not_leader_or_follower,
                              f"Leader not local for partition {topic}-{partition} on broker {self.broker.broker_id}")
+        if self.cluster:
+            part.check_min_isr(-1)
         try:
             info = part.append_records_to_leader(records, read_header(records), int(time.time() * 1000),
                                                  validate=False)
@@ -247,6 +250,8 @@ class ReplicaManager:
         part = self.partitions.get((topic, partition))
         if part is None:
             raise KafkaError(ErrorCode.unknown_topic_or_partition, "This server does not host this topic-partition.")
+        if self.cluster:  # Kafka appends markers with acks=-1
+            part.check_min_isr(-1)
         try:
             part.append_marker(producer_id, producer_epoch, commit, coordinator_epoch, now_ms)
         except OSError as e:  # a full disk: KAFKA_STORAGE_ERROR, and the coordinator tries again

@@ -43,6 +43,7 @@ from .registry import build_registry
 from .replica_manager import ReplicaManager
 from .replication_quotas import ReplicationQuotas
 from .topics import TopicAdmin, TopicInfo
+from .txn_marker_channel import TxnMarkerChannel
 from .txn_markers import TxnMarkerWriter
 
 __all__ = ["Broker", "RequestContext"]
@@ -102,6 +103,7 @@ class Broker:
         self.bound: list[ListenerEndpoint] = []  # the listeners with the ports they got
         self.dispatcher = Dispatcher(self)
         self.txn_markers = TxnMarkerWriter(self)
+        self.marker_channel = TxnMarkerChannel(self)  # a cluster's: markers to other brokers' partitions
         self.background = BackgroundTasks(self)
         self.started_ms = int(time.time() * 1000)
 
@@ -211,9 +213,9 @@ class Broker:
         self.admin.reconcile_logs()
         self.replicas.load()
         self.log_manager.checkpoint()
-        if self.replication is None:  # in a cluster, groups load with their partition's leadership
+        if self.replication is None:  # in a cluster, groups and transactions load with their partition's leadership
             self.groups.load()
-        self.txns.load()
+            self.txns.load()
         loop = asyncio.get_running_loop()
         for listener in self.listeners:
             security = self.security[listener.name]
@@ -259,6 +261,7 @@ class Broker:
                 and self.config.get_bool("controlled.shutdown.enable"):
             await asyncio.get_running_loop().run_in_executor(None, self._controlled_shutdown)
         self.background.stop()
+        self.marker_channel.stop()
         if self.replication is not None:
             self.replication.stop()
         for s in self.servers:

@@ -26,8 +26,10 @@ class CoordinatorHost(Protocol):
         """Whole batches from offset (or the log start, when later) up to the log end; b"" at the end."""
         ...
 
-    def write_txn_markers(self, producer_id: int, producer_epoch: int, commit: bool,
-                          partitions: set[tuple[str, int]]) -> dict[tuple[str, int], ErrorCode]:
+    def write_txn_markers(self, producer_id: int, producer_epoch: int, commit: bool, partitions: set[tuple[str, int]],
+                          transactional_id: str, coordinator_epoch: int) -> dict[tuple[str, int], ErrorCode] | None:
+        """The partitions' errors once written; None when they are sent to the partitions' leaders (a cluster):
+        the coordinator's markers_written follows once all have them."""
         ...
 
     def new_producer_id(self) -> int:

@@ -43,6 +43,7 @@ from .timer import Timer
 from .txn.coordinator import TransactionCoordinator, TxnConfig
 
 log = logging.getLogger("kafka.coordinator.group.GroupCoordinator")
+_txn_log = logging.getLogger("kafka.coordinator.transaction.TransactionCoordinator")
 T = TypeVar("T")
 RawRecord = tuple[bytes, bytes | None]
 # Kafka's internal topic configs (GroupCoordinator.offsetsTopicConfigs, TransactionLog's).
@@ -179,22 +180,23 @@ class GroupCoordinatorRuntime:
     def _appended(self, shard: GroupCoordinatorShard, response: T, now_ms: int) -> CoordinatorResult[T]:
         result = shard.out.result(response)
         for a in result.appends:
-            if self._append(shard.partition, a, now_ms):
+            error = self._append(shard.partition, a, now_ms)
+            if error is None:
                 if a.apply is not None:
                     a.apply()
             elif a.refused is not None:
-                result.response = a.refused(ErrorCode.not_coordinator)  # type: ignore[assignment]
+                result.response = a.refused(error)  # type: ignore[assignment]
         return result
 
-    def _append(self, partition: int, a: Append, now_ms: int) -> bool:
-        """False when the log refused the records (a full disk, logged by the host): Kafka's coordinators answer
-        that as NOT_COORDINATOR and keep only what their log holds."""
+    def _append(self, partition: int, a: Append, now_ms: int) -> ErrorCode | None:
+        """The error when the log refused the records (a full disk, logged by the host: NOT_COORDINATOR; too small
+        an ISR: COORDINATOR_NOT_AVAILABLE): Kafka's coordinators answer it and keep only what their log holds."""
         try:
             self.log.append(partition, [_encode_group_record(k, v) for k, v in a.records], now_ms, a.producer_id,
                             a.producer_epoch)
-        except KafkaError:
-            return False
-        return True
+        except KafkaError as e:
+            return e.code
+        return None
 
     def _each_shard(self, op: Callable[[GroupCoordinatorShard], object], now_ms: int,
                     partitions: list[int] | None = None) -> CoordinatorResult[None]:
@@ -267,12 +269,21 @@ class GroupCoordinatorRuntime:
 
 
 class TransactionCoordinatorRuntime:
+    """The transaction coordinator over __transaction_state: a single broker loads every partition at start; in a
+    cluster each partition loads when this broker becomes its leader and unloads when it stops being it."""
+
     def __init__(self, host: CoordinatorHost, config: TxnConfig, clock: Callable[[], float]) -> None:
         self.log = CoordinatorLog(host, TRANSACTION_TOPIC, config.num_partitions, TRANSACTION_TOPIC_CONFIGS)
         self.clock = clock
         self.abort_interval_s = config.abort_interval_ms / 1000
         self.coordinator = TransactionCoordinator(config, self.persist, host.write_txn_markers,
-                                                  host.new_producer_id, clock)
+                                                  host.new_producer_id, clock, self.log.partition_for)
+
+    def ensure_topic(self) -> None:
+        self.log.ensure_topic()
+
+    def partition_for(self, txn_id: str) -> int:
+        return self.log.partition_for(txn_id)
 
     def persist(self, txn_id: str, key: TransactionLogKey, value: object | None) -> None:
         encoded = None if value is None else encode_txn_value(value)  # type: ignore[arg-type]
@@ -287,13 +298,32 @@ class TransactionCoordinatorRuntime:
             txn_log.info("Expired transactional id %s", txn_id)
 
     def load(self) -> None:
+        """A single broker: every partition, coordinator epoch 0."""
         t0 = self.clock()
-        count = 0
-        if self.log.host.partition_count(TRANSACTION_TOPIC) is not None:
-            for p in range(self.log.partitions()):
-                count += self.log.replay(p, lambda k, v: self.coordinator.replay(
-                    decode_txn_key(k), None if v is None else decode_txn_value(v)))[0]
+        count = sum(self._replay(p, 0) for p in range(self.log.partitions()))
         self.coordinator.recover()
-        logging.getLogger("kafka.coordinator.transaction.TransactionCoordinator").info(
-            "Loaded %d records from %s in %d ms (%d transactional ids)", count, TRANSACTION_TOPIC,
-            (self.clock() - t0) * 1000, len(self.coordinator.txns))
+        _txn_log.info("Loaded %d records from %s in %d ms (%d transactional ids)", count, TRANSACTION_TOPIC,
+                      (self.clock() - t0) * 1000, len(self.coordinator.txns))
+
+    def load_partition(self, partition: int, coordinator_epoch: int) -> int:
+        """Become the coordinator of the partition's transactional ids (Kafka's loadTransactionsForTxnTopicPartition):
+        replay it, then finish the transactions it left in PrepareCommit / PrepareAbort. Loading runs to the end
+        before any request sees the partition, so none is answered COORDINATOR_LOAD_IN_PROGRESS."""
+        t0 = self.clock()
+        count = self._replay(partition, coordinator_epoch)
+        self.coordinator.recover(partition)
+        _txn_log.info("Finished loading %d transaction metadata records from %s-%d in %d ms (coordinator epoch %d)",
+                      count, TRANSACTION_TOPIC, partition, (self.clock() - t0) * 1000, coordinator_epoch)
+        return count
+
+    def _replay(self, partition: int, coordinator_epoch: int) -> int:
+        self.coordinator.loading(partition, coordinator_epoch)
+        if self.log.host.partition_count(TRANSACTION_TOPIC) is None:
+            return 0
+        return self.log.replay(partition, lambda k, v: self.coordinator.replay(
+            decode_txn_key(k), None if v is None else decode_txn_value(v)))[0]
+
+    def unload_partition(self, partition: int) -> None:
+        gone = self.coordinator.unload_partition(partition)
+        _txn_log.info("Unloaded %d transactional ids of %s-%d", len(gone), TRANSACTION_TOPIC, partition)
+

@@ -12,6 +12,7 @@ from brook.protocol.build import make
 from brook.protocol.versions import response_class
 
 from ..authz import refused
+from ..coordinators import txn_log_replicated
 from . import Request
 
 if TYPE_CHECKING:
@@ -36,4 +37,11 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
                                                    request.producer_epoch, [tp])
     if error == ErrorCode.producer_fenced and ctx.api_version < 2:  # v0-v1 clients know INVALID_PRODUCER_EPOCH
         error = ErrorCode.invalid_producer_epoch
+    if error == ErrorCode.none and broker.replication is not None:
+        return _after_replication(broker, ctx, request.transactional_id)
+    return make(response_class(25, ctx.api_version), throttle_time=_ZERO, error_code=error)
+
+
+async def _after_replication(broker: Broker, ctx: RequestContext, txn_id: str) -> object:
+    error = await txn_log_replicated(broker, txn_id)
     return make(response_class(25, ctx.api_version), throttle_time=_ZERO, error_code=error)

@@ -38,7 +38,9 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
                                  producer_id=-1, producer_epoch=-1, topics=()))
             continue
         if m is None:
-            out.append(state_cls(error_code=ErrorCode.transactional_id_not_found, transactional_id=txn_id,
+            code = ErrorCode.transactional_id_not_found if broker.txns.coordinator.owns(txn_id) \
+                else ErrorCode.not_coordinator  # the id's partition is led elsewhere (a cluster)
+            out.append(state_cls(error_code=code, transactional_id=txn_id,
                                  transaction_state="", transaction_timeout=_ZERO, transaction_start_time=_ms_time(-1),
                                  producer_id=-1, producer_epoch=-1, topics=()))
             continue

@@ -1,7 +1,7 @@
 """FindCoordinator (key 10), v0-v6; v4+ batches. A single broker coordinates every group and transactional id;
-in a cluster a group's coordinator is the leader of its __consumer_offsets partition (COORDINATOR_NOT_AVAILABLE
-while it has none, or while the topic cannot be created); transactional ids stay with the broker asked
-(docs/cluster.md)."""
+in a cluster a group's coordinator is the leader of its __consumer_offsets partition, a transactional id's the
+leader of its __transaction_state partition (COORDINATOR_NOT_AVAILABLE while it has none, or while the topic
+cannot be created: too few live brokers for its replication factor)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from brook.acl import AclOperation, ResourceType
 from brook.errors import ErrorCode, KafkaError
-from brook.internal_topics import OFFSETS_TOPIC
+from brook.internal_topics import OFFSETS_TOPIC, TRANSACTION_TOPIC
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
@@ -34,13 +34,13 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
         error, message = ErrorCode.invalid_request, f"Invalid coordinator key type {key_type}"
     else:
         error, message = ErrorCode.none, None
-        if key_type == GROUP:
-            try:
-                broker.groups.ensure_topic()
-            except KafkaError as e:  # too few brokers for offsets.topic.replication.factor
-                error, message = ErrorCode.coordinator_not_available, e.message
+        try:
+            (broker.groups if key_type == GROUP else broker.txns).ensure_topic()
+        except KafkaError as e:  # too few brokers for the topic's replication factor
+            error, message = ErrorCode.coordinator_not_available, e.message
     node, host, port = (broker.broker_id, adv.host, adv.port) if error == ErrorCode.none else (-1, "", -1)
-    locate = _group_leader if key_type == GROUP and error == ErrorCode.none and broker.replication is not None \
+    locate = (_group_leader if key_type == GROUP else _txn_leader) \
+        if error == ErrorCode.none and broker.replication is not None \
         else lambda broker, key: (error, message, node, host, port)
     if ctx.api_version >= 4:
         coord_cls = nested(cls, "Coordinator")
@@ -53,9 +53,17 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
 
 
 def _group_leader(broker: Broker, group_id: str):
-    """The live leader of the group's __consumer_offsets partition, from the partition states."""
+    return _leader(broker, OFFSETS_TOPIC, broker.groups.partition_for(group_id))
+
+
+def _txn_leader(broker: Broker, txn_id: str):
+    return _leader(broker, TRANSACTION_TOPIC, broker.txns.partition_for(txn_id))
+
+
+def _leader(broker: Broker, topic: str, partition: int):
+    """The live leader of the coordinator's partition, from the partition states."""
     assert broker.replication is not None and broker.cluster is not None
-    state = broker.replication.states.get(OFFSETS_TOPIC, broker.groups.partition_for(group_id))
+    state = broker.replication.states.get(topic, partition)
     endpoint = broker.cluster.live.get(state.leader) if state is not None else None
     if endpoint is None:
         return ErrorCode.coordinator_not_available, None, -1, "", -1

@@ -12,6 +12,7 @@ from brook.protocol.build import make
 from brook.protocol.versions import response_class
 
 from ..authz import cluster_allowed, refused
+from ..coordinators import txn_log_replicated
 from . import Request
 
 if TYPE_CHECKING:
@@ -38,6 +39,16 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
         getattr(request, "producer_epoch", -1))
     if error == ErrorCode.producer_fenced and ctx.api_version < 4:  # v0-v3 clients know INVALID_PRODUCER_EPOCH
         error = ErrorCode.invalid_producer_epoch
+    if error == ErrorCode.none and broker.replication is not None:
+        return _after_replication(broker, cls, request.transactional_id, pid, epoch)
+    return make(cls, throttle_time=_ZERO, error_code=error, producer_id=pid, producer_epoch=epoch)
+
+
+async def _after_replication(broker: Broker, cls, txn_id: str, pid: int, epoch: int) -> object:  # noqa: ANN001
+    """A cluster answers once the __transaction_state ISR has the new epoch."""
+    error = await txn_log_replicated(broker, txn_id)
+    if error != ErrorCode.none:
+        pid, epoch = -1, -1
     return make(cls, throttle_time=_ZERO, error_code=error, producer_id=pid, producer_epoch=epoch)
 
 

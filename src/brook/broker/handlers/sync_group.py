@@ -11,6 +11,7 @@ from brook.protocol.build import make
 from brook.protocol.versions import response_class
 
 from ..authz import refused
+from ..coordinators import offsets_replicated
 from . import Request
 
 if TYPE_CHECKING:
@@ -33,13 +34,21 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     group = coordinator.group(request.group_id)
     ptype = group.protocol_type if group else None
     pname = group.protocol_name if group else None
-    if hasattr(result, "__await__"):
-        return _later(cls, result, ptype, pname)
+    if hasattr(result, "__await__") or broker.replication is not None:
+        return _later(broker, request.group_id, cls, result, ptype, pname)
     return _response(cls, result, ptype, pname)
 
 
-async def _later(cls, fut, ptype, pname):
-    return _response(cls, await fut, ptype, pname)
+async def _later(broker: Broker, group_id: str, cls, result, ptype, pname):
+    """The leader's assignment answered (to every member) once stored; in a cluster once the __consumer_offsets
+    ISR has the group metadata (Kafka's storeGroup appends it with acks=-1)."""
+    if hasattr(result, "__await__"):
+        result = await result
+    if broker.replication is not None and result[0] == ErrorCode.none:
+        error = await offsets_replicated(broker, group_id)
+        if error != ErrorCode.none:
+            result = (error, b"")
+    return _response(cls, result, ptype, pname)
 
 
 def _response(cls, result, ptype, pname):

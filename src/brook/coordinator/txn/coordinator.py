@@ -1,8 +1,15 @@
 """Transaction coordinator state machine (Kafka's TransactionCoordinator / TransactionMetadata).
 
-Markers are written synchronously by the broker (`write_markers`), so a transaction passes through
-PrepareCommit/PrepareAbort and reaches CompleteCommit/CompleteAbort within one request; both steps are
-persisted, so a restart in between finishes the job (`recover`).
+A single broker writes the markers synchronously (`write_markers` answers their errors), so a transaction passes
+through PrepareCommit/PrepareAbort and reaches CompleteCommit/CompleteAbort within one request. In a cluster the
+markers go to the partitions' leaders over the network: `write_markers` answers None, the transaction waits in its
+Prepare state (requests meanwhile answer CONCURRENT_TRANSACTIONS, as Kafka's) and the broker calls
+`markers_written` once every leader has them (Kafka's TransactionMarkerChannelManager). Both steps are persisted,
+so a new coordinator finishes the job after loading (`recover`).
+
+In a cluster the coordinator owns the transactional ids of the __transaction_state partitions it leads
+(`load_partition` / `unload_partition`, with the partition's leader epoch as the coordinator epoch); others
+answer NOT_COORDINATOR.
 """
 
 from __future__ import annotations
@@ -69,12 +76,22 @@ class TxnConfig:
                    num_partitions=num("transaction.state.log.num.partitions"))
 
 
+# (producer id, producer epoch, commit, partitions, transactional id, coordinator epoch) -> the partitions' errors,
+# or None when they are being written (markers_written follows)
+WriteMarkers = Callable[[int, int, bool, set[tuple[str, int]], str, int], dict[tuple[str, int], ErrorCode] | None]
+PREPARE = (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT)
+
+
 class TransactionCoordinator:
     def __init__(self, config: TxnConfig, persist: Callable[[str, TransactionLogKey, TransactionLogValue | None], None],
-                 write_markers: Callable[[int, int, bool, set[tuple[str, int]]], dict[tuple[str, int], ErrorCode]],
-                 new_producer_id: Callable[[], int], clock: Callable[[], float]) -> None:
-        """clock: the wall clock in seconds (the broker's)."""
+                 write_markers: WriteMarkers, new_producer_id: Callable[[], int], clock: Callable[[], float],
+                 partition_for: Callable[[str], int] | None = None) -> None:
+        """clock: the wall clock in seconds (the broker's). partition_for: a transactional id's partition of
+        __transaction_state (None: this coordinator owns every id)."""
         self.config = config
+        self.partition_for = partition_for
+        self.loaded: dict[int, int] = {}  # partition of __transaction_state -> coordinator epoch (its leader epoch)
+        self.sending: set[str] = set()  # transactional ids whose markers are being written
         self.persist = persist
         self.write_markers = write_markers
         self.new_producer_id = new_producer_id
@@ -102,7 +119,15 @@ class TransactionCoordinator:
             raise
         self._stored[m.transactional_id] = (value, m.last_producer_epoch)
 
+    def owns(self, txn_id: str) -> bool:
+        return self.partition_for is None or self.partition_for(txn_id) in self.loaded
+
+    def coordinator_epoch(self, txn_id: str) -> int:
+        return 0 if self.partition_for is None else self.loaded.get(self.partition_for(txn_id), -1)
+
     def _check(self, txn_id: str, producer_id: int, epoch: int) -> tuple[ErrorCode, TxnMetadata | None]:
+        if not self.owns(txn_id):
+            return ErrorCode.not_coordinator, None
         m = self.txns.get(txn_id)
         if m is None or m.producer_id != producer_id:
             return ErrorCode.invalid_producer_id_mapping, None
@@ -122,6 +147,8 @@ class TransactionCoordinator:
                           expected_epoch: int) -> tuple[ErrorCode, int, int]:
         if not 0 < timeout_ms <= self.config.max_timeout_ms:
             return ErrorCode.invalid_transaction_timeout, -1, -1
+        if not self.owns(txn_id):
+            return ErrorCode.not_coordinator, -1, -1
         m = self.txns.get(txn_id)
         if m is None:
             m = TxnMetadata(txn_id, self.new_producer_id(), 0, timeout_ms)
@@ -133,8 +160,10 @@ class TransactionCoordinator:
             return ErrorCode.producer_fenced, -1, -1
         if m.state is TxnState.ONGOING:
             self._end(m, commit=False, bump=True)  # fence the zombie: abort its transaction with a new epoch
-        elif m.state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT):
+        elif m.state in PREPARE:
             self._complete(m)
+        if m.state in PREPARE:  # markers on their way to the leaders: the client retries (Kafka's answer)
+            return ErrorCode.concurrent_transactions, -1, -1
         if expected_pid >= 0 and expected_epoch == m.last_producer_epoch and m.state is TxnState.EMPTY:
             return ErrorCode.none, m.producer_id, m.producer_epoch  # a retried bump: answer it again
         m.last_producer_epoch = m.producer_epoch
@@ -192,8 +221,8 @@ class TransactionCoordinator:
         if m.state is done:
             return ErrorCode.none  # a retry of the request that completed it
         if m.state is (TxnState.PREPARE_COMMIT if commit else TxnState.PREPARE_ABORT):
-            self._complete(m)  # only a refused write leaves it here: the client's retry tries the markers again
-            return ErrorCode.none
+            self._complete(m)  # a refused write left it here: the client's retry tries the markers again
+            return ErrorCode.concurrent_transactions if m.state in PREPARE else ErrorCode.none
         if m.state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT):
             return ErrorCode.concurrent_transactions
         return ErrorCode.invalid_txn_state
@@ -207,13 +236,39 @@ class TransactionCoordinator:
         self._complete(m)
 
     def _complete(self, m: TxnMetadata) -> None:
+        if m.transactional_id in self.sending:
+            return
         commit = m.state is TxnState.PREPARE_COMMIT
-        errors = self.write_markers(m.producer_id, m.producer_epoch, commit, set(m.partitions)) or {}
+        errors = self.write_markers(m.producer_id, m.producer_epoch, commit, set(m.partitions), m.transactional_id,
+                                    self.coordinator_epoch(m.transactional_id))
+        if errors is None:  # on their way: markers_written completes the transaction
+            self.sending.add(m.transactional_id)
+            return
         if ErrorCode.kafka_storage_error in errors.values():  # Kafka retries the markers; so do retries here
             raise KafkaError(ErrorCode.not_coordinator, f"markers of {m.transactional_id} could not all be written")
+        self._finish(m, commit)
+
+    def _finish(self, m: TxnMetadata, commit: bool) -> None:
         m.state = TxnState.COMPLETE_COMMIT if commit else TxnState.COMPLETE_ABORT
         m.partitions.clear()
         self._store(m)
+
+    def markers_written(self, txn_id: str, producer_id: int, producer_epoch: int, commit: bool) -> None:
+        """Every leader has the transaction's markers: CompleteCommit / CompleteAbort (unless the transaction moved
+        on meanwhile, or this coordinator lost it)."""
+        self.sending.discard(txn_id)
+        m = self.txns.get(txn_id)
+        if m is None or not self.owns(txn_id) or (m.producer_id, m.producer_epoch) != (producer_id, producer_epoch) \
+                or m.state is not (TxnState.PREPARE_COMMIT if commit else TxnState.PREPARE_ABORT):
+            return
+        try:
+            self._finish(m, commit)
+        except KafkaError:  # the log refused it: the periodic check sends the markers again
+            pass
+
+    def markers_abandoned(self, txn_id: str) -> None:
+        """The markers' sending stopped (this coordinator was fenced or lost the partition)."""
+        self.sending.discard(txn_id)
 
     # -- timeouts, recovery, replay --------------------------------------------------------------------------
     def abort_timed_out(self) -> list[str]:
@@ -225,8 +280,8 @@ class TransactionCoordinator:
                 if m.state is TxnState.ONGOING and m.start_ms >= 0 and now - m.start_ms > m.timeout_ms:
                     self._end(m, commit=False, bump=True)
                     aborted.append(m.transactional_id)
-                elif m.state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT):
-                    self._complete(m)  # markers a full disk refused: tried again at each check
+                elif m.state in PREPARE:
+                    self._complete(m)  # markers refused (a full disk, a fenced send): tried again at each check
             except KafkaError:
                 continue
         return aborted
@@ -248,11 +303,34 @@ class TransactionCoordinator:
             done.append(m.transactional_id)
         return done
 
-    def recover(self) -> None:
-        """After loading: finish transactions whose markers a crash interrupted."""
-        for m in self.txns.values():
-            if m.state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT):
-                self._complete(m)
+    def recover(self, partition: int | None = None) -> None:
+        """After loading (the partition's ids, or all): finish transactions whose markers a crash or a failover
+        interrupted (Kafka's TransactionStateManager hands PrepareCommit/PrepareAbort to the marker channel)."""
+        for m in list(self.txns.values()):
+            if m.state in PREPARE and (partition is None or self.partition_for is None
+                                       or self.partition_for(m.transactional_id) == partition):
+                try:
+                    self._complete(m)
+                except KafkaError:  # refused markers: the periodic check tries again
+                    continue
+
+    def loading(self, partition: int, coordinator_epoch: int) -> None:
+        """Before replaying the partition: drop what an earlier leadership of it left."""
+        self.unload_partition(partition)
+        self.loaded[partition] = coordinator_epoch
+
+    def unload_partition(self, partition: int) -> list[str]:
+        """Leadership of the partition moved away: forget its transactional ids (Kafka's
+        removeTransactionsForTxnTopicPartition); the markers being sent stop at their next step."""
+        self.loaded.pop(partition, None)
+        if self.partition_for is None:
+            return []
+        gone = [t for t in self.txns if self.partition_for(t) == partition]
+        for t in gone:
+            del self.txns[t]
+            self._stored.pop(t, None)
+            self.sending.discard(t)
+        return gone
 
     def replay(self, key: TransactionLogKey, value: TransactionLogValue | None) -> None:
         if value is None:
