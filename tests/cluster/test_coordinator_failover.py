@@ -2,7 +2,8 @@
 real brokers and a real ZooKeeper: __transaction_state and __consumer_offsets have three replicas
 (transaction.state.log.min.isr=2, min.insync.replicas=2). A transactional confluent-kafka producer writes
 transactions across partitions led by different brokers while the transaction coordinator's broker is killed with
-SIGKILL; a read_committed consumer sees exactly the committed transactions' records, in order. A consumer group
+SIGKILL, once mid-transaction and once right after a commit's answer (its markers on their way: the next coordinator
+finishes them); a read_committed consumer sees exactly the committed transactions' records, in order. A consumer group
 committing offsets loses its coordinator's broker the same way; the group moves to the new coordinator and its
 committed offsets hold: nothing before the last commit is read again, nothing after it skipped."""
 
@@ -69,12 +70,17 @@ def coordinator_partition(key: str) -> int:
     return (string_hash(key) & 0x7FFFFFFF) % INTERNAL_PARTITIONS
 
 
-def killed_and_replaced(c: Cluster, topic: str, key: str, key_type: int) -> int:
-    """Kill the broker leading the key's coordinator partition; wait until FindCoordinator names the new leader."""
-    p = coordinator_partition(key)
-    victim = c.state(topic, p)["leader"]
-    assert find_coordinator(c, key, key_type) == victim  # FindCoordinator answers the partition's leader
+def coordinator_of(c: Cluster, topic: str, key: str, key_type: int) -> int:
+    """The broker leading the key's coordinator partition, which FindCoordinator names."""
+    leader = c.state(topic, coordinator_partition(key))["leader"]
+    assert find_coordinator(c, key, key_type) == leader
+    return leader
+
+
+def kill_and_replace(c: Cluster, victim: int, topic: str, key: str, key_type: int) -> int:
+    """Kill the coordinator's broker; wait until FindCoordinator names the coordinator partition's new leader."""
     c.brokers[victim].kill9()
+    p = coordinator_partition(key)
     c.wait_state(topic, p, lambda s: s["leader"] not in (victim, -1), what=f"a new leader of {topic}-{p}")
     cluster_wait(lambda: find_coordinator(c, key, key_type) not in (victim, -1), what="the new coordinator")
     assert find_coordinator(c, key, key_type) == c.state(topic, p)["leader"]
@@ -141,27 +147,33 @@ def test_transactions_carry_on_when_the_transaction_coordinators_broker_is_kille
     p = coordinator_partition(TXN_ID)
     c.wait_state("__transaction_state", p, lambda s: len(s["isr"]) == 3, what="the coordinator partition's ISR")
     committed: list[int] = []
-    victim = -1
+    restarted = [("__transaction_state", INTERNAL_PARTITIONS), (topic, 3)]
     for i in range(12):
         producer.begin_transaction()
         for part in range(3):
             for j in range(RECORDS):
                 producer.produce(topic, f"{i}-{part}-{j}".encode(), partition=part)
         producer.flush(30)
-        if i == 5:  # mid-transaction: its partitions are in the coordinator's log, the markers are not written
-            victim = killed_and_replaced(c, "__transaction_state", TXN_ID, 1)
+        if i == 3:  # mid-transaction: its partitions are in the coordinator's log, no marker is written yet
+            victim = kill_and_replace(c, coordinator_of(c, "__transaction_state", TXN_ID, 1), "__transaction_state",
+                                      TXN_ID, 1)
+        if i == 8:  # right after EndTxn's answer: the markers are (most likely) still on their way
+            victim = coordinator_of(c, "__transaction_state", TXN_ID, 1)
         if end_transaction(producer):
             committed.append(i)
+        if i == 8:  # the next coordinator finds PrepareCommit and writes the markers itself
+            kill_and_replace(c, victim, "__transaction_state", TXN_ID, 1)
+        if i in (5, 10):
+            restart(c, victim, restarted)
     producer.begin_transaction()  # the last transaction: read up to it
     for part in range(3):
         producer.produce(topic, b"last", partition=part)
     assert end_transaction(producer)
-    assert len(committed) >= 10, committed  # at most the transaction around the kill aborted
+    assert len(committed) >= 10, committed  # at most the transactions around the kills aborted
     seen = read_committed(c, topic, 3, b"last")
     for part in range(3):
         expected = [f"{i}-{part}-{j}".encode() for i in committed for j in range(RECORDS)] + [b"last"]
         assert seen[part] == expected, f"partition {part}"
-    restart(c, victim, [("__transaction_state", INTERNAL_PARTITIONS), (topic, 3)])
 
 
 def test_a_group_keeps_its_offsets_when_the_group_coordinators_broker_is_killed(cluster: Cluster) -> None:
@@ -202,7 +214,7 @@ def test_a_group_keeps_its_offsets_when_the_group_coordinators_broker_is_killed(
 
     consume_and_commit(30)
     c.wait_state("__consumer_offsets", coordinator_partition(GROUP), lambda s: len(s["isr"]) == 3)
-    victim = killed_and_replaced(c, "__consumer_offsets", GROUP, 0)
+    victim = kill_and_replace(c, coordinator_of(c, "__consumer_offsets", GROUP, 0), "__consumer_offsets", GROUP, 0)
     consume_and_commit(60)  # the commits go to the new coordinator
     first.close()
     reader = Consumer({"bootstrap.servers": c.bootstrap, "group.id": GROUP})

@@ -311,7 +311,9 @@ class TransactionCoordinatorRuntime:
         before any request sees the partition, so none is answered COORDINATOR_LOAD_IN_PROGRESS."""
         t0 = self.clock()
         count = self._replay(partition, coordinator_epoch)
-        self.coordinator.recover(partition)
+        for m in self.coordinator.recover(partition):
+            _txn_log.info("Completing the transaction of %s (producer %d, epoch %d) left in %s", m.transactional_id,
+                          m.producer_id, m.producer_epoch, m.state.kafka_name)
         _txn_log.info("Finished loading %d transaction metadata records from %s-%d in %d ms (coordinator epoch %d)",
                       count, TRANSACTION_TOPIC, partition, (self.clock() - t0) * 1000, coordinator_epoch)
         return count

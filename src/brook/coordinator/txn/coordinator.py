@@ -303,16 +303,18 @@ class TransactionCoordinator:
             done.append(m.transactional_id)
         return done
 
-    def recover(self, partition: int | None = None) -> None:
+    def recover(self, partition: int | None = None) -> list[TxnMetadata]:
         """After loading (the partition's ids, or all): finish transactions whose markers a crash or a failover
-        interrupted (Kafka's TransactionStateManager hands PrepareCommit/PrepareAbort to the marker channel)."""
-        for m in list(self.txns.values()):
-            if m.state in PREPARE and (partition is None or self.partition_for is None
-                                       or self.partition_for(m.transactional_id) == partition):
-                try:
-                    self._complete(m)
-                except KafkaError:  # refused markers: the periodic check tries again
-                    continue
+        interrupted (Kafka's TransactionStateManager hands PrepareCommit/PrepareAbort to the marker channel).
+        Returns them."""
+        resumed = [m for m in self.txns.values() if m.state in PREPARE and (
+            partition is None or self.partition_for is None or self.partition_for(m.transactional_id) == partition)]
+        for m in resumed:
+            try:
+                self._complete(m)
+            except KafkaError:  # refused markers: the periodic check tries again
+                continue
+        return resumed
 
     def loading(self, partition: int, coordinator_epoch: int) -> None:
         """Before replaying the partition: drop what an earlier leadership of it left."""
