@@ -26,7 +26,8 @@ from brook.errors import ErrorCode
 from brook.java_hash import string_hash
 
 INTERNAL_PARTITIONS = 5  # few partitions of the internal topics: the test waits on their ISRs
-SETTINGS = {**CLUSTER_SETTINGS, "transaction.state.log.min.isr": "2",
+# no automatic preferred-leader elections: the coordinators move only when a test kills their broker
+SETTINGS = {**CLUSTER_SETTINGS, "transaction.state.log.min.isr": "2", "auto.leader.rebalance.enable": "false",
             "offsets.topic.num.partitions": str(INTERNAL_PARTITIONS),
             "transaction.state.log.num.partitions": str(INTERNAL_PARTITIONS)}
 TXN_ID = "failover-txn"
@@ -71,10 +72,11 @@ def coordinator_partition(key: str) -> int:
 
 
 def coordinator_of(c: Cluster, topic: str, key: str, key_type: int) -> int:
-    """The broker leading the key's coordinator partition, which FindCoordinator names."""
-    leader = c.state(topic, coordinator_partition(key))["leader"]
-    assert find_coordinator(c, key, key_type) == leader
-    return leader
+    """The broker leading the key's coordinator partition, once FindCoordinator names it (the brokers' copies of the
+    partition states follow ZooKeeper's within moments)."""
+    p = coordinator_partition(key)
+    return cluster_wait(lambda: (leader := c.state(topic, p)["leader"]) >= 0
+                        and find_coordinator(c, key, key_type) == leader and leader, what="FindCoordinator's answer")
 
 
 def kill_and_replace(c: Cluster, victim: int, topic: str, key: str, key_type: int) -> int:
@@ -82,8 +84,7 @@ def kill_and_replace(c: Cluster, victim: int, topic: str, key: str, key_type: in
     c.brokers[victim].kill9()
     p = coordinator_partition(key)
     c.wait_state(topic, p, lambda s: s["leader"] not in (victim, -1), what=f"a new leader of {topic}-{p}")
-    cluster_wait(lambda: find_coordinator(c, key, key_type) not in (victim, -1), what="the new coordinator")
-    assert find_coordinator(c, key, key_type) == c.state(topic, p)["leader"]
+    assert coordinator_of(c, topic, key, key_type) != victim  # FindCoordinator names the new leader
     return victim
 
 
