@@ -8,7 +8,7 @@ Prepare state (requests meanwhile answer CONCURRENT_TRANSACTIONS, as Kafka's) an
 so a new coordinator finishes the job after loading (`recover`).
 
 In a cluster the coordinator owns the transactional ids of the __transaction_state partitions it leads
-(`load_partition` / `unload_partition`, with the partition's leader epoch as the coordinator epoch); others
+(`loading` / `unload_partition`, with the partition's leader epoch as the coordinator epoch); others
 answer NOT_COORDINATOR.
 """
 
