@@ -73,8 +73,10 @@ def test_leaders_followers_and_the_isr_in_metadata(three_brokers: Cluster) -> No
     admin.create_topics([NewTopic("r3", 3, 3)])["r3"].result(10)
     states = {p: c.wait_state("r3", p, lambda s: len(s["isr"]) == 3) for p in range(3)}
     for b in c.brokers.values():
+        # the states reach each broker's copy moments after ZooKeeper has them: wait until every leader is there
         meta = cluster_wait(lambda b=b: (m := AdminClient({"bootstrap.servers": b.bootstrap}).list_topics(
-            "r3", timeout=10)).topics["r3"].partitions and m)
+            "r3", timeout=10)).topics["r3"].partitions and all(
+            p.leader >= 0 for p in m.topics["r3"].partitions.values()) and m)
         parts = meta.topics["r3"].partitions
         assert {p: (parts[p].leader, sorted(parts[p].isrs)) for p in range(3)} == {
             p: (s["leader"], sorted(s["isr"])) for p, s in states.items()}
