@@ -247,6 +247,7 @@ class GroupCoordinatorRuntime:
             self.unload_partition(partition, now_ms)
         shard = GroupCoordinatorShard(partition, self.config, self.timer)
         count = 0
+        self.log.partitions()  # the topic's own count, should this broker's offsets.topic.num.partitions differ
         if self.log.host.partition_count(OFFSETS_TOPIC) is not None:
             count, open_txns = self.log.replay(partition, lambda k, v: shard.replay(*_decode_group_record(k, v)))
             for pid, records in open_txns.items():
@@ -320,6 +321,7 @@ class TransactionCoordinatorRuntime:
 
     def _replay(self, partition: int, coordinator_epoch: int) -> int:
         self.coordinator.loading(partition, coordinator_epoch)
+        self.log.partitions()  # the topic's own count (Kafka's transactionTopicPartitionCount), not this config's
         if self.log.host.partition_count(TRANSACTION_TOPIC) is None:
             return 0
         return self.log.replay(partition, lambda k, v: self.coordinator.replay(
