@@ -43,7 +43,7 @@ def test_only_loaded_partitions_are_coordinated_and_markers_complete_later() -> 
     assert c.end_txn("a-txn", pid, epoch, commit=True) == ErrorCode.concurrent_transactions  # no second send
     assert c.init_producer_id("a-txn", 10_000)[0] == ErrorCode.concurrent_transactions
     assert len(sender.sent) == 1
-    c.markers_written("a-txn", pid, epoch, commit=True)
+    c.markers_written("a-txn", pid, epoch, commit=True, coordinator_epoch=4)
     assert c.txns["a-txn"].state is TxnState.COMPLETE_COMMIT
     assert c.end_txn("a-txn", pid, epoch, commit=True) == ErrorCode.none  # a retry of the completed commit
     assert c.unload_partition(0) == ["a-txn"]
@@ -65,7 +65,9 @@ def test_a_new_coordinator_finishes_a_prepared_transaction_after_loading() -> No
         new.replay(key, value)
     new.recover(0)
     assert sender.sent == [("a-txn", pid, epoch, False, frozenset({("t", 2)}), 1)]  # the new coordinator epoch
-    new.markers_written("a-txn", pid, epoch, commit=False)
+    new.markers_written("a-txn", pid, epoch, commit=False, coordinator_epoch=0)  # an old sending's answer: ignored
+    assert new.txns["a-txn"].state is TxnState.PREPARE_ABORT and "a-txn" in new.sending
+    new.markers_written("a-txn", pid, epoch, commit=False, coordinator_epoch=1)
     assert new.txns["a-txn"].state is TxnState.COMPLETE_ABORT
     err, pid2, epoch2 = new.init_producer_id("a-txn", 10_000)  # the producer carries on with a bumped epoch
     assert (err, pid2, epoch2) == (ErrorCode.none, pid, epoch + 1)
@@ -79,5 +81,5 @@ def test_markers_of_a_partition_lost_meanwhile_do_not_complete_the_transaction()
     c.add_partitions("a-txn", pid, epoch, [("t", 0)])
     c.end_txn("a-txn", pid, epoch, commit=True)
     c.unload_partition(0)
-    c.markers_written("a-txn", pid, epoch, commit=True)  # too late: another broker coordinates it now
+    c.markers_written("a-txn", pid, epoch, commit=True, coordinator_epoch=2)  # too late: coordinated elsewhere now
     assert "a-txn" not in c.txns and not c.sending

@@ -82,11 +82,11 @@ class TxnMarkerChannel:
             log.exception("Sending the markers of %s failed", txn_id)
             error = ErrorCode.unknown_server_error
         if error == ErrorCode.none:
-            coordinator.markers_written(txn_id, producer_id, producer_epoch, commit)
+            coordinator.markers_written(txn_id, producer_id, producer_epoch, commit, coordinator_epoch)
             return
         log.info("Stopped sending the %s markers of %s (producer %d, epoch %d): %s", "COMMIT" if commit else "ABORT",
                  txn_id, producer_id, producer_epoch, error.name)
-        coordinator.markers_abandoned(txn_id)
+        coordinator.markers_abandoned(txn_id, coordinator_epoch)
 
     def _leaders(self, remaining: set[TopicPartition]) -> dict[int, list[TopicPartition]]:
         """The partitions by their live leader; those without one wait for the next round, a deleted topic's go."""

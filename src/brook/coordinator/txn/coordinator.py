@@ -91,7 +91,9 @@ class TransactionCoordinator:
         self.config = config
         self.partition_for = partition_for
         self.loaded: dict[int, int] = {}  # partition of __transaction_state -> coordinator epoch (its leader epoch)
-        self.sending: set[str] = set()  # transactional ids whose markers are being written
+        # transactional ids whose markers are being written -> the coordinator epoch they are sent with (a sending
+        # that outlived an earlier leadership of the partition must not clear the flag of the current one)
+        self.sending: dict[str, int] = {}
         self.persist = persist
         self.write_markers = write_markers
         self.new_producer_id = new_producer_id
@@ -242,7 +244,7 @@ class TransactionCoordinator:
         errors = self.write_markers(m.producer_id, m.producer_epoch, commit, set(m.partitions), m.transactional_id,
                                     self.coordinator_epoch(m.transactional_id))
         if errors is None:  # on their way: markers_written completes the transaction
-            self.sending.add(m.transactional_id)
+            self.sending[m.transactional_id] = self.coordinator_epoch(m.transactional_id)
             return
         if ErrorCode.kafka_storage_error in errors.values():  # Kafka retries the markers; so do retries here
             raise KafkaError(ErrorCode.not_coordinator, f"markers of {m.transactional_id} could not all be written")
@@ -253,10 +255,12 @@ class TransactionCoordinator:
         m.partitions.clear()
         self._store(m)
 
-    def markers_written(self, txn_id: str, producer_id: int, producer_epoch: int, commit: bool) -> None:
+    def markers_written(self, txn_id: str, producer_id: int, producer_epoch: int, commit: bool,
+                        coordinator_epoch: int) -> None:
         """Every leader has the transaction's markers: CompleteCommit / CompleteAbort (unless the transaction moved
         on meanwhile, or this coordinator lost it)."""
-        self.sending.discard(txn_id)
+        if not self.markers_abandoned(txn_id, coordinator_epoch):
+            return
         m = self.txns.get(txn_id)
         if m is None or not self.owns(txn_id) or (m.producer_id, m.producer_epoch) != (producer_id, producer_epoch) \
                 or m.state is not (TxnState.PREPARE_COMMIT if commit else TxnState.PREPARE_ABORT):
@@ -266,9 +270,13 @@ class TransactionCoordinator:
         except KafkaError:  # the log refused it: the periodic check sends the markers again
             pass
 
-    def markers_abandoned(self, txn_id: str) -> None:
-        """The markers' sending stopped (this coordinator was fenced or lost the partition)."""
-        self.sending.discard(txn_id)
+    def markers_abandoned(self, txn_id: str, coordinator_epoch: int) -> bool:
+        """The markers' sending stopped (this coordinator was fenced or lost the partition). False when it was not
+        the current sending of the transaction's markers."""
+        if self.sending.get(txn_id) != coordinator_epoch:
+            return False
+        del self.sending[txn_id]
+        return True
 
     # -- timeouts, recovery, replay --------------------------------------------------------------------------
     def abort_timed_out(self) -> list[str]:
@@ -331,7 +339,7 @@ class TransactionCoordinator:
         for t in gone:
             del self.txns[t]
             self._stored.pop(t, None)
-            self.sending.discard(t)
+            self.sending.pop(t, None)
         return gone
 
     def replay(self, key: TransactionLogKey, value: TransactionLogValue | None) -> None:
