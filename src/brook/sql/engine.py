@@ -60,6 +60,7 @@ class Engine:
         self.lock = threading.RLock()  # ksqlDB runs commands one at a time
         self.sequence = -1
         self.cluster_id = ""
+        self.statuses: dict[str, dict] = {}  # commandId -> its commandStatus, for /status
 
     # --- start-up: the command topic -------------------------------------------------------------------------
 
@@ -173,9 +174,9 @@ class Engine:
         return done["offset"]
 
     def _status(self, stmt: Statement, command_id: str, seq: int, message: str, query_id: str | None = None) -> dict:
+        status = self.statuses[command_id] = {"status": "SUCCESS", "message": message, "queryId": query_id}
         return {"@type": "currentStatus", "statementText": stmt.text, "commandId": command_id,
-                "commandStatus": {"status": "SUCCESS", "message": message, "queryId": query_id},
-                "commandSequenceNumber": seq, "warnings": []}
+                "commandStatus": dict(status), "commandSequenceNumber": seq, "warnings": []}
 
     def _source(self, name: str) -> Source:
         source = self.sources.get(name)
@@ -448,7 +449,7 @@ class Engine:
                      and isinstance(q.topology, AggregateTopology)), None)
 
     def _drop(self, stmt: Statement, node: Drop, record: bool, offset: int) -> dict:
-        command_id = f"{node.kind.lower()}/`{node.name}`/drop"
+        command_id = f"{node.kind.lower()}/{node.name}/drop"  # ksqlDB: the bare name here, `quoted` in CREATE
         source = self.sources.get(node.name)
         if source is None:
             if node.if_exists:
