@@ -13,8 +13,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
-from brook.sql import printtopic, push
+from brook.sql import printtopic, push, rest_inserts, rest_session, rest_status, rest_streams
 from brook.sql.engine import Engine, StatementError
 from brook.sql.parser import ParseError, PrintTopic
 
@@ -57,6 +58,7 @@ async def _body(request: Request, field: str) -> tuple[str, dict]:
 
 def create_app(engine: Engine) -> FastAPI:
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    running = rest_streams.PushQueries()  # this app's push queries on /query-stream, for /close-query
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> KsqlResponse:
@@ -100,7 +102,8 @@ def create_app(engine: Engine) -> FastAPI:
     async def ksql(request: Request) -> KsqlResponse:
         text, props = await _body(request, "ksql")
         try:
-            entities = await asyncio.to_thread(engine.execute, text, props)
+            variables = rest_session.session_variables(await request.body())
+            entities = await asyncio.to_thread(rest_session.execute, engine, text, props, variables)
         except ParseError as e:
             raise StatementError(40001, str(e), text) from None
         return KsqlResponse(entities)
@@ -140,17 +143,23 @@ def create_app(engine: Engine) -> FastAPI:
         delimited = DELIMITED in request.headers.get("accept", "")
 
         async def chunks() -> AsyncIterator[bytes]:
+            rows = push.rows(engine, pq) if pq.pull_rows is not None else \
+                running.rows(pq.query_id, push.rows(engine, pq))
             if delimited:
                 yield (_dumps(pq.metadata()) + "\n").encode()
-                async for values in push.rows(engine, pq):
+                async for values in rows:
                     yield (_dumps(values) + "\n").encode()
                 return
             yield ("[" + _dumps(pq.metadata())).encode()
-            async for values in push.rows(engine, pq):
+            async for values in rows:
                 yield ("," + _dumps(values)).encode()
             yield b"]"
 
         return StreamingResponse(chunks(), media_type=DELIMITED if delimited else "application/json")
+
+    rest_streams.add_routes(app, running)
+    rest_status.add_routes(app, engine)
+    app.router.routes.append(Route("/inserts-stream", rest_inserts.InsertsStream(engine), methods=["POST"]))
 
     async def _print_lines(p: PrintTopic) -> AsyncIterator[bytes]:
         group = f"_confluent-ksql-{engine.config.service_id}transient_PRINT_{id(p)}"
