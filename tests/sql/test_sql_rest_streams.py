@@ -135,6 +135,55 @@ def test_inserts_stream_bad_arguments_and_http1_refused(env, tmp_path):
                                                                   {"status": "ok", "seq": 1}]
 
 
+def test_inserts_stream_acks_while_the_request_still_streams(env):
+    """Each row's ack arrives before the next row is sent, on one HTTP/2 stream (h2, the protocol stack under
+    hypercorn and httpx; curl's stdin upload blocks its reads): the body is read as it streams in."""
+    import socket
+
+    import h2.connection
+    import h2.events
+
+    _, k = env
+    sock = socket.create_connection(("127.0.0.1", k.port), timeout=30)  # bounds every recv below
+    conn = h2.connection.H2Connection()
+    conn.initiate_connection()
+    conn.send_headers(1, [(":method", "POST"), (":path", "/inserts-stream"), (":scheme", "http"),
+                          (":authority", f"127.0.0.1:{k.port}")])
+    conn.send_data(1, b'{"target": "pageviews"}\n')
+    sock.sendall(conn.data_to_send())
+    got: dict = {"body": b"", "ended": False}
+
+    def until(done) -> None:
+        deadline = time.monotonic() + 30
+        while not done():
+            assert time.monotonic() < deadline
+            data = sock.recv(65536)
+            assert data, "connection closed"
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.ResponseReceived):
+                    got["status"] = dict(event.headers)[b":status"]
+                elif isinstance(event, h2.events.DataReceived):
+                    got["body"] += event.data
+                    conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                elif isinstance(event, h2.events.StreamEnded):
+                    got["ended"] = True
+            sock.sendall(conn.data_to_send())
+
+    try:
+        for i in range(3):
+            conn.send_data(1, json.dumps({"user_id": f"d{i}", "page_id": 100 + i}).encode() + b"\n")
+            sock.sendall(conn.data_to_send())
+            until(lambda i=i: got["body"].count(b"\n") == i + 1)
+            assert not got["ended"]
+        conn.end_stream(1)
+        sock.sendall(conn.data_to_send())
+        until(lambda: got["ended"])
+    finally:
+        sock.close()
+    assert got["status"] == b"200"
+    assert [json.loads(line) for line in got["body"].splitlines()] == [{"status": "ok", "seq": i} for i in range(3)]
+
+
 def test_close_query_ends_a_push_query(env):
     import httpx2
 
