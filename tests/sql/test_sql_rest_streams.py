@@ -260,9 +260,11 @@ def test_define_undefine_and_variables_on_ksql(env):
     assert status == 400 and "Syntax Error" in body["message"], body  # ${NAME}: undefined by then
     status, body = k.ksql("SHOW STREAMS;")  # the request was parsed whole first: none of it ran
     assert "VARS" not in [s["name"] for s in body[0]["streams"]]
-    status, body = k.ksql("DEFINE topic = 'vars_topic'; DEFINE name = 'vars';\n"
-                          "CREATE STREAM ${name} (v STRING) WITH (kafka_topic='${topic}', value_format='json', "
-                          "partitions=1);\nSHOW VARIABLES; UNDEFINE name; UNDEFINE never;\n"
+    # SET holds across the session statements too: the CREATE takes its value format from it
+    status, body = k.ksql("SET 'ksql.persistence.default.format.value' = 'JSON';\n"
+                          "DEFINE topic = 'vars_topic'; DEFINE name = 'vars';\n"
+                          "CREATE STREAM ${name} (v STRING) WITH (kafka_topic='${topic}', partitions=1);\n"
+                          "SHOW VARIABLES; UNDEFINE name; UNDEFINE never;\n"
                           "INSERT INTO vars (v) VALUES ('${topic}');")
     assert status == 200, body
     assert [e["@type"] for e in body] == ["currentStatus", "variables", "warning_entity"]

@@ -76,6 +76,9 @@ def _alternatives(engine: Engine, name: str) -> str:
 
 def target(engine: Engine, name: str) -> Source:
     """InsertsStreamEndpoint.getDataSource: the source to insert into, or ksqlDB's refusal."""
+    if engine.config.get("ksql.insert.into.values.enabled").strip().lower() == "false":
+        raise ApiError(40000, "The server has disabled INSERT INTO ... VALUES functionality. To enable it, restart "
+                       "your ksqlDB server with 'ksql.insert.into.values.enabled'=true")
     try:
         wanted = identifier(name)
     except ApiError as e:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from brook.sql.expressions import SqlError
 from brook.sql.functions import AGGREGATES, SCALARS
-from brook.sql.parser import ParseError, parse, type_str
+from brook.sql.parser import ParseError, SetProperty, UnsetProperty, parse, type_str
 from brook.sql.queries import TABLE_FUNCTIONS
 
 if TYPE_CHECKING:
@@ -119,12 +119,18 @@ def execute(engine: Engine, text: str, props: dict[str, Any], session_variables:
         elif _RUN_SCRIPT.match(stmt):
             raise _unknown_statement(stmt.split()[0])
         else:
-            parse(stmt)  # a syntax error anywhere fails the request before anything runs
-            steps.append(("sql", stmt))
+            nodes = [p.node for p in parse(stmt)]  # a syntax error anywhere fails the request before anything runs
+            steps.append(("sql", (stmt, nodes)))
     entities: list[dict] = []
+    props = dict(props)
     for kind, value in steps:
         if kind == "sql":
-            entities += engine.execute(value, props)
+            entities += engine.execute(value[0], props)
+            for node in value[1]:  # SET and UNSET hold for the rest of the request, as within one execute
+                if isinstance(node, SetProperty):
+                    props[node.name] = node.value
+                elif isinstance(node, UnsetProperty):
+                    props.pop(node.name, None)
         elif kind == "function":
             try:
                 entities.append(describe_function(*value))
