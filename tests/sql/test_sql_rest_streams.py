@@ -6,9 +6,12 @@ SHOW VARIABLES, DESCRIBE FUNCTION and RUN SCRIPT sent to /ksql."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from sql_helpers import consume, module_ksql
@@ -300,3 +303,13 @@ def test_describe_function_and_run_script_on_ksql(env, tmp_path):
     assert status == 400 and body == {"@type": "statement_error", "error_code": 40001, "message":
                                       "line 1:1: Syntax Error\nUnknown statement 'RUN'\nDid you mean 'PRINT'?",
                                       "statementText": text, "entities": []}
+
+
+def test_cli_prints_a_function_description(env, tmp_path):
+    _, k = env
+    done = subprocess.run([str(Path(sys.executable).parent / "ksql"), f"http://127.0.0.1:{k.port}"],
+                          input="DESCRIBE FUNCTION concat;\nexit\n", capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "HOME": str(tmp_path), "COLUMNS": "80"})
+    assert done.returncode == 0, done.stderr
+    assert ("Name        : CONCAT\nAuthor      : Confluent\nType        : SCALAR\nJar         : internal\n"
+            "Variations  : \n\n\tVariation   : CONCAT(arg1 ANY, arg2 ANY[])\n\tReturns     : VARCHAR\n") in done.stdout

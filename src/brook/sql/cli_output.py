@@ -5,6 +5,7 @@ values as Java's toString prints the decoded JSON (null, true, [a, b], {k=v}, 1.
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -189,9 +190,41 @@ _TABLES: dict[str, Callable[[dict], Table]] = {
 }
 
 
+def _function_description(e: dict, width: int) -> str:
+    """Console.printFunctionDescription: the function, then each variation with its return type."""
+    name = str(e.get("name", "")).upper()
+
+    def line(label: str, value: str, sub: bool = False) -> str:
+        return ("\t" if sub else "") + f"{label:<12}: {value}\n"
+
+    def described(label: str, text: str, sub: bool = False) -> str:
+        if not text.strip():
+            return ""
+        indent = 14 + (2 if sub else 0)
+        wrapped = textwrap.wrap(text.strip(), max(width, 80) - indent) or [""]
+        return line(label, ("\n" + " " * indent).join(wrapped), sub)
+
+    out = line("Name", name)
+    for label, key in (("Author", "author"), ("Version", "version")):
+        if str(e.get(key) or "").strip():
+            out += line(label, str(e[key]))
+    out += described("Overview", str(e.get("description") or ""))
+    out += line("Type", str(e.get("type", ""))) + line("Jar", str(e.get("path", ""))) + line("Variations", "")
+    for f in e.get("functions") or []:
+        args = ", ".join(((a["name"] + " ") if a.get("name") else "") + a["type"] + ("[]" if a.get("isVariadic")
+                                                                                      else "")
+                         for a in f.get("arguments") or [])
+        out += "\n" + line("Variation", f"{name}({args})", True) + line("Returns", str(f.get("returnType")), True)
+        out += described("Description", str(f.get("description") or ""), True)
+        out += "".join(described(a["name"], str(a.get("description") or ""), True) for a in f.get("arguments") or [])
+    return out
+
+
 def render_entity(entity: dict, width: int) -> str:
     kind = entity.get("@type", "")
-    if kind == "sourceDescription":
+    if kind == "describe_function":
+        text = _function_description(entity, width)
+    elif kind == "sourceDescription":
         text = _source_description(entity["sourceDescription"], width)
     elif kind == "source_descriptions":
         text = "".join(_source_description(s, width) + "\n" for s in entity["sourceDescriptions"])
