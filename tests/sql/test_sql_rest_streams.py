@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sql_helpers import consume, module_ksql
+from sql_helpers import consume, module_ksql, produce
 
 DELIMITED = "application/vnd.ksqlapi.delimited.v1"
 
@@ -191,6 +191,7 @@ def test_close_query_ends_a_push_query(env):
     import httpx2
 
     broker, k = env
+    produce(broker.bootstrap, "pageviews", [(b"p1", b'{"PAGE_ID": 1}')])  # a row for the query to stream first
     with httpx2.Client(http1=False, http2=True, timeout=30) as client:
         with client.stream("POST", url(k, "/query-stream"), headers={"Accept": DELIMITED}, json={
                 "sql": "SELECT user_id, page_id FROM pageviews EMIT CHANGES;",
