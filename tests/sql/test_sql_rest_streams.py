@@ -27,6 +27,8 @@ def env(tmp_path_factory):
             "WITH (kafka_topic='pageviews', value_format='json', partitions=3);"
             "CREATE STREAM secrets (v STRING) WITH (kafka_topic='_confluent-secrets', value_format='json', "
             "partitions=1);"
+            "CREATE TABLE users (id VARCHAR PRIMARY KEY, name STRING) WITH (kafka_topic='users', "
+            "value_format='json', partitions=1);"
             "CREATE SOURCE STREAM feed (v STRING) WITH (kafka_topic='feed', value_format='json', partitions=1);"
             "CREATE TABLE hourly AS SELECT user_id, COUNT(*) AS n FROM pageviews WINDOW TUMBLING (SIZE 1 HOUR) "
             "GROUP BY user_id;")
@@ -99,6 +101,19 @@ def test_inserts_stream_json_array_and_row_errors_end_the_response(env):
         "message": "Can't coerce a field of type class java.lang.String into type INTEGER"}]
     resp = inserts(k, [args], accept="application/json")  # no rows: an empty array
     assert resp.status_code == 200 and resp.json() == []
+
+
+def test_inserts_stream_into_a_table_with_content_negotiation(env):
+    broker, k = env
+    rows = [b'{"target": "users"}\n', b'{"id": "u1", "name": "Ann"}\n', b'{"ID": "u2", "`NAME`": "Bob"}\n']
+    resp = inserts(k, rows, accept="application/json; q=0.5, application/vnd.ksqlapi.delimited.v1; q=0.9")
+    assert resp.status_code == 200 and resp.headers["content-type"] == DELIMITED
+    assert resp.text == '{"status":"ok","seq":0}\n{"status":"ok","seq":1}\n'
+    assert sorted(consume(broker.bootstrap, "users", 2)) == [(b"u1", b'{"NAME":"Ann"}'), (b"u2", b'{"NAME":"Bob"}')]
+    resp = inserts(k, rows[:1], accept="*/*")
+    assert resp.status_code == 200 and resp.headers["content-type"] == DELIMITED
+    resp = inserts(k, rows[:1], accept="text/plain")  # neither type it produces: Vert.x's 406
+    assert resp.status_code == 406 and resp.content == b""
 
 
 @pytest.mark.parametrize(("target", "code", "message"), [
@@ -314,3 +329,14 @@ def test_cli_prints_a_function_description(env, tmp_path):
     assert done.returncode == 0, done.stderr
     assert ("Name        : CONCAT\nAuthor      : Confluent\nType        : SCALAR\nJar         : internal\n"
             "Variations  : \n\n\tVariation   : CONCAT(arg1 ANY, arg2 ANY[])\n\tReturns     : VARCHAR\n") in done.stdout
+
+
+def test_statuses_are_rebuilt_from_the_command_topic_after_a_restart(env):
+    _, k = env
+    k.stop()
+    k.start()
+    status, _, raw = k.request("GET", "/status")
+    statuses = json.loads(raw)["commandStatuses"]
+    assert status == 200 and statuses["stream/`PAGEVIEWS`/create"] == statuses["stream/ST_A/drop"] == "SUCCESS"
+    status, _, raw = k.request("GET", "/status/table/%60HOURLY%60/create")
+    assert status == 200 and json.loads(raw)["message"].startswith("Created query with ID CTAS_HOURLY_")

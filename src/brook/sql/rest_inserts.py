@@ -195,6 +195,27 @@ class _Body:
         return line or None
 
 
+def _negotiate(accept: str) -> str | None:
+    """The route produces the delimited type, then application/json (Vert.x's choice: the most preferred media range
+    of Accept that one of them matches, the first of them for a wildcard); no Accept is the delimited type."""
+    if not accept.strip():
+        return DELIMITED
+    ranges = []
+    for i, part in enumerate(accept.split(",")):
+        media, *params = [p.strip() for p in part.split(";")]
+        q = next((p[2:] for p in params if p.startswith("q=")), "1")
+        try:
+            ranges.append((-float(q), i, media.lower()))
+        except ValueError:
+            continue
+    for neg_q, _, media in sorted(ranges):
+        if neg_q < 0:
+            for produced in (DELIMITED, "application/json"):
+                if media in (produced, "*/*", produced.split("/")[0] + "/*"):
+                    return produced
+    return None
+
+
 async def _respond(send: Send, status: int, body: dict) -> None:
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json")]})
@@ -208,12 +229,16 @@ class InsertsStream:
         self.engine = engine
 
     async def __call__(self, scope: dict, receive: Receive, send: Send) -> None:
+        produces = _negotiate(dict(scope.get("headers") or []).get(b"accept", b"").decode("latin-1"))
+        if produces is None:  # Vert.x's answer when no produced type is acceptable: 406, no body
+            await send({"type": "http.response.start", "status": 406, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
         if scope.get("http_version") != "2":
             await _respond(send, 400, {"@type": "generic_error", "error_code": 40004,
                                        "message": "This endpoint is only available when using HTTP2"})
             return
-        accept = dict(scope.get("headers") or []).get(b"accept", b"").decode("latin-1")
-        as_array = "application/json" in accept and DELIMITED not in accept
+        as_array = produces == "application/json"
         body = _Body(receive)
         first = await body.line()
         try:
