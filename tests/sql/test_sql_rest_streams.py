@@ -295,6 +295,12 @@ def test_define_undefine_and_variables_on_ksql(env):
     # variables sent with the request (KsqlRequest's sessionVariables)
     status, _, raw = k.request("POST", "/ksql", {"ksql": "SHOW VARIABLES;", "sessionVariables": {"a": 1}})
     assert status == 200 and json.loads(raw)[0]["variables"] == [{"name": "a", "value": "1"}]
+    # ksql.variable.substitution.enable=false: variables are kept, never substituted
+    status, _, raw = k.request("POST", "/ksql", {"ksql": "INSERT INTO vars (v) VALUES ('${topic}');",
+                                                 "sessionVariables": {"topic": "no"},
+                                                 "streamsProperties": {"ksql.variable.substitution.enable": False}})
+    assert status == 200, raw
+    assert json.loads(consume(broker.bootstrap, "vars_topic", 2)[1][1]) == {"V": "${topic}"}
 
 
 def test_describe_function_and_run_script_on_ksql(env, tmp_path):

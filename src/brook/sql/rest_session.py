@@ -93,12 +93,14 @@ def execute(engine: Engine, text: str, props: dict[str, Any], session_variables:
     variables = {str(k): "" if v is None else str(v) for k, v in (session_variables or {}).items()}
     if not variables and not _SESSION.search(text):
         return engine.execute(text, props)
+    flag = props.get("ksql.variable.substitution.enable", engine.config.get("ksql.variable.substitution.enable"))
+    substituting = str(flag).strip().lower() != "false"  # ksqlDB's default: true
     statements, rest = split_statements(text)
     if rest.strip():
         statements.append(rest.strip())
     steps: list[tuple[str, Any]] = []  # ("sql", text) | ("entity", dict | None)
     for raw in statements:
-        stmt = _substitute(raw, variables)
+        stmt = _substitute(raw, variables) if substituting else raw
         if m := _DEFINE.fullmatch(stmt):
             for same in [k for k in variables if k.lower() == m[1].lower()]:
                 del variables[same]
