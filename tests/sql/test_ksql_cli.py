@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -116,6 +117,21 @@ def test_execute_file_and_run_script(env, tmp_path):
     out = run_cli(env, f"RUN SCRIPT '{run}';\n")
     assert "CREATE STREAM clicks (id INT)" in out  # two entities: each printed after its statement
     assert " CLICKS " in out and " Stream created " in out
+
+
+def test_print_topic(env):
+    out = run_cli(env, "PRINT 'locations' FROM BEGINNING INTERVAL 2 LIMIT 2;\nPRINT nosuch;\n")
+    lines = out.split("ksql> ")[1].splitlines()
+    # 8-byte string keys also read as KAFKA_BIGINT and KAFKA_DOUBLE: ksqlDB prints them as the first, a BIGINT
+    assert lines[0] == "Key format: KAFKA_BIGINT or KAFKA_DOUBLE or KAFKA_STRING"
+    assert lines[1] == "Value format: JSON or KAFKA_STRING"
+    bigint = struct.unpack(">q", b"c2309eec")[0]  # JSON values printed as written
+    assert lines[2].startswith("rowtime: ") and lines[2].endswith(
+        f", key: {bigint}, value: {json.dumps(RIDERS[0][1])}, partition: 0")
+    assert '"profileId": "4ab5cbad"' in lines[3]  # INTERVAL 2: every other record
+    assert lines[4:] == ["Topic printing ceased"]  # the server's empty keep-alive lines are not printed
+    assert out.split("ksql> ")[2] == ("Could not find topic 'NOSUCH', or the KSQL user does not have permissions "
+                                      "to list the topic. Topic names are case-sensitive.\n")
 
 
 def _props(tmp_path: Path) -> Path:

@@ -224,6 +224,8 @@ class Cli:
         head = _strip_comments(stmt)
         if re.match(r"SELECT\b", head, re.I):
             return partial(self.query, stmt)
+        if re.match(r"PRINT\b", head, re.I):
+            return partial(self.print_topic, stmt)
         if m := _SET.fullmatch(head):
             return partial(self.set_property, _unquote(m[1]), _unquote(m[2]))
         if m := _UNSET.fullmatch(head):
@@ -316,6 +318,34 @@ class Cli:
         finally:
             conn.close()
         self.write("Query terminated\n")
+
+    def print_topic(self, statement: str) -> None:
+        """Cli.handlePrintedTopic: /query's lines printed as they come (the empty keep-alive lines skipped) until
+        the server ends them (LIMIT) or Ctrl-C, then `Topic printing ceased`; an error prints its message only."""
+        try:
+            conn, resp = self.client.open("POST", "/query", {"ksql": statement,
+                                                             "streamsProperties": self.client.properties},
+                                          timeout=None)
+        except ServerError as e:
+            self.error(str(e))
+            return
+        try:
+            if resp.status != 200:
+                raw = resp.read()
+                try:
+                    body = json.loads(raw)
+                    self.error(str(body.get("message", body)) if isinstance(body, dict) else str(body))
+                except ValueError:
+                    self.error(raw.decode(errors="replace"))
+                return
+            while line := resp.readline():
+                if text := line.decode(errors="replace").rstrip("\r\n"):
+                    self.write(text + "\n")
+            self.write("Topic printing ceased\n")
+        except KeyboardInterrupt:
+            self.write("Topic printing ceased\n")
+        finally:
+            conn.close()
 
     def _row(self, values: list, header: bool) -> str:
         if self.output_format == "JSON":
