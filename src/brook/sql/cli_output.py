@@ -96,17 +96,19 @@ def type_string(schema: dict) -> str:
     return str(kind)
 
 
-def _field_type(field: dict, is_table: bool) -> str:
+def _field_type(field: dict, is_table: bool, window_type: str | None = None) -> str:
     text = type_string(field["schema"])
     if field.get("type") == "KEY":
-        return f"{text:<16} {'(primary key)' if is_table else '(key)'}"
+        window = f" (Window type: {window_type})" if window_type else ""
+        return f"{text:<16} {'(primary key)' if is_table else '(key)'}{window}"
     return text
 
 
 def _source_description(s: dict, width: int) -> str:
     is_table = str(s.get("type", "")).upper() == "TABLE"
     fields = s.get("fields") or []
-    schema = Table(["Field", "Type"], [[f["name"], _field_type(f, is_table)] for f in fields]).render(width) \
+    schema = Table(["Field", "Type"], [[f["name"], _field_type(f, is_table, s.get("windowType"))]
+                                      for f in fields]).render(width) \
         if fields else ""
     out = f"{'Name':<20} : {s['name']}\n"
     if not s.get("extended"):

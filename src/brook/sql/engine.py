@@ -9,7 +9,7 @@ import threading
 from typing import Any
 
 from brook.cli.clients import fetched_position
-from brook.sql import formats, introspection, srformats
+from brook.sql import formats, introspection, srformats, windows
 from brook.sql.aggregates import AggregateTopology
 from brook.sql.config import KsqlConfig
 from brook.sql.expressions import Compiler, SqlError
@@ -296,8 +296,12 @@ class Engine:
         elements, inferred = self._infer_columns(node, topic, key_format, value_format)
         if not elements:
             raise SqlError("The statement does not define any columns.")
+        try:
+            window = windows.source_window(props)
+        except ValueError as e:
+            raise SqlError(str(e)) from None
         source = Source(node.name, node.kind, topic, key_format, value_format, elements, stmt.text,
-                        is_source=node.source,
+                        is_source=node.source, window=window,
                         wrap_single=str(props.get("WRAP_SINGLE_VALUE", "true")).lower() != "false")
         for fmt, cols in ((key_format, source.key_columns), (value_format, source.value_columns)):
             if fmt == "KAFKA" and len(cols) > 1:
@@ -394,6 +398,7 @@ class Engine:
     def _create_as(self, stmt: Statement, node: Create, session: dict, record: bool, offset: int,
                    partitions: int | None, replicas: int | None) -> dict:
         assert node.query is not None
+        self._refuse_windowed_table(node.query)
         topology, source, sink = self._plan(node.query, node.kind, node.props, node.name)
         sink.statement = stmt.text
         command_id = f"{node.kind.lower()}/`{node.name}`/create"
@@ -416,6 +421,7 @@ class Engine:
         if target.is_source:
             raise SqlError(f"Cannot insert into read-only stream: {target.name}")
         props = {"KAFKA_TOPIC": target.topic, "KEY_FORMAT": target.key_format, "VALUE_FORMAT": target.value_format}
+        self._refuse_windowed_table(node.query)
         topology, source, sink = self._plan(node.query, "STREAM", props, target.name)
         if [(n, t, bool(k)) for n, t, k in sink.columns] != [(n, t, bool(k)) for n, t, k in target.columns
                                                              if k != "HEADERS"]:
@@ -429,6 +435,12 @@ class Engine:
         query_id = f"INSERTQUERY_{offset}"
         self._start_query(query_id, stmt, session, topology, source, target)
         return self._status(stmt, command_id, offset, f"Created query with ID {query_id}", query_id)
+
+    def _refuse_windowed_table(self, query: Query) -> None:
+        for name in [query.source, *(j.source for j in query.joins)]:
+            s = self.sources.get(name)
+            if s is not None and s.kind == "TABLE" and s.window is not None:
+                raise SqlError("KSQL does not support persistent queries on windowed tables.")
 
     def _changelog_topic(self, topic: str, partitions: int, policy: str = "compact") -> None:
         from confluent_kafka.admin import NewTopic
@@ -495,15 +507,20 @@ class Engine:
             raise SqlError(f"Expected a value for each column. Expected Columns: [{', '.join(names)}]. Got "
                            f"[{', '.join(str(v[1]) for v in node.values)}]")
         types = {n: t for n, t, _ in source.columns}
-        compiler = Compiler({**types, "ROWTIME": ("BIGINT",)})
+        system = {"ROWTIME": ("BIGINT",), **({"WINDOWSTART": ("BIGINT",), "WINDOWEND": ("BIGINT",)}
+                                             if source.window else {})}
+        compiler = Compiler({**types, **system})
         row: dict[str, Any] = {}
         for name, expr in zip(names, node.values, strict=True):
-            if name not in types and name != "ROWTIME":
+            if name not in types and name not in system:
                 raise SqlError(f"Column name {name} does not exist.")
             row[name] = formats.coerce(compiler.compile(expr)({}), types.get(name, ("BIGINT",)))
         done: dict[str, Any] = {}
         try:
             key, value = source.encode_key(row, source.key_columns), source.encode_value(row, source.value_columns)
+            if source.window is not None and key is not None:  # the window's bounds go into the key
+                start = int(row.get("WINDOWSTART") or 0)
+                key = source.window.key(key, start, int(row.get("WINDOWEND") or start + source.window.size))
         except formats.SerdeError as e:
             raise SqlError(f"Failed to insert values into '{source.name}'. {e}") from None
         self.producer.produce(source.topic, key=key, value=value,

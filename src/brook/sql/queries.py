@@ -134,7 +134,10 @@ class Plan:
                 bounds = [("WINDOWSTART", ("BIGINT",)), ("WINDOWEND", ("BIGINT",))] if source.window else []
                 values = [(n, t) for n, t, ns in source.columns if ns not in ("KEY", "PRIMARY KEY", "HEADERS")]
                 for n, t in keys + bounds + values:
-                    self._add(n, t, ("col", None, n) in key_exprs, ("col", None, n))
+                    # a windowed source's bounds belong to its key (ksqlDB: `WINDOWSTART` BIGINT KEY)
+                    is_key = ("col", None, n) in key_exprs or (bool(bounds) and not query.partition_by
+                                                              and n in ("WINDOWSTART", "WINDOWEND"))
+                    self._add(n, t, is_key, ("col", None, n))
                 continue
             expr, alias = item[1], item[2]
             name = alias or (expr[2] if expr[0] in ("col", "deref") else generated[index])

@@ -75,3 +75,36 @@ class WindowSpec:
             return data[:-16], start, end
         start = _LONG.unpack_from(data, len(data) - 8)[0]
         return data[:-8], start, start + self.size
+
+
+_WINDOW_TYPES = ("SESSION", "HOPPING", "TUMBLING")
+
+
+def parse_duration(text: str) -> int:
+    """ksqlDB's DurationParser: `<number> <unit>` (`'1 HOUR'`, `'10 SECONDS'`) in milliseconds."""
+    parts = text.strip().split()
+    if len(parts) != 2 or not parts[0].isdigit():
+        raise ValueError(f"Invalid duration: '{text}'. Expected format: <number> <unit>, e.g. '10 SECONDS'")
+    return duration_ms(int(parts[0]), parts[1])
+
+
+def source_window(props: dict) -> WindowSpec | None:
+    """CREATE STREAM|TABLE ... WITH (WINDOW_TYPE=..., WINDOW_SIZE=...): a source whose keys are windowed, with
+    ksqlDB's validation (CreateSourceProperties)."""
+    raw = props.get("WINDOW_TYPE")
+    size = props.get("WINDOW_SIZE")
+    if raw is None:
+        return None
+    kind = str(raw).upper()
+    if kind not in _WINDOW_TYPES:
+        raise ValueError(f"Invalid value {raw} for property WINDOW_TYPE: String must be one of: "
+                         f"{', '.join(_WINDOW_TYPES)}")
+    if kind == "SESSION":
+        if size is not None:
+            raise ValueError("'WINDOW_SIZE' should not be set for SESSION windows.")
+        return WindowSpec(kind, 0)
+    if size is None:
+        raise ValueError(f"{kind} windows require 'WINDOW_SIZE' to be provided in the WITH clause. For example: "
+                         "'WINDOW_SIZE'='10 SECONDS'")
+    ms = parse_duration(str(size))
+    return WindowSpec(kind, ms, ms if kind == "HOPPING" else 0)
