@@ -8,9 +8,9 @@ import logging
 import threading
 from typing import Any
 
-from brook.cli.clients import fetched_position
 from brook.sql import formats, introspection, srformats, windows
 from brook.sql.aggregates import AggregateTopology
+from brook.sql.commands import CommandRunner
 from brook.sql.config import KsqlConfig
 from brook.sql.expressions import Compiler, SqlError
 from brook.sql.joins import JoinTopology
@@ -61,45 +61,18 @@ class Engine:
         self.sequence = -1
         self.cluster_id = ""
         self.statuses: dict[str, dict] = {}  # commandId -> its commandStatus, for /status
+        self.commands = CommandRunner(self)
 
     # --- start-up: the command topic -------------------------------------------------------------------------
 
     def start(self, timeout: float = 30.0) -> None:
-        from confluent_kafka import Consumer, TopicPartition
-        from confluent_kafka.admin import NewTopic
-
         metadata = self.admin.list_topics(timeout=timeout)
         self.cluster_id = metadata.cluster_id or ""
-        topic = self.config.command_topic
-        if topic not in metadata.topics:
-            replicas = int(self.config.get("ksql.internal.topic.replicas") or 1)
-            fut = self.admin.create_topics([NewTopic(topic, 1, replicas, config={
-                "retention.ms": "-1", "cleanup.policy": "delete", "min.insync.replicas": "1"})])[topic]
-            try:
-                fut.result(timeout)
-            except Exception as e:  # noqa: BLE001 - another server created it first
-                if "already exists" not in str(e).lower() and "TOPIC_ALREADY_EXISTS" not in str(e):
-                    raise
-        consumer = Consumer({**self.config.client_props(), "group.id": f"_confluent-ksql-{self.config.service_id}"
-                             "command_restore", "enable.auto.commit": False})
-        try:
-            _, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=timeout)
-            consumer.assign([TopicPartition(topic, 0, 0)])
-            position = 0
-            while position < high:
-                for msg in consumer.consume(500, 1.0):
-                    if msg.error():
-                        continue
-                    _, _, offset = fetched_position(msg)
-                    position, value = offset + 1, msg.value()
-                    if value is not None:  # ksqlDB writes no tombstones here
-                        self._restore(offset, json.loads(value))
-        finally:
-            consumer.close()
-        log.info("Restored %d command(s) from %s", self.sequence + 1, topic)
+        self.commands.start(timeout)
 
     def _restore(self, offset: int, command: dict) -> None:
-        self.sequence = offset
+        """A command read from the command topic (at start, or written by another server sharing the service id)."""
+        self.sequence = max(self.sequence, offset)
         try:
             for stmt in parse(command["statement"]):
                 self._execute(stmt, dict(command.get("streamsProperties") or {}), record=False, offset=offset)
@@ -107,6 +80,7 @@ class Engine:
             log.warning("Skipped command %d (%s): %s", offset, command.get("statement"), e)
 
     def close(self) -> None:
+        self.commands.stop()
         for q in list(self.queries.values()):
             q.stop()
         self.producer.flush(5)
@@ -119,6 +93,7 @@ class Engine:
         props = dict(props)
         for stmt in statements:
             with self.lock:
+                self.catch_up()
                 try:
                     entity = self._execute(stmt, props, record=True)
                 except SqlError as e:
@@ -129,6 +104,17 @@ class Engine:
             if entity is not None:
                 entities.append(entity)
         return entities
+
+    def catch_up(self) -> None:
+        """Apply what other servers wrote to the command topic before answering (ksqlDB waits for its command
+        runner likewise); with Kafka away the statement goes on and meets the error itself."""
+        if self.commands.consumer is None:
+            return
+        with self.lock:
+            try:
+                self.commands.catch_up(5.0)
+            except Exception as e:  # noqa: BLE001
+                log.warning("Could not read the command topic: %s", e)
 
     def _execute(self, stmt: Statement, props: dict, record: bool, offset: int = -1) -> dict | None:
         node = stmt.node
@@ -170,7 +156,8 @@ class Engine:
         if done.get("err") is not None or "offset" not in done:
             raise StatementError(50000, f"Could not write the statement '{stmt.text}' into the command topic: "
                                  f"{done.get('err') or 'timed out'}", stmt.text)
-        self.sequence = done["offset"]
+        self.sequence = max(self.sequence, done["offset"])
+        self.commands.own.add(done["offset"])  # applied here: skipped when the command runner reads it back
         return done["offset"]
 
     def _status(self, stmt: Statement, command_id: str, seq: int, message: str, query_id: str | None = None) -> dict:

@@ -35,6 +35,7 @@ def prepare(engine: Engine, text: str, props: dict[str, Any]) -> PushQuery | Pri
     statements = parse(text)
     if len(statements) != 1:
         raise StatementError(40001, "Expected exactly one statement", text)
+    engine.catch_up()  # sources another server created a moment ago
     stmt = statements[0]
     if isinstance(stmt.node, PrintTopic):
         if stmt.node.interval < 1:

@@ -60,6 +60,8 @@ class Stores:
         self.root = Path(state_dir) / app_id
         self.app_id = app_id
         self.stores: dict[str, Store] = {}
+        # (changelog, partition) -> the offset the store has read it to (restore, then catch_up)
+        self.positions: dict[tuple[str, int], int] = {}
 
     def add(self, name: str) -> Store:
         store = self.stores.get(name)
@@ -90,6 +92,7 @@ class Stores:
                       "isolation.level": "read_committed"})
         try:
             ends = self._ends(c)
+            self.positions = {(log, int(p)): end for log, parts in ends.items() for p, end in parts.items()}
             valid = self.checkpoint.exists() and json.loads(self.checkpoint.read_text()) == ends
             # from here on the local stores run ahead of what is committed: a crash must restore, not trust them
             self.checkpoint.unlink(missing_ok=True)
@@ -114,6 +117,41 @@ class Stores:
                                 store.db.delete(msg.key())
                             else:
                                 store.db[msg.key()] = msg.value()
+        finally:
+            c.close()
+
+    def catch_up(self, consumer_conf: dict, partitions: set[int], stop: threading.Event,
+                 timeout: float = 30.0) -> None:
+        """A task that moves here from another server sharing the query's group: what that server wrote to the
+        changelogs of these partitions since this store last read them (Kafka Streams restores a migrated task)."""
+        import time
+
+        from confluent_kafka import Consumer, TopicPartition
+
+        if not self.stores or not partitions:
+            return
+        c = Consumer({**consumer_conf, "group.id": self.app_id + "-restore", "enable.auto.commit": False,
+                      "isolation.level": "read_committed"})
+        deadline = time.monotonic() + timeout
+        try:
+            for store in self.stores.values():
+                for p in sorted(partitions):
+                    if (store.changelog, p) not in self.positions:
+                        continue  # a changelog with fewer partitions than the inputs (a foreign-key join's)
+                    tp = TopicPartition(store.changelog, p, self.positions[(store.changelog, p)])
+                    _, end = c.get_watermark_offsets(tp, timeout=10)
+                    if end <= tp.offset:
+                        continue
+                    c.assign([tp])
+                    while c.position([tp])[0].offset < end and not stop.is_set() and time.monotonic() < deadline:
+                        for msg in c.consume(500, 0.2):
+                            if msg.error():
+                                continue
+                            if msg.value() is None:
+                                store.db.delete(msg.key())
+                            else:
+                                store.db[msg.key()] = msg.value()
+                    self.positions[(store.changelog, p)] = c.position([tp])[0].offset
         finally:
             c.close()
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 from brook.sql import formats
 from brook.sql.queries import PersistentQuery, Plan, Source
+from brook.sql.rebalance import Rebalance, process_id
 from brook.sql.stores import Store, Stores
 from brook.sql.windows import WindowSpec
 
@@ -194,12 +196,13 @@ class StreamsQuery(PersistentQuery):
 
         eos = self.guarantee.startswith("exactly_once")
         consumer = self.consumer(eos)
+        pid = process_id(Path(self.state_dir) / self.group_id)  # Kafka Streams: <application id>-<process id>
         # exactly_once(_v2): store updates reach the changelog and the sink in the transaction that also commits
         # the input offsets, so a killed server restores its stores from committed changelog records only
         producer = Producer(producer_config({**self.client_props, "client.id": self.group_id,
                                              "linger.ms": "5",
                                              # Kafka Streams' EOS default: a dead instance's transaction ends soon
-                                             **({"transactional.id": self.group_id,
+                                             **({"transactional.id": f"{self.group_id}-{pid}",
                                                  "transaction.timeout.ms": "10000"} if eos else {})}))
         stores = Stores(self.state_dir, self.group_id)
         topology = self.topology
@@ -213,7 +216,6 @@ class StreamsQuery(PersistentQuery):
             topology.restored()
             self.ready = True  # pull queries wait for the restored stores
             topics = topology.topics()
-            consumer.subscribe(topics)
             groups = PartitionGroups(topics) if len(topics) > 1 else None
             # Kafka Streams commits every commit.interval.ms (ksqlDB's default: 2000), not per batch
             interval = self.commit_interval_ms / 1000
@@ -221,6 +223,10 @@ class StreamsQuery(PersistentQuery):
             in_txn, last_commit = False, time.monotonic()
 
             def commit() -> None:
+                nonlocal in_txn
+                if not done:
+                    return
+                in_txn = False
                 # what was processed (records still buffered in a partition group are not)
                 offsets = [TopicPartition(t, p, o) for (t, p), o in done.items()]
                 if eos:
@@ -231,6 +237,9 @@ class StreamsQuery(PersistentQuery):
                     consumer.commit(offsets=offsets, asynchronous=False)
                 done.clear()
 
+            # servers sharing the service id share the group: a task moving here reads its changelogs first
+            rebalance = Rebalance(stores, self.client_props, self.stop_event, commit, groups)
+            consumer.subscribe(topics, on_assign=rebalance.assigned, on_revoke=rebalance.revoked)
             while not self.stop_event.is_set():
                 msgs = consumer.consume(500, 0.2)
                 if groups is not None:
@@ -248,7 +257,7 @@ class StreamsQuery(PersistentQuery):
                         store.flush_changelog(producer)
                 if done and time.monotonic() - last_commit >= interval:
                     commit()
-                    in_txn, last_commit = False, time.monotonic()
+                    last_commit = time.monotonic()
             if done:
                 commit()
             clean = True
