@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from kafka_wire import wait_for
@@ -78,6 +79,24 @@ def test_statements_from_either_server_reach_both(cluster):
     for k in (a, b):
         assert names(k, "STREAMS") == ["CLICKS"] and names(k, "QUERIES") == []
     # B's own statements were applied once: read back from the command topic, they are skipped
+    assert "Skipped command" not in b.log_path.read_text() + a.log_path.read_text()
+
+
+def test_conflicting_statements_on_both_servers_at_once(cluster):
+    """Writers are serialized (a transactional command producer, as ksqlDB's): of two CREATEs of one name sent to
+    the two servers at the same moment, one wins and the other is refused, and both servers agree on the winner."""
+    _, a, b = cluster
+    for round_ in range(3):
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(lambda kt: kt[0].ksql(kt[1]), [
+                (k, f"CREATE STREAM dup{round_} (from_{n} INT) WITH (kafka_topic='clicks', value_format='json');")
+                for k, n in ((a, "a"), (b, "b"))]))
+        assert sorted(status for status, _ in answers) == [200, 400], answers
+        refused = next(body for status, body in answers if status == 400)
+        assert refused["message"] == f"Cannot add stream 'DUP{round_}': A stream with the same name already exists"
+        fields = [[f["name"] for f in ok(k, f"DESCRIBE dup{round_};")[0]["sourceDescription"]["fields"]]
+                  for k in (a, b)]
+        assert fields[0] == fields[1] and fields[0] in (["FROM_A"], ["FROM_B"]), fields
     assert "Skipped command" not in b.log_path.read_text() + a.log_path.read_text()
 
 

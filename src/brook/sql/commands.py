@@ -2,7 +2,11 @@
 forever) holds every statement that changes the metastore.  A server replays it at start, then keeps following it,
 so that servers sharing a `ksql.service.id` all know every stream and table and all run every persistent query
 (the query's consumer group splits its partitions between them).  Commands apply once each, in the topic's order;
-a server's own statements are applied as it writes them and skipped when read back."""
+a server's own statements are applied as it writes them and skipped when read back.
+
+Writers are serialized as ksqlDB's: the command producer is transactional with the service id as its
+transactional id, so a server's write commits only if no other server wrote since it caught up (a server that
+initializes the producer fences the others; a fenced or outdated server catches up and validates again)."""
 
 from __future__ import annotations
 
@@ -18,6 +22,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("io.confluent.ksql.rest.server.computation.CommandRunner")
 
 
+class StaleMetastore(Exception):
+    """Another server wrote a command since this one validated its statement: catch up and validate again."""
+
+
 class CommandRunner:
     POLL_S = 0.5  # how often a server looks for statements another server wrote
 
@@ -30,6 +38,7 @@ class CommandRunner:
         self.applied = 0  # commands replayed or followed (statements of this server not counted)
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
+        self.producer: Any = None  # transactional, created on the first write
 
     def _ensure_topic(self, timeout: float) -> None:
         from confluent_kafka.admin import NewTopic
@@ -90,6 +99,63 @@ class CommandRunner:
                     self.applied += 1
                     self.engine._restore(offset, json.loads(value))
 
+    def _producer(self) -> Any:
+        from confluent_kafka import Producer
+
+        from brook.cli.clients import producer_config
+
+        if self.producer is None:
+            config = self.engine.config
+            self.producer = Producer(producer_config({
+                **config.client_props(), "client.id": "ksql-command-producer",
+                "transactional.id": config.service_id, "transaction.timeout.ms": "60000"}))
+            self.producer.init_transactions(30)  # fences the producers of the other servers
+        return self.producer
+
+    def write(self, key: bytes, value: bytes) -> int:
+        """Append a command (the caller holds the engine's lock and has validated against the caught-up
+        metastore); its offset.  StaleMetastore when another server wrote first."""
+        from confluent_kafka import KafkaException
+
+        producer = self._producer()
+        done: dict[str, Any] = {}
+        try:
+            producer.begin_transaction()
+            before = self.applied
+            self.catch_up(10.0, strict=True)
+            if self.applied != before:
+                producer.abort_transaction(30)
+                raise StaleMetastore()
+            # the report only: a fenced producer raises from flush() while the callback runs
+            producer.produce(self.topic, key=key, value=value, on_delivery=lambda err, msg: done.update(
+                err=err, msg=msg))
+            producer.flush(30)
+            if done.get("err") is None and "msg" in done:
+                done["offset"] = done["msg"].offset()
+            else:
+                producer.abort_transaction(30)
+                raise KafkaException(done.get("err") or "timed out")
+            producer.commit_transaction(30)
+        except StaleMetastore:
+            raise
+        except (KafkaException, SystemError) as e:
+            self._close_producer()  # the next write starts a new producer (init aborts what this one left open)
+            err = e.args[0] if e.args else None
+            if isinstance(e, SystemError) or getattr(err, "fatal", lambda: False)() or \
+                    getattr(err, "txn_requires_abort", lambda: False)():
+                raise StaleMetastore() from None  # fenced by another server's producer: start again, fencing it
+            raise
+        except BaseException:
+            self._close_producer()
+            raise
+        self.own.add(done["offset"])  # applied here: skipped when read back
+        return int(done["offset"])
+
+    def _close_producer(self) -> None:
+        if self.producer is not None:
+            self.producer.flush(1)
+            self.producer = None
+
     def _follow(self) -> None:
         while not self.stop_event.wait(self.POLL_S):
             try:
@@ -100,6 +166,7 @@ class CommandRunner:
 
     def stop(self) -> None:
         self.stop_event.set()
+        self._close_producer()
         if self.thread is not None:
             self.thread.join(10)
         if self.consumer is not None:

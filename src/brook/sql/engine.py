@@ -10,7 +10,7 @@ from typing import Any
 
 from brook.sql import formats, introspection, srformats, windows
 from brook.sql.aggregates import AggregateTopology
-from brook.sql.commands import CommandRunner
+from brook.sql.commands import CommandRunner, StaleMetastore
 from brook.sql.config import KsqlConfig
 from brook.sql.expressions import Compiler, SqlError
 from brook.sql.joins import JoinTopology
@@ -93,9 +93,8 @@ class Engine:
         props = dict(props)
         for stmt in statements:
             with self.lock:
-                self.catch_up()
                 try:
-                    entity = self._execute(stmt, props, record=True)
+                    entity = self._execute_latest(stmt, props)
                 except SqlError as e:
                     raise StatementError(40001, str(e), stmt.text) from None
                 except StatementError as e:
@@ -104,6 +103,18 @@ class Engine:
             if entity is not None:
                 entities.append(entity)
         return entities
+
+    def _execute_latest(self, stmt: Statement, props: dict) -> dict | None:
+        """Validate and run a statement against a metastore that has every command (again when another server
+        wrote one meanwhile, as ksqlDB's DistributingExecutor)."""
+        for _ in range(10):
+            self.catch_up()
+            try:
+                return self._execute(stmt, props, record=True)
+            except StaleMetastore:
+                continue
+        raise StatementError(50000, "Could not write the statement into the command topic: other servers kept "
+                             "writing", stmt.text)
 
     def catch_up(self) -> None:
         """Apply what other servers wrote to the command topic before answering (ksqlDB waits for its command
@@ -148,17 +159,16 @@ class Engine:
 
     def _record(self, command_id: str, stmt: Statement, props: dict) -> int:
         """Write the statement to the command topic; its offset is ksqlDB's commandSequenceNumber."""
-        done: dict[str, Any] = {}
+        from confluent_kafka import KafkaException
+
         value = json.dumps({"statement": stmt.text, "streamsProperties": props, "originalProperties": {}})
-        self.producer.produce(self.config.command_topic, key=command_id.encode(), value=value.encode(),
-                              on_delivery=lambda err, msg: done.update(err=err, offset=msg.offset()))
-        self.producer.flush(30)
-        if done.get("err") is not None or "offset" not in done:
+        try:
+            offset = self.commands.write(command_id.encode(), value.encode())
+        except (KafkaException, TimeoutError) as e:
             raise StatementError(50000, f"Could not write the statement '{stmt.text}' into the command topic: "
-                                 f"{done.get('err') or 'timed out'}", stmt.text)
-        self.sequence = max(self.sequence, done["offset"])
-        self.commands.own.add(done["offset"])  # applied here: skipped when the command runner reads it back
-        return done["offset"]
+                                 f"{e}", stmt.text) from None
+        self.sequence = max(self.sequence, offset)
+        return offset
 
     def _status(self, stmt: Statement, command_id: str, seq: int, message: str, query_id: str | None = None) -> dict:
         status = self.statuses[command_id] = {"status": "SUCCESS", "message": message, "queryId": query_id}
