@@ -63,6 +63,12 @@ def latest_counts(bootstrap: str, topic: str, expected: int) -> dict[str, int]:
     return out if len(out) == expected else {}
 
 
+def pull_counts(k: KsqlProcess) -> dict[str, int]:
+    status, _, raw = k.request("POST", "/query", {"ksql": "SELECT * FROM views;", "streamsProperties": {}})
+    assert status == 200, raw
+    return {i["row"]["columns"][0]: i["row"]["columns"][1] for i in json.loads(raw) if "row" in i}
+
+
 def test_statements_from_either_server_reach_both(cluster):
     _, a, b = cluster
     ok(a, "CREATE STREAM clicks (userid VARCHAR KEY, page VARCHAR) WITH (kafka_topic='clicks', "
@@ -113,6 +119,9 @@ def test_a_persistent_query_shares_its_partitions_and_hands_them_over(cluster):
     produce(broker.bootstrap, "pageviews", [(u.encode(), b'{"page": "home"}') for u in USERS * 3])
     wait_for(lambda: latest_counts(broker.bootstrap, "VIEWS", len(USERS)) == {u: 3 for u in USERS}, timeout=60,
              what="every user's three views counted")
+    # each server's store follows the other's partitions (standby replicas): pull queries see every user on both
+    for k in (a, b):
+        wait_for(lambda k=k: pull_counts(k) == {u: 3 for u in USERS}, timeout=30, what="every count on a pull query")
 
     # B leaves: A takes its partitions over, and their counts go on from the changelog B wrote
     b.stop()

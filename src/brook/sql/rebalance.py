@@ -1,12 +1,14 @@
 """Several servers sharing a `ksql.service.id` run each persistent query in one consumer group, so its partitions
 (Kafka Streams' tasks: one partition number of every input topic) move between servers as they join and leave.
 As Kafka Streams does on a rebalance: a task given up commits what it processed, and a task taken over first reads
-what the other server wrote to its changelog partitions, so that its stores are current before it processes."""
+what the other server wrote to its changelog partitions, so that its stores are current before it processes; the
+other servers' partitions are followed as standby replicas."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -30,10 +32,22 @@ def process_id(app_dir: Path) -> str:
 
 class Rebalance:
     def __init__(self, stores: Stores, consumer_conf: dict, stop: threading.Event,
-                 commit: Callable[[], None], groups: Any) -> None:
+                 commit: Callable[[], None], groups: Any, interval: float) -> None:
         self.stores, self.consumer_conf, self.stop = stores, consumer_conf, stop
         self.commit, self.groups = commit, groups
         self.owned: set[int] = set()  # the partitions of the last assignment
+        self.interval, self.next_standby = interval, time.monotonic() + interval
+
+    def standbys(self) -> None:
+        """The partitions other servers process are kept current here from their changelogs, every commit
+        interval (Kafka Streams' standby replicas), so that pull queries on any server see every partition."""
+        now = time.monotonic()
+        if now < self.next_standby:
+            return
+        self.next_standby = now + self.interval
+        others = {p for _, p in self.stores.positions} - self.owned
+        if others and self.owned:
+            self.stores.catch_up(self.consumer_conf, others, self.stop, timeout=5.0)
 
     def assigned(self, _consumer: Any, partitions: list) -> None:
         now = {tp.partition for tp in partitions}

@@ -238,7 +238,7 @@ class StreamsQuery(PersistentQuery):
                 done.clear()
 
             # servers sharing the service id share the group: a task moving here reads its changelogs first
-            rebalance = Rebalance(stores, self.client_props, self.stop_event, commit, groups)
+            rebalance = Rebalance(stores, self.client_props, self.stop_event, commit, groups, interval)
             consumer.subscribe(topics, on_assign=rebalance.assigned, on_revoke=rebalance.revoked)
             while not self.stop_event.is_set():
                 msgs = consumer.consume(500, 0.2)
@@ -258,6 +258,7 @@ class StreamsQuery(PersistentQuery):
                 if done and time.monotonic() - last_commit >= interval:
                     commit()
                     last_commit = time.monotonic()
+                rebalance.standbys()
             if done:
                 commit()
             clean = True
