@@ -117,15 +117,8 @@ class Engine:
                              "writing", stmt.text)
 
     def catch_up(self) -> None:
-        """Apply what other servers wrote to the command topic before answering (ksqlDB waits for its command
-        runner likewise); with Kafka away the statement goes on and meets the error itself."""
-        if self.commands.consumer is None:
-            return
-        with self.lock:
-            try:
-                self.commands.catch_up(5.0)
-            except Exception as e:  # noqa: BLE001
-                log.warning("Could not read the command topic: %s", e)
+        """Apply what other servers wrote to the command topic before answering (ksqlDB waits likewise)."""
+        self.commands.try_catch_up()
 
     def _execute(self, stmt: Statement, props: dict, record: bool, offset: int = -1) -> dict | None:
         node = stmt.node
@@ -395,7 +388,7 @@ class Engine:
     def _create_as(self, stmt: Statement, node: Create, session: dict, record: bool, offset: int,
                    partitions: int | None, replicas: int | None) -> dict:
         assert node.query is not None
-        self._refuse_windowed_table(node.query)
+        windows.refuse_windowed_table(self.sources, node.query)
         topology, source, sink = self._plan(node.query, node.kind, node.props, node.name)
         sink.statement = stmt.text
         command_id = f"{node.kind.lower()}/`{node.name}`/create"
@@ -418,7 +411,7 @@ class Engine:
         if target.is_source:
             raise SqlError(f"Cannot insert into read-only stream: {target.name}")
         props = {"KAFKA_TOPIC": target.topic, "KEY_FORMAT": target.key_format, "VALUE_FORMAT": target.value_format}
-        self._refuse_windowed_table(node.query)
+        windows.refuse_windowed_table(self.sources, node.query)
         topology, source, sink = self._plan(node.query, "STREAM", props, target.name)
         if [(n, t, bool(k)) for n, t, k in sink.columns] != [(n, t, bool(k)) for n, t, k in target.columns
                                                              if k != "HEADERS"]:
@@ -432,12 +425,6 @@ class Engine:
         query_id = f"INSERTQUERY_{offset}"
         self._start_query(query_id, stmt, session, topology, source, target)
         return self._status(stmt, command_id, offset, f"Created query with ID {query_id}", query_id)
-
-    def _refuse_windowed_table(self, query: Query) -> None:
-        for name in [query.source, *(j.source for j in query.joins)]:
-            s = self.sources.get(name)
-            if s is not None and s.kind == "TABLE" and s.window is not None:
-                raise SqlError("KSQL does not support persistent queries on windowed tables.")
 
     def _changelog_topic(self, topic: str, partitions: int, policy: str = "compact") -> None:
         from confluent_kafka.admin import NewTopic

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 UNITS = {"MILLISECOND": 1, "SECOND": 1000, "MINUTE": 60_000, "HOUR": 3_600_000, "DAY": 86_400_000}
 # Kafka Streams' grace period when none is given (ksqlDB 0.29 keeps the 24 hours of the deprecated default)
@@ -108,3 +109,14 @@ def source_window(props: dict) -> WindowSpec | None:
                          "'WINDOW_SIZE'='10 SECONDS'")
     ms = parse_duration(str(size))
     return WindowSpec(kind, ms, ms if kind == "HOPPING" else 0)
+
+
+def refuse_windowed_table(sources: dict, query: Any) -> None:
+    """ksqlDB runs no persistent query over a windowed table (a source declared with WINDOW_TYPE, or a windowed
+    aggregate's table)."""
+    from brook.sql.expressions import SqlError  # expressions imports the parser, which imports this module
+
+    for name in [query.source, *(j.source for j in query.joins)]:
+        s = sources.get(name)
+        if s is not None and s.kind == "TABLE" and s.window is not None:
+            raise SqlError("KSQL does not support persistent queries on windowed tables.")
