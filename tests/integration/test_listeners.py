@@ -67,7 +67,8 @@ def test_bad_listener_config_stops_the_start(tmp_path) -> None:
 def reauth(tmp_path_factory):
     jaas = 'org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="alice-secret";'
     with module_broker(tmp_path_factory, "reauth", {
-            "listeners": "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0", "sasl.enabled.mechanisms": "PLAIN",
+            "listeners": "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
+            "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256", "connection.failed.authentication.delay.ms": "0",
             "listener.name.sasl_plaintext.plain.sasl.jaas.config": jaas,
             "connections.max.reauth.ms": "3000"}) as b:
         yield b
@@ -94,11 +95,33 @@ def test_session_lifetime_and_expiry(reauth) -> None:
     wait_for(lambda: "Disconnecting expired channel" in reauth.log_text(), 10, what="the expiry's log line")
 
 
+def test_reauthentication_with_another_mechanism_fails(reauth) -> None:
+    """Kafka accepts the handshake (the mechanism is enabled), then fails the re-authentication at the next packet,
+    without a response."""
+    with Conn(reauth.ports["SASL_PLAINTEXT"]) as conn:
+        _login(conn)
+        assert conn.request(SaslHandshakeRequest(mechanism="SCRAM-SHA-256"), SaslHandshakeResponse).error_code.name \
+            == "none"
+        conn.send(request_frame(SaslAuthenticateRequest(auth_bytes=b"n,,n=alice,r=abc"), 9))
+        assert conn.closed_by_peer(10)
+    wait_for(lambda: "Failed re-authentication with /127.0.0.1" in reauth.log_text() and "(SASL mechanism "
+             "'SCRAM-SHA-256' requested by client is not supported for re-authentication of mechanism 'PLAIN')"
+             in reauth.log_text(), 10, what="the failed re-authentication's log line")
+
+
 def test_clients_reauthenticate_on_the_same_connection(reauth) -> None:
     with Conn(reauth.ports["SASL_PLAINTEXT"]) as conn:
         _login(conn)
-        for _ in range(3):  # a new exchange before the lifetime ends renews the session
-            assert _login(conn).error_code.name == "none"
+        assert _login(conn).error_code.name == "none"  # a new exchange before the lifetime ends renews the session
+        started = time.monotonic()
+        # within a second of the last one, a handshake is not a re-authentication (KafkaChannel's limit): KafkaApis
+        # answers it, and the SaslAuthenticate after it, with ILLEGAL_SASL_STATE; the session goes on
+        assert conn.request(SaslHandshakeRequest(mechanism="PLAIN"), SaslHandshakeResponse).error_code.name == \
+            "illegal_sasl_state"
+        assert conn.request(SaslAuthenticateRequest(auth_bytes=b"\x00alice\x00alice-secret"),
+                            SaslAuthenticateResponse).error_code.name == "illegal_sasl_state"
+        wait_for(lambda: time.monotonic() - started > 1.05, 5, what="a second since the re-authentication")
+        assert _login(conn).error_code.name == "none"
         _api_versions(conn)
     conf = {"bootstrap.servers": f"127.0.0.1:{reauth.ports['SASL_PLAINTEXT']}", "security.protocol": "SASL_PLAINTEXT",
             "sasl.mechanism": "PLAIN", "sasl.username": "alice", "sasl.password": "alice-secret"}

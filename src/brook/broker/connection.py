@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -30,7 +31,8 @@ class KafkaConnection(asyncio.Protocol):
         self.listener = security.endpoint.name
         self.principal = ANONYMOUS  # set by the TLS handshake (client certificate) or the SASL exchange
         self.sasl_mechanism: str | None = None
-        self.reauthenticates = False  # the client used SaslAuthenticate v1+ (KIP-368: it can re-authenticate)
+        self.session_expires: float | None = None  # KIP-368: the SASL session's end (monotonic), if it has one
+        self.reauth_started: float | None = None  # when the last re-authentication began (monotonic)
         self.session = 0  # SASL sessions so far: a timer of an older one does not expire a renewed one
         # what handles a frame: the broker's dispatcher, or the SASL authenticator until the client has logged in
         self.dispatch: Callable[[KafkaConnection, bytes], DispatchResult] = broker.dispatcher.dispatch
@@ -83,8 +85,24 @@ class KafkaConnection(asyncio.Protocol):
         self.session += 1
         self.dispatch = self.broker.dispatcher.dispatch
         self.decoder.limit = self.broker.max_request_bytes
+        self.session_expires = None
         if lifetime_ms is not None:
-            asyncio.get_running_loop().call_later(lifetime_ms / 1000, self._expire, self.session)
+            loop = asyncio.get_running_loop()
+            self.session_expires = time.monotonic() + lifetime_ms / 1000
+            loop.call_later(lifetime_ms / 1000, self._expire, self.session)
+
+    def may_reauthenticate(self) -> bool:
+        """KafkaChannel.maybeBeginServerReauthentication: a SaslHandshake on an authenticated connection starts a
+        re-authentication only if the session has an end, and at most once a second; otherwise KafkaApis answers
+        it (ILLEGAL_SASL_STATE)."""
+        return self.session_expires is not None and (self.reauth_started is None
+                                                     or time.monotonic() - self.reauth_started >= 1.0)
+
+    def begin_reauthentication(self) -> bool:
+        if not self.may_reauthenticate():
+            return False
+        self.reauth_started = time.monotonic()
+        return True
 
     def _expire(self, session: int) -> None:
         if not self.closed and self.session == session and self.dispatch == self.broker.dispatcher.dispatch:
@@ -92,7 +110,7 @@ class KafkaConnection(asyncio.Protocol):
 
     def _expired(self, conn: KafkaConnection, frame: bytes) -> DispatchResult:
         """KIP-368: past its session lifetime a connection may only re-authenticate (SaslHandshake, key 17)."""
-        if frame[:2] == b"\x00\x11":
+        if frame[:2] == b"\x00\x11" and self.may_reauthenticate():
             return self.broker.dispatcher.dispatch(conn, frame)
         log.info("Disconnecting expired channel: %s : %s", self.peer, self.principal)
         return CLOSE

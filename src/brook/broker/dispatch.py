@@ -87,8 +87,8 @@ class Dispatcher:
             return CLOSE
 
 
-async def _encode_later(header: RequestHeader, pending: Awaitable[object]) -> bytes | None:
+async def _encode_later(header: RequestHeader, pending: Awaitable[object]) -> object:
     result = await pending
-    if result is None or isinstance(result, bytes):
+    if result is None or result is CLOSE or isinstance(result, bytes):
         return result
     return encode_response(header, result)

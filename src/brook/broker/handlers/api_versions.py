@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 import struct
 from typing import TYPE_CHECKING, cast
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 _ZERO = datetime.timedelta(0)
 FINALIZED_FEATURES_EPOCH = 0
+_SOFTWARE = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?")  # SOFTWARE_NAME_VERSION_PATTERN
 
 
 def _advertised_min(h: ApiHandler) -> int:
@@ -45,7 +47,21 @@ def _range(h: ApiHandler) -> dict[str, i16]:
             "max_version": cast(i16, h.max_version)}
 
 
+def is_valid(request: Request, version: int) -> bool:
+    """ApiVersionsRequest.isValid: from v3 the client software name and version must match Kafka's pattern."""
+    return version < 3 or bool(_SOFTWARE.fullmatch(request.client_software_name)
+                               and _SOFTWARE.fullmatch(request.client_software_version))
+
+
+def invalid_request_response(version: int) -> object:
+    """getErrorResponse(INVALID_REQUEST): the error code alone, no API ranges."""
+    return make(response_class(18, version), error_code=ErrorCode.invalid_request, api_keys=(), throttle_time=_ZERO,
+                supported_features=(), finalized_features_epoch=-1, finalized_features=())
+
+
 def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
+    if not is_valid(request, ctx.api_version):
+        return invalid_request_response(ctx.api_version)
     cls = response_class(18, ctx.api_version)
     api = nested(cls, "ApiVersion")
     keys = tuple(api(**_range(h)) for h in sorted(broker.registry.values(), key=lambda h: h.api_key))

@@ -1,7 +1,7 @@
 """SaslHandshake (key 17), v0-v1, after authentication. Before it, the connection's SaslAuthenticator answers
-(broker/sasl.py). On an authenticated SASL connection whose client re-authenticates (KIP-368: it used
-SaslAuthenticate v1+), the handshake starts a new exchange for the same mechanism and principal; anywhere else it
-is ILLEGAL_SASL_STATE, as KafkaApis answers."""
+(broker/sasl.py). On an authenticated SASL connection whose session has an end (KIP-368: connections.max.reauth.ms
+or the credential's lifetime), the handshake starts a new exchange for the same mechanism and principal, at most
+once a second (SocketServer and KafkaChannel); anywhere else it is ILLEGAL_SASL_STATE, as KafkaApis answers."""
 
 from __future__ import annotations
 
@@ -20,6 +20,6 @@ if TYPE_CHECKING:
 
 def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     conn = ctx.connection
-    if conn.security.sasl and conn.sasl_mechanism is not None and conn.reauthenticates:
+    if conn.security.sasl and conn.sasl_mechanism is not None and conn.begin_reauthentication():
         return conn.security.authenticator(conn, (conn.sasl_mechanism, conn.principal)).handshake(ctx.header, request)
     return make(response_class(17, ctx.api_version), error_code=ErrorCode.illegal_sasl_state, mechanisms=())
