@@ -91,3 +91,34 @@ def secure_broker_overrides(pki: Pki) -> dict[str, str]:
         "super.users": "User:admin", "allow.everyone.if.no.acl.found": "true",
         "connection.failed.authentication.delay.ms": "50",
     }
+
+
+@dataclass
+class Pkcs12Stores:
+    keystore: Path  # the broker's key and chain
+    truststore: Path  # the CA certificate alone
+    client_keystore: Path  # the client certificate's key and certificate
+    password: str
+
+
+def make_pkcs12(pki: Pki, password: str = "store-secret") -> Pkcs12Stores:
+    """PKCS12 stores (cryptography's serialize_key_and_certificates, as keytool or openssl would write them) of
+    the PEM PKI's keys and certificates, each under `password`."""
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    def certs(path: Path) -> list[x509.Certificate]:
+        return x509.load_pem_x509_certificates(path.read_bytes())
+
+    def key(path: Path):  # noqa: ANN202 - whichever private key type the PEM holds
+        return serialization.load_pem_private_key(path.read_bytes(), None)
+
+    encryption = serialization.BestAvailableEncryption(password.encode())
+    directory = pki.ca.parent
+    stores = Pkcs12Stores(directory / "broker.p12", directory / "truststore.p12", directory / "client.p12", password)
+    server_chain = certs(pki.server)
+    stores.keystore.write_bytes(pkcs12.serialize_key_and_certificates(
+        b"broker", key(pki.server), server_chain[0], server_chain[1:], encryption))
+    stores.truststore.write_bytes(pkcs12.serialize_key_and_certificates(None, None, None, certs(pki.ca), encryption))
+    stores.client_keystore.write_bytes(pkcs12.serialize_key_and_certificates(
+        b"alice", key(pki.client_key), certs(pki.client_cert)[0], None, encryption))
+    return stores

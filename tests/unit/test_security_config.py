@@ -171,7 +171,7 @@ def test_client_security_settings_for_librdkafka() -> None:
     oauth = security_config({"sasl.jaas.config": "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule "
                                                  'required unsecuredLoginStringClaim_sub="carol";'})
     assert oauth == {"sasl.oauthbearer.config": "principal=carol", "enable.sasl.oauthbearer.unsecure.jwt": "true"}
-    with pytest.raises(UnsupportedStore, match="ssl.truststore.type=JKS"):
+    with pytest.raises(UnsupportedStore, match="Failed to load SSL truststore /ts.jks of type JKS"):
         security_config({"ssl.truststore.location": "/ts.jks"})
 
 
@@ -185,7 +185,8 @@ def test_inter_broker_client_settings() -> None:
         "inter.broker.listener.name": "REPLICATION", "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
         "listener.name.replication.scram-sha-512.sasl.jaas.config":
             'org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="b-pw";',
-        "ssl.truststore.location": "/ca.pem", "listener.name.replication.ssl.keystore.location": "/broker.pem"})
+        "ssl.truststore.type": "PEM", "ssl.truststore.location": "/ca.pem", "ssl.keystore.type": "PEM",
+        "listener.name.replication.ssl.keystore.location": "/broker.pem"})
     assert inter_broker_client(config, read_listeners(config)) == {
         "security.protocol": "SASL_SSL", "sasl.mechanism": "SCRAM-SHA-512", "sasl.username": "broker",
         "sasl.password": "b-pw", "ssl.ca.location": "/ca.pem", "ssl.certificate.location": "/broker.pem",

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from brook import key_stores
 from brook.config.definition import ConfigError
 from brook.config.listeners import ListenerEndpoint, Listeners, listener_value
 from brook.metadata import ScramCredential
@@ -158,11 +159,31 @@ def inter_broker_client(config: BrokerConfig, listeners: Listeners) -> dict[str,
             if key in options:
                 settings[f"sasl.{key}"] = options[key]
     if protocol.endswith("SSL"):
-        for ours, theirs in (("ssl.truststore.location", "ssl.ca.location"),
-                             ("ssl.keystore.location", "ssl.certificate.location"),
-                             ("ssl.keystore.location", "ssl.key.location"),
-                             ("ssl.key.password", "ssl.key.password")):
-            value = listener_value(config, name, ours)
-            if value is not None:
-                settings[theirs] = value
+        settings.update(_client_stores(config, name))
     return settings
+
+
+def _client_stores(config: BrokerConfig, listener: str) -> dict[str, str]:
+    """The listener's trust and key stores in librdkafka's settings (PEM files as they are, PKCS12 key stores as
+    librdkafka's own, PKCS12 trust stores as PEM text)."""
+    def get(name: str) -> str | None:
+        return listener_value(config, listener, name)
+
+    out: dict[str, str] = {}
+    trust, keystore = get("ssl.truststore.location"), get("ssl.keystore.location")
+    if trust is not None:
+        store_type = get("ssl.truststore.type") or "JKS"
+        if key_stores.store_format(store_type, trust, "truststore") == key_stores.PEM:
+            out["ssl.ca.location"] = trust
+        else:
+            out["ssl.ca.pem"] = key_stores.pkcs12_certificates_pem(trust, get("ssl.truststore.password"), store_type)
+    if keystore is not None:
+        if key_stores.store_format(get("ssl.keystore.type") or "JKS", keystore) == key_stores.PEM:
+            out["ssl.certificate.location"] = out["ssl.key.location"] = keystore
+        else:
+            out["ssl.keystore.location"] = keystore
+            out["ssl.keystore.password"] = get("ssl.keystore.password") or ""
+    key_password = get("ssl.key.password")
+    if key_password is not None:
+        out["ssl.key.password"] = key_password
+    return out

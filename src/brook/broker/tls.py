@@ -1,15 +1,14 @@
-"""TLS for the SSL and SASL_SSL listeners: an ssl.SSLContext from Kafka's ssl.* settings (PEM key stores only),
+"""TLS for the SSL and SASL_SSL listeners: an ssl.SSLContext from Kafka's ssl.* settings (PEM and PKCS12 stores),
 and the principal of a client certificate (the subject DN in RFC 2253 form, as Java's X500Principal.getName()
 writes it, through ssl.principal.mapping.rules)."""
 
 from __future__ import annotations
 
-import os
 import re
 import ssl
-import tempfile
 from collections.abc import Callable, Sequence
 
+from brook import key_stores
 from brook.acl import ANONYMOUS
 from brook.config.definition import ConfigError
 
@@ -23,8 +22,6 @@ _KEYWORDS = {"commonName": "CN", "countryName": "C", "localityName": "L", "state
 _OIDS = {"emailAddress": "1.2.840.113549.1.9.1", "serialNumber": "2.5.4.5", "title": "2.5.4.12",
          "surname": "2.5.4.4", "givenName": "2.5.4.42", "initials": "2.5.4.43", "pseudonym": "2.5.4.65",
          "generationQualifier": "2.5.4.44", "dnQualifier": "2.5.4.46", "postalCode": "2.5.4.17"}
-_PEM_ONLY = ("Brook reads PEM key and trust stores only: set {name}=PEM (JKS and PKCS12 stores convert with keytool "
-             "and openssl, docs/security.md)")
 
 Get = Callable[[str], object]  # a setting as the listener sees it (BrokerConfig.for_listener)
 
@@ -55,42 +52,70 @@ def _protocols(ctx: ssl.SSLContext, get: Get) -> None:
 
 
 def _key_store(ctx: ssl.SSLContext, get: Get) -> None:
+    """DefaultSslEngineFactory.createKeystore's checks, then the store (PEM or PKCS12, key_stores.py)."""
     location, chain, key = get("ssl.keystore.location"), get("ssl.keystore.certificate.chain"), get("ssl.keystore.key")
-    password = get("ssl.key.password")
-    if location is None and chain is None:
+    password, key_password = _opt(get("ssl.keystore.password")), _opt(get("ssl.key.password"))
+    store_type = str(get("ssl.keystore.type"))
+    pem = store_type.upper() == "PEM"
+    if key is not None:
+        if not pem:
+            raise ConfigError(f"SSL private key can be specified only for PEM, but key store type is {store_type}.")
+        if chain is None:
+            raise ConfigError("SSL private key is specified, but certificate chain is not specified.")
+        if location is not None:
+            raise ConfigError("Both SSL key store location and separate private key are specified.")
+    elif chain is not None:
+        raise ConfigError("SSL certificate chain is specified, but private key is not specified")
+    if location is None and key is None:
         raise ConfigError("An SSL listener needs a key store: ssl.keystore.location, or ssl.keystore.certificate.chain"
                           " with ssl.keystore.key")
-    if str(get("ssl.keystore.type")).upper() != "PEM":
-        raise ConfigError(_PEM_ONLY.format(name="ssl.keystore.type"))
+    if pem and password is not None:
+        raise ConfigError("SSL key store password cannot be specified with PEM format, only key password may be "
+                          "specified.")
+    if not pem and password is None:
+        raise ConfigError("SSL key store is specified, but key store password is not specified.")
     try:
         if location is not None:
-            ctx.load_cert_chain(str(location), password=None if password is None else str(password))
+            key_stores.load_key_store(ctx, store_type, str(location), password, key_password)
             return
-        with tempfile.TemporaryDirectory() as d:  # load_cert_chain reads files only: a private copy, gone at once
-            path = os.path.join(d, "keystore.pem")
-            with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
-                f.write(f"{key}\n{chain}\n")
-            ctx.load_cert_chain(path, password=None if password is None else str(password))
+        key_stores.load_pem_key(ctx, str(chain), str(key), key_password)
+    except key_stores.StoreError as e:
+        raise ConfigError(str(e)) from e
     except (OSError, ssl.SSLError) as e:
-        raise ConfigError(f"Failed to load SSL keystore {location or 'ssl.keystore.certificate.chain'} of type PEM: "
-                          f"{e}") from e
+        raise ConfigError(f"Failed to load SSL keystore {location or 'ssl.keystore.certificate.chain'} of type "
+                          f"{store_type}: {e}") from e
 
 
 def _trust_store(ctx: ssl.SSLContext, get: Get) -> None:
     location, certificates = get("ssl.truststore.location"), get("ssl.truststore.certificates")
+    password, store_type = _opt(get("ssl.truststore.password")), str(get("ssl.truststore.type"))
+    pem = store_type.upper() == "PEM"
+    if certificates is not None and not pem:
+        raise ConfigError(f"SSL trust store certs can be specified only for PEM, but trust store type is "
+                          f"{store_type}.")
+    if certificates is not None and location is not None:
+        raise ConfigError("Both SSL trust store location and separate trust certificates are specified.")
+    if pem and password is not None:
+        raise ConfigError("SSL trust store password cannot be specified for PEM format.")
+    if location is None and password is not None:
+        raise ConfigError("SSL trust store is not specified, but trust store password is specified.")
     if location is None and certificates is None:
         ctx.load_default_certs(ssl.Purpose.CLIENT_AUTH)  # Java's default trust store stands in
         return
-    if str(get("ssl.truststore.type")).upper() != "PEM":
-        raise ConfigError(_PEM_ONLY.format(name="ssl.truststore.type"))
     try:
         if location is not None:
-            ctx.load_verify_locations(cafile=str(location))
+            key_stores.load_trust_store(ctx, store_type, str(location), password)
         else:
             ctx.load_verify_locations(cadata=str(certificates))
+    except key_stores.StoreError as e:
+        raise ConfigError(str(e)) from e
     except (OSError, ssl.SSLError) as e:
-        raise ConfigError(f"Failed to load SSL truststore {location or 'ssl.truststore.certificates'} of type PEM: "
-                          f"{e}") from e
+        raise ConfigError(f"Failed to load SSL truststore {location or 'ssl.truststore.certificates'} of type "
+                          f"{store_type}: {e}") from e
+
+
+def _opt(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def openssl_cipher(name: str) -> str | None:

@@ -1,5 +1,6 @@
 """TLS and SASL for kafka_rpc's one-broker connections, from the tool's Java client properties (the same
---command-config librdkafka gets): an SSL socket for SSL/SASL_SSL (PEM trust and key stores), then Kafka's
+--command-config librdkafka gets): an SSL socket for SSL/SASL_SSL (PEM and PKCS12 trust and key stores, and PEM
+text in ssl.truststore.certificates / ssl.keystore.certificate.chain + ssl.keystore.key: key_stores.py), then Kafka's
 SaslHandshake v1 + SaslAuthenticate exchange for PLAIN, SCRAM-SHA-256/512 (the `scramp` package) or an unsecured
 OAUTHBEARER token. Failures are the Java client's exceptions."""
 
@@ -14,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from brook import key_stores
 from brook.cli.clients import ToolError
 
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
@@ -32,23 +34,42 @@ def check_security(props: dict[str, str]) -> None:
         raise ToolError("org.apache.kafka.common.KafkaException", f"sasl.mechanism="
                         f"{props.get('sasl.mechanism', 'GSSAPI')} is not supported by this tool")
     for kind in ("truststore", "keystore"):
-        if f"ssl.{kind}.location" in props and props.get(f"ssl.{kind}.type", "JKS").upper() != "PEM":
-            raise ToolError("org.apache.kafka.common.KafkaException", f"ssl.{kind}.type must be PEM for this tool")
+        if f"ssl.{kind}.location" in props:
+            try:
+                key_stores.store_format(props.get(f"ssl.{kind}.type", "JKS"), props[f"ssl.{kind}.location"], kind)
+            except key_stores.StoreError as e:
+                raise ToolError("org.apache.kafka.common.KafkaException", str(e)) from None
 
 
 def wrap(sock: socket.socket, host: str, props: dict[str, str]) -> socket.socket:
     """The TLS client side of SSL and SASL_SSL (the socket unchanged otherwise)."""
     if not props.get("security.protocol", "PLAINTEXT").upper().endswith("SSL"):
         return sock
-    ctx = ssl.create_default_context(cafile=props.get("ssl.truststore.location"),
-                                     cadata=props.get("ssl.truststore.certificates"))
-    ctx.check_hostname = props.get("ssl.endpoint.identification.algorithm", "https") != ""
-    if "ssl.keystore.location" in props:
-        ctx.load_cert_chain(props["ssl.keystore.location"], password=props.get("ssl.key.password"))
+    try:
+        ctx = _context(props)
+    except (key_stores.StoreError, OSError, ssl.SSLError) as e:
+        raise ToolError("org.apache.kafka.common.KafkaException", f"Failed to create SSL context: {e}") from None
     try:
         return ctx.wrap_socket(sock, server_hostname=host)
     except ssl.SSLError as e:
         raise ToolError(_ERRORS + "SslAuthenticationException", f"SSL handshake failed: {e}") from None
+
+
+def _context(props: dict[str, str]) -> ssl.SSLContext:
+    """The Java client's SSL context from its properties (the default trust store without one)."""
+    truststore = props.get("ssl.truststore.location")
+    ctx = ssl.create_default_context(cadata=props.get("ssl.truststore.certificates"))
+    if truststore is not None:
+        key_stores.load_trust_store(ctx, props.get("ssl.truststore.type", "JKS"), truststore,
+                                    props.get("ssl.truststore.password"))
+    ctx.check_hostname = props.get("ssl.endpoint.identification.algorithm", "https") != ""
+    if "ssl.keystore.location" in props:
+        key_stores.load_key_store(ctx, props.get("ssl.keystore.type", "JKS"), props["ssl.keystore.location"],
+                                  props.get("ssl.keystore.password"), props.get("ssl.key.password"))
+    elif "ssl.keystore.key" in props and "ssl.keystore.certificate.chain" in props:
+        key_stores.load_pem_key(ctx, props["ssl.keystore.certificate.chain"], props["ssl.keystore.key"],
+                                props.get("ssl.key.password"))
+    return ctx
 
 
 def authenticate(call: Callable[[Any, type], Any], props: dict[str, str]) -> None:
