@@ -65,6 +65,10 @@ class InvalidRequest(Exception):
     connection is closed at once, without a response."""
 
 
+class SaslIOError(InvalidRequest):
+    """A SaslException on a raw token: an IOException to Kafka's Selector, which logs it at DEBUG only."""
+
+
 class SaslAuthenticator:
     def __init__(self, conn: KafkaConnection, security: ListenerSecurity, reauth_of: tuple[str, str] | None = None):
         self.conn = conn
@@ -86,6 +90,10 @@ class SaslAuthenticator:
             return self._kafka_request(frame)
         except AuthenticationError as e:
             return self._failed(str(e), e.response)
+        except SaslIOError as e:
+            log.debug("Connection with /%s (channelId=%s) disconnected (%s)", conn.host, conn.peer, e)
+            conn.dispatch = _closed
+            return CLOSE
         except InvalidRequest as e:
             log.warning("Unexpected error from /%s (channelId=%s); closing connection (%s)", conn.host, conn.peer, e)
             conn.dispatch = _closed
@@ -197,7 +205,7 @@ class SaslAuthenticator:
             log.debug("SASL %s failure: %s", self.mechanism, e)
             if header is None:  # raw tokens: no response; a SaslException is an I/O error to Kafka (no delay)
                 if isinstance(e, SaslError):
-                    raise InvalidRequest(str(e)) from None
+                    raise SaslIOError(str(e)) from None
                 raise AuthenticationError(str(e)) from None
             message = str(e) if isinstance(e, AuthenticationFailed) else (
                 f"Authentication failed during {'re-' if self.reauth_of else ''}authentication due to invalid "

@@ -39,7 +39,9 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
         except KafkaError as e:  # too few brokers for the topic's replication factor
             error, message = ErrorCode.coordinator_not_available, e.message
     node, host, port = (broker.broker_id, adv.host, adv.port) if error == ErrorCode.none else (-1, "", -1)
-    locate = (_group_leader if key_type == GROUP else _txn_leader) \
+    listener = ctx.connection.listener
+    find = _group_leader if key_type == GROUP else _txn_leader
+    locate = (lambda broker, key: find(broker, key, listener)) \
         if error == ErrorCode.none and broker.replication is not None \
         else lambda broker, key: (error, message, node, host, port)
     if ctx.api_version >= 4:
@@ -52,19 +54,21 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
                 port=port)
 
 
-def _group_leader(broker: Broker, group_id: str):
-    return _leader(broker, OFFSETS_TOPIC, broker.groups.partition_for(group_id))
+def _group_leader(broker: Broker, group_id: str, listener: str):
+    return _leader(broker, OFFSETS_TOPIC, broker.groups.partition_for(group_id), listener)
 
 
-def _txn_leader(broker: Broker, txn_id: str):
-    return _leader(broker, TRANSACTION_TOPIC, broker.txns.partition_for(txn_id))
+def _txn_leader(broker: Broker, txn_id: str, listener: str):
+    return _leader(broker, TRANSACTION_TOPIC, broker.txns.partition_for(txn_id), listener)
 
 
-def _leader(broker: Broker, topic: str, partition: int):
-    """The live leader of the coordinator's partition, from the partition states."""
+def _leader(broker: Broker, topic: str, partition: int, listener: str):
+    """The live leader of the coordinator's partition, from the partition states, at its endpoint on the client's
+    listener (MetadataCache.getAliveBrokerNode(id, listenerName): none there, no coordinator)."""
     assert broker.replication is not None and broker.cluster is not None
     state = broker.replication.states.get(topic, partition)
-    endpoint = broker.cluster.live.get(state.leader) if state is not None else None
+    live = broker.cluster.live.get(state.leader) if state is not None else None
+    endpoint = live.on(listener) if live is not None else None
     if endpoint is None:
         return ErrorCode.coordinator_not_available, None, -1, "", -1
     return ErrorCode.none, None, endpoint.broker_id, endpoint.host, endpoint.port
