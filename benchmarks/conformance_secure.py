@@ -36,7 +36,8 @@ COMMON = ["@basics", "@metadata", "0018", "0030", "0031", "0034", "0090"]
 # SASL credentials set at run time (its share-consumer sub-tests need Kafka 4.2's share groups); KIP-368
 # re-authentication in a transaction (0142's other sub-tests create topics with replication factor 3: --brokers 3)
 SASL_ONLY = ["0135:do_test:", "0142:do_test_txn_producer"]
-SASL_CLUSTER = ["0135:do_test:", "0142:do_test_consumer", "0142:do_test_producer", "0142:do_test_reauth_failure"]
+SASL_CLUSTER = ["0135:do_test:", "0142:do_test_consumer", "0142:do_test_producer", "0142:do_test_txn_producer",
+                "0142:do_test_reauth_failure"]
 TLS_ONLY = ["0097"]  # certificate verification callbacks, key and CA in every encoding
 # name -> (listener, SASL mechanism or None)
 RUNS = {"sasl_ssl_scram": ("SASL_SSL", "SCRAM-SHA-512"), "sasl_ssl_plain": ("SASL_SSL", "PLAIN"),
