@@ -210,6 +210,29 @@ def test_a_second_store_follows_through_watches_and_a_later_one_loads(chroot):
         b.close()
 
 
+def test_old_notifications_are_purged(raw, chroot):
+    """A notification older than 15 minutes (here: the store's setting lowered to 0) is deleted once a store has
+    processed a newer one on the same path, as Kafka's ZkNodeChangeNotificationListener does."""
+    a, _ = open_store(chroot)
+    b, inbox_b = open_store(chroot)
+    try:
+        b.change_expiration_ms = 0
+        a.set_broker_configs(1, {"log.retention.ms": "5"})
+        a.update_acls(acl("t").pattern, lambda old: (*old, acl("t")))
+        # b applied both changes (their notifications were read), then deleted the notifications
+        inbox_b.until(lambda: b.broker_configs(1) == {"log.retention.ms": "5"} and acl("t").pattern in b.acls
+                      and not _children(raw, chroot, "/config/changes")
+                      and not _children(raw, chroot, "/kafka-acl-changes"))
+        assert b._seen["/config/changes"] >= 0 and b._seen["/kafka-acl-changes"] >= 0
+    finally:
+        a.close()
+        b.close()
+
+
+def _children(raw: KazooClient, chroot: str, path: str) -> list[str]:
+    return raw.get_children("/" + chroot.split("/", 1)[1] + path)
+
+
 def test_errors_and_the_chroot(raw, chroot):
     store, _ = open_store(chroot)
     try:

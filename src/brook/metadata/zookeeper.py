@@ -17,6 +17,7 @@ import base64
 import json
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -185,6 +186,9 @@ class ZkMetadataStore(MemoryMetadataStore):
         self._watched: set[str] = set()
         self._seen: dict[str, int] = {}  # notification path -> the last sequence number processed
         self._deletion_waiters: dict[str, list[Callable[[], None]]] = {}  # topic -> called once its znode is gone
+        # ZkNodeChangeNotificationListener's changeExpirationMs: a notification older than this is deleted by the
+        # next broker that processes a notification on the same path
+        self.change_expiration_ms = 15 * 60 * 1000
         for path in PERSISTENT_PATHS:
             self.zk.ensure_path(path)
         self._load()
@@ -310,6 +314,19 @@ class ZkMetadataStore(MemoryMetadataStore):
                 self._config_changed(json.loads(data)["entity_path"])
             else:
                 self._acls_changed(path, data.decode())
+        if fresh:
+            self._purge_obsolete(path, children)
+
+    def _purge_obsolete(self, path: str, children: list[str]) -> None:
+        """purgeObsoleteNotifications: the notifications created more than change_expiration_ms ago go."""
+        now = time.time() * 1000
+        for child in sorted(children, key=_seq):
+            try:
+                stat = self.zk.exists(f"{path}/{child}")
+                if stat is not None and now - stat.ctime > self.change_expiration_ms:
+                    self.zk.delete(f"{path}/{child}")
+            except NoNodeError:
+                continue  # another broker purged it first
 
     def _config_changed(self, entity_path: str) -> None:
         kind, _, rest = entity_path.partition("/")
