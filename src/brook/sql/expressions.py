@@ -3,14 +3,19 @@ ksqlDB's null rules (an operator over NULL gives NULL; a WHERE that is NULL drop
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
 from collections.abc import Callable
 from typing import Any
 
-from brook.sql import functions
+from brook.sql import functions, lambdas
+from brook.sql.functions_base import widest
 from brook.sql.parser import type_str
 
+log = logging.getLogger(__name__)
 Row = dict[str, Any]
+LVAR = "\x00lambda:"  # the row key under which a lambda's argument is bound while its body runs
 NUMERIC = ("INTEGER", "BIGINT", "DECIMAL", "DOUBLE")
 
 
@@ -34,6 +39,14 @@ class Compiler:
     def __init__(self, columns: dict[str, tuple], source_alias: str | None = None, source_name: str = "") -> None:
         self.columns = columns
         self.qualifiers = {q for q in (source_alias, source_name) if q}
+        self.lambda_vars: dict[str, tuple | None] = {}
+
+    def scoped(self, params: tuple, types: list) -> Compiler:
+        """This compiler with a lambda's parameters in scope (shadowing the outer ones of the same name)."""
+        inner = Compiler(self.columns)
+        inner.qualifiers = self.qualifiers
+        inner.lambda_vars = {**self.lambda_vars, **dict(zip(params, types, strict=True))}
+        return inner
 
     def column(self, qualifier: str | None, name: str) -> str:
         if qualifier is not None and qualifier not in self.qualifiers:
@@ -69,7 +82,20 @@ class Compiler:
                     return t
             return self.type_of(e[2]) if e[2] else None
         if kind == "call":
+            if e[1] in functions.LAMBDA_FUNCTIONS:
+                return lambdas.result_type(self, e[1], e[2])
             return functions.return_type(e[1], [self.type_of(a) for a in e[2] if a[0] != "star"])
+        if kind == "lvar":
+            return self.lambda_vars[e[1]]
+        if kind == "lambda":
+            raise SqlError("Lambdas are only allowed as arguments of TRANSFORM, FILTER and REDUCE.")
+        if kind == "array":
+            return ("ARRAY", widest([self.type_of(x) for x in e[1]]) or ("STRING",))
+        if kind == "map":
+            return ("MAP", widest([self.type_of(k) for k, _ in e[1]]) or ("STRING",),
+                    widest([self.type_of(v) for _, v in e[1]]) or ("STRING",))
+        if kind == "struct":
+            return ("STRUCT", [(name, self.type_of(v) or ("STRING",)) for name, v in e[1]])
         if kind == "subscript":
             t = self.type_of(e[1])
             return t[1] if t and t[0] == "ARRAY" else t[2] if t and t[0] == "MAP" else None
@@ -177,6 +203,12 @@ class Compiler:
             self.type_of(e)
             a, name = self.compile(e[1]), e[2]
             return lambda row: None if (s := a(row)) is None else s.get(name)
+        if kind == "lvar":
+            key = LVAR + e[1]
+            return lambda row: row[key]
+        if kind in ("array", "map", "struct", "lambda"):
+            self.type_of(e)
+            return self._constructor(e)
         raise SqlError(f"Unsupported expression: {kind}")
 
     def _check_comparable(self, x: tuple, y: tuple, op: str) -> None:
@@ -221,16 +253,56 @@ class Compiler:
             return None if x is None or y is None else fn(x, y)
         return arith
 
+    def _constructor(self, e: tuple) -> Callable[[Row], Any]:
+        kind = e[0]
+        if kind == "array":
+            items = [self.compile(x) for x in e[1]]
+            return lambda row: [f(row) for f in items]
+        if kind == "map":
+            pairs = [(self.compile(k), self.compile(v)) for k, v in e[1]]
+            return lambda row: {k(row): v(row) for k, v in pairs}
+        fields = [(name, self.compile(v)) for name, v in e[1]]
+        return lambda row: {name: f(row) for name, f in fields}
+
+    def lambda_fn(self, e: tuple, types: list) -> Callable[[Row], Callable]:
+        """A lambda argument: for each row, a Python function of the lambda's parameters."""
+        params = e[1]
+        body = self.scoped(params, types).compile(e[2])
+        keys = [LVAR + p for p in params]
+
+        def bind(row: Row) -> Callable:
+            def call(*values: Any) -> Any:
+                return body({**row, **dict(zip(keys, values, strict=True))})
+            return call
+        return bind
+
     def _call(self, e: tuple) -> Callable[[Row], Any]:
         name, args = e[1], e[2]
-        impl = functions.scalar(name)
-        if impl is None:
+        entry = functions.scalar(name)
+        if entry is None:
             if name in functions.AGGREGATES:
                 raise SqlError(f"Use of aggregate function {name} requires a GROUP BY clause.")
             raise SqlError(f"Can't find any functions with the name '{name}'")
-        compiled = [self.compile(a) for a in args]
-        functions.return_type(name, [self.type_of(a) for a in args])  # checks the argument count
-        return lambda row: impl(*[c(row) for c in compiled])
+        impl = entry.impl
+        if name in functions.LAMBDA_FUNCTIONS:
+            compiled = lambdas.compile_args(self, name, args)
+        else:
+            compiled = [self.compile(a) for a in args]
+        types = [self.type_of(a) for a in args] if name not in functions.LAMBDA_FUNCTIONS else []
+        if name not in functions.LAMBDA_FUNCTIONS:
+            functions.check(name, types)
+        if entry.typed:
+            impl = functools.partial(impl, types)
+
+        def call(row: Row) -> Any:
+            values = [c(row) for c in compiled]
+            try:
+                return impl(*values)
+            except (ValueError, TypeError, ArithmeticError, LookupError) as err:
+                # ksqlDB logs a failing function to the processing log and the column is NULL
+                log.warning("Error computing expression %s: %s", name, err)
+                return None
+        return call
 
 
 def rewrite(e: Any, fn: Any) -> Any:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from brook.sql.expressions import SqlError
-from brook.sql.functions import AGGREGATES, SCALARS
+from brook.sql.functions import AGGREGATES, SCALARS, TABLE_FUNCTIONS
 from brook.sql.parser import Describe, Explain, Show, Statement, type_str
 from brook.sql.queries import Plan, Source
 
@@ -57,8 +57,9 @@ def show(engine: Engine, stmt: Statement, node: Show) -> dict:
                  for k, v in sorted(engine.config.props.items())]
         return {"@type": "properties", **base, "properties": props, "overwrittenProperties": [],
                 "defaultProperties": []}
-    functions = [{"name": n, "type": "SCALAR", "category": ""} for n in SCALARS] + [
-        {"name": n, "type": "AGGREGATE", "category": ""} for n in AGGREGATES]
+    functions = [{"name": n, "type": "TABLE" if n in TABLE_FUNCTIONS else "SCALAR", "category": f.category}
+                 for n, f in SCALARS.items()] + [
+        {"name": n, "type": "AGGREGATE", "category": "AGGREGATE"} for n in AGGREGATES]
     return {"@type": "function_names", **base, "functions": sorted(functions, key=lambda f: f["name"])}
 
 

@@ -13,6 +13,8 @@ from typing import Any
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
+from brook.sql.functions_datetime import UNIT_FUNCTIONS
+from brook.sql.functions_datetime import UNITS as TIME_UNITS
 from brook.sql.windows import WindowSpec, duration_ms
 
 TYPE_ALIASES = {"INT": "INTEGER", "VARCHAR": "STRING"}
@@ -182,7 +184,40 @@ class _Build(Transformer):
     def call(self, name, args=None):
         if isinstance(args, Token):  # COUNT(*)
             return ("call", name, [("star",)])
-        return ("call", name, args or [])
+        args = args or []
+        if name in UNIT_FUNCTIONS and args and args[0][:2] == ("col", None) and args[0][2] in TIME_UNITS:
+            args[0] = ("lit", args[0][2], ("STRING",))  # TIMESTAMPADD(DAYS, ...): a time unit, not a column
+        return ("call", name, args)
+
+    def lambda_(self, head, body):
+        # the parameters' references become ("lvar", name) so that they are never taken for columns (an inner
+        # lambda, built first, has already bound its own, which shadow ours)
+        params = tuple(p.upper() for p in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", str(head)))
+
+        def bind(e):
+            if isinstance(e, tuple) and e[:2] == ("col", None) and e[2] in params:
+                return ("lvar", e[2])
+            if isinstance(e, tuple):
+                return tuple(bind(x) if isinstance(x, (tuple, list)) else x for x in e)
+            if isinstance(e, list):
+                return [bind(x) for x in e]
+            return e
+        return ("lambda", params, bind(body))
+
+    def array_ctor(self, items=None):
+        return ("array", items or [])
+
+    def map_entry(self, k, v):
+        return (k, v)
+
+    def map_ctor(self, *entries):
+        return ("map", list(entries))
+
+    def struct_entry(self, name, v):
+        return (name, v)
+
+    def struct_ctor(self, *fields):
+        return ("struct", list(fields))
 
     def expr_list(self, *items):
         return list(items)

@@ -11,12 +11,11 @@ from typing import Any
 
 from brook.sql import formats
 from brook.sql.expressions import Compiler, SqlError, expr_text, generated_names
-from brook.sql.functions import AGGREGATES
+from brook.sql.functions import AGGREGATES, TABLE_FUNCTIONS
 from brook.sql.parser import Query, type_str
 from brook.sql.windows import WindowSpec
 
 PSEUDO = {"ROWTIME": ("BIGINT",), "ROWPARTITION": ("INTEGER",), "ROWOFFSET": ("BIGINT",)}
-TABLE_FUNCTIONS = ("EXPLODE",)
 log = logging.getLogger("processing")
 
 

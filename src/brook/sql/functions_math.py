@@ -1,0 +1,167 @@
+"""ksqlDB's numeric functions (Java's double semantics: NaN and +-Infinity instead of errors), the null-handling
+functions and GEO_DISTANCE.  Expected values follow ksqlDB's functional tests (query-validation-tests/math.json,
+geodistance.json, greatest.json, least.json)."""
+
+from __future__ import annotations
+
+import decimal
+import math
+import random
+from typing import Any
+
+from brook.sql.functions_base import (
+    BIGINT,
+    CONDITIONAL,
+    DOUBLE,
+    INTEGER,
+    MATHEMATICAL,
+    OTHER,
+    Fn,
+    first,
+    nulls,
+    same,
+    widest,
+)
+
+INF = math.inf
+
+
+def _java(fn: Any) -> Any:
+    """A math function with Java's results where Python raises: NaN outside the domain, Infinity on overflow."""
+    def wrapped(*args: Any) -> float:
+        try:
+            return float(fn(*[float(a) for a in args]))
+        except OverflowError:
+            return INF
+        except ValueError:
+            return math.nan
+    return nulls(wrapped)
+
+
+def _ln(x: float) -> float:
+    # math.json "ln": ln(0) is -Infinity, ln(<0) NaN
+    return -INF if x == 0 else math.nan if x < 0 else math.log(x)
+
+
+def _log(base_or_value: float, value: float | None = None) -> float:
+    # math.json "log-base-10" and "log-custom-base"; the docs: NaN for a base <= 0 or 1 and a negative value
+    if value is None:
+        return -INF if base_or_value == 0 else math.nan if base_or_value < 0 else math.log10(base_or_value)
+    base = base_or_value
+    if value < 0 or base <= 0 or base == 1:
+        return math.nan
+    return -INF if value == 0 else math.log(value) / math.log(base)
+
+
+def _power(x: float, y: float) -> float:
+    try:
+        return x ** y
+    except ZeroDivisionError:
+        return INF
+    except OverflowError:
+        return INF
+
+
+def _cot(x: float) -> float:
+    # math.json "cot edge cases": cot(0) is Infinity with the input's sign
+    t = math.tan(x)
+    return math.copysign(INF, x) if t == 0 else 1 / t
+
+
+def _cbrt(x: float) -> float:
+    r = round(abs(x) ** (1 / 3))
+    root = float(r) if r ** 3 == abs(x) else abs(x) ** (1 / 3)  # math.json "cbrt": cbrt(8) is exactly 2.0
+    return math.copysign(root, x)
+
+
+def _scaled(x: Any, digits: int, mode: str) -> float:
+    # ksqlDB goes through BigDecimal.valueOf(double): the shortest decimal string of the double, then setScale
+    d = decimal.Decimal(repr(float(x))).quantize(decimal.Decimal(1).scaleb(-digits), rounding=mode)
+    return float(d)
+
+
+def _round(x: Any, digits: int | None = None) -> Any:
+    if digits is None:
+        if isinstance(x, int):
+            return x
+        return math.floor(x + 0.5)  # Java's Math.round: halves go up (towards positive infinity)
+    return _scaled(x, digits, decimal.ROUND_HALF_UP)
+
+
+def _trunc(x: Any, digits: int | None = None) -> Any:
+    if digits is None:
+        return x if isinstance(x, int) else int(x)
+    return _scaled(x, digits, decimal.ROUND_DOWN)
+
+
+def _round_type(t: list) -> tuple:
+    # ROUND(INT) INT, ROUND(BIGINT) BIGINT, ROUND(DOUBLE) BIGINT, ROUND(DECIMAL(p, s)) DECIMAL(p, 0);
+    # with a scale: DOUBLE, or DECIMAL for a DECIMAL
+    x: tuple = t[0] or DOUBLE
+    if x[0] == "DECIMAL":
+        return ("DECIMAL", x[1], 0) if len(t) == 1 else x
+    if len(t) == 2:
+        return DOUBLE
+    return BIGINT if x == DOUBLE else x
+
+
+def _ceil_floor(fn: Any) -> Any:
+    return nulls(lambda x: x if isinstance(x, int) else float(fn(x)))
+
+
+def _geo_distance(lat1: float, lon1: float, lat2: float, lon2: float, unit: str = "KM") -> float:
+    radius = {"KM": 6371.0, "KILOMETERS": 6371.0, "MILES": 3959.0, "MI": 3959.0}.get(unit.upper())
+    if radius is None:
+        raise ValueError("GeoDistance function units parameter must be one of miles, mi, kilometers or km.")
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dlat, dlon = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dlat / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dlon / 2) ** 2
+    return 2 * radius * math.asin(math.sqrt(a))
+
+
+def _extreme(pick: Any) -> Any:
+    # greatest.json / least.json: NULLs are skipped, all-NULL gives NULL
+    return lambda *a: pick((x for x in a if x is not None), default=None)
+
+
+def _sign(x: Any) -> int:
+    return (x > 0) - (x < 0)
+
+
+N = ("NUM",)
+N2 = ("NUM", "NUM")
+FUNCTIONS: dict[str, Fn] = {
+    "ABS": Fn(nulls(abs), same, (1, 1), MATHEMATICAL, N),
+    "ACOS": Fn(_java(math.acos), DOUBLE, (1, 1), MATHEMATICAL, N),
+    "ASIN": Fn(_java(math.asin), DOUBLE, (1, 1), MATHEMATICAL, N),
+    "ATAN": Fn(_java(math.atan), DOUBLE, (1, 1), MATHEMATICAL, N),
+    "ATAN2": Fn(_java(math.atan2), DOUBLE, (2, 2), MATHEMATICAL, N2),
+    "CBRT": Fn(_java(_cbrt), DOUBLE, (1, 1), MATHEMATICAL, N),
+    "CEIL": Fn(_ceil_floor(math.ceil), same, (1, 1), MATHEMATICAL, N),
+    "COS": Fn(_java(math.cos), DOUBLE, (1, 1), MATHEMATICAL, N),
+    "COSH": Fn(_java(math.cosh), DOUBLE, (1, 1), MATHEMATICAL, N),
+    "COT": Fn(_java(_cot), DOUBLE, (1, 1), MATHEMATICAL, N),
+    "DEGREES": Fn(_java(math.degrees), DOUBLE, (1, 1), MATHEMATICAL, N),
+    "EXP": Fn(_java(math.exp), DOUBLE, (1, 1), MATHEMATICAL, N),
+    "FLOOR": Fn(_ceil_floor(math.floor), same, (1, 1), MATHEMATICAL, N),
+    "GREATEST": Fn(_extreme(max), widest, (1, 99), MATHEMATICAL),
+    "LEAST": Fn(_extreme(min), widest, (1, 99), MATHEMATICAL),
+    "LN": Fn(_java(_ln), DOUBLE, (1, 1), MATHEMATICAL, N),
+    "LOG": Fn(_java(_log), DOUBLE, (1, 2), MATHEMATICAL, N2),
+    "PI": Fn(lambda: math.pi, DOUBLE, (0, 0), MATHEMATICAL),
+    "POWER": Fn(_java(_power), DOUBLE, (2, 2), MATHEMATICAL, N2),
+    "RADIANS": Fn(_java(math.radians), DOUBLE, (1, 1), MATHEMATICAL, N),
+    "RANDOM": Fn(random.random, DOUBLE, (0, 0), MATHEMATICAL),
+    "ROUND": Fn(nulls(_round), _round_type, (1, 2), MATHEMATICAL, ("NUM", "INTEGER")),
+    "SIGN": Fn(nulls(_sign), INTEGER, (1, 1), MATHEMATICAL, N),
+    "SIN": Fn(_java(math.sin), DOUBLE, (1, 1), MATHEMATICAL, N),
+    "SINH": Fn(_java(math.sinh), DOUBLE, (1, 1), MATHEMATICAL, N),
+    "SQRT": Fn(_java(math.sqrt), DOUBLE, (1, 1), MATHEMATICAL, N),
+    "TAN": Fn(_java(math.tan), DOUBLE, (1, 1), MATHEMATICAL, N),
+    "TANH": Fn(_java(math.tanh), DOUBLE, (1, 1), MATHEMATICAL, N),
+    "TRUNC": Fn(nulls(_trunc), _round_type, (1, 2), MATHEMATICAL, ("NUM", "INTEGER")),
+    "GEO_DISTANCE": Fn(nulls(_geo_distance), DOUBLE, (4, 5), OTHER, ("NUM", "NUM", "NUM", "NUM", "STRING")),
+    "COALESCE": Fn(lambda *a: next((x for x in a if x is not None), None), widest, (1, 99), CONDITIONAL),
+    "IFNULL": Fn(lambda a, b: b if a is None else a, lambda t: t[0] or t[1], (2, 2), CONDITIONAL),
+    "NULLIF": Fn(lambda a, b: None if a == b else a, first, (2, 2), CONDITIONAL),
+}
