@@ -181,13 +181,14 @@ def _split(s: Any, delim: Any) -> list:
 
 
 def _split_to_map(s: str, entry: str | None, kv: str | None) -> dict | None:
-    # split-to-map.json: empty entries skipped, entries without the kv delimiter dropped, the last value wins
+    # split-to-map.json "split_to_map": empty entries skipped, entries without the kv delimiter dropped, an entry
+    # with several keeps its first two parts, the last value of a key wins
     if not entry or not kv:
         return None
     out = {}
     for part in s.split(entry):
         if part and kv in part:
-            k, v = part.split(kv, 1)
+            k, v = part.split(kv)[:2]
             out[k] = v
     return out
 
