@@ -1,0 +1,88 @@
+"""ksqlDB's functions through a real ksql server and broker: SHOW FUNCTIONS with ksqlDB's types and categories,
+lambdas and CUBE_EXPLODE in persistent queries, functions in a push query, and a bad call's 400."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sql_helpers import consume, module_ksql, produce
+
+from brook.sql.functions import AGGREGATES, SCALARS
+
+EARLIEST = {"ksql.streams.auto.offset.reset": "earliest"}
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    with module_ksql(tmp_path_factory, "ksql-functions") as (broker, k):
+        status, body = k.ksql("CREATE STREAM test (ID STRING KEY, numbers ARRAY<INT>, words ARRAY<STRING>, "
+                              "m MAP<STRING, INT>, col1 INT, col2 INT) "
+                              "WITH (kafka_topic='test_topic', value_format='JSON', partitions=1);")
+        assert status == 200, body
+        produce(broker.bootstrap, "test_topic", [
+            (b"one", json.dumps({"numbers": [3, 6, 8], "words": ["ksql", None, "db"], "m": {"a": 1, "abcd": 10},
+                                 "col1": 1, "col2": 2}).encode()),
+            (b"two", json.dumps({"numbers": None, "words": [], "m": {}, "col1": 1, "col2": None}).encode())])
+        yield broker, k
+
+
+def test_show_functions_lists_every_function_with_its_type_and_category(env):
+    _, k = env
+    status, body = k.ksql("SHOW FUNCTIONS;")
+    assert status == 200 and body[0]["@type"] == "function_names", body
+    listed = {f["name"]: (f["type"], f["category"]) for f in body[0]["functions"]}
+    assert set(listed) == set(SCALARS) | set(AGGREGATES)
+    assert listed["TRANSFORM"] == ("SCALAR", "LAMBDA") and listed["REDUCE"] == ("SCALAR", "LAMBDA")
+    assert listed["EXPLODE"] == ("TABLE", "TABLE") and listed["CUBE_EXPLODE"] == ("TABLE", "TABLE")
+    assert listed["COUNT"] == ("AGGREGATE", "AGGREGATE") and listed["ROUND"] == ("SCALAR", "MATHEMATICAL")
+    assert listed["PARSE_TIMESTAMP"] == ("SCALAR", "DATE / TIME") and listed["IFNULL"] == ("SCALAR", "CONDITIONAL")
+    assert [f["name"] for f in body[0]["functions"]] == sorted(listed)
+
+
+def test_lambdas_and_cube_explode_in_persistent_queries(env):
+    broker, k = env
+    # transform-array.json "apply transform lambda function to array", filter.json "apply lambda filter to int
+    # array", reduce-array.json "reduce an array", reduce-map.json "apply reduce lambda function to map"
+    status, body = k.ksql(
+        "CREATE STREAM OUTPUT AS SELECT ID, TRANSFORM(numbers, x => x + 5) AS c, FILTER(numbers, x => x > 5) AS f, "
+        "REDUCE(numbers, 2, (s, x) => s + x) AS r, TRANSFORM(words, w => UCASE(w)) AS u, "
+        "REDUCE(m, 0, (s, k, v) => CASE WHEN LEN(k) > 3 THEN s + v ELSE s - v END) AS rm, "
+        "FILTER(m, (k, v) => v > 1) AS fm FROM test;", EARLIEST)
+    assert status == 200, body
+    # cube.json "cube two int columns"
+    status, body = k.ksql("CREATE STREAM CUBED AS SELECT ID, CUBE_EXPLODE(ARRAY[col1, col2]) VAL FROM test;",
+                          EARLIEST)
+    assert status == 200, body
+    status, body = k.ksql("DESCRIBE OUTPUT;")
+    fields = {f["name"]: f["schema"] for f in body[0]["sourceDescription"]["fields"]}
+    assert fields["C"]["type"] == "ARRAY" and fields["C"]["memberSchema"]["type"] == "INTEGER"
+    assert fields["RM"]["type"] == "INTEGER" and fields["FM"]["type"] == "MAP"
+    rows = [(key, json.loads(v)) for key, v in consume(broker.bootstrap, "OUTPUT", 2)]
+    assert rows == [
+        (b"one", {"C": [8, 11, 13], "F": [6, 8], "R": 19, "U": ["KSQL", None, "DB"], "RM": 9, "FM": {"abcd": 10}}),
+        (b"two", {"C": None, "F": None, "R": None, "U": [], "RM": 0, "FM": {}})]
+    cubed = [(key, json.loads(v)["VAL"]) for key, v in consume(broker.bootstrap, "CUBED", 6)]
+    assert cubed == [(b"one", [None, None]), (b"one", [None, 2]), (b"one", [1, None]), (b"one", [1, 2]),
+                     (b"two", [None, None]), (b"two", [1, None])]
+
+
+def test_functions_in_a_push_query_and_a_bad_call(env):
+    _, k = env
+    status, _, raw = k.request("POST", "/query", {
+        "ksql": "SELECT ID, ARRAY_JOIN(ARRAY_SORT(numbers, 'DESC'), '-') AS j, TO_JSON_STRING(m) AS js, "
+                "FORMAT_TIMESTAMP(FROM_UNIXTIME(1600000000000), 'yyyy-MM-dd HH:mm') AS ts, "
+                "MASK(ID), GENERATE_SERIES(1, 0, 0) AS bad FROM test EMIT CHANGES LIMIT 1;",
+        "streamsProperties": EARLIEST})
+    lines = json.loads(raw)
+    assert status == 200, lines
+    assert lines[0]["header"]["schema"] == ("`ID` STRING KEY, `J` STRING, `JS` STRING, `TS` STRING, "
+                                            "`KSQL_COL_0` STRING, `BAD` ARRAY<INTEGER>")
+    # a function that fails gives NULL for its column, as ksqlDB's processing log
+    assert lines[1]["row"]["columns"] == ["one", "8-6-3", '{"a":1,"abcd":10}', "2020-09-13 12:26", "xxx", None]
+    status, body = k.ksql("CREATE STREAM BAD AS SELECT ID, UCASE(col1) FROM test;")
+    assert status == 400 and body["error_code"] == 40001, body
+    assert body["message"] == "Function 'UCASE' does not accept parameters (INTEGER)."
+    status, body = k.ksql("CREATE STREAM BAD AS SELECT ID, TRANSFORM(numbers, (x, y) => x) FROM test;")
+    assert status == 400 and "Function 'TRANSFORM' does not accept parameters (ARRAY<INTEGER>, LAMBDA)." \
+        in body["message"], body
