@@ -9,8 +9,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from brook.sql import functions, lambdas
-from brook.sql.functions_base import widest
+from brook.sql import casts, functions, lambdas
 from brook.sql.parser import type_str
 
 log = logging.getLogger(__name__)
@@ -74,6 +73,9 @@ class Compiler:
         if kind == "neg":
             return self.type_of(e[1])
         if kind == "cast":
+            message = casts.refuse(self.type_of(e[1]), e[2])
+            if message:
+                raise SqlError(message)
             return e[2]
         if kind == "case":
             for _, v in e[1]:
@@ -90,10 +92,10 @@ class Compiler:
         if kind == "lambda":
             raise SqlError("Lambdas are only allowed as arguments of TRANSFORM, FILTER and REDUCE.")
         if kind == "array":
-            return ("ARRAY", widest([self.type_of(x) for x in e[1]]) or ("STRING",))
+            return ("ARRAY", casts.common_type([self.type_of(x) for x in e[1]]) or ("STRING",))
         if kind == "map":
-            return ("MAP", widest([self.type_of(k) for k, _ in e[1]]) or ("STRING",),
-                    widest([self.type_of(v) for _, v in e[1]]) or ("STRING",))
+            return ("MAP", casts.common_type([self.type_of(k) for k, _ in e[1]]) or ("STRING",),
+                    casts.common_type([self.type_of(v) for _, v in e[1]]) or ("STRING",))
         if kind == "struct":
             return ("STRUCT", [(name, self.type_of(v) or ("STRING",)) for name, v in e[1]])
         if kind == "subscript":
@@ -180,8 +182,9 @@ class Compiler:
             a = self.compile(e[1])
             return lambda row: None if (x := a(row)) is None else -x
         if kind == "cast":
-            a, target = self.compile(e[1]), e[2]
-            return lambda row: functions.cast(a(row), target)
+            self.type_of(e)
+            a, target, source = self.compile(e[1]), e[2], self.type_of(e[1])
+            return lambda row: functions.cast(a(row), target, source)
         if kind == "case":
             whens = [(self.compile(c), self.compile(v)) for c, v in e[1]]
             other = self.compile(e[2]) if e[2] is not None else (lambda row: None)
@@ -255,12 +258,18 @@ class Compiler:
 
     def _constructor(self, e: tuple) -> Callable[[Row], Any]:
         kind = e[0]
+        # elements are coerced to the constructor's common type (create_array.json, create_map.json)
         if kind == "array":
-            items = [self.compile(x) for x in e[1]]
-            return lambda row: [f(row) for f in items]
+            t = self.type_of(e)
+            assert t is not None
+            items = [(self.compile(x), self.type_of(x)) for x in e[1]]
+            return lambda row: [casts.coerce_to(f(row), t[1], ft) for f, ft in items]
         if kind == "map":
-            pairs = [(self.compile(k), self.compile(v)) for k, v in e[1]]
-            return lambda row: {k(row): v(row) for k, v in pairs}
+            mt = self.type_of(e)
+            assert mt is not None
+            pairs = [(self.compile(k), self.type_of(k), self.compile(v), self.type_of(v)) for k, v in e[1]]
+            return lambda row: {casts.coerce_to(k(row), mt[1], kt): casts.coerce_to(v(row), mt[2], vt)
+                                for k, kt, v, vt in pairs}
         fields = [(name, self.compile(v)) for name, v in e[1]]
         return lambda row: {name: f(row) for name, f in fields}
 

@@ -3,6 +3,8 @@ A record that does not decode raises SerdeError; the query logs it and goes on (
 
 from __future__ import annotations
 
+import base64
+import binascii
 import csv
 import io
 import json
@@ -34,6 +36,8 @@ def coerce(value: Any, t: tuple | None) -> Any:
             return int(value)
         if kind in ("DOUBLE", "DECIMAL"):
             return float(value)
+        if kind == "BYTES":  # base64 text in JSON and DELIMITED, as ksqlDB writes BYTES
+            return base64.b64decode(value, validate=True) if isinstance(value, str) else value
         if kind == "BOOLEAN":
             if isinstance(value, str):
                 return value.strip().lower() == "true"
@@ -45,12 +49,19 @@ def coerce(value: Any, t: tuple | None) -> Any:
         if kind == "STRUCT":
             upper = {str(k).upper(): v for k, v in value.items()}
             return {name: coerce(value.get(name, upper.get(name.upper())), ft) for name, ft in t[1]}
-    except (TypeError, ValueError, AttributeError) as e:
+    except (TypeError, ValueError, AttributeError, binascii.Error) as e:
         raise SerdeError(f"Can't convert type. sourceType: {type(value).__name__}, requiredType: {kind}") from e
     return value
 
 
 _KAFKA = {"INTEGER": ">i", "BIGINT": ">q", "DOUBLE": ">d"}
+
+
+def _text(value: Any) -> Any:
+    """json.dumps' fallback: BYTES as base64."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def deserialize(fmt: str, data: bytes | None, columns: list[tuple[str, tuple]]) -> dict[str, Any] | None:
@@ -98,11 +109,12 @@ def serialize(fmt: str, row: dict[str, Any] | None, columns: Sequence[tuple[str,
         return struct.pack(code, value) if code else str(value).encode()
     if fmt == "JSON":
         if len(columns) == 1 and not wrap_single:
-            return json.dumps(row.get(columns[0][0]), separators=(",", ":")).encode()
-        return json.dumps({n: row.get(n) for n, _ in columns}, separators=(",", ":")).encode()
+            return json.dumps(row.get(columns[0][0]), separators=(",", ":"), default=_text).encode()
+        return json.dumps({n: row.get(n) for n, _ in columns}, separators=(",", ":"), default=_text).encode()
     if fmt == "DELIMITED":
         buf = io.StringIO()
-        csv.writer(buf, lineterminator="").writerow(["" if row.get(n) is None else row.get(n) for n, _ in columns])
+        csv.writer(buf, lineterminator="").writerow(["" if (v := row.get(n)) is None else _text(v)
+                                                     if isinstance(v, bytes) else v for n, _ in columns])
         return buf.getvalue().encode()
     raise SerdeError(f"Unsupported format: {fmt}")
 

@@ -4,11 +4,10 @@ operators' helpers (division, modulo, subscripts, CAST)."""
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
-from brook.sql import functions_collections, functions_datetime, functions_json, functions_math, functions_string
+from brook.sql import casts, functions_collections, functions_datetime, functions_json, functions_math, functions_string
 from brook.sql.functions_base import NUMERIC, Fn, reject
 
 AGGREGATES = ("COUNT", "SUM", "AVG", "MIN", "MAX", "LATEST_BY_OFFSET", "EARLIEST_BY_OFFSET", "COLLECT_LIST",
@@ -70,21 +69,5 @@ def array_index(arr: list | None, i: int | None) -> Any:
     return arr[i - 1] if i > 0 else arr[i]
 
 
-def cast(value: Any, target: tuple) -> Any:
-    if value is None:
-        return None
-    kind = target[0]
-    try:
-        if kind == "STRING":
-            if isinstance(value, bool):
-                return "true" if value else "false"
-            return json.dumps(value, separators=(",", ":")) if isinstance(value, (list, dict)) else str(value)
-        if kind in ("INTEGER", "BIGINT"):
-            return int(float(value)) if isinstance(value, str) else int(value)
-        if kind in ("DOUBLE", "DECIMAL"):
-            return float(value)
-        if kind == "BOOLEAN":
-            return value.strip().lower() == "true" if isinstance(value, str) else bool(value)
-    except ValueError:
-        return None
-    return value
+def cast(value: Any, target: tuple, source: tuple | None = None) -> Any:
+    return casts.cast(value, target, source)

@@ -76,7 +76,9 @@ def _slice(arr: list | None, start: int | None, end: int | None) -> list | None:
     return arr[lo:hi]
 
 
-def _generate_series(start: int, end: int, step: int = 1) -> list:
+def _generate_series(start: int, end: int, step: int | None = None) -> list:
+    # array.json "GENERATE_SERIES": without a step the series counts down when end < start
+    step = step if step is not None else (1 if end >= start else -1)
     if step == 0:
         raise ValueError("GENERATE_SERIES step cannot be zero")
     if (end - start > 0 and step < 0) or (end - start < 0 and step > 0):
@@ -127,9 +129,12 @@ def _filter(coll: Any, fn: Any) -> Any:
 
 
 def _reduce(coll: Any, state: Any, fn: Any) -> Any:
-    # reduce-array.json "reduce an array with null initial state": a NULL state gives NULL
-    if coll is None or state is None:
+    # reduce-array.json "reduce an array with null initial state": a NULL state gives NULL; "reduce an array": a
+    # NULL collection gives the initial state
+    if state is None:
         return None
+    if coll is None:
+        return state
     if isinstance(coll, dict):
         for k, v in coll.items():
             state = fn(state, k, v)

@@ -23,8 +23,21 @@ UNITS.update({k + "S": v for k, v in list(UNITS.items())})
 UNIT_FUNCTIONS = ("TIMESTAMPADD", "TIMESTAMPSUB", "DATEADD", "DATESUB", "TIMEADD", "TIMESUB")
 
 
+# Java's ZoneId.SHORT_IDS, and the daylight-time abbreviations its parsers read for pattern `z`
+SHORT_IDS = {"ACT": "Australia/Darwin", "AET": "Australia/Sydney", "AGT": "America/Argentina/Buenos_Aires",
+             "ART": "Africa/Cairo", "AST": "America/Anchorage", "BET": "America/Sao_Paulo", "BST": "Asia/Dhaka",
+             "CAT": "Africa/Harare", "CNT": "America/St_Johns", "CST": "America/Chicago", "CTT": "Asia/Shanghai",
+             "EAT": "Africa/Addis_Ababa", "ECT": "Europe/Paris", "IET": "America/Indiana/Indianapolis",
+             "IST": "Asia/Kolkata", "JST": "Asia/Tokyo", "MIT": "Pacific/Apia", "NET": "Asia/Yerevan",
+             "NST": "Pacific/Auckland", "PLT": "Asia/Karachi", "PNT": "America/Phoenix", "PRT": "America/Puerto_Rico",
+             "PST": "America/Los_Angeles", "SST": "Pacific/Guadalcanal", "VST": "Asia/Ho_Chi_Minh",
+             "EST": "-05:00", "MST": "-07:00", "HST": "-10:00", "PDT": "America/Los_Angeles",
+             "EDT": "America/New_York", "CDT": "America/Chicago", "MDT": "America/Denver"}
+
+
 def zone(name: str) -> dt.tzinfo:
-    """A java.util.TimeZone / ZoneId name: a region, UTC, or an offset such as +0200, +02:00, GMT+2."""
+    """A java.util.TimeZone / ZoneId name: a region, UTC, a short id (PST), or an offset (+0200, +02:00, GMT+2)."""
+    name = SHORT_IDS.get(name.upper(), name)
     m = re.fullmatch(r"(?:UTC|GMT)?([+-])(\d{1,2}):?(\d{2})?", name)
     if m:
         delta = dt.timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0))
@@ -100,8 +113,9 @@ def format_datetime(t: dt.datetime, pattern: str) -> str:
     return "".join(out)
 
 
-def parse_datetime(text: str, pattern: str, tz: dt.tzinfo = dt.UTC) -> dt.datetime:
-    """`text` read with a Java pattern; missing fields default to 1970-01-01T00:00 as ksqlDB's parsers do."""
+def parse_datetime(text: str, pattern: str, tz: dt.tzinfo = dt.UTC, prefix: bool = False) -> dt.datetime:
+    """`text` read with a Java pattern; missing fields default to 1970-01-01T00:00 as ksqlDB's parsers do.  With
+    `prefix`, text after the pattern is ignored (java.text.SimpleDateFormat, which PARSE_DATE uses)."""
     regex, fields = [], []
     for tok in _tokens(pattern):
         if isinstance(tok, str):
@@ -121,7 +135,8 @@ def parse_datetime(text: str, pattern: str, tz: dt.tzinfo = dt.UTC) -> dt.dateti
             regex.append(rf"(\d{{{n}}})" if c != "y" or n == 2 else r"(\d{4,9})")
         else:
             regex.append(r"(\d+)")
-    m = re.fullmatch("".join(regex), text)
+    # ksqlDB's parsers are case-insensitive
+    m = (re.match if prefix else re.fullmatch)("".join(regex), text, re.IGNORECASE)
     if m is None:
         raise ValueError(f"Text '{text}' could not be parsed with pattern '{pattern}'")
     v: dict[str, Any] = {"y": 1970, "M": 1, "d": 1, "H": 0, "m": 0, "s": 0, "us": 0}
@@ -144,7 +159,7 @@ def parse_datetime(text: str, pattern: str, tz: dt.tzinfo = dt.UTC) -> dt.dateti
         elif c == "a":
             pm = raw.upper() == "PM"
         elif c in "XxZ":
-            zone_of = dt.UTC if raw == "Z" else zone(raw)
+            zone_of = dt.UTC if raw in ("Z", "z") else zone(raw)
         elif c in "zV":
             zone_of = zone(raw)
     hour = v["H"] + (12 if pm else 0)
@@ -175,7 +190,8 @@ def _format_date(days: int, pattern: str) -> str:
 
 
 def _parse_date(text: str, pattern: str) -> int:
-    return _ms(parse_datetime(text, pattern).replace(hour=0, minute=0, second=0, microsecond=0)) // DAY_MS
+    # null.json "coalesce - with parse_date": '2003-12-24-01-01' reads as 2003-12-24 with 'yyyy-MM-dd'
+    return _ms(parse_datetime(text, pattern, prefix=True).replace(hour=0, minute=0, second=0, microsecond=0)) // DAY_MS
 
 
 def _format_time(ms: int, pattern: str) -> str:

@@ -27,8 +27,10 @@ def _load(text: str | None) -> Any:
 
 
 def _extract_json_field(text: str, path: str) -> str | None:
-    value = _load(text)
-    if value is _MISSING:
+    # extract-json-field.json "concat two extracted fields": text after the first JSON value is ignored (Jackson)
+    try:
+        value: Any = json.JSONDecoder().raw_decode(text.lstrip())[0]
+    except ValueError:
         return None
     for part in path.lstrip("$").replace("[", ".").replace("]", "").split("."):
         if not part:

@@ -44,9 +44,11 @@ def _ln(x: float) -> float:
 
 
 def _log(base_or_value: float, value: float | None = None) -> float:
-    # math.json "log-base-10" and "log-custom-base"; the docs: NaN for a base <= 0 or 1 and a negative value
+    # math.json "log-base-10" and "log-custom-base"; the docs: NaN for a base <= 0 or 1 and a negative value.
+    # The one-argument form is the natural logarithm in ksqlDB (log-base-10 expects LOG(13) = 2.5649...), whatever
+    # its docs say
     if value is None:
-        return -INF if base_or_value == 0 else math.nan if base_or_value < 0 else math.log10(base_or_value)
+        return _ln(base_or_value)
     base = base_or_value
     if value < 0 or base <= 0 or base == 1:
         return math.nan
@@ -109,8 +111,11 @@ def _ceil_floor(fn: Any) -> Any:
     return nulls(lambda x: x if isinstance(x, int) else float(fn(x)))
 
 
-def _geo_distance(lat1: float, lon1: float, lat2: float, lon2: float, unit: str = "KM") -> float:
-    radius = {"KM": 6371.0, "KILOMETERS": 6371.0, "MILES": 3959.0, "MI": 3959.0}.get(unit.upper())
+def _geo_distance(lat1: float, lon1: float, lat2: float, lon2: float, unit: str | None = "KM") -> float | None:
+    if None in (lat1, lon1, lat2, lon2):
+        return None
+    # geodistance.json "geo distance with radius": a NULL unit is kilometers
+    radius = {"KM": 6371.0, "KILOMETERS": 6371.0, "MILES": 3959.0, "MI": 3959.0}.get((unit or "KM").upper())
     if radius is None:
         raise ValueError("GeoDistance function units parameter must be one of miles, mi, kilometers or km.")
     p1, p2 = math.radians(lat1), math.radians(lat2)
@@ -119,9 +124,25 @@ def _geo_distance(lat1: float, lon1: float, lat2: float, lon2: float, unit: str 
     return 2 * radius * math.asin(math.sqrt(a))
 
 
+TEMPORAL = ("DATE", "TIME", "TIMESTAMP")
+
+
+def _extreme_type(types: list) -> tuple | None:
+    temporal = [t for t in types if t and t[0] in TEMPORAL]
+    return temporal[0] if temporal else widest(types)
+
+
 def _extreme(pick: Any) -> Any:
-    # greatest.json / least.json: NULLs are skipped, all-NULL gives NULL
-    return lambda *a: pick((x for x in a if x is not None), default=None)
+    # greatest.json / least.json: NULLs are skipped, all-NULL gives NULL; "test greatest with dates": a string
+    # among dates, times or timestamps is read as one
+    def fn(types: list, *args: Any) -> Any:
+        target = _extreme_type(types)
+        if target and target[0] in TEMPORAL:
+            from brook.sql.functions import cast
+
+            args = tuple(cast(a, target) if t == ("STRING",) else a for a, t in zip(args, types, strict=True))
+        return pick((x for x in args if x is not None), default=None)
+    return fn
 
 
 def _sign(x: Any) -> int:
@@ -144,8 +165,8 @@ FUNCTIONS: dict[str, Fn] = {
     "DEGREES": Fn(_java(math.degrees), DOUBLE, (1, 1), MATHEMATICAL, N),
     "EXP": Fn(_java(math.exp), DOUBLE, (1, 1), MATHEMATICAL, N),
     "FLOOR": Fn(_ceil_floor(math.floor), same, (1, 1), MATHEMATICAL, N),
-    "GREATEST": Fn(_extreme(max), widest, (1, 99), MATHEMATICAL),
-    "LEAST": Fn(_extreme(min), widest, (1, 99), MATHEMATICAL),
+    "GREATEST": Fn(_extreme(max), _extreme_type, (1, 99), MATHEMATICAL, typed=True),
+    "LEAST": Fn(_extreme(min), _extreme_type, (1, 99), MATHEMATICAL, typed=True),
     "LN": Fn(_java(_ln), DOUBLE, (1, 1), MATHEMATICAL, N),
     "LOG": Fn(_java(_log), DOUBLE, (1, 2), MATHEMATICAL, N2),
     "PI": Fn(lambda: math.pi, DOUBLE, (0, 0), MATHEMATICAL),
@@ -160,7 +181,7 @@ FUNCTIONS: dict[str, Fn] = {
     "TAN": Fn(_java(math.tan), DOUBLE, (1, 1), MATHEMATICAL, N),
     "TANH": Fn(_java(math.tanh), DOUBLE, (1, 1), MATHEMATICAL, N),
     "TRUNC": Fn(nulls(_trunc), _round_type, (1, 2), MATHEMATICAL, ("NUM", "INTEGER")),
-    "GEO_DISTANCE": Fn(nulls(_geo_distance), DOUBLE, (4, 5), OTHER, ("NUM", "NUM", "NUM", "NUM", "STRING")),
+    "GEO_DISTANCE": Fn(_geo_distance, DOUBLE, (4, 5), OTHER, ("NUM", "NUM", "NUM", "NUM", "STRING")),
     "COALESCE": Fn(lambda *a: next((x for x in a if x is not None), None), widest, (1, 99), CONDITIONAL),
     "IFNULL": Fn(lambda a, b: b if a is None else a, lambda t: t[0] or t[1], (2, 2), CONDITIONAL),
     "NULLIF": Fn(lambda a, b: None if a == b else a, first, (2, 2), CONDITIONAL),

@@ -83,11 +83,21 @@ def _chr(code: Any) -> str | None:
     return None
 
 
+def _hex(text: str) -> bytes:
+    # encode.json "encode hex": `0x` may have an odd digit count, `X'..'` and bare hex may not
+    if text[:2] in ("0x", "0X"):
+        body = text[2:]
+        return bytes.fromhex("0" + body if len(body) % 2 else body)
+    if re.fullmatch(r"[xX]'.*'", text):
+        return bytes.fromhex(text[2:-1])
+    return bytes.fromhex(text)
+
+
 def _decode(text: str, encoding: str) -> bytes | None:
     enc = encoding.lower()
     try:
         if enc == "hex":
-            return bytes.fromhex(text)
+            return _hex(text)
         if enc == "base64":
             return base64.b64decode(text)
         if enc in ("utf8", "ascii"):
@@ -175,8 +185,8 @@ def _java_trim(s: str) -> str:
 
 
 def _split(s: Any, delim: Any) -> list:
-    if len(delim) == 0:
-        return [s[i:i + 1] for i in range(len(s))]
+    if len(delim) == 0:  # split.json "split all characters by using the '' delimiter": '' gives ['']
+        return [s[i:i + 1] for i in range(len(s))] or [s]
     return s.split(delim)
 
 
@@ -217,9 +227,17 @@ def _regexp_replace(s: str, pattern: str, replacement: str) -> str:
 
 
 def _regexp_split(s: str, pattern: str) -> list:
+    # split.json "regexp_split_to_array": groups in the pattern do not add elements (Java's split), trailing empty
+    # elements stay
     if pattern == "":
         return list(s)
-    return [p for p in _java_regex(pattern).split(s) if p is not None]
+    out, start = [], 0
+    for m in _java_regex(pattern).finditer(s):
+        if m.end() == 0:
+            continue  # Java drops the empty leading element of a zero-width match at the start
+        out.append(s[start:m.start()])
+        start = m.end()
+    return [*out, s[start:]]
 
 
 def _from_bytes_number(size: int, code: str) -> Any:

@@ -1,0 +1,131 @@
+"""CAST as ksqlDB's docs table it (numbers, text, dates and times, and ARRAY/MAP/STRUCT element by element), the
+common type of ARRAY[...] and MAP(...) elements (implicit coercion), and Java's text for values that CAST to
+STRING.  Expected values follow query-validation-tests/cast.json, create_array.json and create_map.json."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from brook.sql.functions_base import NUMERIC
+
+TEMPORAL = ("DATE", "TIME", "TIMESTAMP")
+DAY_MS = 86_400_000
+
+
+def java_text(value: Any, t: tuple | None = None) -> str:
+    """A value as Java's toString prints it (cast.json "array to string", "map to string", "struct to string")."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    kind = t[0] if t else None
+    if kind in TEMPORAL:
+        from brook.sql.functions_json import to_json
+
+        return str(to_json(value, t))
+    if isinstance(value, list):
+        inner = t[1] if t and kind == "ARRAY" else None
+        return "[" + ", ".join(java_text(v, inner) for v in value) + "]"
+    if isinstance(value, dict) and kind == "STRUCT":
+        fields = dict(t[1]) if t else {}
+        return "Struct{" + ",".join(f"{k}={java_text(v, fields.get(k))}" for k, v in value.items()
+                                    if v is not None) + "}"
+    if isinstance(value, dict):
+        inner = t[2] if t and kind == "MAP" else None
+        return "{" + ", ".join(f"{java_text(k)}={java_text(v, inner)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def refuse(source: tuple | None, target: tuple) -> str | None:
+    """ksqlDB's message for a cast it does not support, or None."""
+    from brook.sql.parser import type_str
+
+    if source is None:
+        return None
+    s, t = source[0], target[0]
+    if t in ("ARRAY", "MAP", "STRUCT") and s != t:
+        return f"Cast of {type_str(source)} to {type_str(target)} is not supported"
+    return None
+
+
+def _int32(v: int) -> int:
+    return (v + 2**31) % 2**32 - 2**31  # Java's narrowing of a long to an int
+
+
+def _temporal(value: Any, kind: str, source: tuple | None) -> Any:
+    src = source[0] if source else None
+    if isinstance(value, str):
+        text = value.strip()
+        if kind == "DATE":
+            return (dt.date.fromisoformat(text) - dt.date(1970, 1, 1)).days
+        if kind == "TIME":
+            t = dt.time.fromisoformat(text)
+            return (t.hour * 3600 + t.minute * 60 + t.second) * 1000 + t.microsecond // 1000
+        stamp = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
+        return (stamp - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(milliseconds=1)
+    if src == "TIMESTAMP" and kind != "TIMESTAMP":
+        return value // DAY_MS if kind == "DATE" else value % DAY_MS
+    if src == "DATE" and kind == "TIMESTAMP":
+        return value * DAY_MS
+    return value
+
+
+def cast(value: Any, target: tuple, source: tuple | None = None) -> Any:
+    """`value` (of type `source` when known) as `target`; NULL when it cannot be converted."""
+    if value is None:
+        return None
+    kind = target[0]
+    try:
+        if kind in TEMPORAL:
+            return _temporal(value, kind, source)
+        if kind == "STRING":
+            return java_text(value, source) if isinstance(value, (list, dict, bool)) or (
+                source and source[0] in TEMPORAL) else str(value)
+        if kind in ("INTEGER", "BIGINT"):
+            n = int(float(value)) if isinstance(value, str) else int(value)
+            return _int32(n) if kind == "INTEGER" else n
+        if kind in ("DOUBLE", "DECIMAL"):
+            return float(value)
+        if kind == "BOOLEAN":
+            return value.strip().lower() == "true" if isinstance(value, str) else bool(value)
+        if kind == "ARRAY" and isinstance(value, list):
+            inner = source[1] if source and source[0] == "ARRAY" else None
+            return [cast(v, target[1], inner) for v in value]
+        if kind == "MAP" and isinstance(value, dict):
+            ks, vs = (source[1], source[2]) if source and source[0] == "MAP" else (None, None)
+            return {cast(k, target[1], ks): cast(v, target[2], vs) for k, v in value.items()}
+        if kind == "STRUCT" and isinstance(value, dict):
+            # cast.json "struct to struct with different schema": the target's fields, case-sensitive, others NULL
+            fields = dict(source[1]) if source and source[0] == "STRUCT" else {}
+            return {name: cast(value.get(name), ft, fields.get(name)) for name, ft in target[1]}
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return value
+
+
+def common_type(types: list) -> tuple | None:
+    """The type ARRAY[...] and MAP(...) coerce their elements to: the first non-NULL element's, widened to the
+    widest number when that is a number, STRUCT fields merged (create_array.json "construct a list from compatible
+    mismatching elements", create_map.json "create map from named tuples compatible mismatching types")."""
+    known = [t for t in types if t]
+    if not known:
+        return None
+    if known[0][0] == "STRUCT" and all(t[0] == "STRUCT" for t in known):
+        merged: dict[str, tuple] = {}
+        for t in known:
+            for name, ft in t[1]:
+                merged.setdefault(name, ft)
+        return ("STRUCT", list(merged.items()))
+    numbers = [t for t in known if t[0] in NUMERIC]
+    if known[0][0] in NUMERIC:
+        return max(numbers, key=lambda t: NUMERIC.index(t[0]))
+    return known[0]
+
+
+def coerce_to(value: Any, target: tuple | None, source: tuple | None) -> Any:
+    if target is None or source == target:
+        return value
+    return cast(value, target, source)
+
