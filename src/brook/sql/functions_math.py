@@ -1,6 +1,6 @@
 """ksqlDB's numeric functions (Java's double semantics: NaN and +-Infinity instead of errors), the null-handling
-functions and GEO_DISTANCE.  Expected values follow ksqlDB's functional tests (query-validation-tests/math.json,
-geodistance.json, greatest.json, least.json)."""
+functions, GEO_DISTANCE and AS_VALUE.  Expected values follow ksqlDB's functional tests
+(query-validation-tests/math.json, geodistance.json, greatest.json, least.json)."""
 
 from __future__ import annotations
 
@@ -182,6 +182,8 @@ FUNCTIONS: dict[str, Fn] = {
     "TANH": Fn(_java(math.tanh), DOUBLE, (1, 1), MATHEMATICAL, N),
     "TRUNC": Fn(nulls(_trunc), _round_type, (1, 2), MATHEMATICAL, ("NUM", "INTEGER")),
     "GEO_DISTANCE": Fn(_geo_distance, DOUBLE, (4, 5), OTHER, ("NUM", "NUM", "NUM", "NUM", "STRING")),
+    # elements.json "copy simple key column into value": the projection keeps a call out of the key
+    "AS_VALUE": Fn(lambda v: v, first, (1, 1), OTHER),
     "COALESCE": Fn(lambda *a: next((x for x in a if x is not None), None), widest, (1, 99), CONDITIONAL),
     "IFNULL": Fn(lambda a, b: b if a is None else a, lambda t: t[0] or t[1], (2, 2), CONDITIONAL),
     "NULLIF": Fn(lambda a, b: None if a == b else a, first, (2, 2), CONDITIONAL),
