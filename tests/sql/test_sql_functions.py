@@ -270,6 +270,15 @@ def test_lambdas(sql, expected, sql_type):
     assert fn(ROW) == expected and type_str(t) == sql_type
 
 
+def test_map_and_struct_stay_column_names():
+    # reduce-map.json "apply reduce lambda function to map" reads a column named `map`
+    columns = {"MAP": ("MAP", ("STRING",), ("INTEGER",)), "STRUCT": ("STRUCT", [("X", ("INTEGER",))])}
+    query = parse("SELECT REDUCE(map, 0, (s, k, v) => s + v), map['a'], struct->x, MAP('k' := 1) FROM s;")[0].node
+    c = Compiler(columns)
+    row = {"MAP": {"a": 1, "bb": 2}, "STRUCT": {"X": 7}}
+    assert [c.compile(item[1])(row) for item in query.items] == [3, 1, 7, {"k": 1}]
+
+
 @pytest.mark.parametrize("sql, message", [
     # timestampadd.json "throws on incorrect type" (ksqlDB prints the name as written)
     ("TIMESTAMPADD(T, 5, T)", "Function 'TIMESTAMPADD' does not accept parameters (TIMESTAMP, INTEGER, TIMESTAMP)."),

@@ -204,6 +204,9 @@ class _Build(Transformer):
             return e
         return ("lambda", params, bind(body))
 
+    def keyword_column(self, tok):
+        return ("col", None, str(tok).upper())
+
     def array_ctor(self, items=None):
         return ("array", items or [])
 
