@@ -364,6 +364,9 @@ def test_refused_cast_and_bytes_in_json():
     with pytest.raises(SqlError) as e:
         compiled("CAST(S AS ARRAY<INTEGER>)")
     assert str(e.value) == "Cast of STRING to ARRAY<INTEGER> is not supported"  # cast.json "non-array to array"
+    with pytest.raises(SqlError) as e:
+        compiled("CAST(B AS STRING)")
+    assert str(e.value) == "Cast of BYTES to STRING is not supported"
     # BYTES travel as base64 text (substring.json "do substring with bytes with just pos")
     cols = [("SOURCE", ("BYTES",))]
     row = formats.deserialize("JSON", b'{"source": "c29tZV9zdHJpbmc="}', cols)

@@ -62,6 +62,13 @@ def test_lambdas_and_cube_explode_in_persistent_queries(env):
     assert rows == [
         (b"one", {"C": [8, 11, 13], "F": [6, 8], "R": 19, "U": ["KSQL", None, "DB"], "RM": 9, "FM": {"abcd": 10}}),
         (b"two", {"C": None, "F": None, "R": 2, "U": [], "RM": 0, "FM": {}})]  # a NULL array reduces to the state
+    # a lambda over an aggregate
+    status, body = k.ksql("CREATE TABLE AGG AS SELECT ID, TRANSFORM(COLLECT_LIST(col1), x => x * 10) AS t, "
+                          "REDUCE(COLLECT_LIST(col2), 0, (s, x) => s + IFNULL(x, 100)) AS r FROM test GROUP BY ID;",
+                          EARLIEST)
+    assert status == 200, body
+    assert [(key, json.loads(v)) for key, v in consume(broker.bootstrap, "AGG", 2)] == [
+        (b"one", {"T": [10], "R": 2}), (b"two", {"T": [10], "R": 0})]  # COLLECT_LIST skips NULLs
     cubed = [(key, json.loads(v)["VAL"]) for key, v in consume(broker.bootstrap, "CUBED", 6)]
     assert cubed == [(b"one", [None, None]), (b"one", [None, 2]), (b"one", [1, None]), (b"one", [1, 2]),
                      (b"two", [None, None]), (b"two", [1, None])]

@@ -44,7 +44,8 @@ def refuse(source: tuple | None, target: tuple) -> str | None:
     if source is None:
         return None
     s, t = source[0], target[0]
-    if t in ("ARRAY", "MAP", "STRUCT") and s != t:
+    # the docs' CAST table: BYTES casts to nothing else, nothing casts to BYTES
+    if (t in ("ARRAY", "MAP", "STRUCT") and s != t) or (s == "BYTES") != (t == "BYTES"):
         return f"Cast of {type_str(source)} to {type_str(target)} is not supported"
     return None
 
