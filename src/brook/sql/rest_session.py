@@ -54,26 +54,47 @@ def _param(t: Any) -> str:
     return _PARAM.get(t[0], type_str(t))
 
 
+def _returns(result: Any, kinds: tuple, count: int) -> str:
+    """A scalar's return type: fixed, or worked out from the argument kinds the registry checks (ANY if unknown)."""
+    if not callable(result):
+        return _param(result)
+    types = [(k,) if k not in (None, "NUM", "ARRAY", "MAP") else None for k in (*kinds, *[None] * count)[:count]]
+    try:
+        return _param(result(types))
+    except (IndexError, TypeError):
+        return "ANY"
+
+
 def describe_function(text: str, name: str) -> dict:
     """FunctionDescriptionList from Brook's function registry: one variant per argument count (a variadic one for
     the open-ended), arguments typed ANY where the registry keeps no types."""
     upper = name[1:-1] if name.startswith("`") else name.upper()
+    kinds: tuple[str | None, ...] = ()
+    returns: Any
     if upper in AGGREGATES:
         kind, variants, returns = "AGGREGATE", [(1, 1)], "ANY"
     elif upper in TABLE_FUNCTIONS:
-        kind, variants, returns = "TABLE", [(1, 1)], "ANY"
+        kind, variants, returns, kinds = "TABLE", [(1, 1)], "ANY", ("ARRAY",)
     elif upper in SCALARS:
-        _, ret, (low, high) = SCALARS[upper]
-        kind, returns = "SCALAR", _param(ret)
+        entry = SCALARS[upper]
+        (low, high), kinds = entry.arity, entry.kinds
+        kind, returns = "SCALAR", entry.result
         variants = [(low, high)] if high >= 99 else [(n, n) for n in range(low, high + 1)]
     else:
         raise SqlError(f"Can't find any functions with the name '{upper}'")
     functions = []
+
+    def arg_type(i: int) -> str:
+        # the argument kinds the registry checks (functions_base.Fn.kinds); ANY where it takes any type
+        k = kinds[i] if i < len(kinds) else None
+        return "ANY" if k in (None, "NUM", "ARRAY", "MAP") else _param((k,))
     for low, high in variants:
-        args = [{"name": f"arg{i + 1}", "type": "ANY", "description": "", "isVariadic": False} for i in range(low)]
+        args = [{"name": f"arg{i + 1}", "type": arg_type(i), "description": "", "isVariadic": False}
+                for i in range(low)]
         if high >= 99:
-            args.append({"name": f"arg{low + 1}", "type": "ANY", "description": "", "isVariadic": True})
-        functions.append({"arguments": args, "returnType": returns, "description": ""})
+            args.append({"name": f"arg{low + 1}", "type": arg_type(low), "description": "", "isVariadic": True})
+        functions.append({"arguments": args, "returnType": returns if kind != "SCALAR" else
+                          _returns(returns, kinds, low), "description": ""})
     return {"@type": "describe_function", "statementText": text, "name": upper, "description": "",
             "author": "Confluent", "version": "", "path": "internal", "functions": functions, "type": kind,
             "warnings": []}
