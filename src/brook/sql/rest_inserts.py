@@ -194,6 +194,13 @@ class _Body:
         line, self.buffer = self.buffer, b""
         return line or None
 
+    async def drain(self) -> None:
+        """What the client still sends after the response ended is read and dropped (ksqlDB's handler ignores
+        it): a response that ends first must not cut the client's upload short."""
+        while not self.ended:
+            message = await self.receive()
+            self.ended = message["type"] == "http.disconnect" or not message.get("more_body", False)
+
 
 def _negotiate(accept: str) -> str | None:
     """The route produces the delimited type, then application/json (Vert.x's choice: the most preferred media range
@@ -229,6 +236,13 @@ class InsertsStream:
         self.engine = engine
 
     async def __call__(self, scope: dict, receive: Receive, send: Send) -> None:
+        body = _Body(receive)
+        try:
+            await self._serve(scope, body, send)
+        finally:
+            await body.drain()
+
+    async def _serve(self, scope: dict, body: _Body, send: Send) -> None:
         produces = _negotiate(dict(scope.get("headers") or []).get(b"accept", b"").decode("latin-1"))
         if produces is None:  # Vert.x's answer when no produced type is acceptable: 406, no body
             await send({"type": "http.response.start", "status": 406, "headers": []})
@@ -239,7 +253,6 @@ class InsertsStream:
                                        "message": "This endpoint is only available when using HTTP2"})
             return
         as_array = produces == "application/json"
-        body = _Body(receive)
         first = await body.line()
         try:
             args = json.loads(first or b"")
