@@ -467,7 +467,7 @@ def test_join_on_a_value_column_repartitions(env):
     produce(broker.bootstrap, f"customers{s}", [(bigint(1), js({"NAME": "ann"})), (bigint(2), js({"NAME": "bob"}))])
     # the table's rows are in before the orders: a stream-table join looks the table up when the order arrives
     query_id = next(q["id"] for q in k.ksql("SHOW QUERIES;")[1][0]["queries"] if q["sinks"] == [f"ENRICHED{s}"])
-    repartition = f"_confluent-ksql-default_query_{query_id}-Join-left-repartition"
+    repartition = f"_confluent-ksql-default_query_{query_id}-Join-repartition"
     produce(broker.bootstrap, f"orders{s}", [(b"o1", js({"CUSTOMER": 2, "ITEM": "tea"})),
                                              (b"o2", js({"CUSTOMER": 1, "ITEM": "jam"}))])
     got = sorted(decoded(outputs(env, f"ENRICHED{s}", 2)), key=lambda r: r[0])

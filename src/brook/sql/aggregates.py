@@ -32,7 +32,8 @@ WINDOW_BOUNDS = {"WINDOWSTART": ("BIGINT",), "WINDOWEND": ("BIGINT",)}
 
 
 class AggregateTopology(Topology):
-    def __init__(self, query: Query, source: Source, key_format: str, app_id: str) -> None:
+    def __init__(self, query: Query, source: Source, key_format: str, app_id: str,
+                 key_exprs: list | None = None) -> None:
         if query.having is not None and not query.group_by:
             raise SqlError("HAVING requires GROUP BY")
         self.source = source
@@ -115,7 +116,9 @@ class AggregateTopology(Topology):
         self.store_names = (STORE, SOURCE_STORE) if self.table_source else (STORE,)
         self.key_format = key_format
         self.encode_key: Any = None  # set by the engine to the sink's encode_key
-        by_key = groups == [("col", None, n) for n, _ in source.key_columns]
+        # key_exprs: what equals the key of a joined row (either side's join expression)
+        by_key = groups == [("col", None, n) for n, _ in source.key_columns] or (
+            key_exprs is not None and len(groups) == 1 and groups[0] in key_exprs)
         # KTable.groupBy always re-keys; a stream grouped by exactly its key needs no repartition
         self.repartition = None if by_key and not self.table_source else f"{app_id}-Aggregate-GroupBy-repartition"
         self.stream_time: dict[int, int] = {}
@@ -182,7 +185,8 @@ class AggregateTopology(Topology):
                 return None
             keys = [f(row) for f in self.group_fns]
         except ERRORS as e:
-            log.warning("Error processing record %s-%d@%d: %s", msg.topic(), msg.partition(), msg.offset(), e)
+            where = f"record {msg.topic()}-{msg.partition()}@{msg.offset()}" if msg is not None else "joined row"
+            log.warning("Error processing %s: %s", where, e)
             return None
         return None if any(k is None for k in keys) else keys  # ksqlDB drops rows whose group is NULL
 
@@ -199,6 +203,10 @@ class AggregateTopology(Topology):
         except ERRORS as e:
             log.warning("Error processing record %s-%d@%d: %s", msg.topic(), msg.partition(), msg.offset(), e)
             return
+        self.change(old, new, ts, p, out, msg)
+
+    def change(self, old: dict | None, new: dict | None, ts: int, p: int, out: Output, msg: Any = None) -> None:
+        """A change of the input (old row, new row): a stream row replaces nothing; the rows of a join too."""
         old_keys, new_keys = self._groups(old, msg), self._groups(new, msg)
         if self.repartition is None:
             self._apply(old_keys, old, new_keys, new, ts, p, out)

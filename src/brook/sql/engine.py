@@ -311,13 +311,11 @@ class Engine:
         key_format = str(props.get("KEY_FORMAT", props.get("FORMAT", source.key_format))).upper()
         value_format = str(props.get("VALUE_FORMAT", props.get("FORMAT", source.value_format))).upper()
         if query.joins:
-            if grouped:
-                raise SqlError("GROUP BY over a join is not yet supported by Brook's SQL engine.")
-            right = self._source(query.joins[0].source)
-            partitions = {s.topic: (self._topic_partitions(s.topic) or (1, 1))[0] for s in (source, right)}
+            sources = [source] + [self._source(j.source) for j in query.joins]
+            partitions = {s.topic: (self._topic_partitions(s.topic) or (1, 1))[0] for s in sources}
             app_id = f"_confluent-ksql-{self.config.service_id}query_"
-            topology: Any = JoinTopology(query, source, right, kind, app_id + "{query_id}", partitions)
-            result = "TABLE" if topology.kind == "TT" else "STREAM"
+            topology: Any = JoinTopology(query, sources, kind, app_id + "{query_id}", partitions, name, key_format)
+            result = "TABLE" if grouped or topology.kind == "TT" else "STREAM"
         elif grouped:
             app_id = f"_confluent-ksql-{self.config.service_id}query_"
             topology = AggregateTopology(query, source, key_format, app_id + "{query_id}")
@@ -368,17 +366,23 @@ class Engine:
                                     or self.config.get("ksql.streams.commit.interval.ms") or 2000)
         pq.consumer_props = self.config.consumer_props()
         have = self._topic_partitions(source.topic)
+        aggregate = topology if isinstance(topology, AggregateTopology) else None
         if isinstance(topology, JoinTopology):
-            pq.inputs = [s.source.name for s in topology.sides]
-            for side in topology.sides:
-                if side.repartition:
-                    side.repartition = side.repartition.replace("{query_id}", query_id)
-                    self._changelog_topic(side.repartition, have[0] if have else 1, "delete")
-        if isinstance(topology, AggregateTopology):
-            topology.encode_key = sink.encode_key
-        if isinstance(topology, AggregateTopology) and topology.repartition:
-            topology.repartition = topology.repartition.replace("{query_id}", query_id)
-            self._changelog_topic(topology.repartition, have[0] if have else 1, "delete")
+            pq.inputs = [leaf.source.name for leaf in topology.leaves]
+            for leaf in topology.leaves:
+                if leaf.repartition:
+                    leaf.repartition = leaf.repartition.replace("{query_id}", query_id)
+            for step in topology.steps:
+                if step.left_repartition:
+                    step.left_repartition = step.left_repartition.replace("{query_id}", query_id)
+            for topic in topology.plan.repartitions():
+                self._changelog_topic(topic, have[0] if have else 1, "delete")
+            aggregate = topology.aggregate
+        if aggregate is not None:
+            aggregate.encode_key = sink.encode_key
+        if aggregate is not None and aggregate.repartition:
+            aggregate.repartition = aggregate.repartition.replace("{query_id}", query_id)
+            self._changelog_topic(aggregate.repartition, have[0] if have else 1, "delete")
         for changelog in pq.changelogs():
             self._changelog_topic(changelog, have[0] if have else 1)
         self.queries[query_id] = pq
@@ -442,7 +446,8 @@ class Engine:
     def materialized(self, name: str) -> Any:
         """The aggregate query that materializes table `name` (pull queries read its store), or None."""
         return next((q for q in self.queries.values() if q.sink.name == name
-                     and isinstance(q.topology, AggregateTopology)), None)
+                     and (isinstance(q.topology, AggregateTopology) or getattr(q.topology, "pullable", False))),
+                    None)
 
     def _drop(self, stmt: Statement, node: Drop, record: bool, offset: int) -> dict:
         command_id = f"{node.kind.lower()}/{node.name}/drop"  # ksqlDB: the bare name here, `quoted` in CREATE
