@@ -85,3 +85,17 @@ def consume(bootstrap: str, topic: str, count: int, timeout: float = 30) -> list
     finally:
         c.close()
     return out
+
+
+def produce_at(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None, int | None]]) -> None:
+    """Records with explicit timestamps, in order, to partition 0 (kafka-python: librdkafka reads 0 as "now")."""
+    from kafka import KafkaProducer
+
+    p = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    try:
+        futures = [p.send(topic, key=key, value=value, partition=0, timestamp_ms=ts) for key, value, ts in records]
+        p.flush(30)
+        for f in futures:
+            f.get(30)
+    finally:
+        p.close()

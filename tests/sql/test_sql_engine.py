@@ -11,7 +11,7 @@ import time
 
 import pytest
 from kafka_wire import wait_for
-from sql_helpers import consume, module_ksql
+from sql_helpers import consume, module_ksql, produce_at
 
 EARLIEST = {"ksql.streams.auto.offset.reset": "earliest"}
 _names = itertools.count()
@@ -22,20 +22,6 @@ def env(tmp_path_factory):
     with module_ksql(tmp_path_factory, "ksql-engine", {"ksql.streams.processing.guarantee": "exactly_once_v2"}
                      ) as (broker, k):
         yield broker, k
-
-
-def produce_at(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None, int | None]]) -> None:
-    """Records with explicit timestamps, in order, to partition 0 (kafka-python: librdkafka reads 0 as "now")."""
-    from kafka import KafkaProducer
-
-    p = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
-    try:
-        futures = [p.send(topic, key=key, value=value, partition=0, timestamp_ms=ts) for key, value, ts in records]
-        p.flush(30)
-        for f in futures:
-            f.get(30)
-    finally:
-        p.close()
 
 
 def run(env, statements: list[str]) -> str:

@@ -148,16 +148,20 @@ class JoinPlan:
         self.leaves = [Leaf(sources[0], self.aliases[0], 0, 0)]
         count = len(query.joins)
         left_kind = sources[0].kind
+        # every join criteria is checked before the sources are (as ksqlDB analyzes the whole query first)
+        conditions = [self._condition(j.on, self.aliases[i + 1], set(self.aliases[:i + 1]))
+                      for i, j in enumerate(query.joins)]
         for i, join in enumerate(query.joins):
             right = Leaf(sources[i + 1], self.aliases[i + 1], i, 1)
-            step = self._step(i, "L_" * (count - 1 - i), join, left_kind, right, app_id, partitions, count)
+            step = self._step(i, "L_" * (count - 1 - i), join, conditions[i], left_kind, right, app_id, partitions,
+                              count)
             self.steps.append(step)
             self.leaves.append(right)
             left_kind = step.result_kind
         self._number_stores()
         last = self.steps[-1]
         self.scope["ROWKEY"] = last.key_type
-        self.kind = "TT" if last.kind == "TT" else "ST" if len(self.steps) == 1 and last.kind == "ST" else last.kind
+        self.kind = last.kind
         self.result_kind = last.result_kind
 
     def key_texts(self) -> list[str]:
@@ -171,8 +175,8 @@ class JoinPlan:
                     "any source column. This expression must be included in the projection and may be aliased.")
         return _key_message(sink, self.key_texts() or ["ROWKEY"])
 
-    def _step(self, i: int, ctx: str, join: Any, left_kind: str, right: Leaf, app_id: str,
-              partitions: dict[str, int], count: int) -> Step:
+    def _step(self, i: int, ctx: str, join: Any, condition: tuple[Any, Any], left_kind: str, right: Leaf,
+              app_id: str, partitions: dict[str, int], count: int) -> Step:
         first, rs = self.sources[0], right.source
         kind, jt = f"{left_kind[0]}{rs.kind[0]}", join.kind
         if kind == "TS":
@@ -192,7 +196,7 @@ class JoinPlan:
             raise SqlError(f"A window definition was provided for a {what} join. These joins are not windowed. "
                            f"Please drop the window definition (ie. the WITHIN clause) and try to submit your "
                            f"{what} join again.")
-        left_expr, right_expr = self._condition(join.on, right.alias, set(self.aliases[:i + 1]))
+        left_expr, right_expr = condition
         c = self.compiler
         lt, rt = c.type_of(left_expr), c.type_of(right_expr)
         if lt != rt:

@@ -77,6 +77,9 @@ class JoinTopology(Topology):
         self.fns: list[tuple[str, Any]] = []
         items: list[tuple[str, Any]] = []
         generated = generated_names(query.items)
+        # a stream re-keyed by one of its columns for a stream-table step: ksqlDB names that key column plainly
+        bare = {s.left_expr[2] for s in self.steps if s.kind == "ST" and s.left_expr[0] == "col" and (
+            s.left_repartition or (s.index == 0 and self.leaves[0].repartition))}
         for index, item in enumerate(query.items):
             if item[0] in ("*", "src*"):
                 if item[0] == "src*" and item[1] not in c.qualifiers:
@@ -90,7 +93,9 @@ class JoinTopology(Topology):
                 continue
             expr, alias = item[1], item[2]
             # ksqlDB names a qualified column of a join <alias>_<column>
-            name = (f"{expr[1]}_{expr[2]}" if expr[1] else expr[2]) if expr[0] == "col" else generated[index]
+            name = generated.get(index, "")
+            if expr[0] == "col":
+                name = expr[2] if not expr[1] or c.column(expr[1], expr[2]) in bare else f"{expr[1]}_{expr[2]}"
             items.append((alias or name, expr))
         key_name = None
         for name, expr in items:
@@ -102,7 +107,7 @@ class JoinTopology(Topology):
             self.columns.append((name, c.type_of(expr), is_key))
             self.fns.append((name, c.compile(expr)))
         # a two-source stream-table join may leave its key out (the stream keeps no key)
-        if key_name is None and (sink_kind == "TABLE" or self.kind != "ST"):
+        if key_name is None and (sink_kind == "TABLE" or self.kind != "ST" or len(self.steps) > 1):
             raise SqlError(self.plan.key_missing(sink_name))
         self.key_name = key_name
 
@@ -128,15 +133,12 @@ class JoinTopology(Topology):
         if self.aggregate is not None and topic == self.aggregate.repartition:
             self.aggregate.process(msg, out)
             return
-        for step in self.steps:
-            if topic == step.left_repartition:
+        for step, side, rekeyed in [(s, 0, s.left_repartition) for s in self.steps] + [
+                (self.steps[lf.step], lf.side, lf.repartition) for lf in self.leaves]:
+            if topic == rekeyed:
                 entry = json.loads(msg.value())
-                self._arrive(step, 0, entry["k"], None, entry["r"], msg, out)
-                return
-        for leaf in self.leaves:
-            if topic == leaf.repartition:
-                entry = json.loads(msg.value())
-                self._arrive(self.steps[leaf.step], leaf.side, entry["k"], None, entry["r"], msg, out)
+                # the timestamp travels in the value too: librdkafka would read a timestamp of 0 as "now"
+                self._arrive(step, side, entry["k"], None, entry["r"], _At(msg, entry["t"], msg.partition()), out)
                 return
         for leaf in self.leaves:
             if topic == leaf.source.topic:
@@ -172,7 +174,7 @@ class JoinTopology(Topology):
         # in the key format of the side that is not re-keyed, so that murmur2 places equal keys together
         partner = step.right if not step.right.repartition else self.leaves[0]
         raw = formats.key_serialize(partner.source.key_format, {"K": key}, [("K", step.key_type)])
-        out.producer.produce(topic, key=raw, value=json.dumps({"k": key, "r": row}, separators=(",", ":"),
+        out.producer.produce(topic, key=raw, value=json.dumps({"k": key, "r": row, "t": ts}, separators=(",", ":"),
                                                               default=str).encode(), timestamp=max(ts, 0))
 
     def _table_key(self, leaf: Leaf, msg: Any) -> Any:

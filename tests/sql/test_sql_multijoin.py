@@ -1,0 +1,277 @@
+"""N-way joins, GROUP BY over a join and pull queries on joined tables, against ksqlDB's functional tests: each
+case's statements, input records and expected output records are those of the ksqlDB test named in its comment
+(query-validation-tests/multi-joins.json unless another file is named), run through the REST API of a real SQL
+server over a real broker.  Inputs are written before the query starts, so that the query takes them in timestamp
+order across its topics, as ksqlDB's test driver feeds them."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import struct
+import time
+
+import pytest
+from sql_helpers import consume, module_ksql, produce_at
+
+EARLIEST = {"ksql.streams.auto.offset.reset": "earliest"}
+PREFIX = "_confluent-ksql-default_query_"
+_names = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    with module_ksql(tmp_path_factory, "ksql-multijoin") as (broker, k):
+        yield broker, k
+
+
+def run(env, statements: list[str], suffix: str | None = None) -> str:
+    _, k = env
+    suffix = suffix or f"_{next(_names)}"
+    for text in statements:
+        status, body = k.ksql(text.replace("{s}", suffix), EARLIEST)
+        assert status == 200, body
+    return suffix
+
+
+def integer(n: int) -> bytes:
+    return struct.pack(">i", n)
+
+
+def js(value: dict | None) -> bytes | None:
+    return None if value is None else json.dumps(value).encode()
+
+
+def feed(env, s: str, inputs: list[tuple[str, bytes | None, dict | None, int]]) -> None:
+    broker, _ = env
+    for topic, key, value, ts in inputs:
+        produce_at(broker.bootstrap, f"{topic}{s}", [(key, js(value), ts)])
+
+
+def outputs(env, topic: str, count: int) -> list:
+    broker, _ = env
+    got = consume(broker.bootstrap, topic, count)
+    assert len(got) == count, got
+    assert len(consume(broker.bootstrap, topic, count + 1, timeout=1)) == count  # nothing more
+    return [(k, None if v is None else json.loads(v)) for k, v in got]
+
+
+def schema(env, name: str) -> list[tuple[str, str | None]]:
+    _, k = env
+    desc = k.ksql(f"DESCRIBE {name};")[1][0]["sourceDescription"]
+    return [(f["name"], f.get("type")) for f in desc["fields"]]
+
+
+def query_id(env, sink: str) -> str:
+    _, k = env
+    return next(q["id"] for q in k.ksql("SHOW QUERIES;")[1][0]["queries"] if q["sinks"] == [sink])
+
+
+def topics(env) -> set[str]:
+    from confluent_kafka.admin import AdminClient
+
+    broker, _ = env
+    return set(AdminClient({"bootstrap.servers": broker.bootstrap}).list_topics(timeout=10).topics)
+
+
+def pull(env, sql: str) -> list:
+    _, k = env
+    deadline = time.monotonic() + 30
+    while True:
+        status, _, body = k.request("POST", "/query", {"ksql": sql, "streamsProperties": {}})
+        if status == 200 or time.monotonic() > deadline:
+            break
+    lines = json.loads(body)
+    assert status == 200, lines
+    return [line["row"]["columns"] for line in lines[1:]]
+
+
+def sources(kinds: str) -> list[str]:
+    """S1/T1, S2/T2, S3/T3 (ID INT KEY, V0 BIGINT) over the topics left, right and right2, as the tests declare."""
+    out = []
+    for n, (kind, topic) in enumerate(zip(kinds, ("left", "right", "right2"), strict=True), start=1):
+        word, key = ("STREAM", "KEY") if kind == "S" else ("TABLE", "PRIMARY KEY")
+        out.append(f"CREATE {word} {kind}{n}{{s}} (ID INT {key}, V0 bigint) WITH (kafka_topic='{topic}{{s}}', "
+                   "value_format='JSON', partitions=1);")
+    return out
+
+
+def test_stream_table_table_left_left(env):
+    # "stream-table-table - left-left"
+    s = run(env, sources("STT"))
+    feed(env, s, [("left", integer(0), {"V0": 1}, 9), ("right", integer(0), {"V0": 2}, 10),
+                  ("left", integer(0), {"V0": 1}, 11), ("right2", integer(0), {"V0": 3}, 12),
+                  ("left", integer(0), {"V0": 1}, 13)])
+    run(env, ["CREATE STREAM OUTPUT{s} as SELECT S1{s}.ID, s1{s}.V0, t2{s}.V0, t3{s}.V0 FROM S1{s} LEFT JOIN T2{s} "
+              "ON S1{s}.ID = T2{s}.ID LEFT JOIN T3{s} ON S1{s}.ID = T3{s}.ID;"], s)
+    v = f"S1{s}_V0", f"T2{s}_V0", f"T3{s}_V0"
+    assert outputs(env, f"OUTPUT{s}", 3) == [
+        (integer(0), dict(zip(v, (1, None, None), strict=True))),
+        (integer(0), dict(zip(v, (1, 2, None), strict=True))), (integer(0), dict(zip(v, (1, 2, 3), strict=True)))]
+    assert schema(env, f"OUTPUT{s}") == [(f"S1{s}_ID", "KEY"), *((c, None) for c in v)]
+    # the tables' stores, named with ksqlDB's L_ context for the inner join step
+    qid = query_id(env, f"OUTPUT{s}")
+    assert {f"{PREFIX}{qid}-KafkaTopic_L_Right-Reduce-changelog",
+            f"{PREFIX}{qid}-KafkaTopic_Right-Reduce-changelog"} <= topics(env)
+
+
+def test_stream_table_table_rekey_with_different_expressions(env):
+    # "stream-table-table - inner-inner - rekey with different expression": the stream is re-keyed before each
+    # step, through L_Join-repartition and Join-repartition
+    s = run(env, ["CREATE STREAM S1{s} (ID INT KEY, K INT, V0 bigint) WITH (kafka_topic='left{s}', "
+                  "value_format='JSON', partitions=1);", *sources("STT")[1:]])
+    feed(env, s, [("right2", integer(3), {"V0": 3}, 10), ("right", integer(1), {"V0": 2}, 11),
+                  ("left", integer(0), {"k": 2, "V0": 1}, 12)])
+    run(env, ["CREATE STREAM OUTPUT{s} as SELECT T3{s}.ID, s1{s}.V0, t2{s}.V0, t3{s}.V0 FROM S1{s} JOIN T2{s} ON "
+              "S1{s}.K - 1 = T2{s}.ID JOIN T3{s} ON S1{s}.K + 1 = T3{s}.ID;"], s)
+    assert outputs(env, f"OUTPUT{s}", 1) == [(integer(3), {f"S1{s}_V0": 1, f"T2{s}_V0": 2, f"T3{s}_V0": 3})]
+    assert schema(env, f"OUTPUT{s}")[0] == (f"T3{s}_ID", "KEY")
+    qid = query_id(env, f"OUTPUT{s}")
+    assert {f"{PREFIX}{qid}-L_Join-repartition", f"{PREFIX}{qid}-Join-repartition"} <= topics(env)
+
+
+def test_stream_stream_stream_left_left(env):
+    # "stream-stream-stream - left-left" (no GRACE PERIOD: unmatched left rows are written at once)
+    s = run(env, sources("SSS"))
+    feed(env, s, [("left", integer(0), {"V0": 1}, 0), ("right", integer(0), {"V0": 2}, 1),
+                  ("right2", integer(0), {"V0": 3}, 2), ("left", integer(0), {"V0": 4}, 3)])
+    run(env, ["CREATE STREAM OUTPUT{s} AS SELECT s2{s}.id, s1{s}.v0, s2{s}.v0, s3{s}.v0 FROM s1{s} LEFT JOIN s2{s} "
+              "WITHIN 5 SECONDS ON s1{s}.id = s2{s}.id LEFT JOIN S3{s} WITHIN 10 SECONDS ON s1{s}.id = s3{s}.id;"], s)
+    v = f"S1{s}_V0", f"S2{s}_V0", f"S3{s}_V0"
+    expected = [((1, None, None), 0), ((1, 2, None), 1), ((1, None, 3), 2), ((1, 2, 3), 2), ((4, 2, 3), 3)]
+    assert outputs(env, f"OUTPUT{s}", 5) == [(integer(0), dict(zip(v, r, strict=True))) for r, _ in expected]
+    assert schema(env, f"OUTPUT{s}")[0] == (f"S2{s}_ID", "KEY")
+    qid = query_id(env, f"OUTPUT{s}")
+    # Kafka Streams' window stores, numbered as in ksqlDB's plan of this test
+    assert {f"{PREFIX}{qid}-{n}-changelog" for n in (
+        "KSTREAM-JOINTHIS-0000000008-store", "KSTREAM-OUTEROTHER-0000000009-store",
+        "KSTREAM-JOINTHIS-0000000016-store", "KSTREAM-OUTEROTHER-0000000017-store")} <= topics(env)
+
+
+def test_stream_stream_stream_inner_inner_different_windows(env):
+    # "stream-stream-stream - inner-inner - different windows"
+    s = run(env, sources("SSS"))
+    feed(env, s, [("left", integer(0), {"V0": 1}, 0), ("right", integer(0), {"V0": 2}, 1),
+                  ("right2", integer(0), {"V0": 3}, 2), ("left", integer(0), {"V0": 4}, 3),
+                  ("left", integer(0), {"V0": 5}, 4000), ("right2", integer(0), {"V0": 6}, 6000),
+                  ("left", integer(0), {"V0": 7}, 6001), ("right2", integer(0), {"V0": 8}, 7000)])
+    run(env, ["CREATE STREAM OUTPUT{s} AS SELECT s2{s}.id, s1{s}.v0, s2{s}.v0, s3{s}.v0 FROM S1{s} JOIN S2{s} "
+              "WITHIN 5 SECONDS ON s1{s}.id = s2{s}.id JOIN S3{s} WITHIN 10 SECONDS ON s1{s}.id = s3{s}.id;"], s)
+    v = f"S1{s}_V0", f"S2{s}_V0", f"S3{s}_V0"
+    rows = [(1, 2, 3), (4, 2, 3), (5, 2, 3), (1, 2, 6), (4, 2, 6), (5, 2, 6), (1, 2, 8), (4, 2, 8), (5, 2, 8)]
+    assert outputs(env, f"OUTPUT{s}", 9) == [(integer(0), dict(zip(v, r, strict=True))) for r in rows]
+
+
+def test_table_table_table_inner_full_and_pull_queries(env):
+    # "table-table-table - inner-full"; the pull query is that of rest-query-validation-tests/
+    # pull-queries-against-materialized-table-table-joins.json "table-table-table - inner-full"
+    s = run(env, sources("TTT"))
+    feed(env, s, [("left", integer(0), {"V0": 1}, 0), ("right2", integer(0), {"V0": 3}, 2),
+                  ("right", integer(0), {"V0": 2}, 3), ("left", integer(0), {"V0": 4}, 1000)])
+    run(env, ["CREATE TABLE OUTPUT{s} as SELECT ROWKEY AS ID, T1{s}.V0, T2{s}.V0, T3{s}.V0 FROM T1{s} JOIN T2{s} ON "
+              "T1{s}.ID = T2{s}.ID FULL JOIN T3{s} ON T1{s}.ID = T3{s}.ID;"], s)
+    v = f"T1{s}_V0", f"T2{s}_V0", f"T3{s}_V0"
+    assert outputs(env, f"OUTPUT{s}", 3) == [(integer(0), dict(zip(v, r, strict=True)))
+                                             for r in ((None, None, 3), (1, 2, 3), (4, 2, 3))]
+    assert schema(env, f"OUTPUT{s}") == [("ID", "KEY"), *((c, None) for c in v)]
+    assert pull(env, f"SELECT * FROM OUTPUT{s};") == [[0, 4, 2, 3]]
+    assert pull(env, f"SELECT * FROM OUTPUT{s} WHERE ID = 0;") == [[0, 4, 2, 3]]
+    assert pull(env, f"SELECT * FROM OUTPUT{s} WHERE ID = 1;") == []
+    qid = query_id(env, f"OUTPUT{s}")
+    assert {f"{PREFIX}{qid}-{n}-changelog" for n in (
+        "KafkaTopic_L_Left-Reduce", "KafkaTopic_L_Right-Reduce", "KafkaTopic_Right-Reduce", "Project-Last")
+            } <= topics(env)
+
+
+def test_group_by_over_a_table_table_join(env):
+    # group-by.json "on join" (there in AVRO): a change of the joined row leaves its group and joins it again
+    s = run(env, ["CREATE TABLE t1{s} (ID BIGINT PRIMARY KEY, TOTAL integer) WITH (kafka_topic='T1{s}', "
+                  "value_format='JSON', partitions=1);",
+                  "CREATE TABLE t2{s} (ID BIGINT PRIMARY KEY, TOTAL integer) WITH (kafka_topic='T2{s}', "
+                  "value_format='JSON', partitions=1);"])
+    big = [struct.pack(">q", n) for n in (0, 1)]
+    feed(env, s, [("T1", big[0], {"total": 100}, 1), ("T1", big[1], {"total": 101}, 2),
+                  ("T2", big[0], {"total": 5}, 3), ("T2", big[1], {"total": 10}, 4),
+                  ("T2", big[0], {"total": 20}, 5), ("T2", big[0], None, 6)])
+    run(env, ["CREATE TABLE OUTPUT{s} AS SELECT t1{s}.ID, SUM(t1{s}.total + CASE WHEN t2{s}.total IS NULL THEN 0 "
+              "ELSE t2{s}.total END) as SUM FROM T1{s} LEFT JOIN T2{s} ON (t1{s}.ID = t2{s}.ID) GROUP BY t1{s}.ID "
+              "HAVING COUNT(1) > 0;"], s)
+    expected = [(0, 100), (1, 101), (0, 105), (1, 111), (0, 120), (0, 100)]
+    assert outputs(env, f"OUTPUT{s}", 6) == [(big[k], {"SUM": v}) for k, v in expected]
+    assert schema(env, f"OUTPUT{s}") == [(f"T1{s}_ID", "KEY"), ("SUM", None)]
+    # the aggregate is materialized: pull queries read it
+    assert pull(env, f"SELECT * FROM OUTPUT{s} WHERE T1{s}_ID = 1;") == [[1, 111]]
+
+
+def test_windowed_group_by_over_a_stream_table_join(env):
+    # group-by.json "windowed join": grouped by the join key, so no GroupBy repartition
+    s = run(env, ["CREATE TABLE A{s} (id varchar primary key, regionid varchar) WITH (kafka_topic='a{s}', "
+                  "value_format='json', partitions=1);",
+                  "CREATE STREAM B{s} (id varchar) WITH (kafka_topic='b{s}', value_format='json', partitions=1);"])
+    feed(env, s, [("a", b"1", {"id": "1", "regionid": "one"}, 0), *[("b", None, {"Id": "1"}, 0)] * 3])
+    run(env, ["CREATE TABLE test{s} AS SELECT a{s}.id, COUNT(*) as count FROM B{s} LEFT JOIN A{s} ON "
+              "a{s}.id = b{s}.id WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY a{s}.id HAVING COUNT(*) > 2;"], s)
+    assert outputs(env, f"TEST{s}", 1) == [(b"1" + struct.pack(">q", 0), {"COUNT": 3})]
+    qid = query_id(env, f"TEST{s}")
+    names = topics(env)
+    assert f"{PREFIX}{qid}-Join-repartition" in names
+    assert f"{PREFIX}{qid}-Aggregate-GroupBy-repartition" not in names
+
+
+@pytest.fixture(scope="module")
+def error_sources(env) -> str:
+    return run(env, [*sources("STT"), "CREATE TABLE T4{s} (ID INT PRIMARY KEY, V0 bigint) WITH (kafka_topic="
+                                      "'right4{s}', value_format='JSON', partitions=2);"])
+
+
+@pytest.mark.parametrize("query, message", [
+    # "inner-inner - missing join columns in projection"
+    ("CREATE STREAM OUTPUT{s} as SELECT s1{s}.V0, t2{s}.V0, t3{s}.V0 FROM S1{s} INNER JOIN T2{s} ON "
+     "S1{s}.ID = T2{s}.ID INNER JOIN T3{s} ON S1{s}.ID = T3{s}.ID;",
+     "The query used to build `OUTPUT{s}` must include the join expressions S1{s}.ID, T2{s}.ID or T3{s}.ID in its "
+     "projection (eg, SELECT S1{s}.ID...)."),
+    # "left-left with expression in first - missing join columns in projection"
+    ("CREATE STREAM OUTPUT{s} as SELECT s1{s}.V0, t2{s}.V0, t3{s}.V0 FROM S1{s} LEFT JOIN T2{s} ON "
+     "S1{s}.ID + 1 = T2{s}.ID LEFT JOIN T3{s} ON S1{s}.ID = T3{s}.ID;",
+     "The query used to build `OUTPUT{s}` must include the join expressions S1{s}.ID or T3{s}.ID in its projection "
+     "(eg, SELECT S1{s}.ID...)."),
+    # "inner-inner with expression in second - missing join columns in projection"
+    ("CREATE STREAM OUTPUT{s} as SELECT s1{s}.V0, t2{s}.V0, t3{s}.V0 FROM S1{s} INNER JOIN T2{s} ON "
+     "S1{s}.ID = T2{s}.ID INNER JOIN T3{s} ON S1{s}.ID + 1 = T3{s}.ID;",
+     "The query used to build `OUTPUT{s}` must include the join expression T3{s}.ID in its projection (eg, SELECT "
+     "T3{s}.ID...)."),
+    # "self join with multiple sources"
+    ("CREATE STREAM OUTPUT{s} as SELECT * FROM S1{s} JOIN T2{s} ON S1{s}.V0 = T2{s}.V0 JOIN T3{s} ON "
+     "S1{s}.V0 = S1{s}.V0;",
+     "Each side of the join must reference exactly one source and not the same source. Left side references "
+     "`S1{s}` and right references `S1{s}`"),
+    # "criteria that does not use the joined source"
+    ("CREATE STREAM OUTPUT{s} as SELECT * FROM S1{s} JOIN T2{s} ON S1{s}.ID = T2{s}.ID JOIN T3{s} ON "
+     "S1{s}.ID = T2{s}.ID;",
+     "A join criteria is expected to reference the source (`T3{s}`) in the FROM clause, instead the right source "
+     "references `T2{s}` and the left source references `S1{s}`"),
+    # "table-table-stream - Invalid"
+    ("CREATE STREAM OUTPUT{s} as SELECT * FROM T2{s} JOIN T3{s} ON T2{s}.ID = T3{s}.ID JOIN S1{s} ON "
+     "T2{s}.ID = S1{s}.ID;",
+     "Invalid join order: table-stream joins are not supported; only stream-table joins. Got T2{s} [INNER] JOIN "
+     "S1{s}."),
+    # "join on literal"
+    ("CREATE STREAM OUTPUT{s} as SELECT S1{s}.ID, s1{s}.V0, t2{s}.V0 FROM S1{s} JOIN T2{s} ON S1{s}.ID = 0 JOIN "
+     "T3{s} ON S1{s}.ID = T3{s}.ID;",
+     "Invalid comparison expression '0' in join '(S1{s}.ID = 0)'. Each side of the join comparision must contain "
+     "references from exactly one source."),
+    # "duplicate source"
+    ("CREATE STREAM OUTPUT{s} as SELECT * FROM S1{s} JOIN T2{s} ON S1{s}.ID = T2{s}.ID JOIN T2{s} ON "
+     "S1{s}.V0 = T2{s}.V0;",
+     "N-way joins do not support multiple occurrences of the same source. Source: 'T2{s}'"),
+    # "partition count mismatch"
+    ("CREATE STREAM OUTPUT{s} as SELECT * FROM S1{s} JOIN T2{s} ON S1{s}.ID = T2{s}.ID JOIN T4{s} ON "
+     "S1{s}.ID = T4{s}.ID;",
+     "Can't join `S1{s}` with `T4{s}` since the number of partitions don't match. `S1{s}` partitions = 1; `T4{s}` "
+     "partitions = 2. Please repartition either one so that the number of partitions match."),
+])
+def test_multi_join_errors(env, error_sources, query, message):
+    _, k = env
+    s = error_sources
+    status, body = k.ksql(query.replace("{s}", s))
+    assert status == 400 and message.replace("{s}", s) in body["message"], body
