@@ -177,6 +177,11 @@ def test_table_table_table_inner_full_and_pull_queries(env):
     assert pull(env, f"SELECT * FROM OUTPUT{s};") == [[0, 4, 2, 3]]
     assert pull(env, f"SELECT * FROM OUTPUT{s} WHERE ID = 0;") == [[0, 4, 2, 3]]
     assert pull(env, f"SELECT * FROM OUTPUT{s} WHERE ID = 1;") == []
+    # pull-queries-against-materialized-aggregates.json: a pull query itself may not join
+    _, k = env
+    status, _, body = k.request("POST", "/query", {"ksql": f"SELECT * FROM T1{s} JOIN T2{s} ON T1{s}.ID = T2{s}.ID;",
+                                                   "streamsProperties": {}})
+    assert status == 400 and json.loads(body)["message"] == "Pull queries don't support JOIN clauses.", body
     qid = query_id(env, f"OUTPUT{s}")
     assert {f"{PREFIX}{qid}-{n}-changelog" for n in (
         "KafkaTopic_L_Left-Reduce", "KafkaTopic_L_Right-Reduce", "KafkaTopic_Right-Reduce", "Project-Last")

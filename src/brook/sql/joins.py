@@ -57,6 +57,14 @@ class JoinTopology(Topology):
         self.stream_time: dict[tuple[int, int], int] = {}
         self.pending: dict[tuple[int, int], list[tuple[int, bytes]]] = {}
         self.seq = 0
+        # the timestamps of the records written to each repartition topic and not yet read back
+        self.rekeyed: dict[str, dict[int, int]] = {}
+        self.pass_through = [lf.source.topic for lf in self.leaves if lf.repartition]
+
+    def in_flight(self, topic: str) -> int | None:
+        """The oldest record re-keyed into `topic` that has not come back yet."""
+        pending = self.rekeyed.get(topic)
+        return min(pending) if pending else None
 
     def _aggregate(self, query: Query, key_format: str, query_name: str) -> AggregateTopology:
         """GROUP BY over the joined rows: the aggregate sees one flat source whose columns are `<alias>_<column>`."""
@@ -77,9 +85,9 @@ class JoinTopology(Topology):
         self.fns: list[tuple[str, Any]] = []
         items: list[tuple[str, Any]] = []
         generated = generated_names(query.items)
-        # a stream re-keyed by one of its columns for a stream-table step: ksqlDB names that key column plainly
-        bare = {s.left_expr[2] for s in self.steps if s.kind == "ST" and s.left_expr[0] == "col" and (
-            s.left_repartition or (s.index == 0 and self.leaves[0].repartition))}
+        # ksqlDB names a qualified column <alias>_<column> when sources share the column's name, else plainly
+        sides = self.plan.sides.values()
+        shared = {n for cols in sides for n in cols if sum(n in other for other in sides) > 1}
         for index, item in enumerate(query.items):
             if item[0] in ("*", "src*"):
                 if item[0] == "src*" and item[1] not in c.qualifiers:
@@ -95,7 +103,7 @@ class JoinTopology(Topology):
             # ksqlDB names a qualified column of a join <alias>_<column>
             name = generated.get(index, "")
             if expr[0] == "col":
-                name = expr[2] if not expr[1] or c.column(expr[1], expr[2]) in bare else f"{expr[1]}_{expr[2]}"
+                name = f"{expr[1]}_{expr[2]}" if expr[1] and expr[2] in shared else expr[2]
             items.append((alias or name, expr))
         key_name = None
         for name, expr in items:
@@ -137,6 +145,11 @@ class JoinTopology(Topology):
                 (self.steps[lf.step], lf.side, lf.repartition) for lf in self.leaves]:
             if topic == rekeyed:
                 entry = json.loads(msg.value())
+                pending = self.rekeyed.get(topic, {})
+                if pending.get(entry["t"], 0) > 1:
+                    pending[entry["t"]] -= 1
+                else:
+                    pending.pop(entry["t"], None)
                 # the timestamp travels in the value too: librdkafka would read a timestamp of 0 as "now"
                 self._arrive(step, side, entry["k"], None, entry["r"], _At(msg, entry["t"], msg.partition()), out)
                 return
@@ -175,7 +188,10 @@ class JoinTopology(Topology):
         partner = step.right if not step.right.repartition else self.leaves[0]
         raw = formats.key_serialize(partner.source.key_format, {"K": key}, [("K", step.key_type)])
         out.producer.produce(topic, key=raw, value=json.dumps({"k": key, "r": row, "t": ts}, separators=(",", ":"),
-                                                              default=str).encode(), timestamp=max(ts, 0))
+                                                              default=str).encode(),
+                             timestamp=max(ts, 1))  # librdkafka reads 0 as "now"; the value keeps the real one
+        pending = self.rekeyed.setdefault(topic, {})
+        pending[ts] = pending.get(ts, 0) + 1
 
     def _table_key(self, leaf: Leaf, msg: Any) -> Any:
         keys = formats.deserialize(leaf.source.key_format, msg.key(), leaf.source.key_columns) or {}

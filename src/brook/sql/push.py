@@ -55,6 +55,11 @@ def prepare(engine: Engine, text: str, props: dict[str, Any]) -> PushQuery | Pri
             raise SqlError(f"{query.source} does not exist.")
         if query.emit == "FINAL":
             raise SqlError("EMIT FINAL is only supported for windowed aggregations.")
+        if query.joins and query.emit is None:
+            raise SqlError("Pull queries don't support JOIN clauses.")
+        if query.joins:
+            raise SqlError("Push queries over joins are not yet supported by Brook's SQL engine: create a stream "
+                           "or table AS SELECT the join, then query that.")
         plan = Plan(query, source)
         if query.emit is None:
             return PushQuery(f"query_{random.getrandbits(62)}", source, plan, "", _pull(engine, source, plan))
