@@ -10,6 +10,7 @@ import heapq
 import json
 import logging
 import struct
+import time
 from typing import Any
 
 from brook.sql import formats
@@ -59,11 +60,15 @@ class JoinTopology(Topology):
         self.seq = 0
         # the timestamps of the records written to each repartition topic and not yet read back
         self.rekeyed: dict[str, dict[int, int]] = {}
+        self.rekeyed_at: dict[str, float] = {}
         self.pass_through = [lf.source.topic for lf in self.leaves if lf.repartition]
 
     def in_flight(self, topic: str) -> int | None:
-        """The oldest record re-keyed into `topic` that has not come back yet."""
+        """The oldest record re-keyed into `topic` that has not come back yet (forgotten 5 s after the last one
+        was written: records in another server's partitions never come back here)."""
         pending = self.rekeyed.get(topic)
+        if pending and time.monotonic() - self.rekeyed_at.get(topic, 0.0) > 5.0:
+            pending.clear()
         return min(pending) if pending else None
 
     def _aggregate(self, query: Query, key_format: str, query_name: str) -> AggregateTopology:
@@ -192,6 +197,7 @@ class JoinTopology(Topology):
                              timestamp=max(ts, 1))  # librdkafka reads 0 as "now"; the value keeps the real one
         pending = self.rekeyed.setdefault(topic, {})
         pending[ts] = pending.get(ts, 0) + 1
+        self.rekeyed_at[topic] = time.monotonic()
 
     def _table_key(self, leaf: Leaf, msg: Any) -> Any:
         keys = formats.deserialize(leaf.source.key_format, msg.key(), leaf.source.key_columns) or {}

@@ -61,3 +61,4 @@ class Rebalance:
             for tp in partitions:
                 self.groups.queues.pop(tp.partition, None)
                 self.groups.waiting.pop(tp.partition, None)
+                self.groups.held.pop(tp.partition, None)
