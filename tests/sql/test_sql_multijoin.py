@@ -223,6 +223,21 @@ def test_windowed_group_by_over_a_stream_table_join(env):
     assert f"{PREFIX}{qid}-Aggregate-GroupBy-repartition" not in names
 
 
+def test_synthetic_join_key(env):
+    # joins.json "full join - with both join column in projection" and "aliased synthetic join key": no source
+    # column holds a FULL join's key, nor that of a join on two expressions: ksqlDB's ROWKEY, first in SELECT *
+    s = run(env, ["CREATE STREAM L{s} (A INT KEY, B INT, C INT) WITH (kafka_topic='LEFT{s}', value_format='JSON', "
+                  "partitions=1);", "CREATE STREAM R{s} (A INT KEY, B INT, C INT) WITH (kafka_topic='RIGHT{s}', "
+                  "value_format='JSON', partitions=1);",
+                  "CREATE STREAM OUTPUT{s} AS SELECT * FROM L{s} FULL OUTER JOIN R{s} WITHIN 10 SECONDS ON "
+                  "L{s}.A = R{s}.A;",
+                  "CREATE STREAM OUTPUT2{s} AS SELECT ROWKEY AS A, l{s}.B, l{s}.C, r{s}.* FROM L{s} INNER JOIN R{s} "
+                  "WITHIN 10 SECONDS ON ABS(L{s}.A) = ABS(R{s}.A);"])
+    columns = [f"{side}{s}_{c}" for side in ("L", "R") for c in "ABC"]
+    assert schema(env, f"OUTPUT{s}") == [("ROWKEY", "KEY"), *((c, None) for c in columns)]
+    assert schema(env, f"OUTPUT2{s}") == [("A", "KEY"), *((c, None) for c in columns if c != f"L{s}_A")]
+
+
 @pytest.fixture(scope="module")
 def error_sources(env) -> str:
     return run(env, [*sources("STT"), "CREATE TABLE T4{s} (ID INT PRIMARY KEY, V0 bigint) WITH (kafka_topic="
@@ -269,6 +284,13 @@ def error_sources(env) -> str:
     ("CREATE STREAM OUTPUT{s} as SELECT * FROM S1{s} JOIN T2{s} ON S1{s}.ID = T2{s}.ID JOIN T2{s} ON "
      "S1{s}.V0 = T2{s}.V0;",
      "N-way joins do not support multiple occurrences of the same source. Source: 'T2{s}'"),
+    # joins.json "should not allow complex join conditions"
+    ("CREATE STREAM OUTPUT{s} as SELECT * FROM S1{s} JOIN T2{s} ON S1{s}.ID = T2{s}.ID AND S1{s}.ID = T2{s}.ID;",
+     "Invalid join condition: joins on multiple conditions are not yet supported. Got ((S1{s}.ID = T2{s}.ID) AND "
+     "(S1{s}.ID = T2{s}.ID))."),
+    # joins.json "stream stream left join - invalid left join expression - field does not exist"
+    ("CREATE STREAM OUTPUT{s} as SELECT * FROM S1{s} JOIN T2{s} ON S1{s}.IID = T2{s}.ID;",
+     "JOIN ON column 'S1{s}.IID' cannot be resolved."),
     # "partition count mismatch"
     ("CREATE STREAM OUTPUT{s} as SELECT * FROM S1{s} JOIN T2{s} ON S1{s}.ID = T2{s}.ID JOIN T4{s} ON "
      "S1{s}.ID = T4{s}.ID;",

@@ -356,6 +356,8 @@ def expr_text(e: Any) -> str:
         return f"{e[1]}({', '.join('*' if a[0] == 'star' else expr_text(a) for a in e[2])})"
     if kind in ("bin", "cmp"):
         return f"({expr_text(e[2])} {e[1]} {expr_text(e[3])})"
+    if kind in ("and", "or"):
+        return f"({expr_text(e[1])} {kind.upper()} {expr_text(e[2])})"
     return kind.upper()
 
 

@@ -168,7 +168,7 @@ class JoinPlan:
         return [self.names[e[2]] for e in self.steps[-1].key_equiv if e[0] == "col" and e[2] in self.names]
 
     def key_missing(self, sink: str) -> str:
-        if self.steps[-1].join_type == "FULL":
+        if self.steps[-1].key_equiv == [("col", None, "ROWKEY")]:
             return ("Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to "
                     f"build `{sink}` must include the join expression ROWKEY in its projection (eg, SELECT "
                     "ROWKEY...).\nROWKEY was added as a synthetic key column because the join criteria did not match "
@@ -241,7 +241,8 @@ class JoinPlan:
             raise SqlError(f"Can't join `{first.name}` with `{rs.name}` since the number of partitions don't "
                            f"match. `{first.name}` partitions = {have[0]}; `{rs.name}` partitions = {have[1]}. "
                            "Please repartition either one so that the number of partitions match.")
-        if jt == "FULL":
+        if jt == "FULL" or (rl[0] != "col" and rr[0] != "col"):
+            # no source column holds the key: ksqlDB adds the synthetic key column ROWKEY
             step.key_equiv = [("col", None, "ROWKEY")]
         else:
             equiv = (prev_equiv if left_keyed else [rl]) + [rr]
@@ -267,7 +268,11 @@ class JoinPlan:
             raise SqlError(f"Unsupported join expression: {expr_text(on)}")
         owners = []
         for e in (on[2], on[3]):
-            found = {self.compiler.owner(c[1], c[2]) for c in column_refs(e)}
+            found = set()
+            for c in column_refs(e):
+                if c[1] in self.sides and c[2] not in self.sides[c[1]]:
+                    raise SqlError(f"JOIN ON column '{expr_text(c)}' cannot be resolved.")
+                found.add(self.compiler.owner(c[1], c[2]))
             if len(found) != 1:
                 raise SqlError(f"Invalid comparison expression '{expr_text(e)}' in join '{expr_text(on)}'. Each side "
                                "of the join comparision must contain references from exactly one source.")

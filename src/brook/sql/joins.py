@@ -97,6 +97,8 @@ class JoinTopology(Topology):
             if item[0] in ("*", "src*"):
                 if item[0] == "src*" and item[1] not in c.qualifiers:
                     raise SqlError(f"'{item[1]}' is not a valid stream/table name or alias.")
+                if item[0] == "*" and self.steps[-1].key_equiv == [("col", None, "ROWKEY")]:
+                    items.append(("ROWKEY", ("col", None, "ROWKEY")))  # the synthetic key comes first
                 for leaf in self.leaves:
                     if item[0] == "src*" and item[1] != leaf.alias:
                         continue
