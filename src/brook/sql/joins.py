@@ -57,6 +57,8 @@ class JoinTopology(Topology):
         self.pullable = sink_kind == "TABLE"
         self.stream_time: dict[tuple[int, int], int] = {}
         self.pending: dict[tuple[int, int], list[tuple[int, bytes]]] = {}
+        # stream-stream window stores by step: (record time, store, key) of every row, oldest first, for expiry
+        self.expiry: dict[int, list[tuple[int, str, bytes]]] = {}
         self.seq = 0
         # the timestamps of the records written to each repartition topic and not yet read back
         self.rekeyed: dict[str, dict[int, int]] = {}
@@ -363,6 +365,8 @@ class JoinTopology(Topology):
         self.seq += 1
         store_key = ck + _TS.pack(ts, msg.offset(), self.seq)
         self.stores[mine].put(store_key, row, p)
+        heapq.heappush(self.expiry.setdefault(step.index, []), (ts, mine, store_key))
+        self._expire_rows(step)
         if not matched and outer:
             if step.legacy:
                 self._result(step, key, None, pair(row, None), ts, p, msg, out)
@@ -370,6 +374,21 @@ class JoinTopology(Topology):
                 shared.put(bytes([side]) + store_key, {"k": key, "r": row, "t": ts}, p)
                 heapq.heappush(self.pending.setdefault((step.index, p), []),
                                (ts + after + step.grace, bytes([side]) + store_key))
+
+    def _expire_rows(self, step: Step) -> None:
+        """A row no record can join any more leaves the window stores: older than the stream time less the
+        window's size and grace (Kafka Streams' retention of a join window store; ksqlDB's default grace is 24 h
+        without GRACE PERIOD). The stream time is the lowest of the step's partitions' (a row's partition is not
+        kept in its key), so no partition loses a row it could still join; the changelog keeps the row until its
+        own retention, as for expired aggregate windows."""
+        heap = self.expiry.get(step.index)
+        if not heap:
+            return
+        low = min(st for (i, _), st in self.stream_time.items() if i == step.index)
+        horizon = low - (step.after[0] + step.after[1] + step.grace)
+        while heap and heap[0][0] < horizon:
+            _, store, key = heapq.heappop(heap)
+            self.stores[store].delete_local(key)
 
     def _expire_pending(self, step: Step, p: int, st: int, msg: Any, out: Output) -> None:
         heap = self.pending.get((step.index, p))
@@ -386,6 +405,11 @@ class JoinTopology(Topology):
 
     def restored(self) -> None:
         for step in self.steps:
+            for name in (step.stores.get("this"), step.stores.get("other")) if step.kind == "SS" else ():
+                if name is not None and name in self.stores:
+                    for k, _ in self.stores[name].items():
+                        heapq.heappush(self.expiry.setdefault(step.index, []),
+                                       (_TS.unpack_from(k, len(k) - _TS.size)[0], name, k))
             shared: Store | None = self.stores.get(step.stores.get("shared", ""))
             if shared is None:
                 continue
