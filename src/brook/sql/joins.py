@@ -35,8 +35,13 @@ def canonical(value: Any) -> bytes:
 
 class JoinTopology(Topology):
     def __init__(self, query: Query, sources: list[Source], sink_kind: str, query_name: str,
-                 partitions: dict[str, int], sink_name: str = "", key_format: str = "KAFKA") -> None:
+                 partitions: dict[str, int], sink_name: str = "", key_format: str = "KAFKA",
+                 transient: bool = False) -> None:
         self.plan = plan = JoinPlan(query, sources, query_name, partitions)
+        # a push query (pushjoin.py) has no sink: its result is the join's own kind and needs no key column
+        self.transient = transient
+        if transient:
+            sink_kind = plan.result_kind
         self.steps, self.leaves = plan.steps, plan.leaves
         self.kind = plan.kind
         self.compiler = plan.compiler
@@ -124,7 +129,8 @@ class JoinTopology(Topology):
             self.columns.append((name, c.type_of(expr), is_key))
             self.fns.append((name, c.compile(expr)))
         # a two-source stream-table join may leave its key out (the stream keeps no key)
-        if key_name is None and (sink_kind == "TABLE" or self.kind != "ST" or len(self.steps) > 1):
+        if key_name is None and not self.transient and (sink_kind == "TABLE" or self.kind != "ST"
+                                                        or len(self.steps) > 1):
             raise SqlError(self.plan.key_missing(sink_name))
         self.key_name = key_name
 

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from brook.sql import pushjoin
 from brook.sql.engine import Engine, StatementError
 from brook.sql.expressions import SqlError
 from brook.sql.parser import PrintTopic, Query, parse, type_str
@@ -20,9 +21,10 @@ from brook.sql.queries import Plan, Source
 class PushQuery:
     query_id: str
     source: Source
-    plan: Plan
+    plan: Any  # a Plan, or pushjoin.JoinColumns for a join
     offset_reset: str
     pull_rows: list | None = None  # a pull query's whole answer, read from the table's store
+    join: Any = None  # a join's transient query (pushjoin.TransientJoin)
 
     def metadata(self) -> dict:
         return {"queryId": self.query_id, "columnNames": [n for n, _, _ in self.plan.columns],
@@ -58,19 +60,33 @@ def prepare(engine: Engine, text: str, props: dict[str, Any]) -> PushQuery | Pri
         if query.joins and query.emit is None:
             raise SqlError("Pull queries don't support JOIN clauses.")
         if query.joins:
-            raise SqlError("Push queries over joins are not yet supported by Brook's SQL engine: create a stream "
-                           "or table AS SELECT the join, then query that.")
+            return _join(engine, query, source, props, stmt.text)
         plan = Plan(query, source)
         if query.emit is None:
             return PushQuery(f"query_{random.getrandbits(62)}", source, plan, "", _pull(engine, source, plan))
     except SqlError as e:
         raise StatementError(40001, str(e), stmt.text) from None
+    reset = _offset_reset(engine, props, stmt.text)
+    return PushQuery(f"transient_{source.name}_{random.getrandbits(62)}", source, plan, reset)
+
+
+def _offset_reset(engine: Engine, props: dict[str, Any], text: str) -> str:
     reset = str(props.get("auto.offset.reset") or props.get("ksql.streams.auto.offset.reset")
                 or engine.config.get("ksql.streams.auto.offset.reset"))
     if reset not in ("earliest", "latest"):
         raise StatementError(40001, f"Invalid value {reset} for configuration auto.offset.reset: String must be one "
-                             "of: latest, earliest, none", stmt.text)
-    return PushQuery(f"transient_{source.name}_{random.getrandbits(62)}", source, plan, reset)
+                             "of: latest, earliest, none", text)
+    return reset
+
+
+def _join(engine: Engine, query: Query, source: Source, props: dict[str, Any], text: str) -> PushQuery:
+    """A push query over a join: a transient query running the join's topology (pushjoin.py)."""
+    reset = _offset_reset(engine, props, text)
+    query_id = f"transient_{source.name}_{random.getrandbits(62)}"
+    app_id = f"_confluent-ksql-{engine.config.service_id}transient_{query_id}"
+    topo = pushjoin.topology(engine, query, app_id)
+    return PushQuery(query_id, source, pushjoin.JoinColumns(topo, query.limit), reset,
+                     join=pushjoin.TransientJoin(engine, topo, app_id, reset))
 
 
 def _pull(engine: Engine, source: Source, plan: Plan) -> list:
@@ -117,6 +133,10 @@ async def rows(engine: Engine, push: PushQuery) -> AsyncIterator[list]:
         for values in push.pull_rows:
             yield values
         return
+    if push.join is not None:
+        async for values in _join_rows(push):
+            yield values
+        return
     count = 0
     try:
         await asyncio.to_thread(start)
@@ -129,3 +149,18 @@ async def rows(engine: Engine, push: PushQuery) -> AsyncIterator[list]:
                     return
     finally:
         threading.Thread(target=close, daemon=True).start()
+
+
+async def _join_rows(push: PushQuery) -> AsyncIterator[list]:
+    """A join's rows until LIMIT or the client goes away; then its consumer, stores and topics go too."""
+    join, count = push.join, 0
+    try:
+        await asyncio.to_thread(join.start)
+        while True:
+            for values in await asyncio.to_thread(join.step):
+                yield values
+                count += 1
+                if push.plan.limit is not None and count >= push.plan.limit:
+                    return
+    finally:
+        threading.Thread(target=join.close, daemon=True).start()

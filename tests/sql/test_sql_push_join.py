@@ -1,0 +1,169 @@
+"""Push queries over joins (SELECT ... JOIN ... EMIT CHANGES) on /query-stream and /query, run as ksqlDB runs them:
+a transient query with its own stores and repartition topics, reading from auto.offset.reset, its joined rows
+streamed as they come, its state and topics removed once LIMIT is reached."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import struct
+import threading
+import time
+
+import pytest
+from sql_helpers import module_ksql, produce_at
+
+EARLIEST = {"auto.offset.reset": "earliest"}
+DELIMITED = "application/vnd.ksqlapi.delimited.v1"
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    with module_ksql(tmp_path_factory, "ksql-pushjoin") as (broker, k):
+        for text in [
+                "CREATE STREAM orders (ID INT KEY, ITEM STRING, CID INT) WITH (kafka_topic='orders', "
+                "value_format='JSON', partitions=1);",
+                "CREATE TABLE customers (ID INT PRIMARY KEY, NAME STRING) WITH (kafka_topic='customers', "
+                "value_format='JSON', partitions=1);",
+                "CREATE STREAM clicks (ID INT KEY, URL STRING) WITH (kafka_topic='clicks', value_format='JSON', "
+                "partitions=1);",
+                "CREATE STREAM views (ID INT KEY, SECS INT) WITH (kafka_topic='views', value_format='JSON', "
+                "partitions=1);"]:
+            status, body = k.ksql(text)
+            assert status == 200, body
+        yield broker, k
+
+
+def integer(n: int) -> bytes:
+    return struct.pack(">i", n)
+
+
+def js(value: dict) -> bytes:
+    return json.dumps(value).encode()
+
+
+def transient_state(env) -> tuple[list[str], list[str]]:
+    """The transient queries' state directories and internal topics still present."""
+    from confluent_kafka.admin import AdminClient
+
+    broker, k = env
+    state = k.log_path.parent / "state"
+    dirs = [p.name for p in state.iterdir() if "transient" in p.name] if state.exists() else []
+    topics = AdminClient({"bootstrap.servers": broker.bootstrap}).list_topics(timeout=10).topics
+    return dirs, [t for t in topics if "transient" in t]
+
+
+def wait_cleaned(env) -> None:
+    deadline = time.monotonic() + 20
+    while transient_state(env) != ([], []):
+        assert time.monotonic() < deadline, transient_state(env)
+        time.sleep(0.2)
+
+
+ORDERS_JOIN = ("SELECT o.ID AS OID, ITEM, NAME FROM orders o JOIN customers c ON o.CID = c.ID "
+               "EMIT CHANGES LIMIT 2;")
+
+
+def test_stream_table_join_from_earliest_through_a_repartition_topic(env):
+    broker, k = env
+    # the orders are joined on CID, not their key: the transient query re-keys them through its own topic
+    produce_at(broker.bootstrap, "customers", [(integer(1), js({"NAME": "ann"}), 1000),
+                                               (integer(2), js({"NAME": "bob"}), 1001)])
+    produce_at(broker.bootstrap, "orders", [(integer(10), js({"ITEM": "pen", "CID": 1}), 2000),
+                                            (integer(11), js({"ITEM": "ink", "CID": 3}), 2001),  # no customer 3
+                                            (integer(12), js({"ITEM": "cup", "CID": 2}), 2002)])
+    status, ctype, body = k.request("POST", "/query-stream", {"sql": ORDERS_JOIN, "properties": EARLIEST})
+    assert status == 200, body
+    lines = json.loads(body)
+    assert lines[0]["columnNames"] == ["OID", "ITEM", "NAME"]
+    assert lines[0]["columnTypes"] == ["INTEGER", "STRING", "STRING"]
+    assert lines[0]["queryId"].startswith("transient_ORDERS_")
+    assert lines[1:] == [[10, "pen", "ann"], [12, "cup", "bob"]]
+    # LIMIT reached: the query's stores and its repartition topic are gone
+    wait_cleaned(env)
+
+
+def test_stream_table_join_from_latest_sees_only_new_records(env):
+    broker, k = env
+    produce_at(broker.bootstrap, "customers", [(integer(5), js({"NAME": "old"}), 3000)])
+    produce_at(broker.bootstrap, "orders", [(integer(50), js({"ITEM": "old", "CID": 5}), 3001)])
+    conn = http.client.HTTPConnection("127.0.0.1", k.port, timeout=30)
+    conn.request("POST", "/query-stream", body=json.dumps({"sql": ORDERS_JOIN, "properties": {}}),
+                 headers={"Accept": DELIMITED})
+    resp = conn.getresponse()
+    assert resp.status == 200
+    header = json.loads(resp.readline())
+    assert header["columnNames"] == ["OID", "ITEM", "NAME"]
+    rows: list = []
+    done = threading.Event()
+
+    def read() -> None:
+        try:
+            while line := resp.readline():
+                if line.strip():
+                    rows.append(json.loads(line))
+        finally:
+            done.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    # the query reads from the end: keep writing a customer and then an order until two joined rows come
+    deadline, i = time.monotonic() + 30, 0
+    running: tuple[list[str], list[str]] = ([], [])
+    while not done.is_set():
+        assert time.monotonic() < deadline, rows
+        if not all(running):
+            running = transient_state(env)  # while it runs: its state directory and its repartition topic
+        i += 1
+        produce_at(broker.bootstrap, "customers", [(integer(5), js({"NAME": f"v{i}"}), 4000 + 2 * i)])
+        produce_at(broker.bootstrap, "orders", [(integer(100 + i), js({"ITEM": f"n{i}", "CID": 5}), 4001 + 2 * i)])
+        done.wait(0.5)
+    conn.close()
+    assert len(rows) == 2, rows
+    app_id = f"_confluent-ksql-default_transient_{header['queryId']}"
+    assert running == ([app_id], [f"{app_id}-Join-repartition"])
+    for oid, item, name in rows:  # each order joined with the customer row written just before it
+        assert item == f"n{oid - 100}" and name == f"v{oid - 100}", rows
+    wait_cleaned(env)
+
+
+def test_stream_stream_join_on_query_endpoint(env):
+    broker, k = env
+    produce_at(broker.bootstrap, "clicks", [(integer(1), js({"URL": "/a"}), 10_000),
+                                            (integer(2), js({"URL": "/b"}), 10_001)])
+    produce_at(broker.bootstrap, "views", [(integer(2), js({"SECS": 7}), 10_500),
+                                           (integer(3), js({"SECS": 8}), 10_501),
+                                           (integer(1), js({"SECS": 9}), 200_000)])  # outside the window
+    status, _, body = k.request("POST", "/query", {
+        "ksql": "SELECT c.ID, URL, SECS FROM clicks c JOIN views v WITHIN 1 MINUTE ON c.ID = v.ID "
+                "EMIT CHANGES LIMIT 1;", "streamsProperties": EARLIEST})
+    assert status == 200, body
+    lines = json.loads(body)
+    assert lines[0]["header"]["schema"] == "`C_ID` INTEGER KEY, `URL` STRING, `SECS` INTEGER"
+    assert lines[1:] == [{"row": {"columns": [2, "/b", 7]}}, {"finalMessage": "Limit Reached"}]
+    wait_cleaned(env)
+
+
+def test_join_push_query_errors(env):
+    _, k = env
+    status, _, body = k.request("POST", "/query-stream", {
+        "sql": "SELECT * FROM orders o JOIN nowhere n ON o.CID = n.ID EMIT CHANGES;", "properties": {}})
+    assert status == 400 and json.loads(body)["message"] == "NOWHERE does not exist."
+    status, _, body = k.request("POST", "/query-stream", {
+        "sql": "SELECT c.ID, COUNT(*) FROM clicks c JOIN views v WITHIN 1 MINUTE ON c.ID = v.ID GROUP BY c.ID "
+               "EMIT CHANGES;", "properties": {}})
+    assert status == 400 and "GROUP BY" in json.loads(body)["message"]
+
+
+def test_client_gone_ends_the_transient_query(env):
+    _, k = env
+    conn = http.client.HTTPConnection("127.0.0.1", k.port, timeout=30)
+    conn.request("POST", "/query-stream", body=json.dumps({"sql": ORDERS_JOIN.replace(" LIMIT 2", ""),
+                                                           "properties": {}}), headers={"Accept": DELIMITED})
+    resp = conn.getresponse()
+    assert resp.status == 200 and json.loads(resp.readline())["queryId"].startswith("transient_ORDERS_")
+    deadline = time.monotonic() + 20
+    while not all(transient_state(env)):
+        assert time.monotonic() < deadline, transient_state(env)
+        time.sleep(0.2)
+    conn.close()  # the client goes away: the query stops, its state directory and repartition topic go too
+    wait_cleaned(env)
