@@ -28,7 +28,9 @@ def env(tmp_path_factory):
                 "CREATE STREAM clicks (ID INT KEY, URL STRING) WITH (kafka_topic='clicks', value_format='JSON', "
                 "partitions=1);",
                 "CREATE STREAM views (ID INT KEY, SECS INT) WITH (kafka_topic='views', value_format='JSON', "
-                "partitions=1);"]:
+                "partitions=1);",
+                "CREATE TABLE tiers (ID INT PRIMARY KEY, TIER STRING) WITH (kafka_topic='tiers', "
+                "value_format='JSON', partitions=1);"]:
             status, body = k.ksql(text)
             assert status == 200, body
         yield broker, k
@@ -140,6 +142,21 @@ def test_stream_stream_join_on_query_endpoint(env):
     lines = json.loads(body)
     assert lines[0]["header"]["schema"] == "`C_ID` INTEGER KEY, `URL` STRING, `SECS` INTEGER"
     assert lines[1:] == [{"row": {"columns": [2, "/b", 7]}}, {"finalMessage": "Limit Reached"}]
+    wait_cleaned(env)
+
+
+def test_table_table_join_emits_each_change(env):
+    broker, k = env
+    produce_at(broker.bootstrap, "customers", [(integer(7), js({"NAME": "cy"}), 20_000)])
+    produce_at(broker.bootstrap, "tiers", [(integer(7), js({"TIER": "gold"}), 20_001),
+                                           (integer(7), js({"TIER": "plat"}), 20_002)])
+    status, _, body = k.request("POST", "/query-stream", {
+        "sql": "SELECT c.ID, NAME, TIER FROM customers c JOIN tiers t ON c.ID = t.ID EMIT CHANGES LIMIT 2;",
+        "properties": EARLIEST})
+    assert status == 200, body
+    lines = json.loads(body)
+    assert lines[0]["columnNames"] == ["C_ID", "NAME", "TIER"]
+    assert lines[1:] == [[7, "cy", "gold"], [7, "cy", "plat"]]
     wait_cleaned(env)
 
 
