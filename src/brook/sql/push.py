@@ -92,9 +92,14 @@ def _join(engine: Engine, query: Query, source: Source, props: dict[str, Any], t
 def _pull(engine: Engine, source: Source, plan: Plan) -> list:
     """A pull query: the rows of a materialized table, filtered and projected (key lookups and scans alike)."""
     materialized = engine.materialized(source.name)
-    if source.kind != "TABLE" or materialized is None:
+    if source.kind != "TABLE":
         raise SqlError(f"Can't pull from `{source.name}` as it's not a materialized table. Brook's SQL engine "
-                       "materializes the tables that CREATE TABLE AS SELECT ... GROUP BY builds.")
+                       "answers pull queries from the tables that CREATE TABLE AS SELECT builds.")
+    if materialized is None:  # ksqlDB's PullQueryExecutionUtil message
+        raise SqlError(f"The `{source.name}` table isn't queryable. To derive a queryable table, you can do "
+                       f"'CREATE TABLE QUERYABLE_{source.name} AS SELECT * FROM {source.name}'. See "
+                       "https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push "
+                       "query.")
     if not materialized.ready:
         raise SqlError(f"The state store of `{source.name}` is not ready yet; try again.")
     out = []

@@ -86,7 +86,11 @@ def decode_change(source: Source, msg: Any, store: Store | None) -> tuple[dict |
 
 class ProjectTopology(Topology):
     """SELECT ... FROM stream|table [WHERE] [PARTITION BY]: a filter and a projection (table functions explode a
-    row into several).  Over a table, a row that no longer passes the filter becomes a tombstone."""
+    row into several).  Over a table, a row that no longer passes the filter becomes a tombstone.
+
+    A table built from a table is materialized as ksqlDB materializes it: the source's rows in `KsqlTopic-Reduce`
+    (changelog `<application id>-KsqlTopic-Reduce-changelog`), the query's filter and projection applied when a
+    pull query reads them (ksqlDB's materialization transforms)."""
 
     def __init__(self, plan: Plan, source: Source, sink_kind: str) -> None:
         self.plan = plan
@@ -96,6 +100,8 @@ class ProjectTopology(Topology):
         self.table = source.kind == "TABLE" and sink_kind == "TABLE"
         self.window = source.window
         self.where = plan.where  # EXPLAIN shows a FILTER step when there is one
+        self.pullable = self.table
+        self.store_names = (SOURCE_STORE,) if self.table else ()
 
     def topics(self) -> list[str]:
         return [self.source.topic]
@@ -104,6 +110,8 @@ class ProjectTopology(Topology):
         ts = msg.timestamp()[1]
         try:
             row = self.source.decode(msg)
+            if self.table and msg.key() is not None:
+                self._materialize(msg, row)
             if row is None:
                 if self.table and msg.key() is not None:
                     out.send(msg.key(), None, ts)  # a tombstone deletes the key downstream too
@@ -122,6 +130,30 @@ class ProjectTopology(Topology):
             if self.window is not None and key is not None:
                 key = self.window.key(key, row["WINDOWSTART"], row["WINDOWEND"])
             out.send(key, projected, ts)
+
+    def _materialize(self, msg: Any, row: dict | None) -> None:
+        """The source's row (or its tombstone) into the store pull queries read."""
+        try:
+            self.stores[SOURCE_STORE].put(msg.key(), row, msg.partition())
+        except TypeError as e:  # a value the store cannot hold: the sink still gets the row
+            log.warning("Error materializing record %s-%d@%d: %s", msg.topic(), msg.partition(), msg.offset(), e)
+            self.stores[SOURCE_STORE].put(msg.key(), None, msg.partition())  # no stale row left behind
+
+    def rows(self) -> list[dict]:
+        """The table's rows: the stored source rows that pass the filter, projected."""
+        out = []
+        for _, row in self.stores[SOURCE_STORE].items():
+            try:
+                results = self.plan.apply_all(row)
+            except ERRORS:
+                continue  # the record was skipped when processed, as ksqlDB's processing log skips it
+            for values in results:
+                projected = dict(zip(self.names, values, strict=True))
+                for pseudo in ("ROWTIME", "WINDOWSTART", "WINDOWEND"):
+                    if pseudo in row:
+                        projected.setdefault(pseudo, row[pseudo])
+                out.append(projected)
+        return out
 
 
 class PartitionGroups:
