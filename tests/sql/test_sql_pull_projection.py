@@ -71,6 +71,26 @@ def test_projected_table_key_lookup_scan_filter_and_tombstone(env):
     assert latest == {b"10": None, b"11": None, b"12": None}
 
 
+def test_source_table_is_pullable_and_dropped_with_its_query(env):
+    broker, k = env
+    # pull-queries-against-cst-materialized.json: ksqlDB 0.29 materializes a CREATE SOURCE TABLE in a CST_ query
+    status, body = k.ksql("CREATE SOURCE TABLE CST_INPUT (K INT PRIMARY KEY, text STRING) "
+                          "WITH (kafka_topic='cst_topic', value_format='DELIMITED', partitions=1);")
+    assert status == 200, body
+    query_id = f"CST_CST_INPUT_{body[0]['commandSequenceNumber']}"
+    assert query_id in [q["id"] for q in k.ksql("SHOW QUERIES;")[1][0]["queries"]]
+    produce(broker.bootstrap, "cst_topic", [(i.to_bytes(4, "big"), f"a{i}".encode()) for i in (1, 2, 3)])
+    wait_for(lambda: rows(k, "SELECT * FROM CST_INPUT;") == [[1, "a1"], [2, "a2"], [3, "a3"]], 30,
+             what="the source table's rows")
+    assert pull(k, "SELECT K, TEXT FROM CST_INPUT WHERE K=2;") == ("`K` INTEGER KEY, `TEXT` STRING", [[2, "a2"]])
+    produce(broker.bootstrap, "cst_topic", [((2).to_bytes(4, "big"), None)])
+    wait_for(lambda: rows(k, "SELECT * FROM CST_INPUT;") == [[1, "a1"], [3, "a3"]], 30, what="the tombstone")
+    # dropping the table ends its query (no TERMINATE needed)
+    status, body = k.ksql("DROP TABLE CST_INPUT;")
+    assert status == 200, body
+    assert query_id not in [q["id"] for q in k.ksql("SHOW QUERIES;")[1][0]["queries"]]
+
+
 def test_not_materialized_table_refused_and_store_restored_after_restart(env):
     broker, k = env
     # pull-queries-against-ctas-materialized.json "pull query on `CREATE TABLE` table should fail"

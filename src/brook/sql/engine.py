@@ -32,7 +32,7 @@ from brook.sql.parser import (
     type_str,
 )
 from brook.sql.queries import Plan, Source
-from brook.sql.streams import ProjectTopology, StreamsQuery
+from brook.sql.streams import ProjectTopology, SourceTableTopology, StreamsQuery
 
 log = logging.getLogger("io.confluent.ksql.rest.server.computation.CommandRunner")
 
@@ -302,7 +302,18 @@ class Engine:
             source.partitions, source.replicas = self._ensure_topic(source.topic, partitions, replicas, node.kind)
             offset = self._record(command_id, stmt, {})
         self.sources[node.name] = source
+        if node.source and node.kind == "TABLE":
+            self._materialize_source_table(stmt, source, session, offset)
         return self._status(stmt, command_id, offset, f"{kind_word} created")
+
+    def _materialize_source_table(self, stmt: Statement, source: Source, session: dict, offset: int) -> None:
+        """ksqlDB 0.29 runs a query `CST_<name>_<n>` for a `CREATE SOURCE TABLE`: the table's rows, read from the
+        beginning of its topic into `KsqlTopic-Reduce`, answer pull queries."""
+        query = parse(f"SELECT * FROM `{source.name.replace('`', '``')}` EMIT CHANGES;")[0].node
+        assert isinstance(query, Query)
+        topology = SourceTableTopology(Plan(query, source), source, "TABLE")
+        self._start_query(f"CST_{source.name}_{offset}", stmt, {**session, "auto.offset.reset": "earliest"},
+                          topology, source, source)
 
     def _plan(self, query: Query, kind: str, props: dict, name: str) -> tuple[Any, Source, Source]:
         """The topology of a persistent query and its sink (not yet in the metastore)."""
@@ -458,8 +469,12 @@ class Engine:
             raise SqlError(f"{node.kind.capitalize()} {node.name} does not exist.")
         if source.kind != node.kind:
             raise SqlError(f"Incompatible data source type is {source.kind}, but statement was DROP {node.kind}")
-        writers = [q.query_id for q in self.queries.values() if q.sink.name == node.name]
-        readers = [q.query_id for q in self.queries.values() if node.name in (q.inputs or [q.source.name])]
+        # a source table's own materializing query (CST_...) goes with it
+        own = [q.query_id for q in self.queries.values() if isinstance(q.topology, SourceTableTopology)
+               and q.sink.name == node.name]
+        writers = [q.query_id for q in self.queries.values() if q.sink.name == node.name and q.query_id not in own]
+        readers = [q.query_id for q in self.queries.values() if node.name in (q.inputs or [q.source.name])
+                   and q.query_id not in own]
         if record and (writers or readers):
             lines = [f"Cannot drop {node.name}."]
             if readers:
@@ -472,6 +487,8 @@ class Engine:
             offset = self._record(command_id, stmt, {})
             if node.delete_topic:
                 self.admin.delete_topics([source.topic])[source.topic].result(30)
+        for qid in own:
+            self.queries.pop(qid).stop()
         del self.sources[node.name]
         return self._status(stmt, command_id, offset, f"Source `{node.name}` (topic: {source.topic}) was dropped.")
 

@@ -156,6 +156,20 @@ class ProjectTopology(Topology):
         return out
 
 
+class SourceTableTopology(ProjectTopology):
+    """A `CREATE SOURCE TABLE`'s query (ksqlDB's CST_...): the table's rows into its store, no sink."""
+
+    def process(self, msg: Any, out: Output) -> None:
+        if msg.key() is None:
+            return
+        try:
+            row = self.source.decode(msg)
+        except ERRORS as e:
+            log.warning("Error processing record %s-%d@%d: %s", msg.topic(), msg.partition(), msg.offset(), e)
+            return
+        self._materialize(msg, row)
+
+
 class PartitionGroups:
     """Kafka Streams' partition groups: a task (one partition number) reading several topics takes the record with
     the lowest timestamp among its partitions' heads, and waits (at most 5 s) while a partition that has no
