@@ -195,8 +195,8 @@ class _Body:
         return line or None
 
     async def drain(self) -> None:
-        """What the client still sends after the response ended is read and dropped (ksqlDB's handler ignores
-        it): a response that ends first must not cut the client's upload short."""
+        """What the client still sends once the answer is decided is read and dropped (ksqlDB's handler ignores
+        it), so that the response ends after the request does."""
         while not self.ended:
             message = await self.receive()
             self.ended = message["type"] == "http.disconnect" or not message.get("more_body", False)
@@ -237,10 +237,15 @@ class InsertsStream:
 
     async def __call__(self, scope: dict, receive: Receive, send: Send) -> None:
         body = _Body(receive)
-        try:
-            await self._serve(scope, body, send)
-        finally:
-            await body.drain()
+
+        async def send_last_after_drain(message: dict) -> None:
+            # the response's end waits for the request's: hypercorn forgets an HTTP/2 stream once its response
+            # ended, and DATA the client still sends on it then breaks the whole connection
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                await body.drain()
+            await send(message)
+
+        await self._serve(scope, body, send_last_after_drain)
 
     async def _serve(self, scope: dict, body: _Body, send: Send) -> None:
         produces = _negotiate(dict(scope.get("headers") or []).get(b"accept", b"").decode("latin-1"))
