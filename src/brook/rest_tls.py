@@ -18,8 +18,6 @@ from collections.abc import Callable, Iterator
 from brook.config.definition import ConfigError
 
 Get = Callable[[str], "str | None"]
-_VERSIONS = {"TLSv1": ssl.TLSVersion.TLSv1, "TLSv1.1": ssl.TLSVersion.TLSv1_1, "TLSv1.2": ssl.TLSVersion.TLSv1_2,
-             "TLSv1.3": ssl.TLSVersion.TLSv1_3}
 # Confluent's ssl.client.authentication and Kafka's ssl.client.auth, upper-cased
 _CLIENT_AUTH = {"NONE": ssl.CERT_NONE, "REQUESTED": ssl.CERT_OPTIONAL, "REQUIRED": ssl.CERT_REQUIRED}
 
@@ -81,16 +79,11 @@ def client_context(get: Get) -> ssl.SSLContext:
 
 
 def _protocols(ctx: ssl.SSLContext, get: Get) -> None:
+    from brook.broker.tls import set_protocols
+
     raw = get("ssl.enabled.protocols")
-    if not raw:
-        return
-    enabled = [p.strip() for p in raw.split(",") if p.strip()]
-    unknown = [p for p in enabled if p not in _VERSIONS]
-    if unknown or not enabled:
-        raise ConfigError(f"Invalid value {raw} for configuration ssl.enabled.protocols: Brook supports "
-                          f"{', '.join(_VERSIONS)}")
-    versions = sorted(_VERSIONS[p] for p in enabled)
-    ctx.minimum_version, ctx.maximum_version = versions[0], versions[-1]
+    if raw:
+        set_protocols(ctx, [p.strip() for p in raw.split(",") if p.strip()])
 
 
 def _ciphers(ctx: ssl.SSLContext, get: Get) -> None:

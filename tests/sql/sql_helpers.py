@@ -99,3 +99,28 @@ def produce_at(bootstrap: str, topic: str, records: list[tuple[bytes | None, byt
             f.get(30)
     finally:
         p.close()
+
+
+def pull(k: KsqlProcess, sql: str, timeout: float = 30) -> list:
+    """A pull query's rows, asked again until the server answers 200 (its store may still be restoring)."""
+    from kafka_wire import wait_for
+
+    answer: list = []
+
+    def answered() -> bool:
+        status, _, body = k.request("POST", "/query", {"ksql": sql, "streamsProperties": {}})
+        answer[:] = [status, body]
+        return status == 200
+    try:
+        wait_for(answered, timeout, interval=0.1, what=f"an answer to {sql}")
+    except AssertionError:
+        pass  # the last answer's error is what the assertion below shows
+    lines = json.loads(answer[1])
+    assert answer[0] == 200, lines
+    return [line["row"]["columns"] for line in lines[1:]]
+
+
+def run_statements(k: KsqlProcess, statements: list[str], props: dict | None = None) -> None:
+    for text in statements:
+        status, body = k.ksql(text, props)
+        assert status == 200, body

@@ -11,7 +11,7 @@ import time
 
 import pytest
 from kafka_wire import wait_for
-from sql_helpers import consume, module_ksql, produce_at
+from sql_helpers import consume, module_ksql, produce_at, pull
 
 EARLIEST = {"ksql.streams.auto.offset.reset": "earliest"}
 _names = itertools.count()
@@ -56,17 +56,6 @@ def windowed(key: bytes, start: int) -> bytes:
 
 def session_key(key: bytes, start: int, end: int) -> bytes:
     return key + bigint(end) + bigint(start)
-
-
-def pull(k, sql: str) -> list:
-    deadline = time.monotonic() + 30
-    while True:
-        status, _, body = k.request("POST", "/query", {"ksql": sql, "streamsProperties": {}})
-        if status == 200 or time.monotonic() > deadline:
-            break
-    lines = json.loads(body)
-    assert status == 200, lines
-    return [line["row"]["columns"] for line in lines[1:]]
 
 
 def test_table_aggregate_retracts_when_a_row_changes_group(env):

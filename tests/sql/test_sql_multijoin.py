@@ -9,10 +9,10 @@ from __future__ import annotations
 import itertools
 import json
 import struct
-import time
 
 import pytest
 from sql_helpers import consume, module_ksql, produce_at
+from sql_helpers import pull as pull_rows
 
 EARLIEST = {"ksql.streams.auto.offset.reset": "earliest"}
 PREFIX = "_confluent-ksql-default_query_"
@@ -75,15 +75,7 @@ def topics(env) -> set[str]:
 
 
 def pull(env, sql: str) -> list:
-    _, k = env
-    deadline = time.monotonic() + 30
-    while True:
-        status, _, body = k.request("POST", "/query", {"ksql": sql, "streamsProperties": {}})
-        if status == 200 or time.monotonic() > deadline:
-            break
-    lines = json.loads(body)
-    assert status == 200, lines
-    return [line["row"]["columns"] for line in lines[1:]]
+    return pull_rows(env[1], sql)
 
 
 def sources(kinds: str) -> list[str]:

@@ -11,7 +11,8 @@ import threading
 import time
 
 import pytest
-from sql_helpers import module_ksql, produce_at
+from kafka_wire import wait_for
+from sql_helpers import module_ksql, produce_at, run_statements
 
 EARLIEST = {"auto.offset.reset": "earliest"}
 DELIMITED = "application/vnd.ksqlapi.delimited.v1"
@@ -20,7 +21,7 @@ DELIMITED = "application/vnd.ksqlapi.delimited.v1"
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     with module_ksql(tmp_path_factory, "ksql-pushjoin") as (broker, k):
-        for text in [
+        run_statements(k, [
                 "CREATE STREAM orders (ID INT KEY, ITEM STRING, CID INT) WITH (kafka_topic='orders', "
                 "value_format='JSON', partitions=1);",
                 "CREATE TABLE customers (ID INT PRIMARY KEY, NAME STRING) WITH (kafka_topic='customers', "
@@ -30,9 +31,7 @@ def env(tmp_path_factory):
                 "CREATE STREAM views (ID INT KEY, SECS INT) WITH (kafka_topic='views', value_format='JSON', "
                 "partitions=1);",
                 "CREATE TABLE tiers (ID INT PRIMARY KEY, TIER STRING) WITH (kafka_topic='tiers', "
-                "value_format='JSON', partitions=1);"]:
-            status, body = k.ksql(text)
-            assert status == 200, body
+                "value_format='JSON', partitions=1);"])
         yield broker, k
 
 
@@ -56,10 +55,7 @@ def transient_state(env) -> tuple[list[str], list[str]]:
 
 
 def wait_cleaned(env) -> None:
-    deadline = time.monotonic() + 20
-    while transient_state(env) != ([], []):
-        assert time.monotonic() < deadline, transient_state(env)
-        time.sleep(0.2)
+    wait_for(lambda: transient_state(env) == ([], []), 20, interval=0.2, what="the transient query's state gone")
 
 
 ORDERS_JOIN = ("SELECT o.ID AS OID, ITEM, NAME FROM orders o JOIN customers c ON o.CID = c.ID "
@@ -178,9 +174,6 @@ def test_client_gone_ends_the_transient_query(env):
                                                            "properties": {}}), headers={"Accept": DELIMITED})
     resp = conn.getresponse()
     assert resp.status == 200 and json.loads(resp.readline())["queryId"].startswith("transient_ORDERS_")
-    deadline = time.monotonic() + 20
-    while not all(transient_state(env)):
-        assert time.monotonic() < deadline, transient_state(env)
-        time.sleep(0.2)
+    wait_for(lambda: all(transient_state(env)), 20, interval=0.2, what="the transient query's state")
     conn.close()  # the client goes away: the query stops, its state directory and repartition topic go too
     wait_cleaned(env)

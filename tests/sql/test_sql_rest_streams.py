@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from kafka_wire import wait_for
 from sql_helpers import consume, module_ksql, produce
 
 DELIMITED = "application/vnd.ksqlapi.delimited.v1"
@@ -240,9 +241,7 @@ def test_close_query_ends_a_push_query(env):
 
     t = threading.Thread(target=reader)
     t.start()
-    deadline = time.monotonic() + 20
-    while "id" not in result and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: "id" in result, 20, interval=0.05, what="the push query's id")
     status, _, body = k.request("POST", "/close-query", {"queryId": result["id"]})
     assert status == 200
     t.join(20)

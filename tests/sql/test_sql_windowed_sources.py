@@ -8,7 +8,7 @@ import json
 import struct
 
 import pytest
-from sql_helpers import consume, module_ksql
+from sql_helpers import consume, module_ksql, run_statements
 
 from brook.sql.cli_output import render_entities
 
@@ -19,16 +19,14 @@ HOUR = 3_600_000
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     with module_ksql(tmp_path_factory, "ksql-windowed") as (broker, k):
-        for text in [
+        run_statements(k, [
             "CREATE STREAM pageviews (userid VARCHAR KEY, page VARCHAR) "
             "WITH (kafka_topic='pageviews', value_format='json', partitions=1);",
             "CREATE TABLE pv_hourly AS SELECT userid, COUNT(*) AS views FROM pageviews "
             "WINDOW TUMBLING (SIZE 1 HOUR) GROUP BY userid EMIT CHANGES;",
             "CREATE TABLE pv_sessions AS SELECT userid, COUNT(*) AS views FROM pageviews "
             "WINDOW SESSION (5 MINUTES) GROUP BY userid EMIT CHANGES;",
-        ]:
-            status, body = k.ksql(text, EARLIEST)
-            assert status == 200, body
+        ], EARLIEST)
         status, body = k.ksql(
             "INSERT INTO pageviews (userid, page, ROWTIME) VALUES ('alice', 'home', 1000);"
             f"INSERT INTO pageviews (userid, page, ROWTIME) VALUES ('alice', 'faq', {10 * 60_000});"

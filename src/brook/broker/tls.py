@@ -42,7 +42,11 @@ def server_context(get: Get) -> ssl.SSLContext:
 
 
 def _protocols(ctx: ssl.SSLContext, get: Get) -> None:
-    enabled = [str(p) for p in get("ssl.enabled.protocols")]  # type: ignore[attr-defined]
+    set_protocols(ctx, [str(p) for p in get("ssl.enabled.protocols")])  # type: ignore[attr-defined]
+
+
+def set_protocols(ctx: ssl.SSLContext, enabled: list[str]) -> None:
+    """ssl.enabled.protocols as the context's version range (the REST servers' TLS shares it)."""
     unknown = [p for p in enabled if p not in _VERSIONS]
     if unknown or not enabled:
         raise ConfigError(f"Invalid value {','.join(enabled)} for configuration ssl.enabled.protocols: Brook "

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -106,17 +106,7 @@ class Stores:
                 for p, end in ends[store.changelog].items():
                     if end <= 0:
                         continue
-                    tp = TopicPartition(store.changelog, int(p), 0)
-                    c.assign([tp])
-                    # the position, not the last record's offset: transaction markers take offsets too
-                    while c.position([tp])[0].offset < end and not stop.is_set():
-                        for msg in c.consume(500, 0.5):
-                            if msg.error():
-                                continue
-                            if msg.value() is None:
-                                store.db.delete(msg.key())
-                            else:
-                                store.db[msg.key()] = msg.value()
+                    _replay(c, store, TopicPartition(store.changelog, int(p), 0), end, lambda: stop.is_set())
         finally:
             c.close()
 
@@ -142,15 +132,7 @@ class Stores:
                     _, end = c.get_watermark_offsets(tp, timeout=10)
                     if end <= tp.offset:
                         continue
-                    c.assign([tp])
-                    while c.position([tp])[0].offset < end and not stop.is_set() and time.monotonic() < deadline:
-                        for msg in c.consume(500, 0.2):
-                            if msg.error():
-                                continue
-                            if msg.value() is None:
-                                store.db.delete(msg.key())
-                            else:
-                                store.db[msg.key()] = msg.value()
+                    _replay(c, store, tp, end, lambda: stop.is_set() or time.monotonic() >= deadline)
                     self.positions[(store.changelog, p)] = c.position([tp])[0].offset
         finally:
             c.close()
@@ -171,3 +153,17 @@ class Stores:
             self.checkpoint.write_text(json.dumps(self._ends(c)))
         finally:
             c.close()
+
+
+def _replay(c: Any, store: Store, tp: Any, end: int, stopped: Callable[[], bool]) -> None:
+    """A changelog partition from tp's offset up to `end` into the store (a tombstone deletes); by the consumer's
+    position, not the last record's offset, since transaction markers take offsets too."""
+    c.assign([tp])
+    while c.position([tp])[0].offset < end and not stopped():
+        for msg in c.consume(500, 0.2):
+            if msg.error():
+                continue
+            if msg.value() is None:
+                store.db.delete(msg.key())
+            else:
+                store.db[msg.key()] = msg.value()
