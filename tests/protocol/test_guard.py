@@ -1,4 +1,4 @@
-"""The length guard's generated walk (guard._compiled) against the plain walk it is generated from (guard._entity):
+"""The length guard's generated walk (guard.compiled_check) against the plain walk it is generated from (guard._entity):
 the same end position, LengthError message or kio error on real clients' requests (tests/protocol/golden) and on
 thousands of mutations and truncations of them."""
 
@@ -31,7 +31,7 @@ def test_the_generated_walk_agrees_with_the_plain_walk(path: Path) -> None:
     key, version = peek_key_version(frame)
     cls = request_class(key, version)
     _, offset = decode_header(frame, cls.__flexible__)
-    plan, compiled = guard._plan(cls), guard._compiled(cls)
+    plan, compiled = guard._plan(cls), guard.compiled_check(cls)
     assert compiled is not None
 
     def plain(buf: bytes, pos: int, end: int) -> int:

@@ -125,18 +125,30 @@ class KafkaConnection(asyncio.Protocol):
             return
         if not frames:
             return
-        self.queue.extend(frames)
         if not self.busy:
-            self._run()
-        elif len(self.queue) > _MAX_QUEUED and not self.paused:
+            if len(frames) == 1 and not self.queue:  # the usual read: one request, nothing waiting before it
+                self._run(frames[0])
+            else:
+                self.queue.extend(frames)
+                self._run()
+            return
+        self.queue.extend(frames)
+        if len(self.queue) > _MAX_QUEUED and not self.paused:
             self.paused = True
             self.transport.pause_reading()  # type: ignore[union-attr]
 
-    def _run(self) -> None:
+    def _run(self, frame: bytes | None = None) -> None:
+        """Dispatch queued frames (frame first, if given) until one is delayed, throttled or closes the
+        connection; the responses answered at once go out in one write."""
         out: list[bytes] = []
         queue = self.queue
-        while queue and not self.closed:
-            result = self.dispatch(self, queue.popleft())
+        while not self.closed:
+            if frame is None:
+                if not queue:
+                    break
+                frame = queue.popleft()
+            result = self.dispatch(self, frame)
+            frame = None
             if result is None:
                 if self.throttle_ms:
                     break

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from brook.protocol.header import (
     MalformedRequest,
     RequestHeader,
-    decode_request,
     encode_response,
     peek_correlation_id,
+    request_decoder,
 )
-from brook.protocol.versions import api_name
+from brook.protocol.versions import api_name, request_class
 
 from .connection import CLOSE
 
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kafka.server.KafkaServer")
 
+# A request's handler and the decoder of its (api key, version)
+Route = tuple[Callable[..., object], Callable[[bytes], tuple[RequestHeader, Any]]]
 # What dispatch returns: response bytes, None (acks=0: no response), bytes later, or CLOSE
 DispatchResult = bytes | None | Awaitable[bytes | None] | object
 
@@ -46,35 +48,29 @@ class Dispatcher:
     def __init__(self, broker: Broker) -> None:
         self.broker = broker
         self.registry = broker.registry
+        # a frame's first four bytes (api key, version) -> its handler and decoder, once both were found good
+        self._routes: dict[bytes, Route] = {}
 
     def dispatch(self, conn: KafkaConnection, frame: bytes) -> DispatchResult:
         """One request frame -> response bytes, None (acks=0), an awaitable of bytes, or CLOSE."""
+        route = self._routes.get(frame[:4])
+        if route is None or len(frame) < 8:
+            found = self._route(conn, frame)
+            if found.__class__ is not tuple:
+                return found
+            route = found  # type: ignore[assignment]
+        handle, decode = route  # type: ignore[misc]
         try:
-            if len(frame) < 8:
-                raise MalformedRequest("request shorter than its header")
-            api_key = int.from_bytes(frame[0:2], "big", signed=True)
-            version = int.from_bytes(frame[2:4], "big", signed=True)
-            handler = self.registry.get(api_key)
-            if handler is None:
-                log.warning("Closing connection from %s: unknown API key %d", conn.peer, api_key)
-                return CLOSE
-            if not handler.min_version <= version <= handler.max_version:
-                if api_key == 18:
-                    from .handlers.api_versions import unsupported_version_response
-
-                    return unsupported_version_response(self.broker, peek_correlation_id(frame))
-                log.warning("Closing connection from %s: %s v%d is not supported (supported %d-%d)",
-                            conn.peer, api_name(api_key), version, handler.min_version, handler.max_version)
-                return CLOSE
-            header, body = decode_request(frame)
+            header, body = decode(frame)
         except MalformedRequest as e:
             log.warning("Closing connection from %s: %s", conn.peer, e)
             return CLOSE
-        ctx = RequestContext(api_key, version, header.correlation_id, header.client_id, conn, header, len(frame))
+        ctx = RequestContext(header.api_key, header.api_version, header.correlation_id, header.client_id, conn,
+                             header, len(frame))
         try:
-            result = handler.handle(self.broker, ctx, body)
+            result = handle(self.broker, ctx, body)
         except Exception:
-            log.exception("Error handling %s v%d from %s", api_name(api_key), version, conn.peer)
+            log.exception("Error handling %s v%d from %s", api_name(ctx.api_key), ctx.api_version, conn.peer)
             return CLOSE
         if result is None or result.__class__ is bytes:
             return result
@@ -83,8 +79,34 @@ class Dispatcher:
         try:
             return encode_response(header, result)
         except Exception:  # a response kio cannot write must not escape into the connection
-            log.exception("Error encoding the %s v%d response to %s", api_name(api_key), version, conn.peer)
+            log.exception("Error encoding the %s v%d response to %s", api_name(ctx.api_key), ctx.api_version,
+                          conn.peer)
             return CLOSE
+
+    def _route(self, conn: KafkaConnection, frame: bytes) -> DispatchResult | Route:
+        """The handler and decoder of a frame's api key and version (remembered), or what to answer instead:
+        Kafka closes the connection on an unknown API key, a version outside the handler's range (but
+        ApiVersions, which answers UNSUPPORTED_VERSION) or an unreadable header."""
+        if len(frame) < 8:
+            log.warning("Closing connection from %s: request shorter than its header", conn.peer)
+            return CLOSE
+        api_key = int.from_bytes(frame[0:2], "big", signed=True)
+        version = int.from_bytes(frame[2:4], "big", signed=True)
+        handler = self.registry.get(api_key)
+        if handler is None:
+            log.warning("Closing connection from %s: unknown API key %d", conn.peer, api_key)
+            return CLOSE
+        if not handler.min_version <= version <= handler.max_version:
+            if api_key == 18:
+                from .handlers.api_versions import unsupported_version_response
+
+                return unsupported_version_response(self.broker, peek_correlation_id(frame))
+            log.warning("Closing connection from %s: %s v%d is not supported (supported %d-%d)",
+                        conn.peer, api_name(api_key), version, handler.min_version, handler.max_version)
+            return CLOSE
+        route = (handler.handle, request_decoder(request_class(api_key, version)))
+        self._routes[frame[:4]] = route
+        return route
 
 
 async def _encode_later(header: RequestHeader, pending: Awaitable[object]) -> object:

@@ -122,8 +122,8 @@ class ReplicaManager:
             return ProduceResult(ErrorCode.corrupt_message, message="null records")
         lg = part.log
         try:
-            if acks == -1:
-                part.check_min_isr(acks)
+            if acks == -1 and (part.leader_id != part.broker_id or len(part.isr) < lg.config.min_insync_replicas):
+                part.check_min_isr(acks)  # raises: not the leader, or too few in sync
             h = validate_produced(records, lg.config.max_message_bytes)
             if "compact" in lg.config.cleanup_policy:
                 failed = _null_keys(records)
@@ -145,10 +145,11 @@ class ReplicaManager:
             return ProduceResult(failure.code, message=failure.message)
         if self.broker.log_dir_failures.failing:
             self.broker.log_dir_failures.succeeded(lg.directory.parent)
-        self.notify(topic, partition)
-        return self._awaiting_isr(ProduceResult(ErrorCode.none, info.base_offset, info.log_append_time,
-                                                lg.log_start_offset, flush=lg if lg.needs_flush else None),
-                                  acks, part, h.last_offset_delta)
+        if self._watchers:
+            self.notify(topic, partition)
+        result = ProduceResult(ErrorCode.none, info.base_offset, info.log_append_time, lg.log_start_offset,
+                               flush=lg if lg.unflushed_messages >= lg.config.flush_messages else None)
+        return self._awaiting_isr(result, acks, part, h.last_offset_delta) if acks == -1 else result
 
     @staticmethod
     def _awaiting_isr(result: ProduceResult, acks: int, part: Partition, last_offset_delta: int) -> ProduceResult:

@@ -30,7 +30,7 @@ from brook.protocol.records.records import iter_records
 
 from . import swap
 from .config import LogConfig
-from .leader_epoch import LeaderEpochCache
+from .leader_epoch import UNDEFINED_EPOCH, LeaderEpochCache
 from .producer_state import ProducerStateManager
 from .segment import DELETED_SUFFIX, LogSegment
 from .txn_index import AbortedTxn
@@ -38,6 +38,7 @@ from .txn_index import AbortedTxn
 _ATTR = struct.Struct(">h")
 _TS = struct.Struct(">q")
 _CRC = struct.Struct(">I")
+_UNSET = 2**63 - 1  # a timestamp bound that is not set
 
 
 @dataclass(slots=True)
@@ -185,15 +186,17 @@ class Log:
                validate: bool = True) -> AppendInfo:
         """Append one validated batch, assigning its offsets. Bytes reach the kernel before this returns.
         validate=False: a coordinator's own write (Kafka's AppendOrigin.COORDINATOR), no sequence checks."""
-        seg = self.active
-        if seg.size and (seg.size + len(records) > self.config.segment_bytes
-                         or now_ms - seg.created_ms >= self.config.segment_ms):
+        cfg = self.config
+        seg = self.segments[-1]
+        if seg.size and (seg.size + len(records) > cfg.segment_bytes or now_ms - seg.created_ms >= cfg.segment_ms):
             seg = self.roll()
-        base = self.log_end_offset
+        base = seg.next_offset if seg.next_offset > seg.base_offset else seg.base_offset  # the log end offset
         append_time = -1
-        if self.config.message_timestamp_type == "CreateTime":
-            self._check_timestamps(h, now_ms)
-        elif self.config.message_timestamp_type == "LogAppendTime":
+        if cfg.message_timestamp_type == "CreateTime":
+            if (cfg.message_timestamp_before_max_ms != _UNSET or cfg.message_timestamp_after_max_ms != _UNSET
+                    or cfg.message_timestamp_difference_max_ms != _UNSET):  # a bound is set: check (else skip)
+                self._check_timestamps(h, now_ms)
+        elif cfg.message_timestamp_type == "LogAppendTime":
             records = apply_log_append_time(records, now_ms)
             append_time = now_ms
             h = BatchHeader(h.base_offset, h.batch_length, h.partition_leader_epoch, h.magic, h.crc,
@@ -204,8 +207,9 @@ class Log:
             original = self.producer_state.check(h)
             if original is not None:
                 return AppendInfo(original, append_time, -1, duplicate=True)
-        if leader_epoch > self.leader_epochs.latest_epoch:
-            self.leader_epochs.assign(leader_epoch, base)
+        epochs = self.leader_epochs
+        if leader_epoch > (epochs.entries[-1][0] if epochs.entries else UNDEFINED_EPOCH):  # a new epoch's first write
+            epochs.assign(leader_epoch, base)
         pos = seg.append(assigned_prefix(records, base, leader_epoch), records, h, base)
         if idempotent:
             self.producer_state.update(h, base)
@@ -286,7 +290,7 @@ class Log:
         """KIP-937's bounds (message.timestamp.before/after.max.ms; the deprecated difference.max.ms stands in for
         both when they are unset), checked on the batch's first and largest timestamps, not per record."""
         cfg = self.config
-        unset = 2**63 - 1
+        unset = _UNSET
         before, after = cfg.message_timestamp_before_max_ms, cfg.message_timestamp_after_max_ms
         if before == unset and after == unset and cfg.message_timestamp_difference_max_ms != unset:
             before = after = cfg.message_timestamp_difference_max_ms

@@ -54,8 +54,8 @@ class LogSegment:
         torn stays in the file and the next append starts at the same position."""
         pos = self.size
         last_offset = base_offset + h.last_offset_delta
-        entries = (len(self.index), len(self.time_index))
         indexed = self._bytes_since_index > self.index_interval_bytes
+        entries = (len(self.index), len(self.time_index)) if indexed else None  # what a failed write takes back
         total = len(batch)
         try:
             if indexed:
@@ -69,8 +69,9 @@ class LogSegment:
                 n += os.pwrite(self.fd, (prefix + bytes(view))[n:], pos + n)
         except OSError:
             os.ftruncate(self.fd, pos)
-            self.index.truncate_entries(entries[0])
-            self.time_index.truncate_entries(entries[1])
+            if entries is not None:
+                self.index.truncate_entries(entries[0])
+                self.time_index.truncate_entries(entries[1])
             raise
         if indexed:
             self._bytes_since_index = 0

@@ -23,6 +23,10 @@ class FrameDecoder:
 
     def feed(self, data: bytes) -> list[bytes]:
         buf = self._buf
+        if not buf:  # the usual read: nothing buffered and exactly one whole request
+            size = _LEN.unpack_from(data)[0] if len(data) >= 4 else -1
+            if size + 4 == len(data) and 0 <= size <= self.limit:
+                return [data[4:]]
         buf += data
         frames: list[bytes] = []
         pos = 0

@@ -126,13 +126,13 @@ def _entity(plan: tuple, buf: bytes, pos: int, end: int) -> int:
 
 def check_lengths(cls: type[Entity], buf: bytes, offset: int) -> None:
     """Raise LengthError (or kio's BufferUnderflow) if a length prefix in the body at offset cannot hold."""
-    check = _compiled(cls)
+    check = compiled_check(cls)
     if check is not None:
         check(buf, offset, len(buf))
 
 
 @functools.cache
-def _compiled(cls: type[Entity]) -> typing.Callable[[bytes, int, int], int] | None:
+def compiled_check(cls: type[Entity]) -> typing.Callable[[bytes, int, int], int] | None:
     """The walk of `_entity` over this class's plan as generated Python (one function per nested entity, fixed
     fields summed, no per-field dispatch): the same checks and messages at a fraction of the interpreted walk's
     cost, which every request pays. None for a class the walk cannot follow."""

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from kio.schema.request_header.v1.header import RequestHeader as RequestHeaderV1
 from kio.schema.request_header.v2.header import RequestHeader as RequestHeaderV2
 from kio.serial import entity_reader, entity_writer
 
-from .guard import check_lengths
+from .guard import compiled_check
 from .versions import request_class
 
 _KEY_VERSION = struct.Struct(">hh")
@@ -25,8 +26,7 @@ class MalformedRequest(Exception):
     """The frame could not be read as the request its header names."""
 
 
-@dataclass(slots=True, frozen=True)
-class RequestHeader:
+class RequestHeader(NamedTuple):
     api_key: int
     api_version: int
     correlation_id: int
@@ -57,14 +57,33 @@ def decode_request(frame: bytes) -> tuple[RequestHeader, object]:
     """Decode a whole request frame. Raises MalformedRequest for unreadable bytes, and kio.index.KioIndexError
     (UnknownAPIKey / UnknownEntity, RuntimeErrors, not KeyError) for an (api key, version) kio has no class for."""
     api_key, api_version = peek_key_version(frame)
-    cls = request_class(api_key, api_version)
-    header, offset = decode_header(frame, cls.__flexible__)
-    try:
-        check_lengths(cls, frame, offset)  # kio's native reader aborts the process on a huge array length
-        body, _ = entity_reader(cls)(frame, offset)
-    except Exception as e:
-        raise MalformedRequest(f"cannot read {cls.__name__} v{api_version}: {e}") from None
-    return header, body
+    return request_decoder(request_class(api_key, api_version))(frame)
+
+
+@functools.cache
+def request_decoder(cls: type) -> Callable[[bytes], tuple[RequestHeader, object]]:
+    """decode_request for frames of one request class, its readers and length guard looked up once: the
+    dispatcher keeps one per (api key, version), so a request pays no lookups before kio reads it."""
+    flexible: bool = cls.__flexible__  # type: ignore[attr-defined]
+    read_header = _read_v2 if flexible else _read_v1
+    check = compiled_check(cls)
+    read_body: Callable[[bytes, int], tuple[Any, int]] = entity_reader(cls)
+    name = cls.__name__
+
+    def decode(frame: bytes) -> tuple[RequestHeader, object]:
+        try:
+            h, offset = read_header(frame, 0)
+        except Exception as e:  # kio raises several types for truncated or invalid bytes
+            raise MalformedRequest(f"bad request header: {e}") from None
+        try:
+            if check is not None:  # kio's native reader aborts the process on a huge array length
+                check(frame, offset, len(frame))
+            body, _ = read_body(frame, offset)
+        except Exception as e:
+            raise MalformedRequest(f"cannot read {name} v{h.request_api_version}: {e}") from None
+        return RequestHeader(h.request_api_key, h.request_api_version, h.correlation_id, h.client_id, flexible), body
+
+    return decode
 
 
 def encode_response(header: RequestHeader, response: Any) -> bytes:

@@ -46,22 +46,35 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     if broker.authorizer is not None:
         append = _authorized_append(broker, ctx, request, append)
     acks = request.acks
-    results = [(t.name, [(p.index, append(t.name, p.index, p.records, acks)) for p in t.partition_data])
-               for t in request.topic_data]
+    # one pass over the partitions (plain loops: this runs for every produce request, often of one partition):
+    # the results, and whether the answer can come from a template, waits for an fsync or for the ISR
+    results = []
+    flushes = []
+    waits = []
+    replicated = acks == -1 and broker.replication is not None
+    simple = True
+    for t in request.topic_data:
+        name = t.name
+        parts = []
+        for p in t.partition_data:
+            r = append(name, p.index, p.records, acks)
+            parts.append((p.index, r))
+            if r.error or r.log_append_time >= 0:
+                simple = False
+            if r.flush is not None:
+                flushes.append(r.flush)
+            if replicated and r.required_offset >= 0:
+                waits.append(r)
+        results.append((name, parts))
     throttle_ms = broker.quotas.record(PRODUCE, ctx.connection.principal, ctx.client_id, ctx.size,
                                        int(time.time() * 1000)) if PRODUCE in broker.quotas.enabled else 0
     if throttle_ms:  # the response goes out now; the connection is muted afterwards (even with acks=0)
         ctx.connection.throttle(throttle_ms)
     if acks == 0:
         return None
-    waits = [r for _, parts in results for _, r in parts if r.required_offset >= 0] \
-        if acks == -1 and broker.replication is not None else None
     if waits:
         return _after_isr(broker, ctx, request, results, waits, throttle_ms)
-    flushes = [r.flush for _, parts in results for _, r in parts if r.flush is not None]
-    simple = not throttle_ms and all(r.error == ErrorCode.none and r.log_append_time < 0
-                                     for _, parts in results for _, r in parts)
-    if simple:  # the common case: answer from a template of this response's shape
+    if simple and not throttle_ms:  # the common case: answer from a template of this response's shape
         out = templated(broker.templates, ctx, results)
         if out is not None:
             return _after_flush(broker, ctx, results, flushes, out) if flushes else out
@@ -73,8 +86,13 @@ def templated(templates: TemplateCache, ctx: RequestContext, results) -> bytes |
     """The framed response of error-free results from a template, or None if their shape cannot have one. The
     shape counts partitions without naming them (their indexes are slots too), so that producers writing to
     changing subsets of many partitions reuse a few templates instead of learning one per request."""
-    shape = (ctx.api_version, tuple((name, len(parts)) for name, parts in results))
-    values = [v for _, parts in results for i, r in parts for v in (i, r.base_offset, r.log_start_offset)]
+    if len(results) == 1 and len(results[0][1]) == 1:  # one partition: no comprehensions to run
+        name, ((index, r),) = results[0]
+        shape: tuple = (ctx.api_version, ((name, 1),))
+        values = [index, r.base_offset, r.log_start_offset]
+    else:
+        shape = (ctx.api_version, tuple([(name, len(parts)) for name, parts in results]))
+        values = [v for _, parts in results for i, r in parts for v in (i, r.base_offset, r.log_start_offset)]
     return templates.render(shape, lambda vs: _encode(ctx, results, vs), ctx.correlation_id, values, _SLOTS)
 
 

@@ -9,7 +9,7 @@ recordsCount i32 @57, records @61.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from crc32c import crc32c
 
@@ -31,10 +31,12 @@ CODECS = ("none", "gzip", "snappy", "lz4", "zstd")
 _HEADER = struct.Struct(">qiibIhiqqqhii")
 _OFFSET_LENGTH = struct.Struct(">qi")
 _OFFSET_EPOCH = struct.Struct(">qii")  # baseOffset, batchLength, partitionLeaderEpoch
+_new_header = tuple.__new__
 
 
-@dataclass(slots=True, frozen=True)
-class BatchHeader:
+class BatchHeader(NamedTuple):
+    """A tuple: made from the header's unpacked fields without a Python-level __init__ (every batch makes one)."""
+
     base_offset: int
     batch_length: int
     partition_leader_epoch: int
@@ -79,7 +81,7 @@ class BatchHeader:
 
 
 def read_header(buf: bytes | memoryview, pos: int = 0) -> BatchHeader:
-    return BatchHeader(*_HEADER.unpack_from(buf, pos))
+    return _new_header(BatchHeader, _HEADER.unpack_from(buf, pos))
 
 
 def crc_ok(buf: bytes | memoryview, pos: int, size: int, crc: int) -> bool:
