@@ -657,6 +657,10 @@ def run_line(line: Line, broker: Broker, n: int, timeout_scale: float, profile_d
                 raise RuntimeError(f"filling the topic delivered only {filled['msgs']:.0f} of {n} messages")
         if line.idle:
             idle = IdleConnections("127.0.0.1", broker.port, line.idle)
+        # Whatever earlier lines (or a consume line's fill) left dirty in the page cache is written out now, not
+        # by the kernel's writeback threads during this line, where it would take CPU from whichever broker
+        # and client run then (the "other" column).
+        os.sync()
         pid = broker.pid
         res.rss_reset = reset_peak_rss(pid)
         cpu0 = proc_cpu_seconds(pid)
@@ -941,7 +945,8 @@ Columns: **broker CPU s** is the broker process's utime+stime (`/proc/PID/stat`,
 **CPU µs/msg** that divided by the message count, the best single measure of the broker's efficiency (the
 client competes for the same {nproc} cores). **client / other CPU s** are the CPU seconds of the benchmark
 client over the line and of everything else on the machine (all cores' busy time from `/proc/stat` minus
-broker and client): a large "other" marks a repeat disturbed by unrelated work.
+broker and client): a large "other" marks a repeat disturbed by unrelated work. Before each line the harness
+calls `sync`, so that the kernel writes out what earlier lines left in the page cache then, not during the line.
 **peak RSS** is the broker's VmHWM (`/proc/PID/status`), reset
 before the line by writing 5 to `/proc/PID/clear_refs` (a `*` marks a peak since broker start, when the reset
 was not possible). **wall msgs/s** is the count over the wall clock around the whole client run (start-up

@@ -16,11 +16,11 @@ import ssl
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
-from cryptography.hazmat.primitives.serialization import pkcs12
+if TYPE_CHECKING:  # cryptography (some 18 MB once imported) is loaded when a PKCS12 store is read, not before
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 PEM, PKCS12 = "PEM", "PKCS12"
 _JAVA_MAGIC = {b"\xfe\xed\xfe\xed": "JKS", b"\xce\xce\xce\xce": "JCEKS"}
@@ -56,6 +56,8 @@ def store_format(store_type: str, location: str, kind: str = "keystore") -> str:
 
 def _load(location: str, passwords: list[str | None], store_type: str, kind: str
           ) -> tuple[PrivateKeyTypes | None, x509.Certificate | None, list[x509.Certificate]]:
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
     data = Path(location).read_bytes()
     error: Exception | None = None
     for password in dict.fromkeys(passwords):  # the store password, then ssl.key.password if it differs
@@ -69,6 +71,8 @@ def _load(location: str, passwords: list[str | None], store_type: str, kind: str
 
 def pkcs12_certificates_pem(location: str, password: str | None, store_type: str = PKCS12) -> str:
     """A PKCS12 trust store's certificates as PEM text (what ssl's cadata and librdkafka's ssl.ca.pem take)."""
+    from cryptography.hazmat.primitives import serialization
+
     _, cert, extra = _load(location, [password], store_type, "truststore")
     certs = ([cert] if cert is not None else []) + list(extra)
     if not certs:
@@ -90,6 +94,8 @@ def pkcs12_chain_file(location: str, password: str | None, key_password: str | N
                       store_type: str = PKCS12) -> Iterator[tuple[str, str]]:
     """(file, password) for ssl's load_cert_chain: the store's key (encrypted under a one-time password) and its
     certificate chain, in a private file removed when the block ends."""
+    from cryptography.hazmat.primitives import serialization
+
     key, cert, extra = _load(location, [password, key_password], store_type, "keystore")
     if key is None or cert is None:
         raise StoreError(f"Failed to load SSL keystore {location} of type {store_type}: no private key entry with "

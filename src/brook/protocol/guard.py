@@ -179,7 +179,7 @@ class _Compiler:
             body += [f"pos += {fixed}", f"if pos > end: raise {_ENDS_INSIDE}"]
         if flexible:
             body += ["count, size = read_unsigned_varint(buf, pos)", "pos += size",
-                     "for _ in range(count):",
+                     "for _ in range(count) if count else ():",  # almost always none: no range to make
                      "    tag, size = read_unsigned_varint(buf, pos)", "    pos += size",
                      "    n, size = read_unsigned_varint(buf, pos)", "    pos += size",
                      "    if n > end - pos:",
