@@ -397,13 +397,14 @@ class Cluster:
     def live_ids(self) -> list[int]:
         return sorted(int(c) for c in self.raw.get_children("/brokers/ids"))
 
-    def wait_state(self, topic: str, partition: int, predicate, what: str = "partition state") -> dict:  # noqa: ANN001
+    def wait_state(self, topic: str, partition: int, predicate, what: str = "partition state",  # noqa: ANN001
+                   timeout: float = 30) -> dict:
         def check() -> dict | None:
             if not self.raw.exists(f"/brokers/topics/{topic}/partitions/{partition}/state"):
                 return None
             s = self.state(topic, partition)
             return s if predicate(s) else None
-        return cluster_wait(check, what=what)
+        return cluster_wait(check, what=what, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
