@@ -173,7 +173,9 @@ def test_table_table_table_inner_full_and_pull_queries(env):
     _, k = env
     status, _, body = k.request("POST", "/query", {"ksql": f"SELECT * FROM T1{s} JOIN T2{s} ON T1{s}.ID = T2{s}.ID;",
                                                    "streamsProperties": {}})
-    assert status == 400 and json.loads(body)["message"] == "Pull queries don't support JOIN clauses.", body
+    assert status == 400 and json.loads(body)["message"] == (
+        "Pull queries don't support JOIN clauses. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if "
+        "you intended to issue a push query."), body
     qid = query_id(env, f"OUTPUT{s}")
     assert {f"{PREFIX}{qid}-{n}-changelog" for n in (
         "KafkaTopic_L_Left-Reduce", "KafkaTopic_L_Right-Reduce", "KafkaTopic_Right-Reduce", "Project-Last")

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
-from brook.sql import printtopic, push, rest_inserts, rest_session, rest_status, rest_streams
+from brook.sql import printtopic, pullstream, push, rest_inserts, rest_session, rest_status, rest_streams
 from brook.sql.engine import Engine, StatementError
 from brook.sql.parser import ParseError, PrintTopic
 
@@ -122,15 +122,18 @@ def create_app(engine: Engine) -> FastAPI:
             return StreamingResponse(_print_lines(pq), media_type="application/json")
 
         async def chunks() -> AsyncIterator[bytes]:
-            header = _dumps({"header": {"queryId": pq.query_id, "schema": pq.plan.schema()}})
+            header = _dumps({"header": {"queryId": pq.query_id, "schema": pq.schema()}})
             if pq.pull_rows is not None:  # a pull query: the header and every row, then the array's end
                 yield ("[" + ",\n".join([header, *(_dumps({"row": {"columns": v}}) for v in pq.pull_rows)])
                        + "]\n").encode()
                 return
             yield ("[" + header + ",\n").encode()
+            count = 0
             async for values in push.rows(engine, pq):
                 yield (_dumps({"row": {"columns": values}}) + ",\n").encode()
-            yield (_dumps({"finalMessage": "Limit Reached"}) + "]\n").encode()
+                count += 1
+            # a push query ends at its LIMIT; a pull query on a stream at its LIMIT or at the scan's end
+            yield (_dumps({"finalMessage": pullstream.final_message(pq, count)}) + "]\n").encode()
 
         return StreamingResponse(chunks(), media_type="application/json")
 

@@ -10,11 +10,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from brook.sql import pushjoin
+from brook.sql import pullstream, pushjoin
 from brook.sql.engine import Engine, StatementError
 from brook.sql.expressions import SqlError
 from brook.sql.parser import PrintTopic, Query, parse, type_str
-from brook.sql.queries import Plan, Source
+from brook.sql.queries import Plan, Source, columns_schema
 
 
 @dataclass
@@ -25,6 +25,14 @@ class PushQuery:
     offset_reset: str
     pull_rows: list | None = None  # a pull query's whole answer, read from the table's store
     join: Any = None  # a join's transient query (pushjoin.TransientJoin)
+    end_offsets: dict[int, int] | None = None  # a pull query on a stream: where its scan ends, per partition
+
+    def schema(self) -> str:
+        """/query's header schema: a pull query on a stream gives every column as a value column, as ksqlDB's
+        QueryStreamWriter does."""
+        if self.end_offsets is not None:
+            return columns_schema([(n, t, False) for n, t, _ in self.plan.columns])
+        return str(self.plan.schema())
 
     def metadata(self) -> dict:
         return {"queryId": self.query_id, "columnNames": [n for n, _, _ in self.plan.columns],
@@ -57,11 +65,13 @@ def prepare(engine: Engine, text: str, props: dict[str, Any]) -> PushQuery | Pri
             raise SqlError(f"{query.source} does not exist.")
         if query.emit == "FINAL":
             raise SqlError("EMIT FINAL is only supported for windowed aggregations.")
-        if query.joins and query.emit is None:
-            raise SqlError("Pull queries don't support JOIN clauses.")
+        if query.emit is None:
+            pullstream.validate(engine, query, props)
         if query.joins:
             return _join(engine, query, source, props, stmt.text)
         plan = Plan(query, source)
+        if query.emit is None and source.kind == "STREAM":
+            return pullstream.prepare(engine, source, plan, query, props)
         if query.emit is None:
             return PushQuery(f"query_{random.getrandbits(62)}", source, plan, "", _pull(engine, source, plan))
     except SqlError as e:
@@ -92,9 +102,6 @@ def _join(engine: Engine, query: Query, source: Source, props: dict[str, Any], t
 def _pull(engine: Engine, source: Source, plan: Plan) -> list:
     """A pull query: the rows of a materialized table, filtered and projected (key lookups and scans alike)."""
     materialized = engine.materialized(source.name)
-    if source.kind != "TABLE":
-        raise SqlError(f"Can't pull from `{source.name}` as it's not a materialized table. Brook's SQL engine "
-                       "answers pull queries from the tables that CREATE TABLE AS SELECT builds.")
     if materialized is None:  # ksqlDB's PullQueryExecutionUtil message
         raise SqlError(f"The `{source.name}` table isn't queryable. To derive a queryable table, you can do "
                        f"'CREATE TABLE QUERYABLE_{source.name} AS SELECT * FROM {source.name}'. See "
@@ -136,6 +143,10 @@ async def rows(engine: Engine, push: PushQuery) -> AsyncIterator[list]:
 
     if push.pull_rows is not None:
         for values in push.pull_rows:
+            yield values
+        return
+    if push.end_offsets is not None:
+        async for values in pullstream.rows(engine, push):
             yield values
         return
     if push.join is not None:
