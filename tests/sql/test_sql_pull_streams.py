@@ -184,6 +184,21 @@ def test_errors_as_ksqldb_gives_them(env):
         "LIMIT clause in pull queries is currently disabled. You can enable them by setting "
         "ksql.query.pull.limit.clause.enabled=true." + HELP)
     assert error(k, "SELECT * FROM NOSUCH;") == "NOSUCH does not exist."
+
+
+def test_stream_whose_topic_went_away(env):
+    from confluent_kafka.admin import AdminClient
+    from kafka_wire import wait_for
+
+    broker, k = env
+    run_statements(k, ["CREATE STREAM GONE (V INT) WITH (kafka_topic='gone', value_format='JSON', partitions=1);"])
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    admin.delete_topics(["gone"])["gone"].result(30)
+    wait_for(lambda: "gone" not in admin.list_topics(timeout=10).topics, 30, what="the topic deleted")
+    # KsqlEngine.getTopicDescription's failure: a KsqlServerException, answered as a bad request
+    status, _, body = k.request("POST", "/query", {"ksql": "SELECT * FROM GONE;", "streamsProperties": {}})
+    assert status == 400 and json.loads(body) == {"@type": "generic_error", "error_code": 40000,
+                                                  "message": "Internal Server Error"}
     assert query(k, "SELECT * FROM S1 LIMIT 1;")[-1] == {"finalMessage": "Limit Reached"}  # the server stays up
 
 

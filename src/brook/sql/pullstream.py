@@ -8,6 +8,7 @@ committed) reads uncommitted records, as ksqlDB's at-least-once stream pull quer
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import threading
 from collections.abc import AsyncIterator
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 PULL_QUERY_SYNTAX_HELP = " See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a " \
                          "push query."
 DISALLOWED = ("ROWPARTITION", "ROWOFFSET")  # SystemColumns.isDisallowedInPullOrScalablePushQueries
+log = logging.getLogger("io.confluent.ksql.engine.KsqlEngine")
 
 
 def _setting(engine: Engine, props: dict[str, Any], name: str) -> bool:
@@ -72,19 +74,27 @@ def validate(engine: Engine, query: Query, props: dict[str, Any]) -> None:
 
 def end_offsets(engine: Engine, topic: str) -> dict[int, int]:
     """The partitions with records to read and their end offsets (read_uncommitted, as ksqlDB lists them); a
-    partition that never had a record, or whose records were all deleted, is left out: nothing to wait for."""
-    from confluent_kafka import IsolationLevel, TopicPartition
+    partition that never had a record, or whose records were all deleted, is left out: nothing to wait for.  A topic
+    that cannot be described or listed gets ksqlDB's answer: 400 `Internal Server Error` (its cause logged)."""
+    from confluent_kafka import IsolationLevel, KafkaException, TopicPartition
     from confluent_kafka.admin import OffsetSpec
 
-    md = engine.admin.list_topics(timeout=10).topics.get(topic)
-    if md is None or md.error is not None:
-        raise SqlError(f"Could not find topic '{topic}' of the stream.")
-    def offsets(spec: OffsetSpec) -> dict[int, int]:
-        futures = engine.admin.list_offsets({TopicPartition(topic, p): spec for p in md.partitions},
+    from brook.sql.engine import StatementError
+
+    def offsets(partitions: list[int], spec: OffsetSpec) -> dict[int, int]:
+        futures = engine.admin.list_offsets({TopicPartition(topic, p): spec for p in partitions},
                                             isolation_level=IsolationLevel.READ_UNCOMMITTED, request_timeout=10)
         return {tp.partition: f.result(10).offset for tp, f in futures.items()}
 
-    start, end = offsets(OffsetSpec.earliest()), offsets(OffsetSpec.latest())
+    try:
+        md = engine.admin.list_topics(timeout=10).topics.get(topic)
+        if md is None or md.error is not None:
+            raise KafkaException(md.error if md is not None else f"no topic {topic}")
+        start, end = offsets(list(md.partitions), OffsetSpec.earliest()), offsets(list(md.partitions),
+                                                                                   OffsetSpec.latest())
+    except KafkaException as e:
+        log.error("Error listing the offsets of %s: %s", topic, e)
+        raise StatementError(40000, "Internal Server Error") from None
     return {p: e for p, e in end.items() if e > 0 and e > start[p]}
 
 
