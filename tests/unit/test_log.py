@@ -84,6 +84,36 @@ def test_read_limits_and_out_of_range(tmp_path: Path) -> None:
     lg.close()
 
 
+def test_reads_of_many_small_batches_cut_where_a_walk_of_every_batch_would(tmp_path: Path) -> None:
+    """Log.read starts its walk of batch headers at an offset index entry (an entry every index.interval.bytes):
+    the bytes it returns are those of a walk over every batch, for any offset, max_bytes and limit."""
+    lg = _open(tmp_path / "t-0", index_interval_bytes=300)
+    for i in range(120):  # batches of 1 to 3 records of varying size: index entries land mid-read
+        _append(lg, [bytes([65 + i % 26]) * (20 + 37 * (i % 5))] * (1 + i % 3))
+    everything = lg.read(0, 1 << 20)
+    batches = list(iter_batch_positions(everything))
+    assert len(lg.segments[0].index) > 10
+
+    def expected(offset: int, max_bytes: int, limit: int) -> bytes:
+        first = next(i for i, (p, base, size) in enumerate(batches)
+                     if read_header(everything, p).last_offset >= offset)
+        start = batches[first][0]
+        end = start
+        for p, base, size in batches[first:]:
+            if base >= limit or (p > start and p + size - start > max_bytes):
+                break
+            end = p + size
+        return everything[start:end]
+
+    end_offset = lg.log_end_offset
+    for offset in (0, 1, 7, 50, 99, 150, end_offset - 1):
+        for max_bytes in (1, 100, 333, 1000, 4096, 1 << 20):
+            for limit in (offset + 1, offset + 5, offset + 40, end_offset):
+                case = (offset, max_bytes, limit)
+                assert lg.read(*case) == expected(*case), case
+    lg.close()
+
+
 def test_segment_files_use_kafka_names(tmp_path: Path) -> None:
     lg = _open(tmp_path / "t-0")
     _append(lg, [b"x"])

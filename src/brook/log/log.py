@@ -396,12 +396,15 @@ class Log:
             if h.base_offset >= limit:
                 return b""
             data = seg.read(pos, max(max_bytes, h.size))
-            end = last = 0
-            for p, base, size in iter_batch_positions(data):
+            # the whole batches below limit within max_bytes: walked from the last index entry that is sure to
+            # be inside both (at most an index interval of headers, not every batch of a large read)
+            end = seg.walk_start(pos, min(len(data), max_bytes), limit) - pos
+            last = -1
+            for p, base, size in iter_batch_positions(data, end):
                 if base >= limit or (p and p + size > max_bytes):
                     break
                 end, last = p + size, p
-            if end:
+            if last >= 0:
                 seg.next_read = (read_header(data, last).next_offset, pos + end)
             return data if end == len(data) else data[:end]
         return b""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import os
 import time
 from pathlib import Path
@@ -122,6 +123,15 @@ class LogSegment:
             if h.last_offset >= offset:
                 return pos, h
         return None
+
+    def walk_start(self, position: int, size: int, limit: int) -> int:
+        """The last batch start in (position, position + size] known from the offset index to follow only whole
+        batches (within size of position) whose offsets are all below limit, or position: where a read of size
+        bytes at position, cut to whole batches below limit, has to start walking batch headers. Index entries
+        are batch starts (keyed by their last offset) every index.interval.bytes."""
+        index = self.index
+        i = min(bisect.bisect_right(index.positions, position + size), bisect.bisect_left(index.offsets, limit)) - 1
+        return index.positions[i] if i >= 0 and index.positions[i] > position else position
 
     def find_timestamp(self, timestamp: int, starting_offset: int = 0) -> tuple[int, int] | None:
         """(offset, timestamp) of the first record at or after starting_offset whose timestamp is >= timestamp
