@@ -296,3 +296,90 @@ def test_multi_join_errors(env, error_sources, query, message):
     s = error_sources
     status, body = k.ksql(query.replace("{s}", s))
     assert status == 400 and message.replace("{s}", s) in body["message"], body
+
+
+# fk-n-way-join.json: a foreign-key join may be the first step of an N-way join; its result is keyed by the left
+# table's key, which the next steps join on. Every case there feeds these records.
+FK_INPUTS = [("middle", b"0", {"F2": 100, "OTHER": "unused"}, 0), ("left", b"1", {"FOREIGN_KEY": 0}, 10000),
+             ("right", b"1", {"F3": 4}, 11000), ("middle", b"8", {"F2": 10, "OTHER": "unused"}, 13000),
+             ("left", b"1", {"FOREIGN_KEY": 8}, 16000), ("left", b"1", None, 18000)]
+
+
+def fk_tables(left: str, middle: str, right: str) -> list[str]:
+    return [f"CREATE TABLE {name}_table{{s}} ({columns}) WITH (kafka_topic='{name}{{s}}', format='JSON', "
+            "partitions=1);" for name, columns in (("left", left), ("middle", middle), ("right", right))]
+
+
+def test_foreign_key_join_first_in_an_n_way_join(env):
+    s = run(env, fk_tables("l_id BIGINT PRIMARY KEY, foreign_key BIGINT",
+                           "m_id BIGINT PRIMARY KEY, f2 BIGINT, other STRING", "r_id BIGINT PRIMARY KEY, f3 BIGINT"))
+    feed(env, s, [(t, k, v, ts) for t, k, v, ts in FK_INPUTS])
+    joins = ("FROM left_table{s} JOIN middle_table{s} ON foreign_key = m_id LEFT JOIN right_table{s} "
+             "ON l_id = r_id;")
+    run(env, [
+        # "Should allow fk join at start of n-way join"
+        "CREATE TABLE OUTPUT{s} AS SELECT l_id, m_id, foreign_key, f2, f3 " + joins,
+        # "Should allow fk join at start of n-way join - select *"
+        "CREATE TABLE STAR{s} AS SELECT * " + joins,
+        # "Should allow fk join at start of n-way join - alternative key expression in projection"
+        "CREATE TABLE ALT{s} AS SELECT r_id, m_id, foreign_key, f2, f3 " + joins,
+        # "Should allow fk join at start of n-way join - with aliases"
+        "CREATE TABLE ALIASED{s} AS SELECT l_id, m_id AS m_id_alias, foreign_key, mt.f2 AS mt_f2_alias, rt.f3 "
+        "FROM left_table{s} AS lt JOIN middle_table{s} AS mt ON foreign_key = mt.m_id LEFT JOIN right_table{s} AS rt "
+        "ON lt.l_id = r_id;"], s)
+    rows = [(0, 0, 100, None), (0, 0, 100, 4), (8, 8, 10, 4)]
+    expected = [(b"1", dict(zip(("M_ID", "FOREIGN_KEY", "F2", "F3"), r, strict=True))) for r in rows]
+    assert outputs(env, f"OUTPUT{s}", 4) == [*expected, (b"1", None)]
+    assert schema(env, f"OUTPUT{s}") == [("L_ID", "KEY"), ("M_ID", None), ("FOREIGN_KEY", None), ("F2", None),
+                                         ("F3", None)]
+    assert outputs(env, f"ALT{s}", 4) == [*expected, (b"1", None)]
+    assert schema(env, f"ALT{s}")[0] == ("R_ID", "KEY")
+    star = [f"{t}_TABLE{s}_{c}" for t, c in (("LEFT", "FOREIGN_KEY"), ("MIDDLE", "M_ID"), ("MIDDLE", "F2"),
+                                              ("MIDDLE", "OTHER"), ("RIGHT", "R_ID"), ("RIGHT", "F3"))]
+    assert outputs(env, f"STAR{s}", 4) == [(b"1", dict(zip(star, r, strict=True))) for r in (
+        (0, 0, 100, "unused", None, None), (0, 0, 100, "unused", 1, 4), (8, 8, 10, "unused", 1, 4))] + [(b"1", None)]
+    assert schema(env, f"STAR{s}") == [(f"LEFT_TABLE{s}_L_ID", "KEY"), *((c, None) for c in star)]
+    names = ("M_ID_ALIAS", "FOREIGN_KEY", "MT_F2_ALIAS", "F3")
+    assert outputs(env, f"ALIASED{s}", 4) == [(b"1", dict(zip(names, r, strict=True))) for r in rows] + [
+        (b"1", None)]
+    assert schema(env, f"ALIASED{s}") == [("L_ID", "KEY"), *((n, None) for n in names)]
+    # the stores of ksqlDB's plan of this test: the foreign-key step's (context L_) and its materialized result
+    qid = query_id(env, f"OUTPUT{s}")
+    assert {f"{PREFIX}{qid}-{n}-changelog" for n in (
+        "KafkaTopic_L_Left-Reduce", "KafkaTopic_L_Right-Reduce", "KafkaTopic_Right-Reduce", "Project-Last",
+        "KTABLE-FK-JOIN-OUTPUT-STATE-STORE-0000000025", "KTABLE-FK-JOIN-SUBSCRIPTION-STATE-STORE-0000000016")
+            } <= topics(env)
+    assert pull(env, f"SELECT * FROM OUTPUT{s};") == []  # the left row was deleted
+
+
+def test_foreign_key_join_in_an_n_way_join_qualified_star_and_errors(env):
+    _, k = env
+    s = run(env, fk_tables("id1 BIGINT PRIMARY KEY, f1 BIGINT", "id2 BIGINT PRIMARY KEY, f2 BIGINT, other STRING",
+                           "id3 BIGINT PRIMARY KEY, f3 BIGINT"))
+    # "Should allow fk join at start of n-way join - qualified select *"
+    feed(env, s, [("middle", b"0", {"F2": 100, "OTHER": "foo"}, 0), ("left", b"1", {"F1": 0}, 10000),
+                  ("right", b"1", {"F3": 4}, 11000), ("middle", b"8", {"F2": 10, "OTHER": "bar"}, 13000),
+                  ("left", b"1", {"F1": 8}, 16000), ("left", b"1", None, 18000)])
+    run(env, ["CREATE TABLE OUTPUT{s} AS SELECT id1, middle_table{s}.*, right_table{s}.* FROM left_table{s} JOIN "
+              "middle_table{s} ON f1 = id2 LEFT JOIN right_table{s} ON id1 = id3;"], s)
+    columns = [f"{t}_TABLE{s}_{c}" for t, c in (("MIDDLE", "ID2"), ("MIDDLE", "F2"), ("MIDDLE", "OTHER"),
+                                                 ("RIGHT", "ID3"), ("RIGHT", "F3"))]
+    assert outputs(env, f"OUTPUT{s}", 4) == [(b"1", dict(zip(columns, r, strict=True))) for r in (
+        (0, 100, "foo", None, None), (0, 100, "foo", 1, 4), (8, 10, "bar", 1, 4))] + [(b"1", None)]
+    assert schema(env, f"OUTPUT{s}") == [("ID1", "KEY"), *((c, None) for c in columns)]
+    for query, message in [
+        # "Should fail as second step in n-way join"
+        ("SELECT id1, f1, f2, f3 FROM left_table{s} JOIN middle_table{s} ON id1 = id2 JOIN right_table{s} ON "
+         "f1 = id3;", "Invalid join condition: foreign-key table-table joins are not supported as part of n-way "
+         "joins. Got LEFT_TABLE{s}.F1 = RIGHT_TABLE{s}.ID3."),
+        # "Should fail as second step in n-way join with fk join as first step"
+        ("SELECT id1, f1, f2, f3 FROM left_table{s} JOIN middle_table{s} ON f1 = id2 JOIN right_table{s} ON "
+         "f1 = id3;", "Invalid join condition: foreign-key table-table joins are not supported as part of n-way "
+         "joins. Got LEFT_TABLE{s}.F1 = RIGHT_TABLE{s}.ID3."),
+        # "FK join at start of join should fail without key in projection"
+        ("SELECT f1, f2, f3 FROM left_table{s} JOIN middle_table{s} ON f1 = id2 JOIN right_table{s} ON id1 = id3;",
+         "The query used to build `BAD{s}` must include the join expressions LEFT_TABLE{s}.ID1 or "
+         "RIGHT_TABLE{s}.ID3 in its projection (eg, SELECT LEFT_TABLE{s}.ID1...)."),
+    ]:
+        status, body = k.ksql(f"CREATE TABLE BAD{s} AS {query}".replace("{s}", s))
+        assert status == 400 and message.replace("{s}", s) in body["message"], body

@@ -13,7 +13,11 @@ from brook.sql.parser import Query, type_str
 from brook.sql.queries import PSEUDO, Source
 from brook.sql.windows import DEFAULT_GRACE_MS
 
-FK_INDEX = "KTABLE-FK-JOIN-SUBSCRIPTION-STATE-STORE-0000000011"
+# a foreign-key step is always the first (ksqlDB refuses one later in the chain) and joins two tables, so Kafka
+# Streams numbers its stores alike in every query: the left rows by foreign key, and (when another step follows)
+# the step's joined rows, materialized for that step
+FK_INDEX = "KTABLE-FK-JOIN-SUBSCRIPTION-STATE-STORE-0000000016"
+FK_OUTPUT = "KTABLE-FK-JOIN-OUTPUT-STATE-STORE-0000000025"
 
 
 class JoinCompiler(Compiler):
@@ -211,7 +215,7 @@ class JoinPlan:
         right_keyed = [rr] == key_of(right)
         prev_equiv = key_of(self.leaves[0]) if i == 0 else self.steps[-1].key_equiv
         left_keyed = rl in prev_equiv
-        foreign_key = kind == "TT" and not left_keyed and i == 0 and count == 1
+        foreign_key = kind == "TT" and not left_keyed
         if foreign_key and jt in ("RIGHT", "FULL"):
             raise SqlError(f"{jt} OUTER JOIN on a foreign key is not supported")
         for keyed, leaf, expr in ((right_keyed, right, right_expr), (left_keyed or foreign_key, self.leaves[0],
@@ -221,6 +225,9 @@ class JoinPlan:
                 raise SqlError(f"Cannot repartition a TABLE source. If this is a join, make sure that the criteria "
                                f"uses the TABLE's key column {', '.join(n for n, _ in leaf.source.key_columns)} "
                                f"instead of [{expr_text(expr)}]")
+        if foreign_key and i > 0:
+            raise SqlError("Invalid join condition: foreign-key table-table joins are not supported as part of n-way "
+                           f"joins. Got {self._qualified(join.on[2])} = {self._qualified(join.on[3])}.")
         step = Step(i, ctx, kind, jt, right, self.leaves[0] if i == 0 else None, rl, rr, lt or ("STRING",),
                     [], foreign_key=foreign_key)
         step.left_key_fn = c.compile(rl)
@@ -259,6 +266,11 @@ class JoinPlan:
         if i == 0 and kind == "TT":
             self.leaves[0].store = f"KafkaTopic_{ctx}Left-Reduce"
         return step
+
+    def _qualified(self, e: Any) -> str:
+        """An expression as ksqlDB prints a join criteria: every column with its source's alias."""
+        return expr_text(rewrite(e, lambda x: ("col", self.compiler.owner(x[1], x[2]), x[2])
+                                 if isinstance(x, tuple) and x[:1] == ("col",) else None))
 
     def _condition(self, on: Any, right: str, left: set[str]) -> tuple[Any, Any]:
         if on[0] == "and":
@@ -333,6 +345,8 @@ class JoinPlan:
             names += list(step.stores.values())
             if step.foreign_key:
                 names.append(FK_INDEX)
+                if len(self.steps) > 1:
+                    names.append(FK_OUTPUT)
         return names
 
     def topics(self) -> list[str]:

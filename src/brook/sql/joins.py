@@ -16,7 +16,7 @@ from typing import Any
 from brook.sql import formats
 from brook.sql.aggregates import AggregateTopology
 from brook.sql.expressions import SqlError, generated_names
-from brook.sql.joinplan import FK_INDEX, JoinPlan, Leaf, Step, combine
+from brook.sql.joinplan import FK_INDEX, FK_OUTPUT, JoinPlan, Leaf, Step, combine
 from brook.sql.parser import Query
 from brook.sql.queries import Source
 from brook.sql.stores import Store, Stores
@@ -237,6 +237,8 @@ class JoinTopology(Topology):
             assert step.left_leaf is not None
             return self.stores[step.left_leaf.store].get(canonical(key))
         prev = self.steps[step.index - 1]
+        if prev.foreign_key:
+            return self.stores[FK_OUTPUT].get(canonical(key))
         right = self.stores[prev.right.store].get(canonical(key))
         return combine(prev.join_type, self._left_value(prev, key), right, key)
 
@@ -321,8 +323,8 @@ class JoinTopology(Topology):
                     break
                 row = self.stores[left.store].get(canonical(entry["k"]))
                 if row is not None:
-                    self._result(step, entry["k"], row, combine(step.join_type, row, new, entry["k"]), ts, p, msg,
-                                 out)
+                    self._fk_result(step, entry["k"], row, combine(step.join_type, row, new, entry["k"]), ts, p,
+                                    msg, out)
             return
         store = self.stores[left.store]
         old = store.get(ck)
@@ -335,8 +337,19 @@ class JoinTopology(Topology):
             self.stores[FK_INDEX].put(canonical(new_fk) + ck, {"k": key}, p)
         match = self.stores[right.store].get(canonical(new_fk)) if new_fk is not None else None
         before = old if old is not None else None
-        self._result(step, key, before, combine(step.join_type, new, match, key) if new is not None else None, ts, p,
-                     msg, out)
+        self._fk_result(step, key, before, combine(step.join_type, new, match, key) if new is not None else None, ts,
+                        p, msg, out)
+
+    def _fk_result(self, step: Step, key: Any, before: dict | None, after: dict | None, ts: int, p: int, msg: Any,
+                   out: Output) -> None:
+        """A foreign-key step followed by another (an N-way join) keeps its joined rows in ksqlDB's output store,
+        where the next step reads them; the change it passes on is then that of the joined row."""
+        joined = self.stores.get(FK_OUTPUT)
+        if joined is not None:
+            ck = canonical(key)
+            before = joined.get(ck)
+            joined.put(ck, after, p)
+        self._result(step, key, before, after, ts, p, msg, out)
 
     # --- stream-stream ---------------------------------------------------------------------------------------
 
