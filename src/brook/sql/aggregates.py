@@ -74,6 +74,7 @@ class AggregateTopology(Topology):
         value_exprs: list[tuple[str, Any]] = []
         bad: list[str] = []
         generated = generated_names(query.items)
+        selected: list[int | str] = []  # the SELECT's columns in order: a group's index or a value's name
         for index, item in enumerate(query.items):
             if item[0] != "expr":
                 raise SqlError("SELECT * is not supported with GROUP BY: name the key and the aggregates.")
@@ -81,15 +82,18 @@ class AggregateTopology(Topology):
             if expr in groups:
                 i = groups.index(expr)
                 key_names[i] = alias or key_names[i] or generated[index]
+                selected.append(i)
                 continue
             if expr[0] == "col" and expr[2] in WINDOW_BOUNDS and self.window is not None:
                 value_exprs.append((alias or expr[2], expr))
+                selected.append(value_exprs[-1][0])
                 continue
             replaced = rewrite(expr, replace)
             stray = columns_of(replaced) - set(out_scope) - set(WINDOW_BOUNDS)
             if stray:
                 bad.append(expr_text(item[1]))
             value_exprs.append((alias or (expr[2] if expr[0] == "col" else generated[index]), replaced))
+            selected.append(value_exprs[-1][0])
         having = rewrite(unqualified(query.having), replace) if query.having is not None else None
         if not calls:
             raise SqlError("GROUP BY requires aggregate functions in either the SELECT or HAVING clause.")
@@ -113,6 +117,9 @@ class AggregateTopology(Topology):
             self.columns.append((name, out.type_of(e), False))
             self.value_fns.append((name, out.compile(e)))
         self.having = out.compile(having) if having is not None else None
+        # a push query's columns (ksqlDB streams the SELECT's columns, the key only when selected)
+        by_name = {c[0]: c for c in self.columns}
+        self.projection = [by_name[self.key_names[x] if isinstance(x, int) else x] for x in selected]
         self.store_names = (STORE, SOURCE_STORE) if self.table_source else (STORE,)
         self.key_format = key_format
         self.encode_key: Any = None  # set by the engine to the sink's encode_key

@@ -82,7 +82,15 @@ class JoinTopology(Topology):
         """GROUP BY over the joined rows: the aggregate sees one flat source whose columns are `<alias>_<column>`."""
         c = self.compiler
         flat = c.resolve
-        items = [("expr", flat(i[1]), i[2]) if i[0] == "expr" else i for i in query.items]
+        sides = self.plan.sides.values()
+        shared = {n for cols in sides for n in cols if sum(n in other for other in sides) > 1}
+
+        def named(e: Any, alias: str | None) -> str | None:
+            """A selected column is named as a join's projection names it (the GROUP BY key takes that name)."""
+            if alias is not None or e[0] != "col":
+                return alias
+            return f"{e[1]}_{e[2]}" if e[1] and e[2] in shared else e[2]
+        items = [("expr", flat(i[1]), named(i[1], i[2])) if i[0] == "expr" else i for i in query.items]
         grouped = Query(items, "", None, where=flat(query.where) if query.where is not None else None,
                         group_by=[flat(g) for g in query.group_by or []], window=query.window,
                         having=flat(query.having) if query.having is not None else None, emit=query.emit)

@@ -13,7 +13,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from brook.sql.expressions import SqlError
 from brook.sql.joins import JoinTopology
 from brook.sql.parser import Query
 from brook.sql.queries import columns_schema
@@ -22,10 +21,11 @@ from brook.sql.streams import Output, PartitionGroups
 
 
 class JoinColumns:
-    """What the REST layer reads of a push query's plan: its columns, schema text and LIMIT."""
+    """What the REST layer reads of a push query's plan: its columns, schema text and LIMIT (with GROUP BY: the
+    SELECT's columns in its order, as ksqlDB streams an aggregate's rows, the key only when selected)."""
 
     def __init__(self, topology: JoinTopology, limit: int | None) -> None:
-        self.columns = topology.columns
+        self.columns = topology.aggregate.projection if topology.aggregate is not None else topology.columns
         self.limit = limit
 
     def schema(self) -> str:
@@ -52,13 +52,12 @@ class Collect(Output):
 
 
 def topology(engine: Any, query: Query, app_id: str) -> JoinTopology:
-    """The join's topology, named after the transient application id (its repartition topics carry it)."""
-    if query.group_by:
-        raise SqlError("Push queries over a join with GROUP BY are not yet supported by Brook's SQL engine: create a "
-                       "table AS SELECT the aggregate, then query that.")
+    """The join's topology, named after the transient application id (its repartition topics carry it).  With
+    GROUP BY the aggregate follows the join, its store and -Aggregate-GroupBy-repartition topic the query's own too;
+    its keys are JSON (nothing outside the query reads them, and JSON holds several GROUP BY columns)."""
     sources = [engine._source(query.source)] + [engine._source(j.source) for j in query.joins]
     partitions = {s.topic: (engine._topic_partitions(s.topic) or (1, 1))[0] for s in sources}
-    return JoinTopology(query, sources, "STREAM", app_id, partitions, transient=True)
+    return JoinTopology(query, sources, "STREAM", app_id, partitions, key_format="JSON", transient=True)
 
 
 class TransientJoin:
@@ -77,6 +76,8 @@ class TransientJoin:
         self.groups: PartitionGroups | None = None
         self.out: Collect | None = None
         self.repartitions = topo.plan.repartitions()
+        if topo.aggregate is not None and topo.aggregate.repartition:
+            self.repartitions.append(topo.aggregate.repartition)
         self.closed = False  # the client went away before start() ran: it creates nothing then
 
     def start(self) -> None:
@@ -101,7 +102,8 @@ class TransientJoin:
                 shutil.rmtree(store.path, ignore_errors=True)
                 store.open()
             topo.restored()
-            self.out = Collect(self.producer, [c[0] for c in topo.columns], getattr(topo, "key_name", None))
+            columns = topo.aggregate.projection if topo.aggregate is not None else topo.columns
+            self.out = Collect(self.producer, [c[0] for c in columns], getattr(topo, "key_name", None))
             topics = topo.topics()
             md = self.consumer.list_topics(timeout=10).topics
             start_at = OFFSET_BEGINNING if self.offset_reset == "earliest" else OFFSET_END
