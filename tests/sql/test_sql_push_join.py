@@ -242,3 +242,39 @@ def test_group_by_over_a_table_table_join_retracts(env):
                                                                  [1, "plat"]]
     assert lines[-1] == {"finalMessage": "Limit Reached"}
     wait_cleaned(env)
+
+
+def test_group_by_push_queries_over_a_stream(env):
+    # rest-query-validation-tests/push-queries.json: each query's rows are those of the case named beside it
+    broker, k = env
+    run_statements(k, [
+        "CREATE STREAM test (K INT KEY, ID INT) WITH (kafka_topic='test_topic', value_format='JSON', partitions=1);",
+        "CREATE STREAM test2 (K INT KEY, IGNORED INT) WITH (kafka_topic='test_topic2', value_format='JSON', "
+        "partitions=1);"])
+    produce_at(broker.bootstrap, "test_topic", [(integer(0), js({"id": 2}), 10345), (integer(1), js({"id": 2}), 13251)])
+    produce_at(broker.bootstrap, "test_topic2", [(integer(0), js({}), 10345), (integer(0), js({}), 13251),
+                                                 (integer(0), js({}), 13253)])
+    for sql, schema, rows in [
+        # "non-windowed GROUP BY - key in projection" (re-keyed by ID through the query's GroupBy-repartition)
+        ("SELECT ID, count(1) AS count FROM test GROUP BY ID EMIT CHANGES LIMIT 2;",
+         "`ID` INTEGER KEY, `COUNT` BIGINT", [[2, 1], [2, 2]]),
+        # "non-windowed GROUP BY expression - key not in projection"
+        ("SELECT count(1) AS count FROM test GROUP BY ABS(ID) EMIT CHANGES LIMIT 2;", "`COUNT` BIGINT", [[1], [2]]),
+        # "windowed GROUP BY - window bounds in SELECT"
+        ("SELECT windowstart, windowend, count(1) AS count FROM test2 WINDOW TUMBLING (SIZE 1 SECOND) GROUP BY K "
+         "EMIT CHANGES LIMIT 2;", "`WINDOWSTART` BIGINT, `WINDOWEND` BIGINT, `COUNT` BIGINT",
+         [[10000, 11000, 1], [13000, 14000, 1]]),
+        # "aggregate with no value columns"
+        ("SELECT K FROM test2 GROUP BY K HAVING COUNT(K) > 1 EMIT CHANGES LIMIT 2;", "`K` INTEGER KEY", [[0], [0]]),
+    ]:
+        status, _, body = k.request("POST", "/query", {"ksql": sql, "streamsProperties": EARLIEST})
+        assert status == 200, body
+        lines = json.loads(body)
+        assert lines[0]["header"]["schema"] == schema, sql
+        assert [line["row"]["columns"] for line in lines[1:-1]] == rows, sql
+        assert lines[-1] == {"finalMessage": "Limit Reached"}
+    wait_cleaned(env)
+    status, _, body = k.request("POST", "/query", {"ksql": "SELECT ID, COUNT(*) FROM test GROUP BY ID;",
+                                                   "streamsProperties": {}})
+    message = json.loads(body)["message"]  # PullQueryValidator's, with its hints after it
+    assert status == 400 and message.startswith("Pull queries don't support GROUP BY clauses."), body

@@ -21,10 +21,10 @@ from brook.sql.queries import Plan, Source, columns_schema
 class PushQuery:
     query_id: str
     source: Source
-    plan: Any  # a Plan, or pushjoin.JoinColumns for a join
+    plan: Any  # a Plan, or pushjoin.JoinColumns for a join or an aggregate
     offset_reset: str
     pull_rows: list | None = None  # a pull query's whole answer, read from the table's store
-    join: Any = None  # a join's transient query (pushjoin.TransientJoin)
+    join: Any = None  # a join's or an aggregate's transient query (pushjoin.TransientJoin)
     end_offsets: dict[int, int] | None = None  # a pull query on a stream: where its scan ends, per partition
 
     def schema(self) -> str:
@@ -67,7 +67,7 @@ def prepare(engine: Engine, text: str, props: dict[str, Any]) -> PushQuery | Pri
             raise SqlError("EMIT FINAL is only supported for windowed aggregations.")
         if query.emit is None:
             pullstream.validate(engine, query, props)
-        if query.joins:
+        if query.joins or query.group_by:
             return _join(engine, query, source, props, stmt.text)
         plan = Plan(query, source)
         if query.emit is None and source.kind == "STREAM":
@@ -90,7 +90,7 @@ def _offset_reset(engine: Engine, props: dict[str, Any], text: str) -> str:
 
 
 def _join(engine: Engine, query: Query, source: Source, props: dict[str, Any], text: str) -> PushQuery:
-    """A push query over a join: a transient query running the join's topology (pushjoin.py)."""
+    """A push query over a join or an aggregate: a transient query running its topology (pushjoin.py)."""
     reset = _offset_reset(engine, props, text)
     query_id = f"transient_{source.name}_{random.getrandbits(62)}"
     app_id = f"_confluent-ksql-{engine.config.service_id}transient_{query_id}"

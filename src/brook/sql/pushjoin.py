@@ -1,9 +1,9 @@
-"""Push queries over joins (SELECT ... FROM a JOIN b ON ... EMIT CHANGES [LIMIT n]), run as ksqlDB runs them: a
-transient query with the join's topology (joins.py), its own stores in a state directory of its own under
-ksql.streams.state.dir and its own repartition topics when the join re-keys a side, reading its sources from
-auto.offset.reset.  Joined rows go to the response as they come; when LIMIT is reached or the client goes away the
-stores' directory and the repartition topics are removed.  The stores keep no changelog: nothing restores a transient
-query."""
+"""Push queries over joins (SELECT ... FROM a JOIN b ON ... EMIT CHANGES [LIMIT n]) and over aggregates (GROUP BY,
+over a join or a single source), run as ksqlDB runs them: a transient query with the join's or the aggregate's
+topology (joins.py, aggregates.py), its own stores in a state directory of its own under ksql.streams.state.dir and
+its own repartition topics when the join or the GROUP BY re-keys, reading its sources from auto.offset.reset.  Rows
+go to the response as they come; when LIMIT is reached or the client goes away the stores' directory and the
+repartition topics are removed.  The stores keep no changelog: nothing restores a transient query."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from brook.sql.aggregates import AggregateTopology
 from brook.sql.joins import JoinTopology
 from brook.sql.parser import Query
 from brook.sql.queries import columns_schema
@@ -24,8 +25,8 @@ class JoinColumns:
     """What the REST layer reads of a push query's plan: its columns, schema text and LIMIT (with GROUP BY: the
     SELECT's columns in its order, as ksqlDB streams an aggregate's rows, the key only when selected)."""
 
-    def __init__(self, topology: JoinTopology, limit: int | None) -> None:
-        self.columns = topology.aggregate.projection if topology.aggregate is not None else topology.columns
+    def __init__(self, topology: JoinTopology | AggregateTopology, limit: int | None) -> None:
+        self.columns = output_columns(topology)
         self.limit = limit
 
     def schema(self) -> str:
@@ -51,20 +52,34 @@ class Collect(Output):
             self.rows.append([row.get(n) for n in self.names])
 
 
-def topology(engine: Any, query: Query, app_id: str) -> JoinTopology:
-    """The join's topology, named after the transient application id (its repartition topics carry it).  With
-    GROUP BY the aggregate follows the join, its store and -Aggregate-GroupBy-repartition topic the query's own too;
+def topology(engine: Any, query: Query, app_id: str) -> JoinTopology | AggregateTopology:
+    """The join's or the aggregate's topology, named after the transient application id (its repartition topics
+    carry it).  With GROUP BY the aggregate's store and -Aggregate-GroupBy-repartition topic are the query's own too;
     its keys are JSON (nothing outside the query reads them, and JSON holds several GROUP BY columns)."""
-    sources = [engine._source(query.source)] + [engine._source(j.source) for j in query.joins]
+    source = engine._source(query.source)
+    if not query.joins:
+        return AggregateTopology(query, source, "JSON", app_id)
+    sources = [source] + [engine._source(j.source) for j in query.joins]
     partitions = {s.topic: (engine._topic_partitions(s.topic) or (1, 1))[0] for s in sources}
     return JoinTopology(query, sources, "STREAM", app_id, partitions, key_format="JSON", transient=True)
+
+
+def _aggregate(topo: JoinTopology | AggregateTopology) -> AggregateTopology | None:
+    return topo if isinstance(topo, AggregateTopology) else topo.aggregate
+
+
+def output_columns(topo: JoinTopology | AggregateTopology) -> list:
+    """The streamed columns: a join's projection, or an aggregate's SELECT in its order (ksqlDB streams the key of
+    an aggregate only when it is selected)."""
+    aggregate = _aggregate(topo)
+    return aggregate.projection if aggregate is not None else topo.columns
 
 
 class TransientJoin:
     """One push query's run: start() in a worker thread, then step() per poll, close() once at the end (never at
     the same time as step())."""
 
-    def __init__(self, engine: Any, topo: JoinTopology, app_id: str, offset_reset: str) -> None:
+    def __init__(self, engine: Any, topo: JoinTopology | AggregateTopology, app_id: str, offset_reset: str) -> None:
         self.engine = engine
         self.topology = topo
         self.app_id = app_id
@@ -75,9 +90,10 @@ class TransientJoin:
         self.stores = Stores(str(engine.config.get("ksql.streams.state.dir")), app_id)
         self.groups: PartitionGroups | None = None
         self.out: Collect | None = None
-        self.repartitions = topo.plan.repartitions()
-        if topo.aggregate is not None and topo.aggregate.repartition:
-            self.repartitions.append(topo.aggregate.repartition)
+        self.repartitions = topo.plan.repartitions() if isinstance(topo, JoinTopology) else []
+        aggregate = _aggregate(topo)
+        if aggregate is not None and aggregate.repartition:
+            self.repartitions.append(aggregate.repartition)
         self.closed = False  # the client went away before start() ran: it creates nothing then
 
     def start(self) -> None:
@@ -89,7 +105,7 @@ class TransientJoin:
         with self.lock:
             if self.closed:
                 return
-            first = topo.leaves[0].source.topic
+            first = topo.topics()[0]
             have = engine._topic_partitions(first)
             for topic in self.repartitions:
                 engine._changelog_topic(topic, have[0] if have else 1, "delete")
@@ -102,8 +118,7 @@ class TransientJoin:
                 shutil.rmtree(store.path, ignore_errors=True)
                 store.open()
             topo.restored()
-            columns = topo.aggregate.projection if topo.aggregate is not None else topo.columns
-            self.out = Collect(self.producer, [c[0] for c in columns], getattr(topo, "key_name", None))
+            self.out = Collect(self.producer, [c[0] for c in output_columns(topo)], getattr(topo, "key_name", None))
             topics = topo.topics()
             md = self.consumer.list_topics(timeout=10).topics
             start_at = OFFSET_BEGINNING if self.offset_reset == "earliest" else OFFSET_END
@@ -111,7 +126,10 @@ class TransientJoin:
             self.consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING if t in self.repartitions else start_at)
                                   for t in topics for p in (md[t].partitions if t in md else {})])
             if len(topics) > 1:
-                self.groups = PartitionGroups(topics, topo.in_flight, topo.pass_through)
+                if isinstance(topo, JoinTopology):
+                    self.groups = PartitionGroups(topics, topo.in_flight, topo.pass_through)
+                else:
+                    self.groups = PartitionGroups(topics)
 
     def step(self) -> list[list]:
         """The joined rows of one poll."""
