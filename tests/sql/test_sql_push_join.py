@@ -266,6 +266,11 @@ def test_group_by_push_queries_over_a_stream(env):
          [[10000, 11000, 1], [13000, 14000, 1]]),
         # "aggregate with no value columns"
         ("SELECT K FROM test2 GROUP BY K HAVING COUNT(K) > 1 EMIT CHANGES LIMIT 2;", "`K` INTEGER KEY", [[0], [0]]),
+        # EMIT FINAL (ksqlDB's LogicalPlanner allows it on windowed aggregates, transient ones too): a window is
+        # written once, when stream time passes its end and grace (the record at 13251 closes [10000, 11000), which
+        # its retention keeps in the store until then)
+        ("SELECT K, COUNT(*) AS N FROM test2 WINDOW TUMBLING (SIZE 1 SECOND, RETENTION 1 HOUR, GRACE PERIOD 0 "
+         "SECONDS) GROUP BY K EMIT FINAL LIMIT 1;", "`K` INTEGER KEY, `N` BIGINT", [[0, 1]]),
     ]:
         status, _, body = k.request("POST", "/query", {"ksql": sql, "streamsProperties": EARLIEST})
         assert status == 200, body

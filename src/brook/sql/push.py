@@ -63,7 +63,7 @@ def prepare(engine: Engine, text: str, props: dict[str, Any]) -> PushQuery | Pri
         source = engine.sources.get(query.source)
         if source is None:
             raise SqlError(f"{query.source} does not exist.")
-        if query.emit == "FINAL":
+        if query.emit == "FINAL" and not (query.group_by and query.window is not None):
             raise SqlError("EMIT FINAL is only supported for windowed aggregations.")
         if query.emit is None:
             pullstream.validate(engine, query, props)
