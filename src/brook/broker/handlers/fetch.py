@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING
 from brook.acl import AclOperation, ResourceType
 from brook.errors import ErrorCode, KafkaError
 from brook.protocol.build import make, nested
+from brook.protocol.header import encode_response
 from brook.protocol.versions import response_class
 
 from ..authz import cluster_allowed, denied
 from ..fetch_sessions import FINAL_EPOCH, INITIAL_EPOCH, FetchSession, SessionPartition
+from ..fetch_templates import templated
 from ..quotas import FETCH
 from ..replica_selector import preferred_read_replica, rack_aware
 from . import Request
@@ -39,6 +41,8 @@ DEBUGGING_CONSUMER_ID = -2
 # error, high watermark, last stable offset, log start offset, records, aborted transactions (producer id, first
 # offset) or None, extra part ((_DIVERGING, epoch, end offset) or (_LEADER, leader id, leader epoch)) or None
 _Result = tuple[ErrorCode, int, int, int, bytes, tuple[tuple[int, int], ...] | None, tuple[int, ...] | None]
+# a partition of the response: topic, partition, then its _Result
+Row = tuple[str, int, ErrorCode, int, int, int, bytes, tuple[tuple[int, int], ...] | None, tuple[int, ...] | None]
 
 
 class _Plan:
@@ -242,12 +246,22 @@ def _response(broker: Broker, ctx: RequestContext, cls, plan, results, unknown_i
             ctx.connection.throttle(throttle_ms)
             return make(cls, throttle_time=datetime.timedelta(milliseconds=throttle_ms), error_code=ErrorCode.none,
                         session_id=plan.session.session_id if plan.session else 0, responses=())
-    topic_cls = nested(cls, "FetchableTopicResponse")
-    part_cls = nested(cls, "PartitionData")
-    by_topic: dict[str, list] = {}
+    rows = _rows(plan, results)
+    session_id = plan.session.session_id if plan.session else 0
+    if not unknown_ids and ctx.api_version >= 5 and all(r[2] == ErrorCode.none and r[8] is None and not r[7]
+                                                        for r in rows):
+        out = templated(broker.templates, ctx, plan, rows, session_id,
+                        lambda rs, sid: encode_response(ctx.header, _kio_response(broker, ctx, cls, plan, rs, (), sid)))
+        if out is not None:
+            return out
+    return _kio_response(broker, ctx, cls, plan, rows, unknown_ids, session_id)
+
+
+def _rows(plan, results) -> list[Row]:
+    """The partitions the response holds, with their results: all of them, or in an incremental fetch session
+    those with news (records, an error, a moved high watermark or log start), as KIP-227 has it."""
     session = plan.session
-    aborted_cls = nested(cls, "AbortedTransaction")
-    endpoints: dict = {}
+    rows = []
     for item, (err, hw, lso, start, data, aborted, extra) in zip(plan.items, results, strict=True):
         name, p = item[0], item[1]
         if session is not None:
@@ -257,6 +271,17 @@ def _response(broker: Broker, ctx: RequestContext, cls, plan, results, unknown_i
                 sp.high_watermark, sp.log_start_offset = hw, start
                 if plan.incremental and not news:
                     continue
+        rows.append((name, p, err, hw, lso, start, data, aborted, extra))
+    return rows
+
+
+def _kio_response(broker: Broker, ctx: RequestContext, cls, plan, rows: list[Row], unknown_ids, session_id: int):
+    topic_cls = nested(cls, "FetchableTopicResponse")
+    part_cls = nested(cls, "PartitionData")
+    by_topic: dict[str, list] = {}
+    aborted_cls = nested(cls, "AbortedTransaction")
+    endpoints: dict = {}
+    for name, p, err, hw, lso, start, data, aborted, extra in rows:
         txns = None if aborted is None else tuple(aborted_cls(producer_id=pid, first_offset=first)
                                                   for pid, first in aborted)
         by_topic.setdefault(name, []).append(
@@ -283,8 +308,8 @@ def _response(broker: Broker, ctx: RequestContext, cls, plan, results, unknown_i
                      last_stable_offset=-1, log_start_offset=-1, aborted_transactions=None, records=None))
         topics.extend(topic_cls(topic_id=tid, partitions=tuple(ps)) for tid, ps in grouped.items())
     fields = {"node_endpoints": tuple(endpoints.values())} if endpoints else {}
-    return make(cls, throttle_time=_ZERO, error_code=ErrorCode.none,
-                session_id=session.session_id if session else 0, responses=tuple(topics), **fields)
+    return make(cls, throttle_time=_ZERO, error_code=ErrorCode.none, session_id=session_id,
+                responses=tuple(topics), **fields)
 
 
 def _extra_fields(broker: Broker, ctx: RequestContext, cls, extra, endpoints) -> dict:
