@@ -83,7 +83,9 @@ def test_functions_in_a_push_query_and_a_bad_call(env):
         "streamsProperties": EARLIEST})
     lines = json.loads(raw)
     assert status == 200, lines
-    assert lines[0]["header"]["schema"] == ("`ID` STRING KEY, `J` STRING, `JS` STRING, `TS` STRING, "
+    # a push query's header gives the key column as a value column (push-queries.json "non-windowed stream -
+    # STRING key": `K` STRING, `ID` INTEGER)
+    assert lines[0]["header"]["schema"] == ("`ID` STRING, `J` STRING, `JS` STRING, `TS` STRING, "
                                             "`KSQL_COL_0` STRING, `BAD` ARRAY<INTEGER>")
     # a function that fails gives NULL for its column, as ksqlDB's processing log
     assert lines[1]["row"]["columns"] == ["one", "8-6-3", '{"a":1,"abcd":10}', "2020-09-13 12:26", "xxx", None]

@@ -250,6 +250,57 @@ def test_table_aggregate_and_pull_queries(env):
     assert status == 400 and "Non-aggregate SELECT expression(s) not part of GROUP BY" in body["message"]
 
 
+def test_header_schema_marks_keys_only_for_pull_queries_on_tables(env):
+    _, k = env
+    # push-queries.json "windowed table - STRING key": a push query's header has no ` KEY`, on a table too
+    lines = query_lines(k, "SELECT * FROM city_totals EMIT CHANGES LIMIT 1;")
+    assert lines[0]["header"]["schema"] == "`CITY` STRING, `RIDES` BIGINT, `TOTAL` INTEGER, `TOP` INTEGER"
+    # pull-queries-against-ctas-materialized.json: a pull query on a table marks its key columns, projected or not
+    lines = query_lines(k, "SELECT * FROM city_totals WHERE city = 'sf';", {})
+    assert lines[0]["header"]["schema"] == "`CITY` STRING KEY, `RIDES` BIGINT, `TOTAL` INTEGER, `TOP` INTEGER"
+    lines = query_lines(k, "SELECT city, total FROM city_totals WHERE city = 'sf';", {})
+    assert lines[0]["header"]["schema"] == "`CITY` STRING KEY, `TOTAL` INTEGER"
+    # pull-queries-against-streams.json: a pull query on a stream has none (its key column is a value column)
+    lines = query_lines(k, "SELECT * FROM rides WHERE fare = 12;", {})
+    assert lines[0]["header"]["schema"] == "`ID` STRING, `CITY` STRING, `FARE` INTEGER"
+
+
+def test_negative_and_bad_limits(env):
+    _, k = env
+    # pull-queries-with-limit-clause.json "error on negative limit": parsed, refused by the pull query's validator
+    for sql in ("SELECT * FROM riderLocations LIMIT -1;", "SELECT * FROM city_totals LIMIT -2;"):
+        status, _, body = k.request("POST", "/query", {"ksql": sql, "streamsProperties": {}})
+        error = json.loads(body)
+        assert status == 400 and error["error_code"] == 40001, error
+        assert error["message"] == ("Pull queries don't support negative integers in the LIMIT clause. See "
+                                    "https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to "
+                                    "issue a push query.")
+    # a push query's limit of 0 or less is reached before any row (push-queries.json "zero limit";
+    # TransientQueryQueue counts down from the limit)
+    for limit in ("0", "-1"):
+        lines = query_lines(k, f"SELECT * FROM riderLocations EMIT CHANGES LIMIT {limit};")
+        assert lines == [{"header": {"queryId": lines[0]["header"]["queryId"],
+                                     "schema": "`PROFILEID` STRING, `LATITUDE` DOUBLE, `LONGITUDE` DOUBLE"}},
+                         {"finalMessage": "Limit Reached"}]
+    status, _, body = k.request("POST", "/query-stream", {
+        "sql": "SELECT profileId FROM riderLocations EMIT CHANGES LIMIT -5;", "properties": EARLIEST})
+    assert status == 200 and json.loads(body) == [{"queryId": json.loads(body)[0]["queryId"],
+                                                  "columnNames": ["PROFILEID"], "columnTypes": ["STRING"]}]
+    assert query_lines(k, "SELECT * FROM city_totals LIMIT 0;", {})[1:] == []
+    # "error on non-integer limit", "error on string limit", "error on limit clause in persistent queries"
+    for sql, message in [
+            ("SELECT * FROM riderLocations LIMIT 2.5;", "Failed to prepare statement: Value must be integer for "
+                                                        "command: LIMIT"),
+            ("SELECT * FROM riderLocations LIMIT heh;", "line 1:36: Syntax Error"),
+            ("CREATE TABLE currentLocation AS SELECT profileId, LATEST_BY_OFFSET(latitude) AS la FROM "
+             "riderlocations GROUP BY profileId LIMIT 5;", "CREATE TABLE AS SELECT statements don't support LIMIT "
+                                                          "clause."),
+            ("CREATE STREAM currentLocation AS SELECT * FROM riderlocations LIMIT 5;",
+             "CREATE STREAM AS SELECT statements don't support LIMIT clause.")]:
+        status, body = k.ksql(sql)
+        assert status == 400 and body["error_code"] == 40001 and message in body["message"], body
+
+
 def test_restart_restores_streams_and_queries_from_the_command_topic(env):
     broker, k = env
     status, body = k.ksql("CREATE STREAM upper_riders AS SELECT profileId, UCASE(profileId) AS up "

@@ -25,6 +25,10 @@ class ParseError(Exception):
     """A statement ksqlDB's parser rejects: the message reads "line L:C: Syntax Error..." as ksqlDB's."""
 
 
+class PrepareError(ParseError):
+    """A statement ksqlDB's AstBuilder rejects: "Failed to prepare statement: ...", no line."""
+
+
 @dataclass
 class Join:
     kind: str  # INNER | LEFT | RIGHT | FULL
@@ -340,6 +344,8 @@ class _Build(Transformer):
                 c.query = p
             elif isinstance(p, tuple):
                 setattr(c, p[0], True)
+        if c.query is not None and c.query.limit is not None:  # AstBuilder.disallowLimitClause
+            raise PrepareError(f"CREATE {c.kind} AS SELECT statements don't support LIMIT clause.")
         return c
 
     def or_replace(self):
@@ -431,6 +437,13 @@ class _Build(Transformer):
         return ("emit", kind.upper())
 
     def limit(self, n):
+        if isinstance(n, Tree):  # `negative`: its number's token
+            n = Token(n.children[0].type, "-" + n.children[0])
+        if n.type != "INT_NUMBER":  # ParserUtil.processIntegerNumber
+            raise PrepareError("Value must be integer for command: LIMIT")
+        return ("limit", int(n))
+
+    def print_limit(self, n):
         return ("limit", int(n))
 
     def partition_by(self, exprs):
@@ -509,7 +522,8 @@ def _describe_terminal(name: str) -> str:
         return name
     if pattern.type == "str":
         return "'" + pattern.value.upper() + "'"
-    return {"IDENTIFIER": "IDENTIFIER", "QUOTED_IDENTIFIER": "IDENTIFIER", "STRING": "STRING"}.get(
+    return {"IDENTIFIER": "IDENTIFIER", "QUOTED_IDENTIFIER": "IDENTIFIER", "STRING": "STRING",
+            "INT_NUMBER": "INTEGER_VALUE", "DECIMAL_NUMBER": "DECIMAL_VALUE"}.get(
         name, "'" + re.sub(r"[()\\b?:]", "", pattern.value).replace("|", "', '").upper() + "'")
 
 
@@ -545,6 +559,8 @@ def parse(text: str, variables: dict[str, str] | None = None) -> list[Statement]
         try:
             node = _Build().transform(stmt.children[0])
         except VisitError as e:
+            if isinstance(e.orig_exc, PrepareError):
+                raise ParseError(f"Failed to prepare statement: {e.orig_exc}") from None
             if isinstance(e.orig_exc, ParseError):
                 raise ParseError(f"line {stmt.meta.line}:{stmt.meta.column}: {e.orig_exc}") from None
             raise

@@ -28,9 +28,10 @@ class PushQuery:
     end_offsets: dict[int, int] | None = None  # a pull query on a stream: where its scan ends, per partition
 
     def schema(self) -> str:
-        """/query's header schema: a pull query on a stream gives every column as a value column, as ksqlDB's
-        QueryStreamWriter does."""
-        if self.end_offsets is not None:
+        """/query's header schema: only a pull query on a table marks its key columns with ` KEY`; push queries
+        and pull queries on streams give every column as a value column, as ksqlDB 0.29 does (its
+        rest-query-validation-tests: push-queries.json, pull-queries-against-streams.json)."""
+        if self.pull_rows is None:
             return columns_schema([(n, t, False) for n, t, _ in self.plan.columns])
         return str(self.plan.schema())
 
@@ -111,11 +112,11 @@ def _pull(engine: Engine, source: Source, plan: Plan) -> list:
         raise SqlError(f"The state store of `{source.name}` is not ready yet; try again.")
     out = []
     for row in materialized.rows():
+        if plan.limit is not None and len(out) >= plan.limit:  # LIMIT 0 answers no row
+            break
         values = plan.apply(row)
         if values is not None:
             out.append(values)
-        if plan.limit is not None and len(out) >= plan.limit:
-            break
     return out
 
 
@@ -149,6 +150,8 @@ async def rows(engine: Engine, push: PushQuery) -> AsyncIterator[list]:
         async for values in pullstream.rows(engine, push):
             yield values
         return
+    if push.plan.limit is not None and push.plan.limit <= 0:
+        return  # TransientQueryQueue: a limit of 0 or less is reached before the first row
     if push.join is not None:
         async for values in _join_rows(push):
             yield values
