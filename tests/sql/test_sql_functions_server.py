@@ -95,3 +95,55 @@ def test_functions_in_a_push_query_and_a_bad_call(env):
     status, body = k.ksql("CREATE STREAM BAD AS SELECT ID, TRANSFORM(numbers, (x, y) => x) FROM test;")
     assert status == 400 and "Function 'TRANSFORM' does not accept parameters (ARRAY<INTEGER>, LAMBDA)." \
         in body["message"], body
+
+
+def describe(k, name: str) -> dict:
+    status, body = k.ksql(f"DESCRIBE FUNCTION {name};")
+    assert status == 200 and body[0]["@type"] == "describe_function", body
+    return body[0]
+
+
+def signatures(fn: dict) -> list:
+    return [([(a["name"], a["type"], a["isVariadic"]) for a in f["arguments"]], f["returnType"])
+            for f in fn["functions"]]
+
+
+def test_describe_function_gives_ksqldbs_typed_signatures(env):
+    _, k = env
+    # the expected values are those of ksqlDB 0.29's UDF annotations (the class named in each comment), which its
+    # DescribeFunctionExecutor reports: parameter names, ParamType names (VARCHAR, INT, T, LAMBDA (T) => R)
+    abs_ = describe(k, "abs")  # udf/math/Abs.java: one variant per numeric type
+    assert (abs_["name"], abs_["type"], abs_["author"], abs_["version"], abs_["path"]) == (
+        "ABS", "SCALAR", "Confluent", "", "internal")
+    assert abs_["description"].startswith("Returns the absolute value of its argument.")
+    assert signatures(abs_) == [([("val", t, False)], t) for t in ("INT", "BIGINT", "DOUBLE", "DECIMAL")]
+    concat = describe(k, "concat")  # udf/string/Concat.java: variadic, no author
+    assert concat["author"] == "" and concat["functions"][0] == {
+        "arguments": [{"name": "inputs", "type": "VARCHAR", "description": "The varchar fields to concatenate",
+                       "isVariadic": True}], "returnType": "VARCHAR", "description": ""}
+    transform = describe(k, "TRANSFORM")  # udf/lambda/TransformUdf.java (lambda-taking)
+    assert signatures(transform) == [
+        ([("array", "ARRAY<T>", False), ("function", "LAMBDA (T) => R", False)], "ARRAY<R>"),
+        ([("map", "MAP<K, V>", False), ("biFunction1", "LAMBDA (K, V) => R", False),
+          ("biFunction2", "LAMBDA (K, V) => T", False)], "MAP<R, T>")]
+    # udaf/topk/TopkKudaf.java: the aggregated column (val1), the other columns (variadic), the literal k
+    topk = describe(k, "topk")
+    assert topk["type"] == "AGGREGATE" and signatures(topk)[0] == (
+        [("val1", "INT", False), ("val2", "ANY", True), ("k", "INT", False)], "ARRAY<S>")
+    assert topk["functions"][0]["description"] == ("Returns the top k values for an integer column and other "
+                                                   "values in those records.")
+    latest = describe(k, "latest_by_offset")  # udaf/offset/LatestByOffset.java (its overview is ksqlDB's too)
+    assert [(s, f["description"]) for s, f in zip(signatures(latest), latest["functions"], strict=True)] == [
+        (([("val1", "T", False)], "T"), "return the latest value of a column"),
+        (([("val1", "T", False), ("ignoreNulls", "BOOLEAN", False)], "T"), "return the latest value of a column"),
+        (([("val1", "T", False), ("latestN", "INT", False)], "ARRAY<T>"), "return the latest N values of a column"),
+        (([("val1", "T", False), ("latestN", "INT", False), ("ignoreNulls", "BOOLEAN", False)], "ARRAY<T>"),
+         "return the latest N values of a column")]
+    explode = describe(k, "explode")  # udtf/array/Explode.java
+    assert (explode["type"], explode["description"]) == (
+        "TABLE", "Explodes an array. This function outputs one value for each element of the array.")
+    assert signatures(explode) == [([("list", "ARRAY<T>", False)], "T"),
+                                   ([("input", "ARRAY<DECIMAL>", False)], "DECIMAL")]
+    # a function ksqlDB 0.29 does not have: its arguments as far as Brook's registry types them
+    md5 = describe(k, "md5")
+    assert md5["type"] == "SCALAR" and signatures(md5) == [([("arg1", "VARCHAR", False)], "VARCHAR")]

@@ -308,9 +308,14 @@ def test_describe_function_and_run_script_on_ksql(env, tmp_path):
     assert status == 200, body
     fn = body[0]
     assert fn["@type"] == "describe_function" and fn["name"] == "SUBSTRING" and fn["type"] == "SCALAR"
-    assert fn["author"] == "Confluent" and fn["path"] == "internal"
-    assert [len(f["arguments"]) for f in fn["functions"]] == [2, 3]
-    assert {f["returnType"] for f in fn["functions"]} == {"VARCHAR"}
+    # ksqlDB's udf/string/Substring.java: a string and a bytes variant of each argument count
+    assert (fn["author"], fn["version"], fn["path"]) == ("Confluent", "", "internal")
+    assert fn["description"] == "Returns the portion of the string or bytes passed in value."
+    assert [([(a["name"], a["type"]) for a in f["arguments"]], f["returnType"]) for f in fn["functions"]] == [
+        ([("str", "VARCHAR"), ("pos", "INT")], "VARCHAR"),
+        ([("str", "VARCHAR"), ("pos", "INT"), ("length", "INT")], "VARCHAR"),
+        ([("bytes", "BYTES"), ("pos", "INT")], "BYTES"),
+        ([("bytes", "BYTES"), ("pos", "INT"), ("length", "INT")], "BYTES")]
     status, body = k.ksql("DESCRIBE FUNCTION count;")
     assert status == 200 and body[0]["type"] == "AGGREGATE"
     status, body = k.ksql("DESCRIBE FUNCTION nosuch;")
@@ -329,11 +334,23 @@ def test_describe_function_and_run_script_on_ksql(env, tmp_path):
 def test_cli_prints_a_function_description(env, tmp_path):
     _, k = env
     done = subprocess.run([str(Path(sys.executable).parent / "ksql"), f"http://127.0.0.1:{k.port}"],
-                          input="DESCRIBE FUNCTION concat;\nexit\n", capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "HOME": str(tmp_path), "COLUMNS": "80"})
+                          input="DESCRIBE FUNCTION concat;\nDESCRIBE FUNCTION transform;\nexit\n", capture_output=True,
+                          text=True, timeout=60, env={**os.environ, "HOME": str(tmp_path), "COLUMNS": "80"})
     assert done.returncode == 0, done.stderr
-    assert ("Name        : CONCAT\nAuthor      : Confluent\nType        : SCALAR\nJar         : internal\n"
-            "Variations  : \n\n\tVariation   : CONCAT(arg1 ANY, arg2 ANY[])\n\tReturns     : VARCHAR\n") in done.stdout
+    # Console.printFunctionDescription: no Author line for an empty author (udf/string/Concat.java has none), a
+    # variadic argument as `TYPE[]`, each argument's description under its name
+    assert ("Name        : CONCAT\nOverview    : Concatenate an arbitrary number of string or bytes fields together\n"
+            "Type        : SCALAR\nJar         : internal\nVariations  : \n\n"
+            "\tVariation   : CONCAT(inputs VARCHAR[])\n\tReturns     : VARCHAR\n"
+            "\tinputs      : The varchar fields to concatenate\n\n"
+            "\tVariation   : CONCAT(inputs BYTES[])\n\tReturns     : BYTES\n"
+            "\tinputs      : The bytes fields to concatenate\n") in done.stdout
+    # splitLongLine: a description wrapped at 80 less the label's width, a space that passes it leading the line
+    assert ("\tVariation   : TRANSFORM(array ARRAY<T>, function LAMBDA (T) => R)\n\tReturns     : ARRAY<R>\n"
+            "\tDescription : When transforming an array, the function provided must have two \n"
+            "                arguments. The two arguments for each function are in order: the\n"
+            "                 key and then the value. The transformed array is returned.\n"
+            "\tarray       : The array\n\tfunction    : The lambda function\n") in done.stdout
 
 
 def test_statuses_are_rebuilt_from_the_command_topic_after_a_restart(env):

@@ -5,7 +5,7 @@ values as Java's toString prints the decoded JSON (null, true, [a, b], {k=v}, 1.
 from __future__ import annotations
 
 import json
-import textwrap
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -192,6 +192,19 @@ _TABLES: dict[str, Callable[[dict], Table]] = {
 }
 
 
+def _split_long_line(text: str, width: int) -> str:
+    """Console.splitLongLine: words and single spaces in turn; one that would pass the width starts a new line
+    (a space too, which then leads it)."""
+    out, length = "", 0
+    for word in re.findall(r"[ \n]|[^ \n]+", text):
+        if word == "\n" or length + len(word) > width:
+            out, length = out + "\n", 0
+            if word == "\n":
+                continue
+        out, length = out + word, length + len(word)
+    return out
+
+
 def _function_description(e: dict, width: int) -> str:
     """Console.printFunctionDescription: the function, then each variation with its return type."""
     name = str(e.get("name", "")).upper()
@@ -200,11 +213,13 @@ def _function_description(e: dict, width: int) -> str:
         return ("\t" if sub else "") + f"{label:<12}: {value}\n"
 
     def described(label: str, text: str, sub: bool = False) -> str:
+        """printDescription: wrapped to the width after the label (a tab counted as two spaces), each further
+        line indented as far as the label."""
         if not text.strip():
             return ""
-        indent = 14 + (2 if sub else 0)
-        wrapped = textwrap.wrap(text.strip(), max(width, 80) - indent) or [""]
-        return line(label, ("\n" + " " * indent).join(wrapped), sub)
+        indent = max(12, len(label)) + 2 + (2 if sub else 0)
+        return line(label, _split_long_line(text.strip(), max(width, 80) - indent).replace(
+            "\n", "\n" + " " * indent), sub)
 
     out = line("Name", name)
     for label, key in (("Author", "author"), ("Version", "version")):

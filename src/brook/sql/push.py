@@ -110,7 +110,7 @@ def _pull(engine: Engine, source: Source, plan: Plan) -> list:
                        "query.")
     if not materialized.ready:
         raise SqlError(f"The state store of `{source.name}` is not ready yet; try again.")
-    out = []
+    out: list[list] = []
     for row in materialized.rows():
         if plan.limit is not None and len(out) >= plan.limit:  # LIMIT 0 answers no row
             break

@@ -5,7 +5,10 @@ own command, which ksqlDB's server grammar does not know (a syntax error)."""
 
 from __future__ import annotations
 
+import functools
+import json
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from brook.sql.expressions import SqlError
@@ -65,10 +68,24 @@ def _returns(result: Any, kinds: tuple, count: int) -> str:
         return "ANY"
 
 
+@functools.cache
+def _function_docs() -> dict[str, dict]:
+    """ksqlDB 0.29's descriptions of its built-in functions (scripts/gen_function_docs.py wrote them from its UDF
+    annotations): per function its type, description, author, version and typed variants."""
+    return dict(json.loads((Path(__file__).parent / "function_docs.json").read_text()))
+
+
 def describe_function(text: str, name: str) -> dict:
-    """FunctionDescriptionList from Brook's function registry: one variant per argument count (a variadic one for
-    the open-ended), arguments typed ANY where the registry keeps no types."""
+    """FunctionDescriptionList (DescribeFunctionExecutor): ksqlDB's own description of the function, else (a
+    function ksqlDB 0.29 does not have) one variant per argument count from Brook's registry, typed as far as the
+    registry checks the arguments."""
     upper = name[1:-1] if name.startswith("`") else name.upper()
+    entity = {"@type": "describe_function", "statementText": text, "name": upper}
+    if upper in AGGREGATES or upper in TABLE_FUNCTIONS or upper in SCALARS:
+        doc = _function_docs().get(upper)
+        if doc is not None:
+            return {**entity, "description": doc["description"], "author": doc["author"], "version": doc["version"],
+                    "path": "internal", "functions": doc["functions"], "type": doc["type"], "warnings": []}
     kinds: tuple[str | None, ...] = ()
     returns: Any
     if upper in AGGREGATES:
@@ -95,9 +112,8 @@ def describe_function(text: str, name: str) -> dict:
             args.append({"name": f"arg{low + 1}", "type": arg_type(low), "description": "", "isVariadic": True})
         functions.append({"arguments": args, "returnType": returns if kind != "SCALAR" else
                           _returns(returns, kinds, low), "description": ""})
-    return {"@type": "describe_function", "statementText": text, "name": upper, "description": "",
-            "author": "Confluent", "version": "", "path": "internal", "functions": functions, "type": kind,
-            "warnings": []}
+    return {**entity, "description": "", "author": "", "version": "", "path": "internal", "functions": functions,
+            "type": kind, "warnings": []}
 
 
 def _substitute(text: str, variables: dict[str, str]) -> str:
