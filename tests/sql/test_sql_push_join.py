@@ -238,7 +238,7 @@ def test_group_by_over_a_table_table_join_retracts(env):
                 "EMIT CHANGES LIMIT 4;", "streamsProperties": EARLIEST})
     assert status == 200, body
     lines = json.loads(body)
-    assert lines[0]["header"]["schema"] == "`N` BIGINT, `TIER` STRING KEY"
+    assert lines[0]["header"]["schema"] == "`N` BIGINT, `TIER` STRING"  # a push query's header has no ` KEY`
     assert [line["row"]["columns"] for line in lines[1:-1]] == [[1, "gold"], [2, "gold"], [1, "gold"],
                                                                  [1, "plat"]]
     assert lines[-1] == {"finalMessage": "Limit Reached"}
@@ -246,7 +246,8 @@ def test_group_by_over_a_table_table_join_retracts(env):
 
 
 def test_group_by_push_queries_over_a_stream(env):
-    # rest-query-validation-tests/push-queries.json: each query's rows are those of the case named beside it
+    # rest-query-validation-tests/push-queries.json: each query's header and rows are those of the case named beside
+    # it (no ` KEY` in a push query's header)
     broker, k = env
     run_statements(k, [
         "CREATE STREAM test (K INT KEY, ID INT) WITH (kafka_topic='test_topic', value_format='JSON', partitions=1);",
@@ -258,7 +259,7 @@ def test_group_by_push_queries_over_a_stream(env):
     for sql, schema, rows in [
         # "non-windowed GROUP BY - key in projection" (re-keyed by ID through the query's GroupBy-repartition)
         ("SELECT ID, count(1) AS count FROM test GROUP BY ID EMIT CHANGES LIMIT 2;",
-         "`ID` INTEGER KEY, `COUNT` BIGINT", [[2, 1], [2, 2]]),
+         "`ID` INTEGER, `COUNT` BIGINT", [[2, 1], [2, 2]]),
         # "non-windowed GROUP BY expression - key not in projection"
         ("SELECT count(1) AS count FROM test GROUP BY ABS(ID) EMIT CHANGES LIMIT 2;", "`COUNT` BIGINT", [[1], [2]]),
         # "windowed GROUP BY - window bounds in SELECT"
@@ -266,12 +267,12 @@ def test_group_by_push_queries_over_a_stream(env):
          "EMIT CHANGES LIMIT 2;", "`WINDOWSTART` BIGINT, `WINDOWEND` BIGINT, `COUNT` BIGINT",
          [[10000, 11000, 1], [13000, 14000, 1]]),
         # "aggregate with no value columns"
-        ("SELECT K FROM test2 GROUP BY K HAVING COUNT(K) > 1 EMIT CHANGES LIMIT 2;", "`K` INTEGER KEY", [[0], [0]]),
+        ("SELECT K FROM test2 GROUP BY K HAVING COUNT(K) > 1 EMIT CHANGES LIMIT 2;", "`K` INTEGER", [[0], [0]]),
         # EMIT FINAL (ksqlDB's LogicalPlanner allows it on windowed aggregates, transient ones too): a window is
         # written once, when stream time passes its end and grace (the record at 13251 closes [10000, 11000), which
         # its retention keeps in the store until then)
         ("SELECT K, COUNT(*) AS N FROM test2 WINDOW TUMBLING (SIZE 1 SECOND, RETENTION 1 HOUR, GRACE PERIOD 0 "
-         "SECONDS) GROUP BY K EMIT FINAL LIMIT 1;", "`K` INTEGER KEY, `N` BIGINT", [[0, 1]]),
+         "SECONDS) GROUP BY K EMIT FINAL LIMIT 1;", "`K` INTEGER, `N` BIGINT", [[0, 1]]),
     ]:
         status, _, body = k.request("POST", "/query", {"ksql": sql, "streamsProperties": EARLIEST})
         assert status == 200, body
