@@ -4,7 +4,10 @@ partition).
 
 The template is found by encoding with distinct sentinel values and locating each sentinel's bytes, so the
 layout always comes from kio's own writer: nothing here knows the wire format beyond "an int64 is 8 bytes, an
-int32 4". A shape whose sentinels are not each found exactly once is not templated (the caller encodes it).
+int32 4". The slots are looked for in order (linear in the response's size, so a shape of 1,000 partitions learns
+in two encodings), and a second encoding with other values must come out of the template byte for byte, or the
+shape is not templated (the caller encodes it): a sentinel's bytes found by accident cannot patch the wrong
+place. A large shape is learnt the second time it is seen, so that shapes seen once cost one encoding.
 
 Byte strings (Fetch's records) are slots too: the template holds a sentinel string with the length kio wrote
 before it, and each response splices in its own bytes behind the length the caller's `prefix` (kio's writer for
@@ -22,7 +25,9 @@ I32 = struct.Struct(">i")
 _CORR = struct.Struct(">i")
 # + slot index: bytes that occur nowhere else in a small response (and not inside each other)
 _SENTINELS = {I64.format: 0x5EB1_0000_0000_0000, I32.format: 0x7A3C_0000}
+_CHECKS = {I64.format: 0x4DA2_0000_0000_0000, I32.format: 0x6B2D_0000}  # the second encoding's values
 _MAX_SHAPES = 4096
+_EAGER_SLOTS = 64  # shapes with more slots than this are learnt when seen a second time
 _UNKNOWN = object()
 
 Slots = tuple[tuple[Callable[[bytearray, int, int], None], int], ...]
@@ -30,27 +35,27 @@ Entry = tuple[bytes, Slots]
 # the template, its integer slots, and per byte-string slot the (start, end) of its length and sentinel bytes
 BlobEntry = tuple[bytes, Slots, tuple[tuple[int, int], ...]]
 _BLOB_SENTINEL = b"\xb1\x0b\x5e\xb1brook-blob-"  # + slot index: a byte string nothing else in a response holds
+_BLOB_CHECK = b"\xc3"  # + slot index: the second encoding's byte strings (another length: another prefix)
 
 
 class TemplateCache:
     def __init__(self) -> None:
-        self._shapes: dict[Hashable, Entry | None] = {}
+        self._shapes: dict[Hashable, object] = {}  # an Entry, or None: not templated
         self._blob_shapes: dict[Hashable, object] = {}  # a BlobEntry, or None: not templated
+        self._seen: set[Hashable] = set()  # large shapes seen once, not learnt yet
 
     def render(self, shape: Hashable, build: Callable[[Sequence[int]], bytes], correlation_id: int,
                values: Sequence[int], pattern: tuple[struct.Struct, ...] = (I64,)) -> bytes | None:
-        """The framed response for values, or None if this shape cannot be templated (then encode it). Slot i
-        is an integer of kind pattern[i % len(pattern)]; build encodes the response with the given values."""
-        if shape in self._shapes:
-            entry = self._shapes[shape]
-        else:
-            entry = self._learn(len(values), pattern, build)
-            if len(self._shapes) >= _MAX_SHAPES:
-                self._shapes.clear()
-            self._shapes[shape] = entry
-        if entry is None:
+        """The framed response for values, or None if this shape has no template (then encode it). Slot i is
+        an integer of kind pattern[i % len(pattern)]; build encodes the response with the given values."""
+        found = self._shapes.get(shape, _UNKNOWN)
+        if found is _UNKNOWN:
+            if not self._ready(shape, len(values)):
+                return None
+            found = self._remember(self._shapes, shape, _learn(len(values), pattern, build))
+        if found is None:
             return None
-        template, slots = entry
+        template, slots = cast(Entry, found)
         out = bytearray(template)
         _CORR.pack_into(out, 4, correlation_id)
         for (pack_into, pos), value in zip(slots, values, strict=True):
@@ -64,59 +69,100 @@ class TemplateCache:
         strings, prefix(n) gives the bytes that precede a byte string of n bytes (its length as kio writes it)."""
         found = self._blob_shapes.get(shape, _UNKNOWN)
         if found is _UNKNOWN:
-            found = self._learn_blobs(len(values), pattern, len(blobs), build, prefix)
-            if len(self._blob_shapes) >= _MAX_SHAPES:
-                self._blob_shapes.clear()
-            self._blob_shapes[shape] = found
+            if not self._ready(shape, len(values) + len(blobs)):
+                return None
+            found = self._remember(self._blob_shapes, shape, _learn_blobs(len(values), pattern, len(blobs), build,
+                                                                          prefix))
         if found is None:
             return None
-        template, slots, spans = cast(BlobEntry, found)
-        out = bytearray(template)
-        _CORR.pack_into(out, 4, correlation_id)
-        for (pack_into, pos), value in zip(slots, values, strict=True):
-            pack_into(out, pos, value)
-        view = memoryview(out)
-        pieces: list[bytes | memoryview] = []
-        at = 0
-        for (start, end), blob in zip(spans, blobs, strict=True):
-            pieces += (view[at:start], prefix(len(blob)), blob)
-            at = end
-        pieces.append(view[at:])
-        size = sum(len(p) for p in pieces)
-        _CORR.pack_into(out, 0, size - 4)  # the frame's length
-        return b"".join(pieces)
+        out = _fill_blobs(cast(BlobEntry, found), correlation_id, values, blobs, prefix)
+        return out
 
-    @classmethod
-    def _learn_blobs(cls, count: int, pattern: tuple[struct.Struct, ...], blob_count: int,
-                     build: Callable[[Sequence[int], Sequence[bytes]], bytes], prefix: Callable[[int], bytes]) \
-            -> BlobEntry | None:
-        sentinels = [_BLOB_SENTINEL + i.to_bytes(4, "big") for i in range(blob_count)]
-        entry = cls._learn(count, pattern, lambda values: build(values, sentinels))
-        if entry is None:
-            return None
-        encoded, slots = entry
-        spans: list[tuple[int, int]] = []
-        for s in sentinels:
-            pos = encoded.find(s)
-            before = prefix(len(s))
-            if pos < 0 or encoded.find(s, pos + 1) >= 0 or encoded[pos - len(before):pos] != before:
-                return None
-            spans.append((pos - len(before), pos + len(s)))
-        if spans != sorted(spans) or any(start <= p < end for _, p in slots for start, end in spans):
-            return None
-        return encoded, slots, tuple(spans)
+    def _ready(self, shape: Hashable, slots: int) -> bool:
+        """Whether to learn this shape now: a small one at once, a large one when it comes back."""
+        if slots <= _EAGER_SLOTS or shape in self._seen:
+            self._seen.discard(shape)
+            return True
+        if len(self._seen) >= _MAX_SHAPES:
+            self._seen.clear()
+        self._seen.add(shape)
+        return False
 
     @staticmethod
-    def _learn(count: int, pattern: tuple[struct.Struct, ...], build: Callable[[Sequence[int]], bytes]) \
-            -> Entry | None:
-        kinds = [pattern[i % len(pattern)] for i in range(count)]
-        sentinels = [_SENTINELS[k.format] + i for i, k in enumerate(kinds)]
-        encoded = build(sentinels)
-        slots = []
-        for kind, s in zip(kinds, sentinels, strict=True):
-            needle = kind.pack(s)
-            pos = encoded.find(needle)
-            if pos < 0 or encoded.find(needle, pos + 1) >= 0:
+    def _remember(shapes: dict[Hashable, object], shape: Hashable, entry: object) -> object:
+        if len(shapes) >= _MAX_SHAPES:
+            shapes.clear()
+        shapes[shape] = entry
+        return entry
+
+
+def _learn(count: int, pattern: tuple[struct.Struct, ...], build: Callable[[Sequence[int]], bytes]) -> Entry | None:
+    kinds = [pattern[i % len(pattern)] for i in range(count)]
+    encoded = build([_SENTINELS[k.format] + i for i, k in enumerate(kinds)])
+    slots = []
+    at = 0
+    for i, kind in enumerate(kinds):
+        needle = kind.pack(_SENTINELS[kind.format] + i)
+        pos = encoded.find(needle, at)
+        if pos < 0:
+            pos = encoded.find(needle)  # a slot before the previous one
+            if pos < 0:
                 return None
-            slots.append((kind.pack_into, pos))
-        return encoded, tuple(slots)
+        slots.append((kind.pack_into, pos))
+        at = pos + kind.size
+    entry = encoded, tuple(slots)
+    checks = [_CHECKS[k.format] + i for i, k in enumerate(kinds)]
+    return entry if _fill(entry, checks) == build(checks) else None
+
+
+def _fill(entry: Entry, values: Sequence[int]) -> bytes:
+    template, slots = entry
+    out = bytearray(template)
+    for (pack_into, pos), value in zip(slots, values, strict=True):
+        pack_into(out, pos, value)
+    return bytes(out)
+
+
+def _learn_blobs(count: int, pattern: tuple[struct.Struct, ...], blob_count: int,
+                 build: Callable[[Sequence[int], Sequence[bytes]], bytes], prefix: Callable[[int], bytes]) \
+        -> BlobEntry | None:
+    sentinels = [_BLOB_SENTINEL + i.to_bytes(4, "big") for i in range(blob_count)]
+    entry = _learn(count, pattern, lambda values: build(values, sentinels))
+    if entry is None:
+        return None
+    encoded, slots = entry
+    spans: list[tuple[int, int]] = []
+    at = 0
+    for s in sentinels:
+        pos = encoded.find(s, at)
+        before = prefix(len(s))
+        if pos < 0 or encoded[pos - len(before):pos] != before:
+            return None
+        spans.append((pos - len(before), pos + len(s)))
+        at = pos + len(s)
+    if any(start <= p < end for _, p in slots for start, end in spans):
+        return None
+    found = encoded, slots, tuple(spans)
+    kinds = [pattern[i % len(pattern)] for i in range(count)]
+    checks = [_CHECKS[k.format] + i for i, k in enumerate(kinds)]
+    blobs = [_BLOB_CHECK * (1 + i % 200) for i in range(blob_count)]
+    correlation_id = int.from_bytes(encoded[4:8], "big", signed=True)
+    return found if _fill_blobs(found, correlation_id, checks, blobs, prefix) == build(checks, blobs) else None
+
+
+def _fill_blobs(entry: BlobEntry, correlation_id: int, values: Sequence[int], blobs: Sequence[bytes],
+                prefix: Callable[[int], bytes]) -> bytes:
+    template, slots, spans = entry
+    out = bytearray(template)
+    _CORR.pack_into(out, 4, correlation_id)
+    for (pack_into, pos), value in zip(slots, values, strict=True):
+        pack_into(out, pos, value)
+    view = memoryview(out)
+    pieces: list[bytes | memoryview] = []
+    at = 0
+    for (start, end), blob in zip(spans, blobs, strict=True):
+        pieces += (view[at:start], prefix(len(blob)), blob)
+        at = end
+    pieces.append(view[at:])
+    _CORR.pack_into(out, 0, sum(len(p) for p in pieces) - 4)  # the frame's length
+    return b"".join(pieces)
