@@ -31,14 +31,15 @@ class FrameDecoder:
         frames: list[bytes] = []
         pos = 0
         end = len(buf)
-        while end - pos >= 4:
-            (size,) = _LEN.unpack_from(buf, pos)
-            if size < 0 or size > self.limit:
-                raise FrameTooLarge(f"frame of {size} bytes exceeds {self.setting}={self.limit}")
-            if end - pos - 4 < size:
-                break
-            frames.append(bytes(buf[pos + 4 : pos + 4 + size]))
-            pos += 4 + size
+        with memoryview(buf) as view:  # a frame is copied once (a bytearray slice would copy it twice)
+            while end - pos >= 4:
+                (size,) = _LEN.unpack_from(buf, pos)
+                if size < 0 or size > self.limit:
+                    raise FrameTooLarge(f"frame of {size} bytes exceeds {self.setting}={self.limit}")
+                if end - pos - 4 < size:
+                    break
+                frames.append(bytes(view[pos + 4 : pos + 4 + size]))
+                pos += 4 + size
         if pos:
             del buf[:pos]
         return frames
