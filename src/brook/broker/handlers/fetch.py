@@ -150,14 +150,20 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
 async def _delayed(broker: Broker, ctx: RequestContext, cls, plan, request: Request, timeout, unknown_ids):
     tps = [(item[0], item[1]) for item in plan.items]
     fut = broker.replicas.wait_for_data(tps)
+    # a timer that ends the wait, not asyncio.wait_for (a waiter future and a task step more per delayed fetch)
+    timer = asyncio.get_running_loop().call_later(timeout, _end_wait, fut)
     try:
-        await asyncio.wait_for(fut, timeout)
-    except TimeoutError:
-        pass
+        await fut
     finally:
+        timer.cancel()
         broker.replicas.forget(tps, fut)
     results, _, _ = _read(broker, plan, request.max_bytes, request.isolation_level)
     return _response(broker, ctx, cls, plan, results, unknown_ids)
+
+
+def _end_wait(fut: asyncio.Future) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 def _read(broker: Broker, plan, max_bytes, isolation_level):
