@@ -4,6 +4,7 @@ Streams serializes them on a topic: the key's bytes then the window start (time 
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
 from typing import Any
@@ -81,12 +82,30 @@ class WindowSpec:
 _WINDOW_TYPES = ("SESSION", "HOPPING", "TUMBLING")
 
 
+# java.util.concurrent.TimeUnit, which ksqlDB's DurationParser names units by: its nanoseconds per unit
+_TIME_UNITS = {"NANOSECONDS": 1, "MICROSECONDS": 1_000, "MILLISECONDS": 1_000_000, "SECONDS": 1_000_000_000,
+               "MINUTES": 60_000_000_000, "HOURS": 3_600_000_000_000, "DAYS": 86_400_000_000_000}
+
+
 def parse_duration(text: str) -> int:
-    """ksqlDB's DurationParser: `<number> <unit>` (`'1 HOUR'`, `'10 SECONDS'`) in milliseconds."""
-    parts = text.strip().split()
-    if len(parts) != 2 or not parts[0].isdigit():
-        raise ValueError(f"Invalid duration: '{text}'. Expected format: <number> <unit>, e.g. '10 SECONDS'")
-    return duration_ms(int(parts[0]), parts[1])
+    """ksqlDB's DurationParser: `<number> <unit>` (`'1 HOUR'`, `'10 SECONDS'`) in milliseconds, with its
+    messages."""
+    parts = re.split(r"\s", text)
+    while parts and not parts[-1]:  # Java's String.split drops trailing empty strings
+        parts.pop()
+    try:
+        if len(parts) != 2:
+            raise ValueError(f"Expected 2 tokens, got: {len(parts)}")
+        if not re.fullmatch(r"[+-]?[0-9]+", parts[0]):
+            raise ValueError(f"Not numeric: '{parts[0]}'")
+        amount = int(parts[0])
+        unit = parts[1].upper()
+        nanos = _TIME_UNITS.get(unit if unit.endswith("S") else unit + "S")
+        if nanos is None:
+            raise ValueError(f"Unknown time unit: '{unit}'\nSupported time units are: {', '.join(_TIME_UNITS)}")
+    except ValueError as e:
+        raise ValueError(f"Invalid duration: '{text}'. {e}") from None
+    return amount * nanos // 1_000_000
 
 
 def source_window(props: dict) -> WindowSpec | None:
@@ -94,6 +113,12 @@ def source_window(props: dict) -> WindowSpec | None:
     ksqlDB's validation (CreateSourceProperties)."""
     raw = props.get("WINDOW_TYPE")
     size = props.get("WINDOW_SIZE")
+    ms = 0
+    if size is not None:  # ksqlDB validates the property as it reads the WITH clause
+        try:
+            ms = parse_duration(str(size))
+        except ValueError as e:
+            raise ValueError(f"Configuration WINDOW_SIZE is invalid: {e}") from None
     if raw is None:
         return None
     kind = str(raw).upper()
@@ -107,7 +132,6 @@ def source_window(props: dict) -> WindowSpec | None:
     if size is None:
         raise ValueError(f"{kind} windows require 'WINDOW_SIZE' to be provided in the WITH clause. For example: "
                          "'WINDOW_SIZE'='10 SECONDS'")
-    ms = parse_duration(str(size))
     return WindowSpec(kind, ms, ms if kind == "HOPPING" else 0)
 
 
@@ -120,3 +144,51 @@ def refuse_windowed_table(sources: dict, query: Any) -> None:
         s = sources.get(name)
         if s is not None and s.kind == "TABLE" and s.window is not None:
             raise SqlError("KSQL does not support persistent queries on windowed tables.")
+
+
+BOUNDS = ("WINDOWSTART", "WINDOWEND")
+
+
+def check_bounds(query: Any, source_windowed: bool) -> None:
+    """ksqlDB's rules for WINDOWSTART / WINDOWEND in a windowed aggregation (its AggregateAnalyzer): the window is
+    not known before the aggregation, so the bounds are no column of the WHERE (unless the source is windowed),
+    and may appear only in the SELECT, outside aggregate functions: not in their arguments, GROUP BY nor HAVING."""
+    from brook.sql.expressions import SqlError, column_refs, expr_text, rewrite
+    from brook.sql.functions import AGGREGATES
+
+    if query.window is None:
+        return
+
+    def bounds(e: Any) -> list[tuple]:
+        return [c for c in column_refs(e) if c[2] in BOUNDS]
+
+    if query.where is not None and not source_windowed and (found := bounds(query.where)):
+        raise SqlError(f"Error in WHERE expression: Unknown column {found[0][2]}.")
+    calls: list[tuple] = []
+
+    def visit(e: Any) -> Any:
+        if isinstance(e, tuple) and e[:1] == ("call",) and e[1] in AGGREGATES:
+            calls.append(e)
+            return e  # an aggregate's arguments are its own
+        return None
+
+    for item in query.items:
+        if item[0] == "expr":
+            rewrite(item[1], visit)
+    found = [b for c in calls for b in bounds(c[2])]
+    if query.where is not None:
+        found += bounds(query.where)
+    found += bounds(query.group_by or [])
+    if query.having is not None:
+        found += bounds(query.having)
+    if found:
+        raise SqlError(f"Window bounds column {expr_text(found[0])} can only be used in the SELECT clause of "
+                       "windowed aggregations and can not be passed to aggregate functions.\n"
+                       "See https://github.com/confluentinc/ksql/issues/4397")
+
+
+def session_expired(window: WindowSpec, end: int, stream_time: int) -> bool:
+    """A session past the store's retention (gap + grace unless RETENTION is given): Kafka Streams' session store
+    no longer finds it, so a later record starts a new session instead of merging with it
+    (session-windows.json "out of order - explicit grace period")."""
+    return end <= stream_time - window.retention_ms
