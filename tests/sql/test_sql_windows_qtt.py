@@ -1,0 +1,116 @@
+"""Windowed aggregates as ksqlDB's functional tests for windows have them (tumbling-windows.json,
+hopping-windows.json, session-windows.json, window-bounds.json: each test names its case): a real SQL server over a
+real broker, driven over REST, records written with kafka-python (explicit timestamps, 0 included) and the sink
+topics read back with their windowed keys."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import pytest
+from sql_helpers import consume, module_ksql, produce_at, run_statements
+
+EARLIEST = {"ksql.streams.auto.offset.reset": "earliest"}
+BOUNDS_MESSAGE = ("Window bounds column WINDOWSTART can only be used in the SELECT clause of windowed aggregations "
+                  "and can not be passed to aggregate functions.\nSee https://github.com/confluentinc/ksql/issues/4397")
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    with module_ksql(tmp_path_factory, "ksql-windows-qtt") as (broker, k):
+        run_statements(k, ["CREATE STREAM test (ROWKEY INT KEY, IGNORED INT) WITH (kafka_topic='bounds_topic', "
+                           "value_format='JSON', partitions=1);"])
+        yield broker, k
+
+
+def session_records(bootstrap: str, topic: str, count: int) -> list[tuple[int, str | None, int, int]]:
+    """(key, value, window start, window end) of a session-windowed sink whose key is one 8-byte BIGINT/INT."""
+    out = []
+    for key, value in consume(bootstrap, topic, count):
+        raw, (end, start) = key[:-16], struct.unpack(">qq", key[-16:])
+        out.append((int.from_bytes(raw, "big", signed=True), None if value is None else value.decode(), start, end))
+    return out
+
+
+@pytest.mark.parametrize(("where", "statement", "message"), [
+    # window-bounds.json "windowed group by - aggregate window bounds in UDAF in SELECT"
+    ("udaf", "SELECT ROWKEY, count(1), min(windowstart), min(windowend) FROM test WINDOW TUMBLING (SIZE 1 SECOND) "
+     "group by ROWKEY", BOUNDS_MESSAGE),
+    # "windowed group by - aggregate window bounds in WHERE": before the window, the bounds are no columns
+    ("where", "SELECT ROWKEY, count(1) as count FROM test WINDOW TUMBLING (SIZE 1 SECOND) WHERE min(windowEnd) < "
+     "15000 group by ROWKEY", "Error in WHERE expression: Unknown column WINDOWEND."),
+    # "windowed group by -  window bounds in GROUP BY" (and "only window bounds in GROUP BY": checked before the
+    # SELECT's columns missing from the GROUP BY)
+    ("group", "SELECT ROWKEY, count(1) as count FROM test WINDOW TUMBLING (SIZE 1 SECOND) group by ROWKEY, "
+     "WINDOWSTART, WINDOWEND", BOUNDS_MESSAGE),
+    ("only", "SELECT ROWKEY, count(1) as count FROM test WINDOW TUMBLING (SIZE 1 SECOND) group by WINDOWSTART",
+     BOUNDS_MESSAGE),
+    # "windowed group by - window bounds in expression in GROUP BY"
+    ("expr", "SELECT ROWKEY, count(1) as count FROM test WINDOW TUMBLING (SIZE 1 SECOND) group by ROWKEY, "
+     "WINDOWSTART / 1000, ABS(WINDOWEND)", BOUNDS_MESSAGE),
+    # "windowed group by - window bounds in HAVING"
+    ("having", "SELECT ROWKEY, count(1) as count FROM test WINDOW TUMBLING (SIZE 1 SECOND) group by ROWKEY HAVING "
+     "windowStart > 11000 AND min(windowEnd) < 15000", BOUNDS_MESSAGE),
+])
+def test_window_bounds_outside_the_select_are_refused(env, where, statement, message):
+    _, k = env
+    status, body = k.ksql(f"CREATE TABLE s2_{where} AS {statement};")
+    assert status == 400 and body["message"] == message, body
+
+
+def test_window_bounds_in_the_select_are_accepted(env):
+    _, k = env
+    # window-bounds.json "windowed group by - window bounds used in expression with aggregate in SELECT"
+    status, body = k.ksql("CREATE TABLE s2_ok AS SELECT ROWKEY, WINDOWSTART / 1000 AS ws, count(1) AS c FROM test "
+                          "WINDOW TUMBLING (SIZE 1 SECOND) group by ROWKEY;")
+    assert status == 200, body
+
+
+def test_invalid_window_size_names_the_duration_and_unit(env):
+    _, k = env
+    # hopping-windows.json "import table with invalid window size"
+    status, body = k.ksql("CREATE TABLE bobs (K STRING PRIMARY KEY, ID bigint) WITH (kafka_topic='bobs', "
+                          "value_format='DELIMITED', WINDOW_TYPE='Hopping', WINDOW_SIZE='30 bobs', partitions=1);")
+    assert status == 400, body
+    assert body["message"] == ("Configuration WINDOW_SIZE is invalid: Invalid duration: '30 bobs'. Unknown time "
+                               "unit: 'BOBS'\nSupported time units are: NANOSECONDS, MICROSECONDS, MILLISECONDS, "
+                               "SECONDS, MINUTES, HOURS, DAYS")
+    status, body = k.ksql("CREATE TABLE many (K STRING PRIMARY KEY, ID bigint) WITH (kafka_topic='many', "
+                          "value_format='DELIMITED', WINDOW_TYPE='Tumbling', WINDOW_SIZE='30 SECONDS LATER', "
+                          "partitions=1);")
+    assert status == 400 and body["message"] == ("Configuration WINDOW_SIZE is invalid: Invalid duration: "
+                                                 "'30 SECONDS LATER'. Expected 2 tokens, got: 3"), body
+
+
+def test_a_session_past_its_retention_is_not_merged(env):
+    broker, k = env
+    # session-windows.json "out of order - explicit grace period": at stream time 100010 the session [0, 0] is
+    # past gap + grace (90 s), so the record at 10010 opens a session of its own; 10009 comes too late
+    run_statements(k, [
+        "CREATE STREAM grace_in (ID BIGINT KEY, VALUE bigint) WITH (kafka_topic='grace_in', value_format='DELIMITED', "
+        "partitions=1);",
+        "CREATE TABLE grace_out WITH (kafka_topic='grace_out') AS SELECT ID, max(value) FROM grace_in "
+        "WINDOW SESSION (30 SECONDS, GRACE PERIOD 1 MINUTE) group by id;"], EARLIEST)
+    key = [struct.pack(">q", i) for i in (0, 1)]
+    produce_at(broker.bootstrap, "grace_in", [
+        (key[0], b"0", 0), (key[0], b"1", 100010), (key[0], b"5", 10009), (key[0], b"6", 10010),
+        (key[1], b"100", 10009), (key[1], b"101", 10010), (key[1], b"200", 86412022), (key[1], b"200", 60000)])
+    assert session_records(broker.bootstrap, "grace_out", 5) == [
+        (0, "0", 0, 0), (0, "1", 100010, 100010), (0, "6", 10010, 10010), (1, "101", 10010, 10010),
+        (1, "200", 86412022, 86412022)]
+
+
+def test_sessions_of_a_regrouped_stream_from_timestamp_zero(env):
+    broker, k = env
+    # session-windows.json "session start stream" (with tumbling-windows.json's `COUNT()`): grouped by a value
+    # column, the records travel through the GroupBy repartition topic and keep their timestamps, 0 included
+    run_statements(k, [
+        "CREATE STREAM data (USER_ID INT) WITH (kafka_topic='data', value_format='JSON', partitions=1);",
+        "CREATE TABLE sessions AS SELECT USER_ID, COUNT() AS COUNT FROM data WINDOW SESSION (5 SECONDS) "
+        "group by USER_ID;"], EARLIEST)
+    produce_at(broker.bootstrap, "data", [(None, b'{"user_id": 5}', ts) for ts in (0, 1000, 2000, 70000)])
+    got = [(k_, None if v is None else json.loads(v), s, e)
+           for k_, v, s, e in session_records(broker.bootstrap, "SESSIONS", 6)]
+    assert got == [(5, {"COUNT": 1}, 0, 0), (5, None, 0, 0), (5, {"COUNT": 2}, 0, 1000), (5, None, 0, 1000),
+                   (5, {"COUNT": 3}, 0, 2000), (5, {"COUNT": 1}, 70000, 70000)]
