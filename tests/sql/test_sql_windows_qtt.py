@@ -114,3 +114,22 @@ def test_sessions_of_a_regrouped_stream_from_timestamp_zero(env):
            for k_, v, s, e in session_records(broker.bootstrap, "SESSIONS", 6)]
     assert got == [(5, {"COUNT": 1}, 0, 0), (5, None, 0, 0), (5, {"COUNT": 2}, 0, 1000), (5, None, 0, 1000),
                    (5, {"COUNT": 3}, 0, 2000), (5, {"COUNT": 1}, 70000, 70000)]
+
+
+def test_a_stream_select_passes_null_values_on(env):
+    broker, k = env
+    # session-windows.json "import session stream": a null value goes on with its (windowed) key; a WHERE drops it
+    run_statements(k, [
+        "CREATE STREAM imported (K INT KEY, ID bigint) WITH (kafka_topic='imported', value_format='DELIMITED', "
+        "WINDOW_TYPE='SESSION', partitions=1);",
+        "CREATE STREAM imported_copy AS SELECT * FROM imported;",
+        "CREATE STREAM imported_some AS SELECT * FROM imported WHERE ID > 1;"], EARLIEST)
+
+    def key(k_: int, start: int, end: int) -> bytes:
+        return struct.pack(">iqq", k_, end, start)
+    produce_at(broker.bootstrap, "imported", [
+        (key(0, 0, 0), b"1", 0), (key(0, 0, 0), None, 0), (key(0, 0, 10000), b"2", 10000),
+        (key(1, 10000, 10000), b"3", 10000)])
+    assert session_records(broker.bootstrap, "IMPORTED_COPY", 4) == [
+        (0, "1", 0, 0), (0, None, 0, 0), (0, "2", 0, 10000), (1, "3", 10000, 10000)]
+    assert session_records(broker.bootstrap, "IMPORTED_SOME", 2) == [(0, "2", 0, 10000), (1, "3", 10000, 10000)]
