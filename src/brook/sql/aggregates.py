@@ -376,4 +376,6 @@ class AggregateTopology(Topology):
                 self._timer(p, end + gap + self.window.grace_ms + (1 if gap else 0), 1, key)
 
     def rows(self) -> list[dict]:
-        return [entry["r"] for _, entry in self.stores[STORE].items() if entry["r"] is not None]
+        # ROWTIME: the latest timestamp the row's records had
+        return [{**entry["r"], "ROWTIME": entry["t"]} for _, entry in self.stores[STORE].items()
+                if entry["r"] is not None]

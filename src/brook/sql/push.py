@@ -4,6 +4,7 @@ rows handed to the HTTP response as they are projected.  No group membership: no
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import threading
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from brook.sql.engine import Engine, StatementError
 from brook.sql.expressions import SqlError
 from brook.sql.parser import PrintTopic, Query, parse, type_str
 from brook.sql.queries import Plan, Source, columns_schema
+from brook.sql.windows import BOUNDS, text_bounds
 
 
 @dataclass
@@ -33,6 +35,10 @@ class PushQuery:
         rest-query-validation-tests: push-queries.json, pull-queries-against-streams.json)."""
         if self.pull_rows is None:
             return columns_schema([(n, t, False) for n, t, _ in self.plan.columns])
+        if self.source.window is not None:  # a windowed table's bounds are key columns wherever they are selected
+            bounds = [("col", None, b) for b in BOUNDS]  # (pull-queries-against-materialized-aggregates.json)
+            return columns_schema([(n, t, k or e in bounds)
+                                   for (n, t, k), e in zip(self.plan.columns, self.plan.exprs, strict=True)])
         return str(self.plan.schema())
 
     def metadata(self) -> dict:
@@ -66,6 +72,8 @@ def prepare(engine: Engine, text: str, props: dict[str, Any]) -> PushQuery | Pri
             raise SqlError(f"{query.source} does not exist.")
         if query.emit == "FINAL" and not (query.group_by and query.window is not None):
             raise SqlError("EMIT FINAL is only supported for windowed aggregations.")
+        if query.emit is None and source.kind == "TABLE" and source.window is not None:
+            query = dataclasses.replace(query, where=text_bounds(query.where))
         if query.emit is None:
             pullstream.validate(engine, query, props)
         if query.joins or query.group_by:

@@ -192,3 +192,54 @@ def session_expired(window: WindowSpec, end: int, stream_time: int) -> bool:
     no longer finds it, so a later record starts a new session instead of merging with it
     (session-windows.json "out of order - explicit grace period")."""
     return end <= stream_time - window.retention_ms
+
+
+_PARTIAL = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?)?)?)?)?"
+                      r"(Z|[+-]\d{2}:?\d{2})?")
+
+
+def partial_timestamp(text: str) -> int | None:
+    """A text timestamp as a pull query's window bounds take it (ksqlDB's PartialStringToTimestampParser):
+    `yyyy[-MM[-dd[THH[:mm[:ss[.SSS]]]]]]` with an optional zone (`Z`, `+hhmm`, `-hh:mm`; UTC by default), the parts
+    left out at their lowest; hour 24 is the next day's midnight. None when it is no such text."""
+    import calendar
+
+    m = _PARTIAL.fullmatch(text.strip())
+    if m is None:
+        return None
+    year, month, day, hour, minute, second = (int(g) if g else d for g, d in zip(m.groups()[:6], (0, 1, 1, 0, 0, 0),
+                                                                                strict=True))
+    millis = int((m.group(7) or "0").ljust(3, "0"))
+    if not (1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1] and hour <= 24 and minute < 60
+            and second < 60):
+        return None
+    ms = (calendar.timegm((year, month, day, 0, 0, 0)) + hour * 3600 + minute * 60 + second) * 1000 + millis
+    zone = m.group(8)
+    if zone and zone != "Z":
+        digits = zone[1:].replace(":", "")
+        offset = (int(digits[:2]) * 60 + int(digits[2:])) * 60_000
+        ms -= offset if zone[0] == "+" else -offset
+    return ms
+
+
+def text_bounds(where: Any) -> Any:
+    """A windowed table's pull query compares WINDOWSTART / WINDOWEND with text timestamps as with their epoch
+    milliseconds (pull-queries-against-materialized-aggregates.json "text datetime window bounds")."""
+    from brook.sql.expressions import rewrite
+
+    def literal(e: Any) -> Any:
+        if isinstance(e, tuple) and e[:1] == ("lit",) and e[2] == ("STRING",):
+            ms = partial_timestamp(e[1])
+            return ("lit", ms, ("BIGINT",)) if ms is not None else e
+        return e
+
+    def visit(e: Any) -> Any:
+        if isinstance(e, tuple) and e[:1] == ("cmp",) and len(e) == 4:
+            a, b = e[2], e[3]
+            if isinstance(a, tuple) and a[:1] == ("col",) and a[2] in BOUNDS:
+                return (*e[:3], literal(b))
+            if isinstance(b, tuple) and b[:1] == ("col",) and b[2] in BOUNDS:
+                return (e[0], e[1], literal(a), b)
+        return None
+
+    return rewrite(where, visit) if where is not None else None
