@@ -133,3 +133,43 @@ def test_a_stream_select_passes_null_values_on(env):
     assert session_records(broker.bootstrap, "IMPORTED_COPY", 4) == [
         (0, "1", 0, 0), (0, None, 0, 0), (0, "2", 0, 10000), (1, "3", 10000, 10000)]
     assert session_records(broker.bootstrap, "IMPORTED_SOME", 2) == [(0, "2", 0, 10000), (1, "3", 10000, 10000)]
+
+
+def test_pull_queries_on_a_windowed_aggregate(env):
+    broker, k = env
+    # pull-queries-against-materialized-aggregates.json: "windowed - select star and ROWTIME", "system columns in
+    # projection" (the bounds are key columns wherever selected), "text datetime window bounds", "text datetime +
+    # timezone window bounds", "partial text datetime window bounds"
+    run_statements(k, [
+        "CREATE STREAM pq_in (ID STRING KEY, IGNORED INT) WITH (kafka_topic='pq_in', value_format='JSON', "
+        "partitions=1);",
+        "CREATE TABLE pq_agg AS SELECT ID, COUNT(1) AS COUNT FROM pq_in WINDOW TUMBLING(SIZE 1 SECOND) GROUP BY ID;"],
+        EARLIEST)
+    t0 = 1582501512000  # 2020-02-23T23:45:12Z
+    produce_at(broker.bootstrap, "pq_in", [(b"10", b'{"IGNORED": 1}', t0 + 345), (b"10", b'{"IGNORED": 2}', t0 + 456),
+                                           (b"10", b'{"IGNORED": 3}', t0 + 40_000), (b"11", b'{"IGNORED": 4}', t0)])
+
+    def ask(sql: str) -> tuple[str, list]:
+        from kafka_wire import wait_for
+
+        got: list = []
+
+        def answered() -> bool:
+            status, _, body = k.request("POST", "/query", {"ksql": sql, "streamsProperties": {}})
+            got[:] = [status, json.loads(body)]
+            return status == 200 and sum("row" in x for x in got[1]) == 2
+        wait_for(answered, 30, interval=0.2, what=sql)
+        return got[1][0]["header"]["schema"], sorted(x["row"]["columns"] for x in got[1] if "row" in x)
+
+    schema, rows = ask("SELECT *, ROWTIME FROM pq_agg WHERE ID='10';")
+    assert schema == ("`ID` STRING KEY, `WINDOWSTART` BIGINT KEY, `WINDOWEND` BIGINT KEY, `COUNT` BIGINT, "
+                      "`ROWTIME` BIGINT")
+    assert rows == [["10", t0, t0 + 1000, 2, t0 + 456], ["10", t0 + 40_000, t0 + 41_000, 1, t0 + 40_000]]
+    schema, rows = ask("SELECT ROWTIME, ID, WINDOWSTART, WINDOWEND FROM pq_agg WHERE ID='10';")
+    assert schema == "`ROWTIME` BIGINT, `ID` STRING KEY, `WINDOWSTART` BIGINT KEY, `WINDOWEND` BIGINT KEY"
+    _, rows = ask("SELECT ID, COUNT FROM pq_agg WHERE '2020-02-22T23:45' <= WindowStart AND "
+                  "WindowStart < '2020-02-24T24' AND ID='10';")
+    assert rows == [["10", 1], ["10", 2]]
+    status, _, body = k.request("POST", "/query", {"ksql": "SELECT COUNT FROM pq_agg WHERE ID='10' AND "
+                                                   "WindowStart='2020-02-23T22:45:12.000-0100';"})
+    assert status == 200 and [x["row"]["columns"] for x in json.loads(body) if "row" in x] == [[2]], body
