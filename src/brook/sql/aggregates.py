@@ -232,9 +232,9 @@ class AggregateTopology(Topology):
             if new_keys is not None:
                 records.append((new_keys, {"k": new_keys, "n": new}))
         for keys, change in records:
-            change["t"] = ts  # librdkafka reads a timestamp of 0 as "now": the value keeps the real one
+            # librdkafka reads a timestamp of 0 as "now": the value keeps the real one
             out.producer.produce(self.repartition, key=self._store_key(keys), timestamp=max(ts, 1),
-                                 value=json.dumps(change, separators=(",", ":"), default=str).encode())
+                                 value=json.dumps({**change, "t": ts}, separators=(",", ":"), default=str).encode())
 
     def _apply(self, old_keys: list | None, old: dict | None, new_keys: list | None, new: dict | None, ts: int,
                p: int, out: Output) -> None:
