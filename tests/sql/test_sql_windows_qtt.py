@@ -173,3 +173,18 @@ def test_pull_queries_on_a_windowed_aggregate(env):
     status, _, body = k.request("POST", "/query", {"ksql": "SELECT COUNT FROM pq_agg WHERE ID='10' AND "
                                                    "WindowStart='2020-02-23T22:45:12.000-0100';"})
     assert status == 200 and [x["row"]["columns"] for x in json.loads(body) if "row" in x] == [[2]], body
+
+
+def test_emit_final_without_grace_writes_at_the_window_end(env):
+    broker, k = env
+    # suppress.json "should emit at window end if no grace period given": EMIT FINAL without GRACE PERIOD has
+    # none, so the record at 2 closes [0, 2)
+    run_statements(k, [
+        "CREATE STREAM final_in (ID STRING KEY, COL1 STRING) WITH (kafka_topic='final_in', value_format='JSON', "
+        "partitions=1);",
+        "CREATE TABLE final_out AS SELECT ID, COUNT(*) as COUNT FROM final_in WINDOW TUMBLING (SIZE 2 MILLISECONDS) "
+        "GROUP BY ID EMIT FINAL;"], EARLIEST)
+    produce_at(broker.bootstrap, "final_in", [(b"k1", b'{"COL1": "v1"}', ts) for ts in (0, 1, 2)])
+    got = [(key[:-8], struct.unpack(">q", key[-8:])[0], json.loads(value))
+           for key, value in consume(broker.bootstrap, "FINAL_OUT", 1)]
+    assert got == [(b"k1", 0, {"COUNT": 2})]

@@ -42,6 +42,8 @@ class AggregateTopology(Topology):
         self.table_source = source.kind == "TABLE"
         self.window = query.window
         self.emit_final = query.emit == "FINAL"
+        if self.emit_final and self.window is not None:
+            self.window = self.window.final()
         if self.window is not None and self.table_source:
             raise SqlError("Windowing not supported for table aggregations.")
         if self.emit_final and self.window is None:

@@ -4,13 +4,14 @@ Streams serializes them on a topic: the key's bytes then the window start (time 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import struct
 from dataclasses import dataclass
 from typing import Any
 
 UNITS = {"MILLISECOND": 1, "SECOND": 1000, "MINUTE": 60_000, "HOUR": 3_600_000, "DAY": 86_400_000}
-# Kafka Streams' grace period when none is given (ksqlDB 0.29 keeps the 24 hours of the deprecated default)
+# Kafka Streams' deprecated default grace period (24 hours), which ksqlDB 0.29 keeps less the window's size
 DEFAULT_GRACE_MS = 86_400_000
 _LONG = struct.Struct(">q")
 
@@ -34,7 +35,14 @@ class WindowSpec:
 
     @property
     def grace_ms(self) -> int:
-        return DEFAULT_GRACE_MS if self.grace is None else self.grace
+        """ksqlDB's default grace (none given): 24 hours less the window's size (a session's gap)."""
+        return max(DEFAULT_GRACE_MS - self.size, 0) if self.grace is None else self.grace
+
+    def final(self) -> WindowSpec:
+        """The window of an EMIT FINAL aggregate: without a GRACE PERIOD, ksqlDB gives it none (its
+        RewrittenAnalysis), so a window's row is written as soon as stream time reaches its end (suppress.json
+        "should emit at window end if no grace period given")."""
+        return self if self.grace is not None else dataclasses.replace(self, grace=0)
 
     @property
     def retention_ms(self) -> int:
