@@ -188,3 +188,25 @@ def test_emit_final_without_grace_writes_at_the_window_end(env):
     got = [(key[:-8], struct.unpack(">q", key[-8:])[0], json.loads(value))
            for key, value in consume(broker.bootstrap, "FINAL_OUT", 1)]
     assert got == [(b"k1", 0, {"COUNT": 2})]
+
+
+def test_windowed_aggregates_over_a_json_struct_key(env):
+    broker, k = env
+    # group-by.json "windowed aggregate with struct key - JSON" (a single JSON key column is read unwrapped, a
+    # STRUCT's object too) and "windowed aggregate with field within struct key" (`ID->F1` names the key F1)
+    run_statements(k, [
+        "CREATE STREAM skey (ID STRUCT<F1 INT, F2 INT> KEY, VAL INT) WITH (kafka_topic='skey', format='JSON', "
+        "partitions=1);",
+        "CREATE TABLE skey_whole AS SELECT ID, count(1) AS count FROM skey WINDOW TUMBLING (SIZE 1 SECOND) "
+        "group by ID;",
+        "CREATE TABLE skey_field AS SELECT ID->F1, count(1) AS count FROM skey WINDOW TUMBLING (SIZE 1 SECOND) "
+        "group by ID->F1;"], EARLIEST)
+    produce_at(broker.bootstrap, "skey", [(b'{"F1": 1, "F2": 1}', b'{"VAL": 0}', 0)] * 2)
+
+    def records(topic: str) -> list:
+        return [(json.loads(key[:-8]), struct.unpack(">q", key[-8:])[0], json.loads(value))
+                for key, value in consume(broker.bootstrap, topic, 2)]
+    assert records("SKEY_WHOLE") == [({"F1": 1, "F2": 1}, 0, {"COUNT": 1}), ({"F1": 1, "F2": 1}, 0, {"COUNT": 2})]
+    assert records("SKEY_FIELD") == [(1, 0, {"COUNT": 1}), (1, 0, {"COUNT": 2})]
+    status, body = k.ksql("DESCRIBE skey_field;")
+    assert [f["name"] for f in body[0]["sourceDescription"]["fields"]] == ["F1", "COUNT"], body

@@ -85,7 +85,8 @@ class AggregateTopology(Topology):
             expr, alias = unqualified(item[1]), item[2]
             if expr in groups:
                 i = groups.index(expr)
-                key_names[i] = alias or key_names[i] or generated[index]
+                # a struct field (`ADDRESS->TOWN`) is named after the field (group-by.json "struct field")
+                key_names[i] = alias or key_names[i] or (expr[2] if expr[0] == "deref" else generated[index])
                 selected.append(i)
                 continue
             if expr[0] == "col" and expr[2] in WINDOW_BOUNDS and self.window is not None:

@@ -122,3 +122,14 @@ def serialize(fmt: str, row: dict[str, Any] | None, columns: Sequence[tuple[str,
 def key_serialize(fmt: str, row: dict[str, Any], columns: Sequence[tuple[str, tuple | None]]) -> bytes | None:
     """Keys: a single key column is written unwrapped in JSON, as ksqlDB's key serde does."""
     return serialize(fmt, row, columns, wrap_single=False) if columns else None
+
+
+def key_deserialize(fmt: str, data: bytes | None, columns: list[tuple[str, tuple]]) -> dict[str, Any] | None:
+    """Keys: a single JSON key column is read unwrapped, a STRUCT's object included (group-by.json "windowed
+    aggregate with struct key - JSON")."""
+    if fmt == "JSON" and data is not None and len(columns) == 1:
+        try:
+            return {columns[0][0]: coerce(json.loads(data), columns[0][1])}
+        except (ValueError, UnicodeDecodeError) as e:
+            raise SerdeError(f"Failed to deserialize data from {fmt}: {e}") from e
+    return deserialize(fmt, data, columns)

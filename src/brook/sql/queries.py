@@ -76,7 +76,7 @@ class Source:
             if self.key_serde is not None:
                 value.update(self.key_serde.deserialize(key) or {})
             else:
-                value.update(formats.deserialize(self.key_format, key, self.key_columns) or {})
+                value.update(formats.key_deserialize(self.key_format, key, self.key_columns) or {})
         value["ROWTIME"] = msg.timestamp()[1]
         value["ROWPARTITION"] = msg.partition()
         value["ROWOFFSET"] = msg.offset()
