@@ -1,0 +1,445 @@
+"""ksqlDB's own functional tests (query-validation-tests JSON files) against a real Brook broker, schema registry
+and SQL server that this script starts. A developer tool, not part of the pytest suite (a file takes minutes).
+
+    .venv/bin/python benchmarks/ksql_functional.py [--only PATTERN] FILE...
+    .venv/bin/python benchmarks/ksql_functional.py --ksql-repo /work/.mirror/confluentinc+ksql/repo --file joins.json
+
+Each test case (a "format" list gives one case per format, `{FORMAT}` substituted, named "<name> - <FORMAT>") has
+its statements posted to /ksql (`ksql.streams.auto.offset.reset=earliest` plus the case's "properties"), its
+"inputs" produced in order (key, value, timestamp, window, headers; serialised per the formats of the source over
+the topic, as DESCRIBE reports them), then, once every persistent query's group has committed the end of what it
+was assigned, the sink topics are read and compared with "outputs" (key, value, timestamp, window start; in order
+on one partition). An "expectedException" case passes when a statement is refused with a message containing the
+expected one (the REST API answers a `statement_error`, so the Java type is not checked). Between cases every
+query is terminated, every source dropped with DELETE TOPIC, the remaining topics and registry subjects deleted.
+Failures of a case matching KNOWN below are reported as KNOWN with the docs/sql.md difference they come from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import math
+import os
+import re
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO / "src")] + [str(REPO / "tests" / d) for d in ("", "sql", "registry")]
+os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])  # the servers'
+from conftest import BrokerProcess  # noqa: E402
+from registry_helpers import RegistryProcess  # noqa: E402
+from sql_helpers import KsqlProcess  # noqa: E402
+
+from brook.sql import formats, srformats  # noqa: E402
+
+QTT_DIR = "ksqldb-functional-tests/src/test/resources/query-validation-tests"
+SERVICE_ID = "default_"
+# (what a case's name or statements contain, why it differs, the docs/sql.md "Differences from ksqlDB" item)
+KNOWN: list[tuple[str, str, str]] = [
+    ("PROTOBUF_NOSR", "PROTOBUF_NOSR is not supported", "Schema inference ... `PROTOBUF_NOSR` ... not supported"),
+]
+ZERO_REASON = "a record written at timestamp 0 gets the current time (librdkafka reads 0 as now)"
+ORDER_REASON = ("inputs not in timestamp order: Brook joins in timestamp order",
+                "A join takes records in timestamp order across its inputs")
+
+
+@dataclass
+class Case:
+    name: str
+    statements: list[str]
+    inputs: list[dict] = field(default_factory=list)
+    outputs: list[dict] = field(default_factory=list)
+    topics: list[dict] = field(default_factory=list)
+    properties: dict = field(default_factory=dict)
+    exception: dict | None = None
+
+
+def load_cases(text: str) -> list[Case]:
+    """A file's tests, one case per entry of its "format" list (ksqlDB's `{FORMAT}` substitution)."""
+    cases = []
+    for t in json.loads(text)["tests"]:
+        for fmt in t.get("format") or [None]:
+            def sub(x: Any, fmt: str | None = fmt) -> Any:
+                return json.loads(json.dumps(x).replace("{FORMAT}", fmt)) if fmt else x
+            cases.append(Case(t["name"] + (f" - {fmt}" if fmt else ""), sub(t["statements"]), t.get("inputs", []),
+                              t.get("outputs", []), sub(t.get("topics", [])), t.get("properties", {}),
+                              t.get("expectedException")))
+    return cases
+
+
+def sql_type(schema: dict) -> tuple:
+    """DESCRIBE's SchemaInfo JSON as the engine's column type."""
+    kind = schema["type"]
+    if kind == "ARRAY":
+        return ("ARRAY", sql_type(schema["memberSchema"]))
+    if kind == "MAP":
+        return ("MAP", ("STRING",), sql_type(schema["memberSchema"]))
+    if kind == "STRUCT":
+        return ("STRUCT", [(f["name"], sql_type(f["schema"])) for f in schema["fields"]])
+    if kind == "DECIMAL":
+        return ("DECIMAL", schema["parameters"]["precision"], schema["parameters"]["scale"])
+    return (kind,)
+
+
+@dataclass
+class SourceInfo:
+    """What DESCRIBE says of a stream or table: enough to write its records and read them back."""
+    name: str
+    kind: str
+    topic: str
+    key_format: str
+    value_format: str
+    window: str | None
+    keys: list[tuple[str, tuple]]
+    values: list[tuple[str, tuple]]
+    wrap_single: bool
+    serdes: dict[bool, srformats.SrSerde] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, d: dict) -> SourceInfo:
+        keys = [(f["name"], sql_type(f["schema"])) for f in d["fields"] if f.get("type") == "KEY"]
+        values = [(f["name"], sql_type(f["schema"])) for f in d["fields"] if f.get("type") != "KEY"]
+        wrap = not re.search(r"WRAP_SINGLE_VALUE\s*=\s*'?false", d.get("statement", ""), re.I)
+        return cls(d["name"], d["type"], d["topic"], d["keyFormat"], d["valueFormat"], d.get("windowType"), keys, values, wrap)
+
+    def serde(self, registry: str, is_key: bool) -> srformats.SrSerde:
+        if is_key not in self.serdes:
+            cols = self.keys if is_key else self.values
+            self.serdes[is_key] = srformats.SrSerde({"schema.registry.url": registry}, self.key_format if is_key
+                                                    else self.value_format, self.topic, is_key, cols,
+                                                    not is_key and not self.wrap_single)
+        return self.serdes[is_key]
+
+    def encode(self, registry: str, is_key: bool, data: Any) -> bytes | None:
+        fmt, cols = (self.key_format, self.keys) if is_key else (self.value_format, self.values)
+        if data is None or not cols:
+            return None
+        if isinstance(data, str) and fmt in ("DELIMITED", "KAFKA") and cols[0][1][0] == "STRING" or \
+                isinstance(data, str) and fmt == "DELIMITED":
+            return data.encode()
+        row = data if isinstance(data, dict) and (len(cols) > 1 or cols[0][1][0] != "STRUCT") else {cols[0][0]: data}
+        upper = {n.upper(): n for n, _ in cols}
+        row = {upper.get(str(k).upper(), k): v for k, v in row.items()}
+        if fmt == "JSON":
+            return json.dumps(data).encode()
+        if fmt in srformats.SERDES:
+            return self.serde(registry, is_key).serialize(row)
+        return formats.serialize(fmt, row, cols, wrap_single=not is_key and self.wrap_single)
+
+    def decode(self, registry: str, is_key: bool, data: bytes | None) -> Any:
+        """Bytes as the test files write them: JSON as written, DELIMITED as text, one column as its value."""
+        fmt, cols = (self.key_format, self.keys) if is_key else (self.value_format, self.values)
+        if data is None or not cols:
+            return None
+        if fmt == "JSON":
+            return json.loads(data)
+        if fmt == "DELIMITED" and (not is_key or len(cols) > 1):
+            return data.decode()
+        if fmt in srformats.SERDES:
+            row = self.serde(registry, is_key).deserialize(data)
+        else:
+            row = formats.deserialize(fmt, data, cols)
+        single = len(cols) == 1 and (is_key or not self.wrap_single or fmt == "KAFKA")
+        return row[cols[0][0]] if single and row is not None else row
+
+
+class Runner:
+    def __init__(self, work: Path) -> None:
+        self.broker = BrokerProcess(work / "broker", {"num.partitions": "1"}).start()
+        self.registry = RegistryProcess(work / "registry.log", self.broker.bootstrap).start()
+        self.ksql = KsqlProcess(work / "ksql.log", self.broker.bootstrap, {
+            "ksql.schema.registry.url": self.registry.url, "ksql.service.id": SERVICE_ID}).start()
+        from confluent_kafka.admin import AdminClient
+        self.admin = AdminClient({"bootstrap.servers": self.broker.bootstrap})
+
+    def stop(self) -> None:
+        if hasattr(self, "_probe"):
+            self._probe.close()
+        for p in (self.ksql, self.registry):
+            p.stop()
+        self.broker.stop()
+
+    # --- REST helpers
+    def post(self, sql: str, props: dict | None = None) -> tuple[int, Any]:
+        return self.ksql.ksql(sql, {"ksql.streams.auto.offset.reset": "earliest", **(props or {})})
+
+    def sources(self) -> dict[str, SourceInfo]:
+        out = {}
+        for what in ("STREAMS", "TABLES"):
+            status, body = self.post(f"SHOW {what} EXTENDED;")
+            assert status == 200, body
+            for d in body[0]["sourceDescriptions"]:
+                out[d["name"]] = SourceInfo.of(d)
+        return out
+
+    def registry_call(self, method: str, path: str, body: Any = None) -> Any:
+        req = urllib.request.Request(self.registry.url + path, method=method, headers={
+            "Content-Type": "application/vnd.schemaregistry.v1+json"},
+            data=json.dumps(body).encode() if body is not None else None)
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return json.loads(resp.read() or b"null")
+
+    # --- one case
+    def run(self, case: Case) -> tuple[str, str]:
+        try:
+            self.prepare(case)
+            failed = self.statements(case)
+            if case.exception is not None:
+                want = case.exception.get("message", "")
+                if failed is None:
+                    return "FAIL", f"no error; expected {want!r}"
+                return ("PASS", "") if want in failed else ("FAIL", f"error {failed!r}; expected {want!r}")
+            if failed is not None:
+                return "FAIL", f"statement refused: {failed}"
+            sources = self.sources()
+            self.produce(case, sources)
+            self.wait_caught_up()
+            return self.compare(case, sources)
+        except Exception as e:  # noqa: BLE001 - one case's fault is its ERROR line, the run goes on
+            return "ERROR", f"{type(e).__name__}: {e}"[:300]
+        finally:
+            self.cleanup()
+
+    def prepare(self, case: Case) -> None:
+        from confluent_kafka.admin import NewTopic
+        parts = {t["name"]: int(t.get("partitions", 1)) for t in case.topics}
+        for i in case.inputs:
+            parts.setdefault(i["topic"], 1)
+        for s in case.statements:
+            m = re.search(r"KAFKA_TOPIC\s*=\s*'([^']*)'", s, re.I)
+            if m and not re.search(r"\bAS\s+SELECT\b|PARTITIONS\s*=", s, re.I):
+                parts.setdefault(m.group(1), 1)
+        if parts:
+            for f in self.admin.create_topics([NewTopic(t, n, 1) for t, n in parts.items()]).values():
+                f.result(30)
+        for t in case.topics:
+            for side in ("key", "value"):
+                if f"{side}Schema" in t:
+                    schema = t[f"{side}Schema"]
+                    fmt = t.get(f"{side}Format", "")
+                    body = {"schema": schema if isinstance(schema, str) else json.dumps(schema)}
+                    if fmt != "AVRO":
+                        body["schemaType"] = "JSON" if fmt == "JSON_SR" else fmt
+                    self.registry_call("POST", f"/subjects/{t['name']}-{side}/versions", body)
+
+    def statements(self, case: Case) -> str | None:
+        """Run the statements in order; the first refusal's message, or None."""
+        for s in case.statements:
+            status, body = self.post(s, case.properties)
+            if status != 200:
+                return body.get("message", str(body)) if isinstance(body, dict) else str(body)
+        return None
+
+    def produce(self, case: Case, sources: dict[str, SourceInfo]) -> None:
+        from kafka import KafkaProducer
+        by_topic: dict[str, SourceInfo] = {}
+        for s in sources.values():
+            by_topic.setdefault(s.topic, s)
+        url = self.registry.url
+        p = KafkaProducer(bootstrap_servers=self.broker.bootstrap, linger_ms=5)
+        try:
+            futures = []
+            for i in case.inputs:
+                src = by_topic.get(i["topic"])
+                if src is None:
+                    key = None if i.get("key") is None else str(i["key"]).encode()
+                    value = None if i.get("value") is None else json.dumps(i["value"]).encode()
+                else:
+                    key, value = src.encode(url, True, i.get("key")), src.encode(url, False, i.get("value"))
+                    if src.window and "window" in i:
+                        w = i["window"]
+                        key = (key or b"") + (struct.pack(">qq", w["end"], w["start"]) if src.window == "SESSION"
+                                              else struct.pack(">q", w["start"]))
+                headers = [(h["KEY"], base64.b64decode(h["VALUE"]) if h.get("VALUE") else None)
+                           for h in i.get("headers", [])]
+                futures.append(p.send(i["topic"], key=key, value=value, timestamp_ms=i.get("timestamp", 0),
+                                      headers=headers or None))
+            p.flush(30)
+            for f in futures:
+                f.get(30)
+        finally:
+            p.close()
+
+    def wait_caught_up(self, timeout: float = 60) -> None:
+        """Until each persistent query's group has committed the end of every partition it was assigned
+        (twice in a row: a query may feed another)."""
+        from confluent_kafka import ConsumerGroupTopicPartitions
+        status, body = self.post("SHOW QUERIES;")
+        groups = [f"_confluent-ksql-{SERVICE_ID}query_{q['id']}" for q in body[0]["queries"]]
+        deadline, streak = time.monotonic() + timeout, 0
+        while streak < 2:
+            if time.monotonic() > deadline:
+                raise TimeoutError("queries did not commit their inputs' ends")
+            done = bool(groups)
+            for g, f in (self.admin.describe_consumer_groups(groups) if groups else {}).items():
+                members = f.result(10).members
+                tps = [tp for m in members for tp in m.assignment.topic_partitions]
+                if not tps:
+                    done = False
+                    break
+                committed = self.admin.list_consumer_group_offsets(
+                    [ConsumerGroupTopicPartitions(g, tps)])[g].result(10).topic_partitions
+                for tp in committed:
+                    if tp.offset < self.high(tp.topic, tp.partition) and self.high(tp.topic, tp.partition) > 0:
+                        done = False
+            streak = streak + 1 if done else 0
+            time.sleep(0.1)
+
+    def high(self, topic: str, partition: int) -> int:
+        from confluent_kafka import Consumer, TopicPartition
+        if not hasattr(self, "_probe"):
+            self._probe = Consumer({"bootstrap.servers": self.broker.bootstrap, "group.id": "ksql-functional"})
+        return int(self._probe.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1])
+
+    def read(self, topic: str) -> tuple[list[Any], int]:
+        from confluent_kafka import Consumer, TopicPartition
+        md = self.admin.list_topics(topic, timeout=10).topics[topic]
+        c = Consumer({"bootstrap.servers": self.broker.bootstrap, "group.id": "ksql-functional",
+                      "enable.auto.commit": False})
+        ends = {p: self.high(topic, p) for p in md.partitions}
+        c.assign([TopicPartition(topic, p, 0) for p, end in ends.items() if end > 0])
+        out: list[Any] = []
+        deadline = time.monotonic() + 30
+        try:
+            while len(out) < sum(ends.values()) and time.monotonic() < deadline:
+                out += [m for m in c.consume(100, 0.2) if not m.error()]
+        finally:
+            c.close()
+        return out, len(md.partitions)
+
+    def compare(self, case: Case, sources: dict[str, SourceInfo]) -> tuple[str, str]:
+        by_topic = {s.topic: s for s in sources.values()}
+        url, zero = self.registry.url, False
+        for topic in dict.fromkeys(o["topic"] for o in case.outputs):
+            want = [o for o in case.outputs if o["topic"] == topic]
+            src = by_topic.get(topic)
+            if src is None:
+                return "FAIL", f"no source writes {topic}"
+            msgs, partitions = self.read(topic)
+            got: list[dict] = []
+            for m in msgs:
+                key, window = m.key(), None
+                if src.window and key is not None:
+                    n = 16 if src.window == "SESSION" else 8
+                    key, bounds = key[:-n], struct.unpack(">" + "q" * (n // 8), key[-n:])
+                    window = {"start": bounds[-1], **({"end": bounds[0]} if n == 16 else {})}
+                got.append({"key": src.decode(url, True, key), "value": src.decode(url, False, m.value()),
+                            "timestamp": m.timestamp()[1], **({"window": window} if window else {})})
+            expected = [{k: o[k] for k in ("key", "value", "timestamp", "window") if k in o} for o in want]
+            for e, g in zip(expected, got, strict=False):
+                if "window" in e and "end" not in g.get("window", {"end": 0}):
+                    e["window"] = {"start": e["window"]["start"]}  # a time window's size is not in its key
+                if e.get("timestamp") == 0 and g["timestamp"] != 0:  # librdkafka writes 0 as "now"
+                    g["timestamp"], zero = 0, True
+            if partitions > 1:  # only each partition's order is defined
+                got.sort(key=lambda r: json.dumps(r, sort_keys=True, default=str))
+                expected.sort(key=lambda r: json.dumps(r, sort_keys=True, default=str))
+            for i, (e, g) in enumerate(zip(expected, got, strict=False)):
+                if not matches(e, g):
+                    return "FAIL", f"{topic}[{i}]: expected {compact(e)}, got {compact(g)}"
+            if len(got) != len(expected):
+                extra = got[len(expected):len(expected) + 1] or expected[len(got):len(got) + 1]
+                return "FAIL", f"{topic}: {len(got)} records, expected {len(expected)} ({compact(extra)})"
+        return ("KNOWN", ZERO_REASON) if zero else ("PASS", "")
+
+    def cleanup(self) -> None:
+        self.post("TERMINATE ALL;")
+        for _ in range(3):  # sinks before the sources they read (a source read by a query is refused)
+            for name, s in self.sources().items():
+                self.post(f"DROP {s.kind} `{name}` DELETE TOPIC;")
+        keep = (f"_confluent-ksql-{SERVICE_ID}_command_topic", "_schemas", "__")
+        topics = [t for t in self.admin.list_topics(timeout=10).topics if not t.startswith(keep)]
+        if topics:
+            for f in self.admin.delete_topics(topics).values():
+                try:
+                    f.result(30)
+                except Exception:  # noqa: BLE001 - already gone
+                    pass
+        deadline = time.monotonic() + 30
+        while set(topics) & set(self.admin.list_topics(timeout=10).topics) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for subject in self.registry_call("GET", "/subjects"):
+            self.registry_call("DELETE", f"/subjects/{subject}")
+            self.registry_call("DELETE", f"/subjects/{subject}?permanent=true")
+
+
+def matches(expected: Any, got: Any) -> bool:
+    """JSON equality with numbers compared as numbers (1 == 1.0; doubles to 1e-9)."""
+    if isinstance(expected, dict) and isinstance(got, dict):
+        return expected.keys() == got.keys() and all(matches(v, got[k]) for k, v in expected.items())
+    if isinstance(expected, list) and isinstance(got, list):
+        return len(expected) == len(got) and all(matches(a, b) for a, b in zip(expected, got, strict=True))
+    numbers = (int, float)
+    if isinstance(expected, numbers) and isinstance(got, numbers) and not isinstance(expected, bool) \
+            and not isinstance(got, bool):
+        return math.isclose(expected, got, rel_tol=1e-9, abs_tol=1e-9)
+    if isinstance(expected, str) and isinstance(got, (int, float)) and not isinstance(got, bool):
+        return expected == str(got)
+    return bool(expected == got)
+
+
+def compact(x: Any) -> str:
+    return json.dumps(x, default=lambda b: b.decode(errors="replace") if isinstance(b, bytes) else str(b))[:200]
+
+
+def known(case: Case) -> str | None:
+    text = case.name + " " + " ".join(case.statements)
+    for needle, reason, _doc in KNOWN:
+        if needle in text:
+            return reason
+    order = [(i.get("timestamp", 0)) for i in case.inputs]
+    if order != sorted(order):
+        return ORDER_REASON[0]
+    return None
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("files", nargs="*", type=Path)
+    ap.add_argument("--ksql-repo", type=Path, help="a ksql git repository (a mirror without work tree will do)")
+    ap.add_argument("--file", action="append", default=[], help="a file of its query-validation-tests")
+    ap.add_argument("--only", help="a regular expression the case names must match")
+    args = ap.parse_args()
+    texts = [(f.name, f.read_text()) for f in args.files]
+    for name in args.file:
+        texts.append((name, subprocess.run(["git", "--git-dir", str(args.ksql_repo), "show",
+                                            f"HEAD:{QTT_DIR}/{name}"], check=True, capture_output=True,
+                                           text=True).stdout))
+    totals: dict[str, int] = {}
+    with tempfile.TemporaryDirectory(prefix="ksql-functional-") as tmp:
+        runner = Runner(Path(tmp))
+        try:
+            for fname, text in texts:
+                counts = {"PASS": 0, "KNOWN": 0, "FAIL": 0, "ERROR": 0}
+                cases = [c for c in load_cases(text) if not args.only or re.search(args.only, c.name)]
+                for case in cases:
+                    started = time.monotonic()
+                    verdict, reason = runner.run(case)
+                    if verdict not in ("PASS", "KNOWN") and (why := known(case)):
+                        verdict, reason = "KNOWN", f"{why} ({reason})"
+                    counts[verdict] += 1
+                    print(f"{verdict:5} {fname}: {case.name} [{time.monotonic() - started:.1f}s]"
+                          + (f" -- {reason}" if reason else ""), flush=True)
+                print(f"{fname}: {counts['PASS']}/{len(cases)} matched, {counts['KNOWN']} known differences, "
+                      f"{counts['FAIL']} failed, {counts['ERROR']} errors", flush=True)
+                for k, v in counts.items():
+                    totals[k] = totals.get(k, 0) + v
+        finally:
+            runner.stop()
+    if len(texts) > 1:
+        print(f"total: {totals.get('PASS', 0)}/{sum(totals.values())} matched, {totals.get('KNOWN', 0)} known")
+    return 0 if not totals.get("FAIL") and not totals.get("ERROR") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
