@@ -1,8 +1,8 @@
-"""N-way joins, GROUP BY over a join and pull queries on joined tables, against ksqlDB's functional tests: each
-case's statements, input records and expected output records are those of the ksqlDB test named in its comment
-(query-validation-tests/multi-joins.json unless another file is named), run through the REST API of a real SQL
-server over a real broker.  Inputs are written before the query starts, so that the query takes them in timestamp
-order across its topics, as ksqlDB's test driver feeds them."""
+"""N-way joins, joins of windowed sources, GROUP BY over a join and pull queries on joined tables, against
+ksqlDB's functional tests: each case's statements, input records and expected output records are those of the
+ksqlDB test named in its comment (query-validation-tests/multi-joins.json unless another file is named), run through
+the REST API of a real SQL server over a real broker.  Inputs are written before the query starts, so that the
+query takes them in timestamp order across its topics, as ksqlDB's test driver feeds them."""
 
 from __future__ import annotations
 
@@ -232,10 +232,48 @@ def test_synthetic_join_key(env):
     assert schema(env, f"OUTPUT2{s}") == [("A", "KEY"), *((c, None) for c in columns if c != f"L{s}_A")]
 
 
+def test_session_windowed_sources_join_on_key_and_window(env):
+    # joins.json "matching session-windowed": windowed keys join when the key and the session's bounds match; the
+    # result is keyed by the key and the left's window
+    s = run(env, [f"CREATE STREAM S{n}{{s}} (ID INT KEY, V bigint) WITH (kafka_topic='{side}{{s}}', value_format="
+                  "'JSON', WINDOW_TYPE='SESSION', partitions=1);" for n, side in ((1, "left"), (2, "right"))])
+
+    def session(start: int, end: int) -> bytes:
+        return integer(1) + struct.pack(">qq", end, start)
+    feed(env, s, [("left", session(234, 765), {"V": 1}, 765), ("right", session(234, 567), {"V": 2}, 567),
+                  ("right", session(234, 765), {"V": 3}, 765)])
+    run(env, ["CREATE STREAM OUTPUT{s} as SELECT S1{s}.ID, S1{s}.V, S2{s}.V FROM S1{s} JOIN S2{s} WITHIN 1 MINUTE ON "
+              "S1{s}.ID = S2{s}.ID;"], s)
+    assert outputs(env, f"OUTPUT{s}", 1) == [(session(234, 765), {f"S1{s}_V": 1, f"S2{s}_V": 3})]
+    _, k = env
+    assert k.ksql(f"DESCRIBE OUTPUT{s};")[1][0]["sourceDescription"]["windowType"] == "SESSION"
+
+
+def test_join_key_is_the_left_sources_when_both_are_projected(env):
+    # joins.json "stream stream inner join with stars and duplicates": the key is the first join expression the
+    # projection names, the left source's first (TT is the left source here), whatever the projection's order
+    s = run(env, ["CREATE STREAM TEST{s} (ID BIGINT KEY, NAME varchar, VALUE bigint) WITH (kafka_topic='left{s}', "
+                  "value_format='JSON', partitions=1);",
+                  "CREATE STREAM TEST_STREAM{s} (ID BIGINT KEY, F1 varchar, F2 bigint) WITH (kafka_topic='right{s}', "
+                  "value_format='JSON', partitions=1);",
+                  "CREATE STREAM INNER_JOIN{s} as SELECT t.*, t.F1 AS F1_2, tt.*, tt.NAME AS NAME_2 FROM test{s} tt "
+                  "inner join TEST_STREAM{s} t WITHIN 11 SECONDS ON t.id = tt.id;"])
+    assert schema(env, f"INNER_JOIN{s}") == [("TT_ID", "KEY"), *((c, None) for c in (
+        "T_ID", "T_F1", "T_F2", "F1_2", "TT_NAME", "TT_VALUE", "NAME_2"))]
+
+
 @pytest.fixture(scope="module")
 def error_sources(env) -> str:
+    windowed = {"W1": "WINDOW_TYPE='SESSION'", "W2": "WINDOW_TYPE='TUMBLING', WINDOW_SIZE='1 SECOND'",
+                "W3": "WINDOW_TYPE='HOPPING', WINDOW_SIZE='5 SECONDS'", "W4": "WINDOW_TYPE='SESSION'"}
     return run(env, [*sources("STT"), "CREATE TABLE T4{s} (ID INT PRIMARY KEY, V0 bigint) WITH (kafka_topic="
-                                      "'right4{s}', value_format='JSON', partitions=2);"])
+                                      "'right4{s}', value_format='JSON', partitions=2);",
+                     "CREATE STREAM M1{s} (ID INT KEY, L0 MAP<STRING, INT>, L1 STRUCT<F1 MAP<STRING, INT>>) WITH "
+                     "(kafka_topic='m1{s}', format='JSON', partitions=1);",
+                     "CREATE STREAM M2{s} (ID INT KEY, R0 MAP<STRING, INT>, R1 STRUCT<F1 MAP<STRING, INT>>) WITH "
+                     "(kafka_topic='m2{s}', format='JSON', partitions=1);",
+                     *(f"CREATE STREAM {name}{{s}} (ID INT KEY, V INT) WITH (kafka_topic='{name.lower()}{{s}}', "
+                       f"value_format='JSON', partitions=1, {props});" for name, props in windowed.items())])
 
 
 @pytest.mark.parametrize("query, message", [
@@ -290,6 +328,31 @@ def error_sources(env) -> str:
      "S1{s}.ID = T4{s}.ID;",
      "Can't join `S1{s}` with `T4{s}` since the number of partitions don't match. `S1{s}` partitions = 1; `T4{s}` "
      "partitions = 2. Please repartition either one so that the number of partitions match."),
+    # joins.json "key in projection more than once"
+    ("CREATE STREAM OUTPUT{s} AS SELECT s1{s}.ID, s1{s}.ID AS KEY2, t2{s}.V0 FROM S1{s} JOIN T2{s} ON "
+     "S1{s}.ID = T2{s}.ID;",
+     "The projection contains a key column (`S1{s}_ID`) more than once, aliased as: KEY2 and S1{s}_ID."),
+    # joins.json "on MAP column" and "on nested MAP column"
+    ("CREATE STREAM OUTPUT{s} AS SELECT * FROM M1{s} JOIN M2{s} WITHIN 11 SECONDS ON M1{s}.L0 = M2{s}.R0;",
+     "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due "
+     "to inconsistent serialization. Key column name: `M1{s}_L0`. Column type: MAP<STRING, INTEGER>. See "
+     "https://github.com/confluentinc/ksql/issues/6621 for more."),
+    ("CREATE STREAM OUTPUT{s} AS SELECT * FROM M1{s} JOIN M2{s} WITHIN 11 SECONDS ON M1{s}.L1 = M2{s}.R1;",
+     "Key column name: `M1{s}_L1`. Column type: STRUCT<`F1` MAP<STRING, INTEGER>>."),
+    # joins.json "windowed - non-windowed - INT"
+    ("CREATE STREAM OUTPUT{s} AS SELECT * FROM W1{s} JOIN M1{s} WITHIN 1 MINUTE ON W1{s}.ID = M1{s}.ID;",
+     "Can not join windowed source to non-windowed source.\n`W1{s}` is SESSION windowed\n`M1{s}` is not windowed"),
+    # joins.json "session - timed windowed"
+    ("CREATE STREAM OUTPUT{s} AS SELECT * FROM W1{s} JOIN W2{s} WITHIN 1 MINUTE ON W1{s}.ID = W2{s}.ID;",
+     "Incompatible windowed sources.\nLeft source: SESSION\nRight source: TUMBLING\nSession windowed sources can "
+     "only be joined to other session windowed sources"),
+    # joins.json "matching time-windowed join with different windows fails" (KAFKA keys, hopping and tumbling)
+    ("CREATE STREAM OUTPUT{s} AS SELECT * FROM W2{s} JOIN W3{s} WITHIN 1 MINUTE ON W2{s}.ID = W3{s}.ID;",
+     "Implicit repartitioning of windowed sources is not supported. See "
+     "https://github.com/confluentinc/ksql/issues/4385."),
+    # joins.json "join requiring repartition of windowed source"
+    ("CREATE STREAM OUTPUT{s} AS SELECT * FROM W1{s} JOIN W4{s} WITHIN 1 MINUTE ON W1{s}.V = W4{s}.ID;",
+     "Implicit repartitioning of windowed sources is not supported."),
 ])
 def test_multi_join_errors(env, error_sources, query, message):
     _, k = env

@@ -352,6 +352,7 @@ class Engine:
         key_ns = "PRIMARY KEY" if kind == "TABLE" else "KEY"
         columns = [(n, t or ("STRING",), key_ns if k else None) for n, t, k in topology.columns
                    if n not in ("WINDOWSTART", "WINDOWEND") or not k]
+        columns.sort(key=lambda c: c[2] is None)  # key columns first, as ksqlDB's schemas are
         if kind == "TABLE" and not any(k for _, _, k in topology.columns):
             keys = ", ".join(n for n, _ in source.key_columns)
             raise SqlError(f"Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used "

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from brook.sql.expressions import Compiler, SqlError, column_refs, expr_text, rewrite
+from brook.sql.formats import SR_FORMATS
 from brook.sql.parser import Query, type_str
-from brook.sql.queries import PSEUDO, Source
+from brook.sql.queries import Source
 from brook.sql.windows import DEFAULT_GRACE_MS
 
 # a foreign-key step is always the first (ksqlDB refuses one later in the chain) and joins two tables, so Kafka
@@ -115,6 +116,16 @@ def combine(join_type: str, left: dict | None, right: dict | None, key: Any) -> 
     return {**(left or {}), **(right or {}), "ROWKEY": key}
 
 
+def _has_map(t: tuple | None) -> bool:
+    if not t:
+        return False
+    if t[0] == "MAP":
+        return True
+    if t[0] == "ARRAY":
+        return _has_map(t[1])
+    return t[0] == "STRUCT" and any(_has_map(ft) for _, ft in t[1])
+
+
 def _key_message(sink: str, texts: list[str]) -> str:
     if len(texts) == 1:
         listed = f"expression {texts[0]}"
@@ -142,10 +153,9 @@ class JoinPlan:
         if kafka:
             raise SqlError(f"Source(s) {', '.join(kafka)} are using the 'KAFKA' value format. This format does not "
                            "yet support JOIN.")
-        self.sides = {a: [n for n, _, _ in s.columns] + list(PSEUDO) for a, s in zip(self.aliases, sources,
-                                                                                    strict=True)}
-        self.scope = {f"{a}_{n}": t for a, s in zip(self.aliases, sources, strict=True)
-                      for n, t in [*((n, t) for n, t, _ in s.columns), *PSEUDO.items()]}
+        self.sides = {a: list(s.scope()) for a, s in zip(self.aliases, sources, strict=True)}
+        self.scope = {f"{a}_{n}": t for a, s in zip(self.aliases, sources, strict=True) for n, t in s.scope().items()}
+        self.window = sources[0].window  # windowed sources join on the key and the window; the result keeps it
         self.compiler = JoinCompiler(self.scope, self.sides)
         self.names = {f"{a}_{n}": f"{a}.{n}" for a, cols in self.sides.items() for n in cols}
         self.steps: list[Step] = []
@@ -201,6 +211,7 @@ class JoinPlan:
                            f"Please drop the window definition (ie. the WITHIN clause) and try to submit your "
                            f"{what} join again.")
         left_expr, right_expr = condition
+        self._windows(i, right)
         c = self.compiler
         lt, rt = c.type_of(left_expr), c.type_of(right_expr)
         if lt != rt:
@@ -208,6 +219,11 @@ class JoinPlan:
                            f"{type_str(lt) if lt else 'NULL'}}} = {expr_text(right_expr)}{{"
                            f"{type_str(rt) if rt else 'NULL'}}}.")
         rl, rr = c.resolve(left_expr), c.resolve(right_expr)
+        if lt is not None and _has_map(lt):
+            name = rl[2] if rl[0] == "col" else "ROWKEY"
+            raise SqlError("Map keys, including types that contain maps, are not supported as they may lead to "
+                           f"unexpected behavior due to inconsistent serialization. Key column name: `{name}`. Column "
+                           f"type: {type_str(lt)}. See https://github.com/confluentinc/ksql/issues/6621 for more.")
 
         def key_of(leaf: Leaf) -> list:
             return [("col", None, f"{leaf.alias}_{n}") for n, _ in leaf.source.key_columns]
@@ -230,8 +246,8 @@ class JoinPlan:
                            f"joins. Got {self._qualified(join.on[2])} = {self._qualified(join.on[3])}.")
         step = Step(i, ctx, kind, jt, right, self.leaves[0] if i == 0 else None, rl, rr, lt or ("STRING",),
                     [], foreign_key=foreign_key)
-        step.left_key_fn = c.compile(rl)
-        right.key_fn = c.compile(rr)
+        step.left_key_fn = self._windowed(c.compile(rl), self.aliases[0] if i == 0 else None)
+        right.key_fn = self._windowed(c.compile(rr), right.alias)
         if not right_keyed:
             right.repartition = f"{app_id}-{ctx}Join-right-repartition"
         if not left_keyed and not foreign_key:
@@ -242,6 +258,12 @@ class JoinPlan:
                 step.left_repartition = topic
         if i == 0:
             self.leaves[0].key_fn = step.left_key_fn
+        windowed = [lf for lf, topic in ((self.leaves[0], self.leaves[0].repartition or step.left_repartition),
+                                         (right, right.repartition)) if topic and lf.source.window is not None]
+        if windowed or (self.window is not None and rs.window is not None and rs.key_format not in SR_FORMATS and (
+                self.window != rs.window or first.key_format != rs.key_format)):
+            raise SqlError("Implicit repartitioning of windowed sources is not supported. See "
+                           "https://github.com/confluentinc/ksql/issues/4385.")
         repartitioned = bool(right.repartition or step.left_repartition or self.leaves[0].repartition and i == 0)
         have = [partitions.get(s.topic, 1) for s in (first, rs)]
         if not repartitioned and not foreign_key and have[0] != have[1]:
@@ -271,6 +293,40 @@ class JoinPlan:
         """An expression as ksqlDB prints a join criteria: every column with its source's alias."""
         return expr_text(rewrite(e, lambda x: ("col", self.compiler.owner(x[1], x[2]), x[2])
                                  if isinstance(x, tuple) and x[:1] == ("col",) else None))
+
+    def _windowed(self, fn: Any, alias: str | None) -> Any:
+        """Windowed sources join on the key and the window: the key's value, the window start (and a session's
+        end), as their windowed keys' bytes compare."""
+        if self.window is None or alias is None:
+            return fn
+        bounds = [f"{alias}_WINDOWSTART"] + ([f"{alias}_WINDOWEND"] if self.window.kind == "SESSION" else [])
+
+        def key(row: dict) -> Any:
+            value = fn(row)
+            return None if value is None else [value, *(row[b] for b in bounds)]
+        return key
+
+    def _windows(self, i: int, right: Leaf) -> None:
+        """ksqlDB's rules for windowed sources: both windowed or neither, session only with session."""
+        left = self.leaves[0] if i == 0 else None
+        lw = left.source.window if left is not None else None
+        rw = right.source.window
+        if left is None:
+            if rw is not None:
+                raise SqlError("Implicit repartitioning of windowed sources is not supported. See "
+                               "https://github.com/confluentinc/ksql/issues/4385.")
+            return
+        if (lw is None) != (rw is None):
+            def what(w: Any) -> str:
+                return w.kind if w is not None else "not"
+            raise SqlError(f"Can not join windowed source to non-windowed source.\n`{left.alias}` is {what(lw)} "
+                           f"windowed\n`{right.alias}` is {what(rw)} windowed")
+        if lw is not None and rw is not None and (lw.kind == "SESSION") != (rw.kind == "SESSION"):
+            raise SqlError(f"Incompatible windowed sources.\nLeft source: {lw.kind}\nRight source: {rw.kind}\n"
+                           "Session windowed sources can only be joined to other session windowed sources, and may "
+                           "still not result in expected behaviour as session bounds must be an exact match for the "
+                           "join to work\nHopping and tumbling windowed sources can only be joined to other hopping "
+                           "and tumbling windowed sources")
 
     def _condition(self, on: Any, right: str, left: set[str]) -> tuple[Any, Any]:
         if on[0] == "and":

@@ -56,6 +56,7 @@ class JoinTopology(Topology):
         else:
             self.where = self.compiler.compile(query.where) if query.where is not None else None
             self._projection(query, sink_kind, sink_name)
+            self.window = plan.window
             if sink_kind == "TABLE":
                 names.append(PROJECT_STORE)
         self.store_names = tuple(names)
@@ -100,7 +101,6 @@ class JoinTopology(Topology):
 
     def _projection(self, query: Query, sink_kind: str, sink_name: str) -> None:
         c = self.compiler
-        key_cols = {e[2] for e in self.steps[-1].key_equiv if e[0] == "col"}
         self.columns = []
         self.fns: list[tuple[str, Any]] = []
         items: list[tuple[str, Any]] = []
@@ -118,7 +118,8 @@ class JoinTopology(Topology):
                     if item[0] == "src*" and item[1] != leaf.alias:
                         continue
                     s = leaf.source
-                    names = [n for n, _ in s.key_columns] + [n for n, _ in s.value_columns]
+                    names = [n for n, _ in s.key_columns] + (["WINDOWSTART", "WINDOWEND"] if s.window else []) + [
+                        n for n, _ in s.value_columns]
                     items += [(f"{leaf.alias}_{n}", ("col", leaf.alias, n)) for n in names]
                 continue
             expr, alias = item[1], item[2]
@@ -127,11 +128,18 @@ class JoinTopology(Topology):
             if expr[0] == "col":
                 name = f"{expr[1]}_{expr[2]}" if expr[1] and expr[2] in shared else expr[2]
             items.append((alias or name, expr))
-        key_name = None
+        # the key is the first join expression (left side first) the projection names, under its first name
+        refs = [c.column(expr[1], expr[2]) if expr[0] == "col" else None for _, expr in items]
+        key_col = next((e[2] for e in self.steps[-1].key_equiv if e[0] == "col" and e[2] in refs), None)
+        key_aliases = [name for (name, _), ref in zip(items, refs, strict=True) if key_col and ref == key_col]
+        if len(key_aliases) > 1 and not self.transient:
+            raise SqlError(f"The projection contains a key column (`{key_col}`) more than once, aliased as: "
+                           f"{_and(sorted(key_aliases))}.\nEach key column must only be in the projection once. "
+                           "If you intended to copy the key into the value, then consider using the AS_VALUE "
+                           "function to indicate which key reference should be copied.")
+        key_name = key_aliases[0] if key_aliases else None
         for name, expr in items:
-            is_key = key_name is None and expr[0] == "col" and c.column(expr[1], expr[2]) in key_cols
-            if is_key:
-                key_name = name
+            is_key = name == key_name
             if any(name == col[0] for col in self.columns):
                 raise SqlError(f"Duplicate value columns found in schema: `{name}`")
             self.columns.append((name, c.type_of(expr), is_key))
@@ -288,17 +296,26 @@ class JoinTopology(Topology):
             self.aggregate.change(old, new, ts, p, out)
             return
         table = step.result_kind == "TABLE"
+        bounds: list = []
+        if self.window is not None:  # a join of windowed sources: the key's value, then its window's bounds
+            key, *bounds = key
         projected = self._project(key, new)
         if projected is not None:
-            k = out.key(projected)
+            k = self._window_key(out.key(projected), bounds)
             out.send(k, projected, ts)
             if table:
                 self.stores[PROJECT_STORE].put(k or b"", projected, p)
         elif table and (old is not None or new is not None):
-            k = out.key({self.key_name or "ROWKEY": key})
+            k = self._window_key(out.key({self.key_name or "ROWKEY": key}), bounds)
             if old is not None or self.stores[PROJECT_STORE].get(k or b"") is not None:
                 out.send(k, None, ts)
                 self.stores[PROJECT_STORE].put(k or b"", None, p)
+
+    def _window_key(self, key: bytes | None, bounds: list) -> bytes | None:
+        if self.window is None or key is None:
+            return key
+        start = bounds[0]
+        return self.window.key(key, start, bounds[1] if len(bounds) > 1 else start + self.window.size)
 
     def _project(self, key: Any, row: dict | None) -> dict | None:
         if row is None:
@@ -445,6 +462,10 @@ class JoinTopology(Topology):
                                (entry["t"] + step.after[k[0]] + step.grace, k))
         if self.aggregate is not None:
             self.aggregate.restored()
+
+
+def _and(names: list[str]) -> str:
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
 
 
 class _At:
