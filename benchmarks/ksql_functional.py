@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +50,7 @@ KNOWN: list[tuple[str, str, str]] = [
     ("PROTOBUF_NOSR", "PROTOBUF_NOSR is not supported", "Schema inference ... `PROTOBUF_NOSR` ... not supported"),
 ]
 ZERO_REASON = "a record written at timestamp 0 gets the current time (librdkafka reads 0 as now)"
-ORDER_REASON = ("inputs not in timestamp order: Brook joins in timestamp order",
+ORDER_REASON = ("matches when fed in the listed order: Brook joins a backlog in timestamp order",
                 "A join takes records in timestamp order across its inputs")
 
 
@@ -116,9 +117,15 @@ class SourceInfo:
     def serde(self, registry: str, is_key: bool) -> srformats.SrSerde:
         if is_key not in self.serdes:
             cols = self.keys if is_key else self.values
+            try:  # written with the subject's latest schema (a test's own, or the one the CREATE registered)
+                with urllib.request.urlopen(f"{registry}/subjects/{srformats.subject(self.topic, is_key)}/versions/"
+                                            "latest", timeout=10) as resp:
+                    schema_id = int(json.loads(resp.read())["id"])
+            except urllib.error.HTTPError:
+                schema_id = None
             self.serdes[is_key] = srformats.SrSerde({"schema.registry.url": registry}, self.key_format if is_key
                                                     else self.value_format, self.topic, is_key, cols,
-                                                    not is_key and not self.wrap_single)
+                                                    not is_key and not self.wrap_single, schema_id)
         return self.serdes[is_key]
 
     def encode(self, registry: str, is_key: bool, data: Any) -> bytes | None:
@@ -144,13 +151,14 @@ class SourceInfo:
             return None
         if fmt == "JSON":
             return json.loads(data)
-        if fmt == "DELIMITED" and (not is_key or len(cols) > 1):
+        if fmt == "DELIMITED":  # the test files write DELIMITED keys and values as their text
             return data.decode()
         if fmt in srformats.SERDES:
             row = self.serde(registry, is_key).deserialize(data)
         else:
             row = formats.deserialize(fmt, data, cols)
-        single = len(cols) == 1 and (is_key or not self.wrap_single or fmt == "KAFKA")
+        # one column is written as its value (a PROTOBUF key stays a message)
+        single = len(cols) == 1 and (is_key and fmt != "PROTOBUF" or not self.wrap_single or fmt == "KAFKA")
         return row[cols[0][0]] if single and row is not None else row
 
 
@@ -191,7 +199,7 @@ class Runner:
             return json.loads(resp.read() or b"null")
 
     # --- one case
-    def run(self, case: Case) -> tuple[str, str]:
+    def run(self, case: Case, paced: bool = False) -> tuple[str, str]:
         try:
             self.prepare(case)
             failed = self.statements(case)
@@ -203,7 +211,7 @@ class Runner:
             if failed is not None:
                 return "FAIL", f"statement refused: {failed}"
             sources = self.sources()
-            self.produce(case, sources)
+            self.produce(case, sources, paced)
             self.wait_caught_up()
             return self.compare(case, sources)
         except Exception as e:  # noqa: BLE001 - one case's fault is its ERROR line, the run goes on
@@ -241,7 +249,7 @@ class Runner:
             return body.get("message", str(body)) if isinstance(body, dict) else str(body)
         return None
 
-    def produce(self, case: Case, sources: dict[str, SourceInfo]) -> None:
+    def produce(self, case: Case, sources: dict[str, SourceInfo], paced: bool) -> None:
         from kafka import KafkaProducer  # type: ignore[import-untyped]
         by_topic: dict[str, SourceInfo] = {}
         for s in sources.values():
@@ -265,6 +273,9 @@ class Runner:
                            for h in i.get("headers", [])]
                 futures.append(p.send(i["topic"], key=key, value=value, timestamp_ms=i.get("timestamp", 0),
                                       headers=headers or None))
+                if paced:
+                    futures.pop().get(30)
+                    self.wait_caught_up()
             p.flush(30)
             for f in futures:
                 f.get(30)
@@ -276,9 +287,15 @@ class Runner:
         (twice in a row: a query may feed another)."""
         from confluent_kafka import ConsumerGroupTopicPartitions
         status, body = self.post("SHOW QUERIES;")
-        groups = [f"_confluent-ksql-{SERVICE_ID}query_{q['id']}" for q in body[0]["queries"]]
+        ids = [q["id"] for q in body[0]["queries"]]
+        groups = [f"_confluent-ksql-{SERVICE_ID}query_{q}" for q in ids]
         deadline, streak = time.monotonic() + timeout, 0
         while streak < 2:
+            failed = [q for q in self.post("SHOW QUERIES;")[1][0]["queries"] if q["state"] == "ERROR"]
+            if failed:
+                lines = [line for line in self.ksql.log_path.read_text(errors="replace").splitlines()
+                         if f"Query {failed[0]['id']} failed" in line]
+                raise RuntimeError(lines[-1].split("] ", 1)[-1] if lines else f"{failed[0]['id']} failed")
             if time.monotonic() > deadline:
                 raise TimeoutError("queries did not commit their inputs' ends")
             done = bool(groups)
@@ -338,9 +355,11 @@ class Runner:
                             "timestamp": m.timestamp()[1], **({"window": window} if window else {})})
             expected = [{k: o[k] for k in ("key", "value", "timestamp", "window") if k in o} for o in want]
             for e, g in zip(expected, got, strict=False):
-                if "window" in e and "end" not in g.get("window", {"end": 0}):
-                    e["window"] = {"start": e["window"]["start"]}  # a time window's size is not in its key
-                if e.get("timestamp") == 0 and g["timestamp"] != 0:  # librdkafka writes 0 as "now"
+                if "window" in e:  # a time window's size is not in its key; the type is the sink's
+                    e["window"] = {k: v for k, v in e["window"].items() if k in g.get("window", {})}
+                if "timestamp" not in e:
+                    g.pop("timestamp")
+                elif e["timestamp"] == 0 and g["timestamp"] != 0:  # librdkafka writes 0 as "now"
                     g["timestamp"], zero = 0, True
             if partitions > 1:  # only each partition's order is defined
                 got.sort(key=lambda r: json.dumps(r, sort_keys=True, default=str))
@@ -395,16 +414,33 @@ def compact(x: Any) -> str:
 
 def known(case: Case) -> str | None:
     text = case.name + " " + " ".join(case.statements)
-    for needle, reason, _doc in KNOWN:
-        if needle in text:
-            return reason
+    return next((reason for needle, reason, _doc in KNOWN if needle in text), None)
+
+
+def listed_out_of_order(case: Case) -> bool:
+    """Inputs out of timestamp order, or tied across topics: ksqlDB's test driver takes them as listed."""
     latest: dict[str, int] = {}  # by topic
-    for i in case.inputs:  # out of order, or a tie between topics: the test driver takes them as listed
+    for i in case.inputs:
         t = i.get("timestamp", 0)
         if any(t < seen or (t == seen and topic != i["topic"]) for topic, seen in latest.items()):
-            return ORDER_REASON[0]
+            return True
         latest[i["topic"]] = max(t, latest.get(i["topic"], t))
-    return None
+    return False
+
+
+def verdict_of(runner: Runner, case: Case) -> tuple[str, str]:
+    """A case's verdict; one that fails with inputs out of timestamp order is run again fed one record at a time
+    (each processed before the next is written, as the test driver feeds them): passing then, it is KNOWN."""
+    verdict, reason = runner.run(case)
+    if verdict not in ("PASS", "KNOWN") and listed_out_of_order(case):
+        paced, why = runner.run(case, paced=True)
+        if paced in ("PASS", "KNOWN"):
+            verdict, reason = "KNOWN", ORDER_REASON[0] + (f"; {why}" if why else "")
+        else:
+            verdict, reason = paced, f"{why} (fed one record at a time)"
+    if verdict not in ("PASS", "KNOWN") and (static := known(case)):
+        verdict, reason = "KNOWN", f"{static} ({reason})"
+    return verdict, reason
 
 
 def main() -> int:
@@ -413,6 +449,7 @@ def main() -> int:
     ap.add_argument("--ksql-repo", type=Path, help="a ksql git repository (a mirror without work tree will do)")
     ap.add_argument("--file", action="append", default=[], help="a file of its query-validation-tests")
     ap.add_argument("--only", help="a regular expression the case names must match")
+    ap.add_argument("--work", type=Path, help="keep the processes' logs and data here (default: a temporary dir)")
     args = ap.parse_args()
     texts = [(f.name, f.read_text()) for f in args.files]
     for name in args.file:
@@ -421,16 +458,16 @@ def main() -> int:
                                            text=True).stdout))
     totals: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="ksql-functional-") as tmp:
-        runner = Runner(Path(tmp))
+        work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        runner = Runner(work)
         try:
             for fname, text in texts:
                 counts = {"PASS": 0, "KNOWN": 0, "FAIL": 0, "ERROR": 0}
                 cases = [c for c in load_cases(text) if not args.only or re.search(args.only, c.name)]
                 for case in cases:
                     started = time.monotonic()
-                    verdict, reason = runner.run(case)
-                    if verdict not in ("PASS", "KNOWN") and (why := known(case)):
-                        verdict, reason = "KNOWN", f"{why} ({reason})"
+                    verdict, reason = verdict_of(runner, case)
                     counts[verdict] += 1
                     print(f"{verdict:5} {fname}: {case.name} [{time.monotonic() - started:.1f}s]"
                           + (f" -- {reason}" if reason else ""), flush=True)

@@ -315,7 +315,8 @@ class Engine:
         self._start_query(f"CST_{source.name}_{offset}", stmt, {**session, "auto.offset.reset": "earliest"},
                           topology, source, source)
 
-    def _plan(self, query: Query, kind: str, props: dict, name: str) -> tuple[Any, Source, Source]:
+    def _plan(self, query: Query, kind: str, props: dict, name: str, session: dict | None = None
+              ) -> tuple[Any, Source, Source]:
         """The topology of a persistent query and its sink (not yet in the metastore)."""
         source = self._source(query.source)
         grouped = bool(query.group_by)
@@ -323,6 +324,10 @@ class Engine:
         value_format = str(props.get("VALUE_FORMAT", props.get("FORMAT", source.value_format))).upper()
         if query.joins:
             sources = [source] + [self._source(j.source) for j in query.joins]
+            if key_format == "NONE":  # the join's result has a key: the first source key format, else the default
+                key_format = next((s.key_format for s in sources if s.key_format != "NONE"), "").upper() or str(
+                    (session or {}).get("ksql.persistence.default.format.key") or
+                    self.config.get("ksql.persistence.default.format.key")).upper()
             partitions = {s.topic: (self._topic_partitions(s.topic) or (1, 1))[0] for s in sources}
             app_id = f"_confluent-ksql-{self.config.service_id}query_"
             topology: Any = JoinTopology(query, sources, kind, app_id + "{query_id}", partitions, name, key_format)
@@ -359,7 +364,8 @@ class Engine:
                            f"to build `{name}` must include the key columns {keys} in its projection (eg, SELECT "
                            f"{keys}...).")
         sink = Source(name, kind, str(props.get("KAFKA_TOPIC", name)), key_format, value_format, columns, "",
-                      window=topology.window)
+                      window=topology.window,
+                      wrap_single=str(props.get("WRAP_SINGLE_VALUE", "true")).lower() != "false")
         sink.columns = [c for c in columns if not (c[0] in ("WINDOWSTART", "WINDOWEND") and c[2])]
         return topology, source, sink
 
@@ -405,7 +411,7 @@ class Engine:
                    partitions: int | None, replicas: int | None) -> dict:
         assert node.query is not None
         windows.refuse_windowed_table(self.sources, node.query)
-        topology, source, sink = self._plan(node.query, node.kind, node.props, node.name)
+        topology, source, sink = self._plan(node.query, node.kind, node.props, node.name, session)
         sink.statement = stmt.text
         command_id = f"{node.kind.lower()}/`{node.name}`/create"
         have = self._topic_partitions(source.topic)

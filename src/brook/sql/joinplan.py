@@ -10,7 +10,7 @@ from typing import Any
 
 from brook.sql.expressions import Compiler, SqlError, column_refs, expr_text, rewrite
 from brook.sql.formats import SR_FORMATS
-from brook.sql.parser import Query, type_str
+from brook.sql.parser import Query, position, type_str
 from brook.sql.queries import Source
 from brook.sql.windows import DEFAULT_GRACE_MS
 
@@ -28,6 +28,10 @@ class JoinCompiler(Compiler):
         super().__init__(columns)
         self.sides = sides
         self.qualifiers = set(sides)
+        # the synthetic key's name: ROWKEY, or ROWKEY_<n> when a source has a column of that name (held as ROWKEY)
+        taken = {n for names in sides.values() for n in names}
+        self.synthetic = next(f"ROWKEY_{n}" if n else "ROWKEY" for n in range(len(taken) + 1)
+                              if (f"ROWKEY_{n}" if n else "ROWKEY") not in taken)
 
     def owner(self, qualifier: str | None, name: str) -> str:
         """The alias of the source a column reference names."""
@@ -45,6 +49,8 @@ class JoinCompiler(Compiler):
         return owners[0]
 
     def column(self, qualifier: str | None, name: str) -> str:
+        if qualifier is None and name == self.synthetic:
+            return "ROWKEY"
         if qualifier is None and name in self.columns:
             return name
         return f"{self.owner(qualifier, name)}_{name}"
@@ -183,10 +189,11 @@ class JoinPlan:
 
     def key_missing(self, sink: str) -> str:
         if self.steps[-1].key_equiv == [("col", None, "ROWKEY")]:
+            name = self.compiler.synthetic
             return ("Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to "
-                    f"build `{sink}` must include the join expression ROWKEY in its projection (eg, SELECT "
-                    "ROWKEY...).\nROWKEY was added as a synthetic key column because the join criteria did not match "
-                    "any source column. This expression must be included in the projection and may be aliased.")
+                    f"build `{sink}` must include the join expression {name} in its projection (eg, SELECT "
+                    f"{name}...).\n{name} was added as a synthetic key column because the join criteria did not "
+                    "match any source column. This expression must be included in the projection and may be aliased.")
         return _key_message(sink, self.key_texts() or ["ROWKEY"])
 
     def _step(self, i: int, ctx: str, join: Any, condition: tuple[Any, Any], left_kind: str, right: Leaf,
@@ -335,12 +342,20 @@ class JoinPlan:
         if on[0] != "cmp" or on[1] != "=":
             raise SqlError(f"Unsupported join expression: {expr_text(on)}")
         owners = []
+        for c in column_refs(on):  # qualifiers first, as ksqlDB resolves them before the columns
+            if c[1] is not None and c[1] not in self.sides:
+                raise SqlError(f"Failed to prepare statement: '{c[1]}' is not a valid stream/table name or alias.")
         for e in (on[2], on[3]):
             found = set()
             for c in column_refs(e):
                 if c[1] in self.sides and c[2] not in self.sides[c[1]]:
-                    raise SqlError(f"JOIN ON column '{expr_text(c)}' cannot be resolved.")
-                found.add(self.compiler.owner(c[1], c[2]))
+                    raise SqlError(f"{position(c)}JOIN ON column '{expr_text(c)}' cannot be resolved.")
+                try:
+                    found.add(self.compiler.owner(c[1], c[2]))
+                except SqlError as err:
+                    if "is ambiguous" not in str(err):
+                        raise
+                    raise SqlError(f"Exception while preparing statement: {position(c)}{err}") from None
             if len(found) != 1:
                 raise SqlError(f"Invalid comparison expression '{expr_text(e)}' in join '{expr_text(on)}'. Each side "
                                "of the join comparision must contain references from exactly one source.")

@@ -113,7 +113,7 @@ class JoinTopology(Topology):
                 if item[0] == "src*" and item[1] not in c.qualifiers:
                     raise SqlError(f"'{item[1]}' is not a valid stream/table name or alias.")
                 if item[0] == "*" and self.steps[-1].key_equiv == [("col", None, "ROWKEY")]:
-                    items.append(("ROWKEY", ("col", None, "ROWKEY")))  # the synthetic key comes first
+                    items.append((c.synthetic, ("col", None, "ROWKEY")))  # the synthetic key comes first
                 for leaf in self.leaves:
                     if item[0] == "src*" and item[1] != leaf.alias:
                         continue
@@ -215,9 +215,17 @@ class JoinTopology(Topology):
     def _rekey(self, step: Step, topic: str, key: Any, row: dict, ts: int, out: Output) -> None:
         if key is None:
             return
-        # in the key format of the side that is not re-keyed, so that murmur2 places equal keys together
-        partner = step.right if not step.right.repartition else self.leaves[0]
-        raw = formats.key_serialize(partner.source.key_format, {"K": key}, [("K", step.key_type)])
+        # in the key format of the side that is not re-keyed, so that murmur2 places equal keys together (keyless
+        # sides in the default KAFKA format)
+        partner = self.leaves[0] if step.right.repartition else step.right
+        src = partner.source
+        try:
+            if src.key_format == "NONE" or len(src.key_columns) != 1:
+                raw = formats.key_serialize("KAFKA", {"K": key}, [("K", step.key_type)])
+            else:
+                raw = src.encode_key({src.key_columns[0][0]: key}, src.key_columns)
+        except (formats.SerdeError, struct.error, TypeError, ValueError):  # a key its format cannot hold
+            raw = json.dumps(key, default=str).encode()
         out.producer.produce(topic, key=raw, value=json.dumps({"k": key, "r": row, "t": ts}, separators=(",", ":"),
                                                               default=str).encode(),
                              timestamp=max(ts, 1))  # librdkafka reads 0 as "now"; the value keeps the real one
@@ -226,7 +234,9 @@ class JoinTopology(Topology):
         self.rekeyed_at[topic] = time.monotonic()
 
     def _table_key(self, leaf: Leaf, msg: Any) -> Any:
-        keys = formats.deserialize(leaf.source.key_format, msg.key(), leaf.source.key_columns) or {}
+        src = leaf.source
+        keys = (src.key_serde.deserialize(msg.key()) if src.key_serde is not None else
+                formats.deserialize(src.key_format, msg.key(), src.key_columns)) or {}
         return next(iter(keys.values()), None)
 
     def _arrive(self, step: Step, side: int, key: Any, old: dict | None, new: dict | None, msg: Any,

@@ -137,6 +137,19 @@ class Statement:
     node: Any
 
 
+class Col(tuple):
+    """A column reference ("col", qualifier, name) that keeps where the request names it, for ksqlDB's
+    `Line: l, Col: c: ` in errors; it compares as the plain tuple."""
+
+    pos: tuple[int, int] | None = None
+
+
+def position(e: Any) -> str:
+    """`Line: l, Col: c: ` of a column reference the parser made, else nothing."""
+    pos = getattr(e, "pos", None)
+    return f"Line: {pos[0]}, Col: {pos[1]}: " if pos else ""
+
+
 def _unquote_string(raw: str) -> str:
     return raw[1:-1].replace("''", "'")
 
@@ -182,8 +195,11 @@ class _Build(Transformer):
     def null(self, _):
         return ("lit", None, None)
 
-    def column(self, a, b=None):
-        return ("col", a, b) if b is not None else ("col", None, a)
+    @v_args(meta=True, inline=True)
+    def column(self, meta, a, b=None):
+        ref = Col(("col", a, b) if b is not None else ("col", None, a))
+        ref.pos = (meta.line, meta.column)
+        return ref
 
     def call(self, name, args=None):
         if isinstance(args, Token):  # COUNT(*)
