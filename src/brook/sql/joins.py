@@ -317,7 +317,8 @@ class JoinTopology(Topology):
                 self.stores[PROJECT_STORE].put(k or b"", projected, p)
         elif table and (old is not None or new is not None):
             k = self._window_key(out.key({self.key_name or "ROWKEY": key}), bounds)
-            if old is not None or self.stores[PROJECT_STORE].get(k or b"") is not None:
+            # only a row the sink has (its old row passed the WHERE) becomes a tombstone (Kafka Streams' filter)
+            if self._project(key, old) is not None or self.stores[PROJECT_STORE].get(k or b"") is not None:
                 out.send(k, None, ts)
                 self.stores[PROJECT_STORE].put(k or b"", None, p)
 
