@@ -262,6 +262,91 @@ def test_join_key_is_the_left_sources_when_both_are_projected(env):
         "T_ID", "T_F1", "T_F2", "F1_2", "TT_NAME", "TT_VALUE", "NAME_2"))]
 
 
+def test_keyless_sources_and_single_value_sinks(env):
+    # joins.json "stream-table val-to-key - keyless": a keyless (NONE) left source's join result takes the table's
+    # key format; "stream-stream value-to-value - keyless": two keyless sides, re-keyed in the default key format
+    # (here the request's DELIMITED)
+    s = run(env, ["CREATE TABLE T{s} (ID INT PRIMARY KEY, VAL STRING) WITH (kafka_topic='t{s}', key_format='KAFKA', "
+                  "value_format='JSON', partitions=1);",
+                  "CREATE STREAM S{s} (ID INT, FOO INT) WITH (kafka_topic='s{s}', key_format='NONE', "
+                  "value_format='JSON', partitions=1);",
+                  "CREATE STREAM S2{s} (ID INT, VAL STRING) WITH (kafka_topic='s2{s}', key_format='NONE', "
+                  "value_format='JSON', partitions=1);"])
+    feed(env, s, [("t", integer(10), {"VAL": "hello"}, 1), ("s", None, {"ID": 10, "foo": 22}, 2),
+                  ("s2", None, {"ID": 10, "VAL": "hello"}, 3)])
+    run(env, ["CREATE STREAM OUTPUT{s} AS SELECT S{s}.ID, VAL FROM S{s} LEFT JOIN T{s} ON S{s}.ID = T{s}.ID;"], s)
+    assert outputs(env, f"OUTPUT{s}", 1) == [(integer(10), {"VAL": "hello"})]
+    _, k = env
+    status, body = k.ksql(f"CREATE STREAM OUTPUT2{s} AS SELECT S{s}.ID, S2{s}.VAL FROM S{s} LEFT OUTER JOIN S2{s} "
+                          f"WITHIN 10 SECONDS ON S{s}.ID = S2{s}.ID;",
+                          {**EARLIEST, "ksql.persistence.default.format.key": "DELIMITED"})
+    assert status == 200, body
+    assert outputs(env, f"OUTPUT2{s}", 2) == [(b"10", {"VAL": None}), (b"10", {"VAL": "hello"})]
+    # joins.json "stream to stream unwrapped single field value schema on inputs and output"
+    s = run(env, [f"CREATE STREAM {n}{{s}} (ID BIGINT KEY, NAME STRING) WITH (WRAP_SINGLE_VALUE=false, kafka_topic="
+                  f"'{n}{{s}}', value_format='JSON', partitions=1);" for n in ("U1", "U2")])
+    big = struct.pack(">q", 0)
+    feed(env, s, [("U1", big, "a", 0), ("U2", big, "b", 10), ("U1", big, None, 20), ("U2", big, None, 30)])
+    run(env, ["CREATE STREAM OUTPUT{s} WITH (WRAP_SINGLE_VALUE=false) AS SELECT u1{s}.id, u1{s}.name name FROM U1{s} "
+              "JOIN U2{s} WITHIN 1 second ON u1{s}.id = u2{s}.id;"], s)
+    assert outputs(env, f"OUTPUT{s}", 1) == [(big, "a")]
+
+
+def test_table_table_join_where_and_synthetic_key_name(env):
+    # joins.json "table table join with where clause": a row the WHERE drops becomes a tombstone only when the
+    # sink had its key
+    s = run(env, ["CREATE TABLE TEST{s} (id BIGINT PRIMARY KEY, name VARCHAR, value BIGINT) WITH (kafka_topic="
+                  "'left{s}', value_format='JSON', partitions=1);",
+                  "CREATE TABLE TEST_TABLE{s} (id BIGINT PRIMARY KEY, f1 VARCHAR, f2 BIGINT) WITH (kafka_topic="
+                  "'right{s}', value_format='JSON', partitions=1);"])
+    big = [struct.pack(">q", n) for n in (0, 90)]
+    feed(env, s, [("left", big[0], {"NAME": "zero", "VALUE": 0}, 0), ("right", big[0], {"F1": "blah", "F2": 4}, 10000),
+                  ("left", big[0], {"NAME": "foo", "VALUE": 100}, 13000),
+                  ("right", big[0], {"F1": "a", "F2": 10}, 15000),
+                  ("left", big[0], {"NAME": "bar", "VALUE": 99}, 16000),
+                  ("left", big[1], {"NAME": "ninety", "VALUE": 90}, 17000),
+                  ("right", big[1], {"F1": "b", "F2": 10}, 18000), ("right", big[1], None, 19000)])
+    run(env, ["CREATE TABLE OUTPUT{s} as SELECT t.id, name, tt.f1, f2 FROM test{s} t JOIN test_table{s} tt ON "
+              "t.id = tt.id WHERE t.value > 10 AND tt.f2 > 5;"], s)
+    assert outputs(env, f"OUTPUT{s}", 4) == [
+        (big[0], {"NAME": "foo", "F1": "a", "F2": 10}), (big[0], {"NAME": "bar", "F1": "a", "F2": 10}),
+        (big[1], {"NAME": "ninety", "F1": "b", "F2": 10}), (big[1], None)]
+    # joins.json "with generated column name clashes": the synthetic key is ROWKEY_<n>, n the first free
+    s = run(env, ["CREATE TABLE L{s} (ROWKEY INT PRIMARY KEY, ROWKEY_1 INT, ROWKEY_2 INT) WITH (kafka_topic="
+                  "'left{s}', value_format='JSON', partitions=1);",
+                  "CREATE TABLE R{s} (ROWKEY_3 INT PRIMARY KEY, ROWKEY_4 INT, ROWKEY_5 INT) WITH (kafka_topic="
+                  "'right{s}', value_format='JSON', partitions=1);"])
+    feed(env, s, [("left", integer(1), {"ROWKEY_1": 2, "ROWKEY_2": 3}, 1),
+                  ("right", integer(1), {"ROWKEY_4": 4, "ROWKEY_5": 5}, 100)])
+    run(env, ["CREATE TABLE OUTPUT{s} as SELECT ROWKEY_6, L{s}.ROWKEY, R{s}.ROWKEY_3, L{s}.ROWKEY_1, R{s}.ROWKEY_5 "
+              "FROM L{s} FULL OUTER JOIN R{s} on L{s}.ROWKEY = R{s}.ROWKEY_3;"], s)
+    assert outputs(env, f"OUTPUT{s}", 2) == [
+        (integer(1), {"ROWKEY": 1, "ROWKEY_3": None, "ROWKEY_1": 2, "ROWKEY_5": None}),
+        (integer(1), {"ROWKEY": 1, "ROWKEY_3": 1, "ROWKEY_1": 2, "ROWKEY_5": 5})]
+    assert schema(env, f"OUTPUT{s}")[0] == ("ROWKEY_6", "KEY")
+
+
+def test_join_errors_name_the_position(env, error_sources):
+    # joins.json "stream stream right join - invalid left join expression - field does not exist" and "Should fail
+    # on ambiguous join attribute": ksqlDB's `Line: l, Col: c` of the column in the request (statements a line each)
+    _, k = env
+    s = error_sources
+    first = f"CREATE STREAM X{s} (ID INT KEY, V INT) WITH (kafka_topic='x{s}', value_format='JSON', partitions=1);"
+    query = f"CREATE STREAM OUTPUT{s} as SELECT * FROM M1{s} t RIGHT JOIN M2{s} tt WITHIN 1 SECOND ON t.iid = tt.id;"
+    status, body = k.ksql(first + "\n" + query)
+    assert status == 400 and body["message"] == (
+        f"Line: 2, Col: {query.index('t.iid') + 1}: JOIN ON column 'T.IID' cannot be resolved."), body
+    query = f"CREATE TABLE OUTPUT{s} AS SELECT * FROM T2{s} JOIN T3{s} ON id = id;"
+    status, body = k.ksql(query)
+    assert status == 400 and body["message"] == (
+        f"Exception while preparing statement: Line: 1, Col: {query.index('id = id') + 1}: Column 'ID' is ambiguous. "
+        f"Could be T2{s}.ID or T3{s}.ID."), body
+    # "Should fail on unknown qualifier -- right join attribute": the qualifier is checked first
+    status, body = k.ksql(f"CREATE TABLE OUTPUT{s} AS SELECT * FROM T2{s} JOIN T3{s} ON id = unknown.id;")
+    assert status == 400 and body["message"] == (
+        "Failed to prepare statement: 'UNKNOWN' is not a valid stream/table name or alias."), body
+
+
 @pytest.fixture(scope="module")
 def error_sources(env) -> str:
     windowed = {"W1": "WINDOW_TYPE='SESSION'", "W2": "WINDOW_TYPE='TUMBLING', WINDOW_SIZE='1 SECOND'",

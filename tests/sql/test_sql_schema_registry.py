@@ -233,3 +233,44 @@ def test_avro_key_format(env):
     assert de(value, SerializationContext("RIDER_KEYS", MessageField.VALUE)) == {"N": 1}
     desc = k.ksql("DESCRIBE rider_keys;")[1][0]["sourceDescription"]  # type: ignore[index]
     assert (desc["keyFormat"], desc["valueFormat"]) == ("AVRO", "AVRO")
+
+
+def test_table_table_join_of_avro_keys_with_tombstones(env):
+    # joins.json "table-table - SR-enabled key format - with nulls": tombstones carry AVRO keys (read with the
+    # table's key serde); "on ARRAY column - AVRO": a stream re-keyed for a join is written in its partner's
+    # AVRO key format
+    broker, registry, k, client = env
+    for name, col in (("t1", "NAME"), ("t2", "F1")):
+        status, body = k.ksql(f"CREATE TABLE {name} (ID BIGINT PRIMARY KEY, {col} varchar) WITH (kafka_topic="
+                              f"'{name}', key_format='AVRO', value_format='JSON', partitions=1);")
+        assert status == 200, body
+    ser = AvroSerializer(client, '["null", "long"]', conf={"auto.register.schemas": False, "use.latest.version": True})
+    p = Producer({"bootstrap.servers": broker.bootstrap})
+    inputs = [("t1", {"NAME": "zero"}), ("t2", {"F1": "blah"}), ("t2", None), ("t1", None), ("t2", {"F1": "foo"}),
+              ("t1", {"NAME": "goo"})]
+    for ts, (topic, value) in enumerate(inputs, start=1):
+        p.produce(topic, key=ser(0, SerializationContext(topic, MessageField.KEY)),
+                  value=None if value is None else json.dumps(value).encode(), timestamp=ts)
+        assert p.flush(30) == 0
+    status, body = k.ksql("CREATE TABLE OUTPUT_T AS SELECT T1.id, name, f1 FROM T1 left join T2 on T1.id = T2.id;",
+                          EARLIEST)
+    assert status == 200, body
+    de = AvroDeserializer(client)
+    got = [(de(key, SerializationContext("OUTPUT_T", MessageField.KEY)), None if v is None else json.loads(v))
+           for key, v in consume(broker.bootstrap, "OUTPUT_T", 5)]
+    assert got == [(0, {"NAME": "zero", "F1": None}), (0, {"NAME": "zero", "F1": "blah"}),
+                   (0, {"NAME": "zero", "F1": None}), (0, None), (0, {"NAME": "goo", "F1": "foo"})]
+    for name, col in (("L", "L"), ("R", "R")):
+        status, body = k.ksql(f"CREATE STREAM {name}_ARR (ID STRING KEY, {col}0 ARRAY<INT>, {col}1 INT) WITH ("
+                              f"kafka_topic='{name.lower()}_arr', format='AVRO', partitions=1);")
+        assert status == 200, body
+    status, body = k.ksql("INSERT INTO L_ARR (ID, L0, L1) VALUES ('a', ARRAY[3, 1], 1);")
+    assert status == 200, body
+    status, body = k.ksql("INSERT INTO R_ARR (ID, R0, R1) VALUES ('b', ARRAY[3, 1], 2);")
+    assert status == 200, body
+    status, body = k.ksql("CREATE STREAM OUTPUT_ARR as SELECT L_ARR.L0, L_ARR.ID, L1, R1 FROM L_ARR join R_ARR "
+                          "WITHIN 11 SECONDS ON L_ARR.L0 = R_ARR.R0;", EARLIEST)
+    assert status == 200, body
+    key, value = consume(broker.bootstrap, "OUTPUT_ARR", 1)[0]
+    assert de(key, SerializationContext("OUTPUT_ARR", MessageField.KEY)) == [3, 1]
+    assert de(value, SerializationContext("OUTPUT_ARR", MessageField.VALUE)) == {"L_ARR_ID": "a", "L1": 1, "R1": 2}
