@@ -291,7 +291,7 @@ class Engine:
         except ValueError as e:
             raise SqlError(str(e)) from None
         source = Source(node.name, node.kind, topic, key_format, value_format, elements, stmt.text,
-                        is_source=node.source, window=window,
+                        is_source=node.source, window=window, timestamp=_timestamp_column(props),
                         wrap_single=str(props.get("WRAP_SINGLE_VALUE", "true")).lower() != "false")
         for fmt, cols in ((key_format, source.key_columns), (value_format, source.value_columns)):
             if fmt == "KAFKA" and len(cols) > 1:
@@ -364,7 +364,7 @@ class Engine:
                            f"to build `{name}` must include the key columns {keys} in its projection (eg, SELECT "
                            f"{keys}...).")
         sink = Source(name, kind, str(props.get("KAFKA_TOPIC", name)), key_format, value_format, columns, "",
-                      window=topology.window,
+                      window=topology.window, timestamp=_timestamp_column(props),
                       wrap_single=str(props.get("WRAP_SINGLE_VALUE", "true")).lower() != "false")
         sink.columns = [c for c in columns if not (c[0] in ("WINDOWSTART", "WINDOWEND") and c[2])]
         return topology, source, sink
@@ -542,3 +542,12 @@ class Engine:
         if done.get("err") is not None or "err" not in done:
             raise StatementError(50000, f"Failed to insert values into '{source.name}'. "
                                  f"{done.get('err') or 'timed out'}")
+
+
+def _timestamp_column(props: dict) -> str | None:
+    """WITH (TIMESTAMP='col'): the column whose value is a record's time (a name is upper-cased unless quoted)."""
+    name = props.get("TIMESTAMP")
+    if name is None:
+        return None
+    text = str(name)
+    return text[1:-1] if text[:1] in "`\"" and len(text) > 1 else text.upper()

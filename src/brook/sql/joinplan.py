@@ -200,13 +200,15 @@ class JoinPlan:
               app_id: str, partitions: dict[str, int], count: int) -> Step:
         first, rs = self.sources[0], right.source
         kind, jt = f"{left_kind[0]}{rs.kind[0]}", join.kind
+        joined = {"INNER": "[INNER] JOIN", "LEFT": "LEFT [OUTER] JOIN", "RIGHT": "RIGHT [OUTER] JOIN",
+                  "FULL": "[FULL] OUTER JOIN"}[jt]  # as ksqlDB prints a join type
         if kind == "TS":
             raise SqlError(f"Invalid join order: table-stream joins are not supported; only stream-table joins. Got "
-                           f"{first.name} [{jt}] JOIN {rs.name}.")
+                           f"{first.name} {joined} {rs.name}.")
         if kind == "ST" and jt in ("RIGHT", "FULL"):
             name = "full-outer" if jt == "FULL" else "right"
             raise SqlError(f"Invalid join type: {name} join not supported for stream-table join. Got "
-                           f"{first.name} [{jt}] JOIN {rs.name}.")
+                           f"{first.name} {joined} {rs.name}.")
         if kind == "SS" and join.within is None:
             raise SqlError("Stream-Stream joins must have a WITHIN clause specified. None was provided. To learn "
                            "about how to specify a WITHIN clause with a stream-stream join, please visit: "
@@ -241,6 +243,17 @@ class JoinPlan:
         foreign_key = kind == "TT" and not left_keyed
         if foreign_key and jt in ("RIGHT", "FULL"):
             raise SqlError(f"{jt} OUTER JOIN on a foreign key is not supported")
+        def qualified(x: Any) -> Any:
+            return ("col", self.compiler.owner(x[1], x[2]), x[2]) if isinstance(x, tuple) and x[:1] == ("col",) \
+                else None
+        # the criteria as the statement has it, its columns qualified
+        written = f"{expr_text(rewrite(join.on[2], qualified))} = {expr_text(rewrite(join.on[3], qualified))}"
+        if kind == "ST" and not right_keyed:
+            raise SqlError("Invalid join condition: stream-table joins require to join on the table's primary key. "
+                           f"Got {written}.")
+        if kind == "TT" and not right_keyed:
+            raise SqlError("Invalid join condition: table-table joins require to join on the primary key of the right "
+                           f"input table. Got {written}.")
         for keyed, leaf, expr in ((right_keyed, right, right_expr), (left_keyed or foreign_key, self.leaves[0],
                                                                      left_expr)):
             table = leaf.source.kind == "TABLE" if leaf is right else left_kind == "TABLE"

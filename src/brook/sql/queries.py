@@ -36,6 +36,7 @@ class Source:
     key_serde: Any = field(default=None, repr=False, compare=False)
     value_serde: Any = field(default=None, repr=False, compare=False)
     window: WindowSpec | None = None  # a windowed table: its key holds the window's bounds
+    timestamp: str | None = None  # WITH (TIMESTAMP='col'): the column that is its records' time (ksqlDB's extractor)
 
     def scope(self) -> dict[str, tuple]:
         """The columns a query over this source can name: pseudo columns, window bounds, the source's own."""

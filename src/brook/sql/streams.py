@@ -39,6 +39,9 @@ class Output:
         return self.sink.encode_key(row, self.keys)
 
     def send(self, key: bytes | None, row: dict | None, ts: int) -> None:
+        if row is not None and self.sink.timestamp is not None:  # WITH (TIMESTAMP='col') on the sink
+            column = row.get(self.sink.timestamp)
+            ts = column if isinstance(column, int) and not isinstance(column, bool) else ts
         value = None if row is None else self.sink.encode_value(row, self.values)
         self.producer.produce(self.topic, key=key, value=value, timestamp=max(ts, 0))
         self.count += 1
@@ -180,6 +183,28 @@ class SourceTableTopology(ProjectTopology):
         self._materialize(msg, row)
 
 
+class _Timed:
+    """A record whose time is a column of its value (ksqlDB's TIMESTAMP property), seen as its Kafka timestamp."""
+
+    def __init__(self, msg: Any, ts: int) -> None:
+        self._msg, self._ts = msg, ts
+
+    def timestamp(self) -> tuple[int, int]:
+        return (1, self._ts)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._msg, name)
+
+
+def _extract(msg: Any, source: Source) -> Any:
+    try:
+        row = source.decode(msg)
+    except ERRORS:
+        return msg
+    ts = None if row is None else row.get(source.timestamp or "")
+    return _Timed(msg, ts) if isinstance(ts, int) and not isinstance(ts, bool) else msg
+
+
 class PartitionGroups:
     """Kafka Streams' partition groups: a task (one partition number) reading several topics takes the record with
     the lowest timestamp among its partitions' heads, and waits (at most 5 s) while a partition that has no
@@ -315,8 +340,13 @@ class StreamsQuery(PersistentQuery):
             # servers sharing the service id share the group: a task moving here reads its changelogs first
             rebalance = Rebalance(stores, self.client_props, self.stop_event, commit, groups, interval)
             consumer.subscribe(topics, on_assign=rebalance.assigned, on_revoke=rebalance.revoked)
+            timed = {s.topic: s for s in ([lf.source for lf in topology.leaves] if hasattr(topology, "leaves")
+                                           else [self.source]) if s.timestamp is not None}
             while not self.stop_event.is_set():
                 msgs: Any = consumer.consume(500, 0.2)
+                if timed:
+                    msgs = [_extract(m, timed[m.topic()]) if not m.error() and m.topic() in timed else m
+                            for m in msgs]
                 if groups is not None:
                     groups.add(msgs)
                     msgs = groups.ready(consumer)
