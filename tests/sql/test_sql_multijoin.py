@@ -347,6 +347,31 @@ def test_join_errors_name_the_position(env, error_sources):
         "Failed to prepare statement: 'UNKNOWN' is not a valid stream/table name or alias."), body
 
 
+def test_timestamp_columns_of_sources_and_sinks(env):
+    # join-with-custom-timestamp.json "stream stream inner join with ts": S1's records take their time from TS
+    # (11 s after the right record, so within the window, where their Kafka timestamps are 22 s apart), and the
+    # sink's records are written at their TS
+    from confluent_kafka import Consumer
+
+    s = run(env, ["CREATE STREAM S1{s} (ID BIGINT KEY, NAME varchar, TS bigint) WITH (timestamp='TS', kafka_topic="
+                  "'s1{s}', value_format='JSON', partitions=1);",
+                  "CREATE STREAM S2{s} (ID BIGINT KEY, F1 varchar, F2 varchar) WITH (kafka_topic='s2{s}', "
+                  "value_format='JSON', partitions=1);"])
+    big = struct.pack(">q", 10)
+    feed(env, s, [("s2", big, {"F1": "foo", "F2": "bar"}, 1000), ("s1", big, {"NAME": "100", "TS": 12000}, 23000)])
+    run(env, ["CREATE STREAM S1_JOIN_S2{s} WITH(timestamp='TS') as SELECT S1{s}.ID, S1{s}.name as name, S1{s}.ts as "
+              "ts, s2{s}.f1, s2{s}.f2 from S1{s} join S2{s} WITHIN 11 SECONDS ON s1{s}.id = s2{s}.id;"], s)
+    assert outputs(env, f"S1_JOIN_S2{s}", 1) == [(big, {"NAME": "100", "TS": 12000, "F1": "foo", "F2": "bar"})]
+    broker, _ = env
+    c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": f"ts{s}", "auto.offset.reset": "earliest"})
+    try:
+        c.subscribe([f"S1_JOIN_S2{s}"])
+        msgs = [m for m in c.consume(1, 30) if not m.error()]
+    finally:
+        c.close()
+    assert [m.timestamp()[1] for m in msgs] == [12000]
+
+
 @pytest.fixture(scope="module")
 def error_sources(env) -> str:
     windowed = {"W1": "WINDOW_TYPE='SESSION'", "W2": "WINDOW_TYPE='TUMBLING', WINDOW_SIZE='1 SECOND'",
@@ -413,6 +438,15 @@ def error_sources(env) -> str:
      "S1{s}.ID = T4{s}.ID;",
      "Can't join `S1{s}` with `T4{s}` since the number of partitions don't match. `S1{s}` partitions = 1; `T4{s}` "
      "partitions = 2. Please repartition either one so that the number of partitions match."),
+    # stream-table-join.json "Should fail on outer-join" and "... table-side non-key join attribute ..."
+    ("CREATE STREAM OUTPUT{s} AS SELECT * FROM S1{s} FULL OUTER JOIN T2{s} ON S1{s}.ID = T2{s}.ID;",
+     "Invalid join type: full-outer join not supported for stream-table join. Got S1{s} [FULL] OUTER JOIN T2{s}."),
+    ("CREATE STREAM OUTPUT{s} AS SELECT * FROM S1{s} s LEFT JOIN T2{s} t ON s.V0 = t.V0;",
+     "Invalid join condition: stream-table joins require to join on the table's primary key. Got S.V0 = T.V0."),
+    # table-table-join.json "Should fail on right non-key attribute for inner-join -- revers join condition order"
+    ("CREATE TABLE OUTPUT{s} AS SELECT * FROM T2{s} JOIN T3{s} ON T3{s}.V0 = T2{s}.V0;",
+     "Invalid join condition: table-table joins require to join on the primary key of the right input table. Got "
+     "T3{s}.V0 = T2{s}.V0."),
     # joins.json "key in projection more than once"
     ("CREATE STREAM OUTPUT{s} AS SELECT s1{s}.ID, s1{s}.ID AS KEY2, t2{s}.V0 FROM S1{s} JOIN T2{s} ON "
      "S1{s}.ID = T2{s}.ID;",
