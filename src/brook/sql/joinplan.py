@@ -243,11 +243,7 @@ class JoinPlan:
         foreign_key = kind == "TT" and not left_keyed
         if foreign_key and jt in ("RIGHT", "FULL"):
             raise SqlError(f"{jt} OUTER JOIN on a foreign key is not supported")
-        def qualified(x: Any) -> Any:
-            return ("col", self.compiler.owner(x[1], x[2]), x[2]) if isinstance(x, tuple) and x[:1] == ("col",) \
-                else None
-        # the criteria as the statement has it, its columns qualified
-        written = f"{expr_text(rewrite(join.on[2], qualified))} = {expr_text(rewrite(join.on[3], qualified))}"
+        written = f"{self._qualified(join.on[2])} = {self._qualified(join.on[3])}"  # the criteria as written
         if kind == "ST" and not right_keyed:
             raise SqlError("Invalid join condition: stream-table joins require to join on the table's primary key. "
                            f"Got {written}.")
