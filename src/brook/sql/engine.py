@@ -292,7 +292,9 @@ class Engine:
             raise SqlError(str(e)) from None
         source = Source(node.name, node.kind, topic, key_format, value_format, elements, stmt.text,
                         is_source=node.source, window=window, timestamp=_timestamp_column(props),
+                        timestamp_format=_timestamp_format(props),
                         wrap_single=str(props.get("WRAP_SINGLE_VALUE", "true")).lower() != "false")
+        _check_timestamp_column(source)
         for fmt, cols in ((key_format, source.key_columns), (value_format, source.value_columns)):
             if fmt == "KAFKA" and len(cols) > 1:
                 raise SqlError(f"The 'KAFKA' format only supports a single field. Got: "
@@ -365,7 +367,9 @@ class Engine:
                            f"{keys}...).")
         sink = Source(name, kind, str(props.get("KAFKA_TOPIC", name)), key_format, value_format, columns, "",
                       window=topology.window, timestamp=_timestamp_column(props),
+                      timestamp_format=_timestamp_format(props),
                       wrap_single=str(props.get("WRAP_SINGLE_VALUE", "true")).lower() != "false")
+        _check_timestamp_column(sink)
         sink.columns = [c for c in columns if not (c[0] in ("WINDOWSTART", "WINDOWEND") and c[2])]
         return topology, source, sink
 
@@ -542,6 +546,34 @@ class Engine:
         if done.get("err") is not None or "err" not in done:
             raise StatementError(50000, f"Failed to insert values into '{source.name}'. "
                                  f"{done.get('err') or 'timed out'}")
+
+
+def _timestamp_format(props: dict) -> str | None:
+    fmt = props.get("TIMESTAMP_FORMAT")
+    return None if fmt is None else str(fmt)
+
+
+def _check_timestamp_column(source: Source) -> None:
+    """ksqlDB's TimestampExtractionPolicyFactory: the column exists; a STRING one needs TIMESTAMP_FORMAT, which
+    only a STRING one takes; otherwise BIGINT or TIMESTAMP."""
+    if source.timestamp is None:  # TIMESTAMP_FORMAT alone is not looked at
+        return
+    types = {n: t for n, t, _ in source.columns}
+    kind = types.get(source.timestamp)
+    if kind is None:
+        raise SqlError(f"The TIMESTAMP column set in the WITH clause does not exist in the schema: "
+                       f"'{source.timestamp}'")
+    if kind[0] == "STRING":
+        if source.timestamp_format is None:
+            raise SqlError("A String timestamp field has been specified without also specifying the "
+                           "timestamp_format")
+        return
+    if source.timestamp_format is not None:
+        raise SqlError("'TIMESTAMP_FORMAT' set in the WITH clause can only be used when the timestamp column is "
+                       "of type STRING.")
+    if kind[0] not in ("BIGINT", "TIMESTAMP"):
+        raise SqlError(f"Timestamp column, {source.timestamp}, should be LONG(INT64), TIMESTAMP, or a String with a "
+                       "timestamp_format specified.")
 
 
 def _timestamp_column(props: dict) -> str | None:

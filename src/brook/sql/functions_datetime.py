@@ -181,7 +181,8 @@ def _format_timestamp(ms: int, pattern: str, tz: str = "UTC") -> str:
     return format_datetime(_at(ms, zone(tz)), pattern)
 
 
-def _parse_timestamp(text: str, pattern: str, tz: str = "UTC") -> int:
+def parse_timestamp(text: str, pattern: str, tz: str = "UTC") -> int:
+    """PARSE_TIMESTAMP, and a STRING timestamp column read with its TIMESTAMP_FORMAT."""
     return _ms(parse_datetime(text, pattern, zone(tz)))
 
 
@@ -241,14 +242,14 @@ FUNCTIONS: dict[str, Fn] = {
     "FORMAT_TIMESTAMP": Fn(nulls(_format_timestamp), STRING, (2, 3), DATE_TIME, ("TIMESTAMP", "STRING", "STRING")),
     "PARSE_DATE": Fn(nulls(_parse_date), DATE, (2, 2), DATE_TIME, ("STRING", "STRING")),
     "PARSE_TIME": Fn(nulls(_parse_time), TIME, (2, 2), DATE_TIME, ("STRING", "STRING")),
-    "PARSE_TIMESTAMP": Fn(nulls(_parse_timestamp), TIMESTAMP, (2, 3), DATE_TIME, ("STRING", "STRING", "STRING")),
+    "PARSE_TIMESTAMP": Fn(nulls(parse_timestamp), TIMESTAMP, (2, 3), DATE_TIME, ("STRING", "STRING", "STRING")),
     "FROM_DAYS": Fn(nulls(int), DATE, (1, 1), DATE_TIME, ("INTEGER",)),
     "FROM_UNIXTIME": Fn(nulls(int), TIMESTAMP, (1, 1), DATE_TIME, ("NUM",)),
     "UNIX_DATE": Fn(_unix_date, INTEGER, (0, 1), DATE_TIME, ("DATE",)),
     "UNIX_TIMESTAMP": Fn(_unix_timestamp, BIGINT, (0, 1), DATE_TIME, ("TIMESTAMP",)),
     # deprecated, on BIGINT milliseconds and INT days
     "TIMESTAMPTOSTRING": Fn(nulls(_format_timestamp), STRING, (2, 3), DATE_TIME, ("NUM", "STRING", "STRING")),
-    "STRINGTOTIMESTAMP": Fn(nulls(_parse_timestamp), BIGINT, (2, 3), DATE_TIME, ("STRING", "STRING", "STRING")),
+    "STRINGTOTIMESTAMP": Fn(nulls(parse_timestamp), BIGINT, (2, 3), DATE_TIME, ("STRING", "STRING", "STRING")),
     "DATETOSTRING": Fn(nulls(_format_date), STRING, (2, 2), DATE_TIME, ("INTEGER", "STRING")),
     "STRINGTODATE": Fn(nulls(_parse_date), INTEGER, (2, 2), DATE_TIME, ("STRING", "STRING")),
 }

@@ -37,6 +37,24 @@ class Source:
     value_serde: Any = field(default=None, repr=False, compare=False)
     window: WindowSpec | None = None  # a windowed table: its key holds the window's bounds
     timestamp: str | None = None  # WITH (TIMESTAMP='col'): the column that is its records' time (ksqlDB's extractor)
+    timestamp_format: str | None = None  # WITH (TIMESTAMP_FORMAT=...): how a STRING timestamp column reads
+
+    def record_time(self, row: dict[str, Any] | None) -> int | None:
+        """The time WITH (TIMESTAMP='col') gives a row: a BIGINT or TIMESTAMP column's milliseconds, a STRING
+        column read with TIMESTAMP_FORMAT (in UTC unless the text names a zone); None without the property (or
+        without a row), -1 for a null, negative or unreadable value: ksqlDB's extractor logs it and Kafka Streams
+        drops the record."""
+        if row is None or self.timestamp is None:
+            return None
+        value = row.get(self.timestamp)
+        if isinstance(value, str) and self.timestamp_format is not None:
+            from .functions_datetime import parse_timestamp
+
+            try:
+                value = parse_timestamp(value, self.timestamp_format)
+            except (ValueError, OverflowError):
+                return -1
+        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else -1
 
     def scope(self) -> dict[str, tuple]:
         """The columns a query over this source can name: pseudo columns, window bounds, the source's own."""

@@ -40,8 +40,12 @@ class Output:
 
     def send(self, key: bytes | None, row: dict | None, ts: int) -> None:
         if row is not None and self.sink.timestamp is not None:  # WITH (TIMESTAMP='col') on the sink
-            column = row.get(self.sink.timestamp)
-            ts = column if isinstance(column, int) and not isinstance(column, bool) else ts
+            column = self.sink.record_time(row)
+            if column is not None and column < 0:
+                log.warning("Dropping a record for %s: its timestamp column %s is null, negative or unreadable",
+                            self.topic, self.sink.timestamp)
+                return
+            ts = column if column is not None else ts
         value = None if row is None else self.sink.encode_value(row, self.values)
         self.producer.produce(self.topic, key=key, value=value, timestamp=max(ts, 0))
         self.count += 1
@@ -201,8 +205,12 @@ def _extract(msg: Any, source: Source) -> Any:
         row = source.decode(msg)
     except ERRORS:
         return msg
-    ts = None if row is None else row.get(source.timestamp or "")
-    return _Timed(msg, ts) if isinstance(ts, int) and not isinstance(ts, bool) else msg
+    ts = source.record_time(row)
+    if ts is not None and ts < 0:  # dropped, as Kafka Streams drops a record its extractor gives no time
+        log.warning("Dropping record %s-%d@%d: its timestamp column %s is null, negative or unreadable",
+                    msg.topic(), msg.partition(), msg.offset(), source.timestamp)
+        return None
+    return _Timed(msg, ts) if ts is not None else msg
 
 
 class PartitionGroups:
@@ -345,8 +353,8 @@ class StreamsQuery(PersistentQuery):
             while not self.stop_event.is_set():
                 msgs: Any = consumer.consume(500, 0.2)
                 if timed:
-                    msgs = [_extract(m, timed[m.topic()]) if not m.error() and m.topic() in timed else m
-                            for m in msgs]
+                    msgs = [x for x in (_extract(m, timed[m.topic()]) if not m.error() and m.topic() in timed else m
+                                        for m in msgs) if x is not None]
                 if groups is not None:
                     groups.add(msgs)
                     msgs = groups.ready(consumer)
