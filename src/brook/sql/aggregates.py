@@ -6,11 +6,10 @@ grace period are dropped, sessions merge, EMIT FINAL holds a window's row until 
 from __future__ import annotations
 
 import heapq
-import json
 import logging
 from typing import Any
 
-from brook.sql import formats
+from brook.sql import formats, stores
 from brook.sql.expressions import (
     Compiler,
     SqlError,
@@ -24,7 +23,7 @@ from brook.sql.functions import AGGREGATES
 from brook.sql.parser import Query
 from brook.sql.queries import PSEUDO, Source, columns_schema
 from brook.sql.streams import ERRORS, SOURCE_STORE, Output, Topology, decode_change
-from brook.sql.udafs import ARITY, TABLE_UDAFS, UDAFS, result_type
+from brook.sql.udafs import LIMIT, LIMITED, STRUCTURED_STATE, TABLE_UDAFS, UDAFS, result_type, signature
 from brook.sql.windows import check_bounds, session_expired
 
 log = logging.getLogger("processing")
@@ -34,12 +33,17 @@ WINDOW_BOUNDS = {"WINDOWSTART": ("BIGINT",), "WINDOWEND": ("BIGINT",)}
 
 class AggregateTopology(Topology):
     def __init__(self, query: Query, source: Source, key_format: str, app_id: str,
-                 key_exprs: list | None = None) -> None:
+                 key_exprs: list | None = None, properties: dict | None = None) -> None:
         if query.having is not None and not query.group_by:
             raise SqlError("HAVING requires GROUP BY")
         check_bounds(query, source.window is not None)
         self.source = source
         self.table_source = source.kind == "TABLE"
+        self.value_format = source.value_format  # the aggregate's state is written in it (ksqlDB's internal format)
+        props = properties or {}
+        # ksql.functions.collect_list.limit / collect_set.limit (a query's properties, then the server's)
+        self.collect_limits = {n: int(props[f"ksql.functions.{n.lower()}.limit"]) for n in LIMITED
+                               if props.get(f"ksql.functions.{n.lower()}.limit") is not None}
         self.window = query.window
         self.emit_final = query.emit == "FINAL"
         if self.emit_final and self.window is not None:
@@ -140,17 +144,27 @@ class AggregateTopology(Topology):
         name, args = call[1], call[2]
         if name not in UDAFS:
             raise SqlError(f"The aggregate function {name} is not yet supported by Brook's SQL engine.")
-        # COUNT() counts rows as COUNT(*) does (tumbling-windows.json "non-KAFKA key format")
-        star = not args and name == "COUNT" or bool(args) and args[0][0] == "star"
-        if len(args) != ARITY.get(name, 1) and not (star and not args):
+        star = not args or args[0][0] == "star"  # COUNT() counts rows as COUNT(*) does (count.json "count")
+        columns, params = ([], []) if star and len(args) <= 1 else signature(name, args)
+        if columns is None or not args and name != "COUNT":
             raise SqlError(f"Function '{name}' does not accept parameters of this number.")
-        extra = [a[1] for a in args[1:]]
-        if any(a[0] != "lit" for a in args[1:]):
+        if any(a[0] != "lit" for a in params):
             raise SqlError(f"The second parameter of {name} must be a literal.")
-        arg_type = None if star else self.compiler.type_of(args[0])
-        fn = None if star else self.compiler.compile(args[0])
-        self.aggs.append((name, fn, star, UDAFS[name](extra)))
-        out_scope[f"KSQL_AGG_VARIABLE_{index}"] = result_type(name, arg_type)
+        literals = [a[1] for a in params]
+        if name in LIMITED and not literals:
+            literals = [self.collect_limits.get(name, LIMIT)]
+        types = [] if star else [self.compiler.type_of(c) for c in columns]
+        fns = [] if star else [self.compiler.compile(c) for c in columns]
+        fn: Any = fns[0] if fns else None
+        if name in ("TOPK", "TOPKDISTINCT"):  # the extra columns travel with the sort value: [sort, other...]
+            def fn(row: dict, fns: list = fns) -> list:
+                return [f(row) for f in fns]
+        udaf = UDAFS[name](literals, len(columns))
+        if self.value_format == "DELIMITED" and name in STRUCTURED_STATE:
+            raise SqlError("One of the functions used in the statement has an intermediate type that the value "
+                           "format can not handle. Please remove the function or change the format.")
+        self.aggs.append((name, fn, star, udaf))
+        out_scope[f"KSQL_AGG_VARIABLE_{index}"] = result_type(name, types, literals)
 
     def schema(self) -> str:
         return columns_schema(self.columns)
@@ -163,10 +177,12 @@ class AggregateTopology(Topology):
     def _fold(self, states: list, row: dict, undo: bool) -> list:
         out = []
         for (name, fn, star, udaf), s in zip(self.aggs, states, strict=True):
-            v = 1 if star else fn(row)
-            if name in ("LATEST_BY_OFFSET", "EARLIEST_BY_OFFSET") and v is not None:
+            v: Any = 1 if star else fn(row)
+            if name in ("TOPK", "TOPKDISTINCT"):
+                v = None if v[0] is None else v
+            elif name in ("LATEST_BY_OFFSET", "EARLIEST_BY_OFFSET"):
                 v = [row.get("ROWOFFSET", 0), v]
-            if v is None:
+            if v is None and udaf.skip_nulls:
                 out.append(s)
             elif undo:
                 out.append(udaf.undo(s, v))
@@ -206,7 +222,7 @@ class AggregateTopology(Topology):
     def process(self, msg: Any, out: Output) -> None:
         ts, p = msg.timestamp()[1], msg.partition()
         if msg.topic() == self.repartition:
-            change = json.loads(msg.value())
+            change = stores.loads(msg.value())
             ts, keys = change.get("t", ts), change["k"]
             old, new = change.get("o"), change.get("n")
             self._apply(keys if old is not None else None, old, keys if new is not None else None, new, ts, p, out)
@@ -237,7 +253,7 @@ class AggregateTopology(Topology):
         for keys, change in records:
             # librdkafka reads a timestamp of 0 as "now": the value keeps the real one
             out.producer.produce(self.repartition, key=self._store_key(keys), timestamp=max(ts, 1),
-                                 value=json.dumps({**change, "t": ts}, separators=(",", ":"), default=str).encode())
+                                 value=stores.dumps({**change, "t": ts}))
 
     def _apply(self, old_keys: list | None, old: dict | None, new_keys: list | None, new: dict | None, ts: int,
                p: int, out: Output) -> None:

@@ -317,9 +317,10 @@ class Engine:
         self._start_query(f"CST_{source.name}_{offset}", stmt, {**session, "auto.offset.reset": "earliest"},
                           topology, source, source)
 
-    def _plan(self, query: Query, kind: str, props: dict, name: str, session: dict | None = None
-              ) -> tuple[Any, Source, Source]:
-        """The topology of a persistent query and its sink (not yet in the metastore)."""
+    def _plan(self, query: Query, kind: str, props: dict, name: str,
+              session: dict | None = None) -> tuple[Any, Source, Source]:
+        """The topology of a persistent query and its sink (not yet in the metastore); `session`: the statement's
+        properties (an aggregate's ksql.functions.* settings)."""
         source = self._source(query.source)
         grouped = bool(query.group_by)
         key_format = str(props.get("KEY_FORMAT", props.get("FORMAT", source.key_format))).upper()
@@ -336,7 +337,9 @@ class Engine:
             result = "TABLE" if grouped or topology.kind == "TT" else "STREAM"
         elif grouped:
             app_id = f"_confluent-ksql-{self.config.service_id}query_"
-            topology = AggregateTopology(query, source, key_format, app_id + "{query_id}")
+            settings = {k: v for k, v in self.config.props.items() if k.startswith("ksql.functions.")}
+            topology = AggregateTopology(query, source, key_format, app_id + "{query_id}",
+                                         properties={**settings, **(session or {})})
             result = "TABLE"
             if key_format == "KAFKA" and len(topology.key_columns) > 1:
                 raise SqlError("Key format does not support schema.\nformat: KAFKA\nschema: Persistence{columns="
@@ -438,7 +441,7 @@ class Engine:
             raise SqlError(f"Cannot insert into read-only stream: {target.name}")
         props = {"KAFKA_TOPIC": target.topic, "KEY_FORMAT": target.key_format, "VALUE_FORMAT": target.value_format}
         windows.refuse_windowed_table(self.sources, node.query)
-        topology, source, sink = self._plan(node.query, "STREAM", props, target.name)
+        topology, source, sink = self._plan(node.query, "STREAM", props, target.name, session)
         if [(n, t, bool(k)) for n, t, k in sink.columns] != [(n, t, bool(k)) for n, t, k in target.columns
                                                              if k != "HEADERS"]:
             raise SqlError("Incompatible schema between results and sink.\nResult schema is "

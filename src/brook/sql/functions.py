@@ -11,7 +11,7 @@ from brook.sql import casts, functions_collections, functions_datetime, function
 from brook.sql.functions_base import NUMERIC, Fn, reject
 
 AGGREGATES = ("COUNT", "SUM", "AVG", "MIN", "MAX", "LATEST_BY_OFFSET", "EARLIEST_BY_OFFSET", "COLLECT_LIST",
-              "COLLECT_SET", "TOPK", "TOPKDISTINCT", "HISTOGRAM", "COUNT_DISTINCT")
+              "COLLECT_SET", "TOPK", "TOPKDISTINCT", "HISTOGRAM", "COUNT_DISTINCT", "SUM_LIST")
 TABLE_FUNCTIONS = functions_collections.TABLE_FUNCTIONS
 LAMBDA_FUNCTIONS = functions_collections.LAMBDA_FUNCTIONS
 UNIT_FUNCTIONS = functions_datetime.UNIT_FUNCTIONS

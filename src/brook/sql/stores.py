@@ -5,12 +5,32 @@ in the batch's transaction under exactly_once_v2; a clean stop leaves a checkpoi
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+
+def _encode(value: Any) -> Any:
+    """json.dumps' fallback: a BYTES value (a row's column, an aggregate's state) as tagged base64."""
+    if isinstance(value, bytes):
+        return {"$bytes": base64.b64encode(value).decode()}
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _decode(obj: dict) -> Any:
+    return base64.b64decode(obj["$bytes"]) if len(obj) == 1 and "$bytes" in obj else obj
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), default=_encode).encode()
+
+
+def loads(raw: bytes) -> Any:
+    return json.loads(raw, object_hook=_decode)
 
 
 class Store:
@@ -29,13 +49,13 @@ class Store:
 
     def get(self, key: bytes) -> Any:
         raw = self.db.get(key)
-        return None if raw is None else json.loads(raw)
+        return None if raw is None else loads(raw)
 
     def put(self, key: bytes, value: Any, partition: int) -> None:
         if value is None:
             self.db.delete(key)
         else:
-            self.db[key] = json.dumps(value, separators=(",", ":")).encode()
+            self.db[key] = dumps(value)
         self.dirty[key] = partition
 
     def delete_local(self, key: bytes) -> None:
@@ -46,7 +66,7 @@ class Store:
     def items(self, start: bytes | None = None) -> Iterator[tuple[bytes, Any]]:
         it = self.db.items() if start is None else self.db.items(from_key=start)
         for k, v in it:
-            yield k, json.loads(v)
+            yield k, loads(v)
 
     def flush_changelog(self, producer: Any) -> None:
         for key, partition in self.dirty.items():
