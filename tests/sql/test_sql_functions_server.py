@@ -68,7 +68,7 @@ def test_lambdas_and_cube_explode_in_persistent_queries(env):
                           EARLIEST)
     assert status == 200, body
     assert [(key, json.loads(v)) for key, v in consume(broker.bootstrap, "AGG", 2)] == [
-        (b"one", {"T": [10], "R": 2}), (b"two", {"T": [10], "R": 0})]  # COLLECT_LIST skips NULLs
+        (b"one", {"T": [10], "R": 2}), (b"two", {"T": [10], "R": 100})]  # NULL collected (collect-list.json)
     cubed = [(key, json.loads(v)["VAL"]) for key, v in consume(broker.bootstrap, "CUBED", 6)]
     assert cubed == [(b"one", [None, None]), (b"one", [None, 2]), (b"one", [1, None]), (b"one", [1, 2]),
                      (b"two", [None, None]), (b"two", [1, None])]
