@@ -98,3 +98,13 @@ def test_delimited_refuses_structured_intermediate_types_and_bad_arities(env):
         assert status == 400 and "does not accept parameters" in body["message"], (agg, body)
     status, body = k.ksql("CREATE TABLE OK AS SELECT ID, SUM(V) AS X FROM DELIM GROUP BY ID;")
     assert status == 200, body
+
+
+def test_a_window_may_be_named(env):
+    broker, k = env
+    # earliest-offset-udaf.json "merging session windows": WINDOW nWINDOW SESSION (...), the name ignored
+    run_statements(k, ["CREATE TABLE NAMED AS SELECT ID, EARLIEST_BY_OFFSET(F0) AS E FROM INPUT WINDOW nWINDOW "
+                       "SESSION (1 SECONDS) GROUP BY ID;"], EARLIEST)
+    status, body = k.ksql("DESCRIBE NAMED;")
+    assert status == 200 and body[0]["sourceDescription"]["windowType"] == "SESSION", body
+    assert [json.loads(v) for _, v in consume(broker.bootstrap, "NAMED", 1)] == [{"E": 12}]

@@ -507,7 +507,10 @@ class _Build(Transformer):
     def w_gap(self, ms):
         return ("size", ms)
 
-    def window(self, kind, *params):
+    def window(self, *children):
+        if children[0].type == "IDENTIFIER":  # the window's name
+            children = children[1:]
+        kind, params = children[0], children[1:]
         p = dict(params)
         kind = kind.upper()
         if kind == "HOPPING" and "advance" not in p:
