@@ -274,3 +274,19 @@ def test_table_table_join_of_avro_keys_with_tombstones(env):
     key, value = consume(broker.bootstrap, "OUTPUT_ARR", 1)[0]
     assert de(key, SerializationContext("OUTPUT_ARR", MessageField.KEY)) == [3, 1]
     assert de(value, SerializationContext("OUTPUT_ARR", MessageField.VALUE)) == {"L_ARR_ID": "a", "L1": 1, "R1": 2}
+
+
+def test_protobuf_sink_with_maps_and_structs(env):
+    _, registry, k, _ = env
+    # histogram.json "histogram string - PROTOBUF", collect-list.json "collect_list timestamp map - PROTOBUF": the
+    # sink's map entries and nested messages are named as protoc names them (COUNTSEntry, fully qualified), so the
+    # schema the serializer registers is the one the CREATE registered
+    latest = create_as(k, registry, "CREATE TABLE rider_hist WITH (value_format='PROTOBUF') AS SELECT profileId, "
+                       "HISTOGRAM(profileId) AS counts, LATEST_BY_OFFSET(MAP('t' := FROM_UNIXTIME(1000))) AS tm, "
+                       "COLLECT_LIST(STRUCT(lat := latitude)) AS s FROM riders GROUP BY profileId EMIT CHANGES;",
+                       "RIDER_HIST-value")
+    assert "map<string, int64> COUNTS = 1;" in latest["schema"], latest
+    lines = stream(k, "SELECT * FROM rider_hist WHERE profileId = '4ab5cbad' EMIT CHANGES LIMIT 1;", 1)
+    assert "map<string, google.protobuf.Timestamp> TM = 2;" in latest["schema"], latest
+    row = lines[1]
+    assert row[:2] == ["4ab5cbad", {"4ab5cbad": 1}] and list(row[2]) == ["t"] and row[3] == [{"LAT": 37.3952}]

@@ -39,12 +39,20 @@ def from_connect_schema(schema: Schema) -> descriptor_pb2.FileDescriptorProto:
     package, name = message_name(schema)
     fd = descriptor_pb2.FileDescriptorProto(name="schema.proto", syntax="proto3", package=package)
     counter = [1]  # the root took ConnectDefault1
-    fd.message_type.append(_message(schema, name, fd, counter))
+    fd.message_type.append(_message(schema, name, fd, counter, f".{package}.{name}" if package else f".{name}"))
     return fd
 
 
-def _message(schema: Schema, name: str, fd: descriptor_pb2.FileDescriptorProto, counter: list[int]
+def _map_entry(field_name: str) -> str:
+    """protoc's name of a map field's entry message: the field name camel-cased at underscores, then "Entry"."""
+    parts = field_name.split("_")
+    return "".join(p[:1].upper() + p[1:] for p in parts) + "Entry"
+
+
+def _message(schema: Schema, name: str, fd: descriptor_pb2.FileDescriptorProto, counter: list[int], scope: str
              ) -> descriptor_pb2.DescriptorProto:
+    """`scope`: the message's full name; type names are written fully qualified, as protoc writes them (a schema
+    registered from this descriptor then compares equal to the same schema parsed from its text)."""
     msg = descriptor_pb2.DescriptorProto(name=name)
     for f in schema.fields:
         field = msg.field.add(name=f.name, number=f.index + 1, label=FDP.LABEL_OPTIONAL)
@@ -55,19 +63,21 @@ def _message(schema: Schema, name: str, fd: descriptor_pb2.FileDescriptorProto, 
             fs = fs.value_schema
         elif fs.type == "map":
             assert fs.key_schema is not None and fs.value_schema is not None
-            entry = msg.nested_type.add(name="".join(p.capitalize() for p in f.name.split("_")) + "Entry")
+            entry = msg.nested_type.add(name=_map_entry(f.name))
             entry.options.map_entry = True
-            _typed(entry.field.add(name="key", number=1, label=FDP.LABEL_OPTIONAL), fs.key_schema, msg, fd, counter)
-            _typed(entry.field.add(name="value", number=2, label=FDP.LABEL_OPTIONAL), fs.value_schema, entry, fd,
+            entry_scope = f"{scope}.{entry.name}"
+            _typed(entry.field.add(name="key", number=1, label=FDP.LABEL_OPTIONAL), fs.key_schema, msg, scope, fd,
                    counter)
-            field.label, field.type, field.type_name = FDP.LABEL_REPEATED, FDP.TYPE_MESSAGE, entry.name
+            _typed(entry.field.add(name="value", number=2, label=FDP.LABEL_OPTIONAL), fs.value_schema, entry,
+                   entry_scope, fd, counter)
+            field.label, field.type, field.type_name = FDP.LABEL_REPEATED, FDP.TYPE_MESSAGE, entry_scope
             continue
-        _typed(field, fs, msg, fd, counter)
+        _typed(field, fs, msg, scope, fd, counter)
     return msg
 
 
-def _typed(field: Any, fs: Schema, parent: descriptor_pb2.DescriptorProto, fd: descriptor_pb2.FileDescriptorProto,
-           counter: list[int]) -> None:
+def _typed(field: Any, fs: Schema, parent: descriptor_pb2.DescriptorProto, scope: str,
+           fd: descriptor_pb2.FileDescriptorProto, counter: list[int]) -> None:
     if fs.name == TIMESTAMP:
         field.type, field.type_name = FDP.TYPE_MESSAGE, TIMESTAMP_TYPE
         if "google/protobuf/timestamp.proto" not in fd.dependency:
@@ -81,8 +91,8 @@ def _typed(field: Any, fs: Schema, parent: descriptor_pb2.DescriptorProto, fd: d
             counter[0] += 1
             nested = f"ConnectDefault{counter[0]}"
         if not any(m.name == nested for m in parent.nested_type):
-            parent.nested_type.append(_message(fs, nested, fd, counter))
-        field.type, field.type_name = FDP.TYPE_MESSAGE, nested
+            parent.nested_type.append(_message(fs, nested, fd, counter, f"{scope}.{nested}"))
+        field.type, field.type_name = FDP.TYPE_MESSAGE, f"{scope}.{nested}"
     elif fs.type in _SCALARS:
         field.type = _SCALARS[fs.type]
     else:
@@ -107,6 +117,8 @@ def fill(msg: Any, schema: Schema, value: Struct) -> Any:
             for k, item in v.items():  # type: ignore[attr-defined]
                 if fs.value_schema.type == "struct":
                     fill(entries[k], fs.value_schema, item)
+                elif fs.value_schema.name == TIMESTAMP:  # a message value: set in place
+                    entries[k].FromDatetime(item)
                 else:
                     entries[k] = item
         elif fs.name == TIMESTAMP:
