@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, OSError) as e:
         print(f"Error: {e}", file=sys.stderr)
         return 1
+    keep_freed_memory()
     try:
         import uvloop
 
@@ -57,6 +58,24 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         pass
     return asyncio.run(_serve(config))
+
+
+def keep_freed_memory() -> None:
+    """glibc's malloc: requests and fetches of up to a megabyte come and go all the time. By default such a block
+    is mmapped (or, once the dynamic threshold has risen, taken from the heap top and trimmed back when freed), so
+    each one costs fresh pages: page faults and zeroing, measured as twice the broker's CPU on 1 KiB produce. Blocks
+    below 32 MiB come from the heap, and up to 128 MiB freed at its top stay for the next ones."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc: its own allocator's defaults
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_mmap_threshold, 32 * 1024 * 1024)  # glibc's largest (HEAP_MAX_SIZE / 2)
+    mallopt(m_trim_threshold, 128 * 1024 * 1024)
 
 
 async def _serve(config: BrokerConfig) -> int:
