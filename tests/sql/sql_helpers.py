@@ -70,8 +70,9 @@ def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes 
     assert p.flush(30) == 0
 
 
-def consume(bootstrap: str, topic: str, count: int, timeout: float = 30) -> list:
-    """`count` records of `topic` from the beginning, as (key, value) bytes."""
+def consume(bootstrap: str, topic: str, count: int, timeout: float = 30, timestamps: bool = False) -> list:
+    """`count` records of `topic` from the beginning, as (key, value) bytes (with timestamps: and the record's
+    timestamp)."""
     from confluent_kafka import Consumer
 
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check-{topic}-{time.monotonic_ns()}",
@@ -81,7 +82,8 @@ def consume(bootstrap: str, topic: str, count: int, timeout: float = 30) -> list
     deadline = time.monotonic() + timeout
     try:
         while len(out) < count and time.monotonic() < deadline:
-            out += [(m.key(), m.value()) for m in c.consume(count - len(out), 0.5) if not m.error()]
+            out += [(m.key(), m.value(), m.timestamp()[1]) if timestamps else (m.key(), m.value())
+                    for m in c.consume(count - len(out), 0.5) if not m.error()]
     finally:
         c.close()
     return out

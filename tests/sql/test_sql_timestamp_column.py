@@ -5,10 +5,9 @@ sink, records whose column gives no time are dropped; the property's checks and 
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
-from sql_helpers import module_ksql, produce_at, run_statements
+from sql_helpers import consume, module_ksql, produce_at, run_statements
 
 EARLIEST = {"ksql.streams.auto.offset.reset": "earliest"}
 
@@ -19,22 +18,9 @@ def env(tmp_path_factory):
         yield broker, k
 
 
-def timed_values(bootstrap: str, topic: str, count: int, timeout: float = 30) -> list[tuple[dict, int]]:
+def timed_values(bootstrap: str, topic: str, count: int) -> list[tuple[dict, int]]:
     """(value, timestamp) of the first `count` records of `topic`."""
-    from confluent_kafka import Consumer
-
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check-{topic}-{time.monotonic_ns()}",
-                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    c.subscribe([topic])
-    out: list = []
-    deadline = time.monotonic() + timeout
-    try:
-        while len(out) < count and time.monotonic() < deadline:
-            out += [(json.loads(m.value()), m.timestamp()[1]) for m in c.consume(count - len(out), 0.5)
-                    if not m.error()]
-    finally:
-        c.close()
-    return out
+    return [(json.loads(value), ts) for _, value, ts in consume(bootstrap, topic, count, timestamps=True)]
 
 
 def test_a_string_column_read_with_its_format_is_the_records_time(env):
