@@ -112,3 +112,34 @@ def test_not_materialized_table_refused_and_store_restored_after_restart(env):
 def _ready(k) -> bool:
     status, _, _ = k.request("POST", "/query", {"ksql": "SELECT * FROM NEW_INPUT;", "streamsProperties": {}})
     return status == 200
+
+
+SCANS_OFF = {"ksql.query.pull.table.scan.enabled": False}
+
+
+@pytest.mark.parametrize(("where", "message"), [
+    # pull-queries-against-materialized-aggregates.json "fail on unsupported query feature: ..." cases
+    ("WHERE GRADE = 'A'", "WHERE clause missing key column for disjunct: (GRADE = 'A')"),
+    ("WHERE ID != '10'", "Bound on key columns '[`ID` STRING KEY]' must currently be '='"),
+    ("WHERE '0' < ID AND ID < '100'", "A comparison condition on the key column cannot be combined with "
+                                      "other comparisons such as an IN predicate"),
+    ("WHERE ID = '10' AND ID IN ('1', '10')", "A comparison condition on the key column cannot be combined with "
+                                             "other comparisons such as an IN predicate"),
+    ("WHERE ID = GRADE", "A comparison must be between a key column and a resolvable expression"),
+    ("WHERE ID IN ('2', GRADE)", "A comparison must be between a key column and a resolvable expression"),
+    ("", "Missing WHERE clause"),
+])
+def test_pull_query_must_be_a_key_lookup_when_table_scans_are_disabled(env, where, message):
+    _, k = env
+    status, body = k.ksql("CREATE TABLE IF NOT EXISTS LOOKUP AS SELECT ID, GRADE FROM INPUT EMIT CHANGES;", EARLIEST)
+    assert status == 200, body
+    status, _, raw = k.request("POST", "/query", {"ksql": f"SELECT * FROM LOOKUP {where};",
+                                                  "streamsProperties": SCANS_OFF})
+    error = json.loads(raw)
+    assert status == 400 and error["message"].startswith(message + ". "), error
+    assert error["message"].endswith("table scans can be enabled by setting ksql.query.pull.table.scan.enabled=true.")
+    # a lookup by key (=, a range or IN, with value filters) is still answered
+    for lookup in ("ID IN ('10', '11') AND GRADE = 'B'", "ID > '0'"):
+        wait_for(lambda q=lookup: k.request("POST", "/query", {"ksql": f"SELECT * FROM LOOKUP WHERE {q};",
+                                                               "streamsProperties": SCANS_OFF})[0] == 200,
+                 30, what=f"{lookup} with table scans disabled")

@@ -29,7 +29,7 @@ DISALLOWED = ("ROWPARTITION", "ROWOFFSET")  # SystemColumns.isDisallowedInPullOr
 log = logging.getLogger("io.confluent.ksql.engine.KsqlEngine")
 
 
-def _setting(engine: Engine, props: dict[str, Any], name: str) -> bool:
+def setting(engine: Engine, props: dict[str, Any], name: str) -> bool:
     """A boolean of the request's properties, else the server's (ksqlDB's SessionConfig), true by default."""
     value = props.get(name, engine.config.get(name) or "true")
     return str(value).strip().lower() == "true"
@@ -56,7 +56,7 @@ def validate(engine: Engine, query: Query, props: dict[str, Any]) -> None:
         (bool(query.group_by) or aggregates, "Pull queries don't support GROUP BY clauses."),
         (bool(query.partition_by), "Pull queries don't support PARTITION BY clauses."),
         (query.having is not None, "Pull queries don't support HAVING clauses."),
-        (query.limit is not None and not _setting(engine, props, "ksql.query.pull.limit.clause.enabled"),
+        (query.limit is not None and not setting(engine, props, "ksql.query.pull.limit.clause.enabled"),
          "LIMIT clause in pull queries is currently disabled. You can enable them by setting "
          "ksql.query.pull.limit.clause.enabled=true."),
         (query.limit is not None and query.limit < 0,
@@ -67,7 +67,7 @@ def validate(engine: Engine, query: Query, props: dict[str, Any]) -> None:
     for broken, message in rules:
         if broken:
             raise SqlError(message + PULL_QUERY_SYNTAX_HELP)
-    if not _setting(engine, {}, "ksql.pull.queries.enable"):
+    if not setting(engine, {}, "ksql.pull.queries.enable"):
         raise SqlError(f"Pull queries are disabled.{PULL_QUERY_SYNTAX_HELP}\nPlease set ksql.pull.queries.enable=true "
                        "to enable this feature.\n")
 
@@ -101,7 +101,7 @@ def end_offsets(engine: Engine, topic: str) -> dict[int, int]:
 def prepare(engine: Engine, source: Source, plan: Plan, query: Query, props: dict[str, Any]) -> PushQuery:
     from brook.sql.push import PushQuery
 
-    if not _setting(engine, props, "ksql.query.pull.stream.enabled"):
+    if not setting(engine, props, "ksql.query.pull.stream.enabled"):
         raise SqlError("Pull queries on streams are disabled. To create a push query on the stream, add EMIT CHANGES "
                        "to the end. To enable pull queries on streams, set the ksql.query.pull.stream.enabled config "
                        "to 'true'.")

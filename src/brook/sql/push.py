@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from brook.sql import pullstream, pushjoin
+from brook.sql import pull_filter, pullstream, pushjoin
 from brook.sql.engine import Engine, StatementError
 from brook.sql.expressions import SqlError
 from brook.sql.parser import PrintTopic, Query, parse, type_str
@@ -82,6 +82,8 @@ def prepare(engine: Engine, text: str, props: dict[str, Any]) -> PushQuery | Pri
         if query.emit is None and source.kind == "STREAM":
             return pullstream.prepare(engine, source, plan, query, props)
         if query.emit is None:
+            if not pullstream.setting(engine, props, "ksql.query.pull.table.scan.enabled"):
+                pull_filter.check_key_lookup(query.where, source.key_columns, source.window is not None)
             return PushQuery(f"query_{random.getrandbits(62)}", source, plan, "", _pull(engine, source, plan))
     except SqlError as e:
         raise StatementError(40001, str(e), stmt.text) from None

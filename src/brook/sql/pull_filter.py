@@ -1,0 +1,97 @@
+"""ksql.query.pull.table.scan.enabled=false: a pull query on a table must then be a key lookup, and its WHERE
+clause is checked by ksqlDB's QueryFilterNode rules (each disjunct of its OR-of-ANDs form bounds every key column
+once, with `=`, a range or IN, against values that name no column). Brook answers lookups and scans alike by reading the
+table's store; with scans disabled it refuses, with ksqlDB's messages, what ksqlDB would have scanned."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .expressions import SqlError, column_refs, expr_text
+from .parser import type_str
+from .pullstream import PULL_QUERY_SYNTAX_HELP
+
+_BOUNDS = ("WINDOWSTART", "WINDOWEND")
+
+
+def check_key_lookup(where: Any, key_columns: list[tuple[str, tuple]], windowed: bool) -> None:
+    """Raise SqlError unless `where` is a key lookup (QueryFilterNode.validateWhereClauseAndCheckTableScan with
+    table scans disabled)."""
+    if where is None:
+        raise _invalid("Missing WHERE clause", windowed)
+    keys = [name for name, _ in key_columns]
+    key_text = "[" + ", ".join(f"`{n}` {type_str(t)} KEY" for n, t in key_columns) + "]"
+    for disjunct in _disjuncts(where):
+        seen: set[str] = set()
+        for conjunct in _conjuncts(disjunct):
+            _check(conjunct, keys, key_text, seen, windowed)
+        if not seen:
+            raise _invalid(f"WHERE clause missing key column for disjunct: {expr_text(disjunct)}", windowed)
+        if len(seen) != len(keys):
+            specified = "[" + ", ".join(f"`{n}`" for n in keys if n in seen) + "]"
+            raise _invalid(f"Multi-column sources must specify every key in the WHERE clause. Specified: {specified} "
+                           f"Expected: {key_text}", windowed)
+
+
+def _check(e: Any, keys: list[str], key_text: str, seen: set[str], windowed: bool) -> None:
+    kind = e[0]
+    if kind == "cmp":
+        _, op, left, right = e
+        column, other = (left, right) if left[0] == "col" else (right, left) if right[0] == "col" else (None, None)
+        if column is None:
+            raise _invalid("A comparison must directly reference a key column", windowed)
+        name = column[2]
+        if name in _BOUNDS:  # window bounds narrow a windowed lookup (checked where the bounds are read)
+            return
+        if name not in keys:
+            return  # a filter on a value column, applied to what the lookup finds
+        if op == "!=":  # ranges are key queries too (ksql.query.pull.range.scan.enabled, true by default)
+            raise _invalid(f"Bound on key columns '{key_text}' must currently be '='", windowed)
+        if column_refs(other):
+            raise _invalid("A comparison must be between a key column and a resolvable expression", windowed)
+        _seen(name, seen, windowed)
+    elif kind == "in":
+        _, negated, value, items = e
+        if value[0] != "col" or value[2] not in keys:
+            raise _invalid("A comparison must directly reference a key column", windowed)
+        if negated:
+            raise _invalid(f"Bound on key columns '{key_text}' must currently be '='", windowed)
+        if any(column_refs(item) for item in items):
+            raise _invalid("A comparison must be between a key column and a resolvable expression", windowed)
+        _seen(value[2], seen, windowed)
+    elif kind == "between" and any(c[2] in keys for c in column_refs(e)):
+        raise _invalid(f"Bound on key columns '{key_text}' must currently be '='", windowed)
+
+
+def _seen(name: str, seen: set[str], windowed: bool) -> None:
+    if name in seen:
+        raise _invalid("A comparison condition on the key column cannot be combined with other comparisons such as "
+                       "an IN predicate", windowed)
+    seen.add(name)
+
+
+def _disjuncts(e: Any) -> list[Any]:
+    """The WHERE clause as an OR of ANDs (ksqlDB's LogicalPlanner rewrites it to disjunctive normal form)."""
+    if e[0] == "or":
+        return _disjuncts(e[1]) + _disjuncts(e[2])
+    if e[0] == "and":
+        return [("and", a, b) for a in _disjuncts(e[1]) for b in _disjuncts(e[2])]
+    return [e]
+
+
+def _conjuncts(e: Any) -> list[Any]:
+    return _conjuncts(e[1]) + _conjuncts(e[2]) if e[0] == "and" else [e]
+
+
+def _invalid(message: str, windowed: bool) -> SqlError:
+    """QueryFilterNode.invalidWhereClauseException's text."""
+    window = ("\n - (optionally) limits the time bounds of the windowed table.\n\t Bounds on [`WINDOWSTART`, "
+              "`WINDOWEND`] are supported\n\t Supported operators are [EQUAL, GREATER_THAN, GREATER_THAN_OR_EQUAL, "
+              "LESS_THAN, LESS_THAN_OR_EQUAL]") if windowed else ""
+    return SqlError(f"{message}. {PULL_QUERY_SYNTAX_HELP}\nPull queries require a WHERE clause that:\n - includes a "
+                    "key equality expression, e.g. `SELECT * FROM X WHERE <key-column> = Y;`.\n - in the case of a "
+                    "multi-column key, is a conjunction of equality expressions that cover all key columns.\n - to "
+                    "support range expressions, e.g.,  SELECT * FROM X WHERE <key-column> < Y;`, range scans need "
+                    f"to be enabled by setting ksql.query.pull.range.scan.enabled=true{window}\nIf more flexible "
+                    "queries are needed, , table scans can be enabled by setting "
+                    "ksql.query.pull.table.scan.enabled=true.")
