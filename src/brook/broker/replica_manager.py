@@ -122,8 +122,8 @@ class ReplicaManager:
             return ProduceResult(ErrorCode.corrupt_message, message="null records")
         lg = part.log
         try:
-            if acks == -1 and (part.leader_id != part.broker_id or len(part.isr) < lg.config.min_insync_replicas):
-                part.check_min_isr(acks)  # raises: not the leader, or too few in sync
+            if acks == -1:
+                part.check_min_isr(acks)
             h = validate_produced(records, lg.config.max_message_bytes)
             if "compact" in lg.config.cleanup_policy:
                 failed = _null_keys(records)
@@ -148,7 +148,7 @@ class ReplicaManager:
         if self._watchers:
             self.notify(topic, partition)
         result = ProduceResult(ErrorCode.none, info.base_offset, info.log_append_time, lg.log_start_offset,
-                               flush=lg if lg.unflushed_messages >= lg.config.flush_messages else None)
+                               flush=lg if lg.needs_flush else None)
         return self._awaiting_isr(result, acks, part, h.last_offset_delta) if acks == -1 else result
 
     @staticmethod

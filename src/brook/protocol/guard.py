@@ -124,13 +124,6 @@ def _entity(plan: tuple, buf: bytes, pos: int, end: int) -> int:
     return pos
 
 
-def check_lengths(cls: type[Entity], buf: bytes, offset: int) -> None:
-    """Raise LengthError (or kio's BufferUnderflow) if a length prefix in the body at offset cannot hold."""
-    check = compiled_check(cls)
-    if check is not None:
-        check(buf, offset, len(buf))
-
-
 @functools.cache
 def compiled_check(cls: type[Entity]) -> typing.Callable[[bytes, int, int], int] | None:
     """The walk of `_entity` over this class's plan as generated Python (one function per nested entity, fixed

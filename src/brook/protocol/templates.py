@@ -55,12 +55,7 @@ class TemplateCache:
             found = self._remember(self._shapes, shape, _learn(len(values), pattern, build))
         if found is None:
             return None
-        template, slots = cast(Entry, found)
-        out = bytearray(template)
-        _CORR.pack_into(out, 4, correlation_id)
-        for (pack_into, pos), value in zip(slots, values, strict=True):
-            pack_into(out, pos, value)
-        return bytes(out)
+        return _fill(cast(Entry, found), values, correlation_id)
 
     def render_blobs(self, shape: Hashable, build: Callable[[Sequence[int], Sequence[bytes]], bytes],
                      correlation_id: int, values: Sequence[int], pattern: tuple[struct.Struct, ...],
@@ -115,12 +110,18 @@ def _learn(count: int, pattern: tuple[struct.Struct, ...], build: Callable[[Sequ
     return entry if _fill(entry, checks) == build(checks) else None
 
 
-def _fill(entry: Entry, values: Sequence[int]) -> bytes:
-    template, slots = entry
+def _fill(entry: Entry, values: Sequence[int], correlation_id: int | None = None) -> bytes:
+    return bytes(_patched(*entry, values, correlation_id))
+
+
+def _patched(template: bytes, slots: Slots, values: Sequence[int], correlation_id: int | None) -> bytearray:
+    """A copy of the template with its integer slots (and the correlation id, if given) patched."""
     out = bytearray(template)
+    if correlation_id is not None:
+        _CORR.pack_into(out, 4, correlation_id)
     for (pack_into, pos), value in zip(slots, values, strict=True):
         pack_into(out, pos, value)
-    return bytes(out)
+    return out
 
 
 def _learn_blobs(count: int, pattern: tuple[struct.Struct, ...], blob_count: int,
@@ -153,10 +154,7 @@ def _learn_blobs(count: int, pattern: tuple[struct.Struct, ...], blob_count: int
 def _fill_blobs(entry: BlobEntry, correlation_id: int, values: Sequence[int], blobs: Sequence[bytes],
                 prefix: Callable[[int], bytes]) -> bytes:
     template, slots, spans = entry
-    out = bytearray(template)
-    _CORR.pack_into(out, 4, correlation_id)
-    for (pack_into, pos), value in zip(slots, values, strict=True):
-        pack_into(out, pos, value)
+    out = _patched(template, slots, values, correlation_id)
     view = memoryview(out)
     pieces: list[bytes | memoryview] = []
     at = 0
