@@ -159,10 +159,10 @@ def test_protobuf_table_and_pull_query(env):
     ("CREATE STREAM absent WITH (kafka_topic='locations-avro', value_format='JSON_SR');",
      "Value schema is not in the expected format. You may want to set VALUE_FORMAT to 'AVRO'."),
     ("CREATE STREAM absent WITH (kafka_topic='nothing-here', value_format='AVRO');",
-     "Schema for message values on topic nothing-here does not exist in the Schema Registry.Subject: "
+     "Schema for message values on topic 'nothing-here' does not exist in the Schema Registry.\nSubject: "
      "nothing-here-value\nPossible causes include:"),
     ("CREATE STREAM absent WITH (kafka_topic='locations-avro', value_format='AVRO', key_format='AVRO');",
-     "Schema for message keys on topic locations-avro does not exist in the Schema Registry."),
+     "Schema for message keys on topic 'locations-avro' does not exist in the Schema Registry."),
 ])
 def test_ksqldb_errors(env, sql, message):
     _, _, k, _ = env

@@ -1,8 +1,9 @@
 """Connect schemas and values <-> Protobuf, as Confluent's ProtobufData (io.confluent.connect.protobuf) converts
-them: a struct is a proto3 message (named by the schema's name, else ConnectDefault1, ConnectDefault2, ... for nested
-structs, declared inside their parent), fields numbered from 1 in order, arrays `repeated`, string-keyed maps `map<>`,
-Timestamp `google.protobuf.Timestamp`; read back, every field is optional and carries its tag in the parameter
-`io.confluent.connect.protobuf.Tag`, as Confluent's converter reads it."""
+them: a struct is a proto3 message (named by the schema's name, else ConnectDefault1; unnamed nested structs
+ConnectDefault2, ... under an unnamed root, ConnectDefault1, ... under a named one, declared inside their parent),
+fields numbered from 1 in order, arrays `repeated`, string-keyed maps `map<>`, Timestamp `google.protobuf.Timestamp`,
+Date `google.type.Date`, Time `google.type.TimeOfDay`; read back, every field is optional and carries its tag in the
+parameter `io.confluent.connect.protobuf.Tag`, as Confluent's converter reads it."""
 
 from __future__ import annotations
 
@@ -10,12 +11,21 @@ import datetime as dt
 from typing import Any
 
 from google.protobuf import descriptor_pb2, timestamp_pb2  # noqa: F401 - Timestamp in the default pool
+from google.type import date_pb2, timeofday_pb2  # noqa: F401 - Date and TimeOfDay in the default pool
 
-from brook.connect.data import DATE, DECIMAL, TIME, TIMESTAMP, DataError, Schema, Struct, struct_schema
+from brook.connect.data import DATE, DECIMAL, EPOCH, TIME, TIMESTAMP, DataError, Schema, Struct, struct_schema
 
 NAMESPACE = "io.confluent.connect.protobuf"
 TAG = NAMESPACE + ".Tag"
 TIMESTAMP_TYPE = ".google.protobuf.Timestamp"
+# Connect's logical types as ProtobufData writes them: (type name, the file it imports)
+_LOGICAL = {TIMESTAMP: (TIMESTAMP_TYPE, "google/protobuf/timestamp.proto"),
+            DATE: (".google.type.Date", "google/type/date.proto"),
+            TIME: (".google.type.TimeOfDay", "google/type/timeofday.proto")}
+_FROM_MESSAGE = {TIMESTAMP_TYPE[1:]: Schema("int64", True, name=TIMESTAMP, version=1),
+                 "google.type.Date": Schema("int32", True, name=DATE, version=1),
+                 "google.type.TimeOfDay": Schema("int32", True, name=TIME, version=1)}
+MILLIS_PER_DAY = 86400000
 FDP = descriptor_pb2.FieldDescriptorProto
 _SCALARS = {"int8": FDP.TYPE_INT32, "int16": FDP.TYPE_INT32, "int32": FDP.TYPE_INT32, "int64": FDP.TYPE_INT64,
             "float32": FDP.TYPE_FLOAT, "float64": FDP.TYPE_DOUBLE, "boolean": FDP.TYPE_BOOL,
@@ -38,7 +48,7 @@ def from_connect_schema(schema: Schema) -> descriptor_pb2.FileDescriptorProto:
         raise DataError(f"Unsupported root schema of type {schema.type.upper()}")
     package, name = message_name(schema)
     fd = descriptor_pb2.FileDescriptorProto(name="schema.proto", syntax="proto3", package=package)
-    counter = [1]  # the root took ConnectDefault1
+    counter = [0 if schema.name else 1]  # an unnamed root took ConnectDefault1; nested ones count on
     fd.message_type.append(_message(schema, name, fd, counter, f".{package}.{name}" if package else f".{name}"))
     return fd
 
@@ -78,11 +88,11 @@ def _message(schema: Schema, name: str, fd: descriptor_pb2.FileDescriptorProto, 
 
 def _typed(field: Any, fs: Schema, parent: descriptor_pb2.DescriptorProto, scope: str,
            fd: descriptor_pb2.FileDescriptorProto, counter: list[int]) -> None:
-    if fs.name == TIMESTAMP:
-        field.type, field.type_name = FDP.TYPE_MESSAGE, TIMESTAMP_TYPE
-        if "google/protobuf/timestamp.proto" not in fd.dependency:
-            fd.dependency.append("google/protobuf/timestamp.proto")
-    elif fs.name in (DATE, TIME, DECIMAL):
+    if fs.name in _LOGICAL:
+        field.type, (field.type_name, imported) = FDP.TYPE_MESSAGE, _LOGICAL[fs.name]
+        if imported not in fd.dependency:
+            fd.dependency.append(imported)
+    elif fs.name == DECIMAL:
         raise DataError(f"{fs.name} is not supported by Brook's ProtobufConverter")
     elif fs.type == "struct":
         if fs.name:
@@ -117,12 +127,12 @@ def fill(msg: Any, schema: Schema, value: Struct) -> Any:
             for k, item in v.items():  # type: ignore[attr-defined]
                 if fs.value_schema.type == "struct":
                     fill(entries[k], fs.value_schema, item)
-                elif fs.value_schema.name == TIMESTAMP:  # a message value: set in place
-                    entries[k].FromDatetime(item)
+                elif fs.value_schema.name in _LOGICAL:  # a message value: set in place
+                    _set_logical(entries[k], fs.value_schema, item)
                 else:
                     entries[k] = item
-        elif fs.name == TIMESTAMP:
-            getattr(msg, f.name).FromDatetime(v)
+        elif fs.name in _LOGICAL:
+            _set_logical(getattr(msg, f.name), fs, v)
         elif fs.type == "struct":
             fill(getattr(msg, f.name), fs, v)  # type: ignore[arg-type]
         else:
@@ -133,10 +143,27 @@ def fill(msg: Any, schema: Schema, value: Struct) -> Any:
 def _put_item(items: Any, schema: Schema, item: object) -> None:
     if schema.type == "struct":
         fill(items.add(), schema, item)  # type: ignore[arg-type]
-    elif schema.name == TIMESTAMP:
-        items.add().FromDatetime(item)
+    elif schema.name in _LOGICAL:
+        _set_logical(items.add(), schema, item)
     else:
         items.append(item)
+
+
+def _set_logical(msg: Any, schema: Schema, v: Any) -> None:
+    """A Connect Timestamp, Date or Time (a UTC datetime) into its message, with ProtobufData's checks."""
+    if schema.name == TIMESTAMP:
+        msg.FromDatetime(v)
+        return
+    millis = (v - EPOCH) // dt.timedelta(milliseconds=1)
+    if schema.name == DATE:
+        if millis % MILLIS_PER_DAY:
+            raise DataError("Kafka Connect Date type should not have any time fields set to non-zero values.")
+        msg.year, msg.month, msg.day = v.year, v.month, v.day
+        return
+    if millis < 0 or millis > MILLIS_PER_DAY:
+        raise DataError("Time values must use number of millis greater than 0 and less than 86400000")
+    msg.hours, msg.minutes, msg.seconds = v.hour, v.minute, v.second
+    msg.nanos = v.microsecond // 1000 * 1000000
 
 
 def to_connect_schema(desc: Any, version: int | None = None) -> Schema:
@@ -161,8 +188,8 @@ def _field_schema(f: Any) -> Schema:
 
 def _single(f: Any) -> Schema:
     if f.type == FDP.TYPE_MESSAGE:
-        if f.message_type.full_name == TIMESTAMP_TYPE[1:]:
-            return Schema("int64", True, name=TIMESTAMP, version=1)
+        if f.message_type.full_name in _FROM_MESSAGE:
+            return _FROM_MESSAGE[f.message_type.full_name]
         return to_connect_schema(f.message_type).as_optional()
     return Schema(_TO_CONNECT[f.type], True)
 
@@ -178,7 +205,7 @@ def to_connect(schema: Schema, msg: Any) -> Struct:
         elif fs.type == "map":
             assert fs.value_schema is not None
             values[f.name] = {k: _value(fs.value_schema, x) for k, x in raw.items()}
-        elif fs.type == "struct" or fs.name == TIMESTAMP:
+        elif fs.type == "struct" or fs.name in _LOGICAL:
             values[f.name] = _value(fs, raw) if msg.HasField(f.name) else None
         else:
             values[f.name] = raw
@@ -188,6 +215,11 @@ def to_connect(schema: Schema, msg: Any) -> Struct:
 def _value(schema: Schema, raw: Any) -> object:
     if schema.name == TIMESTAMP:
         return raw.ToDatetime(tzinfo=dt.UTC)
+    if schema.name == DATE:  # ProtobufData's Calendar of year, month, day in UTC
+        return dt.datetime(raw.year, raw.month, raw.day, tzinfo=dt.UTC)
+    if schema.name == TIME:
+        return EPOCH + dt.timedelta(hours=raw.hours, minutes=raw.minutes, seconds=raw.seconds,
+                                    microseconds=raw.nanos // 1000)
     if schema.type == "struct":
         return to_connect(schema, raw)
     return raw

@@ -10,6 +10,7 @@ converter, so the registry is asked once per schema, not per record.
 from __future__ import annotations
 
 import base64
+import io
 import json
 from typing import Any
 
@@ -108,7 +109,7 @@ class SchemaRegistryConverter(Converter):
         if self.serde_conf["use.latest.version"] or "use.schema.id" in self.serde_conf:
             self.serde_conf["auto.register.schemas"] = False  # Confluent ignores auto-registration then too
         self._writers: dict[Schema, Any] = {}
-        self._readers: dict[int, tuple[Schema, Any]] = {}
+        self._readers: dict[Any, tuple[Schema, Any]] = {}  # by schema id (Protobuf: and message indexes)
         self._contexts: dict[str, Any] = {}
 
     def context(self, topic: str) -> Any:
@@ -148,14 +149,18 @@ class SchemaRegistryConverter(Converter):
             if len(value) < 5 or value[0] != 0:
                 raise DataError("Unknown magic byte!")
             schema_id = int.from_bytes(value[1:5], "big")
-            reader = self._readers.get(schema_id)
-            if reader is None:
-                reader = self._readers[schema_id] = self.reader(topic, schema_id)
-            schema, read = reader
+            schema, read = self.reader_for(topic, schema_id, value)
             return schema, read(bytes(value), self.context(topic))
         except Exception as e:  # noqa: BLE001
             raise self._error(f"Failed to deserialize data for topic {topic} to {self.format_name}:", e, topic,
                               "deserializing") from e
+
+    def reader_for(self, topic: str, schema_id: int, value: bytes) -> tuple[Schema, Any]:
+        """The reader of a record written with `schema_id`, made once per id."""
+        reader = self._readers.get(schema_id)
+        if reader is None:
+            reader = self._readers[schema_id] = self.reader(topic, schema_id)
+        return reader
 
     def _error(self, message: str, cause: Exception, topic: str, verb: str) -> ConnectError:
         from confluent_kafka.schema_registry.common._httpx_compat import httpx
@@ -273,21 +278,48 @@ class ProtobufConverter(SchemaRegistryConverter):
 
         from brook.registry.formats import ProtobufFormat
 
-        fd = protobufdata.from_connect_schema(schema)
         package, name = protobufdata.message_name(schema)
-        pool = ProtobufFormat.pool(fd)
-        cls = message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{package}.{name}" if package else name))
+        full_name = f"{package}.{name}" if package else name
+        desc = None
+        if "use.schema.id" in self.serde_conf:
+            # Confluent's serializer writes the message of that name in the schema of that id, with its indexes
+            # (an unnamed struct: the schema's first message)
+            fd = ProtobufFormat.file_descriptor(self.client, self.serde_conf["use.schema.id"])
+            pool = ProtobufFormat.pool(fd)
+            try:
+                desc = pool.FindMessageTypeByName(full_name)
+            except KeyError:
+                first = f"{fd.package}.{fd.message_type[0].name}" if fd.package else fd.message_type[0].name
+                desc = pool.FindMessageTypeByName(first) if not schema.name and fd.message_type else None
+        if desc is None:
+            desc = ProtobufFormat.pool(protobufdata.from_connect_schema(schema)).FindMessageTypeByName(full_name)
+        cls = message_factory.GetMessageClass(desc)
         ser = ProtobufSerializer(cls, self.client, {"use.deprecated.format": False, **self.serde_conf})
         return lambda value, ctx: ser(protobufdata.fill(cls(), schema, value), ctx)
 
-    def reader(self, topic, schema_id):
+    def reader_for(self, topic, schema_id, value):
+        """The reader of the message the record's indexes name in the schema (Confluent's deserializer reads them)."""
+        from confluent_kafka.schema_registry.common.serde import SchemaId
+
+        sid = SchemaId("PROTOBUF")
+        sid.from_bytes(io.BytesIO(value))
+        key = (schema_id, tuple(sid.message_indexes or [0]))
+        reader = self._readers.get(key)
+        if reader is None:
+            reader = self._readers[key] = self.reader(topic, schema_id, key[1])
+        return reader
+
+    def reader(self, topic, schema_id, indexes=(0,)):
         from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer
         from google.protobuf import message_factory
 
         from brook.registry.formats import ProtobufFormat
 
         fd = ProtobufFormat.file_descriptor(self.client, schema_id)
-        desc = ProtobufFormat.pool(fd).FindFileByName(fd.name).message_types_by_name[fd.message_type[0].name]
+        file = ProtobufFormat.pool(fd).FindFileByName(fd.name)
+        desc = list(file.message_types_by_name.values())[indexes[0]]
+        for i in indexes[1:]:
+            desc = desc.nested_types[i]
         registered = self.client.get_schema(schema_id)
         schema = protobufdata.to_connect_schema(desc, self.version_of(topic, registered, desc.full_name))
         de = ProtobufDeserializer(message_factory.GetMessageClass(desc), {"use.deprecated.format": False},

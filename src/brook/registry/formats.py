@@ -134,6 +134,8 @@ class ProtobufFormat(Format):
     def pool(fd: Any) -> Any:
         from google.protobuf import descriptor_pb2, descriptor_pool
 
+        from brook.registry import protobuf  # noqa: F401 - google/type/*.proto in the default pool
+
         pool = descriptor_pool.DescriptorPool()
         for dep in fd.dependency:  # well-known types only: the tools do not resolve references
             dep_proto = descriptor_pb2.FileDescriptorProto()

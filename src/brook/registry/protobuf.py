@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import importlib
 import re
 import subprocess
 import sys
@@ -27,6 +28,17 @@ from google.protobuf import (  # noqa: F401 - the well-known types register them
     wrappers_pb2,
 )
 from google.protobuf.message import DecodeError
+
+# google/type/*.proto: well-known to Confluent's registry (ProtobufSchema.KNOWN_DEPENDENCIES) as google/protobuf's
+# are; ProtobufData writes Date and TimeOfDay. Imported, they are in the default pool; their .proto files (from
+# googleapis-common-protos) are protoc's imports.
+GOOGLE_TYPES = ("calendar_period", "color", "date", "datetime", "dayofweek", "decimal", "expr", "fraction",
+                "interval", "latlng", "money", "month", "phone_number", "postal_address", "quaternion", "timeofday")
+for _name in GOOGLE_TYPES:
+    try:
+        importlib.import_module(f"google.type.{_name}_pb2")
+    except ImportError:  # an older googleapis-common-protos without it
+        pass
 
 _BASE64 = re.compile(r"^[A-Za-z0-9+/=\s]+$")
 MAIN_FILE = "schema.proto"
@@ -87,6 +99,10 @@ def _compile(text: str, files: dict[str, descriptor_pb2.FileDescriptorProto]) ->
     with tempfile.TemporaryDirectory(prefix="brook-proto-") as tmp:
         root = Path(tmp)
         (root / MAIN_FILE).write_text(text, encoding="utf-8")
+        known = root / "known" / "google" / "type"
+        known.mkdir(parents=True)
+        for proto in _google_type_protos():
+            (known / proto.name).write_bytes(proto.read_bytes())
         for name, fd in files.items():  # references as descriptor sets: protoc reads them as imports
             copy = descriptor_pb2.FileDescriptorProto()
             copy.CopyFrom(fd)
@@ -94,7 +110,7 @@ def _compile(text: str, files: dict[str, descriptor_pb2.FileDescriptorProto]) ->
             (root / "deps").mkdir(exist_ok=True)
             (root / "deps" / f"{len(list((root / 'deps').iterdir()))}.pb").write_bytes(
                 descriptor_pb2.FileDescriptorSet(file=[copy]).SerializeToString())
-        args = [sys.executable, "-m", "grpc_tools.protoc", f"-I{root}", f"-I{include}",
+        args = [sys.executable, "-m", "grpc_tools.protoc", f"-I{root}", f"-I{include}", f"-I{root / 'known'}",
                 f"--descriptor_set_out={root / 'out.pb'}", MAIN_FILE]
         if files:
             sets = sorted((root / "deps").iterdir())
@@ -103,6 +119,13 @@ def _compile(text: str, files: dict[str, descriptor_pb2.FileDescriptorProto]) ->
         if proc.returncode != 0:
             raise ProtobufError(proc.stderr.strip().replace(str(root) + "/", "") or "protoc failed")
         return descriptor_pb2.FileDescriptorSet.FromString((root / "out.pb").read_bytes()).file[0]
+
+
+def _google_type_protos() -> list[Path]:
+    from google.type import date_pb2
+
+    folder = Path(date_pb2.__file__).parent
+    return [folder / f"{name}.proto" for name in GOOGLE_TYPES if (folder / f"{name}.proto").exists()]
 
 
 def parse(text: str, files: dict[str, descriptor_pb2.FileDescriptorProto]) -> descriptor_pb2.FileDescriptorProto:

@@ -217,10 +217,12 @@ class Engine:
                 raise SqlError(f"Unknown format: {f}")
         return key, value
 
-    def _infer_columns(self, node: Create, topic: str, key_format: str, value_format: str) -> tuple[list, dict]:
+    def _infer_columns(self, node: Create, topic: str, key_format: str, value_format: str,
+                       names: dict[bool, str | None]) -> tuple[list, dict]:
         """ksqlDB's schema inference: the columns a CREATE leaves out, from the registry's schemas (the latest, or
-        VALUE_SCHEMA_ID / KEY_SCHEMA_ID); and the schema id of each side (True: the key) whose columns were
-        inferred."""
+        VALUE_SCHEMA_ID / KEY_SCHEMA_ID; for Protobuf, the message KEY/VALUE_SCHEMA_FULL_NAME names); and the
+        schema id of each side (True: the key) whose columns were inferred. `names`: each side's schema full name,
+        that of the schema VALUE_SCHEMA_ID / KEY_SCHEMA_ID gives when none was (ksqlDB's DefaultSchemaInjector)."""
         elements, inferred = list(node.elements), {}
         registry = self.config.schema_registry_settings()
         keys = [e for e in elements if e[2] in ("KEY", "PRIMARY KEY")]
@@ -228,8 +230,13 @@ class Engine:
             if fmt not in srformats.SERDES or (keys if is_key else len(keys) != len(elements)):
                 continue
             wanted = node.props.get("KEY_SCHEMA_ID" if is_key else "VALUE_SCHEMA_ID")
-            columns, inferred[is_key] = srformats.infer(registry, fmt, topic, is_key,
-                                                        int(wanted) if wanted is not None else None)
+            given = node.props.get("KEY_SCHEMA_FULL_NAME") if is_key else node.props.get(
+                "VALUE_SCHEMA_FULL_NAME", node.props.get("VALUE_AVRO_SCHEMA_FULL_NAME"))
+            columns, inferred[is_key], name = srformats.infer(registry, fmt, topic, is_key,
+                                                              int(wanted) if wanted is not None else None,
+                                                              names[is_key] if given is not None else None)
+            if given is None and wanted is not None:
+                names[is_key] = name
             if is_key:
                 ns = "PRIMARY KEY" if node.kind == "TABLE" else "KEY"
                 elements = [(n, t, ns) for n, t in columns] + elements
@@ -249,7 +256,8 @@ class Engine:
                 continue
             srformats.require_registry(registry["schema.registry.url"], fmt, source.topic)
             serde = srformats.SrSerde(registry, fmt, source.topic, is_key, cols, not is_key and not source.wrap_single,
-                                      schema_id=inferred.get(is_key))
+                                      schema_id=inferred.get(is_key),
+                                      full_name=source.key_full_name if is_key else source.value_full_name)
             if register and is_key not in inferred:
                 serde.register(only_if_absent)
             setattr(source, "key_serde" if is_key else "value_serde", serde)
@@ -270,6 +278,7 @@ class Engine:
         if node.query is not None:
             return self._create_as(stmt, node, session, record, offset, partitions, replicas)
         key_format, value_format = self._formats(props, session)
+        key_name, value_name = srformats.full_names(props, key_format, value_format, node.name)
         for name, _, ns in node.elements:
             if node.kind == "STREAM" and ns == "PRIMARY KEY":
                 raise SqlError(f"Column `{name}` is a 'PRIMARY KEY' column: please use 'KEY' for streams.\nTables "
@@ -283,7 +292,8 @@ class Engine:
                 not any(ns == "PRIMARY KEY" for _, _, ns in node.elements):
             raise SqlError("Tables require a PRIMARY KEY. Please define the PRIMARY KEY.")
         topic = str(props.get("KAFKA_TOPIC", node.name))
-        elements, inferred = self._infer_columns(node, topic, key_format, value_format)
+        names = {True: key_name, False: value_name}
+        elements, inferred = self._infer_columns(node, topic, key_format, value_format, names)
         if not elements:
             raise SqlError("The statement does not define any columns.")
         try:
@@ -293,7 +303,8 @@ class Engine:
         source = Source(node.name, node.kind, topic, key_format, value_format, elements, stmt.text,
                         is_source=node.source, window=window, timestamp=_timestamp_column(props),
                         timestamp_format=_timestamp_format(props),
-                        wrap_single=str(props.get("WRAP_SINGLE_VALUE", "true")).lower() != "false")
+                        wrap_single=str(props.get("WRAP_SINGLE_VALUE", "true")).lower() != "false",
+                        key_full_name=names[True], value_full_name=names[False])
         _check_timestamp_column(source)
         for fmt, cols in ((key_format, source.key_columns), (value_format, source.value_columns)):
             if fmt == "KAFKA" and len(cols) > 1:
@@ -419,6 +430,8 @@ class Engine:
         assert node.query is not None
         windows.refuse_windowed_table(self.sources, node.query)
         topology, source, sink = self._plan(node.query, node.kind, node.props, node.name, session)
+        sink.key_full_name, sink.value_full_name = srformats.full_names(node.props, sink.key_format, sink.value_format,
+                                                                        node.name, inherit=source)
         sink.statement = stmt.text
         command_id = f"{node.kind.lower()}/`{node.name}`/create"
         have = self._topic_partitions(source.topic)

@@ -38,6 +38,9 @@ class Source:
     window: WindowSpec | None = None  # a windowed table: its key holds the window's bounds
     timestamp: str | None = None  # WITH (TIMESTAMP='col'): the column that is its records' time (ksqlDB's extractor)
     timestamp_format: str | None = None  # WITH (TIMESTAMP_FORMAT=...): how a STRING timestamp column reads
+    # KEY_SCHEMA_FULL_NAME / VALUE_SCHEMA_FULL_NAME: the Avro record or Protobuf message names (srformats.full_names)
+    key_full_name: str | None = None
+    value_full_name: str | None = None
 
     def record_time(self, row: dict[str, Any] | None) -> int | None:
         """The time WITH (TIMESTAMP='col') gives a row: a BIGINT or TIMESTAMP column's milliseconds, a STRING

@@ -1,8 +1,9 @@
 """ksqlDB's schema-registry formats AVRO, JSON_SR and PROTOBUF: columns <-> Connect schemas (as ksqlDB's
 ConnectSchemaTranslator does) and then Confluent's converters (brook.connect.sr_converters), so records carry
 Confluent's wire format and the subjects `<topic>-value` / `<topic>-key` hold what ksqlDB registers: Avro records
-`io.confluent.ksql.avro_schemas.KsqlDataSourceSchema` (nested structs `KsqlDataSourceSchema_<FIELD>`), Protobuf
-messages `ConnectDefault1`, JSON schemas of objects, every column nullable.
+`io.confluent.ksql.avro_schemas.KsqlDataSourceSchema` (nested structs `KsqlDataSourceSchema_<FIELD>`; keys
+`io.confluent.ksql.avro_schemas.<Source>Key`), Protobuf messages `ConnectDefault1`, JSON schemas of objects, every
+column nullable; KEY_SCHEMA_FULL_NAME / VALUE_SCHEMA_FULL_NAME name the Avro record or the Protobuf message.
 
 Columns of a CREATE without columns are inferred from the subject's latest schema (or VALUE_SCHEMA_ID /
 KEY_SCHEMA_ID), with ksqlDB's messages when the registry is not configured or the subject is absent."""
@@ -25,6 +26,7 @@ SCHEMA_TYPES = {"AVRO": "AVRO", "JSON_SR": "JSON", "PROTOBUF": "PROTOBUF"}
 SERDES = tuple(SCHEMA_TYPES)
 NOT_CONFIGURED = "KSQL is not configured to use a schema registry. To enable it, please set ksql.schema.registry.url"
 DOCS = "https://docs.confluent.io/current/schema-registry/docs/"
+PROTOBUF_DEFAULT_NAME = "ConnectDefault"  # ksqlDB's ProtobufSchemaTranslator ignores such a full name
 _SIMPLE = {"BOOLEAN": "boolean", "INTEGER": "int32", "BIGINT": "int64", "DOUBLE": "float64", "STRING": "string",
            "BYTES": "bytes"}
 _LOGICAL = {"TIMESTAMP": Schema("int64", True, name=TIMESTAMP, version=1),
@@ -55,11 +57,59 @@ def _connect_type(t: tuple, fmt: str, name: str | None) -> Schema:
     raise SqlError(f"Type {kind} is not supported by the {fmt} format")
 
 
-def connect_schema(fmt: str, columns: list[tuple[str, tuple]], unwrapped: bool) -> Schema:
-    name = AVRO_RECORD if fmt == "AVRO" else None
+def key_schema_name(source: str) -> str:
+    """ksqlDB's AvroFormat.getKeySchemaName: the record of an AVRO key is named after its source (`RIDER_COUNTS`:
+    `io.confluent.ksql.avro_schemas.RiderCountsKey`), Guava's UPPER_UNDERSCORE to UPPER_CAMEL."""
+    camel = "".join(w[:1].upper() + w[1:].lower() for w in source.split("_"))
+    return f"{AVRO_NAMESPACE}.{camel}Key"
+
+
+def full_names(props: dict, key_format: str, value_format: str, source: str, inherit: Any = None
+               ) -> tuple[str | None, str | None]:
+    """The schema full names of a CREATE's key and value (ksqlDB's CreateSourceProperties and
+    CreateSourceAsProperties, then FormatProperties' checks): KEY_SCHEMA_FULL_NAME, VALUE_SCHEMA_FULL_NAME or the
+    older VALUE_AVRO_SCHEMA_FULL_NAME; an AVRO key without one is named after the source; a CREATE ... AS SELECT
+    (`inherit`: its source) keeps its source's Protobuf name when the format is the same (ksqlDB's Analyzer: the
+    full name is PROTOBUF's one inheritable property)."""
+    if props.get("VALUE_AVRO_SCHEMA_FULL_NAME") is not None and props.get("VALUE_SCHEMA_FULL_NAME") is not None:
+        raise SqlError("Cannot supply both 'VALUE_AVRO_SCHEMA_FULL_NAME' and 'VALUE_SCHEMA_FULL_NAME' properties. "
+                       "Please only set 'VALUE_SCHEMA_FULL_NAME'.")
+    names: list[str | None] = []
+    for is_key, fmt in ((True, key_format), (False, value_format)):
+        given = props.get("KEY_SCHEMA_FULL_NAME") if is_key else props.get(
+            "VALUE_AVRO_SCHEMA_FULL_NAME", props.get("VALUE_SCHEMA_FULL_NAME"))
+        schema_id = props.get("KEY_SCHEMA_ID" if is_key else "VALUE_SCHEMA_ID")
+        name = None if given is None else str(given)
+        if name is not None:
+            if fmt not in SERDES:  # only the schema-registry formats take one
+                extra = ", schemaId" if schema_id is not None else ""
+                raise SqlError(f"{fmt} does not support the following configs: [fullSchemaName{extra}]")
+            if not name.strip():
+                extra = f", schemaId={schema_id}" if schema_id is not None else ""
+                raise SqlError(f"fullSchemaName cannot be empty. Format configuration: {{fullSchemaName={extra}}}")
+            name = name.strip()
+        elif inherit is not None and fmt == "PROTOBUF" and \
+                fmt == (inherit.key_format if is_key else inherit.value_format):
+            name = inherit.key_full_name if is_key else inherit.value_full_name
+        elif is_key and fmt == "AVRO":
+            name = key_schema_name(source)
+        names.append(name)
+    return names[0], names[1]
+
+
+def connect_schema(fmt: str, columns: list[tuple[str, tuple]], unwrapped: bool, full_name: str | None = None
+                   ) -> Schema:
+    """The Connect schema ksqlDB registers for columns: an Avro record is named `full_name` (else
+    KsqlDataSourceSchema), a Protobuf message too (else ConnectDefault1); a JSON schema has no name."""
+    name = None
+    if fmt == "AVRO":
+        name = full_name or AVRO_RECORD
+    elif fmt == "PROTOBUF" and full_name and not full_name.startswith(PROTOBUF_DEFAULT_NAME):
+        name = full_name
+    nested = name if fmt == "AVRO" else None  # Avro names nested records after their path
     if unwrapped:
-        return _connect_type(columns[0][1], fmt, name)
-    return struct_schema([(n, _connect_type(t, fmt, f"{name}_{n}" if name else None)) for n, t in columns],
+        return _connect_type(columns[0][1], fmt, nested)
+    return struct_schema([(n, _connect_type(t, fmt, f"{nested}_{n}" if nested else None)) for n, t in columns],
                          name=name)
 
 
@@ -87,23 +137,52 @@ def sql_type(schema: Schema) -> tuple:
     return ("STRUCT", [(f.name, sql_type(f.schema)) for f in schema.fields])
 
 
-def _registered_connect_schema(fmt: str, registered: Any, client: Any, schema_id: int) -> Schema:
+def _registered_connect_schema(fmt: str, registered: Any, client: Any, schema_id: int, full_name: str | None,
+                               side: str, where: str) -> tuple[Schema, str | None]:
+    """The Connect schema of a registered schema and its full name (ksqlDB's ParsedSchema.name()); for Protobuf,
+    the message `full_name` names (ProtobufSchema.copy(name)), else the first."""
     text = registered.schema_str
     if fmt == "AVRO":
-        return avrodata.to_connect_schema(json.loads(text))
+        doc = json.loads(text)
+        name = doc.get("name") if isinstance(doc, dict) else None
+        if name and "." not in name and doc.get("namespace"):
+            name = f"{doc['namespace']}.{name}"
+        return avrodata.to_connect_schema(doc), name
     if fmt == "JSON_SR":
-        return jsonschemadata.to_connect_schema(json.loads(text))
+        return jsonschemadata.to_connect_schema(json.loads(text)), None
+    from brook.registry import protobuf
     from brook.registry.formats import ProtobufFormat
 
     fd = ProtobufFormat.file_descriptor(client, schema_id)
-    desc = ProtobufFormat.pool(fd).FindFileByName(fd.name).message_types_by_name[fd.message_type[0].name]
-    return protobufdata.to_connect_schema(desc)
+    file = ProtobufFormat.pool(fd).FindFileByName(fd.name)
+    messages = list(file.message_types_by_name.values())
+    if full_name and not full_name.startswith(PROTOBUF_DEFAULT_NAME):
+        desc = next((m for m in messages if m.full_name == full_name), None)
+        if desc is None:  # ksqlDB fails on a null descriptor here (its reason: null)
+            text = text if not protobuf.is_serialized(text) else protobuf.to_text(fd)
+            raise SqlError(f"Unable to verify if the {side} schema for {where} is compatible "
+                           f"with ksqlDB.\nReason: the schema has no message named {full_name}\n\nPlease see "
+                           "https://github.com/confluentinc/ksql/issues/ to see if this particular reason is already "
+                           "known.\nIf not, please log a new issue, including this full error message.\n"
+                           f"Schema:{text}")
+    else:
+        if len(messages) + len(fd.enum_type) > 1:  # ksqlDB's throwOnMultiSchemaDefinitions
+            prop = "KEY_SCHEMA_FULL_NAME" if side == "key" else "VALUE_SCHEMA_FULL_NAME"
+            listed = "\n".join(f"- {m.full_name}" for m in messages) + "".join(
+                f"\n- {fd.package + '.' if fd.package else ''}{e.name}" for e in fd.enum_type)
+            raise SqlError(f"{side.capitalize()} schema has multiple schema definitions. \n\n{listed}\n\n"
+                           f"Please specify a schema full name in the WITH clause using {prop}")
+        desc = messages[0]
+    return protobufdata.to_connect_schema(desc), desc.full_name
 
 
-def infer(registry: dict[str, str], fmt: str, topic: str, is_key: bool, schema_id: int | None) -> tuple[list, int]:
-    """The columns of `<topic>-value` (or -key): ksqlDB's SchemaRegistryTopicSchemaSupplier."""
+def infer(registry: dict[str, str], fmt: str, topic: str, is_key: bool, schema_id: int | None,
+          full_name: str | None = None) -> tuple[list, int, str | None]:
+    """The columns of `<topic>-value` (or -key): ksqlDB's SchemaRegistryTopicSchemaSupplier; with the schema id
+    they came from and the schema's full name (for Protobuf, that of the message `full_name` names)."""
     side = "key" if is_key else "value"
-    failed = f"Schema registry fetch for topic {side} request failed. Topic: {topic}"
+    where = f"topic: {topic}" + (f", schema id: {schema_id}" if schema_id is not None else "")
+    failed = f"Schema registry fetch for topic {side} request failed for {where}"
     if not registry.get("schema.registry.url"):
         raise SqlError(f"{failed}\nCaused by: {NOT_CONFIGURED}")
     from confluent_kafka.schema_registry.error import SchemaRegistryError
@@ -119,7 +198,7 @@ def infer(registry: dict[str, str], fmt: str, topic: str, is_key: bool, schema_i
         registered = client.get_schema(schema_id)
     except SchemaRegistryError as e:
         if e.http_status_code in (401, 403, 404):
-            raise SqlError(_not_found(topic, is_key)) from None
+            raise SqlError(_not_found(topic, is_key, schema_id)) from None
         raise SqlError(f"{failed}\nCaused by: {e}") from None
     except Exception as e:  # noqa: BLE001 - the registry unreachable
         raise SqlError(f"{failed}\nCaused by: {e}") from None
@@ -127,28 +206,29 @@ def infer(registry: dict[str, str], fmt: str, topic: str, is_key: bool, schema_i
     if actual != SCHEMA_TYPES[fmt]:
         prop = "KEY_FORMAT" if is_key else "VALUE_FORMAT"
         raise SqlError(f"{side.capitalize()} schema is not in the expected format. You may want to set {prop} to "
-                       f"'{actual}'.\ntopic: {topic}\nexpected format: {SCHEMA_TYPES[fmt]}\nactual format: {actual}")
-    schema = _registered_connect_schema(fmt, registered, client, schema_id)
+                       f"'{actual}'.\n{where}\nexpected format: {SCHEMA_TYPES[fmt]}\nactual format from Schema "
+                       f"Registry: {actual}")
+    schema, name = _registered_connect_schema(fmt, registered, client, schema_id, full_name, side, where)
     if schema.type != "struct":
-        return [("ROWKEY" if is_key else "ROWVAL", sql_type(schema))], schema_id
+        return [("ROWKEY" if is_key else "ROWVAL", sql_type(schema))], schema_id, name
     columns = [(f.name, sql_type(f.schema)) for f in schema.fields]
     if is_key and len(columns) > 1:
-        raise SqlError(f"The key schema for topic {topic} contains multiple columns, which is not supported by "
+        raise SqlError(f"The key schema for {where} contains multiple columns, which is not supported by "
                        f"ksqlDB at this time.\nSchema:{registered.schema_str}")
-    return columns, schema_id
+    return columns, schema_id, name
 
 
-def _not_found(topic: str, is_key: bool) -> str:
+def _not_found(topic: str, is_key: bool, schema_id: int | None) -> str:
     subj = subject(topic, is_key)
-    return (f"Schema for message {'keys' if is_key else 'values'} on topic {topic} does not exist in the Schema "
-            f"Registry.Subject: {subj}\nPossible causes include:\n- The topic itself does not exist\n"
+    schema = f"Schema Id: {schema_id}\n" if schema_id is not None else ""
+    return (f"Schema for message {'keys' if is_key else 'values'} on topic '{topic}' does not exist in the Schema "
+            f"Registry.\nSubject: {subj}\n{schema}Possible causes include:\n- The topic itself does not exist\n"
             "\t-> Use SHOW TOPICS; to check\n- Messages on the topic are not serialized using a format Schema "
             f"Registry supports\n\t-> Use PRINT '{topic}' FROM BEGINNING; to verify\n- Messages on the topic have "
             "not been serialized using a Confluent Schema Registry supported serializer\n\t-> See "
             f"{DOCS}serializer-formatter.html\n- The schema is registered on a different instance of the Schema "
             f"Registry\n\t-> Use the REST API to list available subjects\t{DOCS}api.html#get--subjects\n"
-            f"- You do not have permissions to access the Schema Registry.Subject: {subj}\n\t-> See "
-            f"{DOCS}security.html")
+            f"- You do not have permissions to access the Schema Registry.\n\t-> See {DOCS}security.html")
 
 
 def require_registry(url: str, fmt: str, topic: str) -> None:
@@ -161,13 +241,13 @@ class SrSerde:
     """One source's key or value serde: a Confluent converter (its serializers and schema-id caches) per serde."""
 
     def __init__(self, registry: dict[str, str], fmt: str, topic: str, is_key: bool, columns: list[tuple[str, tuple]],
-                 unwrapped: bool, schema_id: int | None = None) -> None:
+                 unwrapped: bool, schema_id: int | None = None, full_name: str | None = None) -> None:
         from brook.connect.sr_converters import AvroConverter, JsonSchemaConverter, ProtobufConverter
 
         self.fmt, self.topic, self.is_key, self.columns = fmt, topic, is_key, columns
         # a single key (or WRAP_SINGLE_VALUE=false value) is written unwrapped; Protobuf always needs a message
         self.unwrapped = (unwrapped or (is_key and len(columns) == 1)) and fmt != "PROTOBUF"
-        self.schema = connect_schema(fmt, columns, self.unwrapped)
+        self.schema = connect_schema(fmt, columns, self.unwrapped, full_name)
         cls = {"AVRO": AvroConverter, "JSON_SR": JsonSchemaConverter, "PROTOBUF": ProtobufConverter}[fmt]
         self.converter = cls()
         settings = dict(registry)  # the URL, basic.auth.* and schema.registry.ssl.* of ksql.schema.registry.*
