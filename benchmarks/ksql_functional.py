@@ -244,9 +244,15 @@ class Runner:
             m = re.search(r"KAFKA_TOPIC\s*=\s*'([^']*)'", s, re.I)
             if m and not re.search(r"\bAS\s+SELECT\b|PARTITIONS\s*=", s, re.I):
                 parts.setdefault(m.group(1), default)
+            elif m and re.search(r"PARTITIONS\s*=", s, re.I) and not any(
+                    t["name"] == m.group(1) and "partitions" in t for t in case.topics):
+                parts.pop(m.group(1), None)  # the CREATE makes it with its PARTITIONS, as in ksqlDB's test driver
         if parts:
             for f in self.admin.create_topics([NewTopic(t, n, 1) for t, n in parts.items()]).values():
                 f.result(30)
+        # the ids ksqlDB's test driver's registry gives: a topic's own keySchemaId / valueSchemaId, else 1, 2, ...
+        # in registration order; the statements' KEY_SCHEMA_ID / VALUE_SCHEMA_ID are mapped to the ids given here
+        self.schema_ids, implicit = {}, 0
         for t in case.topics:
             for side in ("key", "value"):
                 if f"{side}Schema" in t:
@@ -255,12 +261,19 @@ class Runner:
                     body = {"schema": schema if isinstance(schema, str) else json.dumps(schema)}
                     if fmt != "AVRO":
                         body["schemaType"] = "JSON" if fmt == "JSON_SR" else fmt
-                    self.registry_call("POST", f"/subjects/{t['name']}-{side}/versions", body)
+                    got = self.registry_call("POST", f"/subjects/{t['name']}-{side}/versions", body)["id"]
+                    if f"{side}SchemaId" not in t:
+                        implicit += 1
+                    self.schema_ids[int(t.get(f"{side}SchemaId", implicit))] = int(got)
 
     def statements(self, case: Case) -> str | None:
         """The statements in one request, a line each (ksqlDB's `Line: n` positions count them); the refusal's
         message, or None."""
-        status, body = self.post("\n".join(case.statements), case.properties)
+        ids = getattr(self, "schema_ids", {})
+        text = re.sub(r"\b((?:KEY|VALUE)_SCHEMA_ID\s*=\s*)(\d+)",
+                      lambda m: m.group(1) + str(ids.get(int(m.group(2)), m.group(2))), "\n".join(case.statements),
+                      flags=re.I)
+        status, body = self.post(text, case.properties)
         if status != 200:
             return body.get("message", str(body)) if isinstance(body, dict) else str(body)
         return None
