@@ -113,8 +113,9 @@ def connect_schema(fmt: str, columns: list[tuple[str, tuple]], unwrapped: bool, 
                          name=name)
 
 
-def sql_type(schema: Schema) -> tuple:
-    """ksqlDB's type for a Connect schema read from the registry (schema inference)."""
+def sql_type(schema: Schema, upper: bool = False) -> tuple:
+    """ksqlDB's type for a Connect schema read from the registry (schema inference); `upper`: struct field names
+    upper-cased (ksqlDB's UPPERCASE_FIELD_NAME policy)."""
     if schema.name == TIMESTAMP:
         return ("TIMESTAMP",)
     if schema.name == DATE:
@@ -130,11 +131,11 @@ def sql_type(schema: Schema) -> tuple:
         return (kinds[schema.type],)
     if schema.type == "array":
         assert schema.value_schema is not None
-        return ("ARRAY", sql_type(schema.value_schema))
+        return ("ARRAY", sql_type(schema.value_schema, upper))
     if schema.type == "map":
         assert schema.value_schema is not None
-        return ("MAP", ("STRING",), sql_type(schema.value_schema))
-    return ("STRUCT", [(f.name, sql_type(f.schema)) for f in schema.fields])
+        return ("MAP", ("STRING",), sql_type(schema.value_schema, upper))
+    return ("STRUCT", [(f.name.upper() if upper else f.name, sql_type(f.schema, upper)) for f in schema.fields])
 
 
 def _registered_connect_schema(fmt: str, registered: Any, client: Any, schema_id: int, full_name: str | None,
@@ -173,14 +174,28 @@ def _registered_connect_schema(fmt: str, registered: Any, client: Any, schema_id
             raise SqlError(f"{side.capitalize()} schema has multiple schema definitions. \n\n{listed}\n\n"
                            f"Please specify a schema full name in the WITH clause using {prop}")
         desc = messages[0]
-    return protobufdata.to_connect_schema(desc), desc.full_name
+    schema = protobufdata.to_connect_schema(desc)
+    # named in full: the converter writes the message of that name in the registered schema
+    return Schema(**{**schema.__dict__, "name": desc.full_name}), desc.full_name
+
+
+def physical_schema(client: Any, fmt: str, schema_id: int, full_name: str | None) -> Schema:
+    """The Connect schema of the registered schema `schema_id` (for Protobuf, of the message `full_name` names):
+    records of a side whose columns were inferred are written with it, as ksqlDB's *SRSchemaDataTranslator."""
+    # Protobuf's in the serialized form: the client caches a schema by id whatever form was asked, and
+    # confluent-kafka's deserializer, sharing this client, reads that form
+    registered = client.get_schema(schema_id, fmt="serialized") if fmt == "PROTOBUF" else client.get_schema(schema_id)
+    return _registered_connect_schema(fmt, registered, client, schema_id, full_name, "value", "")[0]
 
 
 def infer(registry: dict[str, str], fmt: str, topic: str, is_key: bool, schema_id: int | None,
           full_name: str | None = None) -> tuple[list, int, str | None]:
     """The columns of `<topic>-value` (or -key): ksqlDB's SchemaRegistryTopicSchemaSupplier; with the schema id
-    they came from and the schema's full name (for Protobuf, that of the message `full_name` names)."""
+    they came from and the schema's full name (for Protobuf, that of the message `full_name` names). Field names
+    are upper-cased unless the schema id was given (ksqlDB's SchemaTranslationPolicy); an AVRO or JSON_SR key is
+    one column ROWKEY of the schema's type (ksqlDB infers keys unwrapped where the format can)."""
     side = "key" if is_key else "value"
+    upper = schema_id is None
     where = f"topic: {topic}" + (f", schema id: {schema_id}" if schema_id is not None else "")
     failed = f"Schema registry fetch for topic {side} request failed for {where}"
     if not registry.get("schema.registry.url"):
@@ -209,9 +224,9 @@ def infer(registry: dict[str, str], fmt: str, topic: str, is_key: bool, schema_i
                        f"'{actual}'.\n{where}\nexpected format: {SCHEMA_TYPES[fmt]}\nactual format from Schema "
                        f"Registry: {actual}")
     schema, name = _registered_connect_schema(fmt, registered, client, schema_id, full_name, side, where)
-    if schema.type != "struct":
-        return [("ROWKEY" if is_key else "ROWVAL", sql_type(schema))], schema_id, name
-    columns = [(f.name, sql_type(f.schema)) for f in schema.fields]
+    if schema.type != "struct" or (is_key and fmt != "PROTOBUF"):
+        return [("ROWKEY" if is_key else "ROWVAL", sql_type(schema, upper))], schema_id, name
+    columns = [(f.name.upper() if upper else f.name, sql_type(f.schema, upper)) for f in schema.fields]
     if is_key and len(columns) > 1:
         raise SqlError(f"The key schema for {where} contains multiple columns, which is not supported by "
                        f"ksqlDB at this time.\nSchema:{registered.schema_str}")
@@ -247,14 +262,16 @@ class SrSerde:
         self.fmt, self.topic, self.is_key, self.columns = fmt, topic, is_key, columns
         # a single key (or WRAP_SINGLE_VALUE=false value) is written unwrapped; Protobuf always needs a message
         self.unwrapped = (unwrapped or (is_key and len(columns) == 1)) and fmt != "PROTOBUF"
-        self.schema = connect_schema(fmt, columns, self.unwrapped, full_name)
         cls = {"AVRO": AvroConverter, "JSON_SR": JsonSchemaConverter, "PROTOBUF": ProtobufConverter}[fmt]
         self.converter = cls()
         settings = dict(registry)  # the URL, basic.auth.* and schema.registry.ssl.* of ksql.schema.registry.*
         if schema_id is not None:  # inferred columns: records are written with the schema they came from
             settings.update({"auto.register.schemas": "false", "use.schema.id": str(schema_id)})
         self.converter.configure(settings, is_key)
+        self.schema = connect_schema(fmt, columns, self.unwrapped, full_name) if schema_id is None else \
+            physical_schema(self.converter.client, fmt, schema_id, full_name)
         self._upper = {n.upper(): n for n, _ in columns}
+        self._types = {n: t for n, t in columns if _has_struct(t)}  # struct field names follow the column types
 
     def register(self, only_if_absent: bool = False) -> None:
         """Register the schema now, as ksqlDB does when it creates a source or a query's sink."""
@@ -275,8 +292,8 @@ class SrSerde:
                 name, _ = self.columns[0]
                 value = _to_connect_value(self.schema, row.get(name))
                 return None if value is None else self.converter.from_connect_data(self.topic, self.schema, value)
-            value = Struct(self.schema, {f.name: _to_connect_value(f.schema, row.get(f.name))
-                                         for f in self.schema.fields})
+            value = Struct(self.schema, {f.name: _to_connect_value(f.schema, row.get(
+                f.name, row.get(self._upper.get(f.name.upper(), f.name)))) for f in self.schema.fields})
             return self.converter.from_connect_data(self.topic, self.schema, value)
         except Exception as e:  # noqa: BLE001 - the converter's DataError, the registry's errors
             raise SerdeError(str(e)) from e
@@ -289,13 +306,34 @@ class SrSerde:
         except Exception as e:  # noqa: BLE001
             raise SerdeError(str(e)) from e
         if self.unwrapped or not isinstance(value, Struct):
-            return {self.columns[0][0]: _to_sql_value(schema, value)}
-        row: dict[str, Any] = {n: None for n, _ in self.columns}
-        for f in value.schema.fields:
-            name = f.name if f.name in row else self._upper.get(f.name.upper())
-            if name is not None:
-                row[name] = _to_sql_value(f.schema, value.get(f.name))
+            row = {self.columns[0][0]: _to_sql_value(schema, value)}
+        else:
+            row = {n: None for n, _ in self.columns}
+            for f in value.schema.fields:
+                name = f.name if f.name in row else self._upper.get(f.name.upper())
+                if name is not None:
+                    row[name] = _to_sql_value(f.schema, value.get(f.name))
+        for name, t in self._types.items():
+            row[name] = _conform(row.get(name), t)
         return row
+
+
+def _has_struct(t: tuple) -> bool:
+    return t[0] == "STRUCT" or (t[0] == "ARRAY" and _has_struct(t[1])) or (t[0] == "MAP" and _has_struct(t[2]))
+
+
+def _conform(v: Any, t: tuple) -> Any:
+    """A read value's struct field names as its column type spells them (upper-cased by schema inference)."""
+    if v is None:
+        return None
+    if t[0] == "STRUCT" and isinstance(v, dict):
+        upper = {str(k).upper(): x for k, x in v.items()}
+        return {n: _conform(v.get(n, upper.get(n.upper())), ft) for n, ft in t[1]}
+    if t[0] == "ARRAY" and isinstance(v, list):
+        return [_conform(x, t[1]) for x in v]
+    if t[0] == "MAP" and isinstance(v, dict):
+        return {k: _conform(x, t[2]) for k, x in v.items()}
+    return v
 
 
 def _to_connect_value(schema: Schema, v: Any) -> Any:
