@@ -175,7 +175,7 @@ def test_persistent_query_csas(env):
      "Column 'NOPE' cannot be resolved."),
     # the schema-registry formats on a server without ksql.schema.registry.url
     ("CREATE STREAM sr WITH (kafka_topic='locations', value_format='AVRO');", 40001,
-     "Schema registry fetch for topic value request failed. Topic: locations\nCaused by: KSQL is not configured to "
+     "Schema registry fetch for topic value request failed for topic: locations\nCaused by: KSQL is not configured to "
      "use a schema registry. To enable it, please set ksql.schema.registry.url"),
     ("CREATE STREAM sr (a INT) WITH (kafka_topic='locations', value_format='PROTOBUF');", 40001,
      "Cannot create topic 'locations' with format PROTOBUF without configuring 'ksql.schema.registry.url'"),
