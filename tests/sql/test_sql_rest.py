@@ -172,7 +172,7 @@ def test_persistent_query_csas(env):
     ("DESCRIBE nope;", 40001, "Could not find STREAM/TABLE 'NOPE' in the Metastore"),
     ("DROP STREAM nope;", 40001, "Stream NOPE does not exist."),
     ("CREATE STREAM bad AS SELECT nope FROM riderLocations EMIT CHANGES;", 40001,
-     "Column 'NOPE' cannot be resolved."),
+     "SELECT column 'NOPE' cannot be resolved."),
     # the schema-registry formats on a server without ksql.schema.registry.url
     ("CREATE STREAM sr WITH (kafka_topic='locations', value_format='AVRO');", 40001,
      "Schema registry fetch for topic value request failed for topic: locations\nCaused by: KSQL is not configured to "

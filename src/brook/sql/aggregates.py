@@ -13,6 +13,7 @@ from brook.sql import formats, stores
 from brook.sql.expressions import (
     Compiler,
     SqlError,
+    check_columns,
     columns_of,
     expr_text,
     generated_names,
@@ -56,7 +57,9 @@ class AggregateTopology(Topology):
         if self.window is not None:
             scope.update(WINDOW_BOUNDS)
         self.compiler = Compiler(scope, query.alias, source.name)
-        self.where = self.compiler.compile(query.where) if query.where is not None else None
+        check_columns(self.compiler, query)
+        self.where = self.compiler.compile_filter(unqualified(query.where), "WHERE") \
+            if query.where is not None else None
         groups = [unqualified(g) for g in query.group_by or []]
         self.group_fns = [self.compiler.compile(g) for g in groups]
         self.aggs: list[tuple[str, Any, bool, Any]] = []  # (name, argument closure, COUNT(*), Udaf)
@@ -125,7 +128,10 @@ class AggregateTopology(Topology):
                 raise SqlError(f"Duplicate value columns found in schema: `{name}`")
             self.columns.append((name, out.type_of(e), False))
             self.value_fns.append((name, out.compile(e)))
-        self.having = out.compile(having) if having is not None else None
+        # HAVING's messages name the aggregates and groups it reads (`SUM(VALUE)`), not their columns
+        out.display = {**{f"KSQL_AGG_VARIABLE_{i}": c for i, c in enumerate(calls)},
+                       **{f"KSQL_GRP_{i}": g for i, g in enumerate(groups)}}
+        self.having = out.compile_filter(having, "HAVING") if having is not None else None
         # a push query's columns (ksqlDB streams the SELECT's columns, the key only when selected)
         by_name = {c[0]: c for c in self.columns}
         self.projection = [by_name[self.key_names[x] if isinstance(x, int) else x] for x in selected]

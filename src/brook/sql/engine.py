@@ -510,10 +510,20 @@ class Engine:
                 lines.append(f"The following queries write into this source: [{', '.join(writers)}].")
             lines.append("You need to terminate them before dropping " + node.name + ".")
             raise SqlError("\n".join(lines))
+        if record and node.delete_topic:  # ksqlDB's TopicDeleteInjector, before the command is recorded
+            using = sorted(n for n, s in self.sources.items() if s.topic == source.topic and n != node.name)
+            if using:
+                raise SqlError(f"Refusing to delete topic. Found other data sources ({', '.join(using)}) using "
+                               f"topic {source.topic}")
         if record:
             offset = self._record(command_id, stmt, {})
             if node.delete_topic:
-                self.admin.delete_topics([source.topic])[source.topic].result(30)
+                from confluent_kafka import KafkaError, KafkaException
+                try:
+                    self.admin.delete_topics([source.topic])[source.topic].result(30)
+                except KafkaException as e:  # already gone: nothing to delete (ksqlDB's topic client ignores it)
+                    if e.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                        raise
         for qid in own:
             self.queries.pop(qid).stop()
         del self.sources[node.name]

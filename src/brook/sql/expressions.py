@@ -10,12 +10,14 @@ from collections.abc import Callable
 from typing import Any
 
 from brook.sql import casts, functions, lambdas
-from brook.sql.parser import type_str
+from brook.sql.parser import position, type_str
 
 log = logging.getLogger(__name__)
 Row = dict[str, Any]
 LVAR = "\x00lambda:"  # the row key under which a lambda's argument is bound while its body runs
 NUMERIC = ("INTEGER", "BIGINT", "DECIMAL", "DOUBLE")
+COMPARISONS = {"=": "EQUAL", "!=": "NOT_EQUAL", "<": "LESS_THAN", "<=": "LESS_THAN_OR_EQUAL", ">": "GREATER_THAN",
+               ">=": "GREATER_THAN_OR_EQUAL"}  # ksqlDB's ComparisonExpression.Type names
 
 
 class SqlError(Exception):
@@ -39,11 +41,14 @@ class Compiler:
         self.columns = columns
         self.qualifiers = {q for q in (source_alias, source_name) if q}
         self.lambda_vars: dict[str, tuple | None] = {}
+        self.clause = ""  # WHERE or HAVING while compile_filter runs
+        self.display: dict[str, tuple] = {}  # a rewritten column -> the expression it stands for, in messages
 
     def scoped(self, params: tuple, types: list) -> Compiler:
         """This compiler with a lambda's parameters in scope (shadowing the outer ones of the same name)."""
         inner = Compiler(self.columns)
         inner.qualifiers = self.qualifiers
+        inner.clause, inner.display = self.clause, self.display
         inner.lambda_vars = {**self.lambda_vars, **dict(zip(params, types, strict=True))}
         return inner
 
@@ -214,13 +219,37 @@ class Compiler:
             return self._constructor(e)
         raise SqlError(f"Unsupported expression: {kind}")
 
+    def compile_filter(self, e: tuple, clause: str) -> Callable[[Row], Any]:
+        """A WHERE or HAVING expression: its comparisons' errors lead with the clause, as ksqlDB's
+        FilterTypeValidator's do ("Error in WHERE expression: ...")."""
+        self.clause = clause
+        try:
+            return self.compile(e)
+        finally:
+            self.clause = ""
+
     def _check_comparable(self, x: tuple, y: tuple, op: str) -> None:
+        """ksqlDB's ComparisonUtil: numbers with numbers, else the same type (BOOLEAN, ARRAY, MAP and STRUCT only
+        for equality); the message names the expressions (ExpressionTypeManager's unlogged details)."""
         a, b = self.type_of(x), self.type_of(y)
+        lead = f"Error in {self.clause} expression: " if self.clause else ""
+        if x == ("lit", None, None) or y == ("lit", None, None):
+            def base(t: tuple | None) -> str:
+                return t[0] if t else "NULL"
+            raise SqlError(f"{lead}Comparison with NULL not supported: {base(a)} {'<>' if op == '!=' else op} "
+                           f"{base(b)}\nUse 'IS NULL' or 'IS NOT NULL' instead.")
         if a is None or b is None:
             return
-        if (a[0] in NUMERIC) != (b[0] in NUMERIC) or (a[0] not in NUMERIC and a[0] != b[0]):
-            raise SqlError(f"Error in WHERE expression: Cannot compare {type_str(a)} to {type_str(b)} with "
-                           f"{'NOT_EQUAL' if op == '!=' else op}.")
+        if (a[0] in NUMERIC) != (b[0] in NUMERIC) or (a[0] not in NUMERIC and a[0] != b[0]) or (
+                a[0] in ("BOOLEAN", "ARRAY", "MAP", "STRUCT") and op not in ("=", "!=")):
+            raise SqlError(f"{lead}Cannot compare {self.text(x)} ({type_str(a)}) to {self.text(y)} ({type_str(b)}) "
+                           f"with {COMPARISONS[op]}.\nStatement: {self.text(('cmp', op, x, y))}")
+
+    def text(self, e: Any) -> str:
+        """An expression as ksqlDB prints it in messages (`display` names the columns a plan rewrote)."""
+        if self.display:
+            e = rewrite(e, lambda x: self.display.get(x[2]) if isinstance(x, tuple) and x[:1] == ("col",) else None)
+        return expr_text(e)
 
     def _binop(self, e: tuple) -> Callable[[Row], Any]:
         op, a, b = e[1], self.compile(e[2]), self.compile(e[3])
@@ -342,6 +371,41 @@ def column_refs(e: Any) -> list[tuple]:
     return found
 
 
+SYNTHETIC_KEY = re.compile(r"ROWKEY(_\d+)?")
+_BOUNDS = ("WINDOWSTART", "WINDOWEND")
+
+
+def unknown_column(clause: str, ref: Any) -> SqlError:
+    """ksqlDB's UnknownColumnException: the clause naming the column leads (none for a join's synthetic key)."""
+    text = expr_text(ref)
+    message = f"{position(ref)}{clause + ' column' if clause else 'Column'} '{text}' cannot be resolved."
+    if clause == "PARTITION BY":  # ksqlDB's Analyzer: PARTITION BY is applied on the input
+        message += f" '{text}' must be a column in the source schema since PARTITION BY is applied on the input."
+    return SqlError(message)
+
+
+def check_columns(compiler: Compiler, query: Any, synthetic: bool = False) -> None:
+    """ksqlDB's ColumnReferenceValidator: the columns each clause names, clause by clause (WHERE, GROUP BY,
+    PARTITION BY, HAVING, SELECT), before the query is planned further. With `synthetic` (a join that is no
+    aggregate), an unqualified SELECT name that may be the join's synthetic key (ROWKEY, ROWKEY_<n>) gets the
+    projection's message, naming no clause; an unqualified window bound that several sources have is unknown
+    (ksqlDB issue 5931)."""
+    clauses = (("WHERE", [query.where]), ("GROUP BY", query.group_by or []),
+               ("PARTITION BY", query.partition_by or []), ("HAVING", [query.having]),
+               ("SELECT", [i[1] for i in query.items if i[0] == "expr"]))
+    for clause, exprs in clauses:
+        for ref in (r for e in exprs if e is not None for r in column_refs(e)):
+            try:
+                compiler.column(ref[1], ref[2])
+            except SqlError as err:
+                bound = ref[1] is None and ref[2] in _BOUNDS and "is ambiguous" in str(err)
+                if "cannot be resolved" not in str(err) and not bound:
+                    raise
+                if synthetic and clause == "SELECT" and ref[1] is None and SYNTHETIC_KEY.fullmatch(ref[2]):
+                    clause = ""
+                raise unknown_column(clause, ref) from None
+
+
 def columns_of(e: Any) -> set[str]:
     return {c[2] for c in column_refs(e)}
 
@@ -350,12 +414,14 @@ def expr_text(e: Any) -> str:
     kind = e[0]
     if kind == "col":
         return e[2] if e[1] is None else f"{e[1]}.{e[2]}"
-    if kind == "lit":
-        return f"'{e[1]}'" if isinstance(e[1], str) else str(e[1]).upper() if e[1] is None else str(e[1])
+    if kind == "lit":  # as ksqlDB's ExpressionFormatter: 'text', null, true
+        if isinstance(e[1], str):
+            return "'" + e[1].replace("'", "''") + "'"
+        return "null" if e[1] is None else str(e[1]).lower() if isinstance(e[1], bool) else str(e[1])
     if kind == "call":
         return f"{e[1]}({', '.join('*' if a[0] == 'star' else expr_text(a) for a in e[2])})"
     if kind in ("bin", "cmp"):
-        return f"({expr_text(e[2])} {e[1]} {expr_text(e[3])})"
+        return f"({expr_text(e[2])} {'<>' if e[1] == '!=' else e[1]} {expr_text(e[3])})"
     if kind in ("and", "or"):
         return f"({expr_text(e[1])} {kind.upper()} {expr_text(e[2])})"
     return kind.upper()

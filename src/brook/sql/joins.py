@@ -15,7 +15,7 @@ from typing import Any
 
 from brook.sql import formats
 from brook.sql.aggregates import AggregateTopology
-from brook.sql.expressions import SqlError, generated_names
+from brook.sql.expressions import SqlError, check_columns, generated_names
 from brook.sql.joinplan import FK_INDEX, FK_OUTPUT, JoinPlan, Leaf, Step, combine
 from brook.sql.parser import Query
 from brook.sql.queries import Source
@@ -38,6 +38,7 @@ class JoinTopology(Topology):
                  partitions: dict[str, int], sink_name: str = "", key_format: str = "KAFKA",
                  transient: bool = False) -> None:
         self.plan = plan = JoinPlan(query, sources, query_name, partitions)
+        check_columns(plan.compiler, query, synthetic=not query.group_by)
         # a push query (pushjoin.py) has no sink: its result is the join's own kind and needs no key column
         self.transient = transient
         if transient:
@@ -54,7 +55,9 @@ class JoinTopology(Topology):
             self.window = self.aggregate.window
             names += [n for n in self.aggregate.store_names if n != SOURCE_STORE]
         else:
-            self.where = self.compiler.compile(query.where) if query.where is not None else None
+            # ksqlDB prints a join's columns as the joined row names them (`I1_BAR`)
+            self.where = self.compiler.compile_filter(self.compiler.resolve(query.where), "WHERE") \
+                if query.where is not None else None
             self._projection(query, sink_kind, sink_name)
             self.window = plan.window
             if sink_kind == "TABLE":

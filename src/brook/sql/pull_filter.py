@@ -33,6 +33,45 @@ def check_key_lookup(where: Any, key_columns: list[tuple[str, tuple]], windowed:
                            f"Expected: {key_text}", windowed)
 
 
+def check_key_values(where: Any, key_columns: list[tuple[str, tuple]], windowed: bool) -> None:
+    """QueryFilterNode.resolveKey: when the WHERE clause is a key lookup, the values it looks up (`=`, ranges, each
+    IN item) must be non-NULL and convert to the key column's type without loss (a string is no INTEGER, a DOUBLE no
+    BIGINT). A WHERE clause that needs a scan is only a filter: its values are not converted."""
+    try:
+        check_key_lookup(where, key_columns, windowed)
+    except SqlError:
+        return
+    types = dict(key_columns)
+    for disjunct in _disjuncts(where):
+        for e in _conjuncts(disjunct):
+            if e[0] == "cmp":
+                pairs = [(e[2], e[3]), (e[3], e[2])]
+            elif e[0] == "in":
+                pairs = [(e[2], item) for item in e[3]]
+            else:
+                continue
+            for column, value in pairs:
+                if column[0] != "col" or column[2] not in types or value[0] != "lit":
+                    continue  # a computed value: ksqlDB evaluates it first, Brook compares as it filters
+                name, t = column[2], types[column[2]]
+                if value[1] is None:
+                    raise SqlError(f"Primary key columns can not be NULL: ({name} = null)")
+                if value[2] is None or not _converts(value[2], t):
+                    raw = str(value[1]).lower() if isinstance(value[1], bool) else value[1]
+                    raise SqlError(f"'{raw}' can not be converted to the type of the key column: {name} "
+                                   f"{type_str(t)} KEY")
+
+
+_WIDENING = ("INTEGER", "BIGINT", "DECIMAL", "DOUBLE")  # ksqlDB's implicit numeric casts, narrowest first
+
+
+def _converts(have: tuple, want: tuple) -> bool:
+    """DefaultSqlValueCoercer.STRICT: the same type, or a number to a wider number."""
+    if have[0] in _WIDENING and want[0] in _WIDENING:
+        return _WIDENING.index(have[0]) <= _WIDENING.index(want[0])
+    return have[0] == want[0]
+
+
 def _check(e: Any, keys: list[str], key_text: str, seen: set[str], windowed: bool) -> None:
     kind = e[0]
     if kind == "cmp":

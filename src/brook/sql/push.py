@@ -13,7 +13,7 @@ from typing import Any
 
 from brook.sql import pull_filter, pullstream, pushjoin
 from brook.sql.engine import Engine, StatementError
-from brook.sql.expressions import SqlError
+from brook.sql.expressions import SqlError, expr_text, unqualified
 from brook.sql.parser import PrintTopic, Query, parse, type_str
 from brook.sql.queries import Plan, Source, columns_schema
 from brook.sql.windows import BOUNDS, text_bounds
@@ -84,9 +84,14 @@ def prepare(engine: Engine, text: str, props: dict[str, Any]) -> PushQuery | Pri
         if query.emit is None:
             if not pullstream.setting(engine, props, "ksql.query.pull.table.scan.enabled"):
                 pull_filter.check_key_lookup(query.where, source.key_columns, source.window is not None)
+            pull_filter.check_key_values(query.where, source.key_columns, source.window is not None)
             return PushQuery(f"query_{random.getrandbits(62)}", source, plan, "", _pull(engine, source, plan))
     except SqlError as e:
-        raise StatementError(40001, str(e), stmt.text) from None
+        message = str(e)
+        if query.emit is None and message.startswith("Error in WHERE expression: "):
+            # a pull query's error carries the WHERE clause (ksqlDB's KsqlStatementException rethrown with it)
+            message += f"\nStatement: {expr_text(unqualified(stmt.node.where))}"
+        raise StatementError(40001, message, stmt.text) from None
     reset = _offset_reset(engine, props, stmt.text)
     return PushQuery(f"transient_{source.name}_{random.getrandbits(62)}", source, plan, reset)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from brook.sql import formats
-from brook.sql.expressions import Compiler, SqlError, expr_text, generated_names
+from brook.sql.expressions import Compiler, SqlError, check_columns, expr_text, generated_names, unqualified
 from brook.sql.functions import AGGREGATES, TABLE_FUNCTIONS
 from brook.sql.parser import Query, type_str
 from brook.sql.windows import WindowSpec
@@ -123,6 +123,8 @@ class Plan:
     """SELECT ... FROM source [WHERE ...]: output columns (name, type, is key) and `apply(row)`."""
 
     def __init__(self, query: Query, source: Source) -> None:
+        self.compiler = Compiler(source.scope(), query.alias, source.name)
+        check_columns(self.compiler, query)
         aggregates = [i for i in query.items if i[0] == "expr" and _is_aggregate(i[1])]
         if aggregates or query.having:
             plain = [expr_text(i[1]) for i in query.items if i[0] == "expr" and not _is_aggregate(i[1])]
@@ -130,13 +132,13 @@ class Plan:
                 raise SqlError(f"Non-aggregate SELECT expression(s) not part of GROUP BY: {', '.join(plain)}")
             raise SqlError("CREATE TABLE AS SELECT statement does not support aggregate function "
                            f"[{', '.join(expr_text(i[1]) for i in aggregates)}] without a GROUP BY clause.")
-        self.compiler = Compiler(source.scope(), query.alias, source.name)
-        self.where = self.compiler.compile(query.where) if query.where is not None else None
-        if query.where is not None:
-            t = self.compiler.type_of(query.where)
+        where = unqualified(query.where)  # ksqlDB prints a single source's columns unqualified
+        self.where = self.compiler.compile_filter(where, "WHERE") if where is not None else None
+        if where is not None:
+            t = self.compiler.type_of(where)
             if t and t[0] != "BOOLEAN":
                 raise SqlError(f"Type error in WHERE expression: Should evaluate to boolean but is "
-                               f"{type_str(t)} instead.")
+                               f"{expr_text(where)} ({type_str(t)}) instead.")
         key_exprs = [("col", None, n) for n, _ in source.key_columns]
         if query.partition_by:  # PARTITION BY: its expressions are the new key, the old key a value column
             key_exprs = [("col", None, e[2]) if e[0] == "col" else e for e in query.partition_by]
@@ -162,10 +164,10 @@ class Plan:
                 continue
             expr, alias = item[1], item[2]
             name = alias or (expr[2] if expr[0] in ("col", "deref") else generated[index])
-            unqualified = ("col", None, expr[2]) if expr[0] == "col" else expr
+            bare = ("col", None, expr[2]) if expr[0] == "col" else expr
             if expr[0] == "call" and expr[1] in TABLE_FUNCTIONS:
                 self.table_functions.append(len(self.fns))
-            self._add(name, self.compiler.type_of(expr), unqualified in key_exprs, expr)
+            self._add(name, self.compiler.type_of(expr), bare in key_exprs, expr)
         if query.partition_by:
             missing = [e for e in key_exprs if e not in self.exprs]
             if missing:
