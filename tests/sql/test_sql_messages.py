@@ -105,6 +105,9 @@ def test_push_and_pull_query_messages(k):
            "'IS NOT NULL' instead.\nStatement: (ID = null)" in query_refused(k, "SELECT * FROM AGGREGATE WHERE ID=NULL;")
     assert query_refused(k, "SELECT * FROM AGGREGATE WHERE ID IN ('10', 8);") == (
         "'10' can not be converted to the type of the key column: ID INTEGER KEY")
+    # pull-queries-with-predicates.json "between operator must fail on non-matching literal"
+    assert query_refused(k, "SELECT * FROM AGGREGATE WHERE COUNT BETWEEN 10 AND 'v10a';").startswith(
+        "Invalid expression: Cannot compare COUNT (BIGINT) to 'v10a' (STRING) with LESS_THAN_OR_EQUAL")
     # a scan (a value column in the disjunct) converts nothing; widening a number is allowed
     wait_for(lambda: k.request("POST", "/query", {"ksql": "SELECT * FROM AGGREGATE WHERE ID IN (10, 8);",
                                                   "streamsProperties": {}})[0] == 200, 30,

@@ -101,7 +101,7 @@ def test_geo_distance_on_ksqldb_sphere():
 
 @pytest.mark.parametrize("expr, message", [
     ("NOPE + 1", "Column 'NOPE' cannot be resolved."),
-    ("S > 1", "Cannot compare STRING to INTEGER"),
+    ("S > 1", "Cannot compare S (STRING) to 1 (INTEGER) with GREATER_THAN."),
     ("NO_SUCH_FN(A)", "Can't find any functions with the name 'NO_SUCH_FN'"),
     ("UCASE(S, S)", "Function 'UCASE' does not accept parameters (STRING, STRING)."),
 ])

@@ -34,6 +34,14 @@ def _like(pattern: str) -> re.Pattern:
     return re.compile("".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern), re.S)
 
 
+def comparable(a: tuple, b: tuple, op: str) -> bool:
+    """ksqlDB's ComparisonUtil, as far as Brook compares at run time: numbers with numbers, else the same type
+    (BOOLEAN, ARRAY, MAP and STRUCT only for equality)."""
+    if a[0] in NUMERIC or b[0] in NUMERIC:
+        return a[0] in NUMERIC and b[0] in NUMERIC
+    return a[0] == b[0] and (op in ("=", "!=") or a[0] not in ("BOOLEAN", "ARRAY", "MAP", "STRUCT"))
+
+
 class Compiler:
     """Knows the columns in scope (name -> type) and resolves references against them."""
 
@@ -240,10 +248,11 @@ class Compiler:
                            f"{base(b)}\nUse 'IS NULL' or 'IS NOT NULL' instead.")
         if a is None or b is None:
             return
-        if (a[0] in NUMERIC) != (b[0] in NUMERIC) or (a[0] not in NUMERIC and a[0] != b[0]) or (
-                a[0] in ("BOOLEAN", "ARRAY", "MAP", "STRUCT") and op not in ("=", "!=")):
+        if not comparable(a, b, op):
+            # in WHERE and HAVING the comparison follows (FilterTypeValidator keeps its unlogged details)
+            where = f"\nStatement: {self.text(('cmp', op, x, y))}" if self.clause else ""
             raise SqlError(f"{lead}Cannot compare {self.text(x)} ({type_str(a)}) to {self.text(y)} ({type_str(b)}) "
-                           f"with {COMPARISONS[op]}.\nStatement: {self.text(('cmp', op, x, y))}")
+                           f"with {COMPARISONS[op]}.{where}")
 
     def text(self, e: Any) -> str:
         """An expression as ksqlDB prints it in messages (`display` names the columns a plan rewrote)."""

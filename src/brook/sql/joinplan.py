@@ -286,12 +286,13 @@ class JoinPlan:
             raise SqlError(f"Can't join `{first.name}` with `{rs.name}` since the number of partitions don't "
                            f"match. `{first.name}` partitions = {have[0]}; `{rs.name}` partitions = {have[1]}. "
                            "Please repartition either one so that the number of partitions match.")
-        if jt == "FULL" or (rl[0] != "col" and rr[0] != "col"):
-            # no source column holds the key: ksqlDB adds the synthetic key column ROWKEY
+        # what the result's key equals: both join expressions, and what the left input's key equals when the left
+        # expression is one of those (ksqlDB's JoinTree.joinEquivalenceSet)
+        equiv = (prev_equiv if left_keyed else [rl]) + [rr]
+        step.key_equiv = [e for n, e in enumerate(equiv) if e not in equiv[:n]]
+        if jt == "FULL" or not any(e[0] == "col" and e[2] != "ROWKEY" for e in step.key_equiv):
+            # no source column holds the key (JoinTree.viableKeyColumns): ksqlDB adds the synthetic key ROWKEY
             step.key_equiv = [("col", None, "ROWKEY")]
-        else:
-            equiv = (prev_equiv if left_keyed else [rl]) + [rr]
-            step.key_equiv = [e for n, e in enumerate(equiv) if e not in equiv[:n]]
         if foreign_key:
             step.key_equiv = key_of(self.leaves[0])
         if kind == "SS":

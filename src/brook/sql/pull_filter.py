@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .expressions import SqlError, column_refs, expr_text
+from .expressions import COMPARISONS, Compiler, SqlError, column_refs, comparable, expr_text, rewrite
 from .parser import type_str
 from .pullstream import PULL_QUERY_SYNTAX_HELP
 
@@ -60,6 +60,20 @@ def check_key_values(where: Any, key_columns: list[tuple[str, tuple]], windowed:
                     raw = str(value[1]).lower() if isinstance(value[1], bool) else value[1]
                     raise SqlError(f"'{raw}' can not be converted to the type of the key column: {name} "
                                    f"{type_str(t)} KEY")
+
+
+def check_between(where: Any, compiler: Compiler) -> None:
+    """A pull query's filter is interpreted with BETWEEN as two comparisons (ksqlDB's PullQueryRewriter), whose
+    types are then checked (InterpretedExpressionFactory: "Invalid expression: Cannot compare ...")."""
+    def visit(e: Any) -> None:
+        if isinstance(e, tuple) and e[:1] == ("between",):
+            t = compiler.type_of(e[2])
+            for bound, op in ((e[3], ">="), (e[4], "<=")):
+                b = compiler.type_of(bound)
+                if t is not None and b is not None and not comparable(t, b, op):
+                    raise SqlError(f"Invalid expression: Cannot compare {expr_text(e[2])} ({type_str(t)}) to "
+                                   f"{expr_text(bound)} ({type_str(b)}) with {COMPARISONS[op]}.")
+    rewrite(where, visit)
 
 
 _WIDENING = ("INTEGER", "BIGINT", "DECIMAL", "DOUBLE")  # ksqlDB's implicit numeric casts, narrowest first

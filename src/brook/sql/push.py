@@ -85,6 +85,7 @@ def prepare(engine: Engine, text: str, props: dict[str, Any]) -> PushQuery | Pri
             if not pullstream.setting(engine, props, "ksql.query.pull.table.scan.enabled"):
                 pull_filter.check_key_lookup(query.where, source.key_columns, source.window is not None)
             pull_filter.check_key_values(query.where, source.key_columns, source.window is not None)
+            pull_filter.check_between(unqualified(query.where), plan.compiler)
             return PushQuery(f"query_{random.getrandbits(62)}", source, plan, "", _pull(engine, source, plan))
     except SqlError as e:
         message = str(e)
