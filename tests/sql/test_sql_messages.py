@@ -45,7 +45,8 @@ def query_refused(k, sql: str) -> str:
 
 @pytest.mark.parametrize("sql, message", [
     # select.json "unknown column", "unknown aliased column"; where.json "on unknown column"
-    ("CREATE STREAM O AS SELECT ID, BOB, NAME FROM INPUT;", "Line: 1, Col: 31: SELECT column 'BOB' cannot be resolved."),
+    ("CREATE STREAM O AS SELECT ID, BOB, NAME FROM INPUT;",
+     "Line: 1, Col: 31: SELECT column 'BOB' cannot be resolved."),
     ("CREATE STREAM O AS SELECT ID, I.BOB, NAME FROM INPUT I;",
      "Line: 1, Col: 31: SELECT column 'I.BOB' cannot be resolved."),
     ("CREATE STREAM O AS SELECT * FROM INPUT WHERE ABS(BOB) < 10;",
@@ -86,12 +87,26 @@ def query_refused(k, sql: str) -> str:
      "Cannot compare B (ARRAY<INTEGER>) to C (ARRAY<INTEGER>) with LESS_THAN."),
     ("CREATE STREAM O AS SELECT * FROM INPUT WHERE 'not a boolean' EMIT CHANGES;",
      "Type error in WHERE expression: Should evaluate to boolean but is 'not a boolean' (STRING) instead."),
+    ("CREATE STREAM O AS SELECT * FROM INPUT WHERE B = C AND NAME IS NOT DISTINCT FROM 'x' AND B > C;",
+     "Error in WHERE expression: Cannot compare B (ARRAY<INTEGER>) to C (ARRAY<INTEGER>) with GREATER_THAN."),
+    # elements.json: pseudo columns and window bounds in a persistent query's SELECT
+    ("CREATE STREAM O AS SELECT ID, ROWTIME FROM INPUT;",
+     "Reserved column name in select: `ROWTIME`. Please remove or alias the column."),
+    ("CREATE TABLE O AS SELECT NAME, WINDOWSTART, COUNT(*) AS COUNT FROM INPUT GROUP BY WINDOWSTART;",
+     "Reserved column name in select: `WINDOWSTART`. Please remove or alias the column."),
+    ("CREATE STREAM O AS SELECT ID, NAME AS WINDOWEND FROM INPUT;",
+     "`WINDOWEND` is a reserved column name. You cannot use it as an alias for a column."),
+    ("CREATE STREAM O AS SELECT I1.ID, I1.ROWTIME AS ROWTIME FROM INPUT I1 JOIN INPUT_2 I2 WITHIN 1 SECOND "
+     "ON I1.ID = I2.ID;", "Reserved column name in select: `ROWTIME`. Please remove or alias the column."),
 ])
 def test_persistent_query_messages(k, sql, message):
     assert message in refused(k, sql)
 
 
 def test_push_and_pull_query_messages(k):
+    # a transient query may select a pseudo column unaliased
+    status, _, raw = k.request("POST", "/query", {"ksql": "SELECT ID, ROWTIME FROM INPUT;", "streamsProperties": {}})
+    assert status == 200 and "`ROWTIME` BIGINT" in raw.decode(), raw
     # a push query names the clause too
     assert query_refused(k, "SELECT ID, BOB FROM INPUT EMIT CHANGES;") == (
         "Line: 1, Col: 12: SELECT column 'BOB' cannot be resolved.")
@@ -102,7 +117,8 @@ def test_push_and_pull_query_messages(k):
     assert "Error in WHERE expression: Cannot compare ID (INTEGER) to '10' (STRING) with EQUAL.\nStatement: " \
            "(ID = '10')" in query_refused(k, "SELECT * FROM AGGREGATE WHERE ID='10';")
     assert "Error in WHERE expression: Comparison with NULL not supported: INTEGER = NULL\nUse 'IS NULL' or " \
-           "'IS NOT NULL' instead.\nStatement: (ID = null)" in query_refused(k, "SELECT * FROM AGGREGATE WHERE ID=NULL;")
+           "'IS NOT NULL' instead.\nStatement: (ID = null)" in query_refused(k, "SELECT * FROM AGGREGATE WHERE "
+                                                                           "ID=NULL;")
     assert query_refused(k, "SELECT * FROM AGGREGATE WHERE ID IN ('10', 8);") == (
         "'10' can not be converted to the type of the key column: ID INTEGER KEY")
     # pull-queries-with-predicates.json "between operator must fail on non-matching literal"
@@ -115,3 +131,33 @@ def test_push_and_pull_query_messages(k):
     status, _, _ = k.request("POST", "/query", {"ksql": "SELECT * FROM AGGREGATE WHERE ID IN ('10') OR COUNT > 1;",
                                                 "streamsProperties": {}})
     assert status == 200
+
+
+def test_drop_delete_topic_refused_while_another_source_reads_it(k):
+    # multi-joins.json "self join with multiple sources": two tables over one topic (TopicDeleteInjector)
+    for name in ("SHARED_A", "SHARED_B"):
+        status, body = k.ksql(f"CREATE TABLE {name} (ID INT PRIMARY KEY, V BIGINT) WITH (kafka_topic='shared', "
+                              "value_format='JSON', partitions=1);")
+        assert status == 200, body
+    assert refused(k, "DROP TABLE SHARED_A DELETE TOPIC;") == (
+        "Refusing to delete topic. Found other data sources (SHARED_B) using topic shared")
+    status, body = k.ksql("DROP TABLE SHARED_A;")
+    assert status == 200, body
+    status, body = k.ksql("DROP TABLE SHARED_B DELETE TOPIC;")
+    assert status == 200, body
+    assert [t for t in k.ksql("SHOW TOPICS;")[1][0]["topics"] if t["name"] == "shared"] == []
+
+
+def test_n_way_join_keyed_by_the_column_its_criteria_equals(k):
+    # multi-joins.json "only viable in projection": the second criteria joins two expressions, but the left one is
+    # the first step's key, which S1.ID equals: the result is keyed by S1_ID, not by a synthetic ROWKEY
+    status, body = k.ksql("CREATE STREAM S3 (ID INT KEY, V BIGINT) WITH (kafka_topic='s3', value_format='JSON', "
+                          "partitions=1);")
+    assert status == 200, body
+    status, body = k.ksql("CREATE STREAM VIABLE AS SELECT I1.ID, I1.V, S3.V FROM INPUT I1 JOIN INPUT_2 I2 WITHIN 10 "
+                          "SECONDS ON I1.ID = ABS(I2.ID) JOIN S3 WITHIN 10 SECONDS ON ABS(I2.ID) = ABS(S3.ID);")
+    assert status == 200, body
+    fields = k.ksql("DESCRIBE VIABLE;")[1][0]["sourceDescription"]["fields"]
+    assert [(f["name"], f.get("type")) for f in fields] == [("I1_ID", "KEY"), ("I1_V", None), ("S3_V", None)]
+    query = next(q["id"] for q in k.ksql("SHOW QUERIES;")[1][0]["queries"] if q["sinks"] == ["VIABLE"])
+    assert k.ksql(f"TERMINATE {query};")[0] == 200

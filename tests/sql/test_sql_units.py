@@ -68,6 +68,9 @@ def evaluate(expr_sql: str, row: dict, columns: dict | None = None):
 @pytest.mark.parametrize("expr, row, expected", [
     ("A + 1", {"A": 1}, 2),
     ("A + 1", {"A": None}, None),
+    # binary-comparison.json "is distinct from": NULL is a value there
+    ("A IS DISTINCT FROM 1", {"A": None}, True), ("A IS NOT DISTINCT FROM 1", {"A": None}, False),
+    ("A IS NOT DISTINCT FROM A", {"A": None}, True), ("A IS DISTINCT FROM 2", {"A": 2}, False),
     ("A / 0", {"A": 7}, None),
     ("-7 / 2", {}, -3),
     ("-7 % 3", {}, -1),
@@ -102,6 +105,7 @@ def test_geo_distance_on_ksqldb_sphere():
 @pytest.mark.parametrize("expr, message", [
     ("NOPE + 1", "Column 'NOPE' cannot be resolved."),
     ("S > 1", "Cannot compare S (STRING) to 1 (INTEGER) with GREATER_THAN."),
+    ("TRUE + 1", "Error processing expression: (true + 1). Unsupported arithmetic types. BOOLEAN INTEGER"),
     ("NO_SUCH_FN(A)", "Can't find any functions with the name 'NO_SUCH_FN'"),
     ("UCASE(S, S)", "Function 'UCASE' does not accept parameters (STRING, STRING)."),
 ])

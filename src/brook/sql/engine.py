@@ -12,7 +12,7 @@ from brook.sql import formats, introspection, srformats, windows
 from brook.sql.aggregates import AggregateTopology
 from brook.sql.commands import CommandRunner, StaleMetastore
 from brook.sql.config import KsqlConfig
-from brook.sql.expressions import Compiler, SqlError
+from brook.sql.expressions import Compiler, SqlError, check_reserved
 from brook.sql.joins import JoinTopology
 from brook.sql.parser import (
     Create,
@@ -333,6 +333,8 @@ class Engine:
         """The topology of a persistent query and its sink (not yet in the metastore); `session`: the statement's
         properties (an aggregate's ksql.functions.* settings)."""
         source = self._source(query.source)
+        if not query.joins:  # a join's criteria are checked first (JoinTopology checks its SELECT then)
+            check_reserved(query)
         grouped = bool(query.group_by)
         key_format = str(props.get("KEY_FORMAT", props.get("FORMAT", source.key_format))).upper()
         value_format = str(props.get("VALUE_FORMAT", props.get("FORMAT", source.value_format))).upper()

@@ -17,7 +17,9 @@ Row = dict[str, Any]
 LVAR = "\x00lambda:"  # the row key under which a lambda's argument is bound while its body runs
 NUMERIC = ("INTEGER", "BIGINT", "DECIMAL", "DOUBLE")
 COMPARISONS = {"=": "EQUAL", "!=": "NOT_EQUAL", "<": "LESS_THAN", "<=": "LESS_THAN_OR_EQUAL", ">": "GREATER_THAN",
-               ">=": "GREATER_THAN_OR_EQUAL"}  # ksqlDB's ComparisonExpression.Type names
+               ">=": "GREATER_THAN_OR_EQUAL", "IS DISTINCT FROM": "IS_DISTINCT_FROM",
+               "IS NOT DISTINCT FROM": "IS_NOT_DISTINCT_FROM"}  # ksqlDB's ComparisonExpression.Type names
+EQUALITY = ("=", "!=", "IS DISTINCT FROM", "IS NOT DISTINCT FROM")
 
 
 class SqlError(Exception):
@@ -39,7 +41,7 @@ def comparable(a: tuple, b: tuple, op: str) -> bool:
     (BOOLEAN, ARRAY, MAP and STRUCT only for equality)."""
     if a[0] in NUMERIC or b[0] in NUMERIC:
         return a[0] in NUMERIC and b[0] in NUMERIC
-    return a[0] == b[0] and (op in ("=", "!=") or a[0] not in ("BOOLEAN", "ARRAY", "MAP", "STRUCT"))
+    return a[0] == b[0] and (op in EQUALITY or a[0] not in ("BOOLEAN", "ARRAY", "MAP", "STRUCT"))
 
 
 class Compiler:
@@ -82,6 +84,10 @@ class Compiler:
             a, b = self.type_of(e[2]), self.type_of(e[3])
             if (a and a[0] == "STRING") or (b and b[0] == "STRING"):
                 return ("STRING",)
+            if a and b and (a[0] not in NUMERIC or b[0] not in NUMERIC):
+                lead = f"Error in {self.clause} expression: " if self.clause else ""
+                raise SqlError(f"{lead}Error processing expression: {self.text(e)}. Unsupported arithmetic types. "
+                               f"{a[0]} {b[0]}")
             return _numeric_result(a, b)
         if kind == "neg":
             return self.type_of(e[1])
@@ -135,6 +141,9 @@ class Compiler:
         if kind == "cmp":
             a, b, op = self.compile(e[2]), self.compile(e[3]), e[1]
             self._check_comparable(e[2], e[3], op)
+            if op in ("IS DISTINCT FROM", "IS NOT DISTINCT FROM"):
+                same = op == "IS NOT DISTINCT FROM"
+                return lambda row: (a(row) == b(row)) == same  # NULL equals NULL and differs from a value
             test = {"=": lambda x, y: x == y, "!=": lambda x, y: x != y, "<": lambda x, y: x < y,
                     "<=": lambda x, y: x <= y, ">": lambda x, y: x > y, ">=": lambda x, y: x >= y}[op]
 
@@ -413,6 +422,24 @@ def check_columns(compiler: Compiler, query: Any, synthetic: bool = False) -> No
                 if synthetic and clause == "SELECT" and ref[1] is None and SYNTHETIC_KEY.fullmatch(ref[2]):
                     clause = ""
                 raise unknown_column(clause, ref) from None
+
+
+SYSTEM_COLUMNS = ("ROWTIME", "ROWPARTITION", "ROWOFFSET", "WINDOWSTART", "WINDOWEND")
+
+
+def check_reserved(query: Any) -> None:
+    """ksqlDB's Analyzer.checkForReservedToken, for persistent queries only (their SELECT builds a sink's columns):
+    a column named as a pseudo column or window bound must be aliased to another name."""
+    for item in query.items:
+        if item[0] != "expr":
+            continue
+        expr, alias = item[1], item[2]
+        name = alias or (expr[2] if expr[0] == "col" else None)
+        if name not in SYSTEM_COLUMNS:
+            continue
+        if expr[0] == "col" and expr[2] == name:
+            raise SqlError(f"Reserved column name in select: `{name}`. Please remove or alias the column.")
+        raise SqlError(f"`{name}` is a reserved column name. You cannot use it as an alias for a column.")
 
 
 def columns_of(e: Any) -> set[str]:

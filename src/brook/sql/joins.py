@@ -15,7 +15,7 @@ from typing import Any
 
 from brook.sql import formats
 from brook.sql.aggregates import AggregateTopology
-from brook.sql.expressions import SqlError, check_columns, generated_names
+from brook.sql.expressions import SqlError, check_columns, check_reserved, generated_names
 from brook.sql.joinplan import FK_INDEX, FK_OUTPUT, JoinPlan, Leaf, Step, combine
 from brook.sql.parser import Query
 from brook.sql.queries import Source
@@ -38,6 +38,8 @@ class JoinTopology(Topology):
                  partitions: dict[str, int], sink_name: str = "", key_format: str = "KAFKA",
                  transient: bool = False) -> None:
         self.plan = plan = JoinPlan(query, sources, query_name, partitions)
+        if not transient:
+            check_reserved(query)
         check_columns(plan.compiler, query, synthetic=not query.group_by)
         # a push query (pushjoin.py) has no sink: its result is the join's own kind and needs no key column
         self.transient = transient

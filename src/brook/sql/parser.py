@@ -269,6 +269,9 @@ class _Build(Transformer):
     def is_null(self, a, neg=None):
         return ("isnull", neg is not None, a)
 
+    def is_distinct(self, a, *rest):  # a comparison that takes NULL as a value
+        return ("cmp", "IS NOT DISTINCT FROM" if len(rest) == 2 else "IS DISTINCT FROM", a, rest[-1])
+
     def between(self, a, *rest):
         neg = len(rest) == 3
         lo, hi = rest[-2:]

@@ -44,7 +44,7 @@ def check_key_values(where: Any, key_columns: list[tuple[str, tuple]], windowed:
     types = dict(key_columns)
     for disjunct in _disjuncts(where):
         for e in _conjuncts(disjunct):
-            if e[0] == "cmp":
+            if e[0] == "cmp" and e[1] in ("=", "<", "<=", ">", ">="):
                 pairs = [(e[2], e[3]), (e[3], e[2])]
             elif e[0] == "in":
                 pairs = [(e[2], item) for item in e[3]]
@@ -98,7 +98,8 @@ def _check(e: Any, keys: list[str], key_text: str, seen: set[str], windowed: boo
             return
         if name not in keys:
             return  # a filter on a value column, applied to what the lookup finds
-        if op == "!=":  # ranges are key queries too (ksql.query.pull.range.scan.enabled, true by default)
+        # ranges are key queries too (ksql.query.pull.range.scan.enabled, true by default)
+        if op not in ("=", "<", "<=", ">", ">="):
             raise _invalid(f"Bound on key columns '{key_text}' must currently be '='", windowed)
         if column_refs(other):
             raise _invalid("A comparison must be between a key column and a resolvable expression", windowed)
