@@ -124,6 +124,12 @@ def test_push_and_pull_query_messages(k):
     # pull-queries-with-predicates.json "between operator must fail on non-matching literal"
     assert query_refused(k, "SELECT * FROM AGGREGATE WHERE COUNT BETWEEN 10 AND 'v10a';").startswith(
         "Invalid expression: Cannot compare COUNT (BIGINT) to 'v10a' (STRING) with LESS_THAN_OR_EQUAL")
+    # "like operator must fail on non-string pattern", "... if table-scan is disabled"
+    assert query_refused(k, "SELECT * FROM AGGREGATE WHERE ID LIKE 12;").startswith(
+        "The column type for Like condition must be VARCHAR. The column type is INTEGER.  See https://cnfl.io/queries")
+    status, _, raw = k.request("POST", "/query", {"ksql": "SELECT * FROM AGGREGATE WHERE '12' LIKE '12';",
+                                                  "streamsProperties": {"ksql.query.pull.table.scan.enabled": False}})
+    assert status == 400 and json.loads(raw)["message"].startswith("Like condition must be between strings. "), raw
     # a scan (a value column in the disjunct) converts nothing; widening a number is allowed
     wait_for(lambda: k.request("POST", "/query", {"ksql": "SELECT * FROM AGGREGATE WHERE ID IN (10, 8);",
                                                   "streamsProperties": {}})[0] == 200, 30,

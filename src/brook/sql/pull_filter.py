@@ -76,6 +76,17 @@ def check_between(where: Any, compiler: Compiler) -> None:
     rewrite(where, visit)
 
 
+def check_like(where: Any, types: dict[str, tuple], windowed: bool) -> None:
+    """QueryFilterNode's validator, scans enabled or not: LIKE on a column needs a STRING column."""
+    def visit(e: Any) -> None:
+        if isinstance(e, tuple) and e[:1] == ("like",) and e[2][0] == "col":
+            t = types.get(e[2][2])
+            if t is not None and t[0] != "STRING":
+                raise _invalid(f"The column type for Like condition must be VARCHAR. The column type is {t[0]}",
+                               windowed)
+    rewrite(where, visit)
+
+
 _WIDENING = ("INTEGER", "BIGINT", "DECIMAL", "DOUBLE")  # ksqlDB's implicit numeric casts, narrowest first
 
 
@@ -113,6 +124,8 @@ def _check(e: Any, keys: list[str], key_text: str, seen: set[str], windowed: boo
         if any(column_refs(item) for item in items):
             raise _invalid("A comparison must be between a key column and a resolvable expression", windowed)
         _seen(value[2], seen, windowed)
+    elif kind == "like" and e[2][0] != "col":
+        raise _invalid("Like condition must be between strings", windowed)
     elif kind == "between" and any(c[2] in keys for c in column_refs(e)):
         raise _invalid(f"Bound on key columns '{key_text}' must currently be '='", windowed)
 

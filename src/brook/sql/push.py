@@ -81,10 +81,12 @@ def prepare(engine: Engine, text: str, props: dict[str, Any]) -> PushQuery | Pri
         plan = Plan(query, source)
         if query.emit is None and source.kind == "STREAM":
             return pullstream.prepare(engine, source, plan, query, props)
-        if query.emit is None:
+        if query.emit is None:  # QueryFilterNode's checks, then the filter's as it is interpreted
+            windowed = source.window is not None
+            pull_filter.check_like(unqualified(query.where), plan.compiler.columns, windowed)
             if not pullstream.setting(engine, props, "ksql.query.pull.table.scan.enabled"):
-                pull_filter.check_key_lookup(query.where, source.key_columns, source.window is not None)
-            pull_filter.check_key_values(query.where, source.key_columns, source.window is not None)
+                pull_filter.check_key_lookup(query.where, source.key_columns, windowed)
+            pull_filter.check_key_values(query.where, source.key_columns, windowed)
             pull_filter.check_between(unqualified(query.where), plan.compiler)
             return PushQuery(f"query_{random.getrandbits(62)}", source, plan, "", _pull(engine, source, plan))
     except SqlError as e:
