@@ -1,6 +1,6 @@
 """Stream-stream join window stores expire as Kafka Streams' window stores do (retention = the window's size and
-grace): the rows no later record can join leave the store, by the lowest stream time of the step's partitions,
-and a restored store's rows are scheduled again. The JoinTopology's expiry on its own, over a real RocksDB store
+grace, counted from the store's own newest row): the rows no later record can join leave the store, by the lowest
+of the store's partitions' times, and a restored store's rows are scheduled again. The JoinTopology's expiry on its own, over a real RocksDB store
 (the joins' results are covered end to end in test_sql_engine.py and test_sql_multijoin.py)."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from brook.sql.stores import Store
 def _topology(store: Store, step: Step) -> JoinTopology:
     t = JoinTopology.__new__(JoinTopology)  # only the parts expiry reads: no query, sources or server
     t.steps, t.stores, t.stream_time, t.expiry, t.pending, t.aggregate = [step], {store.name: store}, {}, {}, {}, None
+    t.observed = {}
     return t
 
 
@@ -28,9 +29,9 @@ def test_rows_older_than_the_window_and_grace_leave_the_store(tmp_path: Path) ->
         store.put(canonical(1) + _TS.pack(ts, 0, ts), {"at": ts}, 0)
     t = _topology(store, step)
     t.restored()  # the rows found in the store are scheduled for expiry
-    t.stream_time[(0, 0)], t.stream_time[(0, 1)] = 9000, 7000
-    t._expire_rows(step)  # lowest stream time 7000, window 4000 and grace 1000: rows before 2000 go
+    t.observed[(store.name, 0)], t.observed[(store.name, 1)] = 9000, 7000
+    t._expire_rows(store.name, 5000)  # lowest store time 7000, window 4000 and grace 1000: rows up to 2000 go
     assert [v["at"] for _, v in store.items()] == [2500, 5000, 9000]
-    t.stream_time[(0, 1)] = 12000
-    t._expire_rows(step)  # now 9000 is the lowest: before 4000
+    t.observed[(store.name, 1)] = 12000
+    t._expire_rows(store.name, 5000)  # now 9000 is the lowest: up to 4000
     assert [v["at"] for _, v in store.items()] == [5000, 9000]

@@ -68,8 +68,11 @@ class JoinTopology(Topology):
         self.pullable = sink_kind == "TABLE"
         self.stream_time: dict[tuple[int, int], int] = {}
         self.pending: dict[tuple[int, int], list[tuple[int, bytes]]] = {}
-        # stream-stream window stores by step: (record time, store, key) of every row, oldest first, for expiry
-        self.expiry: dict[int, list[tuple[int, str, bytes]]] = {}
+        # stream-stream window stores: (record time, key) of every row, oldest first, for expiry
+        self.expiry: dict[str, list[tuple[int, bytes]]] = {}
+        # each window store's own stream time by partition (the newest row put into it): a store shows only rows
+        # within its retention of that time, as Kafka Streams' segmented window store fetches
+        self.observed: dict[tuple[str, int], int] = {}
         self.seq = 0
         # the timestamps of the records written to each repartition topic and not yet read back
         self.rekeyed: dict[str, dict[int, int]] = {}
@@ -396,59 +399,61 @@ class JoinTopology(Topology):
 
     def _stream_stream(self, step: Step, side: int, key: Any, row: dict, ts: int, p: int, msg: Any,
                        out: Output) -> None:
+        """Kafka Streams' KStreamKStreamJoin: a record joins the other side's rows within the window that its store
+        still shows (its retention, before + after + grace, counted from that store's own newest row: a late record
+        still joins the rows of a side that has seen no newer ones); an outer record that joins nothing is written
+        unmatched at once when its window has passed the stream time (shared by both sides), else when the window
+        and grace have (unless a record joins it first)."""
         mine, theirs_store = step.stores["this" if side == 0 else "other"], step.stores["other" if side == 0 else
                                                                                            "this"]
         after, before = step.after[side], step.after[1 - side]
+        retention = step.after[0] + step.after[1] + step.grace
         st = self.stream_time[(step.index, p)] = max(self.stream_time.get((step.index, p), -1), ts)
-        self._expire_pending(step, p, st, msg, out)
+        if ts == st:
+            self._expire_pending(step, p, st, msg, out)
         outer = step.left_outer if side == 0 else step.right_outer
 
         def pair(a: dict | None, b: dict | None) -> dict | None:
             return combine(step.join_type, a, b, key) if side == 0 else combine(step.join_type, b, a, key)
-        if ts + after + step.grace < st:
-            # too late to join: an outer side still writes it, unmatched
-            if outer:
-                self._result(step, key, None, pair(row, None), ts, p, msg, out)
-            return
         ck = canonical(key)
         matched = False
         shared = self.stores.get(step.stores.get("shared", ""))
+        low = max(ts - before, self.observed.get((theirs_store, p), -(1 << 62)) - retention + 1)
         for k, theirs in list(self.stores[theirs_store].items(ck)):
             if not k.startswith(ck):
                 break
             their_ts = _TS.unpack_from(k, len(ck))[0]
-            if ts - before <= their_ts <= ts + after:
+            if low <= their_ts <= ts + after:
                 matched = True
                 self._result(step, key, None, pair(row, theirs), max(ts, their_ts), p, msg, out)
                 if shared is not None and not step.legacy:
                     shared.put(bytes([1 - side]) + k, None, p)  # its pending unmatched row is matched now
+        seen = self.observed[(mine, p)] = max(self.observed.get((mine, p), -1), ts)
         self.seq += 1
         store_key = ck + _TS.pack(ts, msg.offset(), self.seq)
-        self.stores[mine].put(store_key, row, p)
-        heapq.heappush(self.expiry.setdefault(step.index, []), (ts, mine, store_key))
-        self._expire_rows(step)
+        if ts > seen - retention:  # an older row would never be shown: the store drops it
+            self.stores[mine].put(store_key, row, p)
+            heapq.heappush(self.expiry.setdefault(mine, []), (ts, store_key))
+            self._expire_rows(mine, retention)
         if not matched and outer:
-            if step.legacy:
+            if step.legacy or ts + after < st:
                 self._result(step, key, None, pair(row, None), ts, p, msg, out)
             elif shared is not None:
                 shared.put(bytes([side]) + store_key, {"k": key, "r": row, "t": ts}, p)
                 heapq.heappush(self.pending.setdefault((step.index, p), []),
                                (ts + after + step.grace, bytes([side]) + store_key))
 
-    def _expire_rows(self, step: Step) -> None:
-        """A row no record can join any more leaves the window stores: older than the stream time less the
-        window's size and grace (Kafka Streams' retention of a join window store; ksqlDB's default grace is 24 h
-        without GRACE PERIOD). The stream time is the lowest of the step's partitions' (a row's partition is not
-        kept in its key), so no partition loses a row it could still join; the changelog keeps the row until its
-        own retention, as for expired aggregate windows."""
-        heap = self.expiry.get(step.index)
+    def _expire_rows(self, store: str, retention: int) -> None:
+        """A row no record can join any more leaves the window store: past the store's retention (the window's
+        size and grace; ksqlDB's default grace is 24 h without GRACE PERIOD) of its newest row. That time is the
+        lowest of the store's partitions' (a row's partition is not kept in its key), so no partition loses a row
+        it still shows; the changelog keeps the row until its own retention, as for expired aggregate windows."""
+        heap = self.expiry.get(store)
         if not heap:
             return
-        low = min(st for (i, _), st in self.stream_time.items() if i == step.index)
-        horizon = low - (step.after[0] + step.after[1] + step.grace)
-        while heap and heap[0][0] < horizon:
-            _, store, key = heapq.heappop(heap)
-            self.stores[store].delete_local(key)
+        horizon = min(t for (name, _), t in self.observed.items() if name == store) - retention
+        while heap and heap[0][0] <= horizon:
+            self.stores[store].delete_local(heapq.heappop(heap)[1])
 
     def _expire_pending(self, step: Step, p: int, st: int, msg: Any, out: Output) -> None:
         heap = self.pending.get((step.index, p))
@@ -468,8 +473,7 @@ class JoinTopology(Topology):
             for name in (step.stores.get("this"), step.stores.get("other")) if step.kind == "SS" else ():
                 if name is not None and name in self.stores:
                     for k, _ in self.stores[name].items():
-                        heapq.heappush(self.expiry.setdefault(step.index, []),
-                                       (_TS.unpack_from(k, len(k) - _TS.size)[0], name, k))
+                        heapq.heappush(self.expiry.setdefault(name, []), (_TS.unpack_from(k, len(k) - _TS.size)[0], k))
             shared: Store | None = self.stores.get(step.stores.get("shared", ""))
             if shared is None:
                 continue
