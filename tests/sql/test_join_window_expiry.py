@@ -1,7 +1,8 @@
 """Stream-stream join window stores expire as Kafka Streams' window stores do (retention = the window's size and
 grace, counted from the store's own newest row): the rows no later record can join leave the store, by the lowest
-of the store's partitions' times, and a restored store's rows are scheduled again. The JoinTopology's expiry on its own, over a real RocksDB store
-(the joins' results are covered end to end in test_sql_engine.py and test_sql_multijoin.py)."""
+of the store's partitions' times, and a restored store's rows are scheduled again. The JoinTopology's expiry on its
+own, over a real RocksDB store (the joins' results are covered end to end in test_sql_engine.py and
+test_sql_multijoin.py)."""
 
 from __future__ import annotations
 

@@ -24,6 +24,7 @@ from brook.connect.data import (
     Schema,
     Struct,
     convert_members,
+    days_to_date,
     struct_schema,
 )
 
@@ -33,6 +34,29 @@ PRECISION_DEFAULT = 64
 _PRIMITIVE = {"int8": "int", "int16": "int", "int32": "int", "int64": "long", "float32": "float",
               "float64": "double", "boolean": "boolean", "string": "string", "bytes": "bytes"}
 _LOGICAL = {TIMESTAMP: "timestamp-millis", TIME: "time-millis", DATE: "date"}
+
+
+def _lenient_date_reader() -> None:
+    """fastavro reads a `date` as a Python date, which fails beyond years 1 to 9999: such a value is read as its
+    days (a Connect Date kept as days, data.days_to_date), for the C and Python readers alike."""
+    import fastavro.read
+
+    for module in (getattr(fastavro.read, "_read", None), fastavro.read):
+        readers = getattr(module, "LOGICAL_READERS", None)
+        strict = readers.get("int-date") if readers is not None else None
+        if strict is None or getattr(strict, "lenient", False):
+            continue
+
+        def read_date(data: int, *args: Any, strict: Any = strict) -> Any:
+            try:
+                return strict(data, *args)
+            except (ValueError, OverflowError):
+                return data
+        read_date.lenient = True  # type: ignore[attr-defined]
+        readers["int-date"] = read_date
+
+
+_lenient_date_reader()
 
 
 class _Names:
@@ -239,7 +263,7 @@ def to_connect(schema: Schema, value: object) -> object:
     if schema.name == DATE:
         if isinstance(value, dt.date):
             return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
-        return EPOCH + dt.timedelta(days=value)  # type: ignore[arg-type]
+        return days_to_date(value)  # type: ignore[arg-type]
     if schema.name == TIME:
         if isinstance(value, dt.time):
             return dt.datetime.combine(EPOCH.date(), value, tzinfo=dt.UTC)

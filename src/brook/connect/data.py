@@ -182,13 +182,22 @@ def millis_to_timestamp(ms: int) -> dt.datetime:
     return EPOCH + dt.timedelta(milliseconds=ms)
 
 
+def days_to_date(days: int) -> dt.datetime | int:
+    """A Connect Date of `days` since the epoch: a datetime, or the days themselves beyond Python's years 1 to 9999
+    (Java's Date holds any; ksqlDB's DATE is any int, max-group-by.json "min date" has -2147483647)."""
+    try:
+        return EPOCH + dt.timedelta(days=days)
+    except OverflowError:
+        return days
+
+
 def to_logical(schema: Schema, value: object) -> object:
     if value is None or schema.name is None:
         return value
     if schema.name == TIMESTAMP:
         return millis_to_timestamp(value)  # type: ignore[arg-type]
     if schema.name == DATE:
-        return EPOCH + dt.timedelta(days=value)  # type: ignore[arg-type]
+        return days_to_date(value)  # type: ignore[arg-type]
     if schema.name == TIME:
         return EPOCH + dt.timedelta(milliseconds=value)  # type: ignore[arg-type]
     if schema.name == DECIMAL:

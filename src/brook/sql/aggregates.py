@@ -24,7 +24,7 @@ from brook.sql.functions import AGGREGATES
 from brook.sql.parser import Query
 from brook.sql.queries import PSEUDO, Source, columns_schema
 from brook.sql.streams import ERRORS, SOURCE_STORE, Output, Topology, decode_change
-from brook.sql.udafs import LIMIT, LIMITED, STRUCTURED_STATE, TABLE_UDAFS, UDAFS, result_type, signature
+from brook.sql.udafs import LIMIT, LIMITED, STRUCTURED_STATE, TABLE_UDAFS, UDAFS, decimal_sum, result_type, signature
 from brook.sql.windows import check_bounds, session_expired
 
 log = logging.getLogger("processing")
@@ -166,6 +166,8 @@ class AggregateTopology(Topology):
             def fn(row: dict, fns: list = fns) -> list:
                 return [f(row) for f in fns]
         udaf = UDAFS[name](literals, len(columns))
+        if name == "SUM" and types and types[0] and types[0][0] == "DECIMAL":
+            udaf = decimal_sum(types[0][1], types[0][2])
         if self.value_format == "DELIMITED" and name in STRUCTURED_STATE:
             raise SqlError("One of the functions used in the statement has an intermediate type that the value "
                            "format can not handle. Please remove the function or change the format.")

@@ -5,6 +5,7 @@ STRING.  Expected values follow query-validation-tests/cast.json, create_array.j
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from typing import Any
 
 from brook.sql.functions_base import NUMERIC
@@ -73,6 +74,23 @@ def _temporal(value: Any, kind: str, source: tuple | None) -> Any:
     return value
 
 
+def _decimal(value: Any, precision: int, scale: int, source: tuple | None) -> float | None:
+    """CAST to DECIMAL(p, s) as ksqlDB's DecimalUtil.cast: a number first rounded to p digits (a DOUBLE from its
+    exact binary value), NULL when it does not fit (cast.json "integer to decimal": 10 as DECIMAL(2,1)), then
+    rounded half up to the scale. DECIMAL values are doubles in Brook: one is read as its shortest text."""
+    if isinstance(value, str):
+        d = decimal.Decimal(value.strip())
+    elif isinstance(value, float) and not (source and source[0] == "DECIMAL"):
+        d = decimal.Context(prec=precision, rounding=decimal.ROUND_HALF_UP).plus(decimal.Decimal(value))
+    elif isinstance(value, int):
+        d = decimal.Context(prec=precision, rounding=decimal.ROUND_HALF_UP).plus(decimal.Decimal(value))
+    else:
+        d = decimal.Decimal(repr(float(value)))
+    if not d.is_finite() or abs(d) >= decimal.Decimal(10) ** (precision - scale):
+        return None
+    return float(d.quantize(decimal.Decimal(1).scaleb(-scale), rounding=decimal.ROUND_HALF_UP))
+
+
 def cast(value: Any, target: tuple, source: tuple | None = None) -> Any:
     """`value` (of type `source` when known) as `target`; NULL when it cannot be converted."""
     if value is None:
@@ -87,6 +105,8 @@ def cast(value: Any, target: tuple, source: tuple | None = None) -> Any:
         if kind in ("INTEGER", "BIGINT"):
             n = int(float(value)) if isinstance(value, str) else int(value)
             return _int32(n) if kind == "INTEGER" else n
+        if kind == "DECIMAL" and len(target) == 3:
+            return _decimal(value, target[1], target[2], source)
         if kind in ("DOUBLE", "DECIMAL"):
             return float(value)
         if kind == "BOOLEAN":
@@ -101,7 +121,7 @@ def cast(value: Any, target: tuple, source: tuple | None = None) -> Any:
             # cast.json "struct to struct with different schema": the target's fields, case-sensitive, others NULL
             fields = dict(source[1]) if source and source[0] == "STRUCT" else {}
             return {name: cast(value.get(name), ft, fields.get(name)) for name, ft in target[1]}
-    except (ValueError, TypeError, OverflowError):
+    except (ValueError, TypeError, OverflowError, ArithmeticError):
         return None
     return value
 

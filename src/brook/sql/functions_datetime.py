@@ -14,6 +14,7 @@ from brook.sql.functions_base import BIGINT, DATE, DATE_TIME, INTEGER, STRING, T
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 DAY_MS = 86_400_000
+_CYCLE = 146_097  # the days of 400 Gregorian years (a whole number of weeks)
 _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
            "November", "December"]
 _DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -85,7 +86,18 @@ def _offset(t: dt.datetime, letter: str, n: int) -> str:
     return f"{sign}{hh:02d}:{mm:02d}" if (letter in ("X", "x") and n >= 3) or n == 4 else f"{sign}{hh:02d}{mm:02d}"
 
 
-def format_datetime(t: dt.datetime, pattern: str) -> str:
+def _year_text(year: int, letter: str, n: int) -> str:
+    """A year as DateTimeFormatter prints it: `y` the year of era (1 BC is 1), `u` the proleptic year; `yy` two
+    digits; a sign for a negative `u`, and `+` past the pad width from four letters on (SignStyle.EXCEEDS_PAD)."""
+    v = year if letter == "u" or year > 0 else 1 - year
+    if n == 2:
+        return f"{v % 100:02d}"
+    digits = f"{abs(v):0{n}d}"
+    return ("-" if v < 0 else "+" if n >= 4 and len(digits) > n else "") + digits
+
+
+def format_datetime(t: dt.datetime, pattern: str, year: int | None = None) -> str:
+    """`t` in a Java pattern; `year` (when given) replaces t's, for dates beyond Python's (epoch_date)."""
     out = []
     for tok in _tokens(pattern):
         if isinstance(tok, str):
@@ -93,7 +105,7 @@ def format_datetime(t: dt.datetime, pattern: str) -> str:
             continue
         c, n = tok
         if c in "yu":
-            out.append(f"{t.year % 100:02d}" if n == 2 else f"{t.year:0{n}d}")
+            out.append(_year_text(t.year if year is None else year, c, n))
         elif c in "ML":
             out.append(_MONTHS[t.month - 1][:3] if n == 3 else _MONTHS[t.month - 1] if n > 3 else f"{t.month:0{n}d}")
         elif c == "E":
@@ -186,8 +198,23 @@ def parse_timestamp(text: str, pattern: str, tz: str = "UTC") -> int:
     return _ms(parse_datetime(text, pattern, zone(tz)))
 
 
+def epoch_date(days: int) -> tuple[int, dt.datetime]:
+    """The proleptic year of a DATE (days since the epoch, any int as java.time's LocalDate takes) and a day of
+    Python's range with its month, day and weekday: moved by whole 400-year cycles, which repeat the calendar."""
+    cycles = days // _CYCLE
+    t = EPOCH + dt.timedelta(days=days - cycles * _CYCLE)
+    return t.year + 400 * cycles, t
+
+
+def iso_date(days: int) -> str:
+    """A DATE as ksqlDB writes it (ISO_LOCAL_DATE: `+10000-01-01`, `-0001-12-31` beyond years 0 to 9999)."""
+    year, t = epoch_date(days)
+    return f"{_year_text(year, 'u', 4)}-{t.month:02d}-{t.day:02d}"
+
+
 def _format_date(days: int, pattern: str) -> str:
-    return format_datetime(_at(days * DAY_MS), pattern)
+    year, t = epoch_date(days)
+    return format_datetime(t, pattern, year)
 
 
 def _parse_date(text: str, pattern: str) -> int:

@@ -94,7 +94,7 @@ def _items(text: str | None) -> list | None:
 
 def to_json(value: Any, t: tuple | None) -> Any:
     """A value of SQL type `t` as the JSON value ksqlDB writes for it (dates and times as ISO text)."""
-    from brook.sql.functions_datetime import DAY_MS, _at
+    from brook.sql.functions_datetime import _at, iso_date
 
     if value is None or t is None:
         return value
@@ -102,7 +102,7 @@ def to_json(value: Any, t: tuple | None) -> Any:
     if kind == "TIMESTAMP":
         return _at(value).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value % 1000:03d}"
     if kind == "DATE":
-        return _at(value * DAY_MS).strftime("%Y-%m-%d")
+        return iso_date(value)
     if kind == "TIME":
         text = _at(value).strftime("%H:%M:%S" if value % 60_000 else "%H:%M")
         return text + (f".{value % 1000:03d}" if value % 1000 else "")

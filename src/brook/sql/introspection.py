@@ -89,10 +89,11 @@ def explain(engine: Engine, stmt: Statement, node: Explain) -> dict:
             raise SqlError(f"Query with id:{node.query_id} does not exist, use SHOW QUERIES to view the full set "
                            "of queries.")
         source, sink, plan, text, qid = pq.source, pq.sink, pq.plan, pq.statement, pq.query_id
-        kind, state = "PERSISTENT", pq.state
+        kind, state, errors = "PERSISTENT", pq.state, pq.errors
     else:
         source = engine._source(node.query.source)
         plan, sink, text, qid, kind, state = Plan(node.query, source), None, stmt.text, "", "PUSH", None
+        errors = []
     columns = [(n, t or ("STRING",), k) for n, t, k in plan.columns]
     out_schema = ", ".join(f"{n} {type_str(t)}{' KEY' if k else ''}" for n, t, k in columns)
     in_schema = ", ".join(f"{n} {type_str(t)}{' KEY' if ns in ('KEY', 'PRIMARY KEY') else ''}"
@@ -109,7 +110,7 @@ def explain(engine: Engine, stmt: Statement, node: Explain) -> dict:
     description: dict[str, Any] = {"id": qid, "statementText": text, "windowType": None, "fields": fields,
                    "sources": [source.name], "sinks": [sink.name] if sink is not None else [],
                    "topology": "", "executionPlan": execution, "overriddenProperties": {},
-                   "ksqlHostQueryStatus": {}, "queryType": kind, "queryErrors": [], "tasksMetadata": [],
+                   "ksqlHostQueryStatus": {}, "queryType": kind, "queryErrors": errors, "tasksMetadata": [],
                    "state": state, "sinkKafkaTopics": [sink.topic] if sink is not None else []}
     return {"@type": "queryDescription", "statementText": stmt.text, "queryDescription": description,
             "warnings": []}

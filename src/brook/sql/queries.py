@@ -243,6 +243,7 @@ class PersistentQuery:
     thread: threading.Thread | None = None
     state: str = "RUNNING"
     error: str = ""
+    errors: list[dict] = field(default_factory=list)  # ksqlDB's queryErrors (EXPLAIN): timestamp, message, type
     inputs: list[str] = field(default_factory=list)  # the sources a join reads (DROP refuses them)
 
     def start(self) -> None:

@@ -16,7 +16,17 @@ import json
 from typing import Any
 
 from brook.connect import avrodata, jsonschemadata, protobufdata
-from brook.connect.data import DATE, DECIMAL, TIME, TIMESTAMP, Schema, Struct, struct_schema, timestamp_to_millis
+from brook.connect.data import (
+    DATE,
+    DECIMAL,
+    TIME,
+    TIMESTAMP,
+    Schema,
+    Struct,
+    days_to_date,
+    struct_schema,
+    timestamp_to_millis,
+)
 from brook.sql.expressions import SqlError
 from brook.sql.formats import SerdeError
 
@@ -343,7 +353,7 @@ def _to_connect_value(schema: Schema, v: Any) -> Any:
     if schema.name == TIMESTAMP:
         return avrodata.EPOCH + dt.timedelta(milliseconds=int(v))
     if schema.name == DATE:
-        return avrodata.EPOCH + dt.timedelta(days=int(v))
+        return days_to_date(int(v))
     if schema.name == TIME:
         return avrodata.EPOCH + dt.timedelta(milliseconds=int(v))
     if schema.name == DECIMAL:
@@ -371,7 +381,7 @@ def _to_sql_value(schema: Schema | None, v: Any) -> Any:
     if schema.name == TIMESTAMP:
         return timestamp_to_millis(v)
     if schema.name == DATE:
-        return (v - avrodata.EPOCH).days
+        return v if isinstance(v, int) else (v - avrodata.EPOCH).days
     if schema.name == TIME:
         return timestamp_to_millis(v) % 86400000
     if isinstance(v, decimal.Decimal):

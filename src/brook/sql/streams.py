@@ -382,6 +382,9 @@ class StreamsQuery(PersistentQuery):
         except Exception as e:  # noqa: BLE001 - a failed query is reported by SHOW QUERIES, the server goes on
             logging.getLogger("io.confluent.ksql").error("Query %s failed: %s", self.query_id, e)
             self.state, self.error = "ERROR", str(e)
+            # a function's failure is the user's (ksqlDB's KsqlFunctionClassifier), others unknown
+            kind = "USER" if type(e).__name__ == "KsqlFunctionException" else "UNKNOWN"
+            self.errors.append({"timestamp": int(time.time() * 1000), "errorMessage": str(e), "type": kind})
         finally:
             self.ready = False
             producer.flush(5)

@@ -22,6 +22,26 @@ class Udaf:
     skip_nulls: bool = True  # the value NULL leaves the state as it is
 
 
+class KsqlFunctionException(Exception):  # noqa: N818 - ksqlDB's name
+    """A function's failure that stops the query, as ksqlDB's KsqlFunctionException out of an aggregate does (the
+    stream thread dies, the query goes to ERROR); not one of streams.ERRORS, which skip the record."""
+
+
+def decimal_sum(precision: int, scale: int) -> Udaf:
+    """SUM of a DECIMAL(p, s): of the same type, the query failing when a sum does not fit (ksqlDB's
+    DecimalSumKudaf; sum.json "sum decimal with overflow")."""
+    digits = precision - scale
+
+    def add(s: float, v: float) -> float:
+        total = round(s + v, scale)  # the values are doubles: kept at the column's scale
+        if abs(total) >= 10 ** digits:
+            raise KsqlFunctionException(
+                f"Numeric field overflow: A field with precision {precision} and scale {scale} must round to an "
+                f"absolute value less than 10^{digits}. Got {total:.{scale}f}")
+        return total
+    return Udaf(lambda: 0, add, lambda a, b: round(a + b, scale), undo=lambda s, v: round(s - v, scale))
+
+
 def _minus_first(items: list, value: Any) -> list:
     out = list(items)
     if value in out:
