@@ -44,7 +44,7 @@ def _lenient_date_reader() -> None:
     for module in (getattr(fastavro.read, "_read", None), fastavro.read):
         readers = getattr(module, "LOGICAL_READERS", None)
         strict = readers.get("int-date") if readers is not None else None
-        if strict is None or getattr(strict, "lenient", False):
+        if readers is None or strict is None or getattr(strict, "lenient", False):
             continue
 
         def read_date(data: int, *args: Any, strict: Any = strict) -> Any:

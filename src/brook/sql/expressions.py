@@ -26,10 +26,51 @@ class SqlError(Exception):
     """A statement that parses but cannot run (ksqlDB's KsqlStatementException): error 40001."""
 
 
-def _numeric_result(a: tuple | None, b: tuple | None) -> tuple:
+def _numeric_result(a: tuple | None, b: tuple | None, op: str = "+") -> tuple:
     order = {t: i for i, t in enumerate(NUMERIC)}
     ta, tb = (a or ("INTEGER",))[0], (b or ("INTEGER",))[0]
-    return (max(ta, tb, key=lambda t: order.get(t, 3)),)
+    kind = max(ta, tb, key=lambda t: order.get(t, 3))
+    if kind == "DECIMAL":
+        return _decimal_result(_as_decimal(a), _as_decimal(b), op)
+    return (kind,)
+
+
+def _as_decimal(t: tuple | None) -> tuple[int, int]:
+    """A DECIMAL's (precision, scale); an INT or BIGINT as the DECIMAL ksqlDB widens it to."""
+    if t and t[0] == "DECIMAL" and len(t) == 3:
+        return t[1], t[2]
+    return (19, 0) if t and t[0] == "BIGINT" else (10, 0)
+
+
+def _decimal_result(a: tuple[int, int], b: tuple[int, int], op: str) -> tuple:
+    """The DECIMAL type of an operation on two, as ksqlDB's SqlDecimal.add / multiply / divide / modulus."""
+    (p1, s1), (p2, s2) = a, b
+    if op == "*":
+        return ("DECIMAL", p1 + p2 + 1, s1 + s2)
+    if op == "/":
+        scale = max(6, s1 + p2 + 1)
+        return ("DECIMAL", p1 - s1 + s2 + scale, scale)
+    if op == "%":
+        return ("DECIMAL", min(p1 - s1, p2 - s2) + max(s1, s2), max(s1, s2))
+    return ("DECIMAL", max(s1, s2) + max(p1 - s1, p2 - s2) + 1, max(s1, s2))
+
+
+def _temporal_operand(t: tuple | None, other: tuple | None) -> Callable[[Any], Any] | None:
+    """How an operand of type `t` is compared with one of type `other` when they differ (date.json "greater than -
+    DATE TIMESTAMP", "... DATE STRING", "filter", "between"): a DATE as the TIMESTAMP of its midnight, a STRING read
+    as the other side's DATE, TIME or TIMESTAMP."""
+    k, o = (t or ("",))[0], (other or ("",))[0]
+    if k == "DATE" and o == "TIMESTAMP":
+        return lambda v: v * casts.DAY_MS
+    if k == "STRING" and o in casts.TEMPORAL:
+        return lambda v: casts.cast(v, (o,), ("STRING",))
+    return None
+
+
+def _convert(f: Callable[[Row], Any], how: Callable[[Any], Any] | None) -> Callable[[Row], Any]:
+    if how is None:
+        return f
+    return lambda row: None if (v := f(row)) is None else how(v)
 
 
 def _like(pattern: str) -> re.Pattern:
@@ -88,7 +129,7 @@ class Compiler:
                 lead = f"Error in {self.clause} expression: " if self.clause else ""
                 raise SqlError(f"{lead}Error processing expression: {self.text(e)}. Unsupported arithmetic types. "
                                f"{a[0]} {b[0]}")
-            return _numeric_result(a, b)
+            return _numeric_result(a, b, e[1])
         if kind == "neg":
             return self.type_of(e[1])
         if kind == "cast":
@@ -141,6 +182,8 @@ class Compiler:
         if kind == "cmp":
             a, b, op = self.compile(e[2]), self.compile(e[3]), e[1]
             self._check_comparable(e[2], e[3], op)
+            ta, tb = self.type_of(e[2]), self.type_of(e[3])
+            a, b = _convert(a, _temporal_operand(ta, tb)), _convert(b, _temporal_operand(tb, ta))
             if op in ("IS DISTINCT FROM", "IS NOT DISTINCT FROM"):
                 same = op == "IS NOT DISTINCT FROM"
                 return lambda row: (a(row) == b(row)) == same  # NULL equals NULL and differs from a value
@@ -179,6 +222,9 @@ class Compiler:
             return lambda row: (a(row) is None) != negate
         if kind == "between":
             negate, a, lo, hi = e[1], self.compile(e[2]), self.compile(e[3]), self.compile(e[4])
+            tx, tlo, thi = self.type_of(e[2]), self.type_of(e[3]), self.type_of(e[4])
+            a = _convert(a, _temporal_operand(tx, tlo or thi))
+            lo, hi = _convert(lo, _temporal_operand(tlo, tx)), _convert(hi, _temporal_operand(thi, tx))
 
             def between(row: Row) -> bool | None:
                 x, low, high = a(row), lo(row), hi(row)
@@ -257,6 +303,8 @@ class Compiler:
                            f"{base(b)}\nUse 'IS NULL' or 'IS NOT NULL' instead.")
         if a is None or b is None:
             return
+        if _temporal_operand(a, b) or _temporal_operand(b, a):
+            return  # a DATE with a TIMESTAMP, a temporal type with a STRING (date.json)
         if not comparable(a, b, op):
             # in WHERE and HAVING the comparison follows (FilterTypeValidator keeps its unlogged details)
             where = f"\nStatement: {self.text(('cmp', op, x, y))}" if self.clause else ""
@@ -297,6 +345,16 @@ class Compiler:
             return mod
         fn = {"+": lambda x, y: x + y, "-": lambda x, y: x - y, "*": lambda x, y: x * y,
               "/": functions.divide, "%": functions.modulo}[op]
+
+        if result[0] == "DECIMAL" and len(result) == 3:
+            scale = result[2]
+
+            def decimal_arith(row: Row) -> Any:  # DECIMAL values are doubles: the result kept at its scale
+                x, y = a(row), b(row)
+                # BigDecimal's division by zero fails: ksqlDB's expression is NULL (decimal.json "division")
+                z = None if x is None or y is None or op in "/%" and y == 0 else fn(x, y)
+                return round(z, scale) if isinstance(z, float) else z
+            return decimal_arith
 
         def arith(row: Row) -> Any:
             x, y = a(row), b(row)

@@ -64,6 +64,20 @@ def _text(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+def _delimited(value: Any, t: tuple | None) -> Any:
+    """A DELIMITED field as ksqlDB writes it: BOOLEAN `true`, a DECIMAL with its scale's digits (decimal.json
+    "DELIMITED should not trim trailing zeros"), BYTES base64."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, bytes):
+        return _text(value)
+    if t and t[0] == "DECIMAL" and len(t) == 3 and isinstance(value, (int, float)):
+        return f"{value:.{t[2]}f}"
+    return value
+
+
 def deserialize(fmt: str, data: bytes | None, columns: list[tuple[str, tuple]]) -> dict[str, Any] | None:
     """Bytes as a row of `columns`; None for a null (tombstone) value."""
     if data is None:
@@ -113,8 +127,7 @@ def serialize(fmt: str, row: dict[str, Any] | None, columns: Sequence[tuple[str,
         return json.dumps({n: row.get(n) for n, _ in columns}, separators=(",", ":"), default=_text).encode()
     if fmt == "DELIMITED":
         buf = io.StringIO()
-        csv.writer(buf, lineterminator="").writerow(["" if (v := row.get(n)) is None else _text(v)
-                                                     if isinstance(v, bytes) else v for n, _ in columns])
+        csv.writer(buf, lineterminator="").writerow([_delimited(row.get(n), t) for n, t in columns])
         return buf.getvalue().encode()
     raise SerdeError(f"Unsupported format: {fmt}")
 
