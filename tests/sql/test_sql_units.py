@@ -76,7 +76,10 @@ def evaluate(expr_sql: str, row: dict, columns: dict | None = None):
     ("-7 % 3", {}, -1),
     ("A > 1 AND S IS NULL", {"A": 2, "S": None}, True),
     ("A > 1 OR S = 'x'", {"A": None, "S": "x"}, True),
-    ("A > 1 AND S = 'x'", {"A": None, "S": "x"}, None),
+    # a comparison with a NULL side is false in ksqlDB (date.json / decimal.json "equal - ...": NULL = x is false)
+    ("A > 1 AND S = 'x'", {"A": None, "S": "x"}, False),
+    ("NOT (A = 1)", {"A": None}, True),
+    ("A NOT BETWEEN 1 AND 3", {"A": None}, True),
     ("S LIKE 'ab%'", {"S": "abc"}, True),
     ("A BETWEEN 1 AND 3", {"A": 3}, True),
     ("A NOT IN (1, 2)", {"A": 3}, True),
@@ -128,3 +131,21 @@ def test_formats_round_trip_and_coerce():
         formats.deserialize("JSON", b"{not json", cols)
     with pytest.raises(formats.SerdeError):
         formats.deserialize("DELIMITED", b"a,1", cols)
+
+
+def test_delimited_written_as_ksqldbs_commons_csv():
+    # date.json "DELIMITED in/out" and datesub.json "subtracts": a first field not starting with a letter or digit
+    # is quoted (commons-csv 1.4); decimal.json "DELIMITED should not trim trailing zeros"; BOOLEAN as `true`
+    cols = [("D", ("DATE",)), ("X", ("DECIMAL", 6, 4)), ("B", ("BOOLEAN",)), ("N", ("INTEGER",))]
+    assert formats.serialize("DELIMITED", {"D": -10, "X": 10.0, "B": True, "N": -5}, cols) == b'"-10",10.0000,true,-5'
+    assert formats.serialize("DELIMITED", {"D": 10, "X": None, "B": False, "N": 1}, cols) == b"10,,false,1"
+
+
+@pytest.mark.parametrize("expr, expected", [
+    # date.json "casting - string to date": a year and month is its first day; text that is no date is NULL
+    ("CAST('1970-01' AS DATE)", 0), ("CAST('1969-12-31' AS DATE)", -1), ("CAST('foo' AS DATE)", None),
+    # cast.json "double to decimal", "integer to decimal": half up at the scale, NULL when it does not fit
+    ("CAST(0.99 AS DECIMAL(2,1))", 1.0), ("CAST(10 AS DECIMAL(2,1))", None), ("CAST('0.10' AS DECIMAL(2,1))", 0.1),
+])
+def test_casts_to_date_and_decimal(expr, expected):
+    assert evaluate(expr, {}) == expected

@@ -59,7 +59,9 @@ def _temporal(value: Any, kind: str, source: tuple | None) -> Any:
     src = source[0] if source else None
     if isinstance(value, str):
         text = value.strip()
-        if kind == "DATE":
+        if kind == "DATE":  # a year or a year and month is its first day (PartialStringToTimestampParser)
+            parts = text.split("-")
+            text += "-01-01" if len(parts) == 1 else "-01" if len(parts) == 2 else ""
             return (dt.date.fromisoformat(text) - dt.date(1970, 1, 1)).days
         if kind == "TIME":
             t = dt.time.fromisoformat(text)

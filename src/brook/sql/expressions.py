@@ -190,9 +190,9 @@ class Compiler:
             test = {"=": lambda x, y: x == y, "!=": lambda x, y: x != y, "<": lambda x, y: x < y,
                     "<=": lambda x, y: x <= y, ">": lambda x, y: x > y, ">=": lambda x, y: x >= y}[op]
 
-            def compare(row: Row) -> bool | None:
-                x, y = a(row), b(row)
-                return None if x is None or y is None else test(x, y)
+            def compare(row: Row) -> bool:
+                x, y = a(row), b(row)  # ksqlDB's comparison with a NULL side is false (decimal.json, date.json)
+                return False if x is None or y is None else test(x, y)
             return compare
         if kind == "and":
             a, b = self.compile(e[1]), self.compile(e[2])
@@ -227,8 +227,8 @@ class Compiler:
             lo, hi = _convert(lo, _temporal_operand(tlo, tx)), _convert(hi, _temporal_operand(thi, tx))
 
             def between(row: Row) -> bool | None:
-                x, low, high = a(row), lo(row), hi(row)
-                return None if None in (x, low, high) else (low <= x <= high) != negate
+                x, low, high = a(row), lo(row), hi(row)  # ksqlDB's two comparisons, each false with a NULL
+                return (x is not None and low is not None and low <= x and high is not None and x <= high) != negate
             return between
         if kind == "like":
             negate, a, p = e[1], self.compile(e[2]), self.compile(e[3])

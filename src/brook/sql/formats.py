@@ -78,6 +78,19 @@ def _delimited(value: Any, t: tuple | None) -> Any:
     return value
 
 
+def _quoted(text: str, first: bool) -> str:
+    """A field as commons-csv 1.4 (ksqlDB's DELIMITED writer) prints it: quoted when it holds the delimiter, a quote
+    or a line break, starts with a character up to `#` or ends with one up to a space, and, first in the record,
+    when it starts with anything but a letter or digit (date.json "DELIMITED in/out": `"-10"`)."""
+    if not text:
+        return text
+    c = text[0]
+    if (first and not (c.isascii() and c.isalnum())) or c <= "#" or text[-1] <= " " \
+            or any(x in text for x in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
 def deserialize(fmt: str, data: bytes | None, columns: list[tuple[str, tuple]]) -> dict[str, Any] | None:
     """Bytes as a row of `columns`; None for a null (tombstone) value."""
     if data is None:
@@ -126,9 +139,7 @@ def serialize(fmt: str, row: dict[str, Any] | None, columns: Sequence[tuple[str,
             return json.dumps(row.get(columns[0][0]), separators=(",", ":"), default=_text).encode()
         return json.dumps({n: row.get(n) for n, _ in columns}, separators=(",", ":"), default=_text).encode()
     if fmt == "DELIMITED":
-        buf = io.StringIO()
-        csv.writer(buf, lineterminator="").writerow([_delimited(row.get(n), t) for n, t in columns])
-        return buf.getvalue().encode()
+        return ",".join(_quoted(str(_delimited(row.get(n), t)), i == 0) for i, (n, t) in enumerate(columns)).encode()
     raise SerdeError(f"Unsupported format: {fmt}")
 
 
