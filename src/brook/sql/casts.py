@@ -101,6 +101,8 @@ def cast(value: Any, target: tuple, source: tuple | None = None) -> Any:
     try:
         if kind in TEMPORAL:
             return _temporal(value, kind, source)
+        if kind == "STRING" and source and source[0] == "DECIMAL" and len(source) == 3:
+            return f"{value:.{source[2]}f}"  # BigDecimal's text keeps the scale (cast.json "decimal to other")
         if kind == "STRING":
             return java_text(value, source) if isinstance(value, (list, dict, bool)) or (
                 source and source[0] in TEMPORAL) else str(value)
