@@ -62,10 +62,13 @@ def test_registration_in_kafkas_json_and_one_cluster_id(cluster):
     assert cluster_id["version"] == "1"
     for b in brokers:
         client = admin(b)  # kept: the future fails once its client is collected
+        expected = [(1, brokers[0].port, "r1"), (2, brokers[1].port, "r2")]
+        # each broker learns of the other through its watch on /brokers/ids: on a busy machine, a moment later
+        wait_for(lambda c=client, e=expected: sorted((n.id, n.port, n.rack) for n in c.describe_cluster(
+            request_timeout=10).result().nodes) == e)
         described = client.describe_cluster(request_timeout=10).result()
         assert described.cluster_id == cluster_id["id"]
-        assert sorted((n.id, n.port, n.rack) for n in described.nodes) == [(1, brokers[0].port, "r1"),
-                                                                          (2, brokers[1].port, "r2")]
+        assert sorted((n.id, n.port, n.rack) for n in described.nodes) == expected
         meta = client.list_topics(timeout=10)
         assert meta.cluster_id == cluster_id["id"] and sorted(meta.brokers) == [1, 2]
 

@@ -65,12 +65,10 @@ def keep_freed_memory() -> None:
     is mmapped (or, once the dynamic threshold has risen, taken from the heap top and trimmed back when freed), so
     each one costs fresh pages: page faults and zeroing, measured as twice the broker's CPU on 1 KiB produce. Blocks
     below 32 MiB come from the heap, and up to 128 MiB freed at its top stay for the next ones."""
-    import ctypes
-    import ctypes.util
+    import ctypes  # not ctypes.util's find_library: it imports shutil, tempfile and more, to run ldconfig
 
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
+        mallopt = ctypes.CDLL(None).mallopt  # the process's own symbols: libc's, if it is glibc
     except (OSError, AttributeError):  # not glibc: its own allocator's defaults
         return
     m_trim_threshold, m_mmap_threshold = -1, -3

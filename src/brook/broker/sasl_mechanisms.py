@@ -15,8 +15,6 @@ import re
 import time
 from collections.abc import Callable, Mapping
 
-import scramp
-
 from brook.config.definition import ConfigError
 from brook.metadata import ScramCredential
 
@@ -119,6 +117,8 @@ class ScramServer:
         self.complete = False
         self.authorization_id = ""
         self.lifetime_ms: int | None = None
+        import scramp  # with asn1crypto some megabytes: loaded by the first SCRAM exchange
+
         self.server = scramp.ScramMechanism(mechanism).make_server(self._auth_info)
         self.step = 0
 
@@ -138,6 +138,8 @@ class ScramServer:
         sent = next((kv[2:] for kv in client_final.split(",") if kv.startswith("r=")), "")
         expected = str(self.server.nonce)
         if sent != expected and sent.endswith(expected):
+            import scramp
+
             self.server.nonce = scramp.core.Nonce(sent)
 
     def evaluate(self, token: bytes) -> bytes:

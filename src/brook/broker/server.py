@@ -10,13 +10,9 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from brook.cluster import leadership, shutdown
-from brook.cluster.controller import Controller
-from brook.cluster.partition_states import PartitionView, partition_view
-from brook.cluster.reassignment import Reassignments
-from brook.cluster.registration import BrokerEndpoint, BrokerRegistry, Endpoint, get_or_create_cluster_id
-from brook.cluster.replication import Replication
+from brook.cluster.endpoints import BrokerEndpoint, Endpoint
 from brook.config.broker import BrokerConfig
 from brook.config.listeners import ListenerEndpoint, read_listeners
 from brook.errors import ErrorCode, KafkaError
@@ -24,7 +20,6 @@ from brook.log.cleaner import CleanerConfig, LogCleaner
 from brook.log.config import LogConfig
 from brook.log.manager import LogManager
 from brook.metadata import JsonMetadataStore, MetadataStore
-from brook.metadata.zookeeper import ZkMetadataStore, connect_client
 from brook.protocol.templates import TemplateCache
 
 from .authz import authorizer_from_config
@@ -45,6 +40,16 @@ from .replication_quotas import ReplicationQuotas
 from .topics import TopicAdmin, TopicInfo
 from .txn_marker_channel import TxnMarkerChannel
 from .txn_markers import TxnMarkerWriter
+
+if TYPE_CHECKING:  # a cluster's modules (and kazoo) are imported when the broker joins ZooKeeper: a single
+    # broker runs without them, some megabytes smaller
+    from brook.cluster import leadership
+    from brook.cluster.controller import Controller
+    from brook.cluster.partition_states import PartitionView
+    from brook.cluster.reassignment import Reassignments
+    from brook.cluster.registration import BrokerRegistry
+    from brook.cluster.replication import Replication
+    from brook.metadata.zookeeper import ZkMetadataStore
 
 __all__ = ["Broker", "RequestContext"]
 
@@ -71,6 +76,7 @@ class Broker:
         self.replication: Replication | None = None  # the data plane of a cluster (partition states, fetchers)
         self._deliver: Callable[[Callable[[], None]], None] | None = None
         self.metadata: MetadataStore
+        self.zk_metadata: ZkMetadataStore | None = None  # the metadata store, in a cluster
         zookeeper_connect = config.get_str("zookeeper.connect")
         if zookeeper_connect:
             self.cluster_id = self._join_zookeeper(zookeeper_connect)
@@ -87,8 +93,10 @@ class Broker:
             e.name: listener_security(config, e, self.metadata) for e in self.listeners}
         self.loggers = RuntimeLoggerManager(self.broker_id)
         self.replicas = ReplicaManager(self)
-        if isinstance(self.metadata, ZkMetadataStore) and self._deliver is not None:
-            self.replication = Replication(self, self.metadata.zk, self._deliver)
+        if self.zk_metadata is not None and self._deliver is not None:
+            from brook.cluster.replication import Replication
+
+            self.replication = Replication(self, self.zk_metadata.zk, self._deliver)
         self.flusher = GroupFlusher()
         self.log_dir_failures = LogDirFailures()  # dirs whose writes fail (a full disk): one log line each
         self.fetch_sessions = FetchSessionCache()
@@ -123,10 +131,16 @@ class Broker:
             except RuntimeError:  # the loop is closed: a watch firing after the broker stopped has nobody to tell
                 pass
 
+        from brook.cluster import leadership
+        from brook.cluster.controller import Controller
+        from brook.cluster.reassignment import Reassignments
+        from brook.cluster.registration import BrokerRegistry, get_or_create_cluster_id
+        from brook.metadata.zookeeper import ZkMetadataStore, connect_client
+
         self._deliver = deliver
         log.info("Connecting to zookeeper on %s", connect)
         zk = connect_client(connect, timeout_ms / 1000, session_ms / 1000)
-        self.metadata = ZkMetadataStore(zk, deliver)
+        self.metadata = self.zk_metadata = ZkMetadataStore(zk, deliver)
         self.cluster = BrokerRegistry(zk, deliver)
         self.controller = Controller(zk, self.broker_id, self.config, deliver)
         self.rebalance = leadership.install(self.controller)
@@ -156,6 +170,8 @@ class Broker:
         if replication is None:
             epoch = self.replicas.leader_epoch
             return lambda topic, p, replicas: (ErrorCode.none, replicas[0], epoch(topic, p), replicas, ())
+        from brook.cluster.partition_states import partition_view
+
         live, states = replication.live_ids(), replication.states
         return lambda topic, p, replicas: partition_view(states.get(topic, p), replicas, live)
 
@@ -249,6 +265,8 @@ class Broker:
             endpoint = None if found is None else found.on(inter_broker) or found  # the inter-broker listener's
             return None if endpoint is None else (endpoint.host, endpoint.port)
 
+        from brook.cluster import shutdown
+
         shutdown.controlled_shutdown(address, self.broker_id, lambda: cluster.broker_epoch,
                                      self.config.get_int("controlled.shutdown.max.retries"),
                                      self.config.get_int("controlled.shutdown.retry.backoff.ms"))
@@ -273,8 +291,8 @@ class Broker:
             self.log_manager.shutdown()
         except OSError as e:  # a full disk: no clean-shutdown marker, so the next start recovers the logs
             self.log_dir_failures.failed(self.log_manager.dirs[0], "writing checkpoint files at shutdown", e)
-        if isinstance(self.metadata, ZkMetadataStore):  # the session's end removes /brokers/ids/<id> at once
+        if self.zk_metadata is not None:  # the session's end removes /brokers/ids/<id> at once
             if self.rebalance is not None:
                 self.rebalance.stop()
-            self.metadata.close()
+            self.zk_metadata.close()
         log.info("[KafkaServer id=%d] shut down completed", self.broker_id)

@@ -14,38 +14,15 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import NamedTuple
 
 from kazoo.client import KazooClient, KazooState
 from kazoo.exceptions import NodeExistsError, NoNodeError
 
+from brook.cluster.endpoints import BrokerEndpoint, Endpoint
+
 log = logging.getLogger("kafka.zk.KafkaZkClient")
 
 BROKER_ZNODE_VERSION = 5
-
-
-class BrokerEndpoint(NamedTuple):
-    """A live broker as Metadata and DescribeCluster list it: its first advertised endpoint, and every one by
-    listener name (Kafka answers each client with the endpoints of the listener it connected on)."""
-
-    broker_id: int
-    host: str
-    port: int
-    rack: str | None
-    listeners: tuple[tuple[str, str, int], ...] = ()  # (listener name, host, port)
-
-    def on(self, listener: str) -> BrokerEndpoint | None:
-        """This broker's endpoint on `listener` (None: it has no such listener); without a list, the first."""
-        if not self.listeners:
-            return self
-        return next((self._replace(host=h, port=p) for n, h, p in self.listeners if n == listener), None)
-
-
-class Endpoint(NamedTuple):
-    listener: str  # listener name (PLAINTEXT)
-    host: str
-    port: int
-    protocol: str  # security protocol (PLAINTEXT)
 
 
 class DuplicateBrokerId(Exception):

@@ -12,7 +12,6 @@ import datetime
 from typing import TYPE_CHECKING
 
 from brook.acl import AclOperation
-from brook.cluster.alter_partition import IsrProposal, alter_partitions
 from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
@@ -21,6 +20,8 @@ from ..authz import cluster_allowed
 from . import Request
 
 if TYPE_CHECKING:
+    from brook.cluster.alter_partition import IsrProposal
+
     from ..dispatch import RequestContext
     from ..server import Broker
 
@@ -35,6 +36,8 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
         return make(cls, throttle_time=_ZERO, error_code=ErrorCode.cluster_authorization_failed, topics=())
     if controller is None or not controller.is_active or broker.replication is None:
         return make(cls, throttle_time=_ZERO, error_code=ErrorCode.not_controller, topics=())
+    from brook.cluster.alter_partition import IsrProposal  # a cluster's module (kazoo's): not loaded by a single broker
+
     proposals: list[IsrProposal] = []
     unknown: list[tuple[object, int]] = []
     for t in request.topics:
@@ -52,6 +55,8 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
 
 
 async def _answer(broker: Broker, cls, broker_id, broker_epoch, controller_epoch, proposals, replicas, unknown):
+    from brook.cluster.alter_partition import alter_partitions
+
     assert broker.replication is not None
     zk = broker.replication.states.zk
     registered = await asyncio.to_thread(zk.exists, f"/brokers/ids/{broker_id}")

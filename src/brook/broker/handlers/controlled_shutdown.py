@@ -8,7 +8,6 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from brook.acl import AclOperation
-from brook.cluster import leadership
 from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
@@ -32,6 +31,8 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
 
 
 async def _answer(broker: Broker, cls: type, broker_id: int, broker_epoch: int) -> object:
+    from brook.cluster import leadership  # a cluster's module (kazoo's): not loaded by a single broker
+
     assert broker.controller is not None
     code, remaining = await asyncio.get_running_loop().run_in_executor(
         None, leadership.controlled_shutdown, broker.controller, broker_id, broker_epoch)

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from brook.acl import AclOperation, ResourceType
 from brook.errors import ErrorCode, KafkaError
-from brook.metadata.zookeeper import ZkMetadataStore
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
 
@@ -22,6 +21,8 @@ from ..topics import INTERNAL_TOPICS
 from . import Request
 
 if TYPE_CHECKING:
+    from brook.metadata.zookeeper import ZkMetadataStore
+
     from ..dispatch import RequestContext
     from ..server import Broker
 
@@ -65,8 +66,8 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
             results.append(make(result_cls, name=name, topic_id=topic_id, error_code=e.code,
                                 error_message=e.message))
     deleted = [r.name for r in results if r.error_code == ErrorCode.none]
-    if isinstance(broker.metadata, ZkMetadataStore) and deleted:
-        return _after_deletion(broker.metadata, cls, results, deleted, request.timeout)
+    if broker.zk_metadata is not None and deleted:
+        return _after_deletion(broker.zk_metadata, cls, results, deleted, request.timeout)
     return make(cls, throttle_time=_ZERO, responses=tuple(results))
 
 

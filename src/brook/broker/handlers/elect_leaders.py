@@ -9,7 +9,6 @@ import datetime
 from typing import TYPE_CHECKING
 
 from brook.acl import AclOperation
-from brook.cluster import leadership
 from brook.errors import ErrorCode
 from brook.protocol.build import make, nested
 from brook.protocol.versions import response_class
@@ -28,6 +27,8 @@ Results = dict[tuple[str, int], tuple[ErrorCode, str | None]]
 
 
 def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
+    from brook.cluster import leadership  # a cluster's module (kazoo's): not loaded by a single broker
+
     cls = response_class(43, ctx.api_version)
     wanted = None if request.topic_partitions is None else [
         (str(t.topic), int(p)) for t in request.topic_partitions for p in t.partitions]
@@ -47,6 +48,8 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
 
 async def _elect(cls: type, controller: Controller, election_type: int, wanted: list[tuple[str, int]] | None
                  ) -> object:
+    from brook.cluster import leadership
+
     results = await asyncio.get_running_loop().run_in_executor(
         None, leadership.elect_leaders, controller, election_type, wanted)
     return _response(cls, ErrorCode.none, results)

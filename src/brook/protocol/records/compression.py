@@ -6,14 +6,14 @@ from __future__ import annotations
 import struct
 import zlib
 
-import cramjam
-
 NONE, GZIP, SNAPPY, LZ4, ZSTD = 0, 1, 2, 3, 4
 _XERIAL_MAGIC = b"\x82SNAPPY\x00"
 _XERIAL_HEADER = 16
 
 
 def _snappy(data: bytes) -> bytes:
+    import cramjam  # loaded by the first snappy batch: a broker that never sees one is a megabyte smaller
+
     if data[:8] != _XERIAL_MAGIC:
         return bytes(cramjam.snappy.decompress_raw(data))
     out = []
@@ -51,6 +51,8 @@ def compress(codec: int, data: bytes) -> bytes:
         c = zlib.compressobj(wbits=31)
         return c.compress(data) + c.flush()
     if codec == SNAPPY:
+        import cramjam
+
         return bytes(cramjam.snappy.compress_raw(data))
     if codec == LZ4:
         import lz4.frame
