@@ -37,6 +37,7 @@ class KafkaConnection(asyncio.Protocol):
         # what handles a frame: the broker's dispatcher, or the SASL authenticator until the client has logged in
         self.dispatch: Callable[[KafkaConnection, bytes], DispatchResult] = broker.dispatcher.dispatch
         self.decoder = FrameDecoder(broker.max_request_bytes)
+        self.poke = broker.idle_poll.poke  # each read keeps the loop polling a while (broker/idle_poll.py)
         self.idle_sweeps = 0  # sweeps of connections.max.idle.ms since this connection last received bytes
         self.admitted = False
         self.queue: deque[bytes] = deque()
@@ -117,6 +118,7 @@ class KafkaConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.idle_sweeps = 0
+        self.poke()
         try:
             frames = self.decoder.feed(data)
         except FrameTooLarge as e:

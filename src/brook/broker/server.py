@@ -29,6 +29,7 @@ from .coordinators import build_coordinators
 from .dispatch import Dispatcher, RequestContext
 from .fetch_sessions import FetchSessionCache
 from .flusher import GroupFlusher
+from .idle_poll import IdlePoller
 from .listeners import ConnectionQuotas, ListenerSecurity, inter_broker_client, listener_security
 from .log_dir_failures import LogDirFailures
 from .log_levels import RuntimeLoggerManager
@@ -103,6 +104,7 @@ class Broker:
         self.quotas = ClientQuotas.following(self.metadata)
         self.replication_quotas = ReplicationQuotas(config, self.metadata, self.broker_id)
         self.templates = TemplateCache()
+        self.idle_poll = IdlePoller(config.get_int("brook.idle.poll.us"))
         self.producer_ids = ProducerIdManager(self.metadata, self.broker_id)
         self.cleaner = LogCleaner(self.log_manager, CleanerConfig.from_broker(config))
         self.txns, self.groups = build_coordinators(self)

@@ -42,6 +42,9 @@ BROKER_CONFIGS = ConfigDef().define(
     ConfigKey("delete.topic.enable", "boolean", True, "Allow deleting topics.", read_only=True),
     ConfigKey("message.max.bytes", "int", 1048588, "Largest record batch.", at_least(0)),
     ConfigKey("socket.request.max.bytes", "int", 104857600, "Largest request.", at_least(1), read_only=True),
+    ConfigKey("brook.idle.poll.us", "int", 200, "Brook's own (not Kafka's): microseconds the event loop keeps "
+              "polling its sockets after a request before it sleeps (broker/idle_poll.py); 0 turns it off.",
+              at_least(0), read_only=True),
     ConfigKey("max.request.partition.size.limit", "int", 2000,
               "The maximum number of partitions can be served in one request.", at_least(1), read_only=True),
     ConfigKey("socket.send.buffer.bytes", "int", 102400, "", read_only=True),
