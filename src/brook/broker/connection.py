@@ -118,7 +118,10 @@ class KafkaConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.idle_sweeps = 0
-        self.poke()
+        self._read(data)
+        self.poke()  # from the end of the work: the loop polls a while for this client's next request
+
+    def _read(self, data: bytes) -> None:
         try:
             frames = self.decoder.feed(data)
         except FrameTooLarge as e:
@@ -205,6 +208,7 @@ class KafkaConnection(asyncio.Protocol):
             return
         if result is not None and not self.closed:
             self.transport.write(result)  # type: ignore[union-attr]
+            self.poke()
         if self.throttle_ms and not self.closed:
             self._mute()
             return
