@@ -278,6 +278,7 @@ class Broker:
 
 class BrookBroker(Broker):
     name = "brook"
+    overrides: tuple[str, ...] = ()  # --brook-override KEY=VALUE (e.g. brook.idle.poll.us=0 for an A/B run)
 
     def start(self) -> None:
         data = self.workdir / f"brook-data-{self.restarts}"
@@ -285,6 +286,8 @@ class BrookBroker(Broker):
                 "--override", "listeners=PLAINTEXT://127.0.0.1:0",
                 "--override", f"log.dirs={data}",
                 "--override", "group.initial.rebalance.delay.ms=0"]
+        for kv in self.overrides:
+            args += ["--override", kv]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
         log = open(self.log_path, "ab")
         start_pos = log.tell()
@@ -1114,6 +1117,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile-rate", type=int, default=250, help="with --profile: samples per second")
     ap.add_argument("--repeat", type=int, help="runs per line and broker, the median is reported "
                     "(default 3, with --quick 1)")
+    ap.add_argument("--brook-override", action="append", default=[], metavar="KEY=VALUE",
+                    help="a broker setting for Brook's broker (repeatable), e.g. brook.idle.poll.us=0")
     ap.add_argument("--keep", action="store_true", help="keep the temporary data directory and logs")
     args = ap.parse_args(argv)
 
@@ -1140,6 +1145,8 @@ def main(argv: list[str] | None = None) -> int:
                   "installs it)", flush=True)
             continue
         b = BROKERS[name](workdir)
+        if isinstance(b, BrookBroker):
+            b.overrides = tuple(args.brook_override)
         try:
             b.start()
             print(f"{name}: pid {b.pid}, {b.bootstrap}, log {b.log_path}", flush=True)
