@@ -1,16 +1,17 @@
-"""Idle polling: after a request arrives, the event loop keeps polling its sockets (a zero-timeout poll each turn)
-for a short window before it lets the thread sleep, as Seastar's reactor does (Redpanda: idle-poll-time-us, 200 us
-by default).
+"""Idle polling: after the work of a read (or a delayed response), the event loop keeps polling its sockets (a
+zero-timeout poll each turn) for a short window before it lets the thread sleep, as Seastar's reactor does (Redpanda:
+idle-poll-time-us, 200 us by default).
 
 Why: a thread that sleeps lets its CPU go idle, and a virtual CPU that goes idle halts (a VM exit: on this kind of
 machine the guest's cpuidle driver polls for 0 ns before it halts). The next request then runs on cold caches and
 predictors: one 100 B produce costs the broker 50-67 us of Python after 50 us of sleep against 38 us after 50 us of
-polling (benchmarks/request_cost.py). A synchronous client (one request in flight, as a producer that flushes
-each message) sends its next request within some 150 us of its answer, so every one of its requests paid that.
+polling (benchmarks/request_cost.py's replay, the gap slept or polled). A synchronous client (one request in flight, as
+a producer that flushes each message) sends its next request within some 150 us of its answer, so every one of its
+requests paid that.
 
-The cost is CPU time while the broker would otherwise sleep, so it is bounded and gives way: at most `window` after
-the last request, and not at all for a while after the poller finds it was preempted (another thread wanted this
-CPU: a busy machine, where polling would take a core from the clients). A window of 0 turns it off."""
+The cost is CPU time while the broker would otherwise sleep, so it is bounded and gives way: at most `window` after the
+last request, and not at all for a while after the poller finds it was preempted (another thread wanted this CPU: a busy
+machine, where polling would take a core from the clients). A window of 0 turns it off."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ class IdlePoller:
         self._cpu = 0.0
 
     def poke(self) -> None:
-        """A request arrived: poll until `window` from now (from one call per data_received: cheap)."""
+        """A read's work is done: poll until `window` from now (called once per data_received: kept cheap)."""
         if not self._window:
             return
         now = time.monotonic()
