@@ -2,7 +2,7 @@
 (requests back to back) and cold (each after an idle gap, as a synchronous client's requests arrive: the CPU has
 gone idle in between, and on a virtual machine its caches and predictors have too).
 
-    .venv/bin/python benchmarks/request_cost.py [--gap-us 50] [--top 15]
+    .venv/bin/python benchmarks/request_cost.py [--gap-us 50] [--gap-polled] [--top 15]
 
 Starts a Brook broker inside this process (uvloop, a temporary log directory), records the frames that real
 clients send it (a confluent-kafka producer, linger.ms=0, one 100 B message per request; then a consumer reading
@@ -88,13 +88,18 @@ def count(fn: Callable[[], object]) -> tuple[int, int, collections.Counter]:
     return ops[0], ops[1] - 1, per_function
 
 
-def timed(fn: Callable[[], object], gap_s: float, n: int = 2000) -> float:
-    """Best of five runs of n calls: microseconds per call, each call after an idle gap of gap_s if given."""
+def timed(fn: Callable[[], object], gap_s: float, n: int = 2000, poll: bool = False) -> float:
+    """Best of five runs of n calls: microseconds per call, each call after an idle gap of gap_s if given (slept,
+    or with poll spent in zero-timeout polls, as the broker's idle polling spends it)."""
     best = float("inf")
     for _ in range(5):
         total = 0.0
         for _ in range(n):
-            if gap_s:
+            if gap_s and poll:
+                end = time.perf_counter() + gap_s
+                while time.perf_counter() < end:
+                    select.select([], [], [], 0)
+            elif gap_s:
                 select.select([], [], [], gap_s)  # idle, as between a synchronous client's requests
             t = time.perf_counter()
             fn()
@@ -106,6 +111,8 @@ def timed(fn: Callable[[], object], gap_s: float, n: int = 2000) -> float:
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--gap-us", type=float, default=50, help="idle time before each cold request")
+    parser.add_argument("--gap-polled", action="store_true",
+                        help="spend the gap polling (brook.idle.poll.us) instead of sleeping")
     parser.add_argument("--top", type=int, default=12, help="functions listed by bytecodes")
     parser.add_argument("--messages", type=int, default=300, help="messages the clients produce and consume")
     args = parser.parse_args()
@@ -144,9 +151,9 @@ async def main() -> int:
         for name, fn in cases:
             fn()
             ops, calls, per_function = count(fn)
-            hot, cold = timed(fn, 0), timed(fn, args.gap_us / 1e6)
+            hot, cold = timed(fn, 0), timed(fn, args.gap_us / 1e6, poll=args.gap_polled)
             print(f"{name}: {ops:,} bytecodes, {calls} Python calls, {hot:.1f} us hot, {cold:.1f} us cold "
-                  f"(after {args.gap_us:.0f} us idle)")
+                  f"(after {args.gap_us:.0f} us {'polled' if args.gap_polled else 'idle'})")
             print("   " + ", ".join(f"{f} {n}" for f, n in per_function.most_common(args.top)))
     finally:
         await broker.stop()

@@ -5,7 +5,7 @@ idle-poll-time-us, 200 us by default).
 Why: a thread that sleeps lets its CPU go idle, and a virtual CPU that goes idle halts (a VM exit: on this kind of
 machine the guest's cpuidle driver polls for 0 ns before it halts). The next request then runs on cold caches and
 predictors: one 100 B produce costs the broker 50-67 us of Python after 50 us of sleep against 38 us after 50 us of
-polling (benchmarks/request_cost.py's replay, the gap slept or polled). A synchronous client (one request in flight, as
+polling (`benchmarks/request_cost.py` and its `--gap-polled`). A synchronous client (one request in flight, as
 a producer that flushes each message) sends its next request within some 150 us of its answer, so every one of its
 requests paid that.
 
