@@ -152,8 +152,10 @@ class CommandRunner:
             self._close_producer()  # the next write starts a new producer (init aborts what this one left open)
             err = e.args[0] if e.args else None
             if isinstance(e, SystemError) or getattr(err, "fatal", lambda: False)() or \
-                    getattr(err, "txn_requires_abort", lambda: False)():
-                raise StaleMetastore() from None  # fenced by another server's producer: start again, fencing it
+                    getattr(err, "txn_requires_abort", lambda: False)() or getattr(err, "retriable", lambda: False)():
+                # fenced by another server's producer, or its transaction still open (CONCURRENT_TRANSACTIONS):
+                # start again with a new producer, fencing it
+                raise StaleMetastore() from None
             raise
         except BaseException:
             self._close_producer()
