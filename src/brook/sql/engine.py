@@ -8,7 +8,7 @@ import logging
 import threading
 from typing import Any
 
-from brook.sql import formats, introspection, srformats, windows
+from brook.sql import formats, introspection, srformats, timestamp_column, windows
 from brook.sql.aggregates import AggregateTopology
 from brook.sql.commands import CommandRunner, StaleMetastore
 from brook.sql.config import KsqlConfig
@@ -301,11 +301,11 @@ class Engine:
         except ValueError as e:
             raise SqlError(str(e)) from None
         source = Source(node.name, node.kind, topic, key_format, value_format, elements, stmt.text,
-                        is_source=node.source, window=window, timestamp=_timestamp_column(props),
-                        timestamp_format=_timestamp_format(props),
+                        is_source=node.source, window=window, timestamp=timestamp_column.column(props),
+                        timestamp_format=timestamp_column.time_format(props),
                         wrap_single=str(props.get("WRAP_SINGLE_VALUE", "true")).lower() != "false",
                         key_full_name=names[True], value_full_name=names[False])
-        _check_timestamp_column(source)
+        timestamp_column.check(source)
         for fmt, cols in ((key_format, source.key_columns), (value_format, source.value_columns)):
             if fmt == "KAFKA" and len(cols) > 1:
                 raise SqlError(f"The 'KAFKA' format only supports a single field. Got: "
@@ -382,10 +382,10 @@ class Engine:
                            f"to build `{name}` must include the key columns {keys} in its projection (eg, SELECT "
                            f"{keys}...).")
         sink = Source(name, kind, str(props.get("KAFKA_TOPIC", name)), key_format, value_format, columns, "",
-                      window=topology.window, timestamp=_timestamp_column(props),
-                      timestamp_format=_timestamp_format(props),
+                      window=topology.window, timestamp=timestamp_column.column(props),
+                      timestamp_format=timestamp_column.time_format(props),
                       wrap_single=str(props.get("WRAP_SINGLE_VALUE", "true")).lower() != "false")
-        _check_timestamp_column(sink)
+        timestamp_column.check(sink)
         sink.columns = [c for c in columns if not (c[0] in ("WINDOWSTART", "WINDOWEND") and c[2])]
         return topology, source, sink
 
@@ -575,39 +575,3 @@ class Engine:
             raise StatementError(50000, f"Failed to insert values into '{source.name}'. "
                                  f"{done.get('err') or 'timed out'}")
 
-
-def _timestamp_format(props: dict) -> str | None:
-    fmt = props.get("TIMESTAMP_FORMAT")
-    return None if fmt is None else str(fmt)
-
-
-def _check_timestamp_column(source: Source) -> None:
-    """ksqlDB's TimestampExtractionPolicyFactory: the column exists; a STRING one needs TIMESTAMP_FORMAT, which
-    only a STRING one takes; otherwise BIGINT or TIMESTAMP."""
-    if source.timestamp is None:  # TIMESTAMP_FORMAT alone is not looked at
-        return
-    types = {n: t for n, t, _ in source.columns}
-    kind = types.get(source.timestamp)
-    if kind is None:
-        raise SqlError(f"The TIMESTAMP column set in the WITH clause does not exist in the schema: "
-                       f"'{source.timestamp}'")
-    if kind[0] == "STRING":
-        if source.timestamp_format is None:
-            raise SqlError("A String timestamp field has been specified without also specifying the "
-                           "timestamp_format")
-        return
-    if source.timestamp_format is not None:
-        raise SqlError("'TIMESTAMP_FORMAT' set in the WITH clause can only be used when the timestamp column is "
-                       "of type STRING.")
-    if kind[0] not in ("BIGINT", "TIMESTAMP"):
-        raise SqlError(f"Timestamp column, {source.timestamp}, should be LONG(INT64), TIMESTAMP, or a String with a "
-                       "timestamp_format specified.")
-
-
-def _timestamp_column(props: dict) -> str | None:
-    """WITH (TIMESTAMP='col'): the column whose value is a record's time (a name is upper-cased unless quoted)."""
-    name = props.get("TIMESTAMP")
-    if name is None:
-        return None
-    text = str(name)
-    return text[1:-1] if text[:1] in "`\"" and len(text) > 1 else text.upper()
