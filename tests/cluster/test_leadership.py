@@ -68,6 +68,7 @@ def test_controlled_shutdown_moves_leadership_then_elections_bring_it_back(clust
 
 def test_the_last_replica_cannot_hand_over(cluster):
     brokers, raw = cluster
+    all_running(brokers, raw)
     ctl = controller_id(raw)
     lone, away = [i for i in brokers if i != ctl]
     client = AdminClient({"bootstrap.servers": brokers[ctl].bootstrap})
@@ -79,7 +80,8 @@ def test_the_last_replica_cannot_hand_over(cluster):
     assert "Remaining partitions to move: stuck-0" in text
     assert "Retrying controlled shutdown (1 retries remaining)" in text
     assert "Proceeding to do an unclean shutdown as all the controlled shutdown attempts failed" in text
-    assert state(raw, "stuck", 0)["leader"] == -1  # then the broker's loss: no leader until an ISR replica returns
+    # then the controller sees the broker's loss (its ZooKeeper watch): no leader until an ISR replica returns
+    wait_for(lambda: state(raw, "stuck", 0)["leader"] == -1)
     brokers[away].start()
     wait_for(lambda: raw.exists(f"/brokers/ids/{away}"))
     assert state(raw, "stuck", 0)["leader"] == -1
@@ -102,6 +104,7 @@ def test_the_last_replica_cannot_hand_over(cluster):
 
 def test_preferred_replica_election_znode_and_bad_input(cluster):
     brokers, raw = cluster
+    all_running(brokers, raw)
     ctl = controller_id(raw)
     b, other = [i for i in brokers if i != ctl]
     client = AdminClient({"bootstrap.servers": brokers[ctl].bootstrap})
