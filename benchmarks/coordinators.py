@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import TANSU, BrookBroker, TansuBroker  # noqa: E402
+from peer_brokers import TANSU, BrookBroker, TansuBroker  # noqa: E402
 
 
 def _member(bootstrap: str, group: str, topic: str, assigned: dict, stop: threading.Event, key: int) -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import BrookBroker  # noqa: E402
+from peer_brokers import BrookBroker  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 LISTENING = re.compile(r"Listening on http://[^:\s]+:(\d+)")

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the
 
 from conftest import BrokerProcess, ZooKeeperProcess  # noqa: E402
 from kafka_wire import wait_for  # noqa: E402
-from run import produce_args, run_rdkafka_performance  # noqa: E402
+from perf_clients import produce_args, run_rdkafka_performance  # noqa: E402
 
 
 def cluster_broker(workdir: Path, broker_id: int, connect: str, session_ms: int) -> BrokerProcess:

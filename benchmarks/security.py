@@ -18,7 +18,8 @@ import time
 import uuid
 from pathlib import Path
 
-from run import REPO, consume_args, create_topic, proc_cpu_seconds, produce_args, run_rdkafka_performance
+from peer_brokers import REPO, create_topic, proc_cpu_seconds
+from perf_clients import consume_args, produce_args, run_rdkafka_performance
 
 sys.path.insert(0, str(REPO / "tests"))
 from security_helpers import make_pki  # noqa: E402

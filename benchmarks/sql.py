@@ -28,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import BrookBroker  # noqa: E402
+from peer_brokers import BrookBroker  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 LISTENING = re.compile(r"ksqlDB API server listening on http://[^:\s]+:(\d+)")
