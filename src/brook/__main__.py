@@ -1,3 +1,5 @@
+"""python -m brook, and kafka-server-start: the broker."""
+
 import sys
 
 # kio imports hypothesis whenever it is installed (for its own test strategies). A broker never uses it, and a
@@ -6,4 +8,10 @@ sys.modules.setdefault("hypothesis", None)  # type: ignore[arg-type]  # None: no
 
 from brook.broker.main import main  # noqa: E402 - after the line above, which must come first
 
-sys.exit(main())
+
+def run() -> int:
+    return main()
+
+
+if __name__ == "__main__":
+    sys.exit(run())
