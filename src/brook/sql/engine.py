@@ -8,7 +8,7 @@ import logging
 import threading
 from typing import Any
 
-from brook.sql import formats, introspection, srformats, timestamp_column, windows
+from brook.sql import formats, introspection, serde_checks, srformats, timestamp_column, windows
 from brook.sql.aggregates import AggregateTopology
 from brook.sql.commands import CommandRunner, StaleMetastore
 from brook.sql.config import KsqlConfig
@@ -278,6 +278,7 @@ class Engine:
         if node.query is not None:
             return self._create_as(stmt, node, session, record, offset, partitions, replicas)
         key_format, value_format = self._formats(props, session)
+        key_delimiter, value_delimiter = serde_checks.delimiters(props, key_format, value_format)
         key_name, value_name = srformats.full_names(props, key_format, value_format, node.name)
         for name, _, ns in node.elements:
             if node.kind == "STREAM" and ns == "PRIMARY KEY":
@@ -304,12 +305,14 @@ class Engine:
                         is_source=node.source, window=window, timestamp=timestamp_column.column(props),
                         timestamp_format=timestamp_column.time_format(props),
                         wrap_single=str(props.get("WRAP_SINGLE_VALUE", "true")).lower() != "false",
-                        key_full_name=names[True], value_full_name=names[False])
+                        key_full_name=names[True], value_full_name=names[False],
+                        key_delimiter=key_delimiter or ",", value_delimiter=value_delimiter or ",")
         timestamp_column.check(source)
-        for fmt, cols in ((key_format, source.key_columns), (value_format, source.value_columns)):
+        for is_key, fmt, cols in ((True, key_format, source.key_columns), (False, value_format, source.value_columns)):
             if fmt == "KAFKA" and len(cols) > 1:
                 raise SqlError(f"The 'KAFKA' format only supports a single field. Got: "
                                f"[{', '.join(f'`{n}` {type_str(t)}' for n, t in cols)}]")
+            serde_checks.check_schema(fmt, cols, is_key)
         self._attach_serdes(source, record, True, inferred)
         if record:
             source.partitions, source.replicas = self._ensure_topic(source.topic, partitions, replicas, node.kind)
@@ -359,7 +362,7 @@ class Engine:
                                f"{[n for n, _ in topology.key_columns]}, features=[]}}\nreason: The 'KAFKA' format "
                                "only supports a single field.")
         else:
-            plan = Plan(query, source)
+            plan = Plan(query, source, name)
             if query.emit == "FINAL":
                 raise SqlError("EMIT FINAL is only supported for windowed aggregations.")
             if query.window is not None:
@@ -385,7 +388,12 @@ class Engine:
                       window=topology.window, timestamp=timestamp_column.column(props),
                       timestamp_format=timestamp_column.time_format(props),
                       wrap_single=str(props.get("WRAP_SINGLE_VALUE", "true")).lower() != "false")
+        sink.key_delimiter, sink.value_delimiter = serde_checks.sink_delimiters(props, source, sink)
+        if "KEY_FORMAT" in props and not sink.key_columns:
+            raise SqlError("Key format specified for stream without key columns.")
         timestamp_column.check(sink)
+        serde_checks.check_schema(key_format, sink.key_columns, True)
+        serde_checks.check_schema(value_format, sink.value_columns, False)
         sink.columns = [c for c in columns if not (c[0] in ("WINDOWSTART", "WINDOWEND") and c[2])]
         return topology, source, sink
 

@@ -518,6 +518,28 @@ def expr_text(e: Any) -> str:
         return f"({expr_text(e[2])} {'<>' if e[1] == '!=' else e[1]} {expr_text(e[3])})"
     if kind in ("and", "or"):
         return f"({expr_text(e[1])} {kind.upper()} {expr_text(e[2])})"
+    return _constructor_text(e)
+
+
+def _constructor_text(e: Any) -> str:
+    """The rest of ksqlDB's ExpressionFormatter: struct fields, subscripts, casts, constructors, NOT and minus."""
+    kind = e[0]
+    if kind == "deref":
+        return f"{expr_text(e[1])}->{e[2]}"
+    if kind == "subscript":
+        return f"{expr_text(e[1])}[{expr_text(e[2])}]"
+    if kind == "cast":
+        return f"CAST({expr_text(e[1])} AS {type_str(e[2])})"
+    if kind == "array":
+        return f"ARRAY[{', '.join(expr_text(x) for x in e[1])}]"
+    if kind == "map":
+        return f"MAP({', '.join(f'{expr_text(k)}:={expr_text(v)}' for k, v in e[1])})"
+    if kind == "struct":
+        return f"STRUCT({', '.join(f'{n}:={expr_text(v)}' for n, v in e[1])})"
+    if kind == "not":
+        return f"(NOT {expr_text(e[1])})"
+    if kind == "neg":
+        return f"-{expr_text(e[1])}"
     return kind.upper()
 
 

@@ -78,7 +78,7 @@ def _delimited(value: Any, t: tuple | None) -> Any:
     return value
 
 
-def _quoted(text: str, first: bool) -> str:
+def _quoted(text: str, first: bool, delimiter: str = ",") -> str:
     """A field as commons-csv 1.4 (ksqlDB's DELIMITED writer) prints it: quoted when it holds the delimiter, a quote
     or a line break, starts with a character up to `#` or ends with one up to a space, and, first in the record,
     when it starts with anything but a letter or digit (date.json "DELIMITED in/out": `"-10"`)."""
@@ -86,13 +86,14 @@ def _quoted(text: str, first: bool) -> str:
         return text
     c = text[0]
     if (first and not (c.isascii() and c.isalnum())) or c <= "#" or text[-1] <= " " \
-            or any(x in text for x in ',"\r\n'):
+            or any(x in text for x in delimiter + '"\r\n'):
         return '"' + text.replace('"', '""') + '"'
     return text
 
 
-def deserialize(fmt: str, data: bytes | None, columns: list[tuple[str, tuple]]) -> dict[str, Any] | None:
-    """Bytes as a row of `columns`; None for a null (tombstone) value."""
+def deserialize(fmt: str, data: bytes | None, columns: list[tuple[str, tuple]], delimiter: str = ","
+                ) -> dict[str, Any] | None:
+    """Bytes as a row of `columns`; None for a null (tombstone) value. `delimiter`: DELIMITED's separator."""
     if data is None:
         return None
     if not columns:
@@ -111,7 +112,7 @@ def deserialize(fmt: str, data: bytes | None, columns: list[tuple[str, tuple]]) 
             upper = {k.upper(): v for k, v in value.items()}
             return {n: coerce(value[n] if n in value else upper.get(n.upper()), t) for n, t in columns}
         if fmt == "DELIMITED":
-            fields = next(csv.reader(io.StringIO(data.decode())), [])
+            fields = next(csv.reader(io.StringIO(data.decode()), delimiter=delimiter), [])
             if len(fields) != len(columns):
                 raise SerdeError(f"Column count mismatch on deserialization. topic: , expected: {len(columns)}, "
                                  f"got: {len(fields)}")
@@ -124,7 +125,7 @@ def deserialize(fmt: str, data: bytes | None, columns: list[tuple[str, tuple]]) 
 
 
 def serialize(fmt: str, row: dict[str, Any] | None, columns: Sequence[tuple[str, tuple | None]],
-              wrap_single: bool = True) -> bytes | None:
+              wrap_single: bool = True, delimiter: str = ",") -> bytes | None:
     if row is None or not columns:
         return None
     if fmt == "KAFKA":
@@ -139,16 +140,22 @@ def serialize(fmt: str, row: dict[str, Any] | None, columns: Sequence[tuple[str,
             return json.dumps(row.get(columns[0][0]), separators=(",", ":"), default=_text).encode()
         return json.dumps({n: row.get(n) for n, _ in columns}, separators=(",", ":"), default=_text).encode()
     if fmt == "DELIMITED":
-        return ",".join(_quoted(str(_delimited(row.get(n), t)), i == 0) for i, (n, t) in enumerate(columns)).encode()
+        return delimiter.join(_quoted(str(_delimited(row.get(n), t)), i == 0, delimiter)
+                              for i, (n, t) in enumerate(columns)).encode()
     raise SerdeError(f"Unsupported format: {fmt}")
 
 
-def key_serialize(fmt: str, row: dict[str, Any], columns: Sequence[tuple[str, tuple | None]]) -> bytes | None:
-    """Keys: a single key column is written unwrapped in JSON, as ksqlDB's key serde does."""
-    return serialize(fmt, row, columns, wrap_single=False) if columns else None
+def key_serialize(fmt: str, row: dict[str, Any], columns: Sequence[tuple[str, tuple | None]], delimiter: str = ","
+                  ) -> bytes | None:
+    """Keys: a single key column is written unwrapped in JSON, as ksqlDB's key serde does; a single null column is
+    a null key in every format (delimited.json "DECIMAL - key": not an empty DELIMITED field)."""
+    if not columns or (len(columns) == 1 and row.get(columns[0][0]) is None):
+        return None
+    return serialize(fmt, row, columns, wrap_single=False, delimiter=delimiter)
 
 
-def key_deserialize(fmt: str, data: bytes | None, columns: list[tuple[str, tuple]]) -> dict[str, Any] | None:
+def key_deserialize(fmt: str, data: bytes | None, columns: list[tuple[str, tuple]], delimiter: str = ","
+                    ) -> dict[str, Any] | None:
     """Keys: a single JSON key column is read unwrapped, a STRUCT's object included (group-by.json "windowed
     aggregate with struct key - JSON")."""
     if fmt == "JSON" and data is not None and len(columns) == 1:
@@ -156,4 +163,4 @@ def key_deserialize(fmt: str, data: bytes | None, columns: list[tuple[str, tuple
             return {columns[0][0]: coerce(json.loads(data), columns[0][1])}
         except (ValueError, UnicodeDecodeError) as e:
             raise SerdeError(f"Failed to deserialize data from {fmt}: {e}") from e
-    return deserialize(fmt, data, columns)
+    return deserialize(fmt, data, columns, delimiter)

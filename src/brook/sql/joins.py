@@ -244,7 +244,7 @@ class JoinTopology(Topology):
     def _table_key(self, leaf: Leaf, msg: Any) -> Any:
         src = leaf.source
         keys = (src.key_serde.deserialize(msg.key()) if src.key_serde is not None else
-                formats.deserialize(src.key_format, msg.key(), src.key_columns)) or {}
+                formats.deserialize(src.key_format, msg.key(), src.key_columns, src.key_delimiter)) or {}
         return next(iter(keys.values()), None)
 
     def _arrive(self, step: Step, side: int, key: Any, old: dict | None, new: dict | None, msg: Any,

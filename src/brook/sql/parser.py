@@ -465,7 +465,9 @@ class _Build(Transformer):
     def print_limit(self, n):
         return ("limit", int(n))
 
-    def partition_by(self, exprs):
+    def partition_by(self, exprs=None):
+        if not exprs:  # `PARTITION BY ()`
+            raise PrepareError("PARTITION BY requires at least one expression")
         return ("partition_by", exprs)
 
     def duration(self, amount, unit):

@@ -10,7 +10,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from brook.sql import formats
-from brook.sql.expressions import Compiler, SqlError, check_columns, expr_text, generated_names, unqualified
+from brook.sql.expressions import (
+    Compiler,
+    SqlError,
+    check_columns,
+    expr_text,
+    generated_names,
+    rewrite,
+    unqualified,
+)
 from brook.sql.functions import AGGREGATES, TABLE_FUNCTIONS
 from brook.sql.parser import Query, type_str
 from brook.sql.windows import WindowSpec
@@ -41,6 +49,9 @@ class Source:
     # KEY_SCHEMA_FULL_NAME / VALUE_SCHEMA_FULL_NAME: the Avro record or Protobuf message names (srformats.full_names)
     key_full_name: str | None = None
     value_full_name: str | None = None
+    # KEY_DELIMITER / VALUE_DELIMITER: the DELIMITED format's field separator (serde_checks.delimiters)
+    key_delimiter: str = ","
+    value_delimiter: str = ","
 
     def record_time(self, row: dict[str, Any] | None) -> int | None:
         """The time WITH (TIMESTAMP='col') gives a row: a BIGINT or TIMESTAMP column's milliseconds, a STRING
@@ -75,22 +86,29 @@ class Source:
     def encode_key(self, row: dict[str, Any], columns: Sequence[tuple[str, tuple | None]]) -> bytes | None:
         if self.key_serde is not None:
             return self.key_serde.serialize(row)
-        return formats.key_serialize(self.key_format, row, columns)
+        return formats.key_serialize(self.key_format, row, columns, self.key_delimiter)
 
     def encode_value(self, row: dict[str, Any] | None, columns: Sequence[tuple[str, tuple | None]]
                      ) -> bytes | None:
         if self.value_serde is not None:
             return self.value_serde.serialize(row)
-        return formats.serialize(self.value_format, row, columns, self.wrap_single)
+        return formats.serialize(self.value_format, row, columns, self.wrap_single, self.value_delimiter)
 
     def decode(self, msg: Any) -> dict[str, Any] | None:
         """A consumed record as a row with the pseudo columns; None for a tombstone."""
         if self.value_serde is not None:
             value = self.value_serde.deserialize(msg.value())
         else:
-            value = formats.deserialize(self.value_format, msg.value(), self.value_columns)
+            value = formats.deserialize(self.value_format, msg.value(), self.value_columns, self.value_delimiter)
         if value is None:
             return None
+        return self._with_key(msg, value)
+
+    def decode_key(self, msg: Any) -> dict[str, Any]:
+        """A record whose value is null as a row: its key and pseudo columns, the value columns null."""
+        return self._with_key(msg, dict.fromkeys(n for n, _ in self.value_columns))
+
+    def _with_key(self, msg: Any, value: dict[str, Any]) -> dict[str, Any]:
         key = msg.key()
         if self.window is not None and key is not None:
             key, value["WINDOWSTART"], value["WINDOWEND"] = self.window.split_key(key)
@@ -98,7 +116,7 @@ class Source:
             if self.key_serde is not None:
                 value.update(self.key_serde.deserialize(key) or {})
             else:
-                value.update(formats.key_deserialize(self.key_format, key, self.key_columns) or {})
+                value.update(formats.key_deserialize(self.key_format, key, self.key_columns, self.key_delimiter) or {})
         value["ROWTIME"] = msg.timestamp()[1]
         value["ROWPARTITION"] = msg.partition()
         value["ROWOFFSET"] = msg.offset()
@@ -114,6 +132,29 @@ def _is_aggregate(e: Any) -> bool:
         _is_aggregate(x) for part in e[1:] if isinstance(part, list) for x in part)
 
 
+def partition_keys(partition_by: list) -> list:
+    """The key expressions of a PARTITION BY (none for `PARTITION BY NULL`: a stream without a key)."""
+    nulls = [e for e in partition_by if e[0] == "lit" and e[1] is None]
+    if nulls and len(partition_by) > 1:
+        raise SqlError("Cannot PARTITION BY multiple columns including NULL")
+    return [] if nulls else [("col", None, e[2]) if e[0] == "col" else e for e in partition_by]
+
+
+def star_key_names(key_exprs: list, taken: set[str]) -> list[tuple[str, tuple]]:
+    """`SELECT *` with PARTITION BY: the key columns' names, a column's own, a struct field's name, else
+    KSQL_COL_n."""
+    out, n = [], 0
+    for e in key_exprs:
+        if e[0] in ("col", "deref"):
+            out.append((e[2], e))
+            continue
+        while f"KSQL_COL_{n}" in taken:
+            n += 1
+        out.append((f"KSQL_COL_{n}", e))
+        n += 1
+    return out
+
+
 def columns_schema(columns: list[tuple[str, tuple | None, bool]]) -> str:
     """A sink's columns as ksqlDB's schema text (a NULL-typed column is a STRING)."""
     return ", ".join(f"`{n}` {type_str(t) if t else 'STRING'}" + (" KEY" if k else "") for n, t, k in columns)
@@ -122,7 +163,7 @@ def columns_schema(columns: list[tuple[str, tuple | None, bool]]) -> str:
 class Plan:
     """SELECT ... FROM source [WHERE ...]: output columns (name, type, is key) and `apply(row)`."""
 
-    def __init__(self, query: Query, source: Source) -> None:
+    def __init__(self, query: Query, source: Source, sink_name: str = "the sink") -> None:
         self.compiler = Compiler(source.scope(), query.alias, source.name)
         check_columns(self.compiler, query)
         aggregates = [i for i in query.items if i[0] == "expr" and _is_aggregate(i[1])]
@@ -141,7 +182,7 @@ class Plan:
                                f"{expr_text(where)} ({type_str(t)}) instead.")
         key_exprs = [("col", None, n) for n, _ in source.key_columns]
         if query.partition_by:  # PARTITION BY: its expressions are the new key, the old key a value column
-            key_exprs = [("col", None, e[2]) if e[0] == "col" else e for e in query.partition_by]
+            key_exprs = partition_keys(query.partition_by)
             for e in key_exprs:
                 self.compiler.type_of(e)
         self.columns: list[tuple[str, tuple | None, bool]] = []
@@ -156,6 +197,13 @@ class Plan:
                 keys = [(n, t) for n, t, ns in source.columns if ns in ("KEY", "PRIMARY KEY")]
                 bounds = [("WINDOWSTART", ("BIGINT",)), ("WINDOWEND", ("BIGINT",))] if source.window else []
                 values = [(n, t) for n, t, ns in source.columns if ns not in ("KEY", "PRIMARY KEY", "HEADERS")]
+                if query.partition_by:  # the new key first, then the values, then the old key (ksqlDB's order)
+                    for name, e in star_key_names(key_exprs, {n for n, _ in keys + values}):
+                        self._add(name, self.compiler.type_of(e), True, e)
+                    moved = {e[2] for e in key_exprs if e[0] == "col"}
+                    for n, t in [c for c in values + keys + bounds if c[0] not in moved]:
+                        self._add(n, t, False, ("col", None, n))
+                    continue
                 for n, t in keys + bounds + values:
                     # a windowed source's bounds belong to its key (ksqlDB: `WINDOWSTART` BIGINT KEY)
                     is_key = ("col", None, n) in key_exprs or (bool(bounds) and not query.partition_by
@@ -169,13 +217,31 @@ class Plan:
                 self.table_functions.append(len(self.fns))
             self._add(name, self.compiler.type_of(expr), bare in key_exprs, expr)
         if query.partition_by:
-            missing = [e for e in key_exprs if e not in self.exprs]
-            if missing:
-                names = ", ".join(expr_text(e) for e in missing)
-                raise SqlError(f"Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query "
-                               f"used to build the sink must include the partitioning expression {names} in its "
-                               f"projection (eg, SELECT {names}...).")
+            self._key_first(key_exprs, source, sink_name)
         self.limit = query.limit
+
+    def _key_first(self, key_exprs: list, source: Source, sink_name: str) -> None:
+        """PARTITION BY: every expression projected once; the key columns first, in PARTITION BY's order."""
+        if any(e not in self.exprs for e in key_exprs):  # ksqlDB then names them all
+            qualified = [expr_text(rewrite(e, lambda x: ("col", source.name, x[2]) if isinstance(x, tuple)
+                                           and x[:1] == ("col",) else None)) for e in key_exprs]
+            many = len(qualified) > 1
+            names = ", ".join(qualified[:-1]) + " and " + qualified[-1] if many else qualified[0]
+            raise SqlError(f"Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used "
+                           f"to build `{sink_name}` must include the partitioning expression{'s' if many else ''} "
+                           f"{names} in its projection (eg, SELECT {', '.join(qualified)}...).")
+        for e in key_exprs:
+            aliases = [c[0] for c, x in zip(self.columns, self.exprs, strict=True) if x == e]
+            if len(aliases) > 1:
+                raise SqlError(f"The projection contains a key column (`{expr_text(e)}`) more than once, aliased "
+                               f"as: {' and '.join(aliases)}.")
+        order = sorted(range(len(self.columns)), key=lambda i: key_exprs.index(self.exprs[i])
+                       if self.columns[i][2] else len(key_exprs))
+        functions = {self.fns[i] for i in self.table_functions}
+        self.columns = [self.columns[i] for i in order]
+        self.fns = [self.fns[i] for i in order]
+        self.exprs = [self.exprs[i] for i in order]
+        self.table_functions = [i for i, f in enumerate(self.fns) if f in functions]
 
     def _add(self, name: str, t: tuple | None, is_key: bool, expr: tuple) -> None:
         if any(name == c[0] for c in self.columns):

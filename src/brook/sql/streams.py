@@ -109,13 +109,14 @@ class ProjectTopology(Topology):
         self.where = plan.where  # EXPLAIN shows a FILTER step when there is one
         self.pullable = self.table
         self.store_names = (SOURCE_STORE,) if self.table else ()
-        # ksqlDB's stream SELECT maps a null value to a null value (the key kept); a filter, a table function or a
-        # new key (PARTITION BY) drops it (session-windows.json "import session stream")
+        # ksqlDB's stream SELECT maps a null value to a null value (the key kept, session-windows.json "import
+        # session stream"); a filter or a table function drops it; a new key (PARTITION BY) is computed from the
+        # record's key columns, its value columns null (partition-by.json "key expression - with null value")
         keys = [e for (n, _, k), e in zip(plan.columns, plan.exprs, strict=True)
                 if k and n not in ("WINDOWSTART", "WINDOWEND")]
         self.forward_nulls = (source.kind == "STREAM" and sink_kind == "STREAM" and plan.where is None
-                              and not plan.table_functions
-                              and keys == [("col", None, n) for n, _ in source.key_columns])
+                              and not plan.table_functions)
+        self.rekey_nulls = self.forward_nulls and keys != [("col", None, n) for n, _ in source.key_columns]
 
     def topics(self) -> list[str]:
         return [self.source.topic]
@@ -129,6 +130,10 @@ class ProjectTopology(Topology):
             if row is None:
                 if self.table and msg.key() is not None:
                     out.send(msg.key(), None, ts)  # a tombstone deletes the key downstream too
+                elif self.rekey_nulls:
+                    keyed = self.source.decode_key(msg)
+                    out.send(out.key(dict(zip(self.names, [f(keyed) for f in self.plan.fns], strict=True))),
+                             None, ts)
                 elif self.forward_nulls and out.sink.key_format == self.source.key_format \
                         and out.sink.key_serde is None and self.source.key_serde is None:
                     out.send(msg.key(), None, ts)  # the same key bytes: the sink's key format is the source's
