@@ -30,6 +30,7 @@ from brook.connect.data import (
 
 NAMESPACE = "io.confluent.connect.avro"
 DEFAULT_NAME = "ConnectDefault"
+ENUM = NAMESPACE + ".Enum"  # AvroData's parameter naming an enum read as a string; ENUM.<symbol> lists its symbols
 PRECISION_DEFAULT = 64
 _PRIMITIVE = {"int8": "int", "int16": "int", "int32": "int", "int64": "long", "float32": "float",
               "float64": "double", "boolean": "boolean", "string": "string", "bytes": "bytes"}
@@ -65,6 +66,7 @@ class _Names:
     def __init__(self) -> None:
         self.index = 0
         self.declared: dict[Schema, str] = {}
+        self.enums: set[str] = set()  # enums already declared: named after that
 
     def next_default(self) -> str:
         self.index += 1
@@ -80,7 +82,17 @@ def _from_connect(schema: Schema, names: _Names, meta: bool, ignore_optional: bo
     if not schema.optional and schema in names.declared:
         return names.declared[schema]  # a record is declared once, then named
     base: dict[str, Any]
-    if schema.type in _PRIMITIVE:
+    if schema.type == "string" and ENUM in schema.params():  # AvroData writes it back as the enum it was
+        full = schema.params()[ENUM]
+        if full in names.enums:
+            return full if not schema.optional else ["null", full]
+        names.enums.add(full)
+        namespace, _, name = full.rpartition(".")
+        base = {"type": "enum", "name": name, "symbols": [k[len(ENUM) + 1:] for k in schema.params()
+                                                          if k.startswith(ENUM + ".")]}
+        if namespace:
+            base["namespace"] = namespace
+    elif schema.type in _PRIMITIVE:
         base = {"type": _PRIMITIVE[schema.type]}
         if schema.name == DECIMAL:
             base["scale"] = int(schema.params().get("scale", "0"))
@@ -237,6 +249,11 @@ def _to_connect(avro: Any, named: dict[str, Schema], version: int | None = None,
         if logical == "decimal":
             name = DECIMAL
             params = {"scale": str(avro.get("scale", 0)), **{k: v for k, v in params.items() if k != "scale"}}
+    elif kind == "enum":  # AvroData: a string, the enum's full name and symbols in the parameters
+        full = avro["name"] if "." in avro["name"] or not avro.get("namespace") else \
+            f"{avro['namespace']}.{avro['name']}"
+        connect_kind = "string"
+        params = {**params, ENUM: full, **{f"{ENUM}.{x}": x for x in avro["symbols"]}}
     else:
         kinds = {"float": "float32", "double": "float64", "boolean": "boolean", "string": "string"}
         if kind not in kinds:
@@ -247,7 +264,7 @@ def _to_connect(avro: Any, named: dict[str, Schema], version: int | None = None,
         v = 1
     schema = Schema(connect_kind, optional, None, name, v, avro.get("connect.doc"),
                     tuple(params.items()) if params else None, fields, key, value)
-    if kind == "record":
+    if kind in ("record", "enum"):  # named types, which later fields may name
         named[avro["name"]] = named[full] = replace(schema, optional=False)
     return schema
 

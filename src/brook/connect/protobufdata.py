@@ -2,8 +2,11 @@
 them: a struct is a proto3 message (named by the schema's name, else ConnectDefault1; unnamed nested structs
 ConnectDefault2, ... under an unnamed root, ConnectDefault1, ... under a named one, declared inside their parent),
 fields numbered from 1 in order, arrays `repeated`, string-keyed maps `map<>`, Timestamp `google.protobuf.Timestamp`,
-Date `google.type.Date`, Time `google.type.TimeOfDay`; read back, every field is optional and carries its tag in the
-parameter `io.confluent.connect.protobuf.Tag`, as Confluent's converter reads it."""
+Date `google.type.Date`, Time `google.type.TimeOfDay`, Decimal `confluent.type.Decimal`, enums as strings
+(brook.connect.protobuftypes); nullable fields `optional` (optional.for.nullables) or wrapped in
+`google.protobuf.*Value` (wrapper.for.nullables) when asked. Read back, every field is optional and carries its tag
+in the parameter `io.confluent.connect.protobuf.Tag`, as Confluent's converter reads it; a field that has presence
+(`optional`, a message) and is absent reads as null."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from typing import Any
 from google.protobuf import descriptor_pb2, timestamp_pb2  # noqa: F401 - Timestamp in the default pool
 from google.type import date_pb2, timeofday_pb2  # noqa: F401 - Date and TimeOfDay in the default pool
 
+from brook.connect import protobuftypes as types
 from brook.connect.data import DATE, DECIMAL, EPOCH, TIME, TIMESTAMP, DataError, Schema, Struct, struct_schema
 
 NAMESPACE = "io.confluent.connect.protobuf"
@@ -34,7 +38,8 @@ _TO_CONNECT = {FDP.TYPE_INT32: "int32", FDP.TYPE_SINT32: "int32", FDP.TYPE_SFIXE
                FDP.TYPE_UINT32: "int64", FDP.TYPE_FIXED32: "int64", FDP.TYPE_INT64: "int64",
                FDP.TYPE_SINT64: "int64", FDP.TYPE_SFIXED64: "int64", FDP.TYPE_UINT64: "int64",
                FDP.TYPE_FIXED64: "int64", FDP.TYPE_FLOAT: "float32", FDP.TYPE_DOUBLE: "float64",
-               FDP.TYPE_BOOL: "boolean", FDP.TYPE_STRING: "string", FDP.TYPE_BYTES: "bytes", FDP.TYPE_ENUM: "int32"}
+               FDP.TYPE_BOOL: "boolean", FDP.TYPE_STRING: "string", FDP.TYPE_BYTES: "bytes"}
+NULLABLES = ("optional", "wrapper")  # ProtobufData's optional.for.nullables / wrapper.for.nullables
 
 
 def message_name(schema: Schema) -> tuple[str, str]:
@@ -43,14 +48,20 @@ def message_name(schema: Schema) -> tuple[str, str]:
     return package, name
 
 
-def from_connect_schema(schema: Schema) -> descriptor_pb2.FileDescriptorProto:
+def from_connect_schema(schema: Schema, nullable: str | None = None) -> descriptor_pb2.FileDescriptorProto:
+    """`nullable`: "optional" or "wrapper", how nullable fields are written (else as plain proto3 fields)."""
     if schema.type != "struct":
         raise DataError(f"Unsupported root schema of type {schema.type.upper()}")
     package, name = message_name(schema)
     fd = descriptor_pb2.FileDescriptorProto(name="schema.proto", syntax="proto3", package=package)
-    counter = [0 if schema.name else 1]  # an unnamed root took ConnectDefault1; nested ones count on
+    counter: list = [0 if schema.name else 1, nullable]  # an unnamed root took ConnectDefault1; nested ones count on
     fd.message_type.append(_message(schema, name, fd, counter, f".{package}.{name}" if package else f".{name}"))
     return fd
+
+
+def _import(fd: descriptor_pb2.FileDescriptorProto, name: str) -> None:
+    if name not in fd.dependency:
+        fd.dependency.append(name)
 
 
 def _map_entry(field_name: str) -> str:
@@ -59,7 +70,7 @@ def _map_entry(field_name: str) -> str:
     return "".join(p[:1].upper() + p[1:] for p in parts) + "Entry"
 
 
-def _message(schema: Schema, name: str, fd: descriptor_pb2.FileDescriptorProto, counter: list[int], scope: str
+def _message(schema: Schema, name: str, fd: descriptor_pb2.FileDescriptorProto, counter: list, scope: str
              ) -> descriptor_pb2.DescriptorProto:
     """`scope`: the message's full name; type names are written fully qualified, as protoc writes them (a schema
     registered from this descriptor then compares equal to the same schema parsed from its text)."""
@@ -77,23 +88,36 @@ def _message(schema: Schema, name: str, fd: descriptor_pb2.FileDescriptorProto, 
             entry.options.map_entry = True
             entry_scope = f"{scope}.{entry.name}"
             _typed(entry.field.add(name="key", number=1, label=FDP.LABEL_OPTIONAL), fs.key_schema, msg, scope, fd,
-                   counter)
+                   counter, key=True)
             _typed(entry.field.add(name="value", number=2, label=FDP.LABEL_OPTIONAL), fs.value_schema, entry,
                    entry_scope, fd, counter)
             field.label, field.type, field.type_name = FDP.LABEL_REPEATED, FDP.TYPE_MESSAGE, entry_scope
             continue
         _typed(field, fs, msg, scope, fd, counter)
+        if counter[1] == "optional" and f.schema.optional and field.label != FDP.LABEL_REPEATED:
+            # proto3 `optional`: a synthetic oneof of its own
+            field.proto3_optional, field.oneof_index = True, len(msg.oneof_decl)
+            msg.oneof_decl.add(name=f"_{f.name}")
     return msg
 
 
 def _typed(field: Any, fs: Schema, parent: descriptor_pb2.DescriptorProto, scope: str,
-           fd: descriptor_pb2.FileDescriptorProto, counter: list[int]) -> None:
+           fd: descriptor_pb2.FileDescriptorProto, counter: list, key: bool = False) -> None:
+    wrapper = types.wrapper_type(fs) if counter[1] == "wrapper" and not key else None
     if fs.name in _LOGICAL:
         field.type, (field.type_name, imported) = FDP.TYPE_MESSAGE, _LOGICAL[fs.name]
-        if imported not in fd.dependency:
-            fd.dependency.append(imported)
+        _import(fd, imported)
     elif fs.name == DECIMAL:
-        raise DataError(f"{fs.name} is not supported by Brook's ProtobufConverter")
+        types.decimal_meta(field, fs)
+        _import(fd, types.DECIMAL_FILE)
+    elif types.is_enum(fs):
+        enum = types.enum_proto(fs)
+        if not any(e.name == enum.name for e in parent.enum_type):
+            parent.enum_type.append(enum)
+        field.type, field.type_name = FDP.TYPE_ENUM, f"{scope}.{enum.name}"
+    elif wrapper is not None:  # map keys stay scalars: a map's key cannot be a message
+        field.type, field.type_name = FDP.TYPE_MESSAGE, wrapper
+        _import(fd, types.WRAPPERS_FILE)
     elif fs.type == "struct":
         if fs.name:
             nested = fs.name.rpartition(".")[2]
@@ -110,43 +134,60 @@ def _typed(field: Any, fs: Schema, parent: descriptor_pb2.DescriptorProto, scope
 
 
 def fill(msg: Any, schema: Schema, value: Struct) -> Any:
-    """Set the fields of a message from a Struct (ProtobufData.fromConnectData)."""
+    """Set the fields of a message from a Struct (ProtobufData.fromConnectData); the message's descriptor says
+    how each is written (an enum's number, a wrapper, a Decimal)."""
+    fields = msg.DESCRIPTOR.fields_by_name
     for f in schema.fields:
         v = value.get(f.name)
         if v is None:
             continue
-        fs = f.schema
+        fs, fd = f.schema, fields[f.name]
         if fs.type == "array":
             assert fs.value_schema is not None
             items = getattr(msg, f.name)
             for item in v:  # type: ignore[attr-defined]
-                _put_item(items, fs.value_schema, item)
+                if item is not None:  # a repeated field holds no nulls
+                    _put_item(items, fd, fs.value_schema, item)
         elif fs.type == "map":
             assert fs.value_schema is not None
             entries = getattr(msg, f.name)
+            vd = fd.message_type.fields_by_name["value"]
             for k, item in v.items():  # type: ignore[attr-defined]
-                if fs.value_schema.type == "struct":
-                    fill(entries[k], fs.value_schema, item)
-                elif fs.value_schema.name in _LOGICAL:  # a message value: set in place
-                    _set_logical(entries[k], fs.value_schema, item)
+                if item is None:
+                    continue
+                if vd.message_type is not None:  # a message value: set in place
+                    _set_message(entries[k], vd, fs.value_schema, item)
                 else:
-                    entries[k] = item
-        elif fs.name in _LOGICAL:
-            _set_logical(getattr(msg, f.name), fs, v)
-        elif fs.type == "struct":
-            fill(getattr(msg, f.name), fs, v)  # type: ignore[arg-type]
+                    entries[k] = _scalar(vd, item)
+        elif fd.message_type is not None:
+            _set_message(getattr(msg, f.name), fd, fs, v)
         else:
-            setattr(msg, f.name, v)
+            setattr(msg, f.name, _scalar(fd, v))
     return msg
 
 
-def _put_item(items: Any, schema: Schema, item: object) -> None:
-    if schema.type == "struct":
-        fill(items.add(), schema, item)  # type: ignore[arg-type]
-    elif schema.name in _LOGICAL:
-        _set_logical(items.add(), schema, item)
+def _scalar(fd: Any, v: object) -> object:
+    return types.enum_number(fd, v) if fd.enum_type is not None else v
+
+
+def _put_item(items: Any, fd: Any, schema: Schema, item: object) -> None:
+    if fd.message_type is not None:
+        _set_message(items.add(), fd, schema, item)
     else:
-        items.append(item)
+        items.append(_scalar(fd, item))
+
+
+def _set_message(msg: Any, fd: Any, schema: Schema, v: Any) -> None:
+    if schema.name == DECIMAL:
+        types.set_decimal(msg, v)
+    elif schema.name in _LOGICAL:
+        _set_logical(msg, schema, v)
+    elif types.is_wrapper(fd) and schema.type != "struct":
+        msg.SetInParent()
+        msg.value = v
+    else:
+        fill(msg, schema, v)
+        msg.SetInParent()  # an empty struct is there all the same
 
 
 def _set_logical(msg: Any, schema: Schema, v: Any) -> None:
@@ -166,53 +207,68 @@ def _set_logical(msg: Any, schema: Schema, v: Any) -> None:
     msg.nanos = v.microsecond // 1000 * 1000000
 
 
-def to_connect_schema(desc: Any, version: int | None = None) -> Schema:
-    """ProtobufData.toConnectSchema of a message descriptor: optional fields tagged with their numbers."""
+def to_connect_schema(desc: Any, version: int | None = None, unwrap: bool = False) -> Schema:
+    """ProtobufData.toConnectSchema of a message descriptor: optional fields tagged with their numbers; `unwrap`
+    (wrapper.for.nullables): google.protobuf.*Value fields as their scalars, else as structs."""
     fields = []
     for f in desc.fields:
-        s = _field_schema(f)
+        s = _field_schema(f, unwrap)
         fields.append((f.name, Schema(**{**s.__dict__, "optional": True,
-                                         "parameters": ((TAG, str(f.number)),)})))
+                                         "parameters": (*(s.parameters or ()), (TAG, str(f.number)))})))
     return Schema("struct", False, None, desc.name, version, None, None, struct_schema(fields).fields)
 
 
-def _field_schema(f: Any) -> Schema:
+def _field_schema(f: Any, unwrap: bool) -> Schema:
     if f.message_type is not None and f.message_type.GetOptions().map_entry:
         k, v = f.message_type.fields_by_name["key"], f.message_type.fields_by_name["value"]
-        return Schema("map", True, key_schema=_single(k).as_optional(), value_schema=_single(v).as_optional())
-    single = _single(f)
+        return Schema("map", True, key_schema=_single(k, unwrap).as_optional(),
+                      value_schema=_single(v, unwrap).as_optional())
+    single = _single(f, unwrap)
     if f.is_repeated:
         return Schema("array", True, value_schema=single.as_optional())
     return single
 
 
-def _single(f: Any) -> Schema:
+def _single(f: Any, unwrap: bool) -> Schema:
     if f.type == FDP.TYPE_MESSAGE:
-        if f.message_type.full_name in _FROM_MESSAGE:
-            return _FROM_MESSAGE[f.message_type.full_name]
-        return to_connect_schema(f.message_type).as_optional()
+        name = f.message_type.full_name
+        if name in _FROM_MESSAGE:
+            return _FROM_MESSAGE[name]
+        if name == types.DECIMAL_TYPE:
+            return types.decimal_schema(f)
+        if unwrap and name in types.UNWRAPPED:
+            return Schema(types.UNWRAPPED[name], True)
+        return to_connect_schema(f.message_type, None, unwrap).as_optional()
+    if f.type == FDP.TYPE_ENUM:
+        return types.enum_schema(f.enum_type)
     return Schema(_TO_CONNECT[f.type], True)
 
 
 def to_connect(schema: Schema, msg: Any) -> Struct:
     values: dict[str, object] = {}
+    fields = msg.DESCRIPTOR.fields_by_name
     for f in schema.fields:
-        fs = f.schema
+        fs, fd = f.schema, fields[f.name]
         raw = getattr(msg, f.name)
         if fs.type == "array":
             assert fs.value_schema is not None
-            values[f.name] = [_value(fs.value_schema, x) for x in raw]
+            values[f.name] = [_value(fd, fs.value_schema, x) for x in raw]
         elif fs.type == "map":
             assert fs.value_schema is not None
-            values[f.name] = {k: _value(fs.value_schema, x) for k, x in raw.items()}
-        elif fs.type == "struct" or fs.name in _LOGICAL:
-            values[f.name] = _value(fs, raw) if msg.HasField(f.name) else None
+            vd = fd.message_type.fields_by_name["value"]
+            values[f.name] = {k: _value(vd, fs.value_schema, x) for k, x in raw.items()}
+        elif fd.has_presence and not msg.HasField(f.name):  # a message, or a proto3 `optional` scalar
+            values[f.name] = None
         else:
-            values[f.name] = raw
+            values[f.name] = _value(fd, fs, raw)
     return Struct(schema, values)
 
 
-def _value(schema: Schema, raw: Any) -> object:
+def _value(fd: Any, schema: Schema, raw: Any) -> object:
+    if fd.enum_type is not None:
+        return types.enum_symbol(fd, raw) if schema.type == "string" else raw
+    if fd.message_type is None:
+        return raw
     if schema.name == TIMESTAMP:
         return raw.ToDatetime(tzinfo=dt.UTC)
     if schema.name == DATE:  # ProtobufData's Calendar of year, month, day in UTC
@@ -220,6 +276,8 @@ def _value(schema: Schema, raw: Any) -> object:
     if schema.name == TIME:
         return EPOCH + dt.timedelta(hours=raw.hours, minutes=raw.minutes, seconds=raw.seconds,
                                     microseconds=raw.nanos // 1000)
+    if schema.name == DECIMAL:
+        return types.get_decimal(raw)
     if schema.type == "struct":
         return to_connect(schema, raw)
-    return raw
+    return raw.value  # a wrapper read as its scalar

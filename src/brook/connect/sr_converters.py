@@ -266,10 +266,19 @@ class ProtobufConverter(SchemaRegistryConverter):
     format_name = "Protobuf"
     schemaless_error = "Failed to serialize Protobuf data from topic {topic}:"
 
+    def configure(self, configs: dict[str, str], is_key: bool) -> None:
+        super().configure(configs, is_key)
+        # ProtobufDataConfig's optional.for.nullables / wrapper.for.nullables: how nullable fields are written;
+        # wrappers are read back as their scalars with the latter (`unwrap`)
+        optional = str(configs.get("optional.for.nullables", "false")).lower() == "true"
+        wrapper = str(configs.get("wrapper.for.nullables", "false")).lower() == "true"
+        self.nullable = "optional" if optional else "wrapper" if wrapper else None
+        self.unwrap = wrapper
+
     def registry_schema(self, schema):
         from confluent_kafka.schema_registry import Schema as RegistrySchema
 
-        serialized = protobufdata.from_connect_schema(schema).SerializeToString()
+        serialized = protobufdata.from_connect_schema(schema, self.nullable).SerializeToString()
         return RegistrySchema(base64.b64encode(serialized).decode(), "PROTOBUF")
 
     def writer(self, schema):
@@ -292,7 +301,8 @@ class ProtobufConverter(SchemaRegistryConverter):
                 first = f"{fd.package}.{fd.message_type[0].name}" if fd.package else fd.message_type[0].name
                 desc = pool.FindMessageTypeByName(first) if not schema.name and fd.message_type else None
         if desc is None:
-            desc = ProtobufFormat.pool(protobufdata.from_connect_schema(schema)).FindMessageTypeByName(full_name)
+            desc = ProtobufFormat.pool(protobufdata.from_connect_schema(schema, self.nullable)).FindMessageTypeByName(
+                full_name)
         cls = message_factory.GetMessageClass(desc)
         ser = ProtobufSerializer(cls, self.client, {"use.deprecated.format": False, **self.serde_conf})
         return lambda value, ctx: ser(protobufdata.fill(cls(), schema, value), ctx)
@@ -321,7 +331,7 @@ class ProtobufConverter(SchemaRegistryConverter):
         for i in indexes[1:]:
             desc = desc.nested_types[i]
         registered = self.client.get_schema(schema_id)
-        schema = protobufdata.to_connect_schema(desc, self.version_of(topic, registered, desc.full_name))
+        schema = protobufdata.to_connect_schema(desc, self.version_of(topic, registered, desc.full_name), self.unwrap)
         de = ProtobufDeserializer(message_factory.GetMessageClass(desc), {"use.deprecated.format": False},
                                   self.client)
         return schema, lambda data, ctx: protobufdata.to_connect(schema, de(data, ctx))

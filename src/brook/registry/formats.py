@@ -137,10 +137,20 @@ class ProtobufFormat(Format):
         from brook.registry import protobuf  # noqa: F401 - google/type/*.proto in the default pool
 
         pool = descriptor_pool.DescriptorPool()
-        for dep in fd.dependency:  # well-known types only: the tools do not resolve references
+        added: set[str] = set()
+
+        def add(name: str) -> None:  # well-known types only (their own imports first): no references resolved
+            if name in added:
+                return
+            added.add(name)
             dep_proto = descriptor_pb2.FileDescriptorProto()
-            descriptor_pool.Default().FindFileByName(dep).CopyToProto(dep_proto)
+            descriptor_pool.Default().FindFileByName(name).CopyToProto(dep_proto)
+            for d in dep_proto.dependency:
+                add(d)
             pool.Add(dep_proto)
+
+        for dep in fd.dependency:
+            add(dep)
         pool.Add(fd)
         return pool
 

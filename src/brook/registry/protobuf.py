@@ -39,6 +39,15 @@ for _name in GOOGLE_TYPES:
         importlib.import_module(f"google.type.{_name}_pb2")
     except ImportError:  # an older googleapis-common-protos without it
         pass
+# confluent/meta.proto and confluent/type/decimal.proto: well-known to Confluent's registry too (ProtobufData writes
+# a Connect Decimal as confluent.type.Decimal, its precision and scale in the field's (confluent.field_meta));
+# confluent-kafka ships them compiled, which puts them in the default pool
+CONFLUENT_FILES = ("confluent/meta.proto", "confluent/type/decimal.proto")
+importlib.import_module("confluent_kafka.schema_registry.confluent.meta_pb2")
+importlib.import_module("confluent_kafka.schema_registry.confluent.type.decimal_pb2")
+META_FILE = CONFLUENT_FILES[0]
+# Confluent's parser reads `(confluent.field_meta)` options without the import that protoc needs
+_META_OPTION = re.compile(r"\(\s*\.?confluent\.(?:file|message|field|enum|enum_value)_meta\s*\)")
 
 _BASE64 = re.compile(r"^[A-Za-z0-9+/=\s]+$")
 MAIN_FILE = "schema.proto"
@@ -94,11 +103,33 @@ def _check(fd: descriptor_pb2.FileDescriptorProto, files: dict[str, descriptor_p
         raise ProtobufError(str(e)) from e
 
 
+def _with_meta_import(text: str) -> tuple[str, bool]:
+    """The text with `import "confluent/meta.proto";` added after its syntax line when it uses Confluent's options
+    without importing them (as Confluent's registry accepts); whether it was added."""
+    if not _META_OPTION.search(text) or re.search(r"""import\s+(?:public\s+|weak\s+)?["']confluent/meta\.proto""",
+                                                  text):
+        return text, False
+    syntax = re.search(r"""syntax\s*=\s*["'][^"']*["']\s*;""", text)
+    at = syntax.end() if syntax else 0
+    return f'{text[:at]}\nimport "{META_FILE}";\n{text[at:]}', True
+
+
+def _known_set() -> bytes:
+    """confluent/*.proto as a FileDescriptorSet (protoc's --descriptor_set_in): their text is not shipped."""
+    default = descriptor_pool.Default()
+    out = descriptor_pb2.FileDescriptorSet()
+    for name in CONFLUENT_FILES:
+        default.FindFileByName(name).CopyToProto(out.file.add())
+    return out.SerializeToString()
+
+
 def _compile(text: str, files: dict[str, descriptor_pb2.FileDescriptorProto]) -> descriptor_pb2.FileDescriptorProto:
     include = str(resources.files("grpc_tools") / "_proto")
+    text, implicit_meta = _with_meta_import(text)
     with tempfile.TemporaryDirectory(prefix="brook-proto-") as tmp:
         root = Path(tmp)
         (root / MAIN_FILE).write_text(text, encoding="utf-8")
+        (root / "known.pb").write_bytes(_known_set())
         known = root / "known" / "google" / "type"
         known.mkdir(parents=True)
         for proto in _google_type_protos():
@@ -112,13 +143,20 @@ def _compile(text: str, files: dict[str, descriptor_pb2.FileDescriptorProto]) ->
                 descriptor_pb2.FileDescriptorSet(file=[copy]).SerializeToString())
         args = [sys.executable, "-m", "grpc_tools.protoc", f"-I{root}", f"-I{include}", f"-I{root / 'known'}",
                 f"--descriptor_set_out={root / 'out.pb'}", MAIN_FILE]
-        if files:
-            sets = sorted((root / "deps").iterdir())
-            args.insert(3, "--descriptor_set_in=" + ":".join(str(p) for p in sets))
+        sets = [root / "known.pb"] + (sorted((root / "deps").iterdir()) if files else [])
+        args.insert(3, "--descriptor_set_in=" + ":".join(str(p) for p in sets))
         proc = subprocess.run(args, cwd=root, capture_output=True, text=True, timeout=60)
         if proc.returncode != 0:
             raise ProtobufError(proc.stderr.strip().replace(str(root) + "/", "") or "protoc failed")
-        return descriptor_pb2.FileDescriptorSet.FromString((root / "out.pb").read_bytes()).file[0]
+        fd = descriptor_pb2.FileDescriptorSet.FromString((root / "out.pb").read_bytes()).file[0]
+        if implicit_meta:  # the schema as Confluent's registry holds it: the options without the import
+            at = list(fd.dependency).index(META_FILE)
+            del fd.dependency[at]
+            for kind in (fd.public_dependency, fd.weak_dependency):
+                kept = [i - (i > at) for i in kind if i != at]
+                del kind[:]
+                kind.extend(kept)
+        return fd
 
 
 def _google_type_protos() -> list[Path]:
@@ -217,8 +255,23 @@ def _field(f: descriptor_pb2.FieldDescriptorProto, syntax: str, maps: dict[str, 
         opts.append(f"default = {dv}")
     if f.json_name and f.json_name != _camel(f.name) and syntax != "proto2":
         opts.append(f'json_name = "{f.json_name}"')
+    meta = _field_meta(f)
+    if meta:
+        params = ", ".join(f'{{ key: "{k}", value: "{v}" }}' for k, v in sorted(meta.items()))
+        opts.append(f"(confluent.field_meta) = {{ params: [{params}] }}")
     suffix = f" [{', '.join(opts)}]" if opts else ""
     return f"{kind} {f.name} = {f.number}{suffix};"
+
+
+def _field_meta(f: descriptor_pb2.FieldDescriptorProto) -> dict[str, str]:
+    """The params of a field's (confluent.field_meta) option (ProtobufData's Decimal precision and scale)."""
+    from confluent_kafka.schema_registry.confluent import meta_pb2
+
+    if not f.HasField("options"):
+        return {}
+    opts = descriptor_pb2.FieldOptions.FromString(f.options.SerializeToString())  # the extension, now known
+    meta = meta_pb2.field_meta  # type: ignore[attr-defined]  # declared by the generated module at run time
+    return dict(opts.Extensions[meta].params) if opts.HasExtension(meta) else {}
 
 
 def _camel(name: str) -> str:

@@ -8,7 +8,7 @@ import logging
 import threading
 from typing import Any
 
-from brook.sql import formats, introspection, serde_checks, srformats, timestamp_column, windows
+from brook.sql import formats, introspection, protobuf_nullable, serde_checks, srformats, timestamp_column, windows
 from brook.sql.aggregates import AggregateTopology
 from brook.sql.commands import CommandRunner, StaleMetastore
 from brook.sql.config import KsqlConfig
@@ -257,7 +257,8 @@ class Engine:
             srformats.require_registry(registry["schema.registry.url"], fmt, source.topic)
             serde = srformats.SrSerde(registry, fmt, source.topic, is_key, cols, not is_key and not source.wrap_single,
                                       schema_id=inferred.get(is_key),
-                                      full_name=source.key_full_name if is_key else source.value_full_name)
+                                      full_name=source.key_full_name if is_key else source.value_full_name,
+                                      nullable=source.key_nullable if is_key else source.value_nullable)
             if register and is_key not in inferred:
                 serde.register(only_if_absent)
             setattr(source, "key_serde" if is_key else "value_serde", serde)
@@ -279,6 +280,7 @@ class Engine:
             return self._create_as(stmt, node, session, record, offset, partitions, replicas)
         key_format, value_format = self._formats(props, session)
         key_delimiter, value_delimiter = serde_checks.delimiters(props, key_format, value_format)
+        nullable = protobuf_nullable.representations(props, key_format, value_format)
         key_name, value_name = srformats.full_names(props, key_format, value_format, node.name)
         for name, _, ns in node.elements:
             if node.kind == "STREAM" and ns == "PRIMARY KEY":
@@ -306,7 +308,8 @@ class Engine:
                         timestamp_format=timestamp_column.time_format(props),
                         wrap_single=str(props.get("WRAP_SINGLE_VALUE", "true")).lower() != "false",
                         key_full_name=names[True], value_full_name=names[False],
-                        key_delimiter=key_delimiter or ",", value_delimiter=value_delimiter or ",")
+                        key_delimiter=key_delimiter or ",", value_delimiter=value_delimiter or ",",
+                        key_nullable=nullable[True], value_nullable=nullable[False])
         timestamp_column.check(source)
         for is_key, fmt, cols in ((True, key_format, source.key_columns), (False, value_format, source.value_columns)):
             if fmt == "KAFKA" and len(cols) > 1:
@@ -442,6 +445,8 @@ class Engine:
         topology, source, sink = self._plan(node.query, node.kind, node.props, node.name, session)
         sink.key_full_name, sink.value_full_name = srformats.full_names(node.props, sink.key_format, sink.value_format,
                                                                         node.name, inherit=source)
+        nullable = protobuf_nullable.representations(node.props, sink.key_format, sink.value_format)
+        sink.key_nullable, sink.value_nullable = nullable[True], nullable[False]
         sink.statement = stmt.text
         command_id = f"{node.kind.lower()}/`{node.name}`/create"
         have = self._topic_partitions(source.topic)

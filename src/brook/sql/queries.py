@@ -52,6 +52,9 @@ class Source:
     # KEY_DELIMITER / VALUE_DELIMITER: the DELIMITED format's field separator (serde_checks.delimiters)
     key_delimiter: str = ","
     value_delimiter: str = ","
+    # KEY/VALUE_PROTOBUF_NULLABLE_REPRESENTATION: "optional" / "wrapper" (sql/protobuf_nullable.py)
+    key_nullable: str | None = None
+    value_nullable: str | None = None
 
     def record_time(self, row: dict[str, Any] | None) -> int | None:
         """The time WITH (TIMESTAMP='col') gives a row: a BIGINT or TIMESTAMP column's milliseconds, a STRING

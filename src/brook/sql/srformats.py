@@ -184,7 +184,7 @@ def _registered_connect_schema(fmt: str, registered: Any, client: Any, schema_id
             raise SqlError(f"{side.capitalize()} schema has multiple schema definitions. \n\n{listed}\n\n"
                            f"Please specify a schema full name in the WITH clause using {prop}")
         desc = messages[0]
-    schema = protobufdata.to_connect_schema(desc)
+    schema = protobufdata.to_connect_schema(desc, unwrap=True)  # wrappers inferred as their scalars
     # named in full: the converter writes the message of that name in the registered schema
     return Schema(**{**schema.__dict__, "name": desc.full_name}), desc.full_name
 
@@ -266,7 +266,8 @@ class SrSerde:
     """One source's key or value serde: a Confluent converter (its serializers and schema-id caches) per serde."""
 
     def __init__(self, registry: dict[str, str], fmt: str, topic: str, is_key: bool, columns: list[tuple[str, tuple]],
-                 unwrapped: bool, schema_id: int | None = None, full_name: str | None = None) -> None:
+                 unwrapped: bool, schema_id: int | None = None, full_name: str | None = None,
+                 nullable: str | None = None) -> None:
         from brook.connect.sr_converters import AvroConverter, JsonSchemaConverter, ProtobufConverter
 
         self.fmt, self.topic, self.is_key, self.columns = fmt, topic, is_key, columns
@@ -277,7 +278,11 @@ class SrSerde:
         settings = dict(registry)  # the URL, basic.auth.* and schema.registry.ssl.* of ksql.schema.registry.*
         if schema_id is not None:  # inferred columns: records are written with the schema they came from
             settings.update({"auto.register.schemas": "false", "use.schema.id": str(schema_id)})
+        if nullable is not None:  # PROTOBUF_NULLABLE_REPRESENTATION: ProtobufData's optional/wrapper.for.nullables
+            settings[f"{nullable}.for.nullables"] = "true"
         self.converter.configure(settings, is_key)
+        if isinstance(self.converter, ProtobufConverter):
+            self.converter.unwrap = True  # ksqlDB reads google.protobuf.*Value fields as their scalars
         self.schema = connect_schema(fmt, columns, self.unwrapped, full_name) if schema_id is None else \
             physical_schema(self.converter.client, fmt, schema_id, full_name)
         self._upper = {n.upper(): n for n, _ in columns}
