@@ -445,9 +445,12 @@ class Runner:
 
 
 def matches(expected: Any, got: Any) -> bool:
-    """JSON equality with numbers compared as numbers (1 == 1.0; doubles to 1e-9)."""
+    """JSON equality with numbers compared as numbers (1 == 1.0; doubles to 1e-9); an expected field name matches
+    the field of that name, else of that name upper-cased (ksqlDB's ExpectedRecordComparator)."""
     if isinstance(expected, dict) and isinstance(got, dict):
-        return expected.keys() == got.keys() and all(matches(v, got[k]) for k, v in expected.items())
+        return len(expected) == len(got) and all(
+            (k in got or str(k).upper() in got) and matches(v, got[k] if k in got else got[str(k).upper()])
+            for k, v in expected.items())
     if isinstance(expected, list) and isinstance(got, list):
         return len(expected) == len(got) and all(matches(a, b) for a, b in zip(expected, got, strict=True))
     numbers = (int, float)
