@@ -115,3 +115,49 @@ def test_protobuf_message_as_confluents_protobufdata_writes_it():
     assert back_schema.fields[0].schema.params() == {"io.confluent.connect.protobuf.Tag": "1"}
     assert (back.get("name"), back.get("age"), back.get("tags"), back.get("counts")) == ("ann", 0, ["a"], {"k": 1})
     assert back.get("ts") == dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+
+
+def test_protobuf_enums_decimals_and_wrappers_as_protobufdata_reads_them():
+    from google.protobuf import message_factory
+
+    from brook.registry import protobuf
+    from brook.registry.formats import ProtobufFormat
+
+    text = ('syntax = "proto3";\nimport "google/protobuf/wrappers.proto";\nmessage Hand {\n'
+            '  enum Suit { SPADES = 0; HEARTS = 1; CLUBS = 4; }\n  Suit suit = 1;\n'
+            '  google.protobuf.Int32Value n = 2;\n  optional string note = 3;\n}\n')
+    desc = ProtobufFormat.pool(protobuf.parse(text, {})).FindMessageTypeByName("Hand")
+    schema = protobufdata.to_connect_schema(desc)
+    suit, n, note = (f.schema for f in schema.fields)
+    # an enum: a string naming the enum, its symbols' numbers in the parameters
+    assert (suit.type, suit.name) == ("string", "Hand.Suit")
+    assert suit.params() == {"io.confluent.connect.protobuf.Enum": "Suit", "io.confluent.connect.protobuf.Enum.SPADES":
+                             "0", "io.confluent.connect.protobuf.Enum.HEARTS": "1",
+                             "io.confluent.connect.protobuf.Enum.CLUBS": "4", "io.confluent.connect.protobuf.Tag": "1"}
+    # a wrapper is a struct unless wrapper.for.nullables unwraps it
+    assert n.type == "struct" and protobufdata.to_connect_schema(desc, unwrap=True).fields[1].schema.type == "int32"
+    cls = message_factory.GetMessageClass(desc)
+    unwrapped = protobufdata.to_connect_schema(desc, unwrap=True)
+    msg = protobufdata.fill(cls(), unwrapped, Struct(unwrapped, {"suit": "CLUBS", "n": 0, "note": None}))
+    assert (msg.suit, msg.HasField("n"), msg.n.value, msg.HasField("note")) == (4, True, 0, False)
+    back = protobufdata.to_connect(unwrapped, cls.FromString(msg.SerializeToString()))
+    assert (back.get("suit"), back.get("n"), back.get("note")) == ("CLUBS", 0, None)
+    # the enum written back as an enum; a Decimal as confluent.type.Decimal with its precision and scale
+    out = protobuf.to_text(protobufdata.from_connect_schema(struct_schema([("suit", suit), ("price",
+                                                                                           decimal_schema(2))])))
+    assert "enum Suit {" in out and "CLUBS = 4;" in out and "ConnectDefault1.Suit suit = 1;" in out
+    assert 'confluent.type.Decimal price = 2 [(confluent.field_meta) = { params: [{ key: "scale", value: "2" }] }];' \
+        in out
+
+
+def test_protobuf_nullables_as_protobufdata_writes_them():
+    from brook.registry import protobuf
+
+    schema = struct_schema([("age", prim("int32", True)), ("name", STRING_SCHEMA),
+                            ("tags", Schema("array", True, value_schema=prim("string", True)))])
+    optional = protobuf.to_text(protobufdata.from_connect_schema(schema, "optional"))
+    assert "optional int32 age = 1;" in optional and "  string name = 2;" in optional
+    assert "repeated string tags = 3;" in optional
+    wrapper = protobuf.to_text(protobufdata.from_connect_schema(schema, "wrapper"))
+    assert 'import "google/protobuf/wrappers.proto";' in wrapper and "google.protobuf.Int32Value age = 1;" in wrapper
+    assert "  string name = 2;" in wrapper and "repeated google.protobuf.StringValue tags = 3;" in wrapper

@@ -15,8 +15,12 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerialize
 from confluent_kafka.schema_registry.confluent.type import decimal_pb2  # noqa: F401 - in the default pool
 from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-from google.protobuf import wrappers_pb2  # noqa: F401 - the wrappers in the default pool
+from google.protobuf import (
+    descriptor_pb2,
+    descriptor_pool,
+    message_factory,
+    wrappers_pb2,  # noqa: F401 - the wrappers in the default pool
+)
 from registry.registry_helpers import RegistryProcess
 from sql_helpers import KsqlProcess, consume
 
