@@ -148,6 +148,9 @@ def test_protobuf_enum_is_a_string_column(env):
     msg = decode(got[2][1], hand)
     assert (msg.suit, msg.n) == (4, 9)
     assert int.from_bytes(got[2][1][1:5], "big") == schema_id
+    # a name the enum does not list is not written; the server goes on
+    assert refused(k, "INSERT INTO hands (suit, n) VALUES ('JOKER', 1);").startswith(
+        "Failed to insert values into 'HANDS'.")
     ok(k, "CREATE STREAM hand_copy AS SELECT * FROM hands;")
     assert "string SUIT = 1;" in latest(registry, "HAND_COPY-value")["schema"]
     assert rows(k, "SELECT suit FROM hand_copy EMIT CHANGES LIMIT 3;", 3) == [["HEARTS"], ["SPADES"], ["CLUBS"]]
