@@ -122,3 +122,23 @@ def test_partition_by_refusals(env):
         == "Key format specified for stream without key columns."
     assert "PARTITION BY requires at least one expression" in \
         refused(k, "CREATE STREAM OUT5 AS SELECT ID FROM SRC PARTITION BY ();")
+
+
+def test_a_persistent_projection_keeps_each_key_column_once_and_some_value(env):
+    broker, k = env
+    run_statements(k, ["CREATE STREAM TWO_KEYS (ID INT KEY, ID2 INT KEY, NAME STRING) WITH (kafka_topic='two_keys', "
+                       "format='JSON', partitions=1);",
+                       "CREATE TABLE T_IN (K STRING PRIMARY KEY, V INT) WITH (kafka_topic='t_in', "
+                       "value_format='JSON', partitions=1);",
+                       "CREATE TABLE T_OUT AS SELECT * FROM T_IN;"])
+    assert "The query used to build `P1` must include the key columns ID and ID2 in its projection (eg, SELECT ID, " \
+           "ID2...)." in refused(k, "CREATE STREAM P1 AS SELECT ID, NAME FROM TWO_KEYS;")
+    assert refused(k, "CREATE STREAM P2 AS SELECT ID, ID AS ID3, ID2, NAME FROM TWO_KEYS;").startswith(
+        "The projection contains a key column (`ID`) more than once, aliased as: ID and ID3.")
+    assert refused(k, "CREATE STREAM P3 AS SELECT ID, ID2 FROM TWO_KEYS;") == \
+        "The projection contains no value columns."
+    status, body = k.ksql("INSERT INTO input_nowhere (id) VALUES (1);")
+    assert status == 400 and body["message"] == "Cannot insert values into an unknown stream/table: `INPUT_NOWHERE`"
+    # a table record without a key is skipped (Kafka Streams' table source), the next one is not
+    produce(broker.bootstrap, "t_in", [(b"a", b'{"V":1}'), (None, b'{"V":2}'), (b"a", b'{"V":3}')])
+    assert consume(broker.bootstrap, "T_OUT", 2) == [(b"a", b'{"V":1}'), (b"a", b'{"V":3}')]

@@ -30,6 +30,7 @@ DEFAULTS = {
     "ksql.sink.replicas": "",
     "ksql.persistence.default.format.key": "KAFKA",
     "ksql.persistence.default.format.value": "",
+    "ksql.output.topic.name.prefix": "",  # prefixed to the default topic name of a CREATE ... AS SELECT's sink
     "ksql.query.push.v2.enabled": "false",
 }
 

@@ -31,7 +31,7 @@ from brook.sql.parser import (
     parse,
     type_str,
 )
-from brook.sql.queries import Plan, Source
+from brook.sql.queries import Plan, Source, partition_keys
 from brook.sql.streams import ProjectTopology, SourceTableTopology, StreamsQuery
 
 log = logging.getLogger("io.confluent.ksql.rest.server.computation.CommandRunner")
@@ -205,6 +205,7 @@ class Engine:
         return have
 
     def _formats(self, props: dict, session: dict) -> tuple[str, str]:
+        serde_checks.check_format_properties(props, (*formats.FORMATS, *srformats.SERDES))
         fmt = str(props.get("FORMAT", "")).upper()
         key = str(props.get("KEY_FORMAT", fmt or self.config.get("ksql.persistence.default.format.key"))).upper()
         value = str(props.get("VALUE_FORMAT", fmt or session.get("ksql.persistence.default.format.value")
@@ -266,6 +267,9 @@ class Engine:
     def _create(self, stmt: Statement, node: Create, session: dict, record: bool, offset: int) -> dict:
         kind_word = node.kind.capitalize()
         command_id = f"{node.kind.lower()}/`{node.name}`/create"
+        if node.or_replace and (node.source or getattr(self.sources.get(node.name), "is_source", False)):
+            kind = node.kind.lower()
+            raise SqlError(f"Cannot add {kind} '{node.name}': CREATE OR REPLACE is not supported on source {kind}s.")
         if node.name in self.sources and not node.or_replace:
             if node.if_not_exists:
                 return self._status(stmt, command_id, self.sequence, f"Cannot add {node.kind.lower()} "
@@ -342,8 +346,13 @@ class Engine:
         if not query.joins:  # a join's criteria are checked first (JoinTopology checks its SELECT then)
             check_reserved(query)
         grouped = bool(query.group_by)
+        serde_checks.check_format_properties(props, (*formats.FORMATS, *srformats.SERDES))
         key_format = str(props.get("KEY_FORMAT", props.get("FORMAT", source.key_format))).upper()
         value_format = str(props.get("VALUE_FORMAT", props.get("FORMAT", source.value_format))).upper()
+        if key_format == "NONE" and "KEY_FORMAT" not in props and "FORMAT" not in props and (
+                grouped or (query.partition_by and partition_keys(query.partition_by))):
+            # a keyless source's NONE is not inherited by a result that has a key (none.json "inherited in ...")
+            key_format = str(self.config.get("ksql.persistence.default.format.key")).upper()
         if query.joins:
             sources = [source] + [self._source(j.source) for j in query.joins]
             if key_format == "NONE":  # the join's result has a key: the first source key format, else the default
@@ -387,13 +396,18 @@ class Engine:
             raise SqlError(f"Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used "
                            f"to build `{name}` must include the key columns {keys} in its projection (eg, SELECT "
                            f"{keys}...).")
-        sink = Source(name, kind, str(props.get("KAFKA_TOPIC", name)), key_format, value_format, columns, "",
+        if isinstance(topology, ProjectTopology):
+            topology.plan.check_sink(source, name, bool(query.partition_by))
+        prefix_key = "ksql.output.topic.name.prefix"
+        prefix = (session or {}).get(prefix_key) or self.config.get(prefix_key)
+        sink = Source(name, kind, str(props.get("KAFKA_TOPIC", prefix + name)), key_format, value_format, columns, "",
                       window=topology.window, timestamp=timestamp_column.column(props),
                       timestamp_format=timestamp_column.time_format(props),
                       wrap_single=str(props.get("WRAP_SINGLE_VALUE", "true")).lower() != "false")
         sink.key_delimiter, sink.value_delimiter = serde_checks.sink_delimiters(props, source, sink)
-        if "KEY_FORMAT" in props and not sink.key_columns:
-            raise SqlError("Key format specified for stream without key columns.")
+        if query.partition_by and not partition_keys(query.partition_by) and \
+                str(props.get("KEY_FORMAT", props.get("FORMAT", "NONE"))).upper() != "NONE":
+            raise SqlError("Key format specified for stream without key columns.")  # ksqlDB's Analyzer
         timestamp_column.check(sink)
         serde_checks.check_schema(key_format, sink.key_columns, True)
         serde_checks.check_schema(value_format, sink.value_columns, False)
@@ -511,6 +525,8 @@ class Engine:
             raise SqlError(f"{node.kind.capitalize()} {node.name} does not exist.")
         if source.kind != node.kind:
             raise SqlError(f"Incompatible data source type is {source.kind}, but statement was DROP {node.kind}")
+        if node.delete_topic and source.is_source:  # ksqlDB's TopicDeleteInjector
+            raise SqlError(f"Cannot delete topic for read-only source: {node.name}")
         # a source table's own materializing query (CST_...) goes with it
         own = [q.query_id for q in self.queries.values() if isinstance(q.topology, SourceTableTopology)
                and q.sink.name == node.name]
@@ -557,7 +573,12 @@ class Engine:
         return self._status(stmt, command_id, offset, "Query terminated.")
 
     def _insert_values(self, node: InsertValues) -> None:
-        source = self._source(node.target)
+        source = self.sources.get(node.target)
+        if source is None:  # InsertValuesExecutor, with the metastore's case hint
+            from brook.sql.rest_inserts import alternatives
+
+            raise SqlError(f"Cannot insert values into an unknown stream/table: `{node.target}`"
+                           + alternatives(self, node.target))
         if source.is_source:
             raise SqlError(f"Cannot insert values into read-only {source.kind.lower()}: {source.name}")
         names = node.columns or [n for n, _, ns in source.columns if ns != "HEADERS"]

@@ -135,6 +135,25 @@ def _is_aggregate(e: Any) -> bool:
         _is_aggregate(x) for part in e[1:] if isinstance(part, list) for x in part)
 
 
+def _and(names: list[str]) -> str:
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+
+
+def key_missing(sink_name: str, kind: str, required: list[str]) -> SqlError:
+    """PlanNode.throwKeysNotIncludedError, for keys that are not synthetic (no documentation link)."""
+    many = len(required) > 1
+    return SqlError(f"Key{'s' if many else ''} missing from projection (ie, SELECT). \nThe query used to build "
+                    f"`{sink_name}` must include the {kind}{'s' if many else ''} {_and(required)} in its projection "
+                    f"(eg, SELECT {', '.join(required)}...).")
+
+
+def key_twice(key: str, aliases: list[str]) -> SqlError:
+    return SqlError(f"The projection contains a key column (`{key}`) more than once, aliased as: "
+                    f"{_and(sorted(aliases))}.\nEach key column must only be in the projection once. If you intended "
+                    "to copy the key into the value, then consider using the AS_VALUE function to indicate which key "
+                    "reference should be copied.")
+
+
 def partition_keys(partition_by: list) -> list:
     """The key expressions of a PARTITION BY (none for `PARTITION BY NULL`: a stream without a key)."""
     nulls = [e for e in partition_by if e[0] == "lit" and e[1] is None]
@@ -228,16 +247,11 @@ class Plan:
         if any(e not in self.exprs for e in key_exprs):  # ksqlDB then names them all
             qualified = [expr_text(rewrite(e, lambda x: ("col", source.name, x[2]) if isinstance(x, tuple)
                                            and x[:1] == ("col",) else None)) for e in key_exprs]
-            many = len(qualified) > 1
-            names = ", ".join(qualified[:-1]) + " and " + qualified[-1] if many else qualified[0]
-            raise SqlError(f"Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used "
-                           f"to build `{sink_name}` must include the partitioning expression{'s' if many else ''} "
-                           f"{names} in its projection (eg, SELECT {', '.join(qualified)}...).")
+            raise key_missing(sink_name, "partitioning expression", qualified)
         for e in key_exprs:
             aliases = [c[0] for c, x in zip(self.columns, self.exprs, strict=True) if x == e]
             if len(aliases) > 1:
-                raise SqlError(f"The projection contains a key column (`{expr_text(e)}`) more than once, aliased "
-                               f"as: {' and '.join(aliases)}.")
+                raise key_twice(expr_text(e), aliases)
         order = sorted(range(len(self.columns)), key=lambda i: key_exprs.index(self.exprs[i])
                        if self.columns[i][2] else len(key_exprs))
         functions = {self.fns[i] for i in self.table_functions}
@@ -245,6 +259,23 @@ class Plan:
         self.fns = [self.fns[i] for i in order]
         self.exprs = [self.exprs[i] for i in order]
         self.table_functions = [i for i, f in enumerate(self.fns) if f in functions]
+
+    def check_sink(self, source: Source, sink_name: str, partitioned: bool) -> None:
+        """A persistent query's projection as ksqlDB's FinalProjectNode checks it: each key column once and every
+        one of them (PARTITION BY's were checked with the plan), and some value column."""
+        if not partitioned:
+            projected: dict[tuple, list[str]] = {}
+            for (name, _, is_key), e in zip(self.columns, self.exprs, strict=True):
+                if is_key:
+                    projected.setdefault(e, []).append(name)
+            for e, names in projected.items():
+                if len(names) > 1:
+                    raise key_twice(e[2], names)
+            keys = [n for n, _ in source.key_columns]
+            if any(("col", None, n) not in projected for n in keys):
+                raise key_missing(sink_name, "key column", keys)
+        if all(k or n in ("WINDOWSTART", "WINDOWEND") for n, _, k in self.columns):
+            raise SqlError("The projection contains no value columns.")
 
     def _add(self, name: str, t: tuple | None, is_key: bool, expr: tuple) -> None:
         if any(name == c[0] for c in self.columns):

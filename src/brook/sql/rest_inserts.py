@@ -59,7 +59,7 @@ def identifier(text: str) -> str:
     return text.upper()
 
 
-def _alternatives(engine: Engine, name: str) -> str:
+def alternatives(engine: Engine, name: str) -> str:
     """MetaStore.checkAlternatives: the sources whose names differ from `name` in case only."""
     matches = sorted((s for s in engine.sources.values() if s.name.lower() == name.lower()), key=lambda s: s.name)
     if not matches:
@@ -86,7 +86,7 @@ def target(engine: Engine, name: str) -> Source:
     source = engine.sources.get(wanted)
     if source is None:
         raise ApiError(40001, f"Cannot insert values into an unknown stream/table: `{wanted}`"
-                       + _alternatives(engine, wanted))
+                       + alternatives(engine, wanted))
     if source.window is not None:
         raise ApiError(40001, "Cannot insert values into windowed stream/table")
     patterns = [f"{engine.config.service_id}ksql_processing_log", *READ_ONLY,

@@ -17,6 +17,17 @@ _DELIMITED_TYPES = {"BOOLEAN", "INTEGER", "BIGINT", "DOUBLE", "DECIMAL", "STRING
 _KAFKA_TYPES = {"INTEGER", "BIGINT", "DOUBLE", "STRING", "BYTES"}
 
 
+def check_format_properties(props: Mapping[str, Any], known: Sequence[str]) -> None:
+    """FORMAT with KEY_FORMAT or VALUE_FORMAT (CreateSourceAsProperties), and formats ksqlDB does not have."""
+    for side in ("KEY_FORMAT", "VALUE_FORMAT"):
+        if side in props and "FORMAT" in props:
+            raise SqlError(f"Cannot supply both '{side}' and 'FORMAT' properties, as 'FORMAT' sets both key and value "
+                           "formats. Either use just 'FORMAT', or use 'KEY_FORMAT' and 'VALUE_FORMAT'.")
+    for name in ("FORMAT", "KEY_FORMAT", "VALUE_FORMAT"):
+        if name in props and str(props[name]).upper() not in known:
+            raise SqlError(f"Unknown format: {str(props[name]).upper()}")
+
+
 def delimiter(props: Mapping[str, Any], is_key: bool) -> str | None:
     """The WITH clause's KEY_DELIMITER / VALUE_DELIMITER as one character (ksqlDB's Delimiter.parse), or None."""
     name = "KEY_DELIMITER" if is_key else "VALUE_DELIMITER"
@@ -58,7 +69,9 @@ def check_schema(fmt: str, columns: Sequence[tuple[str, tuple | None]], is_key: 
     listed = ", ".join(f"`{n}` {type_str(ct) if ct else 'STRING'}" + (" KEY" if is_key else "") for n, ct in columns)
     for name, t in columns:
         base = t[0] if t is not None else "STRING"
-        if fmt == "KAFKA" and len(columns) > 1:
+        if fmt == "NONE":
+            reason = f"The 'NONE' format can only be used when no columns are defined. Got: [{listed}]"
+        elif fmt == "KAFKA" and len(columns) > 1:
             reason = f"The 'KAFKA' format only supports a single field. Got: [{listed}]"
         elif fmt == "DELIMITED" and base not in _DELIMITED_TYPES:
             reason = f"The 'DELIMITED' format does not support type '{base}', column: `{name}`"

@@ -116,13 +116,16 @@ class ProjectTopology(Topology):
                 if k and n not in ("WINDOWSTART", "WINDOWEND")]
         self.forward_nulls = (source.kind == "STREAM" and sink_kind == "STREAM" and plan.where is None
                               and not plan.table_functions)
-        self.rekey_nulls = self.forward_nulls and keys != [("col", None, n) for n, _ in source.key_columns]
+        self.same_key = keys == [("col", None, n) for n, _ in source.key_columns]
+        self.rekey_nulls = self.forward_nulls and not self.same_key
 
     def topics(self) -> list[str]:
         return [self.source.topic]
 
     def process(self, msg: Any, out: Output) -> None:
         ts = msg.timestamp()[1]
+        if self.source.kind == "TABLE" and msg.key() is None and self.source.key_columns:
+            return  # a table row needs a key: Kafka Streams' table source skips it (table.json "null key")
         try:
             row = self.source.decode(msg)
             if self.table and msg.key() is not None:
@@ -148,7 +151,8 @@ class ProjectTopology(Topology):
             return
         for values in results:
             projected = dict(zip(self.names, values, strict=True))
-            key = out.key(projected)
+            # a record without a key keeps none where the key is not re-made (multi-col-keys.json "select *")
+            key = None if self.same_key and msg.key() is None else out.key(projected)
             if self.window is not None and key is not None:
                 key = self.window.key(key, row["WINDOWSTART"], row["WINDOWEND"])
             out.send(key, projected, ts)
