@@ -116,8 +116,8 @@ def test_partition_by_refusals(env):
         refused(k, "CREATE STREAM OUT1 AS SELECT ID, NAME FROM SRC PARTITION BY ID, AGE;")
     assert refused(k, "CREATE STREAM OUT2 AS SELECT ID, NAME FROM SRC PARTITION BY NULL, ID;") == \
         "Cannot PARTITION BY multiple columns including NULL"
-    assert refused(k, "CREATE STREAM OUT3 AS SELECT NAME, NAME AS NAME2, ID FROM SRC PARTITION BY NAME;") == \
-        "The projection contains a key column (`NAME`) more than once, aliased as: NAME and NAME2."
+    assert refused(k, "CREATE STREAM OUT3 AS SELECT NAME, NAME AS NAME2, ID FROM SRC PARTITION BY NAME;").startswith(
+        "The projection contains a key column (`NAME`) more than once, aliased as: NAME and NAME2.")
     assert refused(k, "CREATE STREAM OUT4 WITH (key_format='DELIMITED') AS SELECT ID FROM SRC PARTITION BY NULL;") \
         == "Key format specified for stream without key columns."
     assert "PARTITION BY requires at least one expression" in \
