@@ -8,13 +8,23 @@ import logging
 import threading
 from typing import Any
 
-from brook.sql import formats, introspection, protobuf_nullable, serde_checks, srformats, timestamp_column, windows
+from brook.sql import (
+    alter,
+    formats,
+    introspection,
+    protobuf_nullable,
+    serde_checks,
+    srformats,
+    timestamp_column,
+    windows,
+)
 from brook.sql.aggregates import AggregateTopology
 from brook.sql.commands import CommandRunner, StaleMetastore
 from brook.sql.config import KsqlConfig
 from brook.sql.expressions import Compiler, SqlError, check_reserved
 from brook.sql.joins import JoinTopology
 from brook.sql.parser import (
+    Alter,
     Create,
     Describe,
     Drop,
@@ -144,6 +154,8 @@ class Engine:
             return self._create(stmt, node, props, record, offset)
         if isinstance(node, Drop):
             return self._drop(stmt, node, record, offset)
+        if isinstance(node, Alter):
+            return alter.alter(self, stmt, node, record)
         if isinstance(node, Terminate):
             return self._terminate(stmt, node, record, offset)
         if isinstance(node, InsertSelect):
@@ -461,7 +473,7 @@ class Engine:
                                                                         node.name, inherit=source)
         nullable = protobuf_nullable.representations(node.props, sink.key_format, sink.value_format)
         sink.key_nullable, sink.value_nullable = nullable[True], nullable[False]
-        sink.statement = stmt.text
+        sink.statement, sink.cas_target = stmt.text, True
         command_id = f"{node.kind.lower()}/`{node.name}`/create"
         have = self._topic_partitions(source.topic)
         self._attach_serdes(sink, record, False)

@@ -87,6 +87,13 @@ class Drop:
 
 
 @dataclass
+class Alter:
+    kind: str
+    name: str
+    columns: list  # (name, type) added as value columns
+
+
+@dataclass
 class InsertValues:
     target: str
     columns: list | None
@@ -392,6 +399,12 @@ class _Build(Transformer):
         names = [p for p in parts if isinstance(p, str)]
         flags = {p[0] for p in parts if isinstance(p, tuple)}
         return Drop(kind.upper(), names[0], "if_exists" in flags, "delete_topic" in flags)
+
+    def alter(self, kind, name, *options):
+        return Alter(kind.upper(), name, list(options))
+
+    def alter_option(self, name, t):
+        return (name, t)
 
     def column_list(self, *names):
         return list(names)

@@ -40,6 +40,7 @@ class Source:
     replicas: int = 1
     wrap_single: bool = True
     is_source: bool = False
+    cas_target: bool = False  # made by a CREATE ... AS SELECT (ALTER refuses it)
     # the schema-registry formats' serdes (srformats.SrSerde), one per source and side, set by the engine
     key_serde: Any = field(default=None, repr=False, compare=False)
     value_serde: Any = field(default=None, repr=False, compare=False)
