@@ -327,6 +327,7 @@ class Engine:
                         key_delimiter=key_delimiter or ",", value_delimiter=value_delimiter or ",",
                         key_nullable=nullable[True], value_nullable=nullable[False])
         timestamp_column.check(source)
+        serde_checks.check_headers(source.columns)
         for is_key, fmt, cols in ((True, key_format, source.key_columns), (False, value_format, source.value_columns)):
             if fmt == "KAFKA" and len(cols) > 1:
                 raise SqlError(f"The 'KAFKA' format only supports a single field. Got: "
@@ -493,6 +494,8 @@ class Engine:
             raise SqlError(f"INSERT INTO can only be used to insert into a stream. {target.name} is a table.")
         if target.is_source:
             raise SqlError(f"Cannot insert into read-only stream: {target.name}")
+        if target.header_columns:
+            raise SqlError(f"Cannot insert into {target.name} because it has header columns")
         props = {"KAFKA_TOPIC": target.topic, "KEY_FORMAT": target.key_format, "VALUE_FORMAT": target.value_format}
         windows.refuse_windowed_table(self.sources, node.query)
         topology, source, sink = self._plan(node.query, "STREAM", props, target.name, session)
@@ -593,7 +596,10 @@ class Engine:
                            + alternatives(self, node.target))
         if source.is_source:
             raise SqlError(f"Cannot insert values into read-only {source.kind.lower()}: {source.name}")
-        names = node.columns or [n for n, _, ns in source.columns if ns != "HEADERS"]
+        names = node.columns or [n for n, _, _ in source.columns]
+        headers = [n for n, _ in source.header_columns if n in names]
+        if headers:
+            raise SqlError(f"Cannot insert into HEADER columns: {', '.join(headers)}")
         if len(names) != len(node.values):
             raise SqlError(f"Expected a value for each column. Expected Columns: [{', '.join(names)}]. Got "
                            f"[{', '.join(str(v[1]) for v in node.values)}]")

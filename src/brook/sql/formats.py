@@ -102,6 +102,8 @@ def deserialize(fmt: str, data: bytes | None, columns: list[tuple[str, tuple]], 
         if fmt == "KAFKA":
             (name, t), = columns
             code = _KAFKA.get(t[0])
+            if t[0] == "BYTES":  # Kafka's ByteBuffer serializer: the bytes themselves
+                return {name: data}
             return {name: struct.unpack(code, data)[0] if code else data.decode()}
         if fmt == "JSON":
             value = json.loads(data)
@@ -134,6 +136,8 @@ def serialize(fmt: str, row: dict[str, Any] | None, columns: Sequence[tuple[str,
         if value is None:
             return None
         code = _KAFKA.get(t[0]) if t else None  # a NULL-typed column is written as a STRING
+        if isinstance(value, bytes):
+            return value
         return struct.pack(code, value) if code else str(value).encode()
     if fmt == "JSON":
         if len(columns) == 1 and not wrap_single:

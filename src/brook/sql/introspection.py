@@ -69,6 +69,10 @@ def description(engine: Engine, s: Source, extended: bool) -> dict:
         f: dict[str, Any] = {"name": name, "schema": _schema(t)}
         if ns in ("KEY", "PRIMARY KEY"):
             f["type"] = "KEY"
+        elif isinstance(ns, str) and ns.startswith("HEADER"):  # ksqlDB's FieldInfo: HEADER, with its key
+            f["type"] = "HEADER"
+            if ns != "HEADERS":
+                f["headerKey"] = ns[len("HEADER('"):-2].replace("''", "'")
         fields.append(f)
     reads = [q.describe() for q in engine.queries.values() if q.source.name == s.name]
     writes = [q.describe() for q in engine.queries.values() if q.sink.name == s.name]

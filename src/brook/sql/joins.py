@@ -127,7 +127,7 @@ class JoinTopology(Topology):
                         continue
                     s = leaf.source
                     names = [n for n, _ in s.key_columns] + (["WINDOWSTART", "WINDOWEND"] if s.window else []) + [
-                        n for n, _ in s.value_columns]
+                        n for n, _, ns in s.columns if ns not in ("KEY", "PRIMARY KEY")]  # header columns too
                     items += [(f"{leaf.alias}_{n}", ("col", leaf.alias, n)) for n in names]
                 continue
             expr, alias = item[1], item[2]

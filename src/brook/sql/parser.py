@@ -340,6 +340,9 @@ class _Build(Transformer):
     def headers(self):
         return "HEADERS"
 
+    def header_key(self, key):  # HEADER('k'): one header's last value, as the column's namespace text
+        return "HEADER('" + _unquote_string(key).replace("'", "''") + "')"
+
     def element(self, name, t, constraint=None):
         return (name, t, constraint)
 

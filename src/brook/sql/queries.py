@@ -85,7 +85,12 @@ class Source:
 
     @property
     def value_columns(self) -> list[tuple[str, tuple]]:
-        return [(n, t) for n, t, ns in self.columns if ns not in ("KEY", "PRIMARY KEY", "HEADERS")]
+        return [(n, t) for n, t, ns in self.columns if ns not in ("KEY", "PRIMARY KEY") and not is_header(ns)]
+
+    @property
+    def header_columns(self) -> list[tuple[str, str | None]]:
+        """HEADERS columns (every header: None) and HEADER('k') columns (the key's last header), by name."""
+        return [(n, header_key(ns)) for n, _, ns in self.columns if is_header(ns)]
 
     def encode_key(self, row: dict[str, Any], columns: Sequence[tuple[str, tuple | None]]) -> bytes | None:
         if self.key_serde is not None:
@@ -121,10 +126,26 @@ class Source:
                 value.update(self.key_serde.deserialize(key) or {})
             else:
                 value.update(formats.key_deserialize(self.key_format, key, self.key_columns, self.key_delimiter) or {})
+        if self.header_columns:
+            headers = msg.headers() or []
+            for name, wanted in self.header_columns:
+                if wanted is None:
+                    value[name] = [{"KEY": k, "VALUE": v} for k, v in headers]
+                else:
+                    value[name] = next((v for k, v in reversed(headers) if k == wanted), None)
         value["ROWTIME"] = msg.timestamp()[1]
         value["ROWPARTITION"] = msg.partition()
         value["ROWOFFSET"] = msg.offset()
         return value
+
+
+def is_header(ns: Any) -> bool:
+    """A HEADERS or HEADER('k') column's namespace."""
+    return isinstance(ns, str) and ns.startswith("HEADER")
+
+
+def header_key(ns: str) -> str | None:
+    return None if ns == "HEADERS" else ns[len("HEADER('"):-2].replace("''", "'")
 
 
 def _is_aggregate(e: Any) -> bool:
@@ -219,7 +240,7 @@ class Plan:
                     raise SqlError(f"'{item[1]}' is not a valid stream/table name or alias.")
                 keys = [(n, t) for n, t, ns in source.columns if ns in ("KEY", "PRIMARY KEY")]
                 bounds = [("WINDOWSTART", ("BIGINT",)), ("WINDOWEND", ("BIGINT",))] if source.window else []
-                values = [(n, t) for n, t, ns in source.columns if ns not in ("KEY", "PRIMARY KEY", "HEADERS")]
+                values = [(n, t) for n, t, ns in source.columns if ns not in ("KEY", "PRIMARY KEY")]  # headers too
                 if query.partition_by:  # the new key first, then the values, then the old key (ksqlDB's order)
                     for name, e in star_key_names(key_exprs, {n for n, _ in keys + values}):
                         self._add(name, self.compiler.type_of(e), True, e)

@@ -101,3 +101,25 @@ def sink_delimiters(props: Mapping[str, Any], source: Any, sink: Any) -> tuple[s
     kept_value = "VALUE_FORMAT" not in props and "FORMAT" not in props and source.value_format == sink.value_format
     return (key or (source.key_delimiter if kept_key else ","),
             value or (source.value_delimiter if kept_value else ","))
+
+
+_HEADERS_TYPE = ("ARRAY", ("STRUCT", [("KEY", ("STRING",)), ("VALUE", ("BYTES",))]))
+
+
+def check_headers(columns: Sequence[tuple[str, tuple, Any]]) -> None:
+    """HEADERS columns are ARRAY<STRUCT<KEY STRING, VALUE BYTES>>, HEADER('k') columns BYTES (ksqlDB's
+    TableElements checks, with its messages)."""
+    for _, t, ns in columns:
+        if ns == "HEADERS" and _normal(t) != _HEADERS_TYPE:
+            raise SqlError(f"Invalid type for HEADERS column: expected {type_str(_HEADERS_TYPE)}, got {type_str(t)}")
+        if isinstance(ns, str) and ns.startswith("HEADER(") and t[0] != "BYTES":
+            raise SqlError(f"Invalid type for {ns} column: expected BYTES, got {type_str(t)}")
+
+
+def _normal(t: tuple) -> tuple:
+    """A type with its struct fields' names upper-cased (STRUCT<key STRING, ...> is the headers' type too)."""
+    if t[0] == "ARRAY":
+        return ("ARRAY", _normal(t[1]))
+    if t[0] == "STRUCT":
+        return ("STRUCT", [(n.upper(), _normal(ft)) for n, ft in t[1]])
+    return t
