@@ -217,7 +217,7 @@ class Engine:
         return have
 
     def _formats(self, props: dict, session: dict) -> tuple[str, str]:
-        serde_checks.check_format_properties(props, (*formats.FORMATS, *srformats.SERDES))
+        serde_checks.check_format_properties(props, (*formats.FORMATS, *srformats.SERDES, srformats.NOSR))
         fmt = str(props.get("FORMAT", "")).upper()
         key = str(props.get("KEY_FORMAT", fmt or self.config.get("ksql.persistence.default.format.key"))).upper()
         value = str(props.get("VALUE_FORMAT", fmt or session.get("ksql.persistence.default.format.value")
@@ -226,7 +226,7 @@ class Engine:
             raise SqlError("Statement is missing the 'VALUE_FORMAT' property from the WITH clause. Either provide "
                            "one or set a default via the 'ksql.persistence.default.format.value' config.")
         for f in (key, value):
-            if f not in formats.FORMATS and f not in srformats.SERDES:
+            if f not in formats.FORMATS and f not in srformats.SERDES and f != srformats.NOSR:
                 raise SqlError(f"Unknown format: {f}")
         return key, value
 
@@ -265,9 +265,10 @@ class Engine:
         inferred = inferred or {}
         for is_key, fmt, cols in ((True, source.key_format, source.key_columns),
                                   (False, source.value_format, source.value_columns)):
-            if fmt not in srformats.SERDES or not cols:
+            if fmt not in (*srformats.SERDES, srformats.NOSR) or not cols:
                 continue
-            srformats.require_registry(registry["schema.registry.url"], fmt, source.topic)
+            if fmt != srformats.NOSR:
+                srformats.require_registry(registry["schema.registry.url"], fmt, source.topic)
             serde = srformats.SrSerde(registry, fmt, source.topic, is_key, cols, not is_key and not source.wrap_single,
                                       schema_id=inferred.get(is_key),
                                       full_name=source.key_full_name if is_key else source.value_full_name,
@@ -359,7 +360,7 @@ class Engine:
         if not query.joins:  # a join's criteria are checked first (JoinTopology checks its SELECT then)
             check_reserved(query)
         grouped = bool(query.group_by)
-        serde_checks.check_format_properties(props, (*formats.FORMATS, *srformats.SERDES))
+        serde_checks.check_format_properties(props, (*formats.FORMATS, *srformats.SERDES, srformats.NOSR))
         key_format = str(props.get("KEY_FORMAT", props.get("FORMAT", source.key_format))).upper()
         value_format = str(props.get("VALUE_FORMAT", props.get("FORMAT", source.value_format))).upper()
         if key_format == "NONE" and "KEY_FORMAT" not in props and "FORMAT" not in props and (

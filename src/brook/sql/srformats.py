@@ -34,6 +34,7 @@ AVRO_NAMESPACE = "io.confluent.ksql.avro_schemas"
 AVRO_RECORD = AVRO_NAMESPACE + ".KsqlDataSourceSchema"
 SCHEMA_TYPES = {"AVRO": "AVRO", "JSON_SR": "JSON", "PROTOBUF": "PROTOBUF"}
 SERDES = tuple(SCHEMA_TYPES)
+NOSR = "PROTOBUF_NOSR"  # Protobuf without the registry (sql/protobuf_nosr.py): a serde here, but nothing to infer
 NOT_CONFIGURED = "KSQL is not configured to use a schema registry. To enable it, please set ksql.schema.registry.url"
 DOCS = "https://docs.confluent.io/current/schema-registry/docs/"
 PROTOBUF_DEFAULT_NAME = "ConnectDefault"  # ksqlDB's ProtobufSchemaTranslator ignores such a full name
@@ -272,7 +273,15 @@ class SrSerde:
 
         self.fmt, self.topic, self.is_key, self.columns = fmt, topic, is_key, columns
         # a single key (or WRAP_SINGLE_VALUE=false value) is written unwrapped; Protobuf always needs a message
-        self.unwrapped = (unwrapped or (is_key and len(columns) == 1)) and fmt != "PROTOBUF"
+        self.unwrapped = (unwrapped or (is_key and len(columns) == 1)) and fmt not in ("PROTOBUF", NOSR)
+        self._upper = {n.upper(): n for n, _ in columns}
+        self._types = {n: t for n, t in columns if _has_struct(t)}  # struct field names follow the column types
+        if fmt == NOSR:  # no registry: the columns' message, written bare
+            from brook.sql.protobuf_nosr import ProtobufNoSrConverter
+
+            self.schema = connect_schema("PROTOBUF", columns, False, full_name)
+            self.converter: Any = ProtobufNoSrConverter(self.schema, nullable)
+            return
         cls = {"AVRO": AvroConverter, "JSON_SR": JsonSchemaConverter, "PROTOBUF": ProtobufConverter}[fmt]
         self.converter = cls()
         settings = dict(registry)  # the URL, basic.auth.* and schema.registry.ssl.* of ksql.schema.registry.*
@@ -285,11 +294,11 @@ class SrSerde:
             self.converter.unwrap = True  # ksqlDB reads google.protobuf.*Value fields as their scalars
         self.schema = connect_schema(fmt, columns, self.unwrapped, full_name) if schema_id is None else \
             physical_schema(self.converter.client, fmt, schema_id, full_name)
-        self._upper = {n.upper(): n for n, _ in columns}
-        self._types = {n: t for n, t in columns if _has_struct(t)}  # struct field names follow the column types
 
     def register(self, only_if_absent: bool = False) -> None:
         """Register the schema now, as ksqlDB does when it creates a source or a query's sink."""
+        if self.fmt == NOSR:
+            return
         subj = subject(self.topic, self.is_key)
         client = self.converter.client
         try:
