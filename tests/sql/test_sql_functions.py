@@ -280,16 +280,16 @@ def test_map_and_struct_stay_column_names():
 
 
 @pytest.mark.parametrize("sql, message", [
-    # timestampadd.json "throws on incorrect type" (ksqlDB prints the name as written)
-    ("TIMESTAMPADD(T, 5, T)", "Function 'TIMESTAMPADD' does not accept parameters (TIMESTAMP, INTEGER, TIMESTAMP)."),
-    ("UCASE(I)", "Function 'UCASE' does not accept parameters (INTEGER)."),
+    # timestampadd.json "throws on incorrect type" (ksqlDB prints the name its UDF declares)
+    ("TIMESTAMPADD(T, 5, T)", "Function 'timestampadd' does not accept parameters (TIMESTAMP, INTEGER, TIMESTAMP)."),
+    ("UCASE(I)", "Function 'ucase' does not accept parameters (INTEGER)."),
     ("ARRAY_LENGTH(S)", "Function 'ARRAY_LENGTH' does not accept parameters (STRING)."),
-    ("SQRT('x')", "Function 'SQRT' does not accept parameters (STRING)."),
-    ("TRANSFORM(NUMBERS, (x, y) => x)", "Function 'TRANSFORM' does not accept parameters (ARRAY<INTEGER>, LAMBDA)."),
-    ("TRANSFORM(M, (k, v) => k)", "Function 'TRANSFORM' does not accept parameters (MAP<STRING, INTEGER>, LAMBDA)."),
-    ("FILTER(NUMBERS, x => x + 1)", "Function 'FILTER' does not accept parameters (ARRAY<INTEGER>, LAMBDA)."),
-    ("REDUCE(NUMBERS, (s, x) => s)", "Function 'REDUCE' does not accept parameters (ARRAY<INTEGER>, LAMBDA)."),
-    ("TRANSFORM(S, x => x)", "Function 'TRANSFORM' does not accept parameters (STRING, LAMBDA)."),
+    ("SQRT('x')", "Function 'sqrt' does not accept parameters (STRING)."),
+    ("TRANSFORM(NUMBERS, (x, y) => x)", "Function 'transform' does not accept parameters (ARRAY<INTEGER>, LAMBDA)."),
+    ("TRANSFORM(M, (k, v) => k)", "Function 'transform' does not accept parameters (MAP<STRING, INTEGER>, LAMBDA)."),
+    ("FILTER(NUMBERS, x => x + 1)", "Function 'filter' does not accept parameters (ARRAY<INTEGER>, LAMBDA)."),
+    ("REDUCE(NUMBERS, (s, x) => s)", "Function 'reduce' does not accept parameters (ARRAY<INTEGER>, LAMBDA)."),
+    ("TRANSFORM(S, x => x)", "Function 'transform' does not accept parameters (STRING, LAMBDA)."),
     ("ABS(x => x)", "Lambdas are only allowed as arguments of TRANSFORM, FILTER and REDUCE."),
     ("TRANSFORM(NUMBERS, x => y)", "Column 'Y' cannot be resolved."),
 ])

@@ -91,9 +91,9 @@ def test_functions_in_a_push_query_and_a_bad_call(env):
     assert lines[1]["row"]["columns"] == ["one", "8-6-3", '{"a":1,"abcd":10}', "2020-09-13 12:26", "xxx", None]
     status, body = k.ksql("CREATE STREAM BAD AS SELECT ID, UCASE(col1) FROM test;")
     assert status == 400 and body["error_code"] == 40001, body
-    assert body["message"] == "Function 'UCASE' does not accept parameters (INTEGER)."
+    assert body["message"] == "Function 'ucase' does not accept parameters (INTEGER)."
     status, body = k.ksql("CREATE STREAM BAD AS SELECT ID, TRANSFORM(numbers, (x, y) => x) FROM test;")
-    assert status == 400 and "Function 'TRANSFORM' does not accept parameters (ARRAY<INTEGER>, LAMBDA)." \
+    assert status == 400 and "Function 'transform' does not accept parameters (ARRAY<INTEGER>, LAMBDA)." \
         in body["message"], body
 
 

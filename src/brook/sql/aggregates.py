@@ -126,7 +126,7 @@ class AggregateTopology(Topology):
         for name, e in value_exprs:
             if any(name == c[0] for c in self.columns):
                 raise SqlError(f"Duplicate value columns found in schema: `{name}`")
-            self.columns.append((name, out.type_of(e), False))
+            self.columns.append((name, out.select_type(e), False))
             self.value_fns.append((name, out.compile(e)))
         # HAVING's messages name the aggregates and groups it reads (`SUM(VALUE)`), not their columns
         out.display = {**{f"KSQL_AGG_VARIABLE_{i}": c for i, c in enumerate(calls)},

@@ -26,6 +26,14 @@ class SqlError(Exception):
     """A statement that parses but cannot run (ksqlDB's KsqlStatementException): error 40001."""
 
 
+class CastRefused(SqlError):
+    """A CAST ksqlDB refuses when it generates the expression's code: the message then names the step
+    (CodeGenRunner's `Invalid Select: Cast of STRING to ARRAY<INTEGER> is not supported.`, cast.json)."""
+
+    def within(self, step: str) -> SqlError:
+        return SqlError(f"Invalid {step}: {self}.")
+
+
 def _numeric_result(a: tuple | None, b: tuple | None, op: str = "+") -> tuple:
     order = {t: i for i, t in enumerate(NUMERIC)}
     ta, tb = (a or ("INTEGER",))[0], (b or ("INTEGER",))[0]
@@ -135,7 +143,7 @@ class Compiler:
         if kind == "cast":
             message = casts.refuse(self.type_of(e[1]), e[2])
             if message:
-                raise SqlError(message)
+                raise CastRefused(message)
             return e[2]
         if kind == "case":
             for _, v in e[1]:
@@ -288,8 +296,17 @@ class Compiler:
         self.clause = clause
         try:
             return self.compile(e)
+        except CastRefused as err:
+            raise err.within("Predicate") from None
         finally:
             self.clause = ""
+
+    def select_type(self, e: tuple) -> tuple | None:
+        """The type of a SELECT expression (a refused CAST named as ksqlDB's projection step names it)."""
+        try:
+            return self.type_of(e)
+        except CastRefused as err:
+            raise err.within("Select") from None
 
     def _check_comparable(self, x: tuple, y: tuple, op: str) -> None:
         """ksqlDB's ComparisonUtil: numbers with numbers, else the same type (BOOLEAN, ARRAY, MAP and STRUCT only

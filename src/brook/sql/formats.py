@@ -8,6 +8,7 @@ import binascii
 import csv
 import io
 import json
+import math
 import struct
 from collections.abc import Sequence
 from typing import Any
@@ -62,6 +63,16 @@ def _text(value: Any) -> Any:
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _quote_non_numeric(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+    if isinstance(value, dict):
+        return {k: _quote_non_numeric(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_quote_non_numeric(v) for v in value]
+    return value
 
 
 def _delimited(value: Any, t: tuple | None) -> Any:
@@ -140,9 +151,11 @@ def serialize(fmt: str, row: dict[str, Any] | None, columns: Sequence[tuple[str,
             return value
         return struct.pack(code, value) if code else str(value).encode()
     if fmt == "JSON":
-        if len(columns) == 1 and not wrap_single:
-            return json.dumps(row.get(columns[0][0]), separators=(",", ":"), default=_text).encode()
-        return json.dumps({n: row.get(n) for n, _ in columns}, separators=(",", ":"), default=_text).encode()
+        value = row.get(columns[0][0]) if len(columns) == 1 and not wrap_single else {n: row.get(n) for n, _ in columns}
+        try:
+            return json.dumps(value, separators=(",", ":"), default=_text, allow_nan=False).encode()
+        except ValueError:  # NaN or an infinity: Jackson (ksqlDB's writer) quotes them (math.json "sqrt")
+            return json.dumps(_quote_non_numeric(value), separators=(",", ":"), default=_text).encode()
     if fmt == "DELIMITED":
         return delimiter.join(_quoted(str(_delimited(row.get(n), t)), i == 0, delimiter)
                               for i, (n, t) in enumerate(columns)).encode()

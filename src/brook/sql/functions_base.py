@@ -34,13 +34,34 @@ def nulls(fn: Callable) -> Callable:
     return wrapped
 
 
+# the functions ksqlDB declares (@UdfDescription's name) otherwise than upper-cased: its messages name them so
+# (dateadd.json "throws on incorrect type": `Function 'dateadd' does not accept parameters ...`)
+_DECLARED = {n.upper(): n for n in (
+    "array_concat array_distinct array_except array_intersect array_max array_min array_remove array_sort "
+    "array_union bigint_from_bytes double_from_bytes int_from_bytes convert_tz dateadd datesub datetostring "
+    "format_date format_time format_timestamp from_days from_unixtime parse_date parse_time parse_timestamp "
+    "stringtodate stringtotimestamp timeadd timesub timestampadd timestampsub timestamptostring unix_date "
+    "unix_timestamp geo_distance extractjsonfield filter reduce transform slice map_keys map_union map_values Abs "
+    "acos asin atan atan2 cbrt Ceil cos cosh cot degrees exp Floor greatest least ln log pi power radians random "
+    "Round sign sin sinh sqrt tan tanh trunc Chr concat concat_ws elt encode field from_bytes initcap instr lcase "
+    "LPad len md5 mask mask_keep_left mask_keep_right mask_left mask_right RPad regexp_extract regexp_extract_all "
+    "regexp_replace regexp_split_to_array replace split split_to_map substring to_bytes trim ucase "
+    "url_decode_param url_encode_param url_extract_fragment url_extract_host url_extract_parameter "
+    "url_extract_path url_extract_port url_extract_protocol url_extract_query explode").split()}
+
+
+def declared(name: str) -> str:
+    """The function's name as ksqlDB declares it (and repeats it in messages)."""
+    return _DECLARED.get(name, name)
+
+
 def reject(name: str, arg_types: list) -> Exception:
     """ksqlDB's error for arguments no signature of the function takes."""
     from brook.sql.expressions import SqlError
     from brook.sql.parser import type_str
 
     types = ", ".join(type_str(t) if t else "null" for t in arg_types)
-    return SqlError(f"Function '{name}' does not accept parameters ({types}).")
+    return SqlError(f"Function '{declared(name)}' does not accept parameters ({types}).")
 
 
 def first(t: list) -> tuple | None:

@@ -150,7 +150,7 @@ class JoinTopology(Topology):
             is_key = name == key_name
             if any(name == col[0] for col in self.columns):
                 raise SqlError(f"Duplicate value columns found in schema: `{name}`")
-            self.columns.append((name, c.type_of(expr), is_key))
+            self.columns.append((name, c.select_type(expr), is_key))
             self.fns.append((name, c.compile(expr)))
         # a two-source stream-table join may leave its key out (the stream keeps no key)
         if key_name is None and not self.transient and (sink_kind == "TABLE" or self.kind != "ST"

@@ -29,6 +29,10 @@ class PrepareError(ParseError):
     """A statement ksqlDB's AstBuilder rejects: "Failed to prepare statement: ...", no line."""
 
 
+class PlacedError(ParseError):
+    """A syntax error whose message already gives its own place ("line L:C: ...")."""
+
+
 @dataclass
 class Join:
     kind: str  # INNER | LEFT | RIGHT | FULL
@@ -308,8 +312,12 @@ class _Build(Transformer):
         return ("deref", e, name)
 
     # types
-    def base_type(self, name, *params):
+    @v_args(meta=True, inline=True)
+    def base_type(self, meta, name, *params):
         name = TYPE_ALIASES.get(name, name)
+        if name == "NULL":  # a keyword in ksqlDB's grammar, where a type is expected (cast.json "to null")
+            at = f"{meta.line}:{meta.column}"
+            raise PlacedError(f"line {at}: Syntax Error\nSyntax error at or near 'NULL' at line {at}")
         if name not in BASE_TYPES:
             raise ParseError(f"Unknown type: {name}")
         if name == "DECIMAL":
@@ -599,6 +607,8 @@ def parse(text: str, variables: dict[str, str] | None = None) -> list[Statement]
         try:
             node = _Build().transform(stmt.children[0])
         except VisitError as e:
+            if isinstance(e.orig_exc, PlacedError):
+                raise ParseError(str(e.orig_exc)) from None
             if isinstance(e.orig_exc, PrepareError):
                 raise ParseError(f"Failed to prepare statement: {e.orig_exc}") from None
             if isinstance(e.orig_exc, ParseError):

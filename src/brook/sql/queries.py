@@ -259,7 +259,7 @@ class Plan:
             bare = ("col", None, expr[2]) if expr[0] == "col" else expr
             if expr[0] == "call" and expr[1] in TABLE_FUNCTIONS:
                 self.table_functions.append(len(self.fns))
-            self._add(name, self.compiler.type_of(expr), bare in key_exprs, expr)
+            self._add(name, self.compiler.select_type(expr), bare in key_exprs, expr)
         if query.partition_by:
             self._key_first(key_exprs, source, sink_name)
         self.limit = query.limit
