@@ -110,7 +110,7 @@ def test_geo_distance_on_ksqldb_sphere():
     ("S > 1", "Cannot compare S (STRING) to 1 (INTEGER) with GREATER_THAN."),
     ("TRUE + 1", "Error processing expression: (true + 1). Unsupported arithmetic types. BOOLEAN INTEGER"),
     ("NO_SUCH_FN(A)", "Can't find any functions with the name 'NO_SUCH_FN'"),
-    ("UCASE(S, S)", "Function 'UCASE' does not accept parameters (STRING, STRING)."),
+    ("UCASE(S, S)", "Function 'ucase' does not accept parameters (STRING, STRING)."),
 ])
 def test_expression_errors(expr, message):
     with pytest.raises(SqlError) as e:
