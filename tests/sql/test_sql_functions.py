@@ -243,8 +243,9 @@ def test_collections(sql, expected):
      "ARRAY<STRUCT<`Q` INTEGER, `P` STRING>>"),
     ("TRANSFORM(NUMBERS, x => STRUCT(q := x + 5))", [{"Q": 8}, {"Q": 11}, {"Q": 13}], "ARRAY<STRUCT<`Q` INTEGER>>"),
     # transform-map.json "capitalize all keys and round values in transformed map"
+    # (`2.5` is a DECIMAL(2, 1) literal: INTEGER * DECIMAL(2, 1) is DECIMAL(13, 1), as ksqlDB's SqlDecimal.multiply)
     ("TRANSFORM(M, (k, v) => UCASE(k), (k, v) => v * 2.5)", {"A": 2.5, "ABCD": 25.0, "XYZ": 12.5},
-     "MAP<STRING, DOUBLE>"),
+     "MAP<STRING, DECIMAL(13, 1)>"),
     ("TRANSFORM(AM, (x, y) => x + '_test', (k, v) => ARRAY_MIN(v) + 1)", {"a_test": 2, "bb_test": 11},
      "MAP<STRING, INTEGER>"),
     # filter.json "apply lambda filter to int array", "apply filter lambda function to int map"

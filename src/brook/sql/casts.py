@@ -145,7 +145,12 @@ def common_type(types: list) -> tuple | None:
         return ("STRUCT", list(merged.items()))
     numbers = [t for t in known if t[0] in NUMERIC]
     if known[0][0] in NUMERIC:
-        return max(numbers, key=lambda t: NUMERIC.index(t[0]))
+        widest = max(numbers, key=lambda t: NUMERIC.index(t[0]))
+        if widest[0] == "DECIMAL":  # DecimalUtil.widen: room for the most integer digits and the largest scale
+            ps = [t[1:] if t[0] == "DECIMAL" else (19, 0) if t[0] == "BIGINT" else (10, 0) for t in numbers]
+            scale = max(s for _, s in ps)
+            return ("DECIMAL", max(p - s for p, s in ps) + scale, scale)
+        return widest
     return known[0]
 
 

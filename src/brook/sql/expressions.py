@@ -150,7 +150,10 @@ class Compiler:
                 t = self.type_of(v)
                 if t:
                     return t
-            return self.type_of(e[2]) if e[2] else None
+            t = self.type_of(e[2]) if e[2] else None
+            if t is None:
+                raise SqlError("Invalid Case expression. All case branches have NULL type")
+            return t
         if kind == "call":
             if e[1] in functions.LAMBDA_FUNCTIONS:
                 return lambdas.result_type(self, e[1], e[2])
@@ -303,6 +306,9 @@ class Compiler:
 
     def select_type(self, e: tuple) -> tuple | None:
         """The type of a SELECT expression (a refused CAST named as ksqlDB's projection step names it)."""
+        if e == ("lit", None, None):  # ksqlDB's SelectionUtil, building the projection's schema
+            raise SqlError("Can't infer a type of null. Please explicitly cast it to a required type, e.g. "
+                           "CAST(null AS VARCHAR).")
         try:
             return self.type_of(e)
         except CastRefused as err:

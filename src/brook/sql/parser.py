@@ -4,7 +4,9 @@ upper-cased, back-quoted or double-quoted ones kept as written."""
 
 from __future__ import annotations
 
+import decimal
 import functools
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,12 +192,35 @@ class _Build(Transformer):
     def string(self, t):
         return ("lit", _unquote_string(t), ("STRING",))
 
-    def integer(self, t):
+    def __init__(self, text: str = "") -> None:
+        super().__init__()
+        self.text = text  # the request, for a literal's sign in messages
+
+    def _refuse(self, meta: Any, t: Token, what: str) -> PrepareError:
+        """ksqlDB's ParserUtil refusal of a literal: its place as ksqlDB's NodeLocation gives it (one column on)
+        and its text with the sign before it (literals.json "BIGINT literal negative overflow")."""
+        sign = "-" if self.text[:meta.start_pos].rstrip().endswith("-") else ""
+        return PrepareError(f"line {meta.line}:{meta.column + 1}: {what}: {sign}{t}")
+
+    @v_args(meta=True, inline=True)
+    def integer(self, meta, t):
         v = int(t)
+        if v > 2**63:  # 2^63 itself is the magnitude of Long.MIN_VALUE once negated
+            raise self._refuse(meta, t, "Invalid numeric literal")
         return ("lit", v, ("INTEGER",) if v < 2**31 else ("BIGINT",))
 
-    def decimal(self, t):
-        return ("lit", float(t), ("DOUBLE",))
+    @v_args(meta=True, inline=True)
+    def decimal(self, meta, t):
+        # ksqlDB: digits with a point are a DECIMAL literal, typed by its digits as DecimalUtil.fromValue does
+        # (`1.5` DECIMAL(2, 1), `0.05` DECIMAL(3, 2)); with an exponent a DOUBLE (binary-arithmetic.json)
+        if "e" in t or "E" in t:
+            if math.isinf(float(t)):
+                raise self._refuse(meta, t, "Number overflows DOUBLE")
+            return ("lit", float(t), ("DOUBLE",))
+        d = decimal.Decimal(str(t))
+        scale = max(-d.as_tuple().exponent, 0)  # type: ignore[operator]  # a literal is finite
+        precision = scale + 1 if abs(d) < 1 else len(d.as_tuple().digits)
+        return ("lit", float(d), ("DECIMAL", max(precision, scale), scale))
 
     def true(self, _):
         return ("lit", True, ("BOOLEAN",))
@@ -605,7 +630,7 @@ def parse(text: str, variables: dict[str, str] | None = None) -> list[Statement]
     for stmt in tree.children:
         assert isinstance(stmt, Tree) and isinstance(stmt.children[0], Tree)  # grammar.lark: stmt: statement ";"
         try:
-            node = _Build().transform(stmt.children[0])
+            node = _Build(text).transform(stmt.children[0])
         except VisitError as e:
             if isinstance(e.orig_exc, PlacedError):
                 raise ParseError(str(e.orig_exc)) from None
