@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from brook.sql import casts, functions, lambdas
+from brook.sql import casts, coercion, functions, lambdas
 from brook.sql.parser import position, type_str
 
 log = logging.getLogger(__name__)
@@ -26,9 +26,10 @@ class SqlError(Exception):
     """A statement that parses but cannot run (ksqlDB's KsqlStatementException): error 40001."""
 
 
-class CastRefused(SqlError):
-    """A CAST ksqlDB refuses when it generates the expression's code: the message then names the step
-    (CodeGenRunner's `Invalid Select: Cast of STRING to ARRAY<INTEGER> is not supported.`, cast.json)."""
+class CodegenError(SqlError):
+    """What ksqlDB refuses when it generates the expression's code (a CAST, an IN list's members): the message then
+    names the step (CodeGenRunner's `Invalid Select: Cast of STRING to ARRAY<INTEGER> is not supported.`,
+    cast.json; `Invalid Predicate: operator does not exist: ...`, in.json)."""
 
     def within(self, step: str) -> SqlError:
         return SqlError(f"Invalid {step}: {self}.")
@@ -125,7 +126,10 @@ class Compiler:
             return e[2]
         if kind == "col":
             return self.columns[self.column(e[1], e[2])]
-        if kind in ("cmp", "and", "or", "not", "isnull", "between", "like", "in"):
+        if kind == "in":
+            self._in_common(e)
+            return ("BOOLEAN",)
+        if kind in ("cmp", "and", "or", "not", "isnull", "between", "like"):
             return ("BOOLEAN",)
         if kind == "bin":
             if e[1] == "||":
@@ -143,7 +147,7 @@ class Compiler:
         if kind == "cast":
             message = casts.refuse(self.type_of(e[1]), e[2])
             if message:
-                raise CastRefused(message)
+                raise CodegenError(message)
             return e[2]
         if kind == "case":
             for _, v in e[1]:
@@ -249,12 +253,7 @@ class Compiler:
                 return None if x is None or pattern is None else bool(_like(pattern).fullmatch(x)) != negate
             return like
         if kind == "in":
-            negate, a, options = e[1], self.compile(e[2]), [self.compile(x) for x in e[3]]
-
-            def in_(row: Row) -> bool | None:
-                x = a(row)
-                return None if x is None else any(x == o(row) for o in options) != negate
-            return in_
+            return self._in(e)
         if kind == "bin":
             return self._binop(e)
         if kind == "neg":
@@ -299,7 +298,7 @@ class Compiler:
         self.clause = clause
         try:
             return self.compile(e)
-        except CastRefused as err:
+        except CodegenError as err:
             raise err.within("Predicate") from None
         finally:
             self.clause = ""
@@ -311,8 +310,30 @@ class Compiler:
                            "CAST(null AS VARCHAR).")
         try:
             return self.type_of(e)
-        except CastRefused as err:
+        except CodegenError as err:
             raise err.within("Select") from None
+
+    def _in_common(self, e: tuple) -> tuple | None:
+        members = [e[2]] + [x for x in e[3] if x != ("lit", None, None)]
+        try:
+            return coercion.UserList(self.type_of, self.text).common(members)
+        except coercion.CoercionError as err:
+            raise CodegenError(str(err)) from None
+
+    def _in(self, e: tuple) -> Callable[[Row], Any]:
+        """`x [NOT] IN (...)` as ksqlDB's InListEvaluator: every member converted to the list's common type, a
+        NULL value or member matching nothing (so `NULL NOT IN (...)` is true)."""
+        common = self._in_common(e)
+        negate = e[1]
+        x_fn = _convert(self.compile(e[2]), coercion.converter(self.type_of(e[2]), common))
+        options = [_convert(self.compile(o), coercion.converter(self.type_of(o), common))
+                   for o in e[3] if o != ("lit", None, None)]
+
+        def in_(row: Row) -> bool:
+            x = x_fn(row)
+            found = x is not None and any((y := o(row)) is not None and coercion.matches(x, y) for o in options)
+            return found != negate
+        return in_
 
     def _check_comparable(self, x: tuple, y: tuple, op: str) -> None:
         """ksqlDB's ComparisonUtil: numbers with numbers, else the same type (BOOLEAN, ARRAY, MAP and STRUCT only
