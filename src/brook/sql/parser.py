@@ -218,7 +218,7 @@ class _Build(Transformer):
                 raise self._refuse(meta, t, "Number overflows DOUBLE")
             return ("lit", float(t), ("DOUBLE",))
         d = decimal.Decimal(str(t))
-        scale = max(-d.as_tuple().exponent, 0)  # type: ignore[operator]  # a literal is finite
+        scale = max(-d.as_tuple().exponent, 0)  # a literal is finite
         precision = scale + 1 if abs(d) < 1 else len(d.as_tuple().digits)
         return ("lit", float(d), ("DECIMAL", max(precision, scale), scale))
 
