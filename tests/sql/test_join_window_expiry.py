@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from brook.sql.joinplan import Step
-from brook.sql.joins import _TS, JoinTopology, canonical
+from brook.sql.joins import JoinTopology
+from brook.sql.joinsteps import _TS, canonical
 from brook.sql.stores import Store
 
 
