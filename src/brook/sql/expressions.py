@@ -82,8 +82,18 @@ def _convert(f: Callable[[Row], Any], how: Callable[[Any], Any] | None) -> Calla
     return lambda row: None if (v := f(row)) is None else how(v)
 
 
-def _like(pattern: str) -> re.Pattern:
-    return re.compile("".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern), re.S)
+def _like(pattern: str, escape: str | None = None) -> re.Pattern:
+    """ksqlDB's LikeEvaluator: `%` any text, `_` one character, the escape character making the next one plain."""
+    out, plain = [], False
+    for c in pattern:
+        if plain or c not in ("%", "_", escape):
+            out.append(re.escape(c))
+            plain = False
+        elif c == escape:
+            plain = True
+        else:
+            out.append(".*" if c == "%" else ".")
+    return re.compile("".join(out), re.S)
 
 
 def comparable(a: tuple, b: tuple, op: str) -> bool:
@@ -247,10 +257,11 @@ class Compiler:
             return between
         if kind == "like":
             negate, a, p = e[1], self.compile(e[2]), self.compile(e[3])
+            escape = e[4] if len(e) > 4 else None
 
             def like(row: Row) -> bool | None:
                 x, pattern = a(row), p(row)
-                return None if x is None or pattern is None else bool(_like(pattern).fullmatch(x)) != negate
+                return None if x is None or pattern is None else bool(_like(pattern, escape).fullmatch(x)) != negate
             return like
         if kind == "in":
             return self._in(e)

@@ -314,7 +314,11 @@ class _Build(Transformer):
         return ("between", neg, a, lo, hi)
 
     def like(self, a, *rest):
-        return ("like", len(rest) == 2, a, rest[-1])
+        parts = list(rest)
+        if parts and isinstance(parts[-1], Token) and parts[-1].type == "STRING":  # `ESCAPE '!'` (like.json)
+            escape = _unquote_string(parts.pop())
+            return ("like", len(parts) == 2, a, parts[-1], escape)
+        return ("like", len(parts) == 2, a, parts[-1])
 
     def in_list(self, a, *rest):
         return ("in", len(rest) == 2, a, rest[-1])
