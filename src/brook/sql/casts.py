@@ -6,12 +6,31 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import math
 from typing import Any
 
 from brook.sql.functions_base import NUMERIC
 
 TEMPORAL = ("DATE", "TIME", "TIMESTAMP")
 DAY_MS = 86_400_000
+
+
+def java_double(x: float) -> str:
+    """Double.toString: plain between 10^-3 and 10^7, else `d.dddE<n>`; the shortest digits that read back
+    (Java 8's text of Double.MIN_VALUE is `4.9E-324`; literals.json "DOUBLE literal min/max")."""
+    if not math.isfinite(x):
+        return "NaN" if math.isnan(x) else "Infinity" if x > 0 else "-Infinity"
+    if x == 0:
+        return "-0.0" if math.copysign(1, x) < 0 else "0.0"
+    if abs(x) == 5e-324:
+        return "-4.9E-324" if x < 0 else "4.9E-324"
+    if 1e-3 <= abs(x) < 1e7:
+        text = repr(x)
+        return text if "e" not in text else f"{x:f}".rstrip("0").rstrip(".") + ".0"
+    sign, digits, exponent = decimal.Decimal(repr(x)).as_tuple()
+    text = "".join(map(str, digits)).rstrip("0") or "0"
+    power = len(digits) + int(exponent) - 1
+    return f"{'-' if sign else ''}{text[0]}.{text[1:] or '0'}E{power}"
 
 
 def java_text(value: Any, t: tuple | None = None) -> str:
@@ -35,6 +54,8 @@ def java_text(value: Any, t: tuple | None = None) -> str:
     if isinstance(value, dict):
         inner = t[2] if t and kind == "MAP" else None
         return "{" + ", ".join(f"{java_text(k)}={java_text(v, inner)}" for k, v in value.items()) + "}"
+    if isinstance(value, float) and kind in (None, "DOUBLE"):
+        return java_double(value)
     return str(value)
 
 
@@ -104,7 +125,7 @@ def cast(value: Any, target: tuple, source: tuple | None = None) -> Any:
         if kind == "STRING" and source and source[0] == "DECIMAL" and len(source) == 3:
             return f"{value:.{source[2]}f}"  # BigDecimal's text keeps the scale (cast.json "decimal to other")
         if kind == "STRING":
-            return java_text(value, source) if isinstance(value, (list, dict, bool)) or (
+            return java_text(value, source) if isinstance(value, (list, dict, bool, float)) or (
                 source and source[0] in TEMPORAL) else str(value)
         if kind in ("INTEGER", "BIGINT"):
             n = int(float(value)) if isinstance(value, str) else int(value)

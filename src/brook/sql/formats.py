@@ -13,6 +13,8 @@ import struct
 from collections.abc import Sequence
 from typing import Any
 
+from brook.sql import casts
+
 FORMATS = ("KAFKA", "JSON", "DELIMITED", "NONE")
 SR_FORMATS = ("AVRO", "JSON_SR", "PROTOBUF", "PROTOBUF_NOSR")
 
@@ -86,6 +88,8 @@ def _delimited(value: Any, t: tuple | None) -> Any:
         return _text(value)
     if t and t[0] == "DECIMAL" and len(t) == 3 and isinstance(value, (int, float)):
         return f"{value:.{t[2]}f}"
+    if isinstance(value, float):  # a DOUBLE as Java prints it (literals.json "DOUBLE literal min/max": 4.9E-324)
+        return casts.java_double(value)
     return value
 
 

@@ -205,7 +205,8 @@ class _Build(Transformer):
     @v_args(meta=True, inline=True)
     def integer(self, meta, t):
         v = int(t)
-        if v > 2**63:  # 2^63 itself is the magnitude of Long.MIN_VALUE once negated
+        negative = self.text[:meta.start_pos].rstrip().endswith("-")
+        if v > 2**63 - 1 + negative:  # ksqlDB reads the sign with the digits: Long.MIN_VALUE is a literal
             raise self._refuse(meta, t, "Invalid numeric literal")
         return ("lit", v, ("INTEGER",) if v < 2**31 else ("BIGINT",))
 
