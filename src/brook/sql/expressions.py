@@ -598,12 +598,30 @@ def _constructor_text(e: Any) -> str:
     return kind.upper()
 
 
-def generated_names(items: list) -> dict[int, str]:
+_NUMBERED = re.compile(r"(.*?)(?:_(\d+))?")
+
+
+def generated_names(items: list, source_columns: list[str] | None = None) -> dict[int, str]:
     """ksqlDB's names for unaliased expressions of a SELECT: KSQL_COL_0, KSQL_COL_1, ... in order, skipping the
-    aliases the query gives itself (the index of each item -> its generated name)."""
+    aliases the query gives itself (the index of each item -> its generated name). With the source's columns, a
+    struct field `A->B` is named `B`, or `B_1`, `B_2`, ... when a source column or an earlier field has that name
+    (ksqlDB's StructFieldAliasGenerator; simple-struct.json "clashing field name")."""
     taken = {i[2] for i in items if i[0] == "expr" and i[2]}
+    used: dict[str, set[int]] = {}
+    for name in source_columns or ():
+        m = _NUMBERED.fullmatch(name)
+        assert m is not None  # the pattern matches any text
+        used.setdefault(m.group(1), set()).add(int(m.group(2) or 0))
     out, n = {}, 0
     for index, item in enumerate(items):
+        if item[0] == "expr" and not item[2] and item[1][0] == "deref" and source_columns is not None:
+            m = _NUMBERED.fullmatch(item[1][2])
+            assert m is not None
+            numbers = used.setdefault(m.group(1), set())
+            i = next(i for i in range(len(numbers) + 1) if i not in numbers)
+            numbers.add(i)
+            out[index] = m.group(1) if i == 0 else f"{m.group(1)}_{i}"
+            continue
         if item[0] != "expr" or item[2] or item[1][0] in ("col", "deref"):
             continue
         while f"KSQL_COL_{n}" in taken:

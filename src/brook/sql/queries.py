@@ -233,7 +233,7 @@ class Plan:
         self.fns: list[Callable[[dict[str, Any]], Any]] = []
         self.table_functions: list[int] = []
         self.exprs: list = []
-        generated = generated_names(query.items)
+        generated = generated_names(query.items, [n for n, _, _ in source.columns])
         for index, item in enumerate(query.items):
             if item[0] in ("*", "src*"):
                 if item[0] == "src*" and item[1] not in self.compiler.qualifiers:
@@ -255,7 +255,7 @@ class Plan:
                     self._add(n, t, is_key, ("col", None, n))
                 continue
             expr, alias = item[1], item[2]
-            name = alias or (expr[2] if expr[0] in ("col", "deref") else generated[index])
+            name = alias or (expr[2] if expr[0] == "col" else generated[index])
             bare = ("col", None, expr[2]) if expr[0] == "col" else expr
             if expr[0] == "call" and expr[1] in TABLE_FUNCTIONS:
                 self.table_functions.append(len(self.fns))
