@@ -79,7 +79,7 @@ def _cbrt(x: float) -> float:
 def _scaled(x: Any, digits: int, mode: str) -> float:
     # ksqlDB goes through BigDecimal.valueOf(double): the shortest decimal string of the double, then setScale
     d = decimal.Decimal(repr(float(x))).quantize(decimal.Decimal(1).scaleb(-digits), rounding=mode)
-    return float(d)
+    return float(d) + 0.0  # BigDecimal has no negative zero (math.json "round": ROUND(-1.5, -1) is 0.0)
 
 
 def _round(x: Any, digits: int | None = None) -> Any:
@@ -87,7 +87,8 @@ def _round(x: Any, digits: int | None = None) -> Any:
         if isinstance(x, int):
             return x
         return math.floor(x + 0.5)  # Java's Math.round: halves go up (towards positive infinity)
-    return _scaled(x, digits, decimal.ROUND_HALF_UP)
+    # ksqlDB's Round: half up above zero, half down below (ROUND(-1.5, 0) is -1.0)
+    return _scaled(x, digits, decimal.ROUND_HALF_UP if x > 0 else decimal.ROUND_HALF_DOWN)
 
 
 def _trunc(x: Any, digits: int | None = None) -> Any:
