@@ -176,13 +176,8 @@ class Compiler:
             return self.lambda_vars[e[1]]
         if kind == "lambda":
             raise SqlError("Lambdas are only allowed as arguments of TRANSFORM, FILTER and REDUCE.")
-        if kind == "array":
-            return ("ARRAY", casts.common_type([self.type_of(x) for x in e[1]]) or ("STRING",))
-        if kind == "map":
-            return ("MAP", casts.common_type([self.type_of(k) for k, _ in e[1]]) or ("STRING",),
-                    casts.common_type([self.type_of(v) for _, v in e[1]]) or ("STRING",))
-        if kind == "struct":
-            return ("STRUCT", [(name, self.type_of(v) or ("STRING",)) for name, v in e[1]])
+        if kind in ("array", "map", "struct"):
+            return self._constructor_type(e)
         if kind == "subscript":
             t = self.type_of(e[1])
             return t[1] if t and t[0] == "ARRAY" else t[2] if t and t[0] == "MAP" else None
@@ -323,6 +318,40 @@ class Compiler:
             return self.type_of(e)
         except CodegenError as err:
             raise err.within("Select") from None
+
+    def _constructor_type(self, e: tuple) -> tuple:
+        """ksqlDB's ExpressionTypeManager: ARRAY[...] and MAP(...) take their members' common type as an IN list
+        does (create_array.json, create_map.json), with its refusals; a STRUCT's field names must differ."""
+        kind, members = e[0], e[1]
+        if kind == "struct":
+            fields: dict[str, tuple] = {}
+            for name, v in members:
+                t = self.type_of(v) or ("STRING",)
+                if name in fields:
+                    raise SqlError(f"Duplicate field names found in STRUCT: '`{name}` {type_str(fields[name])}' and "
+                                   f"'`{name}` {type_str(t)}'")
+                fields[name] = t
+            return ("STRUCT", list(fields.items()))
+        what = "Array" if kind == "array" else "Map"
+        if not members:
+            raise SqlError(f"{what} constructor cannot be empty. Please supply at least one "
+                           f"{'element' if kind == 'array' else 'key value pair'} "
+                           "(see https://github.com/confluentinc/ksql/issues/4239).")
+        lists = [("elements", members)] if kind == "array" else [("keys", [k for k, _ in members]),
+                                                                 ("values", [v for _, v in members])]
+        types = []
+        for part, exprs in lists:
+            try:
+                common = coercion.UserList(self.type_of, self.text).common(exprs)
+            except coercion.CoercionError as err:
+                raise SqlError(str(err)) from None
+            if common is None:
+                single = part[:-1]
+                raise SqlError(f"Cannot construct {'an array' if kind == 'array' else 'a map'} with all NULL {part} "
+                               f"(see https://github.com/confluentinc/ksql/issues/4239). As a workaround, you may "
+                               f"cast a NULL {'value' if single == 'element' else single} to the desired type.")
+            types.append(common)
+        return ("ARRAY", types[0]) if kind == "array" else ("MAP", types[0], types[1])
 
     def _in_common(self, e: tuple) -> tuple | None:
         members = [e[2]] + [x for x in e[3] if x != ("lit", None, None)]
