@@ -635,7 +635,9 @@ def generated_names(items: list, source_columns: list[str] | None = None) -> dic
     aliases the query gives itself (the index of each item -> its generated name). With the source's columns, a
     struct field `A->B` is named `B`, or `B_1`, `B_2`, ... when a source column or an earlier field has that name
     (ksqlDB's StructFieldAliasGenerator; simple-struct.json "clashing field name")."""
-    taken = {i[2] for i in items if i[0] == "expr" and i[2]}
+    # KSQL_COL_<n> skips the numbers the source's columns use too (elements.json "should handle sources with
+    # generated column names")
+    taken = {i[2] for i in items if i[0] == "expr" and i[2]} | set(source_columns or ())
     used: dict[str, set[int]] = {}
     for name in source_columns or ():
         m = _NUMBERED.fullmatch(name)
