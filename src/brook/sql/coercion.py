@@ -17,6 +17,37 @@ _TO_TEXT = ("BOOLEAN", "INTEGER", "BIGINT", "DECIMAL", "DOUBLE", "TIMESTAMP", "T
 _FROM_TEXT = ("TIMESTAMP", "TIME", "DATE", "BYTES")
 
 
+def arithmetic_type(a: tuple | None, b: tuple | None, op: str = "+") -> tuple:
+    """The type of `a op b` over numbers: the wider kind; two DECIMALs (or a DECIMAL and an integer) as ksqlDB's
+    SqlDecimal arithmetic gives it."""
+    order = {t: i for i, t in enumerate(NUMBERS)}
+    ta, tb = (a or ("INTEGER",))[0], (b or ("INTEGER",))[0]
+    kind = max(ta, tb, key=lambda t: order.get(t, 3))
+    if kind == "DECIMAL":
+        return _decimal_result(_as_decimal(a), _as_decimal(b), op)
+    return (kind,)
+
+
+def _as_decimal(t: tuple | None) -> tuple[int, int]:
+    """A DECIMAL's (precision, scale); an INT or BIGINT as the DECIMAL ksqlDB widens it to."""
+    if t and t[0] == "DECIMAL" and len(t) == 3:
+        return t[1], t[2]
+    return (19, 0) if t and t[0] == "BIGINT" else (10, 0)
+
+
+def _decimal_result(a: tuple[int, int], b: tuple[int, int], op: str) -> tuple:
+    """The DECIMAL type of an operation on two, as ksqlDB's SqlDecimal.add / multiply / divide / modulus."""
+    (p1, s1), (p2, s2) = a, b
+    if op == "*":
+        return ("DECIMAL", p1 + p2 + 1, s1 + s2)
+    if op == "/":
+        scale = max(6, s1 + p2 + 1)
+        return ("DECIMAL", p1 - s1 + s2 + scale, scale)
+    if op == "%":
+        return ("DECIMAL", min(p1 - s1, p2 - s2) + max(s1, s2), max(s1, s2))
+    return ("DECIMAL", max(s1, s2) + max(p1 - s1, p2 - s2) + 1, max(s1, s2))
+
+
 class CoercionError(Exception):
     """A member no common type takes: ksqlDB's message, which the caller names the step of."""
 

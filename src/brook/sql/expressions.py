@@ -10,7 +10,19 @@ from collections.abc import Callable
 from typing import Any
 
 from brook.sql import casts, coercion, functions, lambdas
-from brook.sql.parser import position, type_str
+from brook.sql.exprtree import SYNTHETIC_KEY as SYNTHETIC_KEY
+from brook.sql.exprtree import SYSTEM_COLUMNS as SYSTEM_COLUMNS
+from brook.sql.exprtree import SqlError as SqlError
+from brook.sql.exprtree import check_columns as check_columns
+from brook.sql.exprtree import check_reserved as check_reserved
+from brook.sql.exprtree import column_refs as column_refs
+from brook.sql.exprtree import columns_of as columns_of
+from brook.sql.exprtree import expr_text as expr_text
+from brook.sql.exprtree import generated_names as generated_names
+from brook.sql.exprtree import rewrite as rewrite
+from brook.sql.exprtree import unknown_column as unknown_column
+from brook.sql.exprtree import unqualified as unqualified
+from brook.sql.parser import type_str
 
 log = logging.getLogger(__name__)
 Row = dict[str, Any]
@@ -22,10 +34,6 @@ COMPARISONS = {"=": "EQUAL", "!=": "NOT_EQUAL", "<": "LESS_THAN", "<=": "LESS_TH
 EQUALITY = ("=", "!=", "IS DISTINCT FROM", "IS NOT DISTINCT FROM")
 
 
-class SqlError(Exception):
-    """A statement that parses but cannot run (ksqlDB's KsqlStatementException): error 40001."""
-
-
 class CodegenError(SqlError):
     """What ksqlDB refuses when it generates the expression's code (a CAST, an IN list's members): the message then
     names the step (CodeGenRunner's `Invalid Select: Cast of STRING to ARRAY<INTEGER> is not supported.`,
@@ -33,35 +41,6 @@ class CodegenError(SqlError):
 
     def within(self, step: str) -> SqlError:
         return SqlError(f"Invalid {step}: {self}.")
-
-
-def _numeric_result(a: tuple | None, b: tuple | None, op: str = "+") -> tuple:
-    order = {t: i for i, t in enumerate(NUMERIC)}
-    ta, tb = (a or ("INTEGER",))[0], (b or ("INTEGER",))[0]
-    kind = max(ta, tb, key=lambda t: order.get(t, 3))
-    if kind == "DECIMAL":
-        return _decimal_result(_as_decimal(a), _as_decimal(b), op)
-    return (kind,)
-
-
-def _as_decimal(t: tuple | None) -> tuple[int, int]:
-    """A DECIMAL's (precision, scale); an INT or BIGINT as the DECIMAL ksqlDB widens it to."""
-    if t and t[0] == "DECIMAL" and len(t) == 3:
-        return t[1], t[2]
-    return (19, 0) if t and t[0] == "BIGINT" else (10, 0)
-
-
-def _decimal_result(a: tuple[int, int], b: tuple[int, int], op: str) -> tuple:
-    """The DECIMAL type of an operation on two, as ksqlDB's SqlDecimal.add / multiply / divide / modulus."""
-    (p1, s1), (p2, s2) = a, b
-    if op == "*":
-        return ("DECIMAL", p1 + p2 + 1, s1 + s2)
-    if op == "/":
-        scale = max(6, s1 + p2 + 1)
-        return ("DECIMAL", p1 - s1 + s2 + scale, scale)
-    if op == "%":
-        return ("DECIMAL", min(p1 - s1, p2 - s2) + max(s1, s2), max(s1, s2))
-    return ("DECIMAL", max(s1, s2) + max(p1 - s1, p2 - s2) + 1, max(s1, s2))
 
 
 def _temporal_operand(t: tuple | None, other: tuple | None) -> Callable[[Any], Any] | None:
@@ -151,7 +130,7 @@ class Compiler:
                 lead = f"Error in {self.clause} expression: " if self.clause else ""
                 raise SqlError(f"{lead}Error processing expression: {self.text(e)}. Unsupported arithmetic types. "
                                f"{a[0]} {b[0]}")
-            return _numeric_result(a, b, e[1])
+            return coercion.arithmetic_type(a, b, e[1])
         if kind == "neg":
             return self.type_of(e[1])
         if kind == "cast":
@@ -501,162 +480,3 @@ class Compiler:
                 log.warning("Error computing expression %s: %s", name, err)
                 return None
         return call
-
-
-def rewrite(e: Any, fn: Any) -> Any:
-    """`e` with every sub-expression for which fn returns something replaced by that."""
-    r = fn(e)
-    if r is not None:
-        return r
-    if isinstance(e, tuple):
-        return tuple(rewrite(x, fn) if isinstance(x, (tuple, list)) else x for x in e)
-    if isinstance(e, list):
-        return [rewrite(x, fn) for x in e]
-    return e
-
-
-def unqualified(e: Any) -> Any:
-    return rewrite(e, lambda x: ("col", None, x[2]) if isinstance(x, tuple) and x[:1] == ("col",) else None)
-
-
-def column_refs(e: Any) -> list[tuple]:
-    """Every ("col", qualifier, name) in `e`."""
-    found: list[tuple] = []
-
-    def visit(x: Any) -> None:
-        if isinstance(x, tuple) and x[:1] == ("col",):
-            found.append(x)
-
-    rewrite(e, visit)
-    return found
-
-
-SYNTHETIC_KEY = re.compile(r"ROWKEY(_\d+)?")
-_BOUNDS = ("WINDOWSTART", "WINDOWEND")
-
-
-def unknown_column(clause: str, ref: Any) -> SqlError:
-    """ksqlDB's UnknownColumnException: the clause naming the column leads (none for a join's synthetic key)."""
-    text = expr_text(ref)
-    message = f"{position(ref)}{clause + ' column' if clause else 'Column'} '{text}' cannot be resolved."
-    if clause == "PARTITION BY":  # ksqlDB's Analyzer: PARTITION BY is applied on the input
-        message += f" '{text}' must be a column in the source schema since PARTITION BY is applied on the input."
-    return SqlError(message)
-
-
-def check_columns(compiler: Compiler, query: Any, synthetic: bool = False) -> None:
-    """ksqlDB's ColumnReferenceValidator: the columns each clause names, clause by clause (WHERE, GROUP BY,
-    PARTITION BY, HAVING, SELECT), before the query is planned further. With `synthetic` (a join that is no
-    aggregate), an unqualified SELECT name that may be the join's synthetic key (ROWKEY, ROWKEY_<n>) gets the
-    projection's message, naming no clause; an unqualified window bound that several sources have is unknown
-    (ksqlDB issue 5931)."""
-    clauses = (("WHERE", [query.where]), ("GROUP BY", query.group_by or []),
-               ("PARTITION BY", query.partition_by or []), ("HAVING", [query.having]),
-               ("SELECT", [i[1] for i in query.items if i[0] == "expr"]))
-    for clause, exprs in clauses:
-        for ref in (r for e in exprs if e is not None for r in column_refs(e)):
-            try:
-                compiler.column(ref[1], ref[2])
-            except SqlError as err:
-                bound = ref[1] is None and ref[2] in _BOUNDS and "is ambiguous" in str(err)
-                if "cannot be resolved" not in str(err) and not bound:
-                    raise
-                if synthetic and clause == "SELECT" and ref[1] is None and SYNTHETIC_KEY.fullmatch(ref[2]):
-                    clause = ""
-                raise unknown_column(clause, ref) from None
-
-
-SYSTEM_COLUMNS = ("ROWTIME", "ROWPARTITION", "ROWOFFSET", "WINDOWSTART", "WINDOWEND")
-
-
-def check_reserved(query: Any) -> None:
-    """ksqlDB's Analyzer.checkForReservedToken, for persistent queries only (their SELECT builds a sink's columns):
-    a column named as a pseudo column or window bound must be aliased to another name."""
-    for item in query.items:
-        if item[0] != "expr":
-            continue
-        expr, alias = item[1], item[2]
-        name = alias or (expr[2] if expr[0] == "col" else None)
-        if name not in SYSTEM_COLUMNS:
-            continue
-        if expr[0] == "col" and expr[2] == name:
-            raise SqlError(f"Reserved column name in select: `{name}`. Please remove or alias the column.")
-        raise SqlError(f"`{name}` is a reserved column name. You cannot use it as an alias for a column.")
-
-
-def columns_of(e: Any) -> set[str]:
-    return {c[2] for c in column_refs(e)}
-
-
-def expr_text(e: Any) -> str:
-    kind = e[0]
-    if kind == "col":
-        return e[2] if e[1] is None else f"{e[1]}.{e[2]}"
-    if kind == "lit":  # as ksqlDB's ExpressionFormatter: 'text', null, true
-        if isinstance(e[1], str):
-            return "'" + e[1].replace("'", "''") + "'"
-        return "null" if e[1] is None else str(e[1]).lower() if isinstance(e[1], bool) else str(e[1])
-    if kind == "call":
-        return f"{e[1]}({', '.join('*' if a[0] == 'star' else expr_text(a) for a in e[2])})"
-    if kind in ("bin", "cmp"):
-        return f"({expr_text(e[2])} {'<>' if e[1] == '!=' else e[1]} {expr_text(e[3])})"
-    if kind in ("and", "or"):
-        return f"({expr_text(e[1])} {kind.upper()} {expr_text(e[2])})"
-    return _constructor_text(e)
-
-
-def _constructor_text(e: Any) -> str:
-    """The rest of ksqlDB's ExpressionFormatter: struct fields, subscripts, casts, constructors, NOT and minus."""
-    kind = e[0]
-    if kind == "deref":
-        return f"{expr_text(e[1])}->{e[2]}"
-    if kind == "subscript":
-        return f"{expr_text(e[1])}[{expr_text(e[2])}]"
-    if kind == "cast":
-        return f"CAST({expr_text(e[1])} AS {type_str(e[2])})"
-    if kind == "array":
-        return f"ARRAY[{', '.join(expr_text(x) for x in e[1])}]"
-    if kind == "map":
-        return f"MAP({', '.join(f'{expr_text(k)}:={expr_text(v)}' for k, v in e[1])})"
-    if kind == "struct":
-        return f"STRUCT({', '.join(f'{n}:={expr_text(v)}' for n, v in e[1])})"
-    if kind == "not":
-        return f"(NOT {expr_text(e[1])})"
-    if kind == "neg":
-        return f"-{expr_text(e[1])}"
-    return kind.upper()
-
-
-_NUMBERED = re.compile(r"(.*?)(?:_(\d+))?")
-
-
-def generated_names(items: list, source_columns: list[str] | None = None) -> dict[int, str]:
-    """ksqlDB's names for unaliased expressions of a SELECT: KSQL_COL_0, KSQL_COL_1, ... in order, skipping the
-    aliases the query gives itself (the index of each item -> its generated name). With the source's columns, a
-    struct field `A->B` is named `B`, or `B_1`, `B_2`, ... when a source column or an earlier field has that name
-    (ksqlDB's StructFieldAliasGenerator; simple-struct.json "clashing field name")."""
-    # KSQL_COL_<n> skips the numbers the source's columns use too (elements.json "should handle sources with
-    # generated column names")
-    taken = {i[2] for i in items if i[0] == "expr" and i[2]} | set(source_columns or ())
-    used: dict[str, set[int]] = {}
-    for name in source_columns or ():
-        m = _NUMBERED.fullmatch(name)
-        assert m is not None  # the pattern matches any text
-        used.setdefault(m.group(1), set()).add(int(m.group(2) or 0))
-    out, n = {}, 0
-    for index, item in enumerate(items):
-        if item[0] == "expr" and not item[2] and item[1][0] == "deref" and source_columns is not None:
-            m = _NUMBERED.fullmatch(item[1][2])
-            assert m is not None
-            numbers = used.setdefault(m.group(1), set())
-            i = next(i for i in range(len(numbers) + 1) if i not in numbers)
-            numbers.add(i)
-            out[index] = m.group(1) if i == 0 else f"{m.group(1)}_{i}"
-            continue
-        if item[0] != "expr" or item[2] or item[1][0] in ("col", "deref"):
-            continue
-        while f"KSQL_COL_{n}" in taken:
-            n += 1
-        out[index] = f"KSQL_COL_{n}"
-        n += 1
-    return out
