@@ -67,21 +67,6 @@ def test_like_escape_struct_names_round_and_non_numbers(env):
     assert [v for _, v in got] == [b'"-1.5E7",5.00', b"2.0E7,2.50"]
 
 
-def test_partition_by_keeps_a_null_value(env):
-    broker, k = env
-    # partition-by.json "key expression - with null value", null.json "stream PARTITION BY with null value": the
-    # new key is computed from the record's key columns alone
-    run_statements(k, [
-        "CREATE STREAM P_IN (K INT KEY, NAME STRING) WITH (kafka_topic='p_in', value_format='JSON', partitions=1);",
-        "CREATE STREAM P_PLUS AS SELECT K + 2 AS K2, NAME FROM P_IN PARTITION BY K + 2;",
-        "CREATE STREAM P_NAME AS SELECT * FROM P_IN PARTITION BY NAME;"], EARLIEST)
-    four = (4).to_bytes(4, "big")
-    produce(broker.bootstrap, "p_in", [(four, None), (four, b'{"NAME": "n"}')])
-    assert [(key, v) for key, v in consume(broker.bootstrap, "P_PLUS", 2)] == [
-        ((6).to_bytes(4, "big"), None), ((6).to_bytes(4, "big"), b'{"NAME":"n"}')]
-    assert [(key, v) for key, v in consume(broker.bootstrap, "P_NAME", 2)] == [(None, None), (b"n", b'{"K":4}')]
-
-
 @pytest.mark.parametrize("statement, message", [
     # comparison-expression.json: `1.5` is a DECIMAL literal
     ("CREATE STREAM X1 AS SELECT * FROM BASE WHERE TRUE + 1.5 EMIT CHANGES;",
