@@ -265,6 +265,10 @@ def test_collections(sql, expected):
     ("TRANSFORM(CAST(NULL AS ARRAY<INT>), x => x)", None, "ARRAY<INTEGER>"),
     # a lambda parameter shadows a column of the same name
     ("TRANSFORM(NUMBERS, i => i * 2)", [6, 12, 16], "ARRAY<INTEGER>"),
+    # transform-array.json "apply transform lambda function to array": arithmetic on a NULL element fails the
+    # call; transform-map.json "transformed map with duplicate keys" too
+    ("TRANSFORM(ARRAY[5, CAST(NULL AS INT)], x => x + 5)", None, "ARRAY<INTEGER>"),
+    ("TRANSFORM(M, (k, v) => 'same', (k, v) => v)", None, "MAP<STRING, INTEGER>"),
 ])
 def test_lambdas(sql, expected, sql_type):
     t, fn = compiled(sql)

@@ -61,6 +61,14 @@ def _convert(f: Callable[[Row], Any], how: Callable[[Any], Any] | None) -> Calla
     return lambda row: None if (v := f(row)) is None else how(v)
 
 
+def _not_null(f: Callable[[Row], Any]) -> Callable[[Row], Any]:
+    def value(row: Row) -> Any:
+        if (v := f(row)) is None:
+            raise TypeError("a lambda's arithmetic met a NULL")
+        return v
+    return value
+
+
 def _like(pattern: str, escape: str | None = None) -> re.Pattern:
     """ksqlDB's LikeEvaluator: `%` any text, `_` one character, the escape character making the next one plain."""
     out, plain = [], False
@@ -385,6 +393,10 @@ class Compiler:
         result = self.type_of(e)
         assert result is not None  # type_of gives a binary operation STRING or a numeric type
         integral = result[0] in ("INTEGER", "BIGINT")
+        if self.lambda_vars and result[0] != "STRING":
+            # in a lambda ksqlDB's Java unboxes the operands: a NULL fails the whole call, whose column is then
+            # NULL (transform-array.json "apply transform lambda function to array": TRANSFORM([5, NULL], ...))
+            a, b = _not_null(a), _not_null(b)
         if op in ("+", "||") and result[0] == "STRING":
             def concat(row: Row) -> str | None:
                 x, y = a(row), b(row)

@@ -116,7 +116,10 @@ def _transform(coll: Any, fn: Any, value_fn: Any = None) -> Any:
     if coll is None:
         return None
     if isinstance(coll, dict):
-        return {fn(k, v): value_fn(k, v) for k, v in coll.items()}
+        out = {fn(k, v): value_fn(k, v) for k, v in coll.items()}
+        if len(out) < len(coll):  # transform-map.json "transformed map with duplicate keys": the call fails
+            raise ValueError("TRANSFORM gave a map two equal keys")
+        return out
     return [fn(x) for x in coll]
 
 
