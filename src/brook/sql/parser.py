@@ -1,4 +1,4 @@
-"""ksqlDB statements parsed with lark (grammar.lark) into small dataclasses; expressions stay tuples that
+"""ksqlDB statements parsed with lark (grammar.lark) into the dataclasses of statements.py; expressions stay tuples that
 `expressions.compile_expr` turns into closures once per query.  ksqlDB's case rules: unquoted identifiers are
 upper-cased, back-quoted or double-quoted ones kept as written."""
 
@@ -8,7 +8,6 @@ import decimal
 import functools
 import math
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,24 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from brook.sql.functions_datetime import UNIT_FUNCTIONS
 from brook.sql.functions_datetime import UNITS as TIME_UNITS
+from brook.sql.statements import Alter as Alter
+from brook.sql.statements import Col as Col
+from brook.sql.statements import Create as Create
+from brook.sql.statements import Describe as Describe
+from brook.sql.statements import Drop as Drop
+from brook.sql.statements import Explain as Explain
+from brook.sql.statements import InsertSelect as InsertSelect
+from brook.sql.statements import InsertValues as InsertValues
+from brook.sql.statements import Join as Join
+from brook.sql.statements import PrintTopic as PrintTopic
+from brook.sql.statements import Query as Query
+from brook.sql.statements import SetProperty as SetProperty
+from brook.sql.statements import Show as Show
+from brook.sql.statements import Statement as Statement
+from brook.sql.statements import Terminate as Terminate
+from brook.sql.statements import UnsetProperty as UnsetProperty
+from brook.sql.statements import position as position
+from brook.sql.statements import type_str as type_str
 from brook.sql.windows import WindowSpec, duration_ms
 
 TYPE_ALIASES = {"INT": "INTEGER", "VARCHAR": "STRING"}
@@ -35,149 +52,8 @@ class PlacedError(ParseError):
     """A syntax error whose message already gives its own place ("line L:C: ...")."""
 
 
-@dataclass
-class Join:
-    kind: str  # INNER | LEFT | RIGHT | FULL
-    source: str
-    alias: str | None
-    on: Any
-    within: tuple[int, int] | None = None  # (before, after) in ms
-    grace: int | None = None
-
-
-@dataclass
-class Query:
-    items: list  # ("*",) | ("src*", name) | ("expr", expr, alias or None)
-    source: str
-    alias: str | None
-    where: Any = None
-    group_by: list | None = None
-    joins: list[Join] = field(default_factory=list)
-    window: WindowSpec | None = None
-    partition_by: list | None = None
-    having: Any = None
-    emit: str | None = None  # CHANGES | FINAL | None (a pull query)
-    limit: int | None = None
-
-
-@dataclass
-class Create:
-    kind: str  # STREAM | TABLE
-    name: str
-    elements: list = field(default_factory=list)  # (name, type, constraint or None)
-    props: dict = field(default_factory=dict)
-    query: Query | None = None
-    or_replace: bool = False
-    if_not_exists: bool = False
-    source: bool = False
-
-
-@dataclass
-class Show:
-    what: str
-    extended: bool = False
-
-
-@dataclass
-class Describe:
-    name: str
-    extended: bool = False
-
-
-@dataclass
-class Drop:
-    kind: str
-    name: str
-    if_exists: bool = False
-    delete_topic: bool = False
-
-
-@dataclass
-class Alter:
-    kind: str
-    name: str
-    columns: list  # (name, type) added as value columns
-
-
-@dataclass
-class InsertValues:
-    target: str
-    columns: list | None
-    values: list
-
-
-@dataclass
-class InsertSelect:
-    target: str
-    query: Query
-    props: dict = field(default_factory=dict)
-
-
-@dataclass
-class SetProperty:
-    name: str
-    value: str
-
-
-@dataclass
-class UnsetProperty:
-    name: str
-
-
-@dataclass
-class Terminate:
-    query_id: str | None  # None: TERMINATE ALL
-
-
-@dataclass
-class PrintTopic:
-    topic: str
-    quoted: bool  # a 'string' names the topic exactly; an identifier was upper-cased
-    from_beginning: bool = False
-    interval: int = 1
-    limit: int | None = None
-
-
-@dataclass
-class Explain:
-    query_id: str | None  # EXPLAIN <query id>
-    query: Any = None  # EXPLAIN <SELECT ...>
-
-
-@dataclass
-class Statement:
-    text: str  # as the user wrote it, semicolon included (ksqlDB's statementText)
-    node: Any
-
-
-class Col(tuple):
-    """A column reference ("col", qualifier, name) that keeps where the request names it, for ksqlDB's
-    `Line: l, Col: c: ` in errors; it compares as the plain tuple."""
-
-    pos: tuple[int, int] | None = None
-
-
-def position(e: Any) -> str:
-    """`Line: l, Col: c: ` of a column reference the parser made, else nothing."""
-    pos = getattr(e, "pos", None)
-    return f"Line: {pos[0]}, Col: {pos[1]}: " if pos else ""
-
-
 def _unquote_string(raw: str) -> str:
     return raw[1:-1].replace("''", "'")
-
-
-def type_str(t: tuple) -> str:
-    """A type as ksqlDB prints it (DESCRIBE, schemas): INTEGER, ARRAY<STRING>, STRUCT<`A` STRING>..."""
-    if t[0] == "ARRAY":
-        return f"ARRAY<{type_str(t[1])}>"
-    if t[0] == "MAP":
-        return f"MAP<{type_str(t[1])}, {type_str(t[2])}>"
-    if t[0] == "STRUCT":
-        return "STRUCT<" + ", ".join(f"`{n}` {type_str(ft)}" for n, ft in t[1]) + ">"
-    if t[0] == "DECIMAL":
-        return f"DECIMAL({t[1]}, {t[2]})"
-    return t[0]
 
 
 @v_args(inline=True)
