@@ -88,6 +88,11 @@ def test_like_escape_struct_names_round_and_non_numbers(env):
      "Invalid Case expression. All case branches have NULL type"),
     ("CREATE STREAM X7 AS SELECT ID, null as COL2 FROM BASE;",
      "Can't infer a type of null. Please explicitly cast it to a required type, e.g. CAST(null AS VARCHAR)."),
+    # greatest.json "test implicit casting to long", "test trying to compare numeric and string"
+    ("CREATE STREAM X10 AS SELECT ID, GREATEST(I, CAST(I AS BIGINT)) FROM BASE;",
+     "Function 'greatest' cannot be resolved due to ambiguous method parameters (INTEGER, BIGINT)."),
+    ("CREATE STREAM X11 AS SELECT ID, LEAST(ID, I) FROM BASE;",
+     "Function 'least' does not accept parameters (STRING, INTEGER)."),
     # in.json "int - invalid: other literal", "... non-numeric string literal"
     ("CREATE STREAM X8 AS SELECT * FROM BASE WHERE I IN (10, true);",
      "Invalid Predicate: operator does not exist: INTEGER = BOOLEAN (true)\nHint: You might need to add explicit "

@@ -41,7 +41,7 @@ def evaluate(sql: str, row: dict | None = None):
     ("LN(1)", 0.0), ("LOG(100)", math.log(100)), ("LOG(2, 8)", 3.0), ("EXP(0)", 1.0), ("POWER(15, -1)", 1 / 15),
     ("CBRT(-8)", -2.0), ("SQRT(4)", 2.0), ("PI()", math.pi), ("DEGREES(PI())", 180.0), ("RADIANS(180)", math.pi),
     ("ATAN2(0, 1)", 0.0), ("COS(0)", 1.0), ("SINH(0)", 0.0), ("TANH(0)", 0.0),
-    ("GREATEST(1, 2.5, NULL)", 2.5), ("LEAST(3, NULL, 2)", 2), ("COALESCE(NULL, I, 3)", -7),
+    ("GREATEST(1.5, 2.5, NULL)", 2.5), ("LEAST(3, NULL, 2)", 2), ("COALESCE(NULL, I, 3)", -7),
     ("IFNULL(NULL, 'x')", "x"), ("NULLIF(I, -7)", None),
 ])
 def test_math(sql, expected):

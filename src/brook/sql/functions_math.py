@@ -15,10 +15,13 @@ from brook.sql.functions_base import (
     DOUBLE,
     INTEGER,
     MATHEMATICAL,
+    NUMERIC,
     OTHER,
     Fn,
+    declared,
     first,
     nulls,
+    reject,
     same,
     widest,
 )
@@ -133,6 +136,36 @@ def _extreme_type(types: list) -> tuple | None:
     return temporal[0] if temporal else widest(types)
 
 
+_EXTREMES = ("INTEGER", "BIGINT", "DECIMAL", "DOUBLE", "STRING", "BYTES") + TEMPORAL  # GREATEST's overloads
+
+
+def _fits_extreme(kind: str, overload: str) -> bool:
+    if kind in NUMERIC and overload in NUMERIC:
+        return NUMERIC.index(kind) <= NUMERIC.index(overload)
+    return kind == overload or (kind == "STRING" and overload in TEMPORAL)
+
+
+def _checked_extreme(name: str) -> Any:
+    """GREATEST and LEAST resolve as ksqlDB's UdfIndex does over their one-type variadic overloads: arguments of
+    one type take that overload, else the single overload they all widen to; several is ambiguous (greatest.json
+    "test implicit casting to long": INTEGER and BIGINT fit BIGINT, DECIMAL and DOUBLE)."""
+    def result(types: list) -> tuple | None:
+        kinds = {t[0] for t in types if t}
+        if len(kinds) != 1:
+            fits = [o for o in _EXTREMES if all(_fits_extreme(k, o) for k in kinds)]
+            if not fits:
+                raise reject(name, types)
+            if len(fits) > 1:
+                from brook.sql.expressions import SqlError
+                from brook.sql.parser import type_str
+
+                shown = ", ".join(type_str(t) if t else "null" for t in types)
+                raise SqlError(f"Function '{declared(name)}' cannot be resolved due to ambiguous method parameters "
+                               f"({shown}).")
+        return _extreme_type(types)
+    return result
+
+
 def _extreme(pick: Any) -> Any:
     # greatest.json / least.json: NULLs are skipped, all-NULL gives NULL; "test greatest with dates": a string
     # among dates, times or timestamps is read as one
@@ -166,8 +199,8 @@ FUNCTIONS: dict[str, Fn] = {
     "DEGREES": Fn(_java(math.degrees), DOUBLE, (1, 1), MATHEMATICAL, N),
     "EXP": Fn(_java(math.exp), DOUBLE, (1, 1), MATHEMATICAL, N),
     "FLOOR": Fn(_ceil_floor(math.floor), same, (1, 1), MATHEMATICAL, N),
-    "GREATEST": Fn(_extreme(max), _extreme_type, (1, 99), MATHEMATICAL, typed=True),
-    "LEAST": Fn(_extreme(min), _extreme_type, (1, 99), MATHEMATICAL, typed=True),
+    "GREATEST": Fn(_extreme(max), _checked_extreme("GREATEST"), (1, 99), MATHEMATICAL, typed=True),
+    "LEAST": Fn(_extreme(min), _checked_extreme("LEAST"), (1, 99), MATHEMATICAL, typed=True),
     "LN": Fn(_java(_ln), DOUBLE, (1, 1), MATHEMATICAL, N),
     "LOG": Fn(_java(_log), DOUBLE, (1, 2), MATHEMATICAL, N2),
     "PI": Fn(lambda: math.pi, DOUBLE, (0, 0), MATHEMATICAL),
