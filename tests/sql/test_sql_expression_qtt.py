@@ -67,6 +67,18 @@ def test_like_escape_struct_names_round_and_non_numbers(env):
     assert [v for _, v in got] == [b'"-1.5E7",5.00', b"2.0E7,2.50"]
 
 
+def test_a_decimal_keeps_its_digits_through_delimited(env):
+    broker, k = env
+    # decimal.json "DELIMITED in/out": 21 digits, more than a double holds
+    run_statements(k, [
+        "CREATE STREAM DEC_IN (ID STRING KEY, dec DECIMAL(21,19)) WITH (kafka_topic='dec_in', "
+        "value_format='DELIMITED', partitions=1);",
+        "CREATE STREAM DEC_OUT AS SELECT * FROM DEC_IN;"], EARLIEST)
+    produce(broker.bootstrap, "dec_in", [(b"a", b"10.1234512345123451234"), (b"b", b"5.4")])
+    assert [v for _, v in consume(broker.bootstrap, "DEC_OUT", 2)] == [b"10.1234512345123451234",
+                                                                       b"5.4000000000000000000"]
+
+
 @pytest.mark.parametrize("statement, message", [
     # comparison-expression.json: `1.5` is a DECIMAL literal
     ("CREATE STREAM X1 AS SELECT * FROM BASE WHERE TRUE + 1.5 EMIT CHANGES;",

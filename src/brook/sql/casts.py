@@ -15,6 +15,34 @@ TEMPORAL = ("DATE", "TIME", "TIMESTAMP")
 DAY_MS = 86_400_000
 
 
+class ExactDecimal(float):
+    """A DECIMAL read from text with more digits than a double holds (DECIMAL values are doubles in Brook): a float
+    to compute with, its exact digits to print (decimal.json "DELIMITED in/out": `10.1234512345123451234`)."""
+
+    exact: decimal.Decimal
+
+    def __new__(cls, exact: decimal.Decimal) -> ExactDecimal:
+        obj = super().__new__(cls, float(exact))
+        obj.exact = exact
+        return obj
+
+
+def read_decimal(text: str) -> float:
+    """A DECIMAL's text as its value: a float, an ExactDecimal when the float would lose digits."""
+    d = decimal.Decimal(text.strip())
+    f = float(d)
+    return f if not d.is_finite() or decimal.Decimal(repr(f)) == d else ExactDecimal(d)
+
+
+def decimal_text(value: float, scale: int) -> str:
+    """A DECIMAL as BigDecimal prints it at its scale (`5.40`), every digit of an ExactDecimal kept."""
+    exact = value.exact if isinstance(value, ExactDecimal) else decimal.Decimal(repr(value))
+    if not exact.is_finite():
+        return repr(value)
+    context = decimal.Context(prec=len(exact.as_tuple().digits) + scale + 40, rounding=decimal.ROUND_HALF_UP)
+    return f"{exact.quantize(decimal.Decimal(1).scaleb(-scale), context=context):f}"
+
+
 def java_double(x: float) -> str:
     """Double.toString: plain between 10^-3 and 10^7, else `d.dddE<n>`; the shortest digits that read back
     (Java 8's text of Double.MIN_VALUE is `4.9E-324`; literals.json "DOUBLE literal min/max")."""
@@ -123,7 +151,7 @@ def cast(value: Any, target: tuple, source: tuple | None = None) -> Any:
         if kind in TEMPORAL:
             return _temporal(value, kind, source)
         if kind == "STRING" and source and source[0] == "DECIMAL" and len(source) == 3:
-            return f"{value:.{source[2]}f}"  # BigDecimal's text keeps the scale (cast.json "decimal to other")
+            return decimal_text(value, source[2])  # BigDecimal's text keeps the scale (cast.json "decimal to other")
         if kind == "STRING":
             return java_text(value, source) if isinstance(value, (list, dict, bool, float)) or (
                 source and source[0] in TEMPORAL) else str(value)

@@ -37,6 +37,8 @@ def coerce(value: Any, t: tuple | None) -> Any:
             if isinstance(value, bool):
                 raise SerdeError(f"Can't convert type. sourceType: BooleanNode, requiredType: {kind}")
             return int(value)
+        if kind == "DECIMAL" and isinstance(value, str):  # DELIMITED text: every digit kept for printing
+            return casts.read_decimal(value)
         if kind in ("DOUBLE", "DECIMAL"):
             return float(value)
         if kind == "BYTES":  # base64 text in JSON and DELIMITED, as ksqlDB writes BYTES
@@ -87,7 +89,7 @@ def _delimited(value: Any, t: tuple | None) -> Any:
     if isinstance(value, bytes):
         return _text(value)
     if t and t[0] == "DECIMAL" and len(t) == 3 and isinstance(value, (int, float)):
-        return f"{value:.{t[2]}f}"
+        return casts.decimal_text(value, t[2])
     if isinstance(value, float):  # a DOUBLE as Java prints it (literals.json "DOUBLE literal min/max": 4.9E-324)
         return casts.java_double(value)
     return value
