@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from brook.sql import formats
+from brook.sql.exprtree import columns_of
 from brook.sql.queries import PersistentQuery, Plan, Source
 from brook.sql.rebalance import Rebalance, process_id
 from brook.sql.stores import Store, Stores
@@ -118,6 +119,11 @@ class ProjectTopology(Topology):
                               and not plan.table_functions)
         self.same_key = keys == [("col", None, n) for n, _ in source.key_columns]
         self.rekey_nulls = self.forward_nulls and not self.same_key
+        # an expression that reads a value column is NULL there (null.json "stream PARTITION BY IS NULL with null
+        # value": `NAME IS NULL` keys it NULL; partition-by.json "multiple columns with expressions": ABS(ID) NULL,
+        # AGE + 2 of the key column AGE computed)
+        key_names = {n for n, _ in source.key_columns} | ({"WINDOWSTART", "WINDOWEND"} if source.window else set())
+        self.key_only = [not columns_of(e) - key_names for e in plan.exprs]
 
     def topics(self) -> list[str]:
         return [self.source.topic]
@@ -135,8 +141,8 @@ class ProjectTopology(Topology):
                     out.send(msg.key(), None, ts)  # a tombstone deletes the key downstream too
                 elif self.rekey_nulls:
                     keyed = self.source.decode_key(msg)
-                    out.send(out.key(dict(zip(self.names, [f(keyed) for f in self.plan.fns], strict=True))),
-                             None, ts)
+                    values = [f(keyed) if own else None for f, own in zip(self.plan.fns, self.key_only, strict=True)]
+                    out.send(out.key(dict(zip(self.names, values, strict=True))), None, ts)
                 elif self.forward_nulls and out.sink.key_format == self.source.key_format \
                         and out.sink.key_serde is None and self.source.key_serde is None:
                     out.send(msg.key(), None, ts)  # the same key bytes: the sink's key format is the source's
