@@ -79,6 +79,19 @@ def test_a_decimal_keeps_its_digits_through_delimited(env):
                                                                        b"5.4000000000000000000"]
 
 
+def test_a_null_value_rekeyed_from_its_key_columns_only(env):
+    broker, k = env
+    # null.json "stream PARTITION BY IS NULL with null value": NAME is a value column, so NULL; K + 2 reads the key
+    run_statements(k, [
+        "CREATE STREAM P_IN (K INT KEY, NAME STRING) WITH (kafka_topic='p_in', format='JSON', partitions=1);",
+        "CREATE STREAM P_OUT AS SELECT K + 2 AS K2, NAME IS NULL AS ABSENT, NAME FROM P_IN "
+        "PARTITION BY K + 2, (NAME IS NULL);"], EARLIEST)
+    produce(broker.bootstrap, "p_in", [(b"4", None), (b"4", b'{"NAME": "n"}')])
+    got = consume(broker.bootstrap, "P_OUT", 2)
+    assert [(json.loads(key), v) for key, v in got] == [({"K2": 6, "ABSENT": None}, None),
+                                                        ({"K2": 6, "ABSENT": False}, b'{"NAME":"n"}')]
+
+
 @pytest.mark.parametrize("statement, message", [
     # comparison-expression.json: `1.5` is a DECIMAL literal
     ("CREATE STREAM X1 AS SELECT * FROM BASE WHERE TRUE + 1.5 EMIT CHANGES;",
