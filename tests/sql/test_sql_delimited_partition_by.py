@@ -142,3 +142,23 @@ def test_a_persistent_projection_keeps_each_key_column_once_and_some_value(env):
     # a table record without a key is skipped (Kafka Streams' table source), the next one is not
     produce(broker.bootstrap, "t_in", [(b"a", b'{"V":1}'), (None, b'{"V":2}'), (b"a", b'{"V":3}')])
     assert consume(broker.bootstrap, "T_OUT", 2) == [(b"a", b'{"V":1}'), (b"a", b'{"V":3}')]
+
+
+def test_reserved_names_table_functions_and_the_new_planners_keyless_projection(env):
+    broker, k = env
+    assert refused(k, "CREATE STREAM R1 (K STRING KEY, ROWPARTITION STRING) WITH (kafka_topic='r1', "
+                      "value_format='JSON', partitions=1);") == \
+        "'ROWPARTITION' is a reserved column name. You cannot use it as a name for a column."
+    run_statements(k, ["CREATE TABLE TF (K STRING PRIMARY KEY, A ARRAY<INT>) WITH (kafka_topic='tf', "
+                       "value_format='JSON', partitions=1);",
+                       "CREATE STREAM SF (K STRING KEY, A ARRAY<INT>) WITH (kafka_topic='sf', value_format='JSON', "
+                       "partitions=1);"])
+    assert refused(k, "CREATE TABLE TF2 AS SELECT K, EXPLODE(A) AS X FROM TF;") == \
+        "Table source is not supported with table functions"
+    assert refused(k, "CREATE TABLE SF2 AS SELECT K, EXPLODE(A) AS X, COUNT(*) AS C FROM SF GROUP BY K;") == \
+        "Table functions cannot be used with aggregations."
+    # ksql.new.query.planner.enabled: a stream's projection may leave its key out, the sink has none
+    status, body = k.ksql("CREATE STREAM SF3 AS SELECT A FROM SF;", {"ksql.new.query.planner.enabled": "true"})
+    assert status == 200, body
+    produce(broker.bootstrap, "sf", [(b"k", b'{"A":[1]}')])
+    assert consume(broker.bootstrap, "SF3", 1) == [(None, b'{"A":[1]}')]

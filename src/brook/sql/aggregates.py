@@ -20,7 +20,7 @@ from brook.sql.expressions import (
     rewrite,
     unqualified,
 )
-from brook.sql.functions import AGGREGATES
+from brook.sql.functions import AGGREGATES, TABLE_FUNCTIONS
 from brook.sql.parser import Query
 from brook.sql.queries import PSEUDO, Source, columns_schema
 from brook.sql.streams import ERRORS, SOURCE_STORE, Output, Topology, decode_change
@@ -37,6 +37,8 @@ class AggregateTopology(Topology):
                  key_exprs: list | None = None, properties: dict | None = None) -> None:
         if query.having is not None and not query.group_by:
             raise SqlError("HAVING requires GROUP BY")
+        if any(i[0] == "expr" and i[1][0] == "call" and i[1][1] in TABLE_FUNCTIONS for i in query.items):
+            raise SqlError("Table functions cannot be used with aggregations.")  # ksqlDB's Analyzer
         check_bounds(query, source.window is not None)
         self.source = source
         self.table_source = source.kind == "TABLE"

@@ -311,6 +311,9 @@ class Engine:
         if node.kind == "TABLE" and key_format not in srformats.SERDES and \
                 not any(ns == "PRIMARY KEY" for _, _, ns in node.elements):
             raise SqlError("Tables require a PRIMARY KEY. Please define the PRIMARY KEY.")
+        for name, _, _ in node.elements or []:  # CreateSourceFactory: no system column names
+            if name.upper() in ("ROWTIME", "ROWPARTITION", "ROWOFFSET", "WINDOWSTART", "WINDOWEND"):
+                raise SqlError(f"'{name}' is a reserved column name. You cannot use it as a name for a column.")
         topic = str(props.get("KAFKA_TOPIC", node.name))
         names = {True: key_name, False: value_name}
         elements, inferred = self._infer_columns(node, topic, key_format, value_format, names)
@@ -411,7 +414,8 @@ class Engine:
                            f"to build `{name}` must include the key columns {keys} in its projection (eg, SELECT "
                            f"{keys}...).")
         if isinstance(topology, ProjectTopology):
-            topology.plan.check_sink(source, name, bool(query.partition_by))
+            new_planner = str((session or {}).get("ksql.new.query.planner.enabled", "false")).lower() == "true"
+            topology.plan.check_sink(source, name, bool(query.partition_by) or new_planner)
         prefix_key = "ksql.output.topic.name.prefix"
         prefix = (session or {}).get(prefix_key) or self.config.get(prefix_key)
         sink = Source(name, kind, str(props.get("KAFKA_TOPIC", prefix + name)), key_format, value_format, columns, "",

@@ -258,6 +258,8 @@ class Plan:
             name = alias or (expr[2] if expr[0] == "col" else generated[index])
             bare = ("col", None, expr[2]) if expr[0] == "col" else expr
             if expr[0] == "call" and expr[1] in TABLE_FUNCTIONS:
+                if source.kind == "TABLE":  # ksqlDB's QueryAnalyzer
+                    raise SqlError("Table source is not supported with table functions")
                 self.table_functions.append(len(self.fns))
             self._add(name, self.compiler.select_type(expr), bare in key_exprs, expr)
         if query.partition_by:
