@@ -18,7 +18,7 @@ from brook.sql.expressions import SqlError, check_columns, check_reserved, gener
 from brook.sql.joinplan import FK_OUTPUT, JoinPlan, Leaf, Step, combine
 from brook.sql.joinsteps import KeepingJoins, canonical
 from brook.sql.parser import Query
-from brook.sql.queries import Source
+from brook.sql.queries import Source, expand_struct_stars
 from brook.sql.stores import Stores
 from brook.sql.streams import ERRORS, SOURCE_STORE, Output, Topology
 
@@ -31,6 +31,7 @@ class JoinTopology(KeepingJoins, Topology):
                  partitions: dict[str, int], sink_name: str = "", key_format: str = "KAFKA",
                  transient: bool = False) -> None:
         self.plan = plan = JoinPlan(query, sources, query_name, partitions)
+        query = expand_struct_stars(query, plan.compiler.type_of)
         if not transient:
             check_reserved(query)
         check_columns(plan.compiler, query, synthetic=not query.group_by)

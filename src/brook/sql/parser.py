@@ -217,6 +217,9 @@ class _Build(Transformer):
     def deref(self, e, name):
         return ("deref", e, name)
 
+    def deref_all(self, e):
+        return ("struct*", e)
+
     # types
     @v_args(meta=True, inline=True)
     def base_type(self, meta, name, *params):
@@ -365,6 +368,8 @@ class _Build(Transformer):
         return ("src*", name)
 
     def select_expr(self, e, alias=None):
+        if e[0] == "struct*":  # `struct->*`: each of its fields, named by the field (queries.expand_struct_stars)
+            return e
         return ("expr", e, alias)
 
     def select_items(self, *items):

@@ -3,6 +3,7 @@ runs a plan inside the server: a consumer group named as ksqlDB names it, a murm
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -176,6 +177,22 @@ def key_twice(key: str, aliases: list[str]) -> SqlError:
                     "reference should be copied.")
 
 
+def expand_struct_stars(query: Query, type_of: Callable[[Any], tuple | None]) -> Query:
+    """`struct->*` in a SELECT: one column per field of the struct, named by the field (select-struct-all.json)."""
+    if not any(i[0] == "struct*" for i in query.items):
+        return query
+    items: list = []
+    for item in query.items:
+        if item[0] != "struct*":
+            items.append(item)
+            continue
+        t = type_of(item[1])
+        if t is None or t[0] != "STRUCT":
+            raise SqlError(f"Expected a STRUCT for {expr_text(item[1])}->*, got {type_str(t) if t else 'NULL'}")
+        items += [("expr", ("deref", item[1], name), name) for name, _ in t[1]]
+    return dataclasses.replace(query, items=items)
+
+
 def partition_keys(partition_by: list) -> list:
     """The key expressions of a PARTITION BY (none for `PARTITION BY NULL`: a stream without a key)."""
     nulls = [e for e in partition_by if e[0] == "lit" and e[1] is None]
@@ -209,6 +226,7 @@ class Plan:
 
     def __init__(self, query: Query, source: Source, sink_name: str = "the sink") -> None:
         self.compiler = Compiler(source.scope(), query.alias, source.name)
+        query = expand_struct_stars(query, self.compiler.type_of)
         check_columns(self.compiler, query)
         aggregates = [i for i in query.items if i[0] == "expr" and _is_aggregate(i[1])]
         if aggregates or query.having:
