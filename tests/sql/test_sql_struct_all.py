@@ -39,3 +39,16 @@ def test_struct_fields_as_columns(env):
     assert consume(broker.bootstrap, "OUT1", 1) == [(b"1", b'{"A_FIELD":1,"A":1,"b 2":{"C":"x"}}')]
     assert consume(broker.bootstrap, "OUT2", 1) == [(b"1", b'{"C":"x"}')]
     assert consume(broker.bootstrap, "JOINED", 1) == [(b"1", b'{"A":1,"b 2":{"C":"x"},"R_A":2}')]
+
+
+def test_a_table_function_inside_an_expression(env):
+    broker, k = env
+    run_statements(k, [
+        "CREATE STREAM ARRS (ID STRING KEY, MY_ARR ARRAY<STRUCT<F1 BIGINT>>) WITH (kafka_topic='arrs', "
+        "value_format='JSON', partitions=1);",
+        "CREATE STREAM ELEMS AS SELECT ID, EXPLODE(MY_ARR)->F1 AS VAL, EXPLODE(MY_ARR)->F1 + 1 AS NEXT FROM ARRS;",
+    ])
+    produce(broker.bootstrap, "arrs", [(b"0", b'{"MY_ARR":[{"F1":1},{"F1":2}]}'), (b"1", b'{"MY_ARR":[]}'),
+                                       (b"2", b'{"MY_ARR":null}'), (b"3", b'{"MY_ARR":[{"F1":3}]}')])
+    assert consume(broker.bootstrap, "ELEMS", 3) == [(b"0", b'{"VAL":1,"NEXT":2}'), (b"0", b'{"VAL":2,"NEXT":3}'),
+                                                     (b"3", b'{"VAL":3,"NEXT":4}')]

@@ -177,6 +177,18 @@ def key_twice(key: str, aliases: list[str]) -> SqlError:
                     "reference should be copied.")
 
 
+def _nested_table_function(expr: Any) -> tuple | None:
+    """The table function call inside `expr` (not `expr` itself), if any."""
+    found: list[tuple] = []
+
+    def visit(x: Any) -> None:
+        if isinstance(x, tuple) and x[:1] == ("call",) and x[1] in TABLE_FUNCTIONS and x is not expr:
+            found.append(x)
+
+    rewrite(expr, visit)
+    return found[0] if found else None
+
+
 def expand_struct_stars(query: Query, type_of: Callable[[Any], tuple | None]) -> Query:
     """`struct->*` in a SELECT: one column per field of the struct, named by the field (select-struct-all.json)."""
     if not any(i[0] == "struct*" for i in query.items):
@@ -275,14 +287,35 @@ class Plan:
             expr, alias = item[1], item[2]
             name = alias or (expr[2] if expr[0] == "col" else generated[index])
             bare = ("col", None, expr[2]) if expr[0] == "col" else expr
-            if expr[0] == "call" and expr[1] in TABLE_FUNCTIONS:
+            nested = _nested_table_function(expr)
+            if nested is not None or (expr[0] == "call" and expr[1] in TABLE_FUNCTIONS):
                 if source.kind == "TABLE":  # ksqlDB's QueryAnalyzer
                     raise SqlError("Table source is not supported with table functions")
                 self.table_functions.append(len(self.fns))
+            if nested is not None:  # EXPLODE(a)->F1: the outer expression over each element the function gives
+                self._add_over_elements(name, expr, nested)
+                continue
             self._add(name, self.compiler.select_type(expr), bare in key_exprs, expr)
         if query.partition_by:
             self._key_first(key_exprs, source, sink_name)
         self.limit = query.limit
+
+    def _add_over_elements(self, name: str, expr: tuple, call: tuple) -> None:
+        """A column whose expression holds a table function: a list, the expression over each of its elements
+        (exploded with the other table functions' columns by apply_all)."""
+        slot = f"\0TF{len(self.fns)}"
+        self.compiler.columns[slot] = self.compiler.type_of(call) or ("STRING",)  # the element's type
+        outer = rewrite(expr, lambda x: ("col", None, slot) if x is call else None)
+        elements, each = self.compiler.compile(call), self.compiler.compile(outer)
+
+        def over_elements(row: dict[str, Any]) -> list:
+            return [each({**row, slot: x}) for x in elements(row) or []]
+
+        if any(name == c[0] for c in self.columns):
+            raise SqlError(f"Duplicate value columns found in schema: `{name}`")
+        self.columns.append((name, self.compiler.type_of(outer), False))
+        self.fns.append(over_elements)
+        self.exprs.append(expr)
 
     def _key_first(self, key_exprs: list, source: Source, sink_name: str) -> None:
         """PARTITION BY: every expression projected once; the key columns first, in PARTITION BY's order."""
