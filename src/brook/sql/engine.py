@@ -10,7 +10,9 @@ from typing import Any
 
 from brook.sql import (
     alter,
+    drop,
     formats,
+    insert_values,
     introspection,
     protobuf_nullable,
     serde_checks,
@@ -21,7 +23,7 @@ from brook.sql import (
 from brook.sql.aggregates import AggregateTopology
 from brook.sql.commands import CommandRunner, StaleMetastore
 from brook.sql.config import KsqlConfig
-from brook.sql.expressions import Compiler, SqlError, check_reserved
+from brook.sql.expressions import SqlError, check_reserved
 from brook.sql.joins import JoinTopology
 from brook.sql.parser import (
     Alter,
@@ -148,16 +150,16 @@ class Engine:
         if isinstance(node, Describe):
             return introspection.describe(self, stmt, node)
         if isinstance(node, InsertValues):
-            self._insert_values(node)
+            insert_values.insert_values(self, node)
             return None
         if isinstance(node, Create):
             return self._create(stmt, node, props, record, offset)
         if isinstance(node, Drop):
-            return self._drop(stmt, node, record, offset)
+            return drop.drop(self, stmt, node, record, offset)
         if isinstance(node, Alter):
             return alter.alter(self, stmt, node, record)
         if isinstance(node, Terminate):
-            return self._terminate(stmt, node, record, offset)
+            return drop.terminate(self, stmt, node, record, offset)
         if isinstance(node, InsertSelect):
             return self._insert_select(stmt, node, props, record, offset)
         raise SqlError(f"Unsupported statement: {type(node).__name__}")
@@ -535,100 +537,3 @@ class Engine:
         return next((q for q in self.queries.values() if q.sink.name == name
                      and (isinstance(q.topology, AggregateTopology) or getattr(q.topology, "pullable", False))),
                     None)
-
-    def _drop(self, stmt: Statement, node: Drop, record: bool, offset: int) -> dict:
-        command_id = f"{node.kind.lower()}/{node.name}/drop"  # ksqlDB: the bare name here, `quoted` in CREATE
-        source = self.sources.get(node.name)
-        if source is None:
-            if node.if_exists:
-                return self._status(stmt, command_id, self.sequence, f"Source `{node.name}` does not exist.")
-            raise SqlError(f"{node.kind.capitalize()} {node.name} does not exist.")
-        if source.kind != node.kind:
-            raise SqlError(f"Incompatible data source type is {source.kind}, but statement was DROP {node.kind}")
-        if node.delete_topic and source.is_source:  # ksqlDB's TopicDeleteInjector
-            raise SqlError(f"Cannot delete topic for read-only source: {node.name}")
-        # a source table's own materializing query (CST_...) goes with it
-        own = [q.query_id for q in self.queries.values() if isinstance(q.topology, SourceTableTopology)
-               and q.sink.name == node.name]
-        writers = [q.query_id for q in self.queries.values() if q.sink.name == node.name and q.query_id not in own]
-        readers = [q.query_id for q in self.queries.values() if node.name in (q.inputs or [q.source.name])
-                   and q.query_id not in own]
-        if record and (writers or readers):
-            lines = [f"Cannot drop {node.name}."]
-            if readers:
-                lines.append(f"The following queries read from this source: [{', '.join(readers)}].")
-            if writers:
-                lines.append(f"The following queries write into this source: [{', '.join(writers)}].")
-            lines.append("You need to terminate them before dropping " + node.name + ".")
-            raise SqlError("\n".join(lines))
-        if record and node.delete_topic:  # ksqlDB's TopicDeleteInjector, before the command is recorded
-            using = sorted(n for n, s in self.sources.items() if s.topic == source.topic and n != node.name)
-            if using:
-                raise SqlError(f"Refusing to delete topic. Found other data sources ({', '.join(using)}) using "
-                               f"topic {source.topic}")
-        if record:
-            offset = self._record(command_id, stmt, {})
-            if node.delete_topic:
-                from confluent_kafka import KafkaError, KafkaException
-                try:
-                    self.admin.delete_topics([source.topic])[source.topic].result(30)
-                except KafkaException as e:  # already gone: nothing to delete (ksqlDB's topic client ignores it)
-                    if e.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
-                        raise
-        for qid in own:
-            self.queries.pop(qid).stop()
-        del self.sources[node.name]
-        return self._status(stmt, command_id, offset, f"Source `{node.name}` (topic: {source.topic}) was dropped.")
-
-    def _terminate(self, stmt: Statement, node: Terminate, record: bool, offset: int) -> dict:
-        ids = list(self.queries) if node.query_id is None else [node.query_id]
-        for qid in ids:
-            if qid not in self.queries:
-                raise SqlError(f"Unknown queryId: {qid}")
-        command_id = f"terminate/{node.query_id or 'ALL'}/execute"
-        if record:
-            offset = self._record(command_id, stmt, {})
-        for qid in ids:
-            self.queries.pop(qid).stop()
-        return self._status(stmt, command_id, offset, "Query terminated.")
-
-    def _insert_values(self, node: InsertValues) -> None:
-        source = self.sources.get(node.target)
-        if source is None:  # InsertValuesExecutor, with the metastore's case hint
-            from brook.sql.rest_inserts import alternatives
-
-            raise SqlError(f"Cannot insert values into an unknown stream/table: `{node.target}`"
-                           + alternatives(self, node.target))
-        if source.is_source:
-            raise SqlError(f"Cannot insert values into read-only {source.kind.lower()}: {source.name}")
-        names = node.columns or [n for n, _, _ in source.columns]
-        headers = [n for n, _ in source.header_columns if n in names]
-        if headers:
-            raise SqlError(f"Cannot insert into HEADER columns: {', '.join(headers)}")
-        if len(names) != len(node.values):
-            raise SqlError(f"Expected a value for each column. Expected Columns: [{', '.join(names)}]. Got "
-                           f"[{', '.join(str(v[1]) for v in node.values)}]")
-        types = {n: t for n, t, _ in source.columns}
-        system = {"ROWTIME": ("BIGINT",), **({"WINDOWSTART": ("BIGINT",), "WINDOWEND": ("BIGINT",)}
-                                             if source.window else {})}
-        compiler = Compiler({**types, **system})
-        row: dict[str, Any] = {}
-        for name, expr in zip(names, node.values, strict=True):
-            if name not in types and name not in system:
-                raise SqlError(f"Column name {name} does not exist.")
-            row[name] = formats.coerce(compiler.compile(expr)({}), types.get(name, ("BIGINT",)))
-        done: dict[str, Any] = {}
-        try:
-            key, value = source.encode_key(row, source.key_columns), source.encode_value(row, source.value_columns)
-            if source.window is not None and key is not None:  # the window's bounds go into the key
-                start = int(row.get("WINDOWSTART") or 0)
-                key = source.window.key(key, start, int(row.get("WINDOWEND") or start + source.window.size))
-        except formats.SerdeError as e:
-            raise SqlError(f"Failed to insert values into '{source.name}'. {e}") from None
-        self.producer.produce(source.topic, key=key, value=value,
-                              timestamp=row.get("ROWTIME") or 0, on_delivery=lambda err, msg: done.update(err=err))
-        self.producer.flush(30)
-        if done.get("err") is not None or "err" not in done:
-            raise StatementError(50000, f"Failed to insert values into '{source.name}'. "
-                                 f"{done.get('err') or 'timed out'}")
-
