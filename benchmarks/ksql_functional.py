@@ -43,10 +43,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "src")] + [str(REPO / "tests" / d) for d in ("", "sql", "registry")]
 os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])  # the servers'
 from conftest import BrokerProcess  # type: ignore[import-not-found]  # noqa: E402
+from ksql_records import SourceInfo  # noqa: E402  # the same directory
 from registry_helpers import RegistryProcess  # type: ignore[import-not-found]  # noqa: E402
 from sql_helpers import KsqlProcess  # type: ignore[import-not-found]  # noqa: E402
-
-from brook.sql import formats, srformats  # noqa: E402
 
 QTT_DIR = "ksqldb-functional-tests/src/test/resources/query-validation-tests"
 SERVICE_ID = "default_"
@@ -75,6 +74,8 @@ def load_cases(text: str) -> list[Case]:
     """A file's tests, one case per entry of its "format" list (ksqlDB's `{FORMAT}` substitution)."""
     cases = []
     for t in json.loads(text)["tests"]:
+        if t.get("enabled", True) is False:  # ksqlDB's test loader skips these too
+            continue
         for fmt in t.get("format") or [None]:
             def sub(x: Any, fmt: str | None = fmt) -> Any:
                 return json.loads(json.dumps(x).replace("{FORMAT}", fmt)) if fmt else x
@@ -82,95 +83,6 @@ def load_cases(text: str) -> list[Case]:
                               t.get("outputs", []), sub(t.get("topics", [])), t.get("properties", {}),
                               t.get("expectedException")))
     return cases
-
-
-def sql_type(schema: dict) -> tuple:
-    """DESCRIBE's SchemaInfo JSON as the engine's column type."""
-    kind = schema["type"]
-    if kind == "ARRAY":
-        return ("ARRAY", sql_type(schema["memberSchema"]))
-    if kind == "MAP":
-        return ("MAP", ("STRING",), sql_type(schema["memberSchema"]))
-    if kind == "STRUCT":
-        return ("STRUCT", [(f["name"], sql_type(f["schema"])) for f in schema["fields"]])
-    if kind == "DECIMAL":
-        return ("DECIMAL", schema["parameters"]["precision"], schema["parameters"]["scale"])
-    return (kind,)
-
-
-@dataclass
-class SourceInfo:
-    """What DESCRIBE says of a stream or table: enough to write its records and read them back."""
-    name: str
-    kind: str
-    topic: str
-    key_format: str
-    value_format: str
-    window: str | None
-    keys: list[tuple[str, tuple]]
-    values: list[tuple[str, tuple]]
-    wrap_single: bool
-    full_names: dict[bool, str | None] = field(default_factory=dict)  # KEY/VALUE_SCHEMA_FULL_NAME
-    serdes: dict[bool, srformats.SrSerde] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, d: dict) -> SourceInfo:
-        keys = [(f["name"], sql_type(f["schema"])) for f in d["fields"] if f.get("type") == "KEY"]
-        values = [(f["name"], sql_type(f["schema"])) for f in d["fields"] if f.get("type") != "KEY"]
-        wrap = not re.search(r"WRAP_SINGLE_VALUE\s*=\s*'?false", d.get("statement", ""), re.I)
-        names = {is_key: m.group(1) if (m := re.search(rf"{side}_SCHEMA_FULL_NAME\s*=\s*'([^']*)'",
-                                                       d.get("statement", ""), re.I)) else None
-                 for is_key, side in ((True, "KEY"), (False, "VALUE"))}
-        return cls(d["name"], d["type"], d["topic"], d["keyFormat"], d["valueFormat"], d.get("windowType"), keys,
-                   values, wrap, names)
-
-    def serde(self, registry: str, is_key: bool) -> srformats.SrSerde:
-        if is_key not in self.serdes:
-            cols = self.keys if is_key else self.values
-            try:  # written with the subject's latest schema (a test's own, or the one the CREATE registered)
-                with urllib.request.urlopen(f"{registry}/subjects/{srformats.subject(self.topic, is_key)}/versions/"
-                                            "latest", timeout=10) as resp:
-                    schema_id = int(json.loads(resp.read())["id"])
-            except urllib.error.HTTPError:
-                schema_id = None
-            self.serdes[is_key] = srformats.SrSerde({"schema.registry.url": registry}, self.key_format if is_key
-                                                    else self.value_format, self.topic, is_key, cols,
-                                                    not is_key and not self.wrap_single, schema_id,
-                                                    self.full_names.get(is_key))
-        return self.serdes[is_key]
-
-    def encode(self, registry: str, is_key: bool, data: Any) -> bytes | None:
-        fmt, cols = (self.key_format, self.keys) if is_key else (self.value_format, self.values)
-        if data is None or not cols:
-            return None
-        if isinstance(data, str) and fmt in ("DELIMITED", "KAFKA") and cols[0][1][0] == "STRING" or \
-                isinstance(data, str) and fmt == "DELIMITED":
-            return data.encode()
-        row = data if isinstance(data, dict) and (len(cols) > 1 or cols[0][1][0] != "STRUCT") else {cols[0][0]: data}
-        upper = {n.upper(): n for n, _ in cols}
-        row = {upper.get(str(k).upper(), k): v for k, v in row.items()}
-        if fmt == "JSON":
-            return json.dumps(data).encode()
-        if fmt in srformats.SERDES:
-            return self.serde(registry, is_key).serialize(row)
-        return formats.serialize(fmt, row, cols, wrap_single=not is_key and self.wrap_single)
-
-    def decode(self, registry: str, is_key: bool, data: bytes | None) -> Any:
-        """Bytes as the test files write them: JSON as written, DELIMITED as text, one column as its value."""
-        fmt, cols = (self.key_format, self.keys) if is_key else (self.value_format, self.values)
-        if data is None or not cols:
-            return None
-        if fmt == "JSON":
-            return json.loads(data)
-        if fmt == "DELIMITED":  # the test files write DELIMITED keys and values as their text
-            return data.decode()
-        if fmt in srformats.SERDES:
-            row = self.serde(registry, is_key).deserialize(data)
-        else:
-            row = formats.deserialize(fmt, data, cols)
-        # one column is written as its value (a PROTOBUF key stays a message)
-        single = len(cols) == 1 and (is_key and fmt != "PROTOBUF" or not self.wrap_single or fmt == "KAFKA")
-        return row[cols[0][0]] if single and row is not None else row
 
 
 class Runner:
@@ -274,13 +186,31 @@ class Runner:
                 if f"{side}Schema" in t:
                     schema = t[f"{side}Schema"]
                     fmt = t.get(f"{side}Format", "")
-                    body = {"schema": schema if isinstance(schema, str) else json.dumps(schema)}
-                    if fmt != "AVRO":
-                        body["schemaType"] = "JSON" if fmt == "JSON_SR" else fmt
+                    body = self.schema_body(schema, fmt)
+                    refs = t.get(f"{side}SchemaReferences") or []
+                    if refs:  # each under a subject of its name, first (the test driver's registry does so)
+                        body["references"] = [self.register_reference(r) for r in refs]
                     got = self.registry_call("POST", f"/subjects/{t['name']}-{side}/versions", body)["id"]
                     if f"{side}SchemaId" not in t:
                         implicit += 1
                     self.schema_ids[int(t.get(f"{side}SchemaId", implicit))] = int(got)
+
+    @staticmethod
+    def schema_body(schema: Any, fmt: str) -> dict:
+        body = {"schema": schema if isinstance(schema, str) else json.dumps(schema)}
+        if not fmt and isinstance(schema, str) and schema.lstrip().startswith("syntax"):
+            fmt = "PROTOBUF"
+        if fmt and fmt != "AVRO":
+            body["schemaType"] = "JSON" if fmt == "JSON_SR" else fmt
+        return body
+
+    def register_reference(self, ref: dict) -> dict:
+        """A test's schema reference ({"name", "format", "schema"}) registered under the subject of its name: the
+        `references` entry naming that version."""
+        self.registry_call("POST", f"/subjects/{ref['name']}/versions", self.schema_body(ref["schema"],
+                                                                                          ref.get("format", "")))
+        version = self.registry_call("GET", f"/subjects/{ref['name']}/versions/latest")["version"]
+        return {"name": ref["name"], "subject": ref["name"], "version": version}
 
     def statements(self, case: Case) -> str | None:
         """The statements in one request, a line each (ksqlDB's `Line: n` positions count them); the refusal's
@@ -295,12 +225,14 @@ class Runner:
         return None
 
     def produce(self, case: Case, sources: dict[str, SourceInfo], paced: bool) -> None:
+        from confluent_kafka import Producer
         from kafka import KafkaProducer  # type: ignore[import-untyped]
         by_topic: dict[str, SourceInfo] = {}
         for s in sources.values():
             by_topic.setdefault(s.topic, s)
         url = self.registry.url
         p = KafkaProducer(bootstrap_servers=self.broker.bootstrap, linger_ms=5)
+        tombstones: Producer | None = None
         try:
             futures = []
             for i in case.inputs:
@@ -316,6 +248,15 @@ class Runner:
                                               else struct.pack(">q", w["start"]))
                 headers = [(h["KEY"], base64.b64decode(h["VALUE"]) if h.get("VALUE") else None)
                            for h in i.get("headers", [])]
+                if key is None and value is None:  # kafka-python sends no record without both: librdkafka
+                    p.flush(30)  # does (its timestamp 0 is "now"), after what was sent before it
+                    tombstones = tombstones or Producer({"bootstrap.servers": self.broker.bootstrap})
+                    tombstones.produce(i["topic"], None, None, timestamp=i.get("timestamp", 0),
+                                       headers=headers or None)
+                    tombstones.flush(30)
+                    if paced:
+                        self.wait_caught_up()
+                    continue
                 futures.append(p.send(i["topic"], key=key, value=value, timestamp_ms=i.get("timestamp", 0),
                                       headers=headers or None))
                 if paced:
@@ -439,9 +380,13 @@ class Runner:
         deadline = time.monotonic() + 30
         while set(topics) & set(self.admin.list_topics(timeout=10).topics) and time.monotonic() < deadline:
             time.sleep(0.1)
-        for subject in self.registry_call("GET", "/subjects"):
-            self.registry_call("DELETE", f"/subjects/{subject}")
-            self.registry_call("DELETE", f"/subjects/{subject}?permanent=true")
+        for _ in range(3):  # a referenced schema's subject only after those referring to it
+            for subject in self.registry_call("GET", "/subjects"):
+                try:
+                    self.registry_call("DELETE", f"/subjects/{subject}")
+                    self.registry_call("DELETE", f"/subjects/{subject}?permanent=true")
+                except urllib.error.HTTPError:
+                    pass
 
 
 def matches(expected: Any, got: Any) -> bool:
