@@ -293,8 +293,7 @@ class ProtobufConverter(SchemaRegistryConverter):
         if "use.schema.id" in self.serde_conf:
             # Confluent's serializer writes the message of that name in the schema of that id, with its indexes
             # (an unnamed struct: the schema's first message)
-            fd = ProtobufFormat.file_descriptor(self.client, self.serde_conf["use.schema.id"])
-            pool = ProtobufFormat.pool(fd)
+            fd, pool = ProtobufFormat.registered_pool(self.client, self.serde_conf["use.schema.id"])
             try:
                 desc = pool.FindMessageTypeByName(full_name)
             except KeyError:
@@ -325,8 +324,8 @@ class ProtobufConverter(SchemaRegistryConverter):
 
         from brook.registry.formats import ProtobufFormat
 
-        fd = ProtobufFormat.file_descriptor(self.client, schema_id)
-        file = ProtobufFormat.pool(fd).FindFileByName(fd.name)
+        fd, pool = ProtobufFormat.registered_pool(self.client, schema_id)
+        file = pool.FindFileByName(fd.name)
         desc = list(file.message_types_by_name.values())[indexes[0]]
         for i in indexes[1:]:
             desc = desc.nested_types[i]

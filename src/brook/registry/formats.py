@@ -131,7 +131,9 @@ class ProtobufFormat(Format):
         self._classes: dict[tuple[int, tuple[int, ...]], Any] = {}
 
     @staticmethod
-    def pool(fd: Any) -> Any:
+    def pool(fd: Any, references: dict[str, Any] | None = None) -> Any:
+        """A pool holding `fd` and its imports: the files `references` gives by import name (a registered
+        schema's references), else the well-known ones."""
         from google.protobuf import descriptor_pb2, descriptor_pool
 
         from brook.registry import protobuf  # noqa: F401 - google/type/*.proto in the default pool
@@ -139,20 +141,49 @@ class ProtobufFormat(Format):
         pool = descriptor_pool.DescriptorPool()
         added: set[str] = set()
 
-        def add(name: str) -> None:  # well-known types only (their own imports first): no references resolved
+        def add_known(name: str) -> None:  # a well-known type's file (its own imports first)
             if name in added:
                 return
             added.add(name)
             dep_proto = descriptor_pb2.FileDescriptorProto()
             descriptor_pool.Default().FindFileByName(name).CopyToProto(dep_proto)
             for d in dep_proto.dependency:
-                add(d)
+                add_known(d)
             pool.Add(dep_proto)
 
-        for dep in fd.dependency:
-            add(dep)
-        pool.Add(fd)
+        def add(f: Any) -> None:  # a file after its imports: referenced schemas, else well-known types
+            for dep in f.dependency:
+                if references and dep in references:
+                    if dep not in added:
+                        added.add(dep)
+                        add(references[dep])
+                else:
+                    add_known(dep)
+            pool.Add(f)
+
+        add(fd)
         return pool
+
+    @staticmethod
+    def registered_pool(client: SchemaRegistryClient, schema_id: int) -> tuple[Any, Any]:
+        """A registered schema's FileDescriptorProto and a pool holding it with the schemas its references name
+        (read from the registry, theirs too)."""
+        references: dict[str, Any] = {}
+
+        def resolve(sid: int) -> None:
+            for ref in client.get_schema(sid, fmt="serialized").references or []:
+                if ref.name and ref.name not in references and ref.subject and ref.version is not None:
+                    # serialized, as Confluent's deserializer asks for it (sharing this client and its cache)
+                    dep_id = client.get_version(ref.subject, ref.version, fmt="serialized").schema_id
+                    assert dep_id is not None
+                    resolve(dep_id)
+                    dep = ProtobufFormat.file_descriptor(client, dep_id, references)
+                    dep.name = ref.name  # imported by that name
+                    references[ref.name] = dep
+
+        resolve(schema_id)
+        fd = ProtobufFormat.file_descriptor(client, schema_id, references)
+        return fd, ProtobufFormat.pool(fd, references)
 
     def serializer(self, schema: str | None, schema_id: int | None, is_key: bool, conf: dict) -> Any:
         from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
@@ -179,9 +210,11 @@ class ProtobufFormat(Format):
         return encode
 
     @staticmethod
-    def file_descriptor(client: SchemaRegistryClient, schema_id: int) -> Any:
+    def file_descriptor(client: SchemaRegistryClient, schema_id: int, references: dict[str, Any] | None = None
+                        ) -> Any:
         """The FileDescriptorProto of a registered schema.  The client caches schemas by id whatever the format
-        asked, so the answer may be .proto text rather than the serialized form."""
+        asked, so the answer may be .proto text rather than the serialized form (compiled with the files its
+        references name, `references`)."""
         import base64
 
         from google.protobuf import descriptor_pb2
@@ -191,7 +224,7 @@ class ProtobufFormat(Format):
         raw = _registered_text(client, schema_id, fmt="serialized")
         if protobuf.is_serialized(raw):
             return descriptor_pb2.FileDescriptorProto.FromString(base64.b64decode(raw))
-        fd = protobuf.parse(raw, {})
+        fd = protobuf.parse(raw, references or {})
         fd.name = fd.name or protobuf.MAIN_FILE
         return fd
 
@@ -209,8 +242,7 @@ class ProtobufFormat(Format):
         key = (sid.id, indexes)
         de = self._classes.get(key)
         if de is None:
-            fd = self.file_descriptor(self.client, sid.id)
-            pool = self.pool(fd)
+            fd, pool = self.registered_pool(self.client, sid.id)
             desc = pool.FindFileByName(fd.name).message_types_by_name[fd.message_type[indexes[0]].name]
             for i in indexes[1:]:
                 desc = desc.nested_types[i]
