@@ -11,6 +11,7 @@ from typing import Any
 from brook.sql import (
     alter,
     drop,
+    format_checks,
     formats,
     insert_values,
     introspection,
@@ -252,6 +253,9 @@ class Engine:
                                                               names[is_key] if given is not None else None)
             if given is None and wanted is not None:
                 names[is_key] = name
+            if not is_key and str(node.props.get("WRAP_SINGLE_VALUE")).lower() == "false" and \
+                    columns[0][0] != "ROWVAL":  # an unwrapped record is one STRUCT column (ksqlDB's ROWVAL)
+                columns = [("ROWVAL", ("STRUCT", columns))]
             if is_key:
                 ns = "PRIMARY KEY" if node.kind == "TABLE" else "KEY"
                 elements = [(n, t, ns) for n, t in columns] + elements
@@ -334,11 +338,10 @@ class Engine:
                         key_nullable=nullable[True], value_nullable=nullable[False])
         timestamp_column.check(source)
         serde_checks.check_headers(source.columns)
+        format_checks.check_wrapping(props, value_format, source.value_columns)
         for is_key, fmt, cols in ((True, key_format, source.key_columns), (False, value_format, source.value_columns)):
-            if fmt == "KAFKA" and len(cols) > 1:
-                raise SqlError(f"The 'KAFKA' format only supports a single field. Got: "
-                               f"[{', '.join(f'`{n}` {type_str(t)}' for n, t in cols)}]")
-            serde_checks.check_schema(fmt, cols, is_key)
+            serde_checks.check_schema(fmt, cols, is_key)  # the key's checks, then the value's, as ksqlDB's
+            format_checks.check_registry_format(source, is_key, props.get("WRAP_SINGLE_VALUE"))
         self._attach_serdes(source, record, True, inferred)
         if record:
             source.partitions, source.replicas = self._ensure_topic(source.topic, partitions, replicas, node.kind)
@@ -482,6 +485,9 @@ class Engine:
         nullable = protobuf_nullable.representations(node.props, sink.key_format, sink.value_format)
         sink.key_nullable, sink.value_nullable = nullable[True], nullable[False]
         sink.statement, sink.cas_target = stmt.text, True
+        format_checks.check_wrapping(node.props, sink.value_format, sink.value_columns)
+        for is_key in (True, False):  # the formats' checks serde_checks does not make (in _plan)
+            format_checks.check_registry_format(sink, is_key, node.props.get("WRAP_SINGLE_VALUE"))
         command_id = f"{node.kind.lower()}/`{node.name}`/create"
         have = self._topic_partitions(source.topic)
         self._attach_serdes(sink, record, False)

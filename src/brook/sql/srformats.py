@@ -165,8 +165,8 @@ def _registered_connect_schema(fmt: str, registered: Any, client: Any, schema_id
     from brook.registry import protobuf
     from brook.registry.formats import ProtobufFormat
 
-    fd = ProtobufFormat.file_descriptor(client, schema_id)
-    file = ProtobufFormat.pool(fd).FindFileByName(fd.name)
+    fd, pool = ProtobufFormat.registered_pool(client, schema_id)
+    file = pool.FindFileByName(fd.name)
     messages = list(file.message_types_by_name.values())
     if full_name and not full_name.startswith(PROTOBUF_DEFAULT_NAME):
         desc = next((m for m in messages if m.full_name == full_name), None)
@@ -275,7 +275,8 @@ class SrSerde:
         # a single key (or WRAP_SINGLE_VALUE=false value) is written unwrapped; Protobuf always needs a message
         self.unwrapped = (unwrapped or (is_key and len(columns) == 1)) and fmt not in ("PROTOBUF", NOSR)
         self._upper = {n.upper(): n for n, _ in columns}
-        self._types = {n: t for n, t in columns if _has_struct(t)}  # struct field names follow the column types
+        # struct field names follow the column types; STRING columns take what other types were written
+        self._types = {n: t for n, t in columns if _conformed(t)}
         if fmt == NOSR:  # no registry: the columns' message, written bare
             from brook.sql.protobuf_nosr import ProtobufNoSrConverter
 
@@ -342,14 +343,18 @@ class SrSerde:
         return row
 
 
-def _has_struct(t: tuple) -> bool:
-    return t[0] == "STRUCT" or (t[0] == "ARRAY" and _has_struct(t[1])) or (t[0] == "MAP" and _has_struct(t[2]))
+def _conformed(t: tuple) -> bool:
+    return t[0] in ("STRUCT", "STRING") or (t[0] == "ARRAY" and _conformed(t[1])) or \
+        (t[0] == "MAP" and _conformed(t[2]))
 
 
 def _conform(v: Any, t: tuple) -> Any:
-    """A read value's struct field names as its column type spells them (upper-cased by schema inference)."""
+    """A read value's struct field names as its column type spells them (upper-cased by schema inference); a
+    number or boolean read into a STRING as Java's String.valueOf writes it (ksqlDB's ConnectDataTranslator)."""
     if v is None:
         return None
+    if t[0] == "STRING" and isinstance(v, (bool, int, float)):
+        return str(v).lower() if isinstance(v, bool) else java_double(v) if isinstance(v, float) else str(v)
     if t[0] == "STRUCT" and isinstance(v, dict):
         upper = {str(k).upper(): x for k, x in v.items()}
         return {n: _conform(v.get(n, upper.get(n.upper())), ft) for n, ft in t[1]}
@@ -407,3 +412,12 @@ def _to_sql_value(schema: Schema | None, v: Any) -> Any:
     if schema.type == "map":
         return {k: _to_sql_value(schema.value_schema, x) for k, x in v.items()}
     return v
+
+
+def java_double(v: float) -> str:
+    """Double.toString: 1.0, 1.0E10, 1.5E-5."""
+    if 1e-3 <= abs(v) < 1e7 or v == 0 or v != v or v in (float("inf"), float("-inf")):
+        return {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}.get(repr(v), repr(v))
+    sign, digits, exp = decimal.Decimal(repr(v)).normalize().as_tuple()
+    text = "".join(map(str, digits))
+    return f"{'-' if sign else ''}{text[0]}.{text[1:] or '0'}E{len(digits) - 1 + int(exp)}"

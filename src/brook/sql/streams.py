@@ -139,13 +139,17 @@ class ProjectTopology(Topology):
             if row is None:
                 if self.table and msg.key() is not None:
                     out.send(msg.key(), None, ts)  # a tombstone deletes the key downstream too
-                elif self.rekey_nulls:
+                elif self.forward_nulls and not self.rekey_nulls and (msg.key() is None
+                                                                       or self._same_key_bytes(out)):
+                    out.send(msg.key(), None, ts)  # the same key bytes: the sink's key format is the source's
+                elif self.forward_nulls:
+                    # the key computed again (a new key, or the sink's key format or schema is another)
                     keyed = self.source.decode_key(msg)
                     values = [f(keyed) if own else None for f, own in zip(self.plan.fns, self.key_only, strict=True)]
-                    out.send(out.key(dict(zip(self.names, values, strict=True))), None, ts)
-                elif self.forward_nulls and out.sink.key_format == self.source.key_format \
-                        and out.sink.key_serde is None and self.source.key_serde is None:
-                    out.send(msg.key(), None, ts)  # the same key bytes: the sink's key format is the source's
+                    key = out.key(dict(zip(self.names, values, strict=True)))
+                    if self.window is not None and key is not None and "WINDOWSTART" in keyed:
+                        key = self.window.key(key, keyed["WINDOWSTART"], keyed["WINDOWEND"])
+                    out.send(key, None, ts)
                 return
             results = self.plan.apply_all(row)
         except ERRORS as e:
@@ -162,6 +166,10 @@ class ProjectTopology(Topology):
             if self.window is not None and key is not None:
                 key = self.window.key(key, row["WINDOWSTART"], row["WINDOWEND"])
             out.send(key, projected, ts)
+
+    def _same_key_bytes(self, out: Output) -> bool:
+        return out.sink.key_format == self.source.key_format and out.sink.key_serde is None \
+            and self.source.key_serde is None
 
     def _materialize(self, msg: Any, row: dict | None) -> None:
         """The source's row (or its tombstone) into the store pull queries read."""
