@@ -254,7 +254,7 @@ class Engine:
             if given is None and wanted is not None:
                 names[is_key] = name
             if not is_key and str(node.props.get("WRAP_SINGLE_VALUE")).lower() == "false" and \
-                    columns[0][0] != "ROWVAL":  # an unwrapped record is one STRUCT column (ksqlDB's ROWVAL)
+                    [c[0] for c in columns] != ["ROWVAL"]:  # an unwrapped record: one STRUCT column, ROWVAL
                 columns = [("ROWVAL", ("STRUCT", columns))]
             if is_key:
                 ns = "PRIMARY KEY" if node.kind == "TABLE" else "KEY"
