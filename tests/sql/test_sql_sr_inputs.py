@@ -119,3 +119,16 @@ def test_numbers_read_into_a_string_column(env):
     produce(broker.bootstrap, "coerce", [(None, wire(schema_id, b"\x14"))])  # int 10
     ok(k, "CREATE STREAM COERCE_OUT AS SELECT * FROM COERCE;")
     assert first_row(k, "SELECT FOO FROM COERCE_OUT EMIT CHANGES LIMIT 1;") == ["10"]
+
+
+def test_null_value_with_a_protobuf_key(env):
+    """protobuf.json "STRUCT INT - key - no inference": a Protobuf key (always a message) written again in the
+    sink's schema; no key stays no key."""
+    broker, registry, k = env
+    ok(k, "CREATE STREAM PK_IN (F1 INT KEY, FOO INT) WITH (kafka_topic='pk_in', format='PROTOBUF', partitions=1);")
+    ok(k, "CREATE STREAM PK_OUT AS SELECT * FROM PK_IN;")
+    one = b"\x08\x01"  # F1 = 1
+    produce(broker.bootstrap, "pk_in", [(wire(latest_id(registry, "pk_in-key"), one, protobuf=True), None),
+                                        (None, None)])
+    out = consume(broker.bootstrap, "PK_OUT", 2)
+    assert out == [(wire(latest_id(registry, "PK_OUT-key"), one, protobuf=True), None), (None, None)]
