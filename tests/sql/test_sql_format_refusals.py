@@ -88,7 +88,7 @@ def env(tmp_path_factory):
      "value_format='AVRO', partitions=1);",
      unsupported("Value", "AVRO", "`1AvroDoesNotLikeFieldsThatStartWithNumbers` DOUBLE", "Schema is not compatible "
                  "with Avro: Illegal initial character: 1AvroDoesNotLikeFieldsThatStartWithNumbers")),
-    ("CREATE STREAM S AS SELECT v AS `1AvroDoesNotLikeFieldsThatStartWithNumbers` FROM A;",
+    ("CREATE STREAM S AS SELECT K, v AS `1AvroDoesNotLikeFieldsThatStartWithNumbers` FROM A;",
      unsupported("Value", "AVRO", "`1AvroDoesNotLikeFieldsThatStartWithNumbers` STRING", "Schema is not compatible "
                  "with Avro: Illegal initial character: 1AvroDoesNotLikeFieldsThatStartWithNumbers")),
     ("CREATE STREAM S (V STRUCT<`a-b` INT>) WITH (kafka_topic='s', value_format='AVRO', partitions=1);",
