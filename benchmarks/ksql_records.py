@@ -14,6 +14,8 @@ from typing import Any
 from brook.connect.data import DATE, DECIMAL, TIME, TIMESTAMP, Schema
 from brook.sql import formats, srformats
 
+MESSAGES = ("PROTOBUF", srformats.NOSR)  # formats whose single key is a message all the same
+
 
 def sql_type(schema: dict) -> tuple:
     """DESCRIBE's SchemaInfo JSON as the engine's column type."""
@@ -74,7 +76,7 @@ class SourceInfo:
         """A test record's key or value as a row: one column written unwrapped (a key, but a PROTOBUF one, a
         KAFKA value, a WRAP_SINGLE_VALUE=false value) is the value itself, else the record holds the columns."""
         fmt, cols = (self.key_format, self.keys) if is_key else (self.value_format, self.values)
-        unwrapped = len(cols) == 1 and (fmt == "KAFKA" or (fmt != "PROTOBUF" if is_key else not self.wrap_single))
+        unwrapped = len(cols) == 1 and (fmt == "KAFKA" or (fmt not in MESSAGES if is_key else not self.wrap_single))
         if unwrapped or not isinstance(data, dict):
             return {cols[0][0]: data}
         upper = {n.upper(): n for n, _ in cols}
@@ -90,7 +92,7 @@ class SourceInfo:
         if fmt == "JSON":
             return json.dumps(data).encode()
         row = self.row(is_key, data)
-        if fmt in srformats.SERDES:
+        if fmt in (*srformats.SERDES, srformats.NOSR):
             serde = self.serde(registry, is_key)
             if serde.unwrapped:  # as the test driver's SpecToConnectConverter, per the schema written with
                 name = cols[0][0]
@@ -111,13 +113,13 @@ class SourceInfo:
             return json.loads(data)
         if fmt == "DELIMITED":  # the test files write DELIMITED keys and values as their text
             return data.decode()
-        if fmt in srformats.SERDES:
+        if fmt in (*srformats.SERDES, srformats.NOSR):
             row = self.serde(registry, is_key).deserialize(data)
         else:
             row = formats.deserialize(fmt, data, cols)
         row = _base64(row)
         # one column is written as its value (a PROTOBUF key stays a message)
-        single = len(cols) == 1 and (is_key and fmt != "PROTOBUF" or not self.wrap_single or fmt == "KAFKA")
+        single = len(cols) == 1 and (is_key and fmt not in MESSAGES or not self.wrap_single or fmt == "KAFKA")
         return row[cols[0][0]] if single and row is not None else row
 
 
