@@ -59,6 +59,27 @@ def module_ksql(tmp_path_factory, name: str, overrides: dict[str, str] | None = 
             k.stop()
 
 
+@contextlib.contextmanager
+def module_ksql_with_registry(tmp_path_factory, name: str, overrides: dict[str, str] | None = None
+                              ) -> Iterator[tuple[object, object, KsqlProcess]]:
+    """A broker, a schema registry on it and a ksql server using both, for one test module: (broker, registry, k)."""
+    from conftest import module_broker
+    from registry.registry_helpers import RegistryProcess
+
+    with module_broker(tmp_path_factory, name) as broker:
+        d = tmp_path_factory.mktemp(name)
+        registry = RegistryProcess(d / "registry.log", broker.bootstrap).start()
+        try:
+            k = KsqlProcess(d / "ksql.log", broker.bootstrap,
+                            {"ksql.schema.registry.url": registry.url, **(overrides or {})}).start()
+            try:
+                yield broker, registry, k
+            finally:
+                k.stop()
+        finally:
+            registry.stop()
+
+
 def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None]]) -> None:
     from confluent_kafka import Producer
 

@@ -21,8 +21,7 @@ from google.protobuf import (
     message_factory,
     wrappers_pb2,  # noqa: F401 - the wrappers in the default pool
 )
-from registry.registry_helpers import RegistryProcess
-from sql_helpers import KsqlProcess, consume
+from sql_helpers import consume, module_ksql_with_registry
 
 EARLIEST = {"ksql.streams.auto.offset.reset": "earliest"}
 SUIT = {"type": "enum", "name": "Suit", "symbols": ["SPADES", "HEARTS", "DIAMONDS", "CLUBS"]}
@@ -30,17 +29,8 @@ SUIT = {"type": "enum", "name": "Suit", "symbols": ["SPADES", "HEARTS", "DIAMOND
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    from conftest import module_broker
-
-    with module_broker(tmp_path_factory, "ksql-enum") as broker:
-        d = tmp_path_factory.mktemp("ksql-enum")
-        registry = RegistryProcess(d / "registry.log", broker.bootstrap).start()
-        k = KsqlProcess(d / "ksql.log", broker.bootstrap, {"ksql.schema.registry.url": registry.url}).start()
-        try:
-            yield broker, registry, k, SchemaRegistryClient({"url": registry.url})
-        finally:
-            k.stop()
-            registry.stop()
+    with module_ksql_with_registry(tmp_path_factory, "ksql-enum") as (broker, registry, k):
+        yield broker, registry, k, SchemaRegistryClient({"url": registry.url})
 
 
 def ok(k, sql: str) -> None:

@@ -14,25 +14,15 @@ import fastavro
 import pytest
 from confluent_kafka.admin import AdminClient
 from kafka_wire import wait_for
-from registry.registry_helpers import RegistryProcess
-from sql_helpers import KsqlProcess, consume, produce, produce_at, run_statements
+from sql_helpers import KsqlProcess, consume, module_ksql_with_registry, produce, produce_at, run_statements
 
 EARLIEST = {"ksql.streams.auto.offset.reset": "earliest", "ksql.streams.commit.interval.ms": "100"}
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    from conftest import module_broker
-
-    with module_broker(tmp_path_factory, "ksql-runtime") as broker:
-        d = tmp_path_factory.mktemp("ksql-runtime")
-        registry = RegistryProcess(d / "registry.log", broker.bootstrap).start()
-        k = KsqlProcess(d / "ksql.log", broker.bootstrap, {"ksql.schema.registry.url": registry.url}).start()
-        try:
-            yield broker, registry, k
-        finally:
-            k.stop()
-            registry.stop()
+    with module_ksql_with_registry(tmp_path_factory, "ksql-runtime") as (broker, registry, k):
+        yield broker, registry, k
 
 
 def query_id(k: KsqlProcess, sink: str) -> str:

@@ -16,8 +16,7 @@ from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, Proto
 from confluent_kafka.serialization import MessageField, SerializationContext
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.type import date_pb2, timeofday_pb2  # noqa: F401 - Date, TimeOfDay in the default pool
-from registry.registry_helpers import RegistryProcess
-from sql_helpers import KsqlProcess, consume
+from sql_helpers import consume, module_ksql_with_registry
 
 EARLIEST = {"ksql.streams.auto.offset.reset": "earliest"}
 TWO = ('syntax = "proto3";\npackage acme;\nmessage First { int32 A = 1; }\n'
@@ -26,17 +25,8 @@ TWO = ('syntax = "proto3";\npackage acme;\nmessage First { int32 A = 1; }\n'
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    from conftest import module_broker
-
-    with module_broker(tmp_path_factory, "ksql-names") as broker:
-        d = tmp_path_factory.mktemp("ksql-names")
-        registry = RegistryProcess(d / "registry.log", broker.bootstrap).start()
-        k = KsqlProcess(d / "ksql.log", broker.bootstrap, {"ksql.schema.registry.url": registry.url}).start()
-        try:
-            yield broker, registry, k, SchemaRegistryClient({"url": registry.url})
-        finally:
-            k.stop()
-            registry.stop()
+    with module_ksql_with_registry(tmp_path_factory, "ksql-names") as (broker, registry, k):
+        yield broker, registry, k, SchemaRegistryClient({"url": registry.url})
 
 
 def ok(k, sql: str) -> None:

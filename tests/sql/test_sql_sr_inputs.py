@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from registry.registry_helpers import RegistryProcess
-from sql_helpers import KsqlProcess, consume, produce
+from sql_helpers import consume, module_ksql_with_registry, produce
 
 EARLIEST = {"ksql.streams.auto.offset.reset": "earliest"}
 EVENT = 'syntax = "proto3";\n\nmessage Event {\n int64 timestamp = 1;\n}'
@@ -20,17 +19,8 @@ LOGISTICS = 'syntax = "proto3";\n\nimport "event.proto";\n\nmessage Logistics {\
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    from conftest import module_broker
-
-    with module_broker(tmp_path_factory, "ksql-sr-inputs") as broker:
-        d = tmp_path_factory.mktemp("ksql-sr-inputs")
-        registry = RegistryProcess(d / "registry.log", broker.bootstrap).start()
-        k = KsqlProcess(d / "ksql.log", broker.bootstrap, {"ksql.schema.registry.url": registry.url}).start()
-        try:
-            yield broker, registry, k
-        finally:
-            k.stop()
-            registry.stop()
+    with module_ksql_with_registry(tmp_path_factory, "ksql-sr-inputs") as (broker, registry, k):
+        yield broker, registry, k
 
 
 def ok(k, sql: str) -> None:
