@@ -248,10 +248,12 @@ class Runner:
                                               else struct.pack(">q", w["start"]))
                 headers = [(h["KEY"], base64.b64decode(h["VALUE"]) if h.get("VALUE") else None)
                            for h in i.get("headers", [])]
-                if key is None and value is None:  # kafka-python sends no record without both: librdkafka
-                    p.flush(30)  # does (its timestamp 0 is "now"), after what was sent before it
+                if (key is None and value is None) or any(v is None for _, v in headers):
+                    # kafka-python sends no record without both, nor a header without a value: librdkafka does
+                    # (its timestamp 0 is "now"), after what was sent before it
+                    p.flush(30)
                     tombstones = tombstones or Producer({"bootstrap.servers": self.broker.bootstrap})
-                    tombstones.produce(i["topic"], None, None, timestamp=i.get("timestamp", 0),
+                    tombstones.produce(i["topic"], key, value, timestamp=i.get("timestamp", 0),
                                        headers=headers or None)
                     tombstones.flush(30)
                     if paced:

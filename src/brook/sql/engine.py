@@ -44,7 +44,7 @@ from brook.sql.parser import (
     parse,
     type_str,
 )
-from brook.sql.queries import Plan, Source, partition_keys
+from brook.sql.queries import Plan, Source, is_header, partition_keys
 from brook.sql.streams import ProjectTopology, SourceTableTopology, StreamsQuery
 
 log = logging.getLogger("io.confluent.ksql.rest.server.computation.CommandRunner")
@@ -242,8 +242,9 @@ class Engine:
         elements, inferred = list(node.elements), {}
         registry = self.config.schema_registry_settings()
         keys = [e for e in elements if e[2] in ("KEY", "PRIMARY KEY")]
+        plain = [e for e in elements if not is_header(e[2])]  # header columns leave both sides to infer
         for is_key, fmt in ((False, value_format), (True, key_format)):
-            if fmt not in srformats.SERDES or (keys if is_key else len(keys) != len(elements)):
+            if fmt not in srformats.SERDES or (keys if is_key else len(keys) != len(plain)):
                 continue
             wanted = node.props.get("KEY_SCHEMA_ID" if is_key else "VALUE_SCHEMA_ID")
             given = node.props.get("KEY_SCHEMA_FULL_NAME") if is_key else node.props.get(
