@@ -80,6 +80,25 @@ def module_ksql_with_registry(tmp_path_factory, name: str, overrides: dict[str, 
             registry.stop()
 
 
+def message_class(registry, schema_id: int, name: str = "ConnectDefault1"):  # noqa: ANN001 - RegistryProcess
+    """The registered Protobuf schema's message `name`, built from its serialized descriptor (the registry's own
+    form), its imports taken from the default pool."""
+    import base64
+
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+    status, body = registry.call("GET", f"/schemas/ids/{schema_id}?format=serialized")
+    assert status == 200, body
+    fd = descriptor_pb2.FileDescriptorProto.FromString(base64.b64decode(body["schema"]))
+    pool = descriptor_pool.DescriptorPool()
+    for dep in fd.dependency:
+        proto = descriptor_pb2.FileDescriptorProto()
+        descriptor_pool.Default().FindFileByName(dep).CopyToProto(proto)
+        pool.Add(proto)
+    pool.Add(fd)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName(name))
+
+
 def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None]]) -> None:
     from confluent_kafka import Producer
 

@@ -5,7 +5,6 @@ from the registry), records decoded with the registered schemas, and ksqlDB's re
 
 from __future__ import annotations
 
-import base64
 import json
 
 import pytest
@@ -16,12 +15,9 @@ from confluent_kafka.schema_registry.confluent.type import decimal_pb2  # noqa: 
 from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from google.protobuf import (
-    descriptor_pb2,
-    descriptor_pool,
-    message_factory,
     wrappers_pb2,  # noqa: F401 - the wrappers in the default pool
 )
-from sql_helpers import consume, module_ksql_with_registry
+from sql_helpers import consume, message_class, module_ksql_with_registry
 
 EARLIEST = {"ksql.streams.auto.offset.reset": "earliest"}
 SUIT = {"type": "enum", "name": "Suit", "symbols": ["SPADES", "HEARTS", "DIAMONDS", "CLUBS"]}
@@ -68,20 +64,6 @@ def rows(k, sql: str, count: int) -> list:
                                 headers={"Accept": "application/vnd.ksqlapi.delimited.v1"})
     assert status == 200, body
     return [json.loads(line) for line in body.decode().splitlines()[1:1 + count]]
-
-
-def message_class(registry, schema_id: int, name: str = "ConnectDefault1"):
-    """The registered schema's message `name`, from its serialized descriptor (the registry's own form)."""
-    status, body = registry.call("GET", f"/schemas/ids/{schema_id}?format=serialized")
-    assert status == 200, body
-    fd = descriptor_pb2.FileDescriptorProto.FromString(base64.b64decode(body["schema"]))
-    pool = descriptor_pool.DescriptorPool()
-    for dep in fd.dependency:
-        proto = descriptor_pb2.FileDescriptorProto()
-        descriptor_pool.Default().FindFileByName(dep).CopyToProto(proto)
-        pool.Add(proto)
-    pool.Add(fd)
-    return message_factory.GetMessageClass(pool.FindMessageTypeByName(name))
 
 
 def produce(broker, topic: str, values: list[bytes]) -> None:

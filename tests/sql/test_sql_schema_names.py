@@ -5,7 +5,6 @@ refusals, and google.type.Date / google.type.TimeOfDay / google.protobuf.Timesta
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 
@@ -14,9 +13,8 @@ from confluent_kafka import Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.type import date_pb2, timeofday_pb2  # noqa: F401 - Date, TimeOfDay in the default pool
-from sql_helpers import consume, module_ksql_with_registry
+from sql_helpers import consume, message_class, module_ksql_with_registry
 
 EARLIEST = {"ksql.streams.auto.offset.reset": "earliest"}
 TWO = ('syntax = "proto3";\npackage acme;\nmessage First { int32 A = 1; }\n'
@@ -51,20 +49,6 @@ def rows(k, sql: str, count: int) -> list:
                                 headers={"Accept": "application/vnd.ksqlapi.delimited.v1"})
     assert status == 200, body
     return [json.loads(line) for line in body.decode().splitlines()[1:1 + count]]
-
-
-def message_class(registry, schema_id: int, name: str):
-    """The registered schema's message `name`, built from its serialized descriptor (the registry's own form)."""
-    status, body = registry.call("GET", f"/schemas/ids/{schema_id}?format=serialized")
-    assert status == 200, body
-    fd = descriptor_pb2.FileDescriptorProto.FromString(base64.b64decode(body["schema"]))
-    pool = descriptor_pool.DescriptorPool()
-    for dep in fd.dependency:
-        proto = descriptor_pb2.FileDescriptorProto()
-        descriptor_pool.Default().FindFileByName(dep).CopyToProto(proto)
-        pool.Add(proto)
-    pool.Add(fd)
-    return message_factory.GetMessageClass(pool.FindMessageTypeByName(name))
 
 
 def test_avro_records_named_by_the_full_names(env):

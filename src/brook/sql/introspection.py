@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from brook.sql.expressions import SqlError
 from brook.sql.functions import AGGREGATES, SCALARS, TABLE_FUNCTIONS
 from brook.sql.parser import Describe, Explain, Show, Statement, type_str
-from brook.sql.queries import Plan, Source
+from brook.sql.queries import Plan, Source, header_key, is_header
 
 if TYPE_CHECKING:
     from brook.sql.engine import Engine
@@ -69,10 +69,10 @@ def description(engine: Engine, s: Source, extended: bool) -> dict:
         f: dict[str, Any] = {"name": name, "schema": _schema(t)}
         if ns in ("KEY", "PRIMARY KEY"):
             f["type"] = "KEY"
-        elif isinstance(ns, str) and ns.startswith("HEADER"):  # ksqlDB's FieldInfo: HEADER, with its key
+        elif is_header(ns):  # ksqlDB's FieldInfo: HEADER, with its key
             f["type"] = "HEADER"
-            if ns != "HEADERS":
-                f["headerKey"] = ns[len("HEADER('"):-2].replace("''", "'")
+            if header_key(ns) is not None:
+                f["headerKey"] = header_key(ns)
         fields.append(f)
     reads = [q.describe() for q in engine.queries.values() if q.source.name == s.name]
     writes = [q.describe() for q in engine.queries.values() if q.sink.name == s.name]

@@ -311,11 +311,7 @@ class Plan:
         def over_elements(row: dict[str, Any]) -> list:
             return [each({**row, slot: x}) for x in elements(row) or []]
 
-        if any(name == c[0] for c in self.columns):
-            raise SqlError(f"Duplicate value columns found in schema: `{name}`")
-        self.columns.append((name, self.compiler.type_of(outer), False))
-        self.fns.append(over_elements)
-        self.exprs.append(expr)
+        self._add(name, self.compiler.type_of(outer), False, expr, over_elements)
 
     def _key_first(self, key_exprs: list, source: Source, sink_name: str) -> None:
         """PARTITION BY: every expression projected once; the key columns first, in PARTITION BY's order."""
@@ -352,11 +348,12 @@ class Plan:
         if all(k or n in ("WINDOWSTART", "WINDOWEND") for n, _, k in self.columns):
             raise SqlError("The projection contains no value columns.")
 
-    def _add(self, name: str, t: tuple | None, is_key: bool, expr: tuple) -> None:
+    def _add(self, name: str, t: tuple | None, is_key: bool, expr: tuple,
+             fn: Callable[[dict[str, Any]], Any] | None = None) -> None:
         if any(name == c[0] for c in self.columns):
             raise SqlError(f"Duplicate value columns found in schema: `{name}` {type_str(t) if t else 'NULL'}")
         self.columns.append((name, t, is_key))
-        self.fns.append(self.compiler.compile(expr))
+        self.fns.append(fn or self.compiler.compile(expr))
         self.exprs.append(("col", None, expr[2]) if expr[0] == "col" else expr)
 
     def schema(self) -> str:
