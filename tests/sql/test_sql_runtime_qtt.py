@@ -145,7 +145,8 @@ def test_dates_beyond_pythons_years_through_avro_and_the_date_functions(env):
 
 def test_decimal_arithmetic_types_delimited_text_and_date_comparisons(env):
     broker, _, k = env
-    # decimal.json "addition", "division" (by zero: NULL), "DELIMITED should not trim trailing zeros"; date.json
+    # decimal.json "addition", "division" (by zero: NULL; 10.01 / 5.10 too, whose quotient needs rounding: ksqlDB's
+    # MathContext(11, UNNECESSARY) fails it, confluentinc/ksql#9874), "DELIMITED should not trim trailing zeros"; date.json
     # "greater than - DATE STRING", "greater than - DATE TIMESTAMP", "between"; unix-date.json (DELIMITED `true`)
     run_statements(k, [
         "CREATE STREAM DD (ID STRING KEY, A DECIMAL(4,2), B DECIMAL(4,2), D DATE, T TIMESTAMP, F BOOLEAN) WITH "
@@ -158,5 +159,5 @@ def test_decimal_arithmetic_types_delimited_text_and_date_comparisons(env):
     assert fields["Q"]["parameters"] == {"precision": 11, "scale": 7}
     produce(broker.bootstrap, "dd_topic", [(b"a", b"10.01,5.10,10,863999999,true"), (b"b", b"1,1,20,0,true"),
                                            (b"c", b"5,0,11,0,false")])
-    assert [v for _, v in consume(broker.bootstrap, "DD_OUT", 2)] == [b"15.11,1.9627451,false,true,true",
+    assert [v for _, v in consume(broker.bootstrap, "DD_OUT", 2)] == [b"15.11,,false,true,true",
                                                                      b"5.00,,true,true,false"]

@@ -4,6 +4,7 @@ functions, and the KAFKA / JSON / DELIMITED formats, without processes."""
 from __future__ import annotations
 
 import struct
+from decimal import Decimal
 
 import pytest
 
@@ -145,7 +146,8 @@ def test_delimited_written_as_ksqldbs_commons_csv():
     # date.json "casting - string to date": a year and month is its first day; text that is no date is NULL
     ("CAST('1970-01' AS DATE)", 0), ("CAST('1969-12-31' AS DATE)", -1), ("CAST('foo' AS DATE)", None),
     # cast.json "double to decimal", "integer to decimal": half up at the scale, NULL when it does not fit
-    ("CAST(0.99 AS DECIMAL(2,1))", 1.0), ("CAST(10 AS DECIMAL(2,1))", None), ("CAST('0.10' AS DECIMAL(2,1))", 0.1),
+    ("CAST(0.99 AS DECIMAL(2,1))", Decimal("1.0")), ("CAST(10 AS DECIMAL(2,1))", None),
+        ("CAST('0.10' AS DECIMAL(2,1))", Decimal("0.1")),
     # cast.json "decimal to other": a DECIMAL's text keeps its scale
     ("CAST(CAST(0 AS DECIMAL(3,2)) AS STRING)", "0.00"),
 ])

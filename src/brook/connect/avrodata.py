@@ -10,7 +10,6 @@ properties. Values are what fastavro (inside confluent-kafka's serializers) read
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 from dataclasses import replace
 from typing import Any
 
@@ -25,6 +24,7 @@ from brook.connect.data import (
     Struct,
     convert_members,
     days_to_date,
+    decimal_of,
     struct_schema,
 )
 
@@ -287,7 +287,7 @@ def to_connect(schema: Schema, value: object) -> object:
         return EPOCH + dt.timedelta(milliseconds=value)  # type: ignore[arg-type]
     if schema.name == DECIMAL and isinstance(value, (bytes, bytearray)):
         scale = int(schema.params().get("scale", "0"))
-        return decimal.Decimal(int.from_bytes(value, "big", signed=True)).scaleb(-scale)
+        return decimal_of(int.from_bytes(value, "big", signed=True), scale)
     return convert_members(schema, value, to_connect)
 
 

@@ -202,9 +202,17 @@ def to_logical(schema: Schema, value: object) -> object:
         return EPOCH + dt.timedelta(milliseconds=value)  # type: ignore[arg-type]
     if schema.name == DECIMAL:
         scale = int(schema.params().get("scale", "0"))
-        unscaled = int.from_bytes(value, "big", signed=True)  # type: ignore[arg-type]
-        return decimal.Decimal(unscaled).scaleb(-scale)
+        return decimal_of(int.from_bytes(value, "big", signed=True), scale)  # type: ignore[arg-type]
     return value
+
+
+# Decimal arithmetic rounds to 28 digits by default; BigDecimal's conversions never round
+EXACT = decimal.Context(prec=1000)
+
+
+def decimal_of(unscaled: int, scale: int) -> decimal.Decimal:
+    """new BigDecimal(unscaled, scale), every digit kept."""
+    return decimal.Decimal(f"{unscaled}E{-scale}")
 
 
 def from_logical(schema: Schema, value: object) -> object:
@@ -224,7 +232,7 @@ def from_logical(schema: Schema, value: object) -> object:
         return ms
     if schema.name == DECIMAL and isinstance(value, decimal.Decimal):
         scale = int(schema.params().get("scale", "0"))
-        unscaled = int(value.scaleb(scale))
+        unscaled = int(value.scaleb(scale, context=EXACT))
         n = max(1, (unscaled.bit_length() + 8) // 8)
         return unscaled.to_bytes(n, "big", signed=True)
     return value

@@ -13,7 +13,7 @@ from confluent_kafka.schema_registry.confluent import meta_pb2
 from confluent_kafka.schema_registry.confluent.type import decimal_pb2  # noqa: F401 - in the default pool
 from google.protobuf import descriptor_pb2, wrappers_pb2  # noqa: F401 - the wrappers in the default pool
 
-from brook.connect.data import DECIMAL, DataError, Schema
+from brook.connect.data import DECIMAL, DataError, Schema, decimal_of
 
 NAMESPACE = "io.confluent.connect.protobuf"
 ENUM = NAMESPACE + ".Enum"
@@ -126,7 +126,7 @@ def set_decimal(msg: Any, value: object) -> None:
 
 def get_decimal(msg: Any) -> decimal.Decimal:
     unscaled = int.from_bytes(msg.value, "big", signed=True) if msg.value else 0
-    return decimal.Decimal(unscaled).scaleb(-msg.scale)
+    return decimal_of(unscaled, msg.scale)
 
 
 # --- wrappers and presence ------------------------------------------------------------------------------------------

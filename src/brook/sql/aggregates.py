@@ -170,6 +170,9 @@ class AggregateTopology(Topology):
         udaf = UDAFS[name](literals, len(columns))
         if name == "SUM" and types and types[0] and types[0][0] == "DECIMAL":
             udaf = decimal_sum(types[0][1], types[0][2])
+        if name == "AVG" and types and types[0] and types[0][0] == "DECIMAL":  # AverageUdaf's averageDouble
+            def fn(row: dict, f: Any = fn) -> Any:
+                return None if (v := f(row)) is None else float(v)
         if self.value_format == "DELIMITED" and name in STRUCTURED_STATE:
             raise SqlError("One of the functions used in the statement has an intermediate type that the value "
                            "format can not handle. Please remove the function or change the format.")

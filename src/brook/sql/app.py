@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
-from brook.sql import printtopic, pullstream, push, rest_inserts, rest_session, rest_status, rest_streams
+from brook.sql import jsonvalues, printtopic, pullstream, push, rest_inserts, rest_session, rest_status, rest_streams
 from brook.sql.engine import Engine, StatementError
 from brook.sql.parser import ParseError, PrintTopic
 
@@ -25,7 +25,7 @@ DELIMITED = "application/vnd.ksqlapi.delimited.v1"
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return jsonvalues.dumps(value, ensure_ascii=False)
 
 
 class KsqlResponse(JSONResponse):

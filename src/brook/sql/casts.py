@@ -15,32 +15,30 @@ TEMPORAL = ("DATE", "TIME", "TIMESTAMP")
 DAY_MS = 86_400_000
 
 
-class ExactDecimal(float):
-    """A DECIMAL read from text with more digits than a double holds (DECIMAL values are doubles in Brook): a float
-    to compute with, its exact digits to print (decimal.json "DELIMITED in/out": `10.1234512345123451234`)."""
+def scaled(value: Any, scale: int) -> decimal.Decimal:
+    """A number as a DECIMAL of `scale` (BigDecimal.setScale, half up): the value a DECIMAL column holds. A double
+    is read as its shortest text (BigDecimal.valueOf), as ksqlDB's serdes read a JSON or Avro double."""
+    d = value if isinstance(value, decimal.Decimal) else decimal.Decimal(
+        repr(value) if isinstance(value, float) else str(value).strip())
+    if not d.is_finite():
+        raise ValueError(f"{value} is not a DECIMAL")
+    return d.quantize(decimal.Decimal(1).scaleb(-scale), rounding=decimal.ROUND_HALF_UP,
+                      context=decimal.Context(prec=max(len(d.as_tuple().digits) + scale + 1, 28)))
 
-    exact: decimal.Decimal
 
-    def __new__(cls, exact: decimal.Decimal) -> ExactDecimal:
-        obj = super().__new__(cls, float(exact))
-        obj.exact = exact
-        return obj
-
-
-def read_decimal(text: str) -> float:
-    """A DECIMAL's text as its value: a float, an ExactDecimal when the float would lose digits."""
+def read_decimal(text: str) -> decimal.Decimal:
+    """A DECIMAL's text (DELIMITED, a JSON string) as its value, every digit kept."""
     d = decimal.Decimal(text.strip())
-    f = float(d)
-    return f if not d.is_finite() or decimal.Decimal(repr(f)) == d else ExactDecimal(d)
+    if not d.is_finite():
+        raise ValueError(f"{text} is not a DECIMAL")
+    return d
 
 
-def decimal_text(value: float, scale: int) -> str:
-    """A DECIMAL as BigDecimal prints it at its scale (`5.40`), every digit of an ExactDecimal kept."""
-    exact = value.exact if isinstance(value, ExactDecimal) else decimal.Decimal(repr(value))
-    if not exact.is_finite():
+def decimal_text(value: Any, scale: int) -> str:
+    """A DECIMAL as BigDecimal prints it at its scale (`5.40`)."""
+    if isinstance(value, float) and not math.isfinite(value):
         return repr(value)
-    context = decimal.Context(prec=len(exact.as_tuple().digits) + scale + 40, rounding=decimal.ROUND_HALF_UP)
-    return f"{exact.quantize(decimal.Decimal(1).scaleb(-scale), context=context):f}"
+    return f"{scaled(value, scale):f}"
 
 
 def java_double(x: float) -> str:
@@ -84,7 +82,9 @@ def java_text(value: Any, t: tuple | None = None) -> str:
         return "{" + ", ".join(f"{java_text(k)}={java_text(v, inner)}" for k, v in value.items()) + "}"
     if isinstance(value, float) and kind in (None, "DOUBLE"):
         return java_double(value)
-    return str(value)
+    if isinstance(value, decimal.Decimal) and kind == "DOUBLE":
+        return java_double(float(value))
+    return str(value)  # a Decimal as BigDecimal.toString: the same rules
 
 
 def refuse(source: tuple | None, target: tuple) -> str | None:
@@ -125,21 +125,19 @@ def _temporal(value: Any, kind: str, source: tuple | None) -> Any:
     return value
 
 
-def _decimal(value: Any, precision: int, scale: int, source: tuple | None) -> float | None:
+def _decimal(value: Any, precision: int, scale: int, source: tuple | None) -> decimal.Decimal | None:
     """CAST to DECIMAL(p, s) as ksqlDB's DecimalUtil.cast: a number first rounded to p digits (a DOUBLE from its
     exact binary value), NULL when it does not fit (cast.json "integer to decimal": 10 as DECIMAL(2,1)), then
-    rounded half up to the scale. DECIMAL values are doubles in Brook: one is read as its shortest text."""
+    rounded half up to the scale."""
     if isinstance(value, str):
         d = decimal.Decimal(value.strip())
-    elif isinstance(value, float) and not (source and source[0] == "DECIMAL"):
-        d = decimal.Context(prec=precision, rounding=decimal.ROUND_HALF_UP).plus(decimal.Decimal(value))
-    elif isinstance(value, int):
+    elif isinstance(value, (float, int)) and not isinstance(value, bool):
         d = decimal.Context(prec=precision, rounding=decimal.ROUND_HALF_UP).plus(decimal.Decimal(value))
     else:
-        d = decimal.Decimal(repr(float(value)))
+        d = decimal.Decimal(value)
     if not d.is_finite() or abs(d) >= decimal.Decimal(10) ** (precision - scale):
         return None
-    return float(d.quantize(decimal.Decimal(1).scaleb(-scale), rounding=decimal.ROUND_HALF_UP))
+    return scaled(d, scale)
 
 
 def cast(value: Any, target: tuple, source: tuple | None = None) -> Any:
@@ -160,7 +158,9 @@ def cast(value: Any, target: tuple, source: tuple | None = None) -> Any:
             return _int32(n) if kind == "INTEGER" else n
         if kind == "DECIMAL" and len(target) == 3:
             return _decimal(value, target[1], target[2], source)
-        if kind in ("DOUBLE", "DECIMAL"):
+        if kind == "DECIMAL":
+            return decimal.Decimal(value.strip() if isinstance(value, str) else value)
+        if kind == "DOUBLE":
             return float(value)
         if kind == "BOOLEAN":
             return value.strip().lower() == "true" if isinstance(value, str) else bool(value)

@@ -3,8 +3,10 @@ ksqlDB's null rules (an operator over NULL gives NULL; a WHERE that is NULL drop
 
 from __future__ import annotations
 
+import decimal
 import functools
 import logging
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -43,7 +45,7 @@ class CodegenError(SqlError):
         return SqlError(f"Invalid {step}: {self}.")
 
 
-def _temporal_operand(t: tuple | None, other: tuple | None) -> Callable[[Any], Any] | None:
+def _comparison_operand(t: tuple | None, other: tuple | None) -> Callable[[Any], Any] | None:
     """How an operand of type `t` is compared with one of type `other` when they differ (date.json "greater than -
     DATE TIMESTAMP", "... DATE STRING", "filter", "between"): a DATE as the TIMESTAMP of its midnight, a STRING read
     as the other side's DATE, TIME or TIMESTAMP."""
@@ -52,6 +54,8 @@ def _temporal_operand(t: tuple | None, other: tuple | None) -> Callable[[Any], A
         return lambda v: v * casts.DAY_MS
     if k == "STRING" and o in casts.TEMPORAL:
         return lambda v: casts.cast(v, (o,), ("STRING",))
+    if k == "DOUBLE" and o == "DECIMAL":  # BigDecimal.valueOf(double): its shortest text (0.1 = 0.1)
+        return lambda v: decimal.Decimal(repr(v)) if isinstance(v, float) and math.isfinite(v) else v
     return None
 
 
@@ -67,6 +71,54 @@ def _not_null(f: Callable[[Row], Any]) -> Callable[[Row], Any]:
             raise TypeError("a lambda's arithmetic met a NULL")
         return v
     return value
+
+
+_DECIMAL_OPS: dict[str, Callable[[decimal.Context, Any, Any], Any]] = {
+    "+": lambda c, x, y: c.add(x, y), "-": lambda c, x, y: c.subtract(x, y), "*": lambda c, x, y: c.multiply(x, y),
+    "/": lambda c, x, y: c.divide(x, y), "%": lambda c, x, y: c.remainder(x, y)}
+
+
+def _decimal_arith(op: str, a: Callable[[Row], Any], b: Callable[[Row], Any], precision: int, scale: int
+                   ) -> Callable[[Row], Any]:
+    """DECIMAL arithmetic as ksqlDB's generated code: `x.op(y, new MathContext(p, UNNECESSARY)).setScale(s)`,
+    exact; a result that would need rounding, or a division by zero, fails the expression, which is then NULL
+    (decimal.json "division")."""
+    context = decimal.Context(prec=precision, traps=[decimal.Inexact, decimal.DivisionByZero,
+                                                     decimal.InvalidOperation, decimal.Overflow])
+    unit = decimal.Decimal(1).scaleb(-scale)
+    rescale = decimal.Context(prec=1000, traps=[decimal.Inexact])  # setScale: any digits, no rounding
+    compute = _DECIMAL_OPS[op]
+
+    def decimal_arith(row: Row) -> Any:
+        x, y = a(row), b(row)
+        if x is None or y is None:
+            return None
+        try:
+            return compute(context, _decimal(x), _decimal(y)).quantize(unit, context=rescale)
+        except (ArithmeticError, TypeError) as err:
+            log.warning("Error computing expression %s: %s", op, err)
+            return None
+    return decimal_arith
+
+
+def _decimal(v: Any) -> decimal.Decimal:
+    return v if isinstance(v, decimal.Decimal) else decimal.Decimal(repr(v) if isinstance(v, float) else v)
+
+
+def _as_double(f: Callable[[Row], Any], t: tuple | None) -> Callable[[Row], Any]:
+    if not t or t[0] != "DECIMAL":
+        return f
+    return lambda row: None if (v := f(row)) is None else float(v)
+
+
+def _exact(t: tuple | None) -> Callable[[Any], Any]:
+    """A function's value as its SQL type holds it: a DECIMAL(p, s) as a Decimal of scale s, a DOUBLE as a float."""
+    if t and t[0] == "DECIMAL" and len(t) == 3:
+        scale = t[2]
+        return lambda v: v if v is None or isinstance(v, bool) else casts.scaled(v, scale)
+    if t == ("DOUBLE",):
+        return lambda v: float(v) if isinstance(v, decimal.Decimal) else v
+    return lambda v: v
 
 
 def _like(pattern: str, escape: str | None = None) -> re.Pattern:
@@ -190,7 +242,7 @@ class Compiler:
             a, b, op = self.compile(e[2]), self.compile(e[3]), e[1]
             self._check_comparable(e[2], e[3], op)
             ta, tb = self.type_of(e[2]), self.type_of(e[3])
-            a, b = _convert(a, _temporal_operand(ta, tb)), _convert(b, _temporal_operand(tb, ta))
+            a, b = _convert(a, _comparison_operand(ta, tb)), _convert(b, _comparison_operand(tb, ta))
             if op in ("IS DISTINCT FROM", "IS NOT DISTINCT FROM"):
                 same = op == "IS NOT DISTINCT FROM"
                 return lambda row: (a(row) == b(row)) == same  # NULL equals NULL and differs from a value
@@ -230,8 +282,8 @@ class Compiler:
         if kind == "between":
             negate, a, lo, hi = e[1], self.compile(e[2]), self.compile(e[3]), self.compile(e[4])
             tx, tlo, thi = self.type_of(e[2]), self.type_of(e[3]), self.type_of(e[4])
-            a = _convert(a, _temporal_operand(tx, tlo or thi))
-            lo, hi = _convert(lo, _temporal_operand(tlo, tx)), _convert(hi, _temporal_operand(thi, tx))
+            a = _convert(a, _comparison_operand(tx, tlo or thi))
+            lo, hi = _convert(lo, _comparison_operand(tlo, tx)), _convert(hi, _comparison_operand(thi, tx))
 
             def between(row: Row) -> bool | None:
                 x, low, high = a(row), lo(row), hi(row)  # ksqlDB's two comparisons, each false with a NULL
@@ -260,11 +312,13 @@ class Compiler:
             whens = [(self.compile(c), self.compile(v)) for c, v in e[1]]
             other = self.compile(e[2]) if e[2] is not None else (lambda row: None)
 
+            exact = _exact(self.type_of(e))  # a branch's DECIMAL at the first branch's scale
+
             def case(row: Row) -> Any:
                 for c, v in whens:
                     if c(row) is True:
-                        return v(row)
-                return other(row)
+                        return exact(v(row))
+                return exact(other(row))
             return case
         if kind == "call":
             return self._call(e)
@@ -374,7 +428,7 @@ class Compiler:
                            f"{base(b)}\nUse 'IS NULL' or 'IS NOT NULL' instead.")
         if a is None or b is None:
             return
-        if _temporal_operand(a, b) or _temporal_operand(b, a):
+        if _comparison_operand(a, b) or _comparison_operand(b, a):
             return  # a DATE with a TIMESTAMP, a temporal type with a STRING (date.json)
         if not comparable(a, b, op):
             # in WHERE and HAVING the comparison follows (FilterTypeValidator keeps its unlogged details)
@@ -418,18 +472,12 @@ class Compiler:
                 r = abs(x) % abs(y)
                 return r if x >= 0 else -r
             return mod
+        if result[0] == "DECIMAL" and len(result) == 3:
+            return _decimal_arith(op, a, b, result[1], result[2])
+        # a DECIMAL operand of a DOUBLE operation is cast to DOUBLE first, as ksqlDB's generated code does
+        a, b = _as_double(a, self.type_of(e[2])), _as_double(b, self.type_of(e[3]))
         fn = {"+": lambda x, y: x + y, "-": lambda x, y: x - y, "*": lambda x, y: x * y,
               "/": functions.divide, "%": functions.modulo}[op]
-
-        if result[0] == "DECIMAL" and len(result) == 3:
-            scale = result[2]
-
-            def decimal_arith(row: Row) -> Any:  # DECIMAL values are doubles: the result kept at its scale
-                x, y = a(row), b(row)
-                # BigDecimal's division by zero fails: ksqlDB's expression is NULL (decimal.json "division")
-                z = None if x is None or y is None or op in "/%" and y == 0 else fn(x, y)
-                return round(z, scale) if isinstance(z, float) else z
-            return decimal_arith
 
         def arith(row: Row) -> Any:
             x, y = a(row), b(row)
@@ -482,11 +530,15 @@ class Compiler:
             functions.check(name, types)
         if entry.typed:
             impl = functools.partial(impl, types)
+        result = self.type_of(e)
+        if result == ("DOUBLE",):  # a DOUBLE function (SQRT, a COALESCE widened to DOUBLE) takes DECIMALs as doubles
+            compiled = [_as_double(c, t) for c, t in zip(compiled, types, strict=False)]
+        exact = _exact(result)
 
         def call(row: Row) -> Any:
             values = [c(row) for c in compiled]
             try:
-                return impl(*values)
+                return exact(impl(*values))
             except (ValueError, TypeError, ArithmeticError, LookupError) as err:
                 # ksqlDB logs a failing function to the processing log and the column is NULL
                 log.warning("Error computing expression %s: %s", name, err)

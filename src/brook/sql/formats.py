@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import csv
+import decimal
 import io
 import json
 import math
@@ -13,7 +14,7 @@ import struct
 from collections.abc import Sequence
 from typing import Any
 
-from brook.sql import casts
+from brook.sql import casts, jsonvalues
 
 FORMATS = ("KAFKA", "JSON", "DELIMITED", "NONE")
 SR_FORMATS = ("AVRO", "JSON_SR", "PROTOBUF", "PROTOBUF_NOSR")
@@ -37,9 +38,11 @@ def coerce(value: Any, t: tuple | None) -> Any:
             if isinstance(value, bool):
                 raise SerdeError(f"Can't convert type. sourceType: BooleanNode, requiredType: {kind}")
             return int(value)
-        if kind == "DECIMAL" and isinstance(value, str):  # DELIMITED text: every digit kept for printing
-            return casts.read_decimal(value)
-        if kind in ("DOUBLE", "DECIMAL"):
+        if kind == "DECIMAL":  # exact: JSON numbers are read as Decimals for a row that holds one
+            if isinstance(value, bool):
+                raise SerdeError(f"Can't convert type. sourceType: BooleanNode, requiredType: {kind}")
+            return casts.scaled(value, t[2]) if len(t) == 3 else casts.read_decimal(str(value))
+        if kind == "DOUBLE":
             return float(value)
         if kind == "BYTES":  # base64 text in JSON and DELIMITED, as ksqlDB writes BYTES
             return base64.b64decode(value, validate=True) if isinstance(value, str) else value
@@ -54,7 +57,7 @@ def coerce(value: Any, t: tuple | None) -> Any:
         if kind == "STRUCT":
             upper = {str(k).upper(): v for k, v in value.items()}
             return {name: coerce(value.get(name, upper.get(name.upper())), ft) for name, ft in t[1]}
-    except (TypeError, ValueError, AttributeError, binascii.Error) as e:
+    except (TypeError, ValueError, ArithmeticError, AttributeError, binascii.Error) as e:
         raise SerdeError(f"Can't convert type. sourceType: {type(value).__name__}, requiredType: {kind}") from e
     return value
 
@@ -62,11 +65,10 @@ def coerce(value: Any, t: tuple | None) -> Any:
 _KAFKA = {"INTEGER": ">i", "BIGINT": ">q", "DOUBLE": ">d"}
 
 
-def _text(value: Any) -> Any:
-    """json.dumps' fallback: BYTES as base64."""
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode()
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+def _loads(data: bytes, columns: list[tuple[str, tuple]]) -> Any:
+    """JSON as Python values; a row with a DECIMAL column reads its numbers exactly (Jackson's
+    USE_BIG_DECIMAL_FOR_FLOATS), the others as doubles."""
+    return json.loads(data, parse_float=decimal.Decimal) if jsonvalues.has_decimal(columns) else json.loads(data)
 
 
 def _quote_non_numeric(value: Any) -> Any:
@@ -87,8 +89,8 @@ def _delimited(value: Any, t: tuple | None) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, bytes):
-        return _text(value)
-    if t and t[0] == "DECIMAL" and len(t) == 3 and isinstance(value, (int, float)):
+        return base64.b64encode(value).decode()
+    if t and t[0] == "DECIMAL" and len(t) == 3 and isinstance(value, (int, float, decimal.Decimal)):
         return casts.decimal_text(value, t[2])
     if isinstance(value, float):  # a DOUBLE as Java prints it (literals.json "DOUBLE literal min/max": 4.9E-324)
         return casts.java_double(value)
@@ -123,7 +125,7 @@ def deserialize(fmt: str, data: bytes | None, columns: list[tuple[str, tuple]], 
                 return {name: data}
             return {name: struct.unpack(code, data)[0] if code else data.decode()}
         if fmt == "JSON":
-            value = json.loads(data)
+            value = _loads(data, columns)
             if len(columns) == 1 and not isinstance(value, dict):  # an anonymous (unwrapped) single value
                 return {columns[0][0]: coerce(value, columns[0][1])}
             if not isinstance(value, dict):
@@ -159,9 +161,9 @@ def serialize(fmt: str, row: dict[str, Any] | None, columns: Sequence[tuple[str,
     if fmt == "JSON":
         value = row.get(columns[0][0]) if len(columns) == 1 and not wrap_single else {n: row.get(n) for n, _ in columns}
         try:
-            return json.dumps(value, separators=(",", ":"), default=_text, allow_nan=False).encode()
+            return jsonvalues.dumps(value, allow_nan=False).encode()
         except ValueError:  # NaN or an infinity: Jackson (ksqlDB's writer) quotes them (math.json "sqrt")
-            return json.dumps(_quote_non_numeric(value), separators=(",", ":"), default=_text).encode()
+            return jsonvalues.dumps(_quote_non_numeric(value)).encode()
     if fmt == "DELIMITED":
         return delimiter.join(_quoted(str(_delimited(row.get(n), t)), i == 0, delimiter)
                               for i, (n, t) in enumerate(columns)).encode()
@@ -183,7 +185,7 @@ def key_deserialize(fmt: str, data: bytes | None, columns: list[tuple[str, tuple
     aggregate with struct key - JSON")."""
     if fmt == "JSON" and data is not None and len(columns) == 1:
         try:
-            return {columns[0][0]: coerce(json.loads(data), columns[0][1])}
+            return {columns[0][0]: coerce(_loads(data, columns), columns[0][1])}
         except (ValueError, UnicodeDecodeError) as e:
             raise SerdeError(f"Failed to deserialize data from {fmt}: {e}") from e
     return deserialize(fmt, data, columns, delimiter)

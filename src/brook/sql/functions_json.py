@@ -8,13 +8,14 @@ import base64
 import json
 from typing import Any
 
+from brook.sql import jsonvalues
 from brook.sql.functions_base import BOOLEAN, INTEGER, JSON, STRING, Fn, nulls
 
 _MISSING = object()
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return jsonvalues.dumps(value, ensure_ascii=False)
 
 
 def _load(text: str | None) -> Any:

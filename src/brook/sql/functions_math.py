@@ -79,16 +79,19 @@ def _cbrt(x: float) -> float:
     return math.copysign(root, x)
 
 
-def _scaled(x: Any, digits: int, mode: str) -> float:
-    # ksqlDB goes through BigDecimal.valueOf(double): the shortest decimal string of the double, then setScale
-    d = decimal.Decimal(repr(float(x))).quantize(decimal.Decimal(1).scaleb(-digits), rounding=mode)
-    return float(d) + 0.0  # BigDecimal has no negative zero (math.json "round": ROUND(-1.5, -1) is 0.0)
+def _scaled(x: Any, digits: int, mode: str) -> Any:
+    # a DOUBLE goes through BigDecimal.valueOf(double): the shortest decimal string of the double, then setScale
+    exact = isinstance(x, decimal.Decimal)
+    d = (x if exact else decimal.Decimal(repr(float(x)))).quantize(decimal.Decimal(1).scaleb(-digits), rounding=mode)
+    return d if exact else float(d) + 0.0  # BigDecimal has no negative zero (math.json "round": ROUND(-1.5, -1))
 
 
 def _round(x: Any, digits: int | None = None) -> Any:
     if digits is None:
         if isinstance(x, int):
             return x
+        if isinstance(x, decimal.Decimal):  # Round's BigDecimal overload: half up above zero, half down below
+            return _scaled(x, 0, decimal.ROUND_HALF_UP if x > 0 else decimal.ROUND_HALF_DOWN)
         return math.floor(x + 0.5)  # Java's Math.round: halves go up (towards positive infinity)
     # ksqlDB's Round: half up above zero, half down below (ROUND(-1.5, 0) is -1.0)
     return _scaled(x, digits, decimal.ROUND_HALF_UP if x > 0 else decimal.ROUND_HALF_DOWN)
@@ -112,7 +115,7 @@ def _round_type(t: list) -> tuple:
 
 
 def _ceil_floor(fn: Any) -> Any:
-    return nulls(lambda x: x if isinstance(x, int) else float(fn(x)))
+    return nulls(lambda x: x if isinstance(x, int) else fn(x) if isinstance(x, decimal.Decimal) else float(fn(x)))
 
 
 def _geo_distance(lat1: float, lon1: float, lat2: float, lon2: float, unit: str | None = "KM") -> float | None:

@@ -12,7 +12,7 @@ import struct
 import time
 from typing import Any
 
-from brook.sql import formats
+from brook.sql import formats, stores
 from brook.sql.aggregates import AggregateTopology
 from brook.sql.expressions import SqlError, check_columns, check_reserved, generated_names
 from brook.sql.joinplan import FK_OUTPUT, JoinPlan, Leaf, Step, combine
@@ -177,7 +177,7 @@ class JoinTopology(KeepingJoins, Topology):
         for step, side, rekeyed in [(s, 0, s.left_repartition) for s in self.steps] + [
                 (self.steps[lf.step], lf.side, lf.repartition) for lf in self.leaves]:
             if topic == rekeyed:
-                entry = json.loads(msg.value())
+                entry = stores.loads(msg.value())
                 pending = self.rekeyed.get(topic, {})
                 if pending.get(entry["t"], 0) > 1:
                     pending[entry["t"]] -= 1
@@ -228,8 +228,7 @@ class JoinTopology(KeepingJoins, Topology):
                 raw = src.encode_key({src.key_columns[0][0]: key}, src.key_columns)
         except (formats.SerdeError, struct.error, TypeError, ValueError):  # a key its format cannot hold
             raw = json.dumps(key, default=str).encode()
-        out.producer.produce(topic, key=raw, value=json.dumps({"k": key, "r": row, "t": ts}, separators=(",", ":"),
-                                                              default=str).encode(),
+        out.producer.produce(topic, key=raw, value=stores.dumps({"k": key, "r": row, "t": ts}),
                              timestamp=max(ts, 1))  # librdkafka reads 0 as "now"; the value keeps the real one
         pending = self.rekeyed.setdefault(topic, {})
         pending[ts] = pending.get(ts, 0) + 1

@@ -6,10 +6,10 @@ passes their results on (`_result`)."""
 from __future__ import annotations
 
 import heapq
-import json
 import struct
 from typing import Any
 
+from brook.sql import jsonvalues
 from brook.sql.joinplan import FK_INDEX, FK_OUTPUT, Step, combine
 from brook.sql.stores import Store
 from brook.sql.streams import Output
@@ -19,7 +19,7 @@ _TS = struct.Struct(">qqi")
 
 def canonical(value: Any) -> bytes:
     """A join key as store-key bytes: the same value from either side gives the same prefix."""
-    raw = json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+    raw = jsonvalues.dumps(value, sort_keys=True).encode()
     return struct.pack(">I", len(raw)) + raw
 
 

@@ -97,7 +97,7 @@ class _Build(Transformer):
         d = decimal.Decimal(str(t))
         scale = max(-d.as_tuple().exponent, 0)  # a literal is finite
         precision = scale + 1 if abs(d) < 1 else len(d.as_tuple().digits)
-        return ("lit", float(d), ("DECIMAL", max(precision, scale), scale))
+        return ("lit", d, ("DECIMAL", max(precision, scale), scale))
 
     def true(self, _):
         return ("lit", True, ("BOOLEAN",))

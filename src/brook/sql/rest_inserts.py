@@ -10,6 +10,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import decimal
 import json
 import logging
 import re
@@ -17,6 +18,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from brook.sql import casts, jsonvalues
 from brook.sql.parser import type_str
 
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ READ_ONLY = ["_confluent-ksql-.*", "_confluent.*", "__confluent.*", "_schemas", 
              "__transaction_state", "connect-configs", "connect-offsets", "connect-status", "connect-statuses"]
 # the Java classes of Vert.x's JsonObject values, named in ksqlDB's coercion errors
 _JAVA = {str: "java.lang.String", bool: "java.lang.Boolean", int: "java.lang.Integer", float: "java.lang.Double",
+         decimal.Decimal: "java.lang.Double",
          dict: "io.vertx.core.json.JsonObject", list: "io.vertx.core.json.JsonArray"}
 Send = Callable[[dict], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict]]
@@ -45,7 +48,7 @@ class ApiError(Exception):
 
 
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    return jsonvalues.dumps(value, ensure_ascii=False).encode()
 
 
 def identifier(text: str) -> str:
@@ -120,16 +123,14 @@ def coerce(value: Any, t: tuple) -> Any:
         if not isinstance(value, dict):
             raise TypeError
         return {coerce(k, t[1]): coerce(v, t[2]) for k, v in value.items()}
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind == "DECIMAL":
-        if isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                raise TypeError from None
-        elif not number:
+    number = isinstance(value, (int, float, decimal.Decimal)) and not isinstance(value, bool)
+    if kind == "DECIMAL":  # exact: the stream's JSON numbers are read as Decimals
+        if not number and not isinstance(value, str):
             raise TypeError
-        return round(float(value), t[2] if len(t) > 2 else 0)
+        try:
+            return casts.scaled(value, t[2] if len(t) > 2 else 0)
+        except (ValueError, ArithmeticError):
+            raise TypeError from None
     if kind == "STRING" and isinstance(value, str) or kind == "BOOLEAN" and isinstance(value, bool):
         return value
     if kind in ("INTEGER", "BIGINT", "DATE", "TIME", "TIMESTAMP") and number and isinstance(value, int):
@@ -318,7 +319,7 @@ class _Inserts:
         while (line := await self.body.line()) is not None:
             try:
                 try:
-                    obj = json.loads(line)
+                    obj = json.loads(line, parse_float=decimal.Decimal)
                 except (ValueError, UnicodeDecodeError):
                     raise ApiError(40000, "Invalid JSON in inserts stream") from None
                 if not isinstance(obj, dict):

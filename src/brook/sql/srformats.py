@@ -27,6 +27,7 @@ from brook.connect.data import (
     struct_schema,
     timestamp_to_millis,
 )
+from brook.sql import casts
 from brook.sql.expressions import SqlError
 from brook.sql.formats import SerdeError
 
@@ -344,7 +345,7 @@ class SrSerde:
 
 
 def _conformed(t: tuple) -> bool:
-    return t[0] in ("STRUCT", "STRING") or (t[0] == "ARRAY" and _conformed(t[1])) or \
+    return t[0] in ("STRUCT", "STRING", "DECIMAL", "DOUBLE") or (t[0] == "ARRAY" and _conformed(t[1])) or \
         (t[0] == "MAP" and _conformed(t[2]))
 
 
@@ -353,8 +354,12 @@ def _conform(v: Any, t: tuple) -> Any:
     number or boolean read into a STRING as Java's String.valueOf writes it (ksqlDB's ConnectDataTranslator)."""
     if v is None:
         return None
-    if t[0] == "STRING" and isinstance(v, (bool, int, float)):
+    if t[0] == "STRING" and isinstance(v, (bool, int, float, decimal.Decimal)):
         return str(v).lower() if isinstance(v, bool) else java_double(v) if isinstance(v, float) else str(v)
+    if t[0] == "DECIMAL" and len(t) == 3 and isinstance(v, (int, float, decimal.Decimal)):
+        return casts.scaled(v, t[2])  # the column's scale (a schema's own may differ)
+    if t[0] == "DOUBLE" and isinstance(v, decimal.Decimal):
+        return float(v)
     if t[0] == "STRUCT" and isinstance(v, dict):
         upper = {str(k).upper(): x for k, x in v.items()}
         return {n: _conform(v.get(n, upper.get(n.upper())), ft) for n, ft in t[1]}
@@ -366,7 +371,7 @@ def _conform(v: Any, t: tuple) -> Any:
 
 
 def _to_connect_value(schema: Schema, v: Any) -> Any:
-    """An SQL value (ints for TIMESTAMP/DATE/TIME, floats for DECIMAL, dicts for STRUCT) as Connect's."""
+    """An SQL value (ints for TIMESTAMP/DATE/TIME, Decimals for DECIMAL, dicts for STRUCT) as Connect's."""
     if v is None:
         return None
     if schema.name == TIMESTAMP:
@@ -376,8 +381,7 @@ def _to_connect_value(schema: Schema, v: Any) -> Any:
     if schema.name == TIME:
         return avrodata.EPOCH + dt.timedelta(milliseconds=int(v))
     if schema.name == DECIMAL:
-        scale = int(schema.params()["scale"])
-        return decimal.Decimal(str(v)).quantize(decimal.Decimal(1).scaleb(-scale))
+        return casts.scaled(v, int(schema.params()["scale"]))
     if schema.type == "struct":
         upper = {str(k).upper(): x for k, x in v.items()}
         return Struct(schema, {f.name: _to_connect_value(f.schema, v.get(f.name, upper.get(f.name.upper())))
@@ -403,8 +407,6 @@ def _to_sql_value(schema: Schema | None, v: Any) -> Any:
         return v if isinstance(v, int) else (v - avrodata.EPOCH).days
     if schema.name == TIME:
         return timestamp_to_millis(v) % 86400000
-    if isinstance(v, decimal.Decimal):
-        return float(v)
     if isinstance(v, Struct):
         return {f.name: _to_sql_value(f.schema, v.get(f.name)) for f in v.schema.fields}
     if schema.type == "array":

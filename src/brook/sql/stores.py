@@ -6,6 +6,7 @@ in the batch's transaction under exactly_once_v2; a clean stop leaves a checkpoi
 from __future__ import annotations
 
 import base64
+import decimal
 import json
 import shutil
 import threading
@@ -15,14 +16,22 @@ from typing import Any
 
 
 def _encode(value: Any) -> Any:
-    """json.dumps' fallback: a BYTES value (a row's column, an aggregate's state) as tagged base64."""
+    """json.dumps' fallback: a BYTES value (a row's column, an aggregate's state) as tagged base64, a DECIMAL as
+    its tagged text (exact)."""
     if isinstance(value, bytes):
         return {"$bytes": base64.b64encode(value).decode()}
+    if isinstance(value, decimal.Decimal):
+        return {"$decimal": str(value)}
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def _decode(obj: dict) -> Any:
-    return base64.b64decode(obj["$bytes"]) if len(obj) == 1 and "$bytes" in obj else obj
+    if len(obj) == 1:
+        if "$bytes" in obj:
+            return base64.b64decode(obj["$bytes"])
+        if "$decimal" in obj:
+            return decimal.Decimal(obj["$decimal"])
+    return obj
 
 
 def dumps(value: Any) -> bytes:

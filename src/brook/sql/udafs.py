@@ -4,6 +4,7 @@ windows' aggregates."""
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,15 +32,16 @@ def decimal_sum(precision: int, scale: int) -> Udaf:
     """SUM of a DECIMAL(p, s): of the same type, the query failing when a sum does not fit (ksqlDB's
     DecimalSumKudaf; sum.json "sum decimal with overflow")."""
     digits = precision - scale
+    zero = decimal.Decimal(0).scaleb(-scale)
 
-    def add(s: float, v: float) -> float:
-        total = round(s + v, scale)  # the values are doubles: kept at the column's scale
+    def add(s: decimal.Decimal, v: decimal.Decimal) -> decimal.Decimal:
+        total = s + v  # exact: Python's Decimal grows its digits as BigDecimal.add does
         if abs(total) >= 10 ** digits:
             raise KsqlFunctionException(
                 f"Numeric field overflow: A field with precision {precision} and scale {scale} must round to an "
                 f"absolute value less than 10^{digits}. Got {total:.{scale}f}")
         return total
-    return Udaf(lambda: 0, add, lambda a, b: round(a + b, scale), undo=lambda s, v: round(s - v, scale))
+    return Udaf(lambda: zero, add, lambda a, b: a + b, undo=lambda s, v: s - v)
 
 
 def _minus_first(items: list, value: Any) -> list:

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from brook.connect.data import (
     DATE,
     DECIMAL,
+    EXACT,
     TIME,
     TIMESTAMP,
     ConnectError,
@@ -132,7 +133,8 @@ def to_connect(schema: Schema, value: object) -> object:
         return dt.datetime(1970, 1, 1, t.hour, t.minute, t.second, t.microsecond // 1000 * 1000, tzinfo=dt.UTC)
     if name == DECIMAL:
         scale = int(schema.params().get("scale", "0"))
-        return decimal.Decimal(value).quantize(decimal.Decimal(1).scaleb(-scale))  # type: ignore[arg-type]
+        return decimal.Decimal(value).quantize(decimal.Decimal(1).scaleb(-scale),  # type: ignore[arg-type]
+                                               context=EXACT)
     if schema.type == "string" and not isinstance(value, str):
         return str(value)
     if schema.type == "bytes" and isinstance(value, memoryview):
