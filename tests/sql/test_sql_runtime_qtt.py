@@ -146,8 +146,9 @@ def test_dates_beyond_pythons_years_through_avro_and_the_date_functions(env):
 def test_decimal_arithmetic_types_delimited_text_and_date_comparisons(env):
     broker, _, k = env
     # decimal.json "addition", "division" (by zero: NULL; 10.01 / 5.10 too, whose quotient needs rounding: ksqlDB's
-    # MathContext(11, UNNECESSARY) fails it, confluentinc/ksql#9874), "DELIMITED should not trim trailing zeros"; date.json
-    # "greater than - DATE STRING", "greater than - DATE TIMESTAMP", "between"; unix-date.json (DELIMITED `true`)
+    # MathContext(11, UNNECESSARY) fails it, confluentinc/ksql#9874), "DELIMITED should not trim trailing zeros";
+    # date.json "greater than - DATE STRING", "greater than - DATE TIMESTAMP", "between"; unix-date.json
+    # (DELIMITED `true`)
     run_statements(k, [
         "CREATE STREAM DD (ID STRING KEY, A DECIMAL(4,2), B DECIMAL(4,2), D DATE, T TIMESTAMP, F BOOLEAN) WITH "
         "(kafka_topic='dd_topic', value_format='DELIMITED', partitions=1);",
