@@ -400,6 +400,14 @@ def matches(expected: Any, got: Any) -> bool:
             for k, v in expected.items())
     if isinstance(expected, list) and isinstance(got, list):
         return len(expected) == len(got) and all(matches(a, b) for a, b in zip(expected, got, strict=True))
+    if isinstance(got, decimal.Decimal) and not isinstance(expected, bool):
+        # a DECIMAL as the serde reads it (Avro's, Protobuf's bytes): compared by value with the expected number
+        # or text ("5.40" = 5.4)
+        try:
+            return isinstance(expected, (int, float, str)) and decimal.Decimal(
+                repr(expected) if isinstance(expected, float) else expected) == got
+        except decimal.InvalidOperation:
+            return False
     numbers = (int, float)
     if isinstance(expected, numbers) and isinstance(got, numbers) and not isinstance(expected, bool) \
             and not isinstance(got, bool):

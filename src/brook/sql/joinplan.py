@@ -224,8 +224,8 @@ class JoinPlan:
         c = self.compiler
         lt, rt = c.type_of(left_expr), c.type_of(right_expr)
         if lt != rt:
-            raise SqlError(f"Invalid join condition: types don't match. Got {expr_text(left_expr)}{{"
-                           f"{type_str(lt) if lt else 'NULL'}}} = {expr_text(right_expr)}{{"
+            raise SqlError(f"Invalid join condition: types don't match. Got {self._qualified(left_expr)}{{"
+                           f"{type_str(lt) if lt else 'NULL'}}} = {self._qualified(right_expr)}{{"
                            f"{type_str(rt) if rt else 'NULL'}}}.")
         rl, rr = c.resolve(left_expr), c.resolve(right_expr)
         if lt is not None and _has_map(lt):
