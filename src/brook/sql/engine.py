@@ -454,6 +454,10 @@ class Engine:
         pq.consumer_props = self.config.consumer_props()
         have = self._topic_partitions(source.topic)
         aggregate = topology if isinstance(topology, AggregateTopology) else None
+        if isinstance(topology, JoinTopology) and topology.merged:
+            # a foreign-key join's right table keeps its own partitions: its store's changelog needs as many
+            counts = [(self._topic_partitions(leaf.source.topic) or (1, 1))[0] for leaf in topology.leaves]
+            have = (max(counts), have[1] if have else 1)
         if isinstance(topology, JoinTopology):
             pq.inputs = [leaf.source.name for leaf in topology.leaves]
             for leaf in topology.leaves:

@@ -72,6 +72,7 @@ class JoinTopology(KeepingJoins, Topology):
         self.rekeyed: dict[str, dict[int, int]] = {}
         self.rekeyed_at: dict[str, float] = {}
         self.pass_through = [lf.source.topic for lf in self.leaves if lf.repartition]
+        self.merged = any(step.foreign_key for step in self.steps)  # see PartitionGroups
 
     def in_flight(self, topic: str) -> int | None:
         """The oldest record re-keyed into `topic` that has not come back yet (forgotten 5 s after the last one

@@ -127,7 +127,7 @@ class TransientJoin:
                                   for t in topics for p in (md[t].partitions if t in md else {})])
             if len(topics) > 1:
                 if isinstance(topo, JoinTopology):
-                    self.groups = PartitionGroups(topics, topo.in_flight, topo.pass_through)
+                    self.groups = PartitionGroups(topics, topo.in_flight, topo.pass_through, topo.merged)
                 else:
                     self.groups = PartitionGroups(topics)
 
