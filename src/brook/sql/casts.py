@@ -12,6 +12,7 @@ from typing import Any
 from brook.sql.functions_base import NUMERIC
 
 TEMPORAL = ("DATE", "TIME", "TIMESTAMP")
+WIDE = decimal.Context(prec=1000)  # BigDecimal's setScale: any number of digits (the default context keeps 28)
 DAY_MS = 86_400_000
 
 
@@ -22,8 +23,7 @@ def scaled(value: Any, scale: int) -> decimal.Decimal:
         repr(value) if isinstance(value, float) else str(value).strip())
     if not d.is_finite():
         raise ValueError(f"{value} is not a DECIMAL")
-    return d.quantize(decimal.Decimal(1).scaleb(-scale), rounding=decimal.ROUND_HALF_UP,
-                      context=decimal.Context(prec=max(len(d.as_tuple().digits) + scale + 1, 28)))
+    return d.quantize(decimal.Decimal(1).scaleb(-scale), rounding=decimal.ROUND_HALF_UP, context=WIDE)
 
 
 def read_decimal(text: str) -> decimal.Decimal:

@@ -9,6 +9,7 @@ import math
 import random
 from typing import Any
 
+from brook.sql.casts import WIDE, common_type
 from brook.sql.functions_base import (
     BIGINT,
     CONDITIONAL,
@@ -82,7 +83,8 @@ def _cbrt(x: float) -> float:
 def _scaled(x: Any, digits: int, mode: str) -> Any:
     # a DOUBLE goes through BigDecimal.valueOf(double): the shortest decimal string of the double, then setScale
     exact = isinstance(x, decimal.Decimal)
-    d = (x if exact else decimal.Decimal(repr(float(x)))).quantize(decimal.Decimal(1).scaleb(-digits), rounding=mode)
+    d = (x if exact else decimal.Decimal(repr(float(x)))).quantize(decimal.Decimal(1).scaleb(-digits), rounding=mode,
+                                                                   context=WIDE)
     return d if exact else float(d) + 0.0  # BigDecimal has no negative zero (math.json "round": ROUND(-1.5, -1))
 
 
@@ -136,7 +138,11 @@ TEMPORAL = ("DATE", "TIME", "TIMESTAMP")
 
 def _extreme_type(types: list) -> tuple | None:
     temporal = [t for t in types if t and t[0] in TEMPORAL]
-    return temporal[0] if temporal else widest(types)
+    if temporal:
+        return temporal[0]
+    result = widest(types)
+    # DECIMALs of several scales widen as DecimalUtil.widen does (least.json "test decimal widening")
+    return common_type(types) if result and result[0] == "DECIMAL" else result
 
 
 _EXTREMES = ("INTEGER", "BIGINT", "DECIMAL", "DOUBLE", "STRING", "BYTES") + TEMPORAL  # GREATEST's overloads
