@@ -239,7 +239,8 @@ class JoinPlan:
 
         right_keyed = [rr] == key_of(right)
         prev_equiv = key_of(self.leaves[0]) if i == 0 else self.steps[-1].key_equiv
-        left_keyed = rl in prev_equiv
+        # the left input is keyed by the expression when it is the whole key (one of a composite key is not)
+        left_keyed = rl in prev_equiv if i > 0 else [rl] == prev_equiv
         foreign_key = kind == "TT" and not left_keyed
         if foreign_key and jt in ("RIGHT", "FULL"):
             raise SqlError(f"{jt} OUTER JOIN on a foreign key is not supported")

@@ -26,6 +26,13 @@ log = logging.getLogger("processing")
 PROJECT_STORE = "Project-Last"  # ksqlDB materializes a table built by a join here (pull queries read it)
 
 
+
+def _key_twice(column: str, aliases: list[str]) -> SqlError:
+    return SqlError(f"The projection contains a key column (`{column}`) more than once, aliased as: "
+                    f"{_and(sorted(aliases))}.\nEach key column must only be in the projection once. If you intended "
+                    "to copy the key into the value, then consider using the AS_VALUE function to indicate which key "
+                    "reference should be copied.")
+
 class JoinTopology(KeepingJoins, Topology):
     def __init__(self, query: Query, sources: list[Source], sink_kind: str, query_name: str,
                  partitions: dict[str, int], sink_name: str = "", key_format: str = "KAFKA",
@@ -133,13 +140,14 @@ class JoinTopology(KeepingJoins, Topology):
             items.append((alias or name, expr))
         # the key is the first join expression (left side first) the projection names, under its first name
         refs = [c.column(expr[1], expr[2]) if expr[0] == "col" else None for _, expr in items]
+        self.key_names: list[str] = []
+        if self.steps[-1].foreign_key:  # the left table's primary key, every column of it
+            self._foreign_key_projection(items, refs, sink_name)
+            return
         key_col = next((e[2] for e in self.steps[-1].key_equiv if e[0] == "col" and e[2] in refs), None)
         key_aliases = [name for (name, _), ref in zip(items, refs, strict=True) if key_col and ref == key_col]
         if len(key_aliases) > 1 and not self.transient:
-            raise SqlError(f"The projection contains a key column (`{key_col}`) more than once, aliased as: "
-                           f"{_and(sorted(key_aliases))}.\nEach key column must only be in the projection once. "
-                           "If you intended to copy the key into the value, then consider using the AS_VALUE "
-                           "function to indicate which key reference should be copied.")
+            raise _key_twice(str(key_col), key_aliases)
         key_name = key_aliases[0] if key_aliases else None
         for name, expr in items:
             is_key = name == key_name
@@ -152,6 +160,34 @@ class JoinTopology(KeepingJoins, Topology):
                                                         or len(self.steps) > 1):
             raise SqlError(self.plan.key_missing(sink_name))
         self.key_name = key_name
+
+    def _foreign_key_projection(self, items: list[tuple[str, Any]], refs: list, sink_name: str) -> None:
+        """A foreign-key join's result is keyed by the left table's primary key: the projection names each of its
+        columns (once, as the key), else ksqlDB's refusal (fk-join.json "Should fail on partial left source key
+        in projection")."""
+        c, left = self.compiler, self.leaves[0]
+        wanted = [(n, f"{left.alias}_{n}") for n, _ in left.source.key_columns]
+        missing = [n for n, flat in wanted if flat not in refs]
+        if missing and not self.transient:
+            several = len(missing) > 1
+            raise SqlError(f"Primary key column{'s' if several else ''} missing in projection. For foreign-key "
+                           "table-table joins, the projection must include all primary key columns from the left "
+                           f"input table (`{left.alias}`). Missing column{'s' if several else ''}: "
+                           + ", ".join(f"`{n}`" for n in missing) + ".")
+        keys = {}
+        for _, flat in wanted:
+            aliases = [name for (name, _), ref in zip(items, refs, strict=True) if ref == flat]
+            if len(aliases) > 1 and not self.transient:
+                raise _key_twice(flat, aliases)
+            if aliases:
+                keys[flat] = aliases[0]
+        self.key_names = list(keys.values())
+        for name, expr in items:
+            if any(name == col[0] for col in self.columns):
+                raise SqlError(f"Duplicate value columns found in schema: `{name}`")
+            self.columns.append((name, c.select_type(expr), name in self.key_names))
+            self.fns.append((name, c.compile(expr)))
+        self.key_name = self.key_names[0] if len(self.key_names) == 1 else None
 
     def topics(self) -> list[str]:
         extra = [self.aggregate.repartition] if self.aggregate is not None and self.aggregate.repartition else []
@@ -239,6 +275,9 @@ class JoinTopology(KeepingJoins, Topology):
         src = leaf.source
         keys = (src.key_serde.deserialize(msg.key()) if src.key_serde is not None else
                 formats.deserialize(src.key_format, msg.key(), src.key_columns, src.key_delimiter)) or {}
+        if len(src.key_columns) > 1:  # a foreign-key join's left table of a composite key: all its values
+            values = [keys.get(n) for n, _ in src.key_columns]
+            return None if all(v is None for v in values) else values
         return next(iter(keys.values()), None)
 
     def _arrive(self, step: Step, side: int, key: Any, old: dict | None, new: dict | None, msg: Any,
@@ -318,7 +357,9 @@ class JoinTopology(KeepingJoins, Topology):
             if table:
                 self.stores[PROJECT_STORE].put(k or b"", projected, p)
         elif table and (old is not None or new is not None):
-            k = self._window_key(out.key({self.key_name or "ROWKEY": key}), bounds)
+            named = dict(zip(self.key_names, key, strict=True)) if len(self.key_names) > 1 else \
+                {self.key_name or "ROWKEY": key}
+            k = self._window_key(out.key(named), bounds)
             # only a row the sink has (its old row passed the WHERE) becomes a tombstone (Kafka Streams' filter)
             if self._project(key, old) is not None or self.stores[PROJECT_STORE].get(k or b"") is not None:
                 out.send(k, None, ts)
