@@ -570,3 +570,20 @@ def test_foreign_key_join_in_an_n_way_join_qualified_star_and_errors(env):
     ]:
         status, body = k.ksql(f"CREATE TABLE BAD{s} AS {query}".replace("{s}", s))
         assert status == 400 and message.replace("{s}", s) in body["message"], body
+
+
+def test_foreign_key_join_of_a_composite_left_key_across_partition_counts(env):
+    # fk-join.json "Should support inner join with left key-column expression", "... partition count mismatch",
+    # "Should fail on partial left source key in projection"
+    s = run(env, ["CREATE TABLE L{s} (A BIGINT PRIMARY KEY, FK BIGINT PRIMARY KEY, NAME STRING) WITH "
+                  "(kafka_topic='l{s}', format='JSON', partitions=1);",
+                  "CREATE TABLE R{s} (ID BIGINT PRIMARY KEY, F1 STRING) WITH (kafka_topic='r{s}', format='JSON', "
+                  "partitions=2);"])
+    status, body = env[1].ksql(f"CREATE TABLE BAD{s} AS SELECT FK, ID, NAME FROM L{s} JOIN R{s} ON FK = ID;")
+    assert status == 400 and "Missing column: `A`." in body["message"], body
+    run(env, ["CREATE TABLE OUT{s} AS SELECT A, FK, ID, NAME, F1 FROM L{s} JOIN R{s} ON FK = ID;"], s)
+    feed(env, s, [("r", b"0", {"F1": "blah"}, 0), ("l", b'{"A":1,"FK":0}', {"NAME": "zero"}, 10000),
+                  ("r", b"0", {"F1": "a"}, 15000), ("l", b'{"A":1,"FK":0}', None, 18000)])
+    assert outputs(env, f"OUT{s}", 3) == [(b'{"A":1,"FK":0}', {"ID": 0, "NAME": "zero", "F1": "blah"}),
+                                         (b'{"A":1,"FK":0}', {"ID": 0, "NAME": "zero", "F1": "a"}),
+                                         (b'{"A":1,"FK":0}', None)]
