@@ -44,6 +44,10 @@ def evaluate(sql: str, row: dict | None = None):
     ("ATAN2(0, 1)", 0.0), ("COS(0)", 1.0), ("SINH(0)", 0.0), ("TANH(0)", 0.0),
     ("GREATEST(1.5, 2.5, NULL)", 2.5), ("LEAST(3, NULL, 2)", 2), ("COALESCE(NULL, I, 3)", -7),
     ("IFNULL(NULL, 'x')", "x"), ("NULLIF(I, -7)", None),
+    # least.json "test decimal widening", math.json "round with large DECIMAL values": exact, any digits
+    ("LEAST(CAST(1234567.89 AS DECIMAL(9,2)), CAST(0.123456 AS DECIMAL(7,6)))", Decimal("0.123456")),
+    ("ROUND(CAST('12345678987654321.2345678987654321' AS DECIMAL(33,16)), -2)",
+     Decimal("12345678987654300.0000000000000000")),
 ])
 def test_math(sql, expected):
     assert evaluate(sql) == expected
