@@ -71,3 +71,19 @@ def pull_text(k, sql: str) -> bytes:  # noqa: ANN001 - KsqlProcess
     status, _, body = k.request("POST", "/query", {"ksql": sql, "streamsProperties": {}})
     assert status == 200, body
     return body
+
+
+def test_insert_into_casts_numeric_literals_to_the_sinks_decimals(env):
+    # insert-into.json "implicitly casts" (ImplicitlyCastResolver) and "unknown" (where the request names it)
+    broker, k = env
+    run_statements(k, [
+        "CREATE STREAM TICKS (IGNORED STRING) WITH (kafka_topic='ticks', value_format='JSON', "
+        "partitions=1);",
+        "CREATE STREAM PRICES (C1 DECIMAL(5,2), C2 DECIMAL(5,2)) WITH (kafka_topic='prices', value_format='JSON', "
+        "partitions=1);",
+        "INSERT INTO PRICES SELECT 1 AS C1, 2.0 AS C2 FROM TICKS;",
+    ])
+    produce(broker.bootstrap, "ticks", [(None, b'{"IGNORED": "v1"}')])
+    assert values(broker.bootstrap, "prices", 1) == ['{"C1":1.00,"C2":2.00}']
+    status, body = k.ksql("INSERT INTO UNKNOWN SELECT * FROM TICKS;")
+    assert status == 400 and body["message"] == "Line: 1, Col: 13: Source `UNKNOWN` does not exist.", body

@@ -225,3 +225,28 @@ def _inner(x: Any, y: Any) -> bool:
     if x is None or y is None:
         return x is None and y is None
     return matches(x, y)
+
+
+def literal_decimal_type(d: decimal.Decimal) -> tuple:
+    """DecimalUtil.fromValue: the DECIMAL type a number's digits make (`1.5` DECIMAL(2, 1), `0.05` DECIMAL(3, 2))."""
+    scale = max(-d.as_tuple().exponent, 0)  # type: ignore[operator]  # finite
+    precision = scale + 1 if abs(d) < 1 else len(d.as_tuple().digits) + max(d.as_tuple().exponent, 0)  # type: ignore[operator]
+    return ("DECIMAL", max(precision, scale), scale)
+
+
+def cast_literals_to(items: list, types: list[tuple]) -> list:
+    """ImplicitlyCastResolver, for INSERT INTO: a numeric literal selected into a DECIMAL column that can hold its
+    digits becomes a DECIMAL of that column's type (insert-into.json "implicitly casts": `1` into a DECIMAL(5, 2))."""
+    out = []
+    for index, item in enumerate(items):
+        target = types[index] if index < len(types) else None
+        if item[0] == "expr" and target and target[0] == "DECIMAL" and item[1][0] == "lit" \
+                and item[1][2] and item[1][2][0] in NUMBERS:
+            value = item[1][1]
+            d = value if isinstance(value, decimal.Decimal) else decimal.Decimal(
+                repr(value) if isinstance(value, float) else value)
+            _, p, s = literal_decimal_type(d)
+            if s <= target[2] and p - s <= target[1] - target[2]:
+                item = ("expr", ("lit", casts.scaled(d, target[2]), target), *item[2:])
+        out.append(item)
+    return out

@@ -3,6 +3,7 @@ rebuilds its streams, tables and queries, as ksqlDB's), then applies it; answers
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -10,6 +11,7 @@ from typing import Any
 
 from brook.sql import (
     alter,
+    coercion,
     drop,
     format_checks,
     formats,
@@ -42,6 +44,7 @@ from brook.sql.parser import (
     Terminate,
     UnsetProperty,
     parse,
+    position,
     type_str,
 )
 from brook.sql.queries import Plan, Source, is_header, partition_keys
@@ -507,6 +510,8 @@ class Engine:
         return self._status(stmt, command_id, offset, f"Created query with ID {query_id}", query_id)
 
     def _insert_select(self, stmt: Statement, node: InsertSelect, session: dict, record: bool, offset: int) -> dict:
+        if node.target not in self.sources:
+            raise SqlError(f"{position(node.target)}Source `{node.target}` does not exist.")
         target = self._source(node.target)
         if target.kind != "STREAM":
             raise SqlError(f"INSERT INTO can only be used to insert into a stream. {target.name} is a table.")
@@ -516,7 +521,9 @@ class Engine:
             raise SqlError(f"Cannot insert into {target.name} because it has header columns")
         props = {"KAFKA_TOPIC": target.topic, "KEY_FORMAT": target.key_format, "VALUE_FORMAT": target.value_format}
         windows.refuse_windowed_table(self.sources, node.query)
-        topology, source, sink = self._plan(node.query, "STREAM", props, target.name, session)
+        query = dataclasses.replace(node.query, items=coercion.cast_literals_to(
+            node.query.items, [t for _, t in target.key_columns + target.value_columns]))
+        topology, source, sink = self._plan(query, "STREAM", props, target.name, session)
         if [(n, t, bool(k)) for n, t, k in sink.columns] != [(n, t, bool(k)) for n, t, k in target.columns
                                                              if k != "HEADERS"]:
             raise SqlError("Incompatible schema between results and sink.\nResult schema is "

@@ -25,6 +25,7 @@ from brook.sql.statements import Explain as Explain
 from brook.sql.statements import InsertSelect as InsertSelect
 from brook.sql.statements import InsertValues as InsertValues
 from brook.sql.statements import Join as Join
+from brook.sql.statements import Name
 from brook.sql.statements import PrintTopic as PrintTopic
 from brook.sql.statements import Query as Query
 from brook.sql.statements import SetProperty as SetProperty
@@ -332,6 +333,12 @@ class _Build(Transformer):
     def insert_values(self, target, *rest):
         columns = rest[0] if len(rest) == 2 else None
         return InsertValues(target, columns, rest[-1])
+
+    @v_args(meta=True, inline=True)
+    def insert_target(self, meta, name):
+        target = Name(name)
+        target.pos = (meta.line, meta.column)
+        return target
 
     def insert_select(self, target, *rest):
         return InsertSelect(target, rest[-1], rest[0] if len(rest) == 2 else {})

@@ -131,6 +131,12 @@ class Col(tuple):
     pos: tuple[int, int] | None = None
 
 
+class Name(str):
+    """A source name that keeps where the request names it (INSERT INTO's target), as Col does."""
+
+    pos: tuple[int, int] | None = None
+
+
 def position(e: Any) -> str:
     """`Line: l, Col: c: ` of a column reference the parser made, else nothing."""
     pos = getattr(e, "pos", None)
