@@ -221,7 +221,11 @@ class Runner:
                       flags=re.I)
         status, body = self.post(text, case.properties)
         if status != 200:
-            return body.get("message", str(body)) if isinstance(body, dict) else str(body)
+            if not isinstance(body, dict):
+                return str(body)
+            # as the test driver reads KsqlStatementException.getMessage(): the message, then the statement
+            statement = body.get("statementText")
+            return body.get("message", str(body)) + (f"\nStatement: {statement}" if statement else "")
         return None
 
     def produce(self, case: Case, sources: dict[str, SourceInfo], paced: bool) -> None:

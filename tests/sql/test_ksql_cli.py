@@ -90,7 +90,7 @@ def test_push_query_with_local_properties(env):
 
 def test_errors_as_ksqldb_prints_them(env):
     out = run_cli(env, "SELEC * FROM riderLocations;\nDESCRIBE nosuch;\nSHOW STREAMS;\n")
-    assert "line 1:1: Syntax Error\nmismatched input 'SELEC'" in out
+    assert "line 1:1: Syntax Error\nUnknown statement 'SELEC'\nDid you mean 'SELECT'?" in out
     assert "Could not find STREAM/TABLE 'NOSUCH' in the Metastore" in out
     assert " RIDERLOCATIONS " in out  # the session goes on after an error
 

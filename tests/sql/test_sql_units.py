@@ -49,8 +49,11 @@ def test_types_print_as_ksqldb():
 
 
 @pytest.mark.parametrize("text, prefix", [
-    ("SELEC * FROM s;", "line 1:1: Syntax Error\nmismatched input 'SELEC'"),
-    ("SHOW STREAMS", "line 1:13: Syntax Error\nmismatched input '<EOF>'"),
+    # SyntaxErrorValidator: the closest command, ANTLR's missing token, a short list of what was expected
+    ("SELEC * FROM s;", "line 1:1: Syntax Error\nUnknown statement 'SELEC'\nDid you mean 'SELECT'?"),
+    ("SHOW STREAMS", "line 1:13: Syntax Error\nmissing ';' at '<EOF>'"),
+    ("CREATE STREAM I (K STRING (KEY)) WITH (kafka_topic='i', value_format='JSON');",
+     "line 1:28: Syntax Error\nExpecting {'STRING', INTEGER_VALUE}"),
     ("SELECT * FROM s\nWHERE ;", "line 2:7: Syntax Error"),
     ("CREATE STREAM s (a FOO) WITH (kafka_topic='t');", "line 1:1: Unknown type: FOO"),
 ])

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from brook.sql.expressions import SqlError
 from brook.sql.functions import AGGREGATES, SCALARS
-from brook.sql.parser import ParseError, SetProperty, UnsetProperty, parse, type_str
+from brook.sql.parser import SetProperty, UnsetProperty, parse, type_str, unknown_statement
 from brook.sql.queries import TABLE_FUNCTIONS
 
 if TYPE_CHECKING:
@@ -26,25 +26,8 @@ _DESCRIBE_FUNCTION = re.compile(r"DESCRIBE\s+FUNCTION\s+(`[^`]+`|[A-Za-z_][A-Za-
 _RUN_SCRIPT = re.compile(r"RUN\s+SCRIPT\b", re.I)
 _SESSION = re.compile(r"\b(DEFINE|UNDEFINE|VARIABLES|FUNCTION|RUN)\b|\$\{", re.I)
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-# SyntaxErrorValidator's commands: an unknown statement's "Did you mean" is the closest of them
-_COMMANDS = ("SELECT", "CREATE", "INSERT", "DESCRIBE", "PRINT", "EXPLAIN", "SHOW", "LIST", "TERMINATE", "PAUSE",
-             "RESUME", "DROP", "SET", "DEFINE", "UNDEFINE", "UNSET", "ASSERT", "ALTER")
 # ksqlDB's ParamType names for Brook's column types
 _PARAM = {"STRING": "VARCHAR", "INTEGER": "INT"}
-
-
-def _levenshtein(a: str, b: str) -> int:
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        prev, row[0] = row[:], i
-        for j, cb in enumerate(b, 1):
-            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb))
-    return row[-1]
-
-
-def _unknown_statement(word: str) -> ParseError:
-    similar = min(_COMMANDS, key=lambda c: _levenshtein(c, word.upper()))  # the first of the closest
-    return ParseError(f"line 1:1: Syntax Error\nUnknown statement '{word}'\nDid you mean '{similar}'?")
 
 
 def _param(t: Any) -> str:
@@ -156,7 +139,7 @@ def execute(engine: Engine, text: str, props: dict[str, Any], session_variables:
         elif m := _DESCRIBE_FUNCTION.fullmatch(stmt):
             steps.append(("function", (stmt, m[1])))
         elif _RUN_SCRIPT.match(stmt):
-            raise _unknown_statement(stmt.split()[0])
+            raise unknown_statement(stmt.split()[0])
         else:
             nodes = [p.node for p in parse(stmt)]  # a syntax error anywhere fails the request before anything runs
             steps.append(("sql", (stmt, nodes)))
