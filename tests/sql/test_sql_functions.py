@@ -232,6 +232,8 @@ def test_json(sql, expected):
     ("MAP('a' := 1)['a']", 1), ("ARRAY[1, 2, 3][-1]", 3), ("STRUCT(a := 1, b := 'x')->b", "x"),
     # cube.json "cube two int columns"
     ("CUBE_EXPLODE(ARRAY[1, NULL])", [[None, None], [1, None]]),
+    # explode.json "explode different types": each DECIMAL element as it is (the rows, not one DECIMAL)
+    ("EXPLODE(ARRAY[123.456, 456.123])", [Decimal("123.456"), Decimal("456.123")]),
 ])
 def test_collections(sql, expected):
     assert evaluate(sql) == expected

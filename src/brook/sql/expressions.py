@@ -533,7 +533,7 @@ class Compiler:
         result = self.type_of(e)
         if result == ("DOUBLE",):  # a DOUBLE function (SQRT, a COALESCE widened to DOUBLE) takes DECIMALs as doubles
             compiled = [_as_double(c, t) for c, t in zip(compiled, types, strict=False)]
-        exact = _exact(result)
+        exact = _exact(result if entry.category != "TABLE" else None)  # a table function gives all its rows
 
         def call(row: Row) -> Any:
             values = [c(row) for c in compiled]
