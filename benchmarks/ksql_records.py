@@ -114,7 +114,14 @@ class SourceInfo:
         if fmt == "DELIMITED":  # the test files write DELIMITED keys and values as their text
             return data.decode()
         if fmt in (*srformats.SERDES, srformats.NOSR):
-            row = self.serde(registry, is_key).deserialize(data)
+            serde = self.serde(registry, is_key)
+            row = serde.deserialize(data)
+            if row is not None and not serde.unwrapped and fmt == "AVRO":
+                # the writer's fields that are no column too (a sink written with VALUE_SCHEMA_ID's schema)
+                _, value = serde.converter.to_connect_data(self.topic, data)
+                known = {k.upper() for k in row}
+                row.update({f.name: value.get(f.name) for f in getattr(value.schema, "fields", ())
+                            if f.name.upper() not in known and not isinstance(value.get(f.name), (dict, list))})
         else:
             row = formats.deserialize(fmt, data, cols)
         row = _base64(row)

@@ -109,6 +109,23 @@ def test_csas_registers_ksqldbs_avro_schema(env):
     assert stream(k, "SELECT * FROM nearby EMIT CHANGES LIMIT 1;", 1)[1] == ["18f4ea86", 37.3903]
 
 
+def test_csas_with_value_schema_id_writes_that_schema_with_its_defaults(env):
+    # avro.json "VALUE_SCHEMA_ID with compound types and default value" (and "... in the end of schema"): the
+    # registered schema's default for a NULL, and for a field the query does not select
+    broker, registry, k, client = env
+    schema = {"type": "record", "name": "Nearby", "namespace": "com.acme", "fields": [
+        {"name": "PROFILEID", "type": "string"}, {"name": "SCORE", "type": "int", "default": 7},
+        {"name": "ORIGIN", "type": "string", "default": "brook"}]}
+    status, body = registry.call("POST", "/subjects/SCORED-value/versions", {"schema": json.dumps(schema)})
+    assert status == 200, body
+    create_as(k, registry, f"CREATE STREAM scored WITH (value_format='AVRO', value_schema_id={body['id']}) AS "
+              "SELECT profileId, CAST(NULL AS INT) AS score FROM riders WHERE latitude < 37.5;", "SCORED-value")
+    de = AvroDeserializer(client)
+    ctx = SerializationContext("SCORED", MessageField.VALUE)
+    assert [de(v, ctx) for _, v in consume(broker.bootstrap, "SCORED", 1)] == [
+        {"PROFILEID": "18f4ea86", "SCORE": 7, "ORIGIN": "brook"}]
+
+
 def test_json_sr_sink_and_insert_values(env):
     broker, registry, k, client = env
     latest = create_as(k, registry, "CREATE STREAM riders_json WITH (value_format='JSON_SR') AS SELECT profileId, "

@@ -197,6 +197,21 @@ def to_connect_schema(avro: Any, version: int | None = None) -> Schema:
     return _to_connect(avro, {}, version)
 
 
+_DEFAULTS = ("int8", "int16", "int32", "int64", "float32", "float64", "boolean", "string")
+
+
+def _field_schema(field: dict, named: dict[str, Schema]) -> Schema:
+    """A record field's schema with the field's default (AvroData's defaultValueFromAvro), for the primitive types:
+    Connect's Struct.get gives it for a NULL, so a writer fills it in (avro.json "VALUE_SCHEMA_ID with compound types
+    and default value")."""
+    schema = _to_connect(field["type"], named)
+    default = field.get("default")
+    if default is not None and schema.type in _DEFAULTS and schema.name is None and not isinstance(default, (dict,
+                                                                                                             list)):
+        return replace(schema, default=float(default) if schema.type.startswith("float") else default)
+    return schema
+
+
 def _to_connect(avro: Any, named: dict[str, Schema], version: int | None = None, optional: bool = False) -> Schema:
     if isinstance(avro, list):  # a union: [null, T] (either order) is an optional T
         members = [m for m in avro if m != "null" and not (isinstance(m, dict) and m.get("type") == "null")]
@@ -223,7 +238,7 @@ def _to_connect(avro: Any, named: dict[str, Schema], version: int | None = None,
             name = full
         if full == f"{NAMESPACE}.MapEntry":
             raise DataError("MapEntry records are read as arrays of entries")
-        fields = struct_schema([(f["name"], _to_connect(f["type"], named)) for f in avro["fields"]]).fields
+        fields = struct_schema([(f["name"], _field_schema(f, named)) for f in avro["fields"]]).fields
         connect_kind = "struct"
     elif kind == "array":
         items = avro["items"]

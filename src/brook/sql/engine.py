@@ -498,7 +498,11 @@ class Engine:
             format_checks.check_registry_format(sink, is_key, node.props.get("WRAP_SINGLE_VALUE"))
         command_id = f"{node.kind.lower()}/`{node.name}`/create"
         have = self._topic_partitions(source.topic)
-        self._attach_serdes(sink, record, False)
+        # KEY_SCHEMA_ID / VALUE_SCHEMA_ID: the sink writes with that registered schema (its defaults for NULLs and
+        # for its fields the query leaves out; avro.json "VALUE_SCHEMA_ID with compound types and default value")
+        ids = {is_key: int(node.props[p]) for is_key, p in ((True, "KEY_SCHEMA_ID"), (False, "VALUE_SCHEMA_ID"))
+               if node.props.get(p) is not None}
+        self._attach_serdes(sink, record, False, ids)
         if record:
             sink.partitions, sink.replicas = self._ensure_topic(
                 sink.topic, partitions or (have[0] if have else 1),

@@ -371,9 +371,10 @@ def _conform(v: Any, t: tuple) -> Any:
 
 
 def _to_connect_value(schema: Schema, v: Any) -> Any:
-    """An SQL value (ints for TIMESTAMP/DATE/TIME, Decimals for DECIMAL, dicts for STRUCT) as Connect's."""
+    """An SQL value (ints for TIMESTAMP/DATE/TIME, Decimals for DECIMAL, dicts for STRUCT) as Connect's; a NULL as
+    its schema's default (Struct.get), which a schema given by VALUE_SCHEMA_ID may have."""
     if v is None:
-        return None
+        return schema.default
     if schema.name == TIMESTAMP:
         return avrodata.EPOCH + dt.timedelta(milliseconds=int(v))
     if schema.name == DATE:
