@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import UnexpectedInput, VisitError
 
 from brook.sql.functions_datetime import UNIT_FUNCTIONS
 from brook.sql.functions_datetime import UNITS as TIME_UNITS
@@ -26,6 +26,7 @@ from brook.sql.statements import InsertSelect as InsertSelect
 from brook.sql.statements import InsertValues as InsertValues
 from brook.sql.statements import Join as Join
 from brook.sql.statements import Name
+from brook.sql.statements import ParseError as ParseError
 from brook.sql.statements import PrintTopic as PrintTopic
 from brook.sql.statements import Query as Query
 from brook.sql.statements import SetProperty as SetProperty
@@ -35,14 +36,12 @@ from brook.sql.statements import Terminate as Terminate
 from brook.sql.statements import UnsetProperty as UnsetProperty
 from brook.sql.statements import position as position
 from brook.sql.statements import type_str as type_str
+from brook.sql.syntax_errors import syntax_error
+from brook.sql.syntax_errors import unknown_statement as unknown_statement
 from brook.sql.windows import WindowSpec, duration_ms
 
 TYPE_ALIASES = {"INT": "INTEGER", "VARCHAR": "STRING"}
 BASE_TYPES = ("BOOLEAN", "INTEGER", "BIGINT", "DOUBLE", "DECIMAL", "STRING", "BYTES", "DATE", "TIME", "TIMESTAMP")
-
-
-class ParseError(Exception):
-    """A statement ksqlDB's parser rejects: the message reads "line L:C: Syntax Error..." as ksqlDB's."""
 
 
 class PrepareError(ParseError):
@@ -481,64 +480,6 @@ def _lark() -> Lark:
     return Lark(grammar, start="statements", parser="lalr", lexer="contextual", propagate_positions=True)
 
 
-def _describe_terminal(name: str) -> str:
-    try:
-        pattern = _lark().get_terminal(name).pattern
-    except KeyError:
-        return name
-    if pattern.type == "str":
-        return "'" + pattern.value.upper() + "'"
-    return {"IDENTIFIER": "IDENTIFIER", "QUOTED_IDENTIFIER": "IDENTIFIER", "STRING": "STRING",
-            "INT_NUMBER": "INTEGER_VALUE", "DECIMAL_NUMBER": "DECIMAL_VALUE"}.get(
-        name, "'" + re.sub(r"[()\\b?:]", "", pattern.value).replace("|", "', '").upper() + "'")
-
-
-# SyntaxErrorValidator's commands: an unknown statement's "Did you mean" is the closest of them
-COMMANDS = ("SELECT", "CREATE", "INSERT", "DESCRIBE", "PRINT", "EXPLAIN", "SHOW", "LIST", "TERMINATE", "PAUSE",
-            "RESUME", "DROP", "SET", "DEFINE", "UNDEFINE", "UNSET", "ASSERT", "ALTER")
-
-
-def _levenshtein(a: str, b: str) -> int:
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        prev, row[0] = row[:], i
-        for j, cb in enumerate(b, 1):
-            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb))
-    return row[-1]
-
-
-def unknown_statement(word: str, line: int = 1, col: int = 1) -> ParseError:
-    similar = min(COMMANDS, key=lambda c: _levenshtein(c, word.upper()))  # the first of the closest
-    return ParseError(f"line {line}:{col}: Syntax Error\nUnknown statement '{word}'\nDid you mean '{similar}'?")
-
-
-def _expected_order(name: str) -> tuple:
-    # as ANTLR lists its expected tokens: punctuation (`,` before `)`), then keywords, then token names
-    punctuation = ("';'", "','", "')'", "'('")
-    return (0, punctuation.index(name)) if name in punctuation else (1, name) if name[:1] == "'" else (2, name)
-
-
-def _syntax_error(text: str, e: UnexpectedInput) -> ParseError:
-    """ksqlDB's SyntaxErrorValidator over what the parser expected: an unknown statement and the closest command, a
-    missing closing bracket at the end, a short list of what was expected, else just `Syntax Error`."""
-    line, col = getattr(e, "line", 1), getattr(e, "column", 1)
-    if isinstance(e, UnexpectedToken):
-        expected = sorted({_describe_terminal(t) for t in e.accepts or e.expected}, key=_expected_order)
-        if isinstance(e, UnexpectedEOF) or e.token.type == "$END":
-            line, col = text.count("\n") + 1, len(text.rsplit("\n", 1)[-1]) + 1
-            if expected[:1] == ["';'"]:  # ANTLR's single-token insertion: the statement's end is all that is missing
-                return ParseError(f"line {line}:{col}: Syntax Error\nmissing ';' at '<EOF>'")
-            return ParseError(f"line {line}:{col}: Syntax Error\nSyntax error at or near \";\"\n'}}', ']', or ')' "
-                              "is missing")
-        if {"'SELECT'", "'CREATE'", "'INSERT'"} <= set(expected):
-            return unknown_statement(str(e.token), line, col)
-        detail = f"Expecting {{{', '.join(expected)}}}" if len(expected) <= 3 else ""
-        return ParseError(f"line {line}:{col}: Syntax Error\n{detail}")
-    if isinstance(e, UnexpectedCharacters):
-        return ParseError(f"line {line}:{col}: Syntax Error\nextraneous input '{e.char}'")
-    return ParseError(f"line {line}:{col}: Syntax Error")
-
-
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -550,7 +491,7 @@ def parse(text: str, variables: dict[str, str] | None = None) -> list[Statement]
     try:
         tree = _lark().parse(text)
     except UnexpectedInput as e:
-        raise _syntax_error(text, e) from None
+        raise syntax_error(_lark(), text, e) from None
     out = []
     for stmt in tree.children:
         assert isinstance(stmt, Tree) and isinstance(stmt.children[0], Tree)  # grammar.lark: stmt: statement ";"

@@ -118,6 +118,10 @@ class Explain:
     query: Any = None  # EXPLAIN <SELECT ...>
 
 
+class ParseError(Exception):
+    """A statement ksqlDB's parser rejects: the message reads "line L:C: Syntax Error..." as ksqlDB's."""
+
+
 @dataclass
 class Statement:
     text: str  # as the user wrote it, semicolon included (ksqlDB's statementText)
