@@ -48,7 +48,7 @@ class CodegenError(SqlError):
 def _comparison_operand(t: tuple | None, other: tuple | None) -> Callable[[Any], Any] | None:
     """How an operand of type `t` is compared with one of type `other` when they differ (date.json "greater than -
     DATE TIMESTAMP", "... DATE STRING", "filter", "between"): a DATE as the TIMESTAMP of its midnight, a STRING read
-    as the other side's DATE, TIME or TIMESTAMP."""
+    as the other side's DATE, TIME or TIMESTAMP, a DOUBLE read as a DECIMAL."""
     k, o = (t or ("",))[0], (other or ("",))[0]
     if k == "DATE" and o == "TIMESTAMP":
         return lambda v: v * casts.DAY_MS
@@ -311,7 +311,6 @@ class Compiler:
         if kind == "case":
             whens = [(self.compile(c), self.compile(v)) for c, v in e[1]]
             other = self.compile(e[2]) if e[2] is not None else (lambda row: None)
-
             exact = _exact(self.type_of(e))  # a branch's DECIMAL at the first branch's scale
 
             def case(row: Row) -> Any:
