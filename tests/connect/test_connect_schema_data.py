@@ -87,6 +87,9 @@ def test_json_schema_as_confluents_jsonschemadata_writes_it():
                            "title": "org.apache.kafka.connect.data.Timestamp", "connect.version": 1,
                            "connect.index": 3}
     assert props["counts"]["connect.type"] == "map"
+    # a Decimal's schema is a number (JsonSchemaData), its value base64 bytes by default, a number with NUMERIC
+    assert props["price"]["type"] == "number" and props["price"]["connect.type"] == "bytes"
+    assert jsonschemadata.to_json(ALL, VALUE, numeric=True)["price"] == decimal.Decimal("1.23")  # type: ignore[index]
     payload = jsonschemadata.to_json(ALL, VALUE)
     assert payload["price"] == "ew==" and payload["ts"] == 1704164645000 and payload["day"] == 19724  # type: ignore[index]
     back_schema = jsonschemadata.to_connect_schema(doc)

@@ -87,3 +87,19 @@ def test_insert_into_casts_numeric_literals_to_the_sinks_decimals(env):
     assert values(broker.bootstrap, "prices", 1) == ['{"C1":1.00,"C2":2.00}']
     status, body = k.ksql("INSERT INTO UNKNOWN SELECT * FROM TICKS;")
     assert status == 400 and body["message"] == "Line: 1, Col: 13: Source `UNKNOWN` does not exist.", body
+
+
+def test_json_sr_writes_and_reads_decimals_as_exact_numbers(env):
+    # KsqlJsonSerdeFactory's decimal.format=NUMERIC: a JSON_SR DECIMAL is a JSON number (its schema a number with
+    # connect.type bytes, as JsonSchemaData writes it), read back with all its digits
+    broker, k = env
+    run_statements(k, [
+        "CREATE STREAM BIGS (ID STRING KEY, A DECIMAL(38,18)) WITH (kafka_topic='bigs', value_format='JSON', "
+        "partitions=1);",
+        "CREATE STREAM BIGS_SR WITH (value_format='JSON_SR') AS SELECT * FROM BIGS;",
+        "CREATE STREAM BIGS_TEXT WITH (value_format='DELIMITED') AS SELECT * FROM BIGS_SR;",
+    ])
+    produce(broker.bootstrap, "bigs", [(b"n", f'{{"A": {BIG}}}'.encode())])
+    raw = consume(broker.bootstrap, "BIGS_SR", 1)[0][1]
+    assert raw[0] == 0 and json.loads(raw[5:], parse_float=str) == {"A": BIG}
+    assert values(broker.bootstrap, "BIGS_TEXT", 1) == [BIG]

@@ -42,8 +42,8 @@ def from_connect_schema(schema: Schema, index: int | None = None, ignore_optiona
         out = {"type": "boolean"}
     elif schema.type == "string":
         out = {"type": "string"}
-    elif schema.type == "bytes":
-        out = {"type": "string", "connect.type": "bytes"}
+    elif schema.type == "bytes":  # a Decimal is a number (JsonSchemaData: decimal.format NUMERIC)
+        out = {"type": "number" if schema.name == DECIMAL else "string", "connect.type": "bytes"}
     elif schema.type == "array":
         assert schema.value_schema is not None
         out = {"type": "array", "items": from_connect_schema(schema.value_schema)}
@@ -78,33 +78,37 @@ def from_connect_schema(schema: Schema, index: int | None = None, ignore_optiona
     return out
 
 
-def to_json(schema: Schema, value: object) -> object:
-    """A Connect value as the JSON document the schema above validates (JsonSchemaData.fromConnectData)."""
+def to_json(schema: Schema, value: object, numeric: bool = False) -> object:
+    """A Connect value as the JSON document the schema above validates (JsonSchemaData.fromConnectData); a
+    Decimal as base64 bytes, or with `numeric` (decimal.format=NUMERIC) as a number with its digits."""
     if value is None:
         if schema.default is not None:
-            return to_json(schema, schema.default)
+            return to_json(schema, schema.default, numeric)
         if schema.optional:
             return None
         raise DataError("Conversion error: null value for field that is required and has no default value")
     if schema.name in (TIMESTAMP, DATE, TIME):
         return from_logical(schema, value)
     if schema.name == DECIMAL:
-        return base64.b64encode(from_logical(schema, value)).decode()  # type: ignore[arg-type]
+        if not numeric:
+            return base64.b64encode(from_logical(schema, value)).decode()  # type: ignore[arg-type]
+        return value if isinstance(value, decimal.Decimal) else decimal.Decimal(str(value))  # exact: exactjson
     if schema.type == "bytes":
         return base64.b64encode(value).decode()  # type: ignore[arg-type]
     if schema.type == "struct":
         if not isinstance(value, Struct):
             raise DataError(f"Invalid type for STRUCT: {type(value).__name__}")
-        return {f.name: to_json(f.schema, value.get(f.name)) for f in schema.fields}
+        return {f.name: to_json(f.schema, value.get(f.name), numeric) for f in schema.fields}
     if schema.type == "array":
         assert schema.value_schema is not None
-        return [to_json(schema.value_schema, v) for v in value]  # type: ignore[attr-defined]
+        return [to_json(schema.value_schema, v, numeric) for v in value]  # type: ignore[attr-defined]
     if schema.type == "map":
         ks, vs = schema.key_schema, schema.value_schema
         assert ks is not None and vs is not None
         if ks.type == "string" and not ks.optional:
-            return {k: to_json(vs, v) for k, v in value.items()}  # type: ignore[attr-defined]
-        return [{"key": to_json(ks, k), "value": to_json(vs, v)} for k, v in value.items()]  # type: ignore[attr-defined]
+            return {k: to_json(vs, v, numeric) for k, v in value.items()}  # type: ignore[attr-defined]
+        return [{"key": to_json(ks, k, numeric), "value": to_json(vs, v, numeric)}
+                for k, v in value.items()]  # type: ignore[attr-defined]
     return value
 
 
@@ -128,7 +132,7 @@ def to_connect_schema(node: Any, version: int | None = None, optional: bool = Fa
     if kind == "integer":
         ctype = connect_type if connect_type in _INTS else "int64"
     elif kind == "number":
-        ctype = connect_type if connect_type in ("float32", "float64") else "float64"
+        ctype = connect_type if connect_type in ("float32", "float64", "bytes") else "float64"
     elif kind == "boolean":
         ctype = "boolean"
     elif kind == "string":
@@ -160,7 +164,9 @@ def to_connect(schema: Schema, value: object) -> object:
         return None
     if schema.name in (TIMESTAMP, DATE, TIME):
         return to_logical(schema, value)
-    if schema.name == DECIMAL:
+    if schema.name == DECIMAL:  # a number (read exactly: the reader's json_decode), or base64 bytes
+        if isinstance(value, decimal.Decimal):
+            return value
         if isinstance(value, (int, float)):
             return decimal.Decimal(str(value))
         return to_logical(schema, base64.b64decode(str(value)))

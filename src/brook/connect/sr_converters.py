@@ -14,7 +14,7 @@ import io
 import json
 from typing import Any
 
-from brook.connect import avrodata, jsonschemadata, protobufdata
+from brook.connect import avrodata, exactjson, jsonschemadata, protobufdata
 from brook.connect.configdef import NO_DEFAULT, ConfigDef, Key
 from brook.connect.converters import Converter
 from brook.connect.data import ConnectError, DataError, RetriableError, Schema
@@ -65,9 +65,16 @@ SR_CONFIG = ConfigDef(
         importance="LOW"),
     Key("json.fail.invalid.schema", "BOOLEAN", False, "Whether to fail serialization if the payload is not valid "
         "for the schema", importance="MEDIUM"),
+    Key("decimal.format", "STRING", "BASE64", "Controls which format this converter will serialize decimals in. "
+        "This value is case insensitive and can be either 'BASE64' (default) or 'NUMERIC'", importance="LOW"),
     Key("connect.meta.data", "BOOLEAN", True, "Toggle for enabling/disabling connect converter to add its meta data "
         "to the output schema or not", importance="LOW"),
 )
+
+
+def _json_encode(value: Any) -> str:
+    """The JSON Schema serializer's text (Confluent's: compact, UTF-8), a Decimal with its digits."""
+    return exactjson.dumps(value, ensure_ascii=False)
 
 
 def subject_strategy(class_name: str) -> Any:
@@ -247,8 +254,12 @@ class JsonSchemaConverter(SchemaRegistryConverter):
 
         # Confluent's serializer validates only with json.fail.invalid.schema (validation is most of the cost)
         validate = self.settings.get_bool("json.fail.invalid.schema")
-        ser = JSONSerializer(self.registry_schema(schema), self.client, conf={**self.serde_conf, "validate": validate})
-        return lambda value, ctx: ser(jsonschemadata.to_json(schema, value), ctx)
+        ser = JSONSerializer(self.registry_schema(schema), self.client, conf={**self.serde_conf, "validate": validate},
+                             json_encode=_json_encode)
+        # JsonSchemaData's decimal.format: BASE64 by default (the schema says number all the same), NUMERIC as
+        # ksqlDB configures it (KsqlJsonSerdeFactory)
+        numeric = str(self.settings.get_str("decimal.format")).upper() == "NUMERIC"
+        return lambda value, ctx: ser(jsonschemadata.to_json(schema, value, numeric), ctx)
 
     def reader(self, topic, schema_id):
         from confluent_kafka.schema_registry.json_schema import JSONDeserializer
@@ -258,7 +269,8 @@ class JsonSchemaConverter(SchemaRegistryConverter):
         title = doc.get("title") if isinstance(doc, dict) else None
         schema = jsonschemadata.to_connect_schema(doc, self.version_of(topic, registered, title))
         de = JSONDeserializer(None, schema_registry_client=self.client,
-                              conf={"validate": self.settings.get_bool("json.fail.invalid.schema")})
+                              conf={"validate": self.settings.get_bool("json.fail.invalid.schema")},
+                              json_decode=exactjson.loads)
         return schema, lambda data, ctx: jsonschemadata.to_connect(schema, de(data, ctx))
 
 

@@ -287,6 +287,7 @@ class SrSerde:
         cls = {"AVRO": AvroConverter, "JSON_SR": JsonSchemaConverter, "PROTOBUF": ProtobufConverter}[fmt]
         self.converter = cls()
         settings = dict(registry)  # the URL, basic.auth.* and schema.registry.ssl.* of ksql.schema.registry.*
+        settings["decimal.format"] = "NUMERIC"  # KsqlJsonSerdeFactory's: a JSON_SR DECIMAL is a number
         if schema_id is not None:  # inferred columns: records are written with the schema they came from
             settings.update({"auto.register.schemas": "false", "use.schema.id": str(schema_id)})
         if nullable is not None:  # PROTOBUF_NULLABLE_REPRESENTATION: ProtobufData's optional/wrapper.for.nullables
