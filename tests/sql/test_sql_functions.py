@@ -48,6 +48,11 @@ def evaluate(sql: str, row: dict | None = None):
     ("LEAST(CAST(1234567.89 AS DECIMAL(9,2)), CAST(0.123456 AS DECIMAL(7,6)))", Decimal("0.123456")),
     ("ROUND(CAST('12345678987654321.2345678987654321' AS DECIMAL(33,16)), -2)",
      Decimal("12345678987654300.0000000000000000")),
+    # past Python's default 28 digits: ABS and negation are BigDecimal's, exact
+    ("ABS(CAST('-1234567890123456789012345678901234.5678' AS DECIMAL(38,4)))",
+     Decimal("1234567890123456789012345678901234.5678")),
+    ("-CAST('1234567890123456789012345678901234.5678' AS DECIMAL(38,4))",
+     Decimal("-1234567890123456789012345678901234.5678")),
 ])
 def test_math(sql, expected):
     assert evaluate(sql) == expected
@@ -385,3 +390,15 @@ def test_refused_cast_and_bytes_in_json():
     assert row == {"SOURCE": b"some_string"}
     out = compiled("SUBSTRING(B, 6)")[1]({"B": row["SOURCE"]})
     assert formats.serialize("JSON", {"SUBSTRING": out}, [("SUBSTRING", ("BYTES",))]) == b'{"SUBSTRING":"c3RyaW5n"}'
+
+
+def test_decimal_sum_keeps_every_digit():
+    # sum.json "sum decimal": DecimalSumKudaf adds as BigDecimal does, past Python's default 28 digits
+    from brook.sql.udafs import UDAFS, decimal_sum
+
+    big = Decimal("12345678901234567890.123456789012345678")
+    udaf = decimal_sum(38, 18)
+    total = udaf.add(udaf.add(udaf.initial(), big), big)
+    assert total == Decimal("24691357802469135780.246913578024691356")
+    assert udaf.undo is not None and udaf.undo(total, big) == big and udaf.merge(big, big) == total
+    assert UDAFS["SUM_LIST"]([], 1).add(0, [big, None, big]) == total

@@ -206,10 +206,9 @@ def _field_schema(field: dict, named: dict[str, Schema]) -> Schema:
     and default value")."""
     schema = _to_connect(field["type"], named)
     default = field.get("default")
-    if default is not None and schema.type in _DEFAULTS and schema.name is None and not isinstance(default, (dict,
-                                                                                                             list)):
-        return replace(schema, default=float(default) if schema.type.startswith("float") else default)
-    return schema
+    if default is None or schema.type not in _DEFAULTS or schema.name is not None:
+        return schema
+    return replace(schema, default=float(default) if schema.type.startswith("float") else default)
 
 
 def _to_connect(avro: Any, named: dict[str, Schema], version: int | None = None, optional: bool = False) -> Schema:

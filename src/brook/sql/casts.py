@@ -9,18 +9,34 @@ import decimal
 import math
 from typing import Any
 
+from brook.connect.data import EXACT
 from brook.sql.functions_base import NUMERIC
 
 TEMPORAL = ("DATE", "TIME", "TIMESTAMP")
-WIDE = decimal.Context(prec=1000)  # BigDecimal's setScale: any number of digits (the default context keeps 28)
+WIDE = EXACT  # BigDecimal's arithmetic and setScale: any number of digits (Python's default context keeps 28)
 DAY_MS = 86_400_000
+
+
+def to_decimal(value: Any) -> decimal.Decimal:
+    """A number (or its text) as a Decimal; a double as its shortest text (BigDecimal.valueOf)."""
+    if isinstance(value, decimal.Decimal):
+        return value
+    return decimal.Decimal(repr(value) if isinstance(value, float) else str(value).strip())
+
+
+def decimal_type(d: decimal.Decimal) -> tuple:
+    """DecimalUtil.fromValue: the DECIMAL type a number's digits make (`1.5` DECIMAL(2, 1), `0.05` DECIMAL(3, 2))."""
+    sign, digits, exponent = d.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    scale = max(-exponent, 0)
+    precision = scale + 1 if abs(d) < 1 else len(digits) + max(exponent, 0)
+    return ("DECIMAL", max(precision, scale), scale)
 
 
 def scaled(value: Any, scale: int) -> decimal.Decimal:
     """A number as a DECIMAL of `scale` (BigDecimal.setScale, half up): the value a DECIMAL column holds. A double
     is read as its shortest text (BigDecimal.valueOf), as ksqlDB's serdes read a JSON or Avro double."""
-    d = value if isinstance(value, decimal.Decimal) else decimal.Decimal(
-        repr(value) if isinstance(value, float) else str(value).strip())
+    d = to_decimal(value)
     if not d.is_finite():
         raise ValueError(f"{value} is not a DECIMAL")
     return d.quantize(decimal.Decimal(1).scaleb(-scale), rounding=decimal.ROUND_HALF_UP, context=WIDE)
@@ -135,7 +151,7 @@ def _decimal(value: Any, precision: int, scale: int, source: tuple | None) -> de
         d = decimal.Context(prec=precision, rounding=decimal.ROUND_HALF_UP).plus(decimal.Decimal(value))
     else:
         d = decimal.Decimal(value)
-    if not d.is_finite() or abs(d) >= decimal.Decimal(10) ** (precision - scale):
+    if not d.is_finite() or d.copy_abs() >= decimal.Decimal(10) ** (precision - scale):
         return None
     return scaled(d, scale)
 

@@ -120,9 +120,7 @@ def _text_number_type(text: str, target: tuple) -> tuple:
     else:
         source = ()
     if not source:
-        scale = max(-d.as_tuple().exponent, 0)  # type: ignore[operator]  # finite
-        precision = scale + 1 if abs(d) < 1 else len(d.as_tuple().digits)
-        source = ("DECIMAL", max(precision, scale), scale)
+        source = casts.decimal_type(d)
     if "DOUBLE" in (source[0], target[0]):
         return ("DOUBLE",)
     if "DECIMAL" in (source[0], target[0]):
@@ -227,13 +225,6 @@ def _inner(x: Any, y: Any) -> bool:
     return matches(x, y)
 
 
-def literal_decimal_type(d: decimal.Decimal) -> tuple:
-    """DecimalUtil.fromValue: the DECIMAL type a number's digits make (`1.5` DECIMAL(2, 1), `0.05` DECIMAL(3, 2))."""
-    scale = max(-d.as_tuple().exponent, 0)  # type: ignore[operator]  # finite
-    precision = scale + 1 if abs(d) < 1 else len(d.as_tuple().digits) + max(d.as_tuple().exponent, 0)  # type: ignore[operator]
-    return ("DECIMAL", max(precision, scale), scale)
-
-
 def cast_literals_to(items: list, types: list[tuple]) -> list:
     """ImplicitlyCastResolver, for INSERT INTO: a numeric literal selected into a DECIMAL column that can hold its
     digits becomes a DECIMAL of that column's type (insert-into.json "implicitly casts": `1` into a DECIMAL(5, 2))."""
@@ -242,10 +233,8 @@ def cast_literals_to(items: list, types: list[tuple]) -> list:
         target = types[index] if index < len(types) else None
         if item[0] == "expr" and target and target[0] == "DECIMAL" and item[1][0] == "lit" \
                 and item[1][2] and item[1][2][0] in NUMBERS:
-            value = item[1][1]
-            d = value if isinstance(value, decimal.Decimal) else decimal.Decimal(
-                repr(value) if isinstance(value, float) else value)
-            _, p, s = literal_decimal_type(d)
+            d = casts.to_decimal(item[1][1])
+            _, p, s = casts.decimal_type(d)
             if s <= target[2] and p - s <= target[1] - target[2]:
                 item = ("expr", ("lit", casts.scaled(d, target[2]), target), *item[2:])
         out.append(item)

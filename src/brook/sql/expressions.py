@@ -94,15 +94,11 @@ def _decimal_arith(op: str, a: Callable[[Row], Any], b: Callable[[Row], Any], pr
         if x is None or y is None:
             return None
         try:
-            return compute(context, _decimal(x), _decimal(y)).quantize(unit, context=rescale)
+            return compute(context, casts.to_decimal(x), casts.to_decimal(y)).quantize(unit, context=rescale)
         except (ArithmeticError, TypeError) as err:
             log.warning("Error computing expression %s: %s", op, err)
             return None
     return decimal_arith
-
-
-def _decimal(v: Any) -> decimal.Decimal:
-    return v if isinstance(v, decimal.Decimal) else decimal.Decimal(repr(v) if isinstance(v, float) else v)
 
 
 def _as_double(f: Callable[[Row], Any], t: tuple | None) -> Callable[[Row], Any]:
@@ -303,7 +299,9 @@ class Compiler:
             return self._binop(e)
         if kind == "neg":
             a = self.compile(e[1])
-            return lambda row: None if (x := a(row)) is None else -x
+            # a Decimal's own `-` rounds to Python's 28 digits; copy_negate is BigDecimal.negate, exact
+            return lambda row: None if (x := a(row)) is None else x.copy_negate() if isinstance(
+                x, decimal.Decimal) else -x
         if kind == "cast":
             self.type_of(e)
             a, target, source = self.compile(e[1]), e[2], self.type_of(e[1])

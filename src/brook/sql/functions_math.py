@@ -188,6 +188,10 @@ def _extreme(pick: Any) -> Any:
     return fn
 
 
+def _abs(x: Any) -> Any:
+    return x.copy_abs() if isinstance(x, decimal.Decimal) else abs(x)  # abs() would round a Decimal to 28 digits
+
+
 def _sign(x: Any) -> int:
     return (x > 0) - (x < 0)
 
@@ -195,7 +199,7 @@ def _sign(x: Any) -> int:
 N = ("NUM",)
 N2 = ("NUM", "NUM")
 FUNCTIONS: dict[str, Fn] = {
-    "ABS": Fn(nulls(abs), same, (1, 1), MATHEMATICAL, N),
+    "ABS": Fn(nulls(_abs), same, (1, 1), MATHEMATICAL, N),
     "ACOS": Fn(_java(math.acos), DOUBLE, (1, 1), MATHEMATICAL, N),
     "ASIN": Fn(_java(math.asin), DOUBLE, (1, 1), MATHEMATICAL, N),
     "ATAN": Fn(_java(math.atan), DOUBLE, (1, 1), MATHEMATICAL, N),

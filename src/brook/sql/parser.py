@@ -14,6 +14,7 @@ from typing import Any
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedInput, VisitError
 
+from brook.sql.casts import decimal_type
 from brook.sql.functions_datetime import UNIT_FUNCTIONS
 from brook.sql.functions_datetime import UNITS as TIME_UNITS
 from brook.sql.statements import Alter as Alter
@@ -95,9 +96,7 @@ class _Build(Transformer):
                 raise self._refuse(meta, t, "Number overflows DOUBLE")
             return ("lit", float(t), ("DOUBLE",))
         d = decimal.Decimal(str(t))
-        scale = max(-d.as_tuple().exponent, 0)  # a literal is finite
-        precision = scale + 1 if abs(d) < 1 else len(d.as_tuple().digits)
-        return ("lit", d, ("DECIMAL", max(precision, scale), scale))
+        return ("lit", d, decimal_type(d))
 
     def true(self, _):
         return ("lit", True, ("BOOLEAN",))

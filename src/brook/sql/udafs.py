@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from brook.sql.casts import WIDE  # BigDecimal's add: every digit (Python's default context keeps 28)
+
 # ksqlDB's defaults of ksql.functions.collect_list.limit, collect_set.limit and the histogram's 1000 entries
 LIMIT = 1000
 
@@ -35,13 +37,24 @@ def decimal_sum(precision: int, scale: int) -> Udaf:
     zero = decimal.Decimal(0).scaleb(-scale)
 
     def add(s: decimal.Decimal, v: decimal.Decimal) -> decimal.Decimal:
-        total = s + v  # exact: Python's Decimal grows its digits as BigDecimal.add does
-        if abs(total) >= 10 ** digits:
+        total = WIDE.add(s, v)
+        if total.copy_abs() >= 10 ** digits:
             raise KsqlFunctionException(
                 f"Numeric field overflow: A field with precision {precision} and scale {scale} must round to an "
                 f"absolute value less than 10^{digits}. Got {total:.{scale}f}")
         return total
-    return Udaf(lambda: zero, add, lambda a, b: a + b, undo=lambda s, v: s - v)
+    return Udaf(lambda: zero, add, WIDE.add, undo=WIDE.subtract)
+
+
+def _plus(a: Any, b: Any) -> Any:
+    return WIDE.add(a, b) if isinstance(a, decimal.Decimal) or isinstance(b, decimal.Decimal) else a + b
+
+
+def _sum_list(s: Any, values: list) -> Any:
+    for x in values:
+        if x is not None:
+            s = _plus(s, x)
+    return s
 
 
 def _minus_first(items: list, value: Any) -> list:
@@ -142,7 +155,7 @@ UDAFS: dict[str, Callable[[list, int], Udaf]] = {
     # NULL is collected too (ksqlDB's CollectListUdaf / CollectSetUdaf); the limit is a query property
     "COLLECT_LIST": lambda params, _: _collect(False, int(params[0]) if params else LIMIT),
     "COLLECT_SET": lambda params, _: _collect(True, int(params[0]) if params else LIMIT),
-    "SUM_LIST": lambda *_: Udaf(lambda: 0, lambda s, v: s + sum(x for x in v if x is not None), lambda a, b: a + b),
+    "SUM_LIST": lambda *_: Udaf(lambda: 0, _sum_list, _plus),
     "HISTOGRAM": lambda *_: Udaf(dict, _histogram_add, _merge_histograms, undo=_histogram_undo),
     "COUNT_DISTINCT": lambda *_: Udaf(list, lambda s, v: s if v in s else [*s, v],
                                      lambda a, b: a + [x for x in b if x not in a], result=len),
