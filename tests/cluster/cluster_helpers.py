@@ -57,6 +57,16 @@ def controller_id(raw: KazooClient) -> int:
     return json.loads(raw.get("/controller")[0])["brokerid"]
 
 
+def current_controller(raw: KazooClient) -> int | None:
+    """The controller's id, or None while there is none (the node may go between two reads: an expiring session)."""
+    from kazoo.exceptions import NoNodeError
+
+    try:
+        return controller_id(raw)
+    except NoNodeError:
+        return None
+
+
 def state(raw: KazooClient, topic: str, p: int) -> dict:
     return json.loads(raw.get(f"/brokers/topics/{topic}/partitions/{p}/state")[0])
 
