@@ -261,6 +261,10 @@ class StubConnection:
     security = types.SimpleNamespace(sasl=False)  # a PLAINTEXT listener's
     sasl_mechanism = None
 
+    def __init__(self) -> None:
+        self.produce_shapes: list = []  # the Produce handler's shapes of this client's requests
+        self.produce_misses = 0
+
     def throttle(self, ms: int) -> None:  # a client over a quota the fuzzer set
         pass
 

@@ -14,6 +14,8 @@ from brook.acl import ANONYMOUS
 from brook.protocol.framing import FrameDecoder, FrameTooLarge
 
 if TYPE_CHECKING:
+    from brook.protocol.produce_shape import ProduceShape
+
     from .dispatch import DispatchResult
     from .listeners import ListenerSecurity
     from .server import Broker
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("kafka.network.Processor")
 
 CLOSE = object()  # a dispatch result: drop the connection, as Kafka does for requests it cannot read
+_NOTHING = object()  # no dispatch result yet
 _MAX_QUEUED = 256
 
 
@@ -48,6 +51,8 @@ class KafkaConnection(asyncio.Protocol):
         self.peer = "?"
         self.host = "?"  # the client's address, what ACL hosts match
         self.throttle_ms = 0  # set by a handler whose client is over its quota
+        self.produce_shapes: list[ProduceShape] = []  # the Produce handler's request shapes of this client
+        self.produce_misses = 0  # Produce requests of no known shape since it last learnt one
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -118,7 +123,15 @@ class KafkaConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.idle_sweeps = 0
-        self._read(data)
+        frame = None if self.busy or self.queue else self.decoder.whole(data)
+        if frame is not None:  # the usual read: one request, nothing before it
+            result = self.dispatch(self, frame)
+            if result.__class__ is bytes and not self.throttle_ms and not self.closed:
+                self.transport.write(result)  # type: ignore[union-attr,arg-type]
+            else:
+                self._run(result)
+        else:
+            self._read(data)
         self.poke()  # from the end of the work: the loop polls a while for this client's next request
 
     def _read(self, data: bytes) -> None:
@@ -128,49 +141,37 @@ class KafkaConnection(asyncio.Protocol):
             log.warning("Closing connection from %s: %s", self.peer, e)
             self.close()
             return
-        if not frames:
-            return
-        if not self.busy:
-            if len(frames) == 1 and not self.queue:  # the usual read: one request, nothing waiting before it
-                self._run(frames[0])
-            else:
-                self.queue.extend(frames)
-                self._run()
-            return
         self.queue.extend(frames)
-        if len(self.queue) > _MAX_QUEUED and not self.paused:
+        if not self.busy:
+            self._run()
+        elif len(self.queue) > _MAX_QUEUED and not self.paused:
             self.paused = True
             self.transport.pause_reading()  # type: ignore[union-attr]
 
-    def _run(self, frame: bytes | None = None) -> None:
-        """Dispatch queued frames (frame first, if given) until one is delayed, throttled or closes the
-        connection; the responses answered at once go out in one write."""
+    def _run(self, result: DispatchResult = _NOTHING) -> None:
+        """Dispatch queued frames (after taking the result of one dispatched already, if given) until one is
+        delayed, throttled or closes the connection; the responses answered at once go out in one write."""
         out: list[bytes] = []
         queue = self.queue
         while not self.closed:
-            if frame is None:
+            if result is _NOTHING:
                 if not queue:
                     break
-                frame = queue.popleft()
-            result = self.dispatch(self, frame)
-            frame = None
-            if result is None:
-                if self.throttle_ms:
-                    break
-                continue
+                result = self.dispatch(self, queue.popleft())
             if result.__class__ is bytes:
                 out.append(result)  # type: ignore[arg-type]
-                if self.throttle_ms:
-                    break
             elif result is CLOSE:
                 self._write(out)
                 self.close()
                 return
-            else:
+            elif result is not None:
                 self._write(out)
                 self.busy = True
                 asyncio.ensure_future(self._finish(result))
                 return
+            result = _NOTHING
+            if self.throttle_ms:
+                break
         self._write(out)
         if self.throttle_ms and not self.closed:
             self._mute()

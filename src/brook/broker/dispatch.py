@@ -20,6 +20,7 @@ from brook.protocol.header import (
 from brook.protocol.versions import api_name, request_class
 
 from .connection import CLOSE
+from .handlers import UNHANDLED
 
 if TYPE_CHECKING:
     from .connection import KafkaConnection
@@ -27,8 +28,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kafka.server.KafkaServer")
 
-# A request's handler and the decoder of its (api key, version)
-Route = tuple[Callable[..., object], Callable[[bytes], tuple[RequestHeader, Any]]]
+Decode = Callable[[bytes], tuple[RequestHeader, Any]]
+# A request's handler, the decoder of its (api key, version), and the handler's undecoded-frame path (or None)
+Route = tuple[Callable[..., object], Decode, Callable[..., object] | None]
 # What dispatch returns: response bytes, None (acks=0: no response), bytes later, or CLOSE
 DispatchResult = bytes | None | Awaitable[bytes | None] | object
 
@@ -42,6 +44,7 @@ class RequestContext:
     connection: KafkaConnection
     header: RequestHeader
     size: int = 0  # of the request (header and body), what Kafka's produce quota counts
+    frame: bytes = b""  # the request as received (without its length)
 
 
 class Dispatcher:
@@ -59,29 +62,28 @@ class Dispatcher:
             if found.__class__ is not tuple:
                 return found
             route = found  # type: ignore[assignment]
-        handle, decode = route  # type: ignore[misc]
+        handle, decode, handle_frame = route  # type: ignore[misc]
+        if handle_frame is not None:
+            try:
+                result = handle_frame(self.broker, conn, frame, decode)
+            except Exception:
+                log.exception("Error handling %s from %s", api_name(int.from_bytes(frame[:2], "big")), conn.peer)
+                return CLOSE
+            if result is not UNHANDLED:
+                return result
         try:
             header, body = decode(frame)
         except MalformedRequest as e:
             log.warning("Closing connection from %s: %s", conn.peer, e)
             return CLOSE
         ctx = RequestContext(header.api_key, header.api_version, header.correlation_id, header.client_id, conn,
-                             header, len(frame))
+                             header, len(frame), frame)
         try:
             result = handle(self.broker, ctx, body)
         except Exception:
             log.exception("Error handling %s v%d from %s", api_name(ctx.api_key), ctx.api_version, conn.peer)
             return CLOSE
-        if result is None or result.__class__ is bytes:
-            return result
-        if inspect.isawaitable(result):
-            return _encode_later(header, result)
-        try:
-            return encode_response(header, result)
-        except Exception:  # a response kio cannot write must not escape into the connection
-            log.exception("Error encoding the %s v%d response to %s", api_name(ctx.api_key), ctx.api_version,
-                          conn.peer)
-            return CLOSE
+        return encoded(conn, header, result)
 
     def _route(self, conn: KafkaConnection, frame: bytes) -> DispatchResult | Route:
         """The handler and decoder of a frame's api key and version (remembered), or what to answer instead:
@@ -104,9 +106,24 @@ class Dispatcher:
             log.warning("Closing connection from %s: %s v%d is not supported (supported %d-%d)",
                         conn.peer, api_name(api_key), version, handler.min_version, handler.max_version)
             return CLOSE
-        route = (handler.handle, request_decoder(request_class(api_key, version)))
+        route = (handler.handle, request_decoder(request_class(api_key, version)), handler.handle_frame)
         self._routes[frame[:4]] = route
         return route
+
+
+def encoded(conn: KafkaConnection, header: RequestHeader, result: object) -> DispatchResult:
+    """A handler's result as the connection takes it: bytes as they are, a kio response encoded, an awaitable
+    encoded once it is done."""
+    if result is None or result.__class__ is bytes:
+        return result
+    if inspect.isawaitable(result):
+        return _encode_later(header, result)
+    try:
+        return encode_response(header, result)
+    except Exception:  # a response kio cannot write must not escape into the connection
+        log.exception("Error encoding the %s v%d response to %s", api_name(header.api_key), header.api_version,
+                      conn.peer)
+        return CLOSE
 
 
 async def _encode_later(header: RequestHeader, pending: Awaitable[object]) -> object:

@@ -15,6 +15,9 @@ class ApiHandler:
     min_version: int
     max_version: int
     handle: Callable
+    # handle_frame(broker, connection, frame, decode): a handler's path for frames it can answer without kio
+    # decoding them (Produce of a known shape), or UNHANDLED; None if the handler has none
+    handle_frame: Callable | None = None
 
 
 # (api key, module under brook.broker.handlers, max version Brook implements and tests)
@@ -85,5 +88,5 @@ def build_registry() -> dict[int, ApiHandler]:
         kio_min, kio_max = kio_versions(api_key)
         lo = max(kio_min, KIP_896_MIN.get(api_key, 0))
         hi = min(kio_max, KAFKA_39_MAX[api_key], implemented_max)
-        registry[api_key] = ApiHandler(api_key, lo, hi, mod.handle)
+        registry[api_key] = ApiHandler(api_key, lo, hi, mod.handle, getattr(mod, "handle_frame", None))
     return registry

@@ -21,6 +21,14 @@ class FrameDecoder:
         self.limit = max_frame_bytes  # raised once a SASL client has logged in
         self.setting = setting
 
+    def whole(self, data: bytes) -> bytes | None:
+        """The usual read: data as its one frame if it is exactly one whole frame and nothing is buffered, else
+        None (then feed it)."""
+        if self._buf or len(data) < 4:
+            return None
+        size = _LEN.unpack_from(data)[0]
+        return data[4:] if size + 4 == len(data) and size <= self.limit else None
+
     def feed(self, data: bytes) -> list[bytes]:
         buf = self._buf
         if not buf:  # the usual read: nothing buffered and exactly one whole request

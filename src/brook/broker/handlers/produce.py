@@ -15,22 +15,26 @@ from brook.acl import AclOperation, ResourceType
 from brook.errors import ErrorCode
 from brook.protocol.build import make, nested, nested_if_any
 from brook.protocol.header import encode_response
+from brook.protocol.produce_shape import ProduceShape
 from brook.protocol.templates import I32, I64, TemplateCache
 from brook.protocol.versions import response_class
 
 from ..authz import allowed, denied
+from ..dispatch import Decode, RequestContext, encoded
 from ..quotas import PRODUCE
 from ..replica_manager import ProduceResult
-from . import Request
+from . import UNHANDLED, Request
 
 if TYPE_CHECKING:
-    from ..dispatch import RequestContext
+    from ..connection import KafkaConnection
     from ..server import Broker
 
 
 _ZERO = datetime.timedelta(0)
 _SLOTS = (I32, I64, I64)  # a partition's index, base offset and log start offset
 _UTC = datetime.UTC
+_SHAPES = 8  # request shapes a connection remembers (handle_frame)
+_RELEARN_AFTER = 16  # requests of other shapes before a connection with all its shapes learns another
 
 
 def _append_time(ms: int):
@@ -49,37 +53,99 @@ def handle(broker: Broker, ctx: RequestContext, request: Request) -> object:
     # one pass over the partitions (plain loops: this runs for every produce request, often of one partition):
     # the results, and whether the answer can come from a template, waits for an fsync or for the ISR
     results = []
-    flushes = []
-    waits = []
-    replicated = acks == -1 and broker.replication is not None
-    simple = True
     for t in request.topic_data:
         name = t.name
         parts = []
         for p in t.partition_data:
-            r = append(name, p.index, p.records, acks)
-            parts.append((p.index, r))
+            parts.append((p.index, append(name, p.index, p.records, acks)))
+        results.append((name, parts))
+    throttle_ms = broker.quotas.record(PRODUCE, ctx.connection.principal, ctx.client_id, ctx.size,
+                                       int(time.time() * 1000)) if PRODUCE in broker.quotas.enabled else 0
+    if throttle_ms:  # the response goes out now; the connection is muted afterwards (even with acks=0)
+        ctx.connection.throttle(throttle_ms)
+    out = _respond(broker, ctx, acks, request.timeout.total_seconds(), results, throttle_ms)
+    if len(results) == 1 and len(results[0][1]) == 1 and (out.__class__ is bytes or acks == 0):
+        _learn(broker, ctx, request, results)
+    return out
+
+
+def handle_frame(broker: Broker, conn: KafkaConnection, frame: bytes, decode: Decode) -> object:
+    """A produce request of a shape this connection sent before (protocol/produce_shape.py): appended without
+    decoding, answered from the shape's template. UNHANDLED for any other frame, and while ACLs or produce
+    quotas apply (they need the decoded request); an answer other than a plain acknowledgement (an error, a log
+    append time, an fsync or the ISR to wait for) is built from the decoded request, as `handle` builds it."""
+    for shape in conn.produce_shapes:
+        records = shape.records(frame)
+        if records is not None:
+            break
+    else:
+        conn.produce_misses += 1
+        return UNHANDLED
+    if broker.authorizer is not None or PRODUCE in broker.quotas.enabled:
+        return UNHANDLED
+    acks = shape.acks
+    r = broker.replicas.append(shape.topic, shape.partition, records, acks)
+    if acks == 0:
+        return None
+    if r.error or r.log_append_time >= 0 or r.flush is not None or r.required_offset >= 0:
+        header, request = decode(frame)
+        ctx = RequestContext(header.api_key, header.api_version, header.correlation_id, header.client_id, conn,
+                             header, len(frame), frame)
+        results = [(shape.topic, [(shape.partition, r)])]
+        return encoded(conn, header, _respond(broker, ctx, acks, request.timeout.total_seconds(), results, 0))
+    return shape.answer(frame, r.base_offset, r.log_start_offset)
+
+
+def _respond(broker: Broker, ctx: RequestContext, acks: int, timeout_s: float, results, throttle_ms: int) -> object:
+    """The answer to appended results: none (acks=0), at once (from a template if it can), after the ISR or
+    after an fsync."""
+    if acks == 0:
+        return None
+    flushes = []
+    waits = []
+    replicated = acks == -1 and broker.replication is not None
+    simple = True
+    for _, parts in results:
+        for _, r in parts:
             if r.error or r.log_append_time >= 0:
                 simple = False
             if r.flush is not None:
                 flushes.append(r.flush)
             if replicated and r.required_offset >= 0:
                 waits.append(r)
-        results.append((name, parts))
-    throttle_ms = broker.quotas.record(PRODUCE, ctx.connection.principal, ctx.client_id, ctx.size,
-                                       int(time.time() * 1000)) if PRODUCE in broker.quotas.enabled else 0
-    if throttle_ms:  # the response goes out now; the connection is muted afterwards (even with acks=0)
-        ctx.connection.throttle(throttle_ms)
-    if acks == 0:
-        return None
     if waits:
-        return _after_isr(broker, ctx, request, results, waits, throttle_ms)
+        return _after_isr(broker, ctx, timeout_s, results, waits, throttle_ms)
     if simple and not throttle_ms:  # the common case: answer from a template of this response's shape
         out = templated(broker.templates, ctx, results)
         if out is not None:
             return _after_flush(broker, ctx, results, flushes, out) if flushes else out
     response = _response(ctx, results, None, throttle_ms)
     return _after_flush(broker, ctx, results, flushes, response) if flushes else response
+
+
+def _learn(broker: Broker, ctx: RequestContext, request: Request, results) -> None:
+    """Remember the shape of a request of one partition answered at once, so that the next of that shape takes
+    handle_frame. A connection keeps a few; once it has them all, it learns again only after some misses (a
+    producer that moved on to other partitions), so that one writing to many in turn does not learn each time."""
+    conn = ctx.connection
+    shapes = conn.produce_shapes
+    if len(shapes) >= _SHAPES:
+        if conn.produce_misses < _RELEARN_AFTER:
+            return
+        del shapes[0]
+    conn.produce_misses = 0
+    shape = ProduceShape.learn(ctx.frame, request)
+    if shape is None:
+        return
+    if request.acks != 0:
+        entry = broker.templates.entry((ctx.api_version, ((shape.topic, 1),)), lambda vs: _encode(ctx, results, vs),
+                                       3, _SLOTS)
+        if entry is None:
+            return
+        template, ((_, index_at), (_, base_at), (_, start_at)) = entry
+        if not shape.answer_from(template, index_at, base_at, start_at):
+            return
+    shapes.append(shape)
 
 
 def templated(templates: TemplateCache, ctx: RequestContext, results) -> bytes | None:
@@ -139,9 +205,9 @@ def _response(ctx: RequestContext, results, values, throttle_ms: int = 0):
     return make(cls, responses=tuple(topics), throttle_time=throttle)
 
 
-async def _after_isr(broker: Broker, ctx: RequestContext, request: Request, results, waits, throttle_ms: int):
+async def _after_isr(broker: Broker, ctx: RequestContext, timeout_s: float, results, waits, throttle_ms: int):
     """acks=all in a cluster: the answer waits for the ISR (and for the fsync the flush policy asks)."""
-    await broker.replicas.wait_for_acks(waits, request.timeout.total_seconds())
+    await broker.replicas.wait_for_acks(waits, timeout_s)
     flushes = [r.flush for _, parts in results for _, r in parts if r.flush is not None and r.error == ErrorCode.none]
     response = _response(ctx, results, None, throttle_ms)
     return await _after_flush(broker, ctx, results, flushes, response) if flushes else response
