@@ -113,6 +113,26 @@ def line_timeout(line: Line, n: int, scale: float) -> float:
     return scale * (60 + line.partitions / 20 + n * per_msg)
 
 
+QUIET_WAIT_S = 20.0  # how long a run waits for the machine to go quiet
+QUIET_BUSY = 0.05  # quiet: the machine's cores busy for at most this share of one core over QUIET_WINDOW_S
+QUIET_WINDOW_S = 0.25
+
+
+def wait_for_quiet_machine() -> bool:
+    """Wait (at most QUIET_WAIT_S) until nothing runs: a broker that acknowledges before it writes (noida-db)
+    writes its last run's data afterwards, and that work must not land in the next broker's run."""
+    deadline = time.monotonic() + QUIET_WAIT_S
+    while time.monotonic() < deadline:
+        before = machine_busy_seconds()
+        if before is None:
+            return True
+        time.sleep(QUIET_WINDOW_S)
+        after = machine_busy_seconds()
+        if after is not None and after - before <= QUIET_BUSY * QUIET_WINDOW_S:
+            return True
+    return False
+
+
 def run_line(line: Line, broker: Broker, n: int, timeout_scale: float, profile_dir: Path | None = None,
              native: bool = False, profile_rate: int = 250) -> Result:
     res = Result(line.name, broker.name)
@@ -143,6 +163,9 @@ def run_line(line: Line, broker: Broker, n: int, timeout_scale: float, profile_d
         # by the kernel's writeback threads during this line, where it would take CPU from whichever broker
         # and client run then (the "other" column).
         os.sync()
+        if not wait_for_quiet_machine():
+            res.notes.append(f"the machine was still busy {QUIET_WAIT_S:.0f} s after the previous run (another "
+                             f"broker's deferred work?): this run shares the CPU with it")
         pid = broker.pid
         res.rss_reset = reset_peak_rss(pid)
         cpu0 = proc_cpu_seconds(pid)

@@ -17,7 +17,7 @@ from kio.schema.alter_client_quotas.v1 import response as acq_resp
 from kio.schema.produce.v9.request import PartitionProduceData, ProduceRequest, TopicProduceData
 from kio.schema.produce.v9.response import ProduceResponse
 
-NONE, CORRUPT_MESSAGE, UNKNOWN_TOPIC_OR_PARTITION, MESSAGE_TOO_LARGE = 0, 2, 3, 10
+NONE, CORRUPT_MESSAGE, UNKNOWN_TOPIC_OR_PARTITION, MESSAGE_TOO_LARGE, INVALID_RECORD = 0, 2, 3, 10, 87
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +167,15 @@ def test_a_topic_deleted_under_a_known_shape(broker) -> None:
         admin.delete_topics(["going"])["going"].result(30)
         part, _ = produce(conn, "going", b"v", 80)
         assert part.error_code == UNKNOWN_TOPIC_OR_PARTITION
+
+
+def test_a_keyless_record_on_a_compacted_topic_under_a_known_shape(broker) -> None:
+    create(broker, "compacted", config={"cleanup.policy": "compact"})
+    with Conn(broker.port) as conn:
+        for i in range(2):
+            part, _ = produce(conn, "compacted", b"", 90 + i, records=record_batch([b"v"], keys=[b"k"]))
+            assert (part.error_code, part.base_offset) == (NONE, i)
+        part, _ = produce(conn, "compacted", b"", 92, records=record_batch([b"v"]))
+        assert part.error_code == INVALID_RECORD and [e.batch_index for e in part.record_errors] == [0]
+        part, _ = produce(conn, "compacted", b"", 93, records=record_batch([b"w"], keys=[b"k"]))
+        assert (part.error_code, part.base_offset) == (NONE, 2)

@@ -35,9 +35,9 @@ class ProduceResult:
     partition: Partition | None = None  # ... on this partition
 
 
-def _null_keys(records: bytes) -> list[int]:
+def _null_keys(records: bytes | memoryview) -> list[int]:
     try:
-        return null_key_indexes(records)
+        return null_key_indexes(bytes(records))
     except Exception:  # undecodable records inside a batch whose CRC was right
         raise KafkaError(ErrorCode.corrupt_message, "records inside the batch cannot be read") from None
 
@@ -107,7 +107,7 @@ class ReplicaManager:
         return part.leader_epoch if part is not None else -1
 
     # -- appends -------------------------------------------------------------------------------------------
-    def append(self, topic: str, partition: int, records: bytes | None, acks: int) -> ProduceResult:
+    def append(self, topic: str, partition: int, records: bytes | memoryview | None, acks: int) -> ProduceResult:
         if topic in INTERNAL_TOPICS:  # Kafka: only its coordinators write there (internalTopicsAllowed)
             e = KafkaError(ErrorCode.invalid_topic_exception, f"Cannot append to internal topic {topic}")
             self.broker.log_bad_produce(topic, partition, e)

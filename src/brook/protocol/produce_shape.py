@@ -75,8 +75,9 @@ class ProduceShape:
         return b"".join((self._head, frame[4:8], self._middle,
                          _OFFSETS.pack(base_offset, self._append_time, log_start_offset), self._tail))
 
-    def records(self, frame: bytes) -> bytes | None:
-        """The record batch of a frame of this shape, or None if the frame has another shape."""
+    def records(self, frame: bytes) -> memoryview | None:
+        """The record batch of a frame of this shape (a view of the frame's bytes: a large batch is not copied),
+        or None if the frame has another shape."""
         if not frame.startswith(self.key) or not frame.startswith(self.prefix, 8):
             return None
         at = 8 + len(self.prefix)
@@ -95,7 +96,7 @@ class ProduceShape:
                     return None
         except Exception:  # the frame ends inside the length: not this shape (kio raises several types)
             return None
-        return frame[at:end] if end > at else None
+        return memoryview(frame)[at:end] if end > at else None
 
 
 def _varint_width(value: int) -> int:
