@@ -205,12 +205,14 @@ Each line runs {repeat} time(s) per broker, alternating brokers; the table shows
 msgs/s (all its columns come from that one repeat) and **spread**, ± half the range of the repeats' msgs/s
 relative to the median: lines of about a second on a 2-core machine shared with the client are noisy.
 
-Columns: **broker CPU s** is the broker process's utime+stime (`/proc/PID/stat`, all threads) over the line,
+Columns: **broker CPU s** is the broker process's utime+stime (`/proc/PID/stat`, all threads) over the line
+and after it until the machine is quiet (a broker that writes its acknowledged data later pays for it here),
 **CPU µs/msg** that divided by the message count, the best single measure of the broker's efficiency (the
 client competes for the same {nproc} cores). **client / other CPU s** are the CPU seconds of the benchmark
 client over the line and of everything else on the machine (all cores' busy time from `/proc/stat` minus
 broker and client): a large "other" marks a repeat disturbed by unrelated work. Before each line the harness
-calls `sync`, so that the kernel writes out what earlier lines left in the page cache then, not during the line.
+calls `sync` and waits until the machine is quiet, so that neither the kernel's writeback of earlier lines nor a
+broker's deferred work lands in another broker's line.
 **peak RSS** is the broker's VmHWM (`/proc/PID/status`), reset
 before the line by writing 5 to `/proc/PID/clear_refs` (a `*` marks a peak since broker start, when the reset
 was not possible). **wall msgs/s** is the count over the wall clock around the whole client run (start-up

@@ -206,6 +206,13 @@ def run_line(line: Line, broker: Broker, n: int, timeout_scale: float, profile_d
             busy1, res.client_cpu_s = machine_busy_seconds(), children_cpu_seconds() - client0
             if res.cpu_s is not None and busy0 is not None and busy1 is not None:
                 res.other_cpu_s = max(0.0, busy1 - busy0 - res.cpu_s - res.client_cpu_s)
+            if res.cpu_s is not None and cpu1 is not None:
+                # work the broker put off until after its client finished (a write-behind) is its cost too
+                wait_for_quiet_machine()
+                cpu2 = proc_cpu_seconds(pid)
+                if cpu2 is not None and cpu2 - cpu1 >= 0.01:
+                    res.cpu_s += cpu2 - cpu1
+                    res.notes.append(f"broker CPU includes {cpu2 - cpu1:.2f} s after its client finished")
             res.rss_peak_kib = proc_status_kib(pid, "VmHWM")
             if idle is not None:
                 open_ = idle.alive()
