@@ -101,7 +101,7 @@ def produce(conn: Conn, topic: str, value: bytes, correlation_id: int, acks: int
         return None
     corr, response = decode_response(conn.recv_payload(), ProduceResponse)
     assert corr == correlation_id
-    ((topic_response,),) = [response.responses]
+    (topic_response,) = response.responses
     (part,) = topic_response.partition_responses
     return part, response
 
