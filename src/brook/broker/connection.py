@@ -209,7 +209,7 @@ class KafkaConnection(asyncio.Protocol):
             return
         if result is not None and not self.closed:
             self.transport.write(result)  # type: ignore[union-attr]
-            self.poke()
+            self.broker.idle_poll.answered()
         if self.throttle_ms and not self.closed:
             self._mute()
             return

@@ -11,39 +11,71 @@ requests paid that.
 
 The cost is CPU time while the broker would otherwise sleep, so it is bounded and gives way: at most `window` after the
 last request, and not at all for a while after the poller finds it was preempted (another thread wanted this CPU: a busy
-machine, where polling would take a core from the clients). A window of 0 turns it off."""
+machine, where polling would take a core from the clients), or after its windows mostly ended with no request in them
+(clients at a steady rate whose gaps are longer than the window: there polling spins for nothing, 2.4 s of CPU in 10 s
+at 2,000 messages a second with the same latency). A window of 0 turns it off."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 _PREEMPTED_S = 50e-6  # off-CPU for this long between two turns: the scheduler gave the CPU to someone else
 _BACK_OFF_S = 0.05  # then no polling for this long
+# Whether polling pays: a request that arrives while the loop polls earns credit, a window that passes without one
+# costs twice that; out of credit, the poller backs off (and starts again with full credit). So it keeps polling
+# while at least two requests in three arrive within the window.
+_CREDIT = 8
+_MISS_COST = 2
 
 
 class IdlePoller:
-    def __init__(self, window_us: int) -> None:
+    def __init__(self, window_us: int, monotonic: Callable[[], float] = time.monotonic,
+                 thread_time: Callable[[], float] = time.thread_time) -> None:
         self._window = window_us / 1e6
+        self._monotonic = monotonic
+        self._thread_time = thread_time
         self._deadline = 0.0
         self._paused_until = 0.0
         self._running = False
+        self._credit = _CREDIT
         self._wall = 0.0  # at the last turn: wall clock and this thread's CPU clock
         self._cpu = 0.0
+
+    @property
+    def polling(self) -> bool:
+        return self._running
 
     def poke(self) -> None:
         """A read's work is done: poll until `window` from now (called once per data_received: kept cheap)."""
         if not self._window:
             return
-        now = time.monotonic()
+        now = self._monotonic()
+        self._deadline = now + self._window
+        if self._running:  # this request came while the loop polled: polling paid
+            if self._credit < _CREDIT:
+                self._credit += 1
+        elif now >= self._paused_until:
+            self._start(now)
+
+    def answered(self) -> None:
+        """A delayed answer went out (a long-polling fetch, an acks=all produce): poll for that client's next
+        request as after a read, but it earns no credit (no request came)."""
+        if not self._window:
+            return
+        now = self._monotonic()
         self._deadline = now + self._window
         if not self._running and now >= self._paused_until:
-            self._running = True
-            self._wall, self._cpu = now, time.thread_time()
-            asyncio.get_running_loop().call_soon(self._turn)
+            self._start(now)
+
+    def _start(self, now: float) -> None:
+        self._running = True
+        self._wall, self._cpu = now, self._thread_time()
+        asyncio.get_running_loop().call_soon(self._turn)
 
     def _turn(self) -> None:
-        now, cpu = time.monotonic(), time.thread_time()
+        now, cpu = self._monotonic(), self._thread_time()
         if (now - self._wall) - (cpu - self._cpu) > _PREEMPTED_S:
             self._running = False
             self._paused_until = now + _BACK_OFF_S
@@ -51,5 +83,9 @@ class IdlePoller:
         self._wall, self._cpu = now, cpu
         if now < self._deadline:
             asyncio.get_running_loop().call_soon(self._turn)
-        else:
-            self._running = False
+            return
+        self._running = False  # the window passed with no request in it
+        self._credit -= _MISS_COST
+        if self._credit < 0:
+            self._credit = _CREDIT
+            self._paused_until = now + _BACK_OFF_S
