@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from brook.broker.idle_poll import IdlePoller
 
 WINDOW_US = 200
@@ -50,18 +52,20 @@ def test_a_synchronous_client_keeps_it_polling() -> None:
     run(scenario)
 
 
-def test_requests_that_come_after_the_window_stop_it() -> None:
+@pytest.mark.parametrize("event", ["poke", "answered"])
+def test_windows_that_pass_empty_stop_it(event: str) -> None:
+    """A read at a steady 2,000 requests a second, or a delayed answer (a long-polling fetch) that earns no credit,
+    each followed by nothing for longer than the window: four empty windows use up the credit, then it backs off."""
     async def scenario() -> None:
         clock = Clock()
         poller = IdlePoller(WINDOW_US, lambda: clock.wall, lambda: clock.cpu)
         started = 0
-        for _ in range(40):  # a steady 2,000 requests a second: every window passes empty
-            poller.poke()
+        for _ in range(40):
+            getattr(poller, event)()
             started += poller.polling
             await turns(poller, clock, 250)
             clock.wall += 250e-6  # the rest of the 500 us gap, asleep
-        assert started == 5  # four empty windows use up the credit, then it backs off
-        assert not poller.polling
+        assert started == 5 and not poller.polling
 
     run(scenario)
 
@@ -80,21 +84,6 @@ def test_half_its_windows_empty_is_not_enough_to_keep_polling() -> None:
             await turns(poller, clock, 250)
             clock.wall += 150e-6  # asleep
         assert all(polled[:8]) and not any(polled[9:30])  # one credit lost a message: off after eight
-
-    run(scenario)
-
-
-def test_a_delayed_answer_polls_for_the_next_request_but_earns_nothing() -> None:
-    async def scenario() -> None:
-        clock = Clock()
-        poller = IdlePoller(WINDOW_US, lambda: clock.wall, lambda: clock.cpu)
-        started = 0
-        for _ in range(10):  # a long-polling fetch answered after 300 us asleep, nothing after it
-            clock.wall += 300e-6
-            poller.answered()
-            started += poller.polling
-            await turns(poller, clock, 250)
-        assert started == 5  # as windows after reads: four empty ones, then it backs off
 
     run(scenario)
 
