@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import tempfile
 import time
@@ -23,17 +22,18 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from perf_clients import run_sync  # noqa: E402
 
 from brook.broker.server import Broker  # noqa: E402
 from brook.config.broker import BrokerConfig  # noqa: E402
 
 
 async def sync_client(port: int, n: int) -> dict:
-    proc = await asyncio.create_subprocess_exec(sys.executable, str(REPO / "benchmarks" / "run.py"), "--sync-worker",
-                                                f"127.0.0.1:{port}", "floor", str(n), "100", "all",
-                                                stdout=asyncio.subprocess.PIPE)
-    out, _ = await proc.communicate()
-    return json.loads(out.decode().strip().splitlines()[-1])
+    """run.py's synchronous round-trip client (a child process), waited for off the loop that runs the broker."""
+    return await asyncio.get_running_loop().run_in_executor(None, run_sync, f"127.0.0.1:{port}", "floor", n, 100,
+                                                            "all", 120.0)
 
 
 async def main() -> int:

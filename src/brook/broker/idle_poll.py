@@ -33,10 +33,12 @@ _MISS_COST = 2
 
 class IdlePoller:
     def __init__(self, window_us: int, monotonic: Callable[[], float] = time.monotonic,
-                 thread_time: Callable[[], float] = time.thread_time) -> None:
+                 thread_time: Callable[[], float] = time.thread_time,
+                 call_soon: Callable[[Callable[[], None]], object] | None = None) -> None:
         self._window = window_us / 1e6
         self._monotonic = monotonic
         self._thread_time = thread_time
+        self._call_soon = call_soon  # how the next turn is scheduled: the running loop's call_soon by default
         self._deadline = 0.0
         self._paused_until = 0.0
         self._running = False
@@ -73,7 +75,13 @@ class IdlePoller:
     def _start(self, now: float) -> None:
         self._running = True
         self._wall, self._cpu = now, self._thread_time()
-        asyncio.get_running_loop().call_soon(self._turn)
+        self._next_turn()
+
+    def _next_turn(self) -> None:
+        if self._call_soon is None:
+            asyncio.get_running_loop().call_soon(self._turn)
+        else:
+            self._call_soon(self._turn)
 
     def _turn(self) -> None:
         now, cpu = self._monotonic(), self._thread_time()
@@ -83,7 +91,7 @@ class IdlePoller:
             return
         self._wall, self._cpu = now, cpu
         if now < self._deadline:
-            asyncio.get_running_loop().call_soon(self._turn)
+            self._next_turn()
             return
         self._running = False  # the window passed with no request in it
         self._credit -= _MISS_COST

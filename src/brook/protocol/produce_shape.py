@@ -22,18 +22,16 @@ _OFFSETS = struct.Struct(">q8sq")  # a partition's base offset, log append time,
 
 
 class ProduceShape:
-    __slots__ = ("key", "prefix", "flexible", "topic", "partition", "acks", "api_version", "_head", "_middle",
-                 "_append_time", "_tail")
+    __slots__ = ("key", "prefix", "flexible", "topic", "partition", "acks", "_head", "_middle", "_append_time",
+                 "_tail")
 
-    def __init__(self, key: bytes, prefix: bytes, flexible: bool, topic: str, partition: int, acks: int,
-                 api_version: int) -> None:
+    def __init__(self, key: bytes, prefix: bytes, flexible: bool, topic: str, partition: int, acks: int) -> None:
         self.key = key  # the frame's first four bytes: api key and version
         self.prefix = prefix  # the bytes from the request header's client id to the records length
         self.flexible = flexible
         self.topic = topic
         self.partition = partition
         self.acks = acks
-        self.api_version = api_version
         # the response, around its correlation id and offsets (answer_from)
         self._head = self._middle = self._append_time = self._tail = b""
 
@@ -54,8 +52,7 @@ class ProduceShape:
         if flexible and frame[end:] != _TAGS or frame[start:end] != records:
             return None
         width = _varint_width(len(records) + 1) if flexible else 4
-        shape = cls(frame[:4], frame[8:start - width], flexible, topic.name, part.index, request.acks,
-                    int.from_bytes(frame[2:4], "big"))
+        shape = cls(frame[:4], frame[8:start - width], flexible, topic.name, part.index, request.acks)
         return shape if shape.records(frame) == records else None
 
     def answer_from(self, template: bytes, index_at: int, base_at: int, start_at: int) -> bool:

@@ -49,12 +49,12 @@ class TemplateCache:
         """The framed response for values, or None if this shape has no template (then encode it). Slot i is
         an integer of kind pattern[i % len(pattern)]; build encodes the response with the given values."""
         found = self.entry(shape, build, len(values), pattern)
-        return None if found is None else fill(found, values, correlation_id)
+        return None if found is None else _fill(found, values, correlation_id)
 
     def entry(self, shape: Hashable, build: Callable[[Sequence[int]], bytes], count: int,
               pattern: tuple[struct.Struct, ...] = (I64,)) -> Entry | None:
-        """The template of a shape of count slots (learnt now if it is new and small), for `fill`; None if it
-        has none."""
+        """The template of a shape of count slots (learnt now if it is new and small): the encoded response and
+        its slots' (pack_into, position); None if it has none."""
         found = self._shapes.get(shape, _UNKNOWN)
         if found is _UNKNOWN:
             if not self._ready(shape, count):
@@ -112,11 +112,10 @@ def _learn(count: int, pattern: tuple[struct.Struct, ...], build: Callable[[Sequ
         at = pos + kind.size
     entry = encoded, tuple(slots)
     checks = [_CHECKS[k.format] + i for i, k in enumerate(kinds)]
-    return entry if fill(entry, checks) == build(checks) else None
+    return entry if _fill(entry, checks) == build(checks) else None
 
 
-def fill(entry: Entry, values: Sequence[int], correlation_id: int | None = None) -> bytes:
-    """The framed response of a template (TemplateCache.entry) with these values (and correlation id)."""
+def _fill(entry: Entry, values: Sequence[int], correlation_id: int | None = None) -> bytes:
     return bytes(_patched(*entry, values, correlation_id))
 
 

@@ -175,8 +175,7 @@ def cast(value: Any, target: tuple, source: tuple | None = None) -> Any:
         if kind == "DECIMAL" and len(target) == 3:
             return _decimal(value, target[1], target[2], source)
         if kind == "DECIMAL":
-            return decimal.Decimal(value.strip() if isinstance(value, str) else repr(value)
-                                   if isinstance(value, float) else value)
+            return to_decimal(value)
         if kind == "DOUBLE":
             return float(value)
         if kind == "BOOLEAN":
