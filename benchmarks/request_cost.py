@@ -3,12 +3,16 @@
 gone idle in between, and on a virtual machine its caches and predictors have too).
 
     .venv/bin/python benchmarks/request_cost.py [--gap-us 50] [--gap-polled] [--top 15]
+    valgrind --tool=callgrind .venv/bin/python benchmarks/request_cost.py --spin N   # for N = 1000 and 3000
 
 Starts a Brook broker inside this process (uvloop, a temporary log directory), records the frames that real
 clients send it (a confluent-kafka producer, linger.ms=0, one 100 B message per request; then a consumer reading
 them back), and replays each recorded request through the connection with a transport that drops the response:
 a Produce of one 100 B record (acks=all), and the largest Fetch (the partition read from the start). The
 bytecode count is exact and repeatable (sys.settrace with opcode events), the timings are the best of five runs.
+With --spin N it only replays the produce through data_received N times: under callgrind, two runs (say N = 1,000
+and 3,000) give the machine instructions of one request as their difference over 2,000, the same from run to run
+whatever else the machine does (a perf record of it shows where they go).
 A benchmark, not a test: nothing here is collected by pytest.
 """
 
@@ -114,6 +118,8 @@ async def main() -> int:
     parser.add_argument("--gap-polled", action="store_true",
                         help="spend the gap polling (brook.idle.poll.us) instead of sleeping")
     parser.add_argument("--top", type=int, default=12, help="functions listed by bytecodes")
+    parser.add_argument("--spin", type=int, default=0, metavar="N",
+                        help="only replay the produce through data_received N times, back to back (for a profiler)")
     parser.add_argument("--messages", type=int, default=300, help="messages the clients produce and consume")
     args = parser.parse_args()
     broker = Broker(BrokerConfig({"listeners": "PLAINTEXT://127.0.0.1:0", "log.dirs": tempfile.mkdtemp(),
@@ -148,6 +154,12 @@ async def main() -> int:
         cases = [(f"fetch answering {response:,} B: dispatch", lambda: dispatch(fetch_conn, fetch)),
                  ("produce 100 B, acks=all: dispatch", lambda: dispatch(conn, produce)),
                  ("produce 100 B, acks=all: data_received", lambda: conn.data_received(framed))]  # type: ignore[attr-defined]
+        if args.spin:
+            t, fn = time.perf_counter(), cases[-1][1]
+            for _ in range(args.spin):
+                fn()
+            print(f"{cases[-1][0]}: {args.spin:,} in {time.perf_counter() - t:.1f} s")
+            cases = []
         for name, fn in cases:
             fn()
             ops, calls, per_function = count(fn)

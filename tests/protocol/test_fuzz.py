@@ -36,7 +36,7 @@ from kio.schema.request_header.v1.header import RequestHeader as RequestHeaderV1
 from kio.schema.request_header.v2.header import RequestHeader as RequestHeaderV2
 from kio.serial.errors import OutOfBoundValue
 
-from brook.broker.connection import CLOSE
+from brook.broker.connection import CLOSE, KafkaConnection
 from brook.broker.registry import build_registry
 from brook.broker.server import Broker
 from brook.config.broker import BrokerConfig
@@ -253,20 +253,11 @@ def valid_requests(draw: st.DrawFn, topic_ids: tuple[uuid.UUID, ...]) -> tuple[i
 
 
 # -- Broker.dispatch ----------------------------------------------------------------------------------------
-class StubConnection:
-    peer = "127.0.0.1:54321"
-    host = "127.0.0.1"
-    listener = "PLAINTEXT"
-    principal = "User:ANONYMOUS"
-    security = types.SimpleNamespace(sasl=False)  # a PLAINTEXT listener's
-    sasl_mechanism = None
-
-    def __init__(self) -> None:
-        self.produce_shapes: list = []  # the Produce handler's shapes of this client's requests
-        self.produce_misses = 0
-
-    def throttle(self, ms: int) -> None:  # a client over a quota the fuzzer set
-        pass
+def _client(broker: Broker) -> KafkaConnection:
+    """A PLAINTEXT client's connection, dispatched to directly (no socket)."""
+    conn = KafkaConnection(broker, broker.security["PLAINTEXT"])
+    conn.peer, conn.host = "127.0.0.1:54321", "127.0.0.1"
+    return conn
 
 
 @pytest.fixture
@@ -292,7 +283,7 @@ AWAIT_BOUND = 5.0  # every delayed response in these requests is bounded by max 
 
 def _dispatch(loop: asyncio.AbstractEventLoop, broker: Broker, data: bytes) -> object:
     async def run() -> object:
-        result = broker.dispatcher.dispatch(StubConnection(), data)  # type: ignore[arg-type]
+        result = broker.dispatcher.dispatch(_client(broker), data)
         if inspect.isawaitable(result):
             result = await asyncio.wait_for(result, AWAIT_BOUND)
         return result

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 from kio.static.primitive import i16, i32
+from request_contexts import detached_connection, request_context
 
 from brook.broker.handlers.produce import _learn, _response
 from brook.broker.replica_manager import ProduceResult
@@ -105,28 +106,27 @@ def test_whatever_the_bytes_an_accepted_frame_decodes_to_the_shape(version: int)
 def test_the_shapes_answer_is_kios_encoding(version: int) -> None:
     first = produce_frame(version, batch(100))
     header, request = decode_request(first)
-    conn = SimpleNamespace(produce_shapes=[], produce_misses=0)
-    ctx = SimpleNamespace(api_version=version, header=header, correlation_id=header.correlation_id,
-                          connection=conn, frame=first)
+    conn = detached_connection()
+    ctx = request_context(header, first, conn)
     results = [("orders", [(3, ProduceResult(ErrorCode.none, 10, -1, 0))])]
     _learn(SimpleNamespace(templates=TemplateCache()), ctx, request, results)  # type: ignore[arg-type]
     (shape,) = conn.produce_shapes
     for correlation_id, base, start in ((8, 11, 0), (-5, 1 << 40, 1 << 33), (2**31 - 1, 0, 0)):
         frame = produce_frame(version, batch(300), correlation_id=correlation_id)
         later = decode_request(frame)[0]
-        expected = encode_response(later, _response(SimpleNamespace(api_version=version), [
+        expected = encode_response(later, _response(request_context(later), [
             ("orders", [(3, ProduceResult(ErrorCode.none, base, -1, start))])], None))
         assert shape.answer(frame, base, start) == expected
 
 
 def test_a_connection_keeps_a_few_shapes_and_learns_again_after_misses() -> None:
-    conn = SimpleNamespace(produce_shapes=[], produce_misses=0)
+    conn = detached_connection()
     broker = SimpleNamespace(templates=TemplateCache())
 
     def learn(index: int) -> None:
         frame = produce_frame(9, batch(100), partitions=(("orders", (index,)),))
         header, request = decode_request(frame)
-        ctx = SimpleNamespace(api_version=9, header=header, correlation_id=7, connection=conn, frame=frame)
+        ctx = request_context(header, frame, conn)
         _learn(broker, ctx, request, [("orders", [(index, ProduceResult(ErrorCode.none, 0, -1, 0))])])  # type: ignore[arg-type]
 
     for i in range(20):

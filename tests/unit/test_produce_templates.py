@@ -4,9 +4,9 @@ name changing subsets of many partitions (the partition indexes are template slo
 from __future__ import annotations
 
 import random
-from types import SimpleNamespace
 
 import pytest
+from request_contexts import request_context
 
 from brook.broker.handlers.produce import _response, templated
 from brook.broker.replica_manager import ProduceResult
@@ -21,7 +21,7 @@ def test_templated_produce_responses_equal_kio_encoding(version: int) -> None:
     cache = TemplateCache()
     for correlation_id in range(60):
         header = RequestHeader(0, version, correlation_id, "c", version >= 9)
-        ctx = SimpleNamespace(api_version=version, header=header, correlation_id=correlation_id)
+        ctx = request_context(header)
         results = []
         for name in ("orders", "payments")[: rng.randint(1, 2)]:
             indexes = sorted(rng.sample(range(1000), rng.randint(1, 4)))

@@ -131,7 +131,7 @@ class Partition:
                              f"insufficient to satisfy the min.isr requirement of "
                              f"{self.log.config.min_insync_replicas} for partition {self.topic}-{self.index}")
 
-    def append_records_to_leader(self, records: bytes, h: BatchHeader, now_ms: int,
+    def append_records_to_leader(self, records: bytes | memoryview, h: BatchHeader, now_ms: int,
                                  validate: bool = True) -> AppendInfo:
         """One validated batch, stamped with this partition's leader epoch. validate=False: a coordinator's own
         write (Kafka's AppendOrigin.COORDINATOR), no producer sequence checks."""

@@ -49,7 +49,7 @@ class AppendInfo:
     duplicate: bool = False  # an idempotent producer's retry of a batch already in the log
 
 
-def apply_log_append_time(records: bytes, now_ms: int) -> bytes:
+def apply_log_append_time(records: bytes | memoryview, now_ms: int) -> bytes:
     """Set the batch's timestamp type to LogAppendTime and its max timestamp to now; recompute the CRC."""
     buf = bytearray(records)
     (attrs,) = _ATTR.unpack_from(buf, ATTRIBUTES_OFFSET)
@@ -182,7 +182,7 @@ class Log:
         self.leader_epochs.assign(leader_epoch, start_offset, fsync=leader_epoch > 0 or self.log_end_offset > 0)
 
     # -- writing -------------------------------------------------------------------------------------------
-    def append(self, records: bytes, h: BatchHeader, leader_epoch: int, now_ms: int,
+    def append(self, records: bytes | memoryview, h: BatchHeader, leader_epoch: int, now_ms: int,
                validate: bool = True) -> AppendInfo:
         """Append one validated batch, assigning its offsets. Bytes reach the kernel before this returns.
         validate=False: a coordinator's own write (Kafka's AppendOrigin.COORDINATOR), no sequence checks."""

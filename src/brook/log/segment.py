@@ -49,7 +49,7 @@ class LogSegment:
         self.next_read: tuple[int, int] | None = None  # (offset, position) where the last read ended
 
     # -- writing -------------------------------------------------------------------------------------------
-    def append(self, prefix: bytes, batch: bytes, h: BatchHeader, base_offset: int) -> int:
+    def append(self, prefix: bytes, batch: bytes | memoryview, h: BatchHeader, base_offset: int) -> int:
         """Write a batch (its first bytes replaced by prefix); returns its file position. An OSError (a full disk)
         leaves the segment as it was: the part written is cut off and the index entries taken back, so nothing
         torn stays in the file and the next append starts at the same position."""

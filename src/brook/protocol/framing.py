@@ -20,7 +20,7 @@ class FrameDecoder:
     __slots__ = ("_chunks", "_held", "_need", "limit", "setting")
 
     def __init__(self, max_frame_bytes: int, setting: str = "socket.request.max.bytes") -> None:
-        self._chunks: list[bytes] = []  # the reads holding an incomplete frame (its size first)
+        self._chunks: list[bytes | memoryview] = []  # the reads holding an incomplete frame (its size first)
         self._held = 0  # their bytes
         self._need = 0  # the bytes that frame needs with its size (4 until the size has arrived)
         self.limit = max_frame_bytes  # raised once a SASL client has logged in
@@ -46,7 +46,7 @@ class FrameDecoder:
             if need == 4:  # the size itself came in pieces
                 data = b"".join(chunks)
             else:  # the held frame is whole: one copy of it, without its size; what follows it is read on
-                last = chunks[-1]
+                last = data  # the read just appended
                 cut = len(last) - extra
                 chunks[0], chunks[-1] = memoryview(chunks[0])[4:], memoryview(last)[:cut]
                 frames.append(b"".join(chunks))

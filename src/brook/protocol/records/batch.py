@@ -88,7 +88,7 @@ def crc_ok(buf: bytes | memoryview, pos: int, size: int, crc: int) -> bool:
     return crc32c(memoryview(buf)[pos + ATTRIBUTES_OFFSET : pos + size]) == crc
 
 
-def validate_produced(records: bytes, max_message_bytes: int) -> BatchHeader:
+def validate_produced(records: bytes | memoryview, max_message_bytes: int) -> BatchHeader:
     """Check a produced partition payload: exactly one v2 batch, whole, with a good CRC (Kafka's rules)."""
     n = len(records)
     if n < HEADER_SIZE:
@@ -116,7 +116,7 @@ def validate_produced(records: bytes, max_message_bytes: int) -> BatchHeader:
     return h
 
 
-def assigned_prefix(records: bytes, base_offset: int, leader_epoch: int) -> bytes:
+def assigned_prefix(records: bytes | memoryview, base_offset: int, leader_epoch: int) -> bytes:
     """The first 17 bytes of the batch with the broker's base offset and leader epoch (outside the CRC)."""
     return _OFFSET_EPOCH.pack(base_offset, len(records) - LOG_OVERHEAD, leader_epoch) + records[16:17]
 
