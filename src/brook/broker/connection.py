@@ -24,7 +24,11 @@ log = logging.getLogger("kafka.network.Processor")
 
 CLOSE = object()  # a dispatch result: drop the connection, as Kafka does for requests it cannot read
 _NOTHING = object()  # no dispatch result yet
+# Requests read ahead of the one being handled (a pipelining client's), at most this many and this many bytes; beyond,
+# they wait in the socket. Kafka reads one request per connection at a time; the bytes bound keeps a producer whose
+# requests wait for an fsync (flush.messages) from parking hundreds of megabytes here, which the allocator then keeps.
 _MAX_QUEUED = 256
+_MAX_QUEUED_BYTES = 4 * 1024 * 1024
 
 
 class KafkaConnection(asyncio.Protocol):
@@ -144,7 +148,7 @@ class KafkaConnection(asyncio.Protocol):
         self.queue.extend(frames)
         if not self.busy:
             self._run()
-        elif len(self.queue) > _MAX_QUEUED and not self.paused:
+        elif not self.paused and (len(self.queue) > _MAX_QUEUED or sum(map(len, self.queue)) > _MAX_QUEUED_BYTES):
             self.paused = True
             self.transport.pause_reading()  # type: ignore[union-attr]
 
