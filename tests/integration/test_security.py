@@ -327,8 +327,9 @@ def _malformed_exchanges() -> list[tuple[str, bytes]]:
             out.append(("SASL_PLAINTEXT", request_frame(SaslAuthenticateRequest(auth_bytes=garbage))))
         elif kind == 4:  # a PLAINTEXT client's request, then garbage, where a TLS ClientHello belongs
             out.append(("SSL", metadata + garbage))
-        else:  # a whole TLS handshake record of an unknown message type (a partial ClientHello would wait)
-            body = b"\xff" + garbage
+        else:  # a whole TLS handshake record of an unknown message type (a partial ClientHello would wait, and so
+            # would a message header cut short: type and a 3-byte length at least, or the broker waits for the rest)
+            body = b"\xff" + garbage + bytes(max(0, 3 - len(garbage)))
             out.append(("SASL_SSL", b"\x16\x03\x01" + struct.pack(">H", len(body)) + body))
     return out
 
