@@ -52,19 +52,13 @@ class IdlePoller:
 
     def poke(self) -> None:
         """A read's work is done: poll until `window` from now (called once per data_received: kept cheap)."""
-        if not self._window:
-            return
-        now = self._monotonic()
-        self._deadline = now + self._window
-        if self._running:  # this request came while the loop polled: polling paid
-            if self._credit < _CREDIT:
-                self._credit += 1
-        elif now >= self._paused_until:
-            self._start(now)
+        if self._running and self._credit < _CREDIT:  # this request came while the loop polled: polling paid
+            self._credit += 1
+        self.answered()
 
     def answered(self) -> None:
-        """A delayed answer went out (a long-polling fetch, an acks=all produce): poll for that client's next
-        request as after a read, but it earns no credit (no request came)."""
+        """Poll until `window` from now; by itself (a delayed answer went out: a long-polling fetch, an acks=all
+        produce) for that client's next request, earning no credit (no request came)."""
         if not self._window:
             return
         now = self._monotonic()
